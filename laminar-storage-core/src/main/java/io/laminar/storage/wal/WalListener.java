@@ -1,0 +1,29 @@
+package io.laminar.storage.wal;
+
+import java.nio.file.Path;
+
+/**
+ * Callbacks from a {@link WriteAheadLog}, for metrics and logging. Every method has an empty
+ * default.
+ *
+ * <p>Methods are called on the log's syncer thread (or on an appending thread under
+ * {@link SyncPolicy.EveryAppend}); they must be fast and must not call back into the log.
+ */
+public interface WalListener {
+
+    /** A listener that does nothing. */
+    WalListener NONE = new WalListener() {
+    };
+
+    /** An fdatasync made {@code records} records ({@code bytes} bytes of frames) durable. */
+    default void onSync(int records, long bytes, long nanos) {
+    }
+
+    /** {@code open} cut a torn tail off {@code segment} at {@code fileOffset}. */
+    default void onTornTailTruncated(Path segment, long fileOffset, long bytes) {
+    }
+
+    /** The log failed and will refuse every further write. */
+    default void onFailure(Throwable cause) {
+    }
+}

@@ -1,0 +1,951 @@
+package io.laminar.storage.wal;
+
+import io.laminar.storage.StorageException;
+import io.laminar.storage.io.FileIO;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.EnumSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A segmented write-ahead log in one directory, with CRC32C-checked records, group commit and
+ * torn-write detection. The on-disk format is documented in {@link WalFormat}.
+ *
+ * <h2>Writing</h2>
+ * Any number of threads may {@link #append} at once. An append reserves the record's bytes in an
+ * in-memory write buffer with one compare-and-set, frames and checksums it there and returns its
+ * position; it takes no lock and does no I/O (unless the policy is {@link SyncPolicy.EveryAppend}).
+ * A background syncer thread writes committed records to the segment file and calls fdatasync as
+ * the {@link SyncPolicy} says. {@link #appendDurable} returns a future that completes only after an
+ * fdatasync covers the record. Segments are pre-written with zeros (a background thread prepares
+ * the next one) so that an fdatasync does not have to journal a change of file size.
+ *
+ * <h2>Failure</h2>
+ * If a write or an fdatasync throws, the log fails: pending and later durable appends complete
+ * exceptionally with {@link WalFailedException}, and every later write throws it. Nothing retries an
+ * fdatasync and then reports success. Close the log and open it again to recover what is durable.
+ *
+ * <h2>Opening</h2>
+ * {@link #open} recovers the log before anything can be appended. A torn tail at the end of the
+ * newest segment is cut off, logged at WARN and counted; damage elsewhere is corruption, and fails
+ * the open unless {@link CorruptionPolicy#TRUNCATE} is chosen. Each record carries the position up to
+ * which the log was durable when it was written, which is how a region that may legitimately be torn
+ * (after the last durable point: writes that were never synced may reach the disk out of order on a
+ * power loss) is told apart from damage to synced data. Damage confined to the records written
+ * since the last completed fdatasync looks exactly like a torn write and is treated as one. See
+ * {@link WalRecovery}. A lock file keeps a second process from opening the same log.
+ *
+ * <h2>Thread-safety</h2>
+ * All methods are thread-safe. Readers ({@link #reader}) are single-threaded objects that may run
+ * while other threads append.
+ */
+public final class WriteAheadLog implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(WriteAheadLog.class);
+
+    /** How much of the write buffer one write call takes at most, so space returns to appenders early. */
+    private static final long MAX_WRITE_RUN = 4 << 20;
+    /** Group commit keeps lingering only while records keep arriving within this window. */
+    private static final long LINGER_QUIET_NANOS = TimeUnit.MICROSECONDS.toNanos(20);
+    private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+    private final Path directory;
+    private final WalOptions options;
+    private final FileIO io;
+    private final FileChannel lockChannel;
+    private final FileLock fileLock;
+    private final long logId;
+    private final WalRecoveryReport recoveryReport;
+    private final FrameRing ring;
+    private final ThreadLocal<AppendScratch> scratch;
+    private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
+    private final ReentrantLock flushLock = new ReentrantLock();
+    private final Object truncateLock = new Object();
+    private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
+    private final ExecutorService preallocator;
+    private final Thread syncer;
+    private final Statistics statistics = new Statistics();
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private final boolean syncEveryAppend;
+
+    private volatile long durablePosition;
+    private volatile WalFailedException failure;
+    private volatile boolean syncRequested;
+    private volatile boolean syncerParked;
+    private volatile boolean stopSyncer;
+
+    // Guarded by flushLock.
+    private Segment active;
+    private Future<Path> preallocated;
+    private long unsyncedRecords;
+    private long firstUnsyncedNanos;
+
+    private WriteAheadLog(Path directory, WalOptions options, FileChannel lockChannel, FileLock fileLock,
+                          WalRecovery.Recovered recovered) throws IOException {
+        this.directory = directory;
+        this.options = options;
+        this.io = options.fileIO();
+        this.lockChannel = lockChannel;
+        this.fileLock = fileLock;
+        this.recoveryReport = recovered.report();
+        this.syncEveryAppend = options.syncPolicy() instanceof SyncPolicy.EveryAppend;
+        this.preallocator = Executors.newSingleThreadExecutor(r -> daemon(r, "laminar-wal-prealloc-" + options.name()));
+        if (recovered.segments().isEmpty()) {
+            this.logId = ThreadLocalRandom.current().nextLong();
+            long base = Math.max(0, recovered.endPosition());
+            flushLock.lock();
+            try {
+                active = activateSegment(base);
+            } finally {
+                flushLock.unlock();
+            }
+            segments.put(base, active);
+        } else {
+            this.logId = recovered.logId();
+            for (var segment : recovered.segments()) {
+                segments.put(segment.basePosition(), segment);
+            }
+            active = segments.lastEntry().getValue();
+        }
+        long end = Math.max(0, recovered.endPosition());
+        this.durablePosition = end;
+        this.ring = new FrameRing(options.ringCapacity(), end);
+        this.scratch = ThreadLocal.withInitial(() -> new AppendScratch(ring.newView()));
+        statistics.tornTailRepairs = recoveryReport.tornTailBytes() > 0 ? 1 : 0;
+        statistics.truncatedBytes = recoveryReport.tornTailBytes()
+                + recoveryReport.dropped().stream().mapToLong(WalRecoveryReport.DroppedRegion::bytes).sum();
+        flushLock.lock();
+        try {
+            schedulePreallocation();
+        } finally {
+            flushLock.unlock();
+        }
+        this.syncer = daemon(this::runSyncer, "laminar-wal-syncer-" + options.name());
+        syncer.start();
+    }
+
+    /**
+     * Opens (creating it if needed) the log named {@code options.name()} in {@code directory} and
+     * recovers it: a torn tail is cut off, corruption fails the open (or is cut, if the options
+     * say so). See {@link #recoveryReport()} for what was found.
+     *
+     * @throws WalCorruptionException if the log is corrupt and the policy is {@link CorruptionPolicy#FAIL}
+     * @throws StorageException       if the directory cannot be used or another process holds the log
+     */
+    public static WriteAheadLog open(Path directory, WalOptions options) {
+        var io = options.fileIO();
+        try {
+            Files.createDirectories(directory);
+        } catch (IOException e) {
+            throw new StorageException("cannot create the WAL directory " + directory + " (" + e
+                    + "): check that the path is a directory this process may write to", e);
+        }
+        var lockPath = directory.resolve(options.name() + ".lock");
+        FileChannel lockChannel;
+        try {
+            lockChannel = io.open(lockPath, EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE));
+        } catch (IOException e) {
+            throw new StorageException("cannot write to the WAL directory " + directory + " (creating " + lockPath
+                    + " failed: " + e + "): check that this process may write there", e);
+        }
+        FileLock lock;
+        try {
+            lock = lockChannel.tryLock();
+        } catch (OverlappingFileLockException | IOException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            closeQuietly(lockChannel);
+            throw new StorageException("the WAL '" + options.name() + "' in " + directory
+                    + " is already open (lock file " + lockPath + " is held by another process or by another "
+                    + "WriteAheadLog in this one): close it first, or give this log another directory or name");
+        }
+        try {
+            var recovered = new WalRecovery(directory, options).recover();
+            return new WriteAheadLog(directory, options, lockChannel, lock, recovered);
+        } catch (IOException e) {
+            release(lock, lockChannel);
+            throw new StorageException("cannot open the WAL in " + directory + ": " + e, e);
+        } catch (RuntimeException e) {
+            release(lock, lockChannel);
+            throw e;
+        }
+    }
+
+    /**
+     * Appends a record and returns its position. The payload's bytes from its position to its limit
+     * are copied; the buffer itself is not changed. Under {@link SyncPolicy.EveryAppend} this returns
+     * once the record is durable; otherwise it returns at once and the record becomes durable as the
+     * policy says.
+     *
+     * @throws IllegalArgumentException if the payload is larger than {@link WalOptions#maxRecordSize()}
+     * @throws WalFailedException       if the log has failed
+     * @throws IllegalStateException    if the log is closed
+     */
+    public long append(ByteBuffer payload) {
+        checkWritable();
+        int length = payload.remaining();
+        long position = reserveAndPut(payload);
+        if (syncEveryAppend) {
+            syncInline(position + WalFormat.paddedFrameLength(length));
+        }
+        return position;
+    }
+
+    /** {@link #append(ByteBuffer)} for a byte array. */
+    public long append(byte[] payload) {
+        return append(ByteBuffer.wrap(payload));
+    }
+
+    /**
+     * Appends a record and returns a future of its position that completes only after an fdatasync
+     * covers it, or exceptionally with {@link WalFailedException} if the log fails first. A sync is
+     * requested at once whatever the policy. The future completes on the syncer thread: attach slow
+     * work with the {@code *Async} methods of {@link CompletableFuture}.
+     *
+     * @throws IllegalArgumentException if the payload is larger than {@link WalOptions#maxRecordSize()}
+     * @throws WalFailedException       if the log has already failed
+     * @throws IllegalStateException    if the log is closed
+     */
+    public CompletableFuture<Long> appendDurable(ByteBuffer payload) {
+        checkWritable();
+        int length = payload.remaining();
+        long position = reserveAndPut(payload);
+        return durableFuture(position + WalFormat.paddedFrameLength(length), position);
+    }
+
+    /** {@link #appendDurable(ByteBuffer)} for a byte array. */
+    public CompletableFuture<Long> appendDurable(byte[] payload) {
+        return appendDurable(ByteBuffer.wrap(payload));
+    }
+
+    /**
+     * Requests a sync of everything appended so far. The future completes with the durable position
+     * once an fdatasync covers every record appended before this call.
+     */
+    public CompletableFuture<Long> sync() {
+        checkWritable();
+        long end = ring.reservedEnd();
+        return durableFuture(end, end);
+    }
+
+    /**
+     * Deletes the segments that lie entirely before {@code position}: what a completed checkpoint
+     * calls for the oldest position it still needs. The segment holding {@code position} and the
+     * segment being written are kept.
+     *
+     * @return how many segments were deleted
+     */
+    public int truncateBefore(long position) {
+        checkOpen();
+        long written = ring.released();
+        if (position > written) {
+            throw new IllegalArgumentException("cannot truncate the WAL in " + directory + " before position "
+                    + position + ": it has only been written up to position " + written);
+        }
+        synchronized (truncateLock) {
+            int deleted = 0;
+            for (var entry : segments.entrySet()) {
+                Long nextBase = segments.higherKey(entry.getKey());
+                if (nextBase == null || nextBase > position) {
+                    break;
+                }
+                var segment = entry.getValue();
+                segments.remove(entry.getKey());
+                segment.closeQuietly();
+                try {
+                    io.deleteIfExists(segment.path());
+                } catch (IOException e) {
+                    throw new StorageException("cannot delete the WAL segment " + segment.path() + ": " + e
+                            + "; it holds only positions before " + position + " and may be deleted by hand", e);
+                }
+                deleted++;
+            }
+            if (deleted > 0) {
+                try {
+                    io.syncDirectory(directory);
+                } catch (IOException e) {
+                    throw new StorageException("cannot sync the WAL directory " + directory + " after deleting "
+                            + deleted + " segments: " + e, e);
+                }
+                statistics.segmentsDeleted.add(deleted);
+                log.debug("WAL {}: deleted {} segments before position {}", directory, deleted, position);
+            }
+            return deleted;
+        }
+    }
+
+    /**
+     * A reader of the records from {@code fromPosition}, which must be the position of a record
+     * still in the log (or the current end). It reads only fully written records and verifies each
+     * checksum; other threads may keep appending meanwhile.
+     *
+     * @throws IllegalArgumentException if no record starts at {@code fromPosition}
+     */
+    public WalReader reader(long fromPosition) {
+        return new WalReader(this, fromPosition);
+    }
+
+    /** A reader from the oldest record still in the log. */
+    public WalReader reader() {
+        return reader(startPosition());
+    }
+
+    /** The position of the oldest record still in the log. */
+    public long startPosition() {
+        return segments.firstKey();
+    }
+
+    /** The position the next appended record will get. */
+    public long endPosition() {
+        return ring.reservedEnd();
+    }
+
+    /** Every record before this position has been written to the file (and can be read). */
+    public long writtenPosition() {
+        return ring.released();
+    }
+
+    /** Every record before this position is covered by an fdatasync. */
+    public long durablePosition() {
+        return durablePosition;
+    }
+
+    /** The directory of the log. */
+    public Path directory() {
+        return directory;
+    }
+
+    /** The options the log was opened with. */
+    public WalOptions options() {
+        return options;
+    }
+
+    /** What {@link #open} found and repaired. */
+    public WalRecoveryReport recoveryReport() {
+        return recoveryReport;
+    }
+
+    /** Live counters. */
+    public WalStatistics statistics() {
+        return statistics;
+    }
+
+    /** Whether the log has failed; see {@link WalFailedException}. */
+    public boolean isFailed() {
+        return failure != null;
+    }
+
+    /**
+     * Writes and syncs everything appended, stops the background threads and releases the files
+     * and the lock. Appends that race with close either make it into the final sync or throw
+     * {@link IllegalStateException}. Idempotent.
+     *
+     * @throws StorageException if the final write or sync fails
+     */
+    @Override
+    public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        long finalEnd = ring.closeForAppends();
+        stopSyncer = true;
+        LockSupport.unpark(syncer);
+        boolean interrupted = joinUninterruptibly(syncer);
+        StorageException error = null;
+        flushLock.lock();
+        try {
+            if (failure == null) {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (ring.released() < finalEnd && System.nanoTime() < deadline) {
+                    writeCommitted();
+                    Thread.yield();
+                }
+                syncWritten();
+                if (ring.released() < finalEnd) {
+                    error = fail(new IOException("appenders reserved records up to position " + finalEnd
+                            + " but did not finish writing them within 10 s of close()"));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            error = fail(e);
+        } finally {
+            completeWaiters();
+            failWaiters(new IllegalStateException("the WAL in " + directory + " was closed"));
+            preallocator.shutdownNow();
+            try {
+                preallocator.awaitTermination(10, TimeUnit.SECONDS);
+                io.deleteIfExists(WalRecovery.preallocatedFile(directory, options.name()));
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (IOException e) {
+                log.warn("WAL {}: could not delete the spare segment file: {}", directory, e.toString());
+            }
+            for (var segment : segments.values()) {
+                segment.closeQuietly();
+            }
+            release(fileLock, lockChannel);
+            flushLock.unlock();
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (error != null) {
+            throw error;
+        }
+    }
+
+    // ---- append path -------------------------------------------------------------------------
+
+    private long reserveAndPut(ByteBuffer payload) {
+        int length = payload.remaining();
+        if (length > options.maxRecordSize()) {
+            throw new IllegalArgumentException("a record of " + length + " bytes is larger than maxRecordSize ("
+                    + options.maxRecordSize() + " bytes) of the WAL in " + directory
+                    + "; split the record or raise maxRecordSize");
+        }
+        int padded = (int) WalFormat.paddedFrameLength(length);
+        long position = ring.tryReserve(padded);
+        if (position < 0) {
+            position = reserveWhenFull(padded);
+        }
+        var s = scratch.get();
+        ring.putFrame(position, payload, durablePosition, s.crc, s.view);
+        return position;
+    }
+
+    private long reserveWhenFull(int padded) {
+        statistics.bufferFullWaits.increment();
+        for (int idle = 0; ; idle++) {
+            checkWritable();
+            long position = ring.tryReserve(padded);
+            if (position >= 0) {
+                return position;
+            }
+            if (position == FrameRing.CLOSED) {
+                throw closedException();
+            }
+            requestSync();
+            if (idle < 100) {
+                Thread.onSpinWait();
+            } else if (idle < 200) {
+                Thread.yield();
+            } else {
+                LockSupport.parkNanos(50_000);
+            }
+        }
+    }
+
+    private CompletableFuture<Long> durableFuture(long end, long result) {
+        if (syncEveryAppend) {
+            try {
+                syncInline(end);
+                return CompletableFuture.completedFuture(result);
+            } catch (WalFailedException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        }
+        if (durablePosition >= end) {
+            return CompletableFuture.completedFuture(result);
+        }
+        var waiter = new Waiter(end, result, new CompletableFuture<>());
+        waiters.add(waiter);
+        requestSync();
+        // The syncer may have passed this record before the waiter was queued, or failed meanwhile.
+        if (durablePosition >= end) {
+            waiter.future.complete(result);
+        } else if (failure != null) {
+            waiter.future.completeExceptionally(failedException());
+        }
+        return waiter.future;
+    }
+
+    /** Makes everything before {@code end} durable on this thread, sharing syncs with other callers. */
+    private void syncInline(long end) {
+        while (durablePosition < end) {
+            if (failure != null) {
+                throw failedException();
+            }
+            flushLock.lock();
+            try {
+                if (durablePosition < end && failure == null) {
+                    writeCommitted();
+                    syncWritten();
+                    completeWaiters();
+                }
+            } catch (IOException | RuntimeException e) {
+                throw fail(e);
+            } finally {
+                flushLock.unlock();
+            }
+            if (durablePosition < end) {
+                Thread.yield(); // an earlier appender is still copying its record
+            }
+        }
+    }
+
+    private void requestSync() {
+        syncRequested = true;
+        if (syncerParked) {
+            LockSupport.unpark(syncer);
+        }
+    }
+
+    private void checkWritable() {
+        if (failure != null) {
+            throw failedException();
+        }
+        checkOpen();
+    }
+
+    private void checkOpen() {
+        if (closing.get()) {
+            throw closedException();
+        }
+    }
+
+    private IllegalStateException closedException() {
+        return new IllegalStateException("the WAL in " + directory + " is closed");
+    }
+
+    private WalFailedException failedException() {
+        var f = failure;
+        return new WalFailedException(f.getMessage(), f.getCause());
+    }
+
+    // ---- syncer ------------------------------------------------------------------------------
+
+    private void runSyncer() {
+        var policy = options.syncPolicy();
+        long intervalNanos = policy instanceof SyncPolicy.Interval i ? i.period().toNanos() : 0;
+        long parkNanos = policy instanceof SyncPolicy.GroupCommit g
+                ? Math.max(50_000, Math.min(g.maxWait().toNanos(), IDLE_PARK_NANOS))
+                : IDLE_PARK_NANOS;
+        long nextIntervalSync = System.nanoTime() + intervalNanos;
+        int idle = 0;
+        while (!stopSyncer) {
+            boolean worked = false;
+            if (failure == null) {
+                boolean intervalDue = intervalNanos > 0 && System.nanoTime() >= nextIntervalSync;
+                try {
+                    worked = syncerPass(intervalDue);
+                } catch (IOException | RuntimeException e) {
+                    fail(e);
+                }
+                if (intervalDue) {
+                    nextIntervalSync = System.nanoTime() + intervalNanos;
+                }
+            } else {
+                failWaiters(failedException());
+            }
+            if (worked) {
+                idle = 0;
+                continue;
+            }
+            if (++idle < 50) {
+                Thread.onSpinWait();
+            } else if (idle < 60) {
+                Thread.yield();
+            } else {
+                syncerParked = true;
+                if (!hasWork()) {
+                    long park = intervalNanos > 0
+                            ? Math.max(1, Math.min(parkNanos, nextIntervalSync - System.nanoTime()))
+                            : parkNanos;
+                    LockSupport.parkNanos(this, park);
+                }
+                syncerParked = false;
+            }
+        }
+    }
+
+    private boolean hasWork() {
+        return syncRequested || ring.committedLength(ring.released()) != 0 || !waiters.isEmpty();
+    }
+
+    /** One pass of the syncer: write what is committed, sync if the policy or a request says so. */
+    private boolean syncerPass(boolean intervalDue) throws IOException {
+        boolean groupCommit = options.syncPolicy() instanceof SyncPolicy.GroupCommit;
+        if (!syncRequested && ring.committedLength(ring.released()) == 0
+                && !(ring.released() > durablePosition && (groupCommit || intervalDue || !waiters.isEmpty()))) {
+            return false;
+        }
+        flushLock.lock();
+        try {
+            long before = ring.released();
+            long durableBefore = durablePosition;
+            writeCommitted();
+            boolean requested = syncRequested || !waiters.isEmpty();
+            if ((groupCommit || requested) && ring.released() > durablePosition) {
+                linger();
+            }
+            if ((requested || groupCommit || intervalDue) && ring.released() > durablePosition) {
+                syncRequested = false;
+                syncWritten();
+            } else if (syncRequested && ring.released() <= durablePosition) {
+                syncRequested = false;
+            }
+            completeWaiters();
+            return ring.released() > before || durablePosition > durableBefore;
+        } finally {
+            flushLock.unlock();
+        }
+    }
+
+    /** Group commit: wait for more records while they keep arriving, within maxWait and maxBatchRecords. */
+    private void linger() throws IOException {
+        if (!(options.syncPolicy() instanceof SyncPolicy.GroupCommit g) || g.maxWait().isZero()) {
+            return;
+        }
+        long deadline = firstUnsyncedNanos + g.maxWait().toNanos();
+        long quietUntil = System.nanoTime() + Math.min(LINGER_QUIET_NANOS, g.maxWait().toNanos());
+        while (unsyncedRecords < g.maxBatchRecords()) {
+            long now = System.nanoTime();
+            if (now >= deadline) {
+                return;
+            }
+            if (ring.committedLength(ring.released()) != 0) {
+                writeCommitted();
+                quietUntil = now + LINGER_QUIET_NANOS;
+            } else if (now >= quietUntil) {
+                return;
+            } else {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    /** Writes every committed record to the segment files, rotating as needed. Under flushLock. */
+    private void writeCommitted() throws IOException {
+        long from = ring.released();
+        long position = from;
+        long records = 0;
+        long payloadBytes = 0;
+        while (true) {
+            int length = ring.committedLength(position);
+            if (length == 0) {
+                break;
+            }
+            long padded = WalFormat.align(length);
+            if (!active.fits(position, padded)) {
+                writeRun(from, position);
+                from = position;
+                countWritten(records, payloadBytes);
+                records = 0;
+                payloadBytes = 0;
+                syncWritten(); // a sealed segment is synced in full before the next one is used
+                rotate(position);
+            }
+            position += padded;
+            records++;
+            payloadBytes += length - WalFormat.FRAME_HEADER_LENGTH;
+            // Release space at least every half ring: a slot more than a lap ahead of the released
+            // position still holds a frame this pass has scanned but not yet released.
+            if (position - from >= Math.min(MAX_WRITE_RUN, ring.capacity() / 2)) {
+                writeRun(from, position);
+                from = position;
+            }
+        }
+        writeRun(from, position);
+        countWritten(records, payloadBytes);
+    }
+
+    private void writeRun(long from, long to) throws IOException {
+        if (to > from) {
+            ring.writeTo(active.channel(), from, to, active.fileOffset(from));
+            ring.release(to);
+        }
+    }
+
+    private void countWritten(long records, long payloadBytes) {
+        if (records > 0) {
+            if (unsyncedRecords == 0) {
+                firstUnsyncedNanos = System.nanoTime();
+            }
+            unsyncedRecords += records;
+            statistics.appends += records;
+            statistics.appendedBytes += payloadBytes;
+        }
+    }
+
+    /** fdatasyncs the active segment and publishes the new durable position. Under flushLock. */
+    private void syncWritten() throws IOException {
+        long target = ring.released();
+        long previous = durablePosition;
+        if (target <= previous) {
+            return;
+        }
+        long started = System.nanoTime();
+        active.channel().force(false);
+        long nanos = System.nanoTime() - started;
+        durablePosition = target;
+        statistics.syncs++;
+        statistics.syncedRecords += unsyncedRecords;
+        statistics.syncNanosTotal += nanos;
+        statistics.lastSyncNanos = nanos;
+        statistics.maxSyncNanos = Math.max(statistics.maxSyncNanos, nanos);
+        options.listener().onSync((int) Math.min(Integer.MAX_VALUE, unsyncedRecords), target - previous, nanos);
+        unsyncedRecords = 0;
+    }
+
+    private void completeWaiters() {
+        long durable = durablePosition;
+        for (var it = waiters.iterator(); it.hasNext(); ) {
+            var waiter = it.next();
+            if (waiter.end <= durable) {
+                it.remove();
+                waiter.future.complete(waiter.result);
+            }
+        }
+    }
+
+    private void failWaiters(RuntimeException cause) {
+        for (Waiter waiter; (waiter = waiters.poll()) != null; ) {
+            waiter.future.completeExceptionally(cause);
+        }
+    }
+
+    private WalFailedException fail(Throwable cause) {
+        synchronized (this) {
+            if (failure == null) {
+                failure = new WalFailedException("the WAL in " + directory + " failed: " + cause
+                        + ". It refuses every further write, because after a failed write or fdatasync it cannot "
+                        + "know what reached the disk. Close it and open it again: opening recovers every record "
+                        + "that was durable.", cause);
+                log.error("{}", failure.getMessage(), cause);
+                options.listener().onFailure(cause);
+            }
+        }
+        failWaiters(failedException());
+        return failedException();
+    }
+
+    // ---- segments ----------------------------------------------------------------------------
+
+    /** Seals the active segment (already synced) and continues in a new one at {@code base}. */
+    private void rotate(long base) throws IOException {
+        var sealed = active;
+        var next = activateSegment(base);
+        segments.put(base, next);
+        active = next;
+        sealed.closeQuietly();
+        schedulePreallocation();
+        log.debug("WAL {}: sealed {} and started {}", directory, sealed.path().getFileName(),
+                next.path().getFileName());
+    }
+
+    /** Turns the spare pre-written file into the segment starting at {@code base}. Under flushLock. */
+    private Segment activateSegment(long base) throws IOException {
+        Path spare = takePreallocated();
+        var target = directory.resolve(WalFormat.segmentFileName(options.name(), base));
+        var channel = io.open(spare, EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
+        try {
+            var header = WalFormat.encodeSegmentHeader(base, logId, options.segmentSize());
+            while (header.hasRemaining()) {
+                channel.write(header, header.position());
+            }
+            channel.force(false); // the header is durable before the file gets its segment name
+            io.atomicMove(spare, target);
+            io.syncDirectory(directory);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(channel);
+            throw e;
+        }
+        return new Segment(target, base, options.segmentSize(), channel);
+    }
+
+    private Path takePreallocated() throws IOException {
+        var pending = preallocated;
+        preallocated = null;
+        if (pending == null) {
+            return preallocate();
+        }
+        try {
+            return pending.get();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for the next WAL segment file", e);
+        }
+    }
+
+    private void schedulePreallocation() {
+        if (!preallocator.isShutdown()) {
+            preallocated = preallocator.submit(this::preallocate);
+        }
+    }
+
+    /** Writes a spare segment file full of zeros and syncs it. */
+    private Path preallocate() throws IOException {
+        var spare = WalRecovery.preallocatedFile(directory, options.name());
+        try (var channel = io.open(spare, EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE))) {
+            var zeros = ByteBuffer.allocateDirect(1 << 20);
+            long size = options.segmentSize();
+            for (long offset = 0; offset < size; ) {
+                zeros.clear().limit((int) Math.min(zeros.capacity(), size - offset));
+                while (zeros.hasRemaining()) {
+                    offset += channel.write(zeros, offset);
+                }
+            }
+            channel.force(false);
+        } catch (IOException e) {
+            throw new IOException("cannot pre-write the next WAL segment file " + spare + " ("
+                    + options.segmentSize() + " bytes): " + e + "; free disk space under " + directory, e);
+        }
+        return spare;
+    }
+
+    // ---- for WalReader -----------------------------------------------------------------------
+
+    ConcurrentSkipListMap<Long, Segment> segments() {
+        return segments;
+    }
+
+    // ---- helpers -----------------------------------------------------------------------------
+
+    private static Thread daemon(Runnable task, String name) {
+        var thread = new Thread(task, name);
+        thread.setDaemon(true);
+        return thread;
+    }
+
+    private static boolean joinUninterruptibly(Thread thread) {
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        return interrupted;
+    }
+
+    private static void release(FileLock lock, FileChannel channel) {
+        try {
+            lock.release();
+        } catch (IOException ignored) {
+            // Closing the channel below releases the lock as well.
+        }
+        closeQuietly(channel);
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // Nothing was written through it that is not already synced.
+        }
+    }
+
+    /** Per-appender-thread state: a checksum and a private view of the write buffer. */
+    private static final class AppendScratch {
+        final CRC32C crc = new CRC32C();
+        final ByteBuffer view;
+
+        AppendScratch(ByteBuffer view) {
+            this.view = view;
+        }
+    }
+
+    private record Waiter(long end, long result, CompletableFuture<Long> future) {
+    }
+
+    /** Counters, written by the flush-lock holder and read by anyone. */
+    private final class Statistics implements WalStatistics {
+        volatile long appends;
+        volatile long appendedBytes;
+        volatile long syncs;
+        volatile long syncedRecords;
+        volatile long syncNanosTotal;
+        volatile long lastSyncNanos;
+        volatile long maxSyncNanos;
+        volatile long tornTailRepairs;
+        volatile long truncatedBytes;
+        final LongAdder segmentsDeleted = new LongAdder();
+        final LongAdder bufferFullWaits = new LongAdder();
+
+        @Override
+        public long appends() {
+            return appends;
+        }
+
+        @Override
+        public long appendedBytes() {
+            return appendedBytes;
+        }
+
+        @Override
+        public long syncs() {
+            return syncs;
+        }
+
+        @Override
+        public long syncedRecords() {
+            return syncedRecords;
+        }
+
+        @Override
+        public long syncNanosTotal() {
+            return syncNanosTotal;
+        }
+
+        @Override
+        public long lastSyncNanos() {
+            return lastSyncNanos;
+        }
+
+        @Override
+        public long maxSyncNanos() {
+            return maxSyncNanos;
+        }
+
+        @Override
+        public long unsyncedBytes() {
+            return Math.max(0, ring.reservedEnd() - durablePosition);
+        }
+
+        @Override
+        public long tornTailRepairs() {
+            return tornTailRepairs;
+        }
+
+        @Override
+        public long truncatedBytes() {
+            return truncatedBytes;
+        }
+
+        @Override
+        public long segmentsDeleted() {
+            return segmentsDeleted.sum();
+        }
+
+        @Override
+        public long bufferFullWaits() {
+            return bufferFullWaits.sum();
+        }
+    }
+}
