@@ -339,6 +339,31 @@ class WalFailureTest {
     }
 
     @Test
+    void failedFsyncInCloseIsReportedAndStillReleasesTheLock() throws Exception {
+        var io = FaultyFileIO.overSystem();
+        var options = options(io).syncPolicy(SyncPolicy.none()).build();
+        var appended = new TreeMap<Long, Long>();
+        var wal = WriteAheadLog.open(dir, options);
+        for (long id = 0; id < 100; id++) {
+            appended.put(wal.append(payload(id)), id);
+        }
+        io.forces().on(SEGMENTS).failNow();
+
+        assertThatThrownBy(wal::close).as("close, whose final fdatasync fails")
+                .isInstanceOf(WalFailedException.class).hasMessageContaining(dir.toString())
+                .hasRootCauseInstanceOf(IOException.class);
+        assertThat(wal.isFailed()).isTrue();
+        assertThat(io.closedWithUnsyncedWrites()).filteredOn(SEGMENTS)
+                .as("segments closed with writes no fdatasync covered").containsExactly(dir.resolve(WalFormat.segmentFileName("wal", 0)));
+        assertThat(io.openFiles()).as("files still open after close").isEmpty();
+        wal.close(); // idempotent, and quiet the second time
+
+        // Nothing was acknowledged; what the reopen finds must still be records that were appended.
+        var reopened = reopenAndReadAll(options);
+        assertThat(appended).containsAllEntriesOf(reopened.records);
+    }
+
+    @Test
     void operationsOnAClosedLogThrowIllegalStateException() {
         var wal = WriteAheadLog.open(dir, options(FileIO.system()).build());
         long position = wal.append(payload(0));
