@@ -608,6 +608,11 @@ public final class WriteAheadLog implements AutoCloseable {
             }
             completeWaiters();
             return ring.released() > before || durablePosition > durableBefore;
+        } catch (IOException | RuntimeException e) {
+            // Fail before giving up the flush lock: otherwise an appender syncing inline (EveryAppend) can take
+            // the lock in between, fdatasync again with success and report records durable that the failed
+            // write or fdatasync may have lost.
+            throw fail(e);
         } finally {
             flushLock.unlock();
         }
@@ -638,6 +643,9 @@ public final class WriteAheadLog implements AutoCloseable {
 
     /** Writes every committed record to the segment files, rotating as needed. Under flushLock. */
     private void writeCommitted() throws IOException {
+        if (failure != null) {
+            throw failedException(); // refuses every write after a failure, whichever thread holds the lock
+        }
         long from = ring.released();
         long position = from;
         long records = 0;
@@ -695,6 +703,12 @@ public final class WriteAheadLog implements AutoCloseable {
         long previous = durablePosition;
         if (target <= previous) {
             return;
+        }
+        if (failure != null) {
+            // Never fdatasync again after a failed write or fdatasync: Linux reports a failed writeback once, and
+            // a later fdatasync "succeeds" although the failed pages may be lost. Publishing a durable position
+            // then would acknowledge records that are not on disk.
+            throw failedException();
         }
         long started = System.nanoTime();
         active.channel().force(false);
