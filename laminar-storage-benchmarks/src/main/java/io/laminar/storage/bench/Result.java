@@ -5,6 +5,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToDoubleFunction;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -143,14 +144,17 @@ public final class Result {
     }
 
     /**
-     * The run with the median MB/s (the upper one of an even count), with every run's MB/s added
-     * as {@code runsMbPerSec} so the spread stays visible.
+     * The run with the median {@code metric} (the upper one of an even count); with more than one
+     * run, every run's value is added as {@code runsField} so the spread stays visible.
      */
-    public static Result medianByMbPerSec(List<Result> runs) {
+    public static Result median(List<Result> runs, ToDoubleFunction<Result> metric, String runsField) {
         var sorted = new ArrayList<>(runs);
-        sorted.sort(Comparator.comparingDouble(Result::mbPerSec));
-        return sorted.get(sorted.size() / 2)
-                .extra("runsMbPerSec", runs.stream().map(r -> round(r.mbPerSec(), 1)).toList());
+        sorted.sort(Comparator.comparingDouble(metric));
+        var median = sorted.get(sorted.size() / 2);
+        if (runs.size() > 1) {
+            median.extra(runsField, runs.stream().map(r -> round(metric.applyAsDouble(r), 1)).toList());
+        }
+        return median;
     }
 
     /** {@code value} rounded to {@code decimals} places; null stays null. */

@@ -5,12 +5,12 @@ import io.laminar.storage.bench.ClosedLoop;
 import io.laminar.storage.bench.Payloads;
 import io.laminar.storage.bench.RawFile;
 import io.laminar.storage.bench.Result;
+import io.laminar.storage.bench.Rounds;
 import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.wal.SyncPolicy;
 import io.laminar.storage.wal.WalOptions;
 import io.laminar.storage.wal.WriteAheadLog;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.List;
 import org.HdrHistogram.Histogram;
 
@@ -36,19 +36,9 @@ public final class BulkScenario implements Scenario {
     @Override
     public List<Result> run(BenchContext context) throws Exception {
         byte[] payload = Payloads.random(RECORD_BYTES, 1024);
-        var laminarRuns = new ArrayList<Result>();
-        var rawRuns = new ArrayList<Result>();
-        // The disk's speed drifts (it is shared): alternate the order and report each system's median.
-        for (int round = 0; round < context.settings().bulkRounds(); round++) {
-            if (round % 2 == 0) {
-                laminarRuns.add(laminar(context, payload));
-                rawRuns.add(raw(context, payload));
-            } else {
-                rawRuns.add(raw(context, payload));
-                laminarRuns.add(laminar(context, payload));
-            }
-        }
-        return List.of(Result.medianByMbPerSec(laminarRuns), Result.medianByMbPerSec(rawRuns));
+        return Rounds.interleaved(context.settings().bulkRounds(), List.of(
+                () -> laminar(context, payload),
+                () -> raw(context, payload)), Result::mbPerSec, "runsMbPerSec");
     }
 
     private long batches(long bytes) {

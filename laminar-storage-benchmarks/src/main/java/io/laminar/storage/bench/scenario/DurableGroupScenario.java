@@ -4,6 +4,7 @@ import io.laminar.storage.bench.BenchContext;
 import io.laminar.storage.bench.ClosedLoop;
 import io.laminar.storage.bench.Payloads;
 import io.laminar.storage.bench.Result;
+import io.laminar.storage.bench.Rounds;
 import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.wal.SyncPolicy;
 import io.laminar.storage.wal.WalOptions;
@@ -12,12 +13,14 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 
 /**
  * {@code durable-group}: 1, 8 and 64 closed-loop writers, each waiting for its 128 B record to be
  * durable before writing the next ({@code appendDurable(..).join()}), so concurrent writers share
  * fdatasyncs through group commit. RocksDB sync puts with the same thread counts (its WAL groups
- * concurrent writes as well); one raw writer with an fdatasync per record is the reference.
+ * concurrent writes as well); one raw writer with an fdatasync per record is the reference. The
+ * systems run interleaved in {@link io.laminar.storage.bench.Settings#durableRounds()} rounds.
  */
 public final class DurableGroupScenario implements Scenario {
 
@@ -34,13 +37,14 @@ public final class DurableGroupScenario implements Scenario {
     @Override
     public List<Result> run(BenchContext context) throws Exception {
         byte[] payload = Payloads.random(DurableSingleScenario.RECORD_BYTES, 256);
-        var results = new ArrayList<Result>();
+        var systems = new ArrayList<Callable<Result>>();
         for (int threads : THREADS) {
-            results.add(laminar(context, payload, threads));
-            results.add(DurableSingleScenario.rocksDb(context, payload, NAME, threads));
+            systems.add(() -> laminar(context, payload, threads));
+            systems.add(() -> DurableSingleScenario.rocksDb(context, payload, NAME, threads));
         }
-        results.add(DurableSingleScenario.raw(context, payload, NAME));
-        return results;
+        systems.add(() -> DurableSingleScenario.raw(context, payload, NAME));
+        return Rounds.interleaved(context.settings().durableRounds(), systems, Result::recordsPerSec,
+                DurableSingleScenario.RUNS_FIELD);
     }
 
     private Result laminar(BenchContext context, byte[] payload, int threads) throws Exception {

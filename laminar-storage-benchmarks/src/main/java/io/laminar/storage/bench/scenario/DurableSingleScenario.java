@@ -7,6 +7,7 @@ import io.laminar.storage.bench.Payloads;
 import io.laminar.storage.bench.RawFile;
 import io.laminar.storage.bench.Result;
 import io.laminar.storage.bench.RocksDbSync;
+import io.laminar.storage.bench.Rounds;
 import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.wal.SyncPolicy;
 import io.laminar.storage.wal.WalOptions;
@@ -18,7 +19,8 @@ import java.util.List;
  * {@code durable-single}: one writer, every 128 B record durable before the next is written.
  * laminar with {@link SyncPolicy#everyAppend()} writes into a segment pre-written with zeros, so
  * its fdatasync flushes data only; the raw comparison appends to a growing file, so each of its
- * fdatasyncs must also journal the new file size. RocksDB puts with {@code sync=true}.
+ * fdatasyncs must also journal the new file size. RocksDB puts with {@code sync=true}. The
+ * systems run interleaved in {@link io.laminar.storage.bench.Settings#durableRounds()} rounds.
  */
 public final class DurableSingleScenario implements Scenario {
 
@@ -35,8 +37,14 @@ public final class DurableSingleScenario implements Scenario {
     @Override
     public List<Result> run(BenchContext context) throws Exception {
         byte[] payload = Payloads.random(RECORD_BYTES, 128);
-        return List.of(laminar(context, payload), raw(context, payload, NAME), rocksDb(context, payload, NAME, 1));
+        return Rounds.interleaved(context.settings().durableRounds(), List.of(
+                () -> laminar(context, payload),
+                () -> raw(context, payload, NAME),
+                () -> rocksDb(context, payload, NAME, 1)), Result::recordsPerSec, RUNS_FIELD);
     }
+
+    /** Every run's records/s when a system ran in several rounds. */
+    static final String RUNS_FIELD = "runsRecordsPerSec";
 
     static Phase warmup(BenchContext context) {
         return Phase.of(context.settings().durableWarmup());

@@ -54,7 +54,8 @@ public final class ReplayScenario implements Scenario {
                 rawRuns.add(raw(dir));
                 laminarRuns.add(laminar(dir, records));
             }
-            return List.of(Result.medianByMbPerSec(laminarRuns), Result.medianByMbPerSec(rawRuns));
+            return List.of(Result.median(laminarRuns, Result::mbPerSec, "runsMbPerSec"),
+                    Result.median(rawRuns, Result::mbPerSec, "runsMbPerSec"));
         } finally {
             BenchContext.deleteTree(dir);
         }
