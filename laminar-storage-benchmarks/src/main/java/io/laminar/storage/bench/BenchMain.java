@@ -1,0 +1,48 @@
+package io.laminar.storage.bench;
+
+import java.util.Arrays;
+
+/**
+ * Entry point of the executable benchmark jar.
+ *
+ * <pre>
+ * java -jar laminar-storage-benchmarks.jar wal [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
+ * java -jar laminar-storage-benchmarks.jar jmh [JMH arguments]
+ * </pre>
+ */
+public final class BenchMain {
+
+    private BenchMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
+            System.out.println(usage());
+            return;
+        }
+        var rest = Arrays.copyOfRange(args, 1, args.length);
+        switch (args[0]) {
+            case "wal" -> System.exit(WalSuite.run(rest));
+            case "jmh" -> org.openjdk.jmh.Main.main(rest);
+            default -> {
+                System.err.println("unknown command '" + args[0] + "'\n" + usage());
+                System.exit(2);
+            }
+        }
+    }
+
+    static String usage() {
+        return """
+                usage:
+                  java -jar laminar-storage-benchmarks.jar wal [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
+                      the WAL scenario suite: laminar vs raw FileChannel, RocksDB and Chronicle Queue
+                      --quick      smoke run, under two minutes (default: the full run, to quote)
+                      --json FILE  also write the result rows as a JSON array to FILE
+                      --dir DIR    where benchmark files go (default: a temp dir under java.io.tmpdir);
+                                   must be a real disk, not tmpfs; always deleted afterwards
+                      --scenario   run only this scenario (repeatable): %s
+                  java -jar laminar-storage-benchmarks.jar jmh [JMH args]
+                      JMH micro-benchmarks, e.g.: jmh -f 1 -prof gc AppendBenchmark FramingBenchmark
+                """.formatted(String.join(", ", WalSuite.scenarioNames()));
+    }
+}

@@ -1,0 +1,67 @@
+package io.laminar.storage.bench.scenario;
+
+import io.laminar.storage.bench.BenchContext;
+import io.laminar.storage.bench.ClosedLoop;
+import io.laminar.storage.bench.Payloads;
+import io.laminar.storage.bench.Result;
+import io.laminar.storage.bench.Rounds;
+import io.laminar.storage.bench.Scenario;
+import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalOptions;
+import io.laminar.storage.wal.WriteAheadLog;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code durable-group}: 1, 8 and 64 closed-loop writers, each waiting for its 128 B record to be
+ * durable before writing the next ({@code appendDurable(..).join()}), so concurrent writers share
+ * fdatasyncs through group commit. RocksDB sync puts with the same thread counts (its WAL groups
+ * concurrent writes as well); one raw writer with an fdatasync per record is the reference. The
+ * systems run interleaved in {@link io.laminar.storage.bench.Settings#durableRounds()} rounds.
+ */
+public final class DurableGroupScenario implements Scenario {
+
+    public static final String NAME = "durable-group";
+    static final int[] THREADS = {1, 8, 64};
+    /** The library's default group commit, spelled out: linger at most 1 ms, at most 4096 records. */
+    static final SyncPolicy GROUP_COMMIT = SyncPolicy.groupCommit(Duration.ofMillis(1), 4096);
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public List<Result> run(BenchContext context) throws Exception {
+        byte[] payload = Payloads.random(DurableSingleScenario.RECORD_BYTES, 256);
+        var systems = new ArrayList<Callable<Result>>();
+        for (int threads : THREADS) {
+            systems.add(() -> laminar(context, payload, threads));
+            systems.add(() -> DurableSingleScenario.rocksDb(context, payload, NAME, threads));
+        }
+        systems.add(() -> DurableSingleScenario.raw(context, payload, NAME));
+        return Rounds.interleaved(context.settings().durableRounds(), systems, Result::recordsPerSec,
+                DurableSingleScenario.RUNS_FIELD);
+    }
+
+    private Result laminar(BenchContext context, byte[] payload, int threads) throws Exception {
+        var dir = context.newDirectory(NAME + "-laminar-" + threads);
+        var options = WalOptions.builder().segmentSize(DurableSingleScenario.SEGMENT_SIZE).syncPolicy(GROUP_COMMIT)
+                .build();
+        try (var wal = WriteAheadLog.open(dir, options)) {
+            BenchContext.settleAfterOpen();
+            var syncs = new SyncCounter(wal.statistics());
+            var m = ClosedLoop.run(threads, t -> {
+                var buffer = ByteBuffer.wrap(payload);
+                return () -> wal.appendDurable(buffer).join();
+            }, DurableSingleScenario.warmup(context), DurableSingleScenario.measure(context), syncs);
+            return syncs.addTo(new Result(NAME, "laminar", threads, payload.length).throughput(m.ops(), m.seconds())
+                    .latency(m.nanos()), m.seconds());
+        } finally {
+            BenchContext.deleteTree(dir);
+        }
+    }
+}

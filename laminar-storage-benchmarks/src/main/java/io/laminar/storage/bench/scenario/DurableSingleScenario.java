@@ -1,0 +1,101 @@
+package io.laminar.storage.bench.scenario;
+
+import io.laminar.storage.bench.BenchContext;
+import io.laminar.storage.bench.ClosedLoop;
+import io.laminar.storage.bench.ClosedLoop.Phase;
+import io.laminar.storage.bench.Payloads;
+import io.laminar.storage.bench.RawFile;
+import io.laminar.storage.bench.Result;
+import io.laminar.storage.bench.RocksDbSync;
+import io.laminar.storage.bench.Rounds;
+import io.laminar.storage.bench.Scenario;
+import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalOptions;
+import io.laminar.storage.wal.WriteAheadLog;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * {@code durable-single}: one writer, every 128 B record durable before the next is written.
+ * laminar with {@link SyncPolicy#everyAppend()} writes into a segment pre-written with zeros, so
+ * its fdatasync flushes data only; the raw comparison appends to a growing file, so each of its
+ * fdatasyncs must also journal the new file size. RocksDB puts with {@code sync=true}. The
+ * systems run interleaved in {@link io.laminar.storage.bench.Settings#durableRounds()} rounds.
+ */
+public final class DurableSingleScenario implements Scenario {
+
+    public static final String NAME = "durable-single";
+    static final int RECORD_BYTES = 128;
+    /** Large enough that a measured phase never rotates: no segment pre-writing is measured. */
+    static final long SEGMENT_SIZE = 64L << 20;
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public List<Result> run(BenchContext context) throws Exception {
+        byte[] payload = Payloads.random(RECORD_BYTES, 128);
+        return Rounds.interleaved(context.settings().durableRounds(), List.of(
+                () -> laminar(context, payload),
+                () -> raw(context, payload, NAME),
+                () -> rocksDb(context, payload, NAME, 1)), Result::recordsPerSec, RUNS_FIELD);
+    }
+
+    /** Every run's records/s when a system ran in several rounds. */
+    static final String RUNS_FIELD = "runsRecordsPerSec";
+
+    static Phase warmup(BenchContext context) {
+        return Phase.of(context.settings().durableWarmup());
+    }
+
+    static Phase measure(BenchContext context) {
+        return Phase.of(context.settings().durableMeasure());
+    }
+
+    private Result laminar(BenchContext context, byte[] payload) throws Exception {
+        var dir = context.newDirectory(NAME + "-laminar");
+        var options = WalOptions.builder().segmentSize(SEGMENT_SIZE).syncPolicy(SyncPolicy.everyAppend()).build();
+        try (var wal = WriteAheadLog.open(dir, options)) {
+            BenchContext.settleAfterOpen();
+            var buffer = ByteBuffer.wrap(payload);
+            var syncs = new SyncCounter(wal.statistics());
+            var m = ClosedLoop.run(1, t -> () -> wal.append(buffer), warmup(context), measure(context), syncs);
+            return syncs.addTo(new Result(NAME, "laminar", 1, RECORD_BYTES).throughput(m.ops(), m.seconds())
+                    .latency(m.nanos()), m.seconds());
+        } finally {
+            BenchContext.deleteTree(dir);
+        }
+    }
+
+    /** One thread: write + fdatasync per record to a growing file. Also the durable-group reference. */
+    static Result raw(BenchContext context, byte[] payload, String scenario) throws Exception {
+        var dir = context.newDirectory(scenario + "-raw");
+        try (var file = new RawFile(dir.resolve("raw.log"))) {
+            BenchContext.settleAfterOpen();
+            var buffer = Payloads.direct(payload);
+            var m = ClosedLoop.run(1, t -> () -> {
+                file.write(buffer);
+                file.sync();
+            }, warmup(context), measure(context));
+            return new Result(scenario, "raw", 1, payload.length).throughput(m.ops(), m.seconds())
+                    .latency(m.nanos()).extra("recordsPerSync", 1.0);
+        } finally {
+            BenchContext.deleteTree(dir);
+        }
+    }
+
+    /** RocksDB sync puts from {@code threads} closed-loop writers. */
+    static Result rocksDb(BenchContext context, byte[] payload, String scenario, int threads) throws Exception {
+        var dir = context.newDirectory(scenario + "-rocksdb-" + threads);
+        try (var db = new RocksDbSync(dir)) {
+            BenchContext.settleAfterOpen();
+            var m = ClosedLoop.run(threads, t -> db.writer(t, payload), warmup(context), measure(context));
+            return new Result(scenario, "rocksdb", threads, payload.length).throughput(m.ops(), m.seconds())
+                    .latency(m.nanos());
+        } finally {
+            BenchContext.deleteTree(dir);
+        }
+    }
+}
