@@ -64,6 +64,10 @@ final class WalRecovery {
         return directory.resolve(logName + "-next.wal.tmp");
     }
 
+    static Path sparseFile(Path directory, String logName) {
+        return directory.resolve(logName + "-sparse.wal.tmp");
+    }
+
     /**
      * Recovers the log. Returns no segments if the directory holds none of this log's segments
      * (end position -1: a new log) or if every segment was cut away (end position: where the log
@@ -72,6 +76,7 @@ final class WalRecovery {
     Recovered recover() throws IOException {
         long started = System.nanoTime();
         io.deleteIfExists(preallocatedFile(directory, options.name()));
+        io.deleteIfExists(sparseFile(directory, options.name()));
         var paths = listSegments();
         var scans = new ArrayList<Scan>();
         try {

@@ -406,6 +406,7 @@ public final class WriteAheadLog implements AutoCloseable {
             try {
                 preallocator.awaitTermination(10, TimeUnit.SECONDS);
                 io.deleteIfExists(WalRecovery.preallocatedFile(directory, options.name()));
+                io.deleteIfExists(WalRecovery.sparseFile(directory, options.name()));
             } catch (InterruptedException e) {
                 interrupted = true;
             } catch (IOException e) {
@@ -829,12 +830,21 @@ public final class WriteAheadLog implements AutoCloseable {
         return new Segment(target, base, options.segmentSize(), channel);
     }
 
+    /**
+     * The file for the next segment: the pre-written spare if it is ready. If the spare is still
+     * being written (appends outpace the disk), a sparse file instead, so that appenders never wait
+     * for zeros: fdatasyncs in that segment cost what appending to a growing file costs, and the
+     * spare serves the rotation after. Only the very first segment waits for a spare.
+     */
     private Path takePreallocated() throws IOException {
         var pending = preallocated;
-        preallocated = null;
         if (pending == null) {
             return preallocate();
         }
+        if (!pending.isDone()) {
+            return createSparse();
+        }
+        preallocated = null;
         try {
             return pending.get();
         } catch (ExecutionException e) {
@@ -845,8 +855,20 @@ public final class WriteAheadLog implements AutoCloseable {
         }
     }
 
+    private Path createSparse() throws IOException {
+        var sparse = WalRecovery.sparseFile(directory, options.name());
+        try (var channel = io.open(sparse, EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE))) {
+            channel.write(ByteBuffer.allocate(1), options.segmentSize() - 1); // sets the size, leaves a hole
+        } catch (IOException e) {
+            throw new IOException("cannot create the next WAL segment file " + sparse + ": " + e
+                    + "; free disk space under " + directory, e);
+        }
+        return sparse;
+    }
+
     private void schedulePreallocation() {
-        if (!preallocator.isShutdown()) {
+        if (preallocated == null && !preallocator.isShutdown()) {
             preallocated = preallocator.submit(this::preallocate);
         }
     }
