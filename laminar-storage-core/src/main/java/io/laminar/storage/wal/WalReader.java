@@ -73,24 +73,23 @@ public final class WalReader implements AutoCloseable {
             int at = ensure(position, WalFormat.FRAME_HEADER_LENGTH, segmentEnd);
             int length = at < 0 ? -1 : buffer.getInt(at);
             if (at < 0 || length < WalFormat.FRAME_HEADER_LENGTH || position + WalFormat.align(length) > segmentEnd) {
-                throw corrupt("frame length " + length + " does not fit between position " + position
-                        + " and the end of the written data at " + segmentEnd);
+                throw badFrame("frame length " + length + " does not fit between position " + position
+                        + " and the end of the written data at " + segmentEnd, segmentEnd);
             }
             at = ensure(position, length, segmentEnd);
+            if (at < 0) {
+                throw badFrame("the file ends inside the frame of " + length + " bytes", segmentEnd);
+            }
             long stored = buffer.getLong(at + WalFormat.OFFSET_POSITION);
             if (stored != position) {
-                if (first) {
-                    throw new IllegalArgumentException("no record of the WAL in " + log.directory()
-                            + " starts at position " + position + " (the bytes there are not a record header)");
-                }
-                throw corrupt("the frame says position " + stored + " but its place in the file is position "
-                        + position);
+                throw badFrame("the frame says position " + stored + " but its place in the file is position "
+                        + position, segmentEnd);
             }
             int storedCrc = buffer.getInt(at + WalFormat.OFFSET_CRC);
             int computedCrc = WalFormat.frameCrc(crc, buffer, at, length);
             if (storedCrc != computedCrc) {
-                throw corrupt(String.format("stored CRC32C 0x%08x does not match the computed 0x%08x",
-                        storedCrc, computedCrc));
+                throw badFrame(String.format("stored CRC32C 0x%08x does not match the computed 0x%08x",
+                        storedCrc, computedCrc), segmentEnd);
             }
             first = false;
             var payload = buffer.duplicate().limit(at + length).position(at + WalFormat.FRAME_HEADER_LENGTH)
@@ -104,10 +103,45 @@ public final class WalReader implements AutoCloseable {
         }
     }
 
+    /**
+     * The exception for a frame at {@link #position} that fails a check. On the first frame a reader
+     * reads, that frame's position came from the caller and may be the inside of a record rather than
+     * a damaged record: the frame headers from the segment's base tell the two apart. (Before, the
+     * first frame's failures were told apart by which check failed: a position inside a record
+     * mostly came back as corruption, and a damaged position field of a real record as a bad
+     * argument.)
+     */
+    private RuntimeException badFrame(String problem, long segmentEnd) throws IOException {
+        if (!first) {
+            return corrupt(problem);
+        }
+        long at = segment.basePosition();
+        while (at < position) {
+            int index = ensure(at, WalFormat.FRAME_HEADER_LENGTH, segmentEnd);
+            int length = index < 0 ? -1 : buffer.getInt(index);
+            if (index < 0 || length < WalFormat.FRAME_HEADER_LENGTH || at + WalFormat.align(length) > segmentEnd
+                    || buffer.getLong(index + WalFormat.OFFSET_POSITION) != at) {
+                return corrupt(at, "cannot tell whether a record starts at position " + position
+                        + ", because the frame header at position " + at + " before it is damaged");
+            }
+            at += WalFormat.align(length);
+        }
+        if (at != position) {
+            return new IllegalArgumentException("no record of the WAL in " + log.directory() + " starts at position "
+                    + position + ": it lies inside the record that starts before it (the next record starts at "
+                    + at + ")");
+        }
+        return corrupt(problem);
+    }
+
     private WalCorruptionException corrupt(String problem) {
-        long offset = segment.fileOffset(position);
+        return corrupt(position, problem);
+    }
+
+    private WalCorruptionException corrupt(long at, String problem) {
+        long offset = segment.fileOffset(at);
         return new WalCorruptionException("WAL segment " + segment.path() + " is corrupt at file offset " + offset
-                + " (log position " + position + "): " + problem + ". The log refuses to return damaged bytes; "
+                + " (log position " + at + "): " + problem + ". The log refuses to return damaged bytes; "
                 + "close it and open it again to have it checked and repaired", segment.path(), offset);
     }
 

@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
@@ -220,6 +221,15 @@ final class WalRecovery {
                 }
             }
         }
+        // A file cut short of its capacity may end inside an 8-byte word, which the loop above does
+        // not look at. Without this, a frame header torn there (say only its length written) was
+        // neither reported nor zeroed, and the next open found it again as a new torn tail.
+        for (int o = Math.max(offset, limit & -WalFormat.ALIGNMENT); o < limit; o++) {
+            if (map.get(o) != 0) {
+                scan.dirtyEnd = limit;
+                break;
+            }
+        }
     }
 
     /** Why the frame at {@code offset} is not a valid record at {@code position}, or null if it is. */
@@ -263,7 +273,26 @@ final class WalRecovery {
                         scan.logId, scans.get(0).logId), "segments of different logs were mixed in one directory");
                 return cut(scans, i, -1, message, dropped);
             }
-            if (scan.problem != null || (newest && scan.dirtyEnd > scan.endOffset)) {
+            if (i > 0) {
+                // Checked here, after this segment's header, rather than with the previous segment:
+                // a segment renamed to another base must be reported as a header that does not match
+                // its file name, not as segments missing between it and the previous one.
+                var previous = scans.get(i - 1);
+                if (previous.endPosition != scan.base) {
+                    var message = corruptionMessage(previous.path, previous.endOffset, previous.endPosition,
+                            chainProblem(previous, scan), "segments are written back to back");
+                    return cut(scans, i, -1, message, dropped);
+                }
+            }
+            // Non-zero bytes after the last record are a torn tail or damage in the newest segment.
+            // In a sealed segment they matter when its records stop short of the next segment's base:
+            // then a record of it was damaged (its length zeroed, say), and the damage must be
+            // reported and cut here, with the records after it kept as *.dropped, rather than taken
+            // for missing segments (which made TRUNCATE zero them as a "torn tail" without a copy).
+            // Junk after a sealed segment's last record when the chain is intact is not data.
+            boolean damagedTail = scan.dirtyEnd > scan.endOffset
+                    && (newest || scan.endPosition < scans.get(i + 1).base);
+            if (scan.problem != null || damagedTail) {
                 boolean synced = scan.laterMaxDurableMark > scan.endPosition;
                 if (newest && !synced) {
                     continue; // a torn tail: repaired below
@@ -273,26 +302,31 @@ final class WalRecovery {
                           + scan.laterMaxDurableMark + ", so this record had been synced: this is damage, not a torn write"
                         : "segment " + (i + 1) + " of " + scans.size()
                           + " was sealed, synced in full, before the next segment was started";
-                var problem = scan.problem != null ? scan.problem : "non-zero bytes follow the last record";
+                var problem = scan.problem != null ? scan.problem
+                        : "there is no record here (frame length 0), yet non-zero bytes follow up to file offset "
+                          + scan.dirtyEnd;
                 var message = corruptionMessage(scan.path, scan.endOffset, scan.endPosition, problem, why);
                 return cut(scans, i, scan.endOffset, message, dropped);
             }
-            if (!newest) {
-                long nextBase = scans.get(i + 1).base;
-                if (scan.endPosition != nextBase) {
-                    String problem = scan.endPosition < nextBase
-                            ? "the segment ends at position " + scan.endPosition + " but the next segment, "
-                              + scans.get(i + 1).path.getFileName() + ", starts at " + nextBase
-                              + ": the segments holding the positions between are missing"
-                            : "the segment runs to position " + scan.endPosition + ", past the start ("
-                              + nextBase + ") of the next segment " + scans.get(i + 1).path.getFileName();
-                    var message = corruptionMessage(scan.path, scan.endOffset, scan.endPosition, problem,
-                            "segments are written back to back");
-                    return cut(scans, i + 1, -1, message, dropped);
-                }
-            }
         }
         return scans.size();
+    }
+
+    /** Why the segment {@code next} does not start where {@code previous} ends. */
+    private static String chainProblem(Scan previous, Scan next) {
+        if (previous.endPosition > next.base) {
+            return "the segment runs to position " + previous.endPosition + ", past the start (" + next.base
+                    + ") of the next segment " + next.path.getFileName();
+        }
+        var problem = "the segment ends at position " + previous.endPosition + " but the next segment, "
+                + next.path.getFileName() + ", starts at " + next.base;
+        // The writer starts a new segment only for a record that does not fit in the old one. If every
+        // position in the gap would have fit, no segment can be missing: this one's records were erased.
+        if (next.base - previous.endPosition <= previous.capacity - previous.endOffset) {
+            return problem + ": the records between would have fit in this segment, so its records from file offset "
+                    + previous.endOffset + " on were zeroed";
+        }
+        return problem + ": the segments holding the positions between are missing";
     }
 
     private String corruptionMessage(Path file, long offset, long position, String problem, String why) {
@@ -317,7 +351,7 @@ final class WalRecovery {
         if (offset >= 0) {
             keep = index + 1;
             long bytes = damaged.dirtyEnd - offset;
-            var keptAs = damaged.path.resolveSibling(damaged.path.getFileName() + ".dropped-" + offset);
+            var keptAs = unusedPath(damaged.path.resolveSibling(damaged.path.getFileName() + ".dropped-" + offset));
             copyRegion(damaged.channel, offset, bytes, keptAs);
             zero(damaged.channel, offset, damaged.dirtyEnd);
             damaged.channel.force(false);
@@ -328,13 +362,26 @@ final class WalRecovery {
         }
         for (int i = offset >= 0 ? index + 1 : index; i < scans.size(); i++) {
             var scan = scans.get(i);
-            var keptAs = scan.path.resolveSibling(scan.path.getFileName() + ".dropped");
+            var keptAs = unusedPath(scan.path.resolveSibling(scan.path.getFileName() + ".dropped"));
             scan.channel.close();
             io.atomicMove(scan.path, keptAs);
             dropped.add(new WalRecoveryReport.DroppedRegion(scan.path, scan.base, scan.fileSize,
                     scan.records + scan.laterValidRecords, keptAs, message));
         }
         return keep;
+    }
+
+    /**
+     * {@code path} if no such file exists, else the first free {@code path.2}, {@code path.3}, ...
+     * A second cut at the same place (a bad sector damaging the rewritten record, or a log cut away
+     * completely twice) used to replace the bytes an earlier cut had kept.
+     */
+    private static Path unusedPath(Path path) {
+        var candidate = path;
+        for (int n = 2; Files.exists(candidate, LinkOption.NOFOLLOW_LINKS); n++) {
+            candidate = path.resolveSibling(path.getFileName() + "." + n);
+        }
+        return candidate;
     }
 
     /** Zeroes a torn tail of the newest segment and pads a short file to its capacity. */
