@@ -21,6 +21,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -92,7 +93,8 @@ public final class WriteAheadLog implements AutoCloseable {
 
     private volatile long durablePosition;
     private volatile WalFailedException failure;
-    private volatile boolean syncRequested;
+    /** The highest end position someone waits to see durable: a sync is owed while it is past the durable one. */
+    private final AtomicLong requestedEnd = new AtomicLong(-1);
     private volatile boolean syncerParked;
     private volatile boolean stopSyncer;
     private volatile boolean acknowledgerParked;
@@ -456,7 +458,7 @@ public final class WriteAheadLog implements AutoCloseable {
             if (position == FrameRing.CLOSED) {
                 throw closedException();
             }
-            requestSync();
+            wakeSyncer(); // to write out and free space: a full buffer is no reason to fdatasync
             if (idle < 100) {
                 Thread.onSpinWait();
             } else if (idle < 200) {
@@ -481,7 +483,7 @@ public final class WriteAheadLog implements AutoCloseable {
         }
         var waiter = new Waiter(end, result, new CompletableFuture<>());
         waiters.add(waiter);
-        requestSync();
+        requestSync(end);
         // The syncer may have passed this record before the waiter was queued, or failed meanwhile.
         if (durablePosition >= end) {
             waiter.future.complete(result);
@@ -514,8 +516,16 @@ public final class WriteAheadLog implements AutoCloseable {
         }
     }
 
-    private void requestSync() {
-        syncRequested = true;
+    private void requestSync(long end) {
+        for (long current; (current = requestedEnd.get()) < end; ) {
+            if (requestedEnd.compareAndSet(current, end)) {
+                break;
+            }
+        }
+        wakeSyncer();
+    }
+
+    private void wakeSyncer() {
         if (syncerParked) {
             LockSupport.unpark(syncer);
         }
@@ -590,15 +600,15 @@ public final class WriteAheadLog implements AutoCloseable {
     }
 
     private boolean hasWork() {
-        return syncRequested || ring.committedLength(ring.released()) != 0
+        return requestedEnd.get() > durablePosition || ring.committedLength(ring.released()) != 0
                 || (!waiters.isEmpty() && ring.released() > durablePosition);
     }
 
     /** One pass of the syncer: write what is committed, sync if the policy or a request says so. */
     private boolean syncerPass(boolean intervalDue) throws IOException {
         boolean groupCommit = options.syncPolicy() instanceof SyncPolicy.GroupCommit;
-        if (!syncRequested && ring.committedLength(ring.released()) == 0
-                && !(ring.released() > durablePosition && (groupCommit || intervalDue || !waiters.isEmpty()))) {
+        if (requestedEnd.get() <= durablePosition && ring.committedLength(ring.released()) == 0
+                && !(ring.released() > durablePosition && (groupCommit || intervalDue))) {
             return false;
         }
         flushLock.lock();
@@ -606,15 +616,12 @@ public final class WriteAheadLog implements AutoCloseable {
             long before = ring.released();
             long durableBefore = durablePosition;
             writeCommitted();
-            boolean requested = syncRequested || !waiters.isEmpty();
+            boolean requested = requestedEnd.get() > durablePosition;
             if ((groupCommit || requested) && ring.released() > durablePosition) {
                 linger();
             }
             if ((requested || groupCommit || intervalDue) && ring.released() > durablePosition) {
-                syncRequested = false;
                 syncWritten();
-            } else if (syncRequested && ring.released() <= durablePosition) {
-                syncRequested = false;
             }
             return ring.released() > before || durablePosition > durableBefore;
         } catch (IOException | RuntimeException e) {

@@ -81,6 +81,23 @@ class WriteAheadLogTest {
     }
 
     @Test
+    void syncPolicyNoneNeverSyncsWhenTheWriteBufferFills() throws Exception {
+        var options = WalOptions.builder().segmentSize(1 << 20).maxRecordSize(4096).writeBufferSize(4096)
+                .syncPolicy(SyncPolicy.none()).build();
+        try (var wal = WriteAheadLog.open(dir, options)) {
+            var payload = new byte[200];
+            for (int i = 0; i < 2000; i++) {
+                wal.append(payload);
+            }
+            assertThat(wal.statistics().bufferFullWaits()).isPositive();
+            assertThat(wal.statistics().syncs()).isZero();
+            wal.sync().get(10, TimeUnit.SECONDS);
+            assertThat(wal.statistics().syncs()).isEqualTo(1);
+            assertThat(wal.durablePosition()).isEqualTo(wal.endPosition());
+        }
+    }
+
+    @Test
     void concurrentAppendersLoseNothing() throws Exception {
         int threads = 8;
         int perThread = 3000;
