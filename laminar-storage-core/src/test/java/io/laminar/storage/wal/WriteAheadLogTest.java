@@ -155,6 +155,79 @@ class WriteAheadLogTest {
     }
 
     @Test
+    void positionsBeyondFourGibibytesWorkAcrossRotationAndReopen() throws Exception {
+        long base = 5L << 30; // a log that has already written 5 GiB: int offsets would overflow here
+        var segment = dir.resolve(WalFormat.segmentFileName("wal", base));
+        try (var channel = java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            channel.write(WalFormat.encodeSegmentHeader(base, 42, 64 * 1024), 0);
+            channel.write(java.nio.ByteBuffer.allocate(1), 64 * 1024 - 1);
+        }
+        var positions = new ArrayList<Long>();
+        try (var wal = WriteAheadLog.open(dir, small().build())) {
+            assertThat(wal.startPosition()).isEqualTo(base);
+            for (int i = 0; i < 1500; i++) {
+                positions.add(wal.append(record(i)));
+            }
+            wal.sync().get(10, TimeUnit.SECONDS);
+        }
+        assertThat(positions.get(0)).isEqualTo(base);
+        try (var wal = WriteAheadLog.open(dir, small().build()); var reader = wal.reader(positions.get(700))) {
+            for (int i = 700; i < 1500; i++) {
+                var r = reader.next();
+                assertThat(r.position()).isEqualTo(positions.get(i));
+                assertThat(r.payloadBytes()).isEqualTo(record(i));
+            }
+            assertThat(reader.next()).isNull();
+        }
+    }
+
+    @Test
+    void aReaderTailingConcurrentAppendersSeesEveryRecordInOrderAndNothingPartial() throws Exception {
+        int writers = 4;
+        int perWriter = 5000;
+        try (var wal = WriteAheadLog.open(dir, small().syncPolicy(SyncPolicy.none()).build())) {
+            var threads = new ArrayList<Thread>();
+            for (int t = 0; t < writers; t++) {
+                int id = t;
+                threads.add(new Thread(() -> {
+                    for (int i = 0; i < perWriter; i++) {
+                        wal.append(("w" + id + "-" + i + "-" + "p".repeat(i % 300)).getBytes(StandardCharsets.UTF_8));
+                    }
+                }));
+            }
+            threads.forEach(Thread::start);
+            var lastSeen = new int[writers];
+            java.util.Arrays.fill(lastSeen, -1);
+            int seen = 0;
+            long previous = -1;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            try (var reader = wal.reader()) {
+                while (seen < writers * perWriter && System.nanoTime() < deadline) {
+                    var r = reader.next();
+                    if (r == null) {
+                        Thread.onSpinWait();
+                        continue;
+                    }
+                    assertThat(r.position()).isGreaterThan(previous);
+                    previous = r.position();
+                    var parts = new String(r.payloadBytes(), StandardCharsets.UTF_8).split("-", -1);
+                    int writer = Integer.parseInt(parts[0].substring(1));
+                    int sequence = Integer.parseInt(parts[1]);
+                    assertThat(parts[2]).isEqualTo("p".repeat(sequence % 300));
+                    assertThat(sequence).isEqualTo(lastSeen[writer] + 1); // each writer's records in its order
+                    lastSeen[writer] = sequence;
+                    seen++;
+                }
+            }
+            for (var thread : threads) {
+                thread.join();
+            }
+            assertThat(seen).isEqualTo(writers * perWriter);
+        }
+    }
+
+    @Test
     void secondOpenOfTheSameLogIsRefused() {
         try (var wal = WriteAheadLog.open(dir, small().build())) {
             assertThatThrownBy(() -> WriteAheadLog.open(dir, small().build()))
