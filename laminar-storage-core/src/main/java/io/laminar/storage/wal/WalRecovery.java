@@ -404,8 +404,9 @@ final class WalRecovery {
         return torn;
     }
 
-    private static void zero(FileChannel channel, long from, long to) throws IOException {
-        var zeros = ByteBuffer.allocate((int) Math.min(1 << 20, Math.max(0, to - from)));
+    /** Writes zeros over [from, to) of the file. */
+    static void zero(FileChannel channel, long from, long to) throws IOException {
+        var zeros = ByteBuffer.allocateDirect((int) Math.min(1 << 20, Math.max(0, to - from)));
         while (from < to) {
             zeros.clear().limit((int) Math.min(zeros.capacity(), to - from));
             while (zeros.hasRemaining()) {

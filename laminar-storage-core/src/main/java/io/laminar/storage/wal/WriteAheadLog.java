@@ -885,14 +885,7 @@ public final class WriteAheadLog implements AutoCloseable {
         var spare = WalRecovery.preallocatedFile(directory, options.name());
         try (var channel = io.open(spare, EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE))) {
-            var zeros = ByteBuffer.allocateDirect(1 << 20);
-            long size = options.segmentSize();
-            for (long offset = 0; offset < size; ) {
-                zeros.clear().limit((int) Math.min(zeros.capacity(), size - offset));
-                while (zeros.hasRemaining()) {
-                    offset += channel.write(zeros, offset);
-                }
-            }
+            WalRecovery.zero(channel, 0, options.segmentSize());
             channel.force(false);
         } catch (IOException e) {
             throw new IOException("cannot pre-write the next WAL segment file " + spare + " ("
