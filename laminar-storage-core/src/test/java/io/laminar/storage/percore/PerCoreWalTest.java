@@ -306,6 +306,27 @@ class PerCoreWalTest {
     }
 
     @Test
+    void theAppendPathAllocatesNothingOnceWarm() {
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (var wal = PerCoreWal.open(dir, options(1).writeBufferSize(1 << 20).build())) {
+            var writer = wal.writer(0);
+            var body = ByteBuffer.allocate(100);
+            for (int i = 0; i < 20_000; i++) {
+                writer.append(body);
+            }
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 20_000; i++) {
+                writer.append(body);
+            }
+            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+
+            // Under one byte per record: a single allocation per record would be at least 16 bytes each
+            // (320 KB). The JVM itself may allocate a little now and then (a buffer-full wait, a deopt).
+            assertThat(allocated).isLessThan(20_000);
+        }
+    }
+
+    @Test
     void badInputGetsClearErrors() throws Exception {
         assertThatThrownBy(() -> PerCoreWalOptions.builder().cores(0).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("cores must be at least 1, but was 0");
