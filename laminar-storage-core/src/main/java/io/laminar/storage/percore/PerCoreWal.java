@@ -1,0 +1,571 @@
+package io.laminar.storage.percore;
+
+import io.laminar.storage.StorageException;
+import io.laminar.storage.wal.WalReader;
+import io.laminar.storage.wal.WalRecord;
+import io.laminar.storage.wal.WalStatistics;
+import io.laminar.storage.wal.WriteAheadLog;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+
+/**
+ * One write-ahead log per core in one directory, with a global epoch, durable acknowledgements by
+ * per-core sequence number and a deterministic replay that merges the cores.
+ *
+ * <h2>Layout</h2>
+ * Core {@code c}'s log is a {@link WriteAheadLog} named {@code core-0003} (four digits), so its
+ * segments are {@code core-0003-<base position>.wal}: the same record format, reader and recovery
+ * as any WAL. Every payload starts with a 24-byte entry header (kind, epoch, sequence; documented
+ * byte by byte in {@code CoreRecordFormat}).
+ *
+ * <h2>Writing and epochs</h2>
+ * Each core has one {@link CoreWalWriter}, used by exactly one thread. The global {@link #epoch()}
+ * only grows; it is advanced by the {@link CheckpointCoordinator}. A core's owner notices an advance
+ * on its next append (or {@link CoreWalWriter#pollEpoch()}) and writes a barrier record for the new
+ * epoch itself; no other thread ever writes into a core's log. Epochs and sequences continue across
+ * reopens: a core resumes after its last record, and the global epoch resumes at the highest epoch
+ * found in any core's log.
+ *
+ * <h2>Durability</h2>
+ * Each core's WAL has its own background syncer (group commit by default). Published per core:
+ * {@link #durablePosition}, {@link #durableSequence} and {@link #whenDurable}; and overall:
+ * {@link #durableEpoch()}, the highest epoch all of whose records are fsynced on every core (epoch
+ * {@code e} is so on a core once a barrier for a later epoch is durable there).
+ *
+ * <h2>Replay</h2>
+ * {@link #replay} visits the durable records from given per-core positions, epoch by epoch; within
+ * an epoch core 0's records in sequence order, then core 1's, and so on. Nothing depends on clocks,
+ * so every replay of the same logs visits the same records in the same order.
+ * {@link #lastCompleteEpoch} gives the last epoch complete on every core, for a globally
+ * consistent cut.
+ *
+ * <h2>Thread-safety</h2>
+ * All methods of this class are thread-safe; each {@link CoreWalWriter} belongs to one thread.
+ */
+public final class PerCoreWal implements AutoCloseable {
+
+    private static final Pattern CORE_FILE = Pattern.compile("core-(\\d{4})(-\\d{20}\\.wal|\\.lock)");
+
+    private final Path directory;
+    private final PerCoreWalOptions options;
+    private final CoreState[] states;
+    private final CoreWalWriter[] writers;
+    private final ExecutorService completions;
+    private final CheckpointCoordinator coordinator;
+    private volatile long epoch;
+    private volatile boolean closed;
+
+    private PerCoreWal(Path directory, PerCoreWalOptions options) {
+        this.directory = directory;
+        this.options = options;
+        int cores = options.cores();
+        this.states = new CoreState[cores];
+        this.writers = new CoreWalWriter[cores];
+        this.completions = Executors.newSingleThreadExecutor(r -> {
+            var thread = new Thread(r, "laminar-percore-acks");
+            thread.setDaemon(true);
+            return thread;
+        });
+        this.coordinator = new CheckpointCoordinator(this);
+    }
+
+    /**
+     * Opens (creating it if needed) the per-core WAL in {@code directory} and recovers every core's
+     * log as {@link WriteAheadLog#open} does.
+     *
+     * @throws IllegalArgumentException if the directory holds the logs of a different number of cores
+     * @throws StorageException         if a log cannot be opened or holds records it cannot have written
+     */
+    public static PerCoreWal open(Path directory, PerCoreWalOptions options) {
+        checkCoreCount(directory, options.cores());
+        var wal = new PerCoreWal(directory, options);
+        try {
+            // Highest core first: should the first open ever stop halfway, the directory still shows
+            // the configured number of cores (the highest id) and the next open completes it.
+            for (int core = options.cores() - 1; core >= 0; core--) {
+                wal.openCore(core);
+            }
+        } catch (RuntimeException e) {
+            wal.closeAfterFailedOpen(e);
+            throw e;
+        }
+        long highest = 0;
+        for (var state : wal.states) {
+            highest = Math.max(highest, state.durableBarrierEpoch()); // each core's last epoch, as recovered
+        }
+        wal.epoch = highest;
+        return wal;
+    }
+
+    private void openCore(int core) {
+        var state = new CoreState(core, completions);
+        var log = WriteAheadLog.open(directory, options.walOptions(core, state));
+        states[core] = state; // before anything can fail, so that a failed open closes this log too
+        state.wal = log;
+        var tail = recoverTail(core, log);
+        state.recovered(log, tail.nextSequence, tail.epoch, tail.position);
+        writers[core] = new CoreWalWriter(this, state, tail.nextSequence, tail.epoch);
+    }
+
+    // ---- writing -----------------------------------------------------------------------------
+
+    /** The writer of {@code core}; the first thread to use it becomes its only thread. */
+    public CoreWalWriter writer(int core) {
+        checkCore(core);
+        checkOpen();
+        return writers[core];
+    }
+
+    /** How many cores. */
+    public int cores() {
+        return states.length;
+    }
+
+    /** The global epoch: the epoch every core's next record belongs to, once its owner notices. */
+    public long epoch() {
+        return epoch;
+    }
+
+    long epochForWriters() {
+        return epoch;
+    }
+
+    /** Advances the global epoch. Only the coordinator calls it, under its lock. */
+    long advanceEpoch() {
+        checkOpen();
+        long next = epoch + 1;
+        epoch = next;
+        return next;
+    }
+
+    /** The coordinator of this WAL's checkpoints (one per WAL). */
+    public CheckpointCoordinator checkpointCoordinator() {
+        return coordinator;
+    }
+
+    // ---- durability --------------------------------------------------------------------------
+
+    /** Every record of {@code core} before this position is fsynced. */
+    public long durablePosition(int core) {
+        checkCore(core);
+        return states[core].wal.durablePosition();
+    }
+
+    /** {@link #durablePosition} of every core. */
+    public CorePositions durablePositions() {
+        var positions = new long[cores()];
+        for (int core = 0; core < positions.length; core++) {
+            positions[core] = states[core].wal.durablePosition();
+        }
+        return CorePositions.of(positions);
+    }
+
+    /**
+     * Every record of {@code core} with a sequence up to this one is fsynced; -1 if none. Cheap and
+     * allocation-free: the way for a busy owner to learn which of its entries are durable.
+     */
+    public long durableSequence(int core) {
+        checkCore(core);
+        return states[core].durableSequence();
+    }
+
+    /**
+     * A future that completes with {@code sequence} once the record of {@code core} with that
+     * sequence (and every earlier one) is fsynced, or exceptionally if the log fails or is closed
+     * first. Completed on an internal thread, never on a writer or syncer.
+     */
+    public CompletableFuture<Long> whenDurable(int core, long sequence) {
+        checkCore(core);
+        checkOpen();
+        return states[core].whenDurable(sequence);
+    }
+
+    /**
+     * The highest epoch whose records are fsynced on every core: every core has a durable barrier
+     * for a later epoch. -1 if there is none yet.
+     */
+    public long durableEpoch() {
+        long lowest = Long.MAX_VALUE;
+        for (var state : states) {
+            lowest = Math.min(lowest, state.durableBarrierEpoch());
+        }
+        return lowest - 1;
+    }
+
+    /** Live counters of {@code core}'s log. */
+    public WalStatistics statistics(int core) {
+        checkCore(core);
+        return states[core].wal.statistics();
+    }
+
+    // ---- truncation --------------------------------------------------------------------------
+
+    /** The position of the oldest record still in each core's log. */
+    public CorePositions startPositions() {
+        var positions = new long[cores()];
+        for (int core = 0; core < positions.length; core++) {
+            positions[core] = states[core].wal.startPosition();
+        }
+        return CorePositions.of(positions);
+    }
+
+    /**
+     * Deletes, core by core, the segments that lie entirely before the given position (as
+     * {@link WriteAheadLog#truncateBefore} does): what a completed checkpoint calls with its
+     * {@link PreparedCheckpoint#replayFrom()}. Every position is checked before anything is deleted.
+     *
+     * @return how many segments were deleted
+     * @throws IllegalArgumentException if the positions are for another number of cores, or a
+     *                                  position lies past a core's last record (the last record must
+     *                                  stay: it is where the core's epoch and sequence continue from)
+     */
+    public int truncateBefore(CorePositions positions) {
+        checkOpen();
+        checkCores(positions, "positions");
+        for (int core = 0; core < cores(); core++) {
+            long position = positions.position(core);
+            long keep = Math.max(states[core].lastRecordPosition(), states[core].wal.startPosition());
+            if (position > keep) {
+                throw new IllegalArgumentException("cannot truncate core " + core + " before position " + position
+                        + ": its last record is at " + keep + " and must stay, because the core's epoch and "
+                        + "sequence continue from it after a reopen; truncate to the positions of a prepared "
+                        + "checkpoint");
+            }
+        }
+        int deleted = 0;
+        for (int core = 0; core < cores(); core++) {
+            deleted += states[core].wal.truncateBefore(positions.position(core));
+        }
+        return deleted;
+    }
+
+    // ---- replay ------------------------------------------------------------------------------
+
+    /** {@link #replay(CorePositions, long, Consumer)} of every durable record. */
+    public ReplayResult replay(CorePositions from, Consumer<CoreRecord> visitor) {
+        return replay(from, Long.MAX_VALUE, visitor);
+    }
+
+    /**
+     * Passes the durable records (data and barriers) of every core from {@code from} to
+     * {@code visitor}, in a deterministic order: epoch by epoch, up to and including
+     * {@code throughEpoch}; within an epoch core 0's records in sequence order, then core 1's, and
+     * so on. Records that become durable while the replay runs are not visited. Each record's body
+     * is valid only during the call.
+     *
+     * @throws IllegalArgumentException if {@code from} is for another number of cores, or a
+     *                                  position is not a record of that core's log
+     * @throws StorageException         if a log holds a damaged or inconsistent record
+     */
+    public ReplayResult replay(CorePositions from, long throughEpoch, Consumer<CoreRecord> visitor) {
+        checkOpen();
+        checkCores(from, "from");
+        var cursors = openCursors(from);
+        try {
+            long records = 0;
+            long lastEpoch = -1;
+            while (true) {
+                long next = Long.MAX_VALUE;
+                for (var cursor : cursors) {
+                    if (cursor.head != null) {
+                        next = Math.min(next, cursor.head.epoch());
+                    }
+                }
+                if (next == Long.MAX_VALUE || next > throughEpoch) {
+                    break;
+                }
+                for (var cursor : cursors) {
+                    while (cursor.head != null && cursor.head.epoch() == next) {
+                        visitor.accept(cursor.head);
+                        records++;
+                        cursor.advance();
+                    }
+                }
+                lastEpoch = next;
+            }
+            var nextPositions = new long[cursors.length];
+            for (int core = 0; core < cursors.length; core++) {
+                nextPositions[core] = cursors[core].nextPosition();
+            }
+            return new ReplayResult(records, lastEpoch, CorePositions.of(nextPositions));
+        } finally {
+            closeCursors(cursors);
+        }
+    }
+
+    /**
+     * The last epoch complete on every core among the durable records from {@code from}: epoch
+     * {@code e} is complete on a core when a barrier for a later epoch follows it in that core's
+     * log (from {@code from} on, a core's first record tells which epoch it was in). Replaying
+     * through this epoch gives a globally consistent cut. -1 if some core has no durable record
+     * from {@code from}, so nothing is known to be complete. Reads the logs once.
+     */
+    public long lastCompleteEpoch(CorePositions from) {
+        checkOpen();
+        checkCores(from, "from");
+        var cursors = openCursors(from);
+        try {
+            long complete = Long.MAX_VALUE;
+            for (var cursor : cursors) {
+                long highest = -1;
+                for (; cursor.head != null; cursor.advance()) {
+                    highest = cursor.head.epoch(); // epochs never decrease within a core's log
+                }
+                complete = Math.min(complete, highest < 0 ? -1 : highest - 1);
+            }
+            return complete;
+        } finally {
+            closeCursors(cursors);
+        }
+    }
+
+    private Cursor[] openCursors(CorePositions from) {
+        var cursors = new Cursor[cores()];
+        try {
+            for (int core = 0; core < cursors.length; core++) {
+                var log = states[core].wal;
+                cursors[core] = new Cursor(core, log.reader(from.position(core)), log.durablePosition());
+                cursors[core].advance();
+            }
+        } catch (RuntimeException e) {
+            closeCursors(cursors);
+            throw e;
+        }
+        return cursors;
+    }
+
+    private static void closeCursors(Cursor[] cursors) {
+        for (var cursor : cursors) {
+            if (cursor != null) {
+                cursor.reader.close();
+            }
+        }
+    }
+
+    /** Reads one core's records below a limit with a one-record look-ahead, checking their headers. */
+    private final class Cursor {
+        final int core;
+        final WalReader reader;
+        final long limit;
+        CoreRecord head;
+        private long lastSequence = Long.MIN_VALUE;
+        private long lastEpoch = Long.MIN_VALUE;
+
+        Cursor(int core, WalReader reader, long limit) {
+            this.core = core;
+            this.reader = reader;
+            this.limit = limit;
+        }
+
+        void advance() {
+            WalRecord record = reader.position() < limit ? reader.next() : null;
+            if (record == null) {
+                head = null;
+                return;
+            }
+            head = decode(core, record);
+            if (lastSequence != Long.MIN_VALUE && head.sequence() != lastSequence + 1) {
+                throw inconsistent(core, record, "sequence " + head.sequence() + " follows sequence " + lastSequence);
+            }
+            if (head.epoch() < lastEpoch) {
+                throw inconsistent(core, record, "epoch " + head.epoch() + " follows epoch " + lastEpoch);
+            }
+            if (lastEpoch != Long.MIN_VALUE && head.epoch() > lastEpoch && head.kind() != RecordKind.BARRIER) {
+                throw inconsistent(core, record, "epoch " + head.epoch() + " starts without a barrier");
+            }
+            lastSequence = head.sequence();
+            lastEpoch = head.epoch();
+        }
+
+        long nextPosition() {
+            return head != null ? head.position() : reader.position();
+        }
+    }
+
+    private StorageException inconsistent(int core, WalRecord record, String problem) {
+        return new StorageException("the log of core " + core + " in " + directory + " is inconsistent at position "
+                + record.position() + ": " + problem + ". The checksums are intact, so the files were probably "
+                + "mixed up (copied, restored or renamed); restore the directory as a whole");
+    }
+
+    private CoreRecord decode(int core, WalRecord record) {
+        var payload = record.payload();
+        var problem = CoreRecordFormat.check(payload, core);
+        if (problem != null) {
+            throw new StorageException("the log of core " + core + " in " + directory + " holds a record at position "
+                    + record.position() + " that is not a valid per-core entry: " + problem);
+        }
+        return new CoreRecord(core, CoreRecordFormat.kind(payload), CoreRecordFormat.epoch(payload),
+                CoreRecordFormat.sequence(payload), record.position(), record.nextPosition(),
+                CoreRecordFormat.body(payload));
+    }
+
+    // ---- opening -----------------------------------------------------------------------------
+
+    /** Where a core's log stopped: its next sequence, its epoch and its last record's position (-1: none). */
+    private record Tail(long nextSequence, long epoch, long position) {
+    }
+
+    /**
+     * Finds a core's last record. Segment bases (in the file names) are record boundaries, so it
+     * reads only the newest segment that holds a record rather than the whole log.
+     */
+    private Tail recoverTail(int core, WriteAheadLog log) {
+        long start = log.startPosition();
+        long written = log.writtenPosition();
+        var bases = new ArrayList<Long>();
+        var prefix = CoreRecordFormat.walName(core) + "-";
+        try (var files = Files.list(directory)) {
+            files.map(p -> p.getFileName().toString())
+                    .filter(n -> n.startsWith(prefix) && n.endsWith(".wal") && n.length() == prefix.length() + 24)
+                    .map(n -> Long.parseLong(n.substring(prefix.length(), prefix.length() + 20)))
+                    .filter(base -> base >= start && base <= written)
+                    .forEach(bases::add);
+        } catch (IOException | NumberFormatException e) {
+            bases.clear(); // the full scan below finds the same tail, only slower
+        }
+        bases.sort(Comparator.reverseOrder());
+        bases.add(start);
+        for (long base : bases) {
+            Tail tail = lastRecordFrom(core, log, base);
+            if (tail != null) {
+                return tail;
+            }
+        }
+        return new Tail(0, 0, -1);
+    }
+
+    private Tail lastRecordFrom(int core, WriteAheadLog log, long from) {
+        WalReader reader;
+        try {
+            reader = log.reader(from);
+        } catch (IllegalArgumentException e) {
+            return null; // not a record boundary after all: an older base (or the start) will do
+        }
+        try (reader) {
+            var cursor = new Cursor(core, reader, log.writtenPosition());
+            CoreRecord last = null;
+            for (cursor.advance(); cursor.head != null; cursor.advance()) {
+                last = cursor.head;
+            }
+            return last == null ? null : new Tail(last.sequence() + 1, last.epoch(), last.position());
+        }
+    }
+
+    private static void checkCoreCount(Path directory, int cores) {
+        int highest = -1;
+        if (Files.isDirectory(directory)) {
+            try (var files = Files.list(directory)) {
+                for (var name : (Iterable<String>) files.map(p -> p.getFileName().toString())::iterator) {
+                    var m = CORE_FILE.matcher(name);
+                    if (m.matches()) {
+                        highest = Math.max(highest, Integer.parseInt(m.group(1)));
+                    }
+                }
+            } catch (IOException e) {
+                throw new StorageException("cannot list the per-core WAL directory " + directory + ": " + e, e);
+            }
+        }
+        if (highest >= 0 && highest + 1 != cores) {
+            throw new IllegalArgumentException("the directory " + directory + " holds the logs of " + (highest + 1)
+                    + " cores (core-0000 to " + CoreRecordFormat.walName(highest) + "), but the option cores is "
+                    + cores + ": records are partitioned by core, so open it with cores(" + (highest + 1) + ")");
+        }
+    }
+
+    // ---- lifecycle ---------------------------------------------------------------------------
+
+    /** The directory of the logs. */
+    public Path directory() {
+        return directory;
+    }
+
+    /** The options the WAL was opened with. */
+    public PerCoreWalOptions options() {
+        return options;
+    }
+
+    void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the per-core WAL in " + directory + " is closed");
+        }
+    }
+
+    CoreState state(int core) {
+        return states[core];
+    }
+
+    private void checkCore(int core) {
+        if (core < 0 || core >= states.length) {
+            throw new IllegalArgumentException("core " + core + " does not exist: cores is " + states.length
+                    + ", so core ids are 0 to " + (states.length - 1));
+        }
+    }
+
+    private void checkCores(CorePositions positions, String what) {
+        if (positions.cores() != cores()) {
+            throw new IllegalArgumentException(what + " has positions for " + positions.cores()
+                    + " cores, but this per-core WAL has " + cores() + " (the option cores)");
+        }
+    }
+
+    /**
+     * Syncs and closes every core's log, completes the acknowledgements that became durable and
+     * fails the rest. Writers must have stopped; their appends fail from now on. Idempotent.
+     *
+     * @throws StorageException if a log's final sync fails (after every log was closed)
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        RuntimeException error = null;
+        for (var state : states) {
+            if (state != null && state.wal != null) {
+                try {
+                    state.wal.close();
+                } catch (RuntimeException e) {
+                    if (error == null) {
+                        error = e;
+                    } else {
+                        error.addSuppressed(e);
+                    }
+                }
+            }
+        }
+        var closedError = new IllegalStateException("the per-core WAL in " + directory + " was closed");
+        completions.shutdown();
+        try {
+            completions.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (var state : states) {
+            if (state != null) {
+                state.closeWaiters(closedError);
+            }
+        }
+        if (error != null) {
+            throw error;
+        }
+    }
+
+    private void closeAfterFailedOpen(RuntimeException cause) {
+        try {
+            close();
+        } catch (RuntimeException e) {
+            cause.addSuppressed(e);
+        }
+    }
+}
