@@ -87,11 +87,17 @@ public final class WalStateStore implements StateStore, AutoCloseable {
 
     /**
      * Rebuilds a store from every record of an open log, which the caller keeps owning (closing the
-     * store does not close it).
+     * store does not close it). Records appended but not yet written to the segment files would be
+     * invisible to a reader, so this first waits for a sync of everything appended so far.
      *
      * @throws StateCorruptionException if a record is not a valid state record
      */
     public static WalStateStore recover(WriteAheadLog wal) {
+        try {
+            wal.sync().join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e; // say, WalFailedException
+        }
         return new WalStateStore(wal, false, replay(wal));
     }
 
