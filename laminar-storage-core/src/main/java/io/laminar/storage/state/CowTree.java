@@ -1,0 +1,609 @@
+package io.laminar.storage.state;
+
+import java.util.Arrays;
+import java.util.ConcurrentModificationException;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+
+/**
+ * The map under both state stores: a copy-on-write B+-tree of byte keys (unsigned lexicographic
+ * order) whose nodes carry an owner token.
+ *
+ * <p>The writer mutates in place every node whose {@code owner} is the tree's current token; any
+ * other node may be shared with a {@link StateSnapshot} and is copied (with the path to it) the
+ * first time the writer changes it. {@link #freeze()} hands out the current root and starts a new
+ * token, so from then on every existing node is read-only for the writer: that is the whole cost of
+ * a snapshot. Unchanged subtrees stay the very same objects in the tree and in its snapshots, which
+ * is what {@link StateSnapshot#changesSince} uses to skip them.
+ *
+ * <p>Value arrays: a leaf tracks, per slot, whether its value array was allocated since the leaf
+ * became owned ({@link Leaf#ownedValues}); only such an array is overwritten in place (when the new
+ * value has the same length), because an inherited one may be read by a snapshot.
+ *
+ * <p>Invariants: every leaf is at the same depth; no node is empty except an empty root leaf;
+ * {@code Inner.keys[i]} ({@code i >= 1}) is a lower bound of child {@code i} and greater than every
+ * key of child {@code i - 1} ({@code keys[0]} is unused).
+ *
+ * <p>Not thread-safe: one writer thread; snapshots are the way to read from other threads.
+ */
+final class CowTree {
+
+    /** At most 63 so that {@link Leaf#ownedValues} can be a {@code long} bit set with room to shift. */
+    static final int LEAF_CAPACITY = 32;
+    static final int INNER_CAPACITY = 32;
+    /** Below this a node is merged with a neighbour when the two fit in one node. */
+    private static final int MIN_FILL = 8;
+
+    abstract static sealed class Node permits Leaf, Inner {
+        final Object owner;
+        int size;
+
+        Node(Object owner) {
+            this.owner = owner;
+        }
+    }
+
+    static final class Leaf extends Node {
+        final byte[][] keys = new byte[LEAF_CAPACITY][];
+        final byte[][] values = new byte[LEAF_CAPACITY][];
+        /** Bit i: values[i] was allocated by the current owner, so no snapshot can see it. */
+        long ownedValues;
+
+        Leaf(Object owner) {
+            super(owner);
+        }
+    }
+
+    static final class Inner extends Node {
+        /** 1 when the children are leaves. */
+        final int height;
+        final byte[][] keys = new byte[INNER_CAPACITY][];
+        final Node[] children = new Node[INNER_CAPACITY];
+
+        Inner(Object owner, int height) {
+            super(owner);
+            this.height = height;
+        }
+    }
+
+    private Object owner = new Object();
+    private Node root = new Leaf(owner);
+    private long size;
+    /** Counts structural and value changes, so that iterators over the live tree fail fast. */
+    private int modCount;
+    /** The lower bound of the node that the last {@link #insert} split off, read by its caller. */
+    private byte[] splitKey;
+
+    CowTree() {
+    }
+
+    /** A tree that starts out sharing every node of {@code root}; the first write copies. */
+    CowTree(Node root, long size) {
+        this.root = root;
+        this.size = size;
+    }
+
+    long size() {
+        return size;
+    }
+
+    Node root() {
+        return root;
+    }
+
+    /** Makes every current node read-only for the writer and returns the root: the O(1) snapshot. */
+    Node freeze() {
+        owner = new Object();
+        return root;
+    }
+
+    // ---- reads ---------------------------------------------------------------------------------
+
+    static int compare(byte[] a, byte[] b) {
+        return Arrays.compareUnsigned(a, b);
+    }
+
+    /** The internal value array for {@code key}, or null; callers must not modify or keep it. */
+    static byte[] get(Node node, byte[] key) {
+        while (node instanceof Inner inner) {
+            node = inner.children[childIndex(inner, key)];
+        }
+        var leaf = (Leaf) node;
+        int i = search(leaf, key);
+        return i >= 0 ? leaf.values[i] : null;
+    }
+
+    byte[] get(byte[] key) {
+        return get(root, key);
+    }
+
+    /** Slot of {@code key} in the leaf, or {@code -(insertion point) - 1}. */
+    private static int search(Leaf leaf, byte[] key) {
+        int lo = 0;
+        int hi = leaf.size - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            int c = compare(leaf.keys[mid], key);
+            if (c < 0) {
+                lo = mid + 1;
+            } else if (c > 0) {
+                hi = mid - 1;
+            } else {
+                return mid;
+            }
+        }
+        return -(lo + 1);
+    }
+
+    /** The child whose range holds {@code key}: the last one whose lower bound is at most the key. */
+    private static int childIndex(Inner inner, byte[] key) {
+        int lo = 1;
+        int hi = inner.size - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (compare(inner.keys[mid], key) <= 0) {
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return lo - 1;
+    }
+
+    // ---- writes --------------------------------------------------------------------------------
+
+    /**
+     * Maps {@code key} to {@code value}. With {@code adopt} the arrays become the tree's own (the
+     * caller must not touch them again); otherwise they are copied as needed.
+     */
+    void put(byte[] key, byte[] value, boolean adopt) {
+        var r = writable(root);
+        root = r;
+        var right = insert(r, key, value, adopt);
+        if (right != null) {
+            var top = new Inner(owner, height(r) + 1);
+            top.children[0] = r;
+            top.children[1] = right;
+            top.keys[1] = splitKey;
+            top.size = 2;
+            root = top;
+        }
+        modCount++;
+    }
+
+    /** Removes {@code key}; returns whether it was there. */
+    boolean remove(byte[] key) {
+        if (get(key) == null) {
+            return false; // no path copying for a key that is not there
+        }
+        var r = writable(root);
+        root = r;
+        removeFrom(r, key);
+        while (root instanceof Inner inner && inner.size <= 1) {
+            root = inner.size == 0 ? new Leaf(owner) : inner.children[0];
+        }
+        size--;
+        modCount++;
+        return true;
+    }
+
+    /** O(1): snapshots keep the old nodes; the tree starts over with an empty root. */
+    void clear() {
+        root = new Leaf(owner);
+        size = 0;
+        modCount++;
+    }
+
+    private static int height(Node node) {
+        return node instanceof Inner inner ? inner.height : 0;
+    }
+
+    /** {@code node} itself if the writer owns it, otherwise an owned copy (value arrays are shared). */
+    private Node writable(Node node) {
+        if (node.owner == owner) {
+            return node;
+        }
+        if (node instanceof Leaf leaf) {
+            var copy = new Leaf(owner);
+            System.arraycopy(leaf.keys, 0, copy.keys, 0, leaf.size);
+            System.arraycopy(leaf.values, 0, copy.values, 0, leaf.size);
+            copy.size = leaf.size; // ownedValues stays 0: every value array is shared with the snapshot
+            return copy;
+        }
+        var inner = (Inner) node;
+        var copy = new Inner(owner, inner.height);
+        System.arraycopy(inner.keys, 0, copy.keys, 0, inner.size);
+        System.arraycopy(inner.children, 0, copy.children, 0, inner.size);
+        copy.size = inner.size;
+        return copy;
+    }
+
+    /** Inserts into an owned node; returns the new right sibling if the node split ({@link #splitKey} set). */
+    private Node insert(Node node, byte[] key, byte[] value, boolean adopt) {
+        if (node instanceof Leaf leaf) {
+            return insertIntoLeaf(leaf, key, value, adopt);
+        }
+        var inner = (Inner) node;
+        int index = childIndex(inner, key);
+        var child = writable(inner.children[index]);
+        inner.children[index] = child;
+        var right = insert(child, key, value, adopt);
+        if (right == null) {
+            return null;
+        }
+        return insertChild(inner, index + 1, splitKey, right);
+    }
+
+    private Node insertIntoLeaf(Leaf leaf, byte[] key, byte[] value, boolean adopt) {
+        int slot = search(leaf, key);
+        if (slot >= 0) {
+            var old = leaf.values[slot];
+            long bit = 1L << slot;
+            if (!adopt && old.length == value.length && (leaf.ownedValues & bit) != 0) {
+                // The steady-state overwrite: no allocation, and no snapshot can see this array.
+                System.arraycopy(value, 0, old, 0, value.length);
+            } else {
+                leaf.values[slot] = adopt ? value : value.clone();
+                leaf.ownedValues |= bit;
+            }
+            return null;
+        }
+        size++;
+        var ownKey = adopt ? key : key.clone();
+        var ownValue = adopt ? value : value.clone();
+        int at = -slot - 1;
+        if (leaf.size < LEAF_CAPACITY) {
+            insertAt(leaf, at, ownKey, ownValue);
+            return null;
+        }
+        var right = new Leaf(owner);
+        int half = LEAF_CAPACITY / 2;
+        int moved = LEAF_CAPACITY - half;
+        System.arraycopy(leaf.keys, half, right.keys, 0, moved);
+        System.arraycopy(leaf.values, half, right.values, 0, moved);
+        Arrays.fill(leaf.keys, half, LEAF_CAPACITY, null);
+        Arrays.fill(leaf.values, half, LEAF_CAPACITY, null);
+        right.ownedValues = leaf.ownedValues >>> half;
+        leaf.ownedValues &= lowBits(half);
+        right.size = moved;
+        leaf.size = half;
+        if (at <= half) {
+            insertAt(leaf, at, ownKey, ownValue);
+        } else {
+            insertAt(right, at - half, ownKey, ownValue);
+        }
+        splitKey = right.keys[0];
+        return right;
+    }
+
+    private static void insertAt(Leaf leaf, int at, byte[] key, byte[] value) {
+        int tail = leaf.size - at;
+        System.arraycopy(leaf.keys, at, leaf.keys, at + 1, tail);
+        System.arraycopy(leaf.values, at, leaf.values, at + 1, tail);
+        leaf.keys[at] = key;
+        leaf.values[at] = value;
+        long mask = leaf.ownedValues;
+        leaf.ownedValues = (mask & lowBits(at)) | ((mask & ~lowBits(at)) << 1) | (1L << at);
+        leaf.size++;
+    }
+
+    private static long lowBits(int n) {
+        return (1L << n) - 1; // n < 64: LEAF_CAPACITY < 64
+    }
+
+    /** Puts {@code child} (lower bound {@code key}) at {@code at}; splits a full node and returns its right half. */
+    private Node insertChild(Inner inner, int at, byte[] key, Node child) {
+        if (inner.size < INNER_CAPACITY) {
+            insertChildAt(inner, at, key, child);
+            return null;
+        }
+        var right = new Inner(owner, inner.height);
+        int half = INNER_CAPACITY / 2;
+        int moved = INNER_CAPACITY - half;
+        System.arraycopy(inner.keys, half, right.keys, 0, moved);
+        System.arraycopy(inner.children, half, right.children, 0, moved);
+        Arrays.fill(inner.keys, half, INNER_CAPACITY, null);
+        Arrays.fill(inner.children, half, INNER_CAPACITY, null);
+        right.size = moved;
+        inner.size = half;
+        if (at <= half) {
+            insertChildAt(inner, at, key, child);
+        } else {
+            insertChildAt(right, at - half, key, child);
+        }
+        splitKey = right.keys[0];
+        right.keys[0] = null; // unused in a node; its lower bound now lives in the parent
+        return right;
+    }
+
+    private static void insertChildAt(Inner inner, int at, byte[] key, Node child) {
+        int tail = inner.size - at;
+        System.arraycopy(inner.keys, at, inner.keys, at + 1, tail);
+        System.arraycopy(inner.children, at, inner.children, at + 1, tail);
+        inner.keys[at] = key;
+        inner.children[at] = child;
+        inner.size++;
+    }
+
+    /** Removes a key known to be present from an owned node. */
+    private void removeFrom(Node node, byte[] key) {
+        if (node instanceof Leaf leaf) {
+            int at = search(leaf, key);
+            int tail = leaf.size - at - 1;
+            System.arraycopy(leaf.keys, at + 1, leaf.keys, at, tail);
+            System.arraycopy(leaf.values, at + 1, leaf.values, at, tail);
+            leaf.size--;
+            leaf.keys[leaf.size] = null;
+            leaf.values[leaf.size] = null;
+            long mask = leaf.ownedValues;
+            leaf.ownedValues = (mask & lowBits(at)) | ((mask >>> 1) & ~lowBits(at));
+            return;
+        }
+        var inner = (Inner) node;
+        int index = childIndex(inner, key);
+        var child = writable(inner.children[index]);
+        inner.children[index] = child;
+        removeFrom(child, key);
+        if (child.size == 0) {
+            removeChild(inner, index);
+        } else if (child.size < MIN_FILL && inner.size > 1) {
+            int left = index > 0 ? index - 1 : index;
+            var rightNode = inner.children[left + 1];
+            if (inner.children[left].size + rightNode.size <= capacity(child)) {
+                var leftNode = writable(inner.children[left]);
+                inner.children[left] = leftNode;
+                append(leftNode, inner.keys[left + 1], rightNode);
+                removeChild(inner, left + 1);
+            }
+        }
+    }
+
+    private static int capacity(Node node) {
+        return node instanceof Leaf ? LEAF_CAPACITY : INNER_CAPACITY;
+    }
+
+    /** Moves every entry of {@code from} (lower bound {@code separator}) to the end of the owned {@code into}. */
+    private void append(Node into, byte[] separator, Node from) {
+        int n = into.size;
+        if (into instanceof Leaf left) {
+            var right = (Leaf) from;
+            System.arraycopy(right.keys, 0, left.keys, n, right.size);
+            System.arraycopy(right.values, 0, left.values, n, right.size);
+            // A right node shared with a snapshot lends arrays the writer must not overwrite in place.
+            long rightOwned = right.owner == owner ? right.ownedValues : 0;
+            left.ownedValues |= rightOwned << n;
+        } else {
+            var left = (Inner) into;
+            var right = (Inner) from;
+            System.arraycopy(right.keys, 0, left.keys, n, right.size);
+            System.arraycopy(right.children, 0, left.children, n, right.size);
+            left.keys[n] = separator;
+        }
+        into.size = n + from.size;
+    }
+
+    private static void removeChild(Inner inner, int at) {
+        int tail = inner.size - at - 1;
+        System.arraycopy(inner.keys, at + 1, inner.keys, at, tail);
+        System.arraycopy(inner.children, at + 1, inner.children, at, tail);
+        inner.size--;
+        inner.keys[inner.size] = null;
+        inner.children[inner.size] = null;
+        inner.keys[0] = null;
+    }
+
+    // ---- bulk load -----------------------------------------------------------------------------
+
+    /** Builds a tree from entries in strictly ascending key order, adopting the arrays. */
+    static final class Loader {
+        private final Object owner = new Object();
+        private final java.util.ArrayList<Node> level = new java.util.ArrayList<>();
+        private final java.util.ArrayList<byte[]> lowerBounds = new java.util.ArrayList<>();
+        private Leaf leaf;
+        private byte[] last;
+        private long size;
+
+        void add(byte[] key, byte[] value) {
+            if (last != null && compare(last, key) >= 0) {
+                throw new IllegalArgumentException("bulk load needs keys in strictly ascending unsigned order, but "
+                        + StateSnapshot.hex(key) + " came after " + StateSnapshot.hex(last));
+            }
+            // Leaves are filled to 3/4 so that the first writes after a restore do not all split.
+            if (leaf == null || leaf.size == LEAF_CAPACITY * 3 / 4) {
+                leaf = new Leaf(owner);
+                level.add(leaf);
+                lowerBounds.add(key);
+            }
+            leaf.keys[leaf.size] = key;
+            leaf.values[leaf.size] = value;
+            leaf.ownedValues |= 1L << leaf.size;
+            leaf.size++;
+            last = key;
+            size++;
+        }
+
+        CowTree build() {
+            var nodes = level;
+            var bounds = lowerBounds;
+            int height = 0;
+            while (nodes.size() > 1) {
+                height++;
+                var parents = new java.util.ArrayList<Node>();
+                var parentBounds = new java.util.ArrayList<byte[]>();
+                int per = INNER_CAPACITY * 3 / 4;
+                int i = 0;
+                while (i < nodes.size()) {
+                    int end = Math.min(nodes.size(), i + per);
+                    if (nodes.size() - end == 1) {
+                        end++; // no parent with a single child: the last one takes the straggler
+                    }
+                    var parent = new Inner(owner, height);
+                    for (int c = i; c < end; c++) {
+                        parent.children[c - i] = nodes.get(c);
+                        parent.keys[c - i] = c == i ? null : bounds.get(c);
+                    }
+                    parent.size = end - i;
+                    parents.add(parent);
+                    parentBounds.add(bounds.get(i));
+                    i = end;
+                }
+                nodes = parents;
+                bounds = parentBounds;
+            }
+            var tree = new CowTree();
+            tree.owner = owner;
+            if (!nodes.isEmpty()) {
+                tree.root = nodes.get(0);
+            } else {
+                tree.root = new Leaf(owner);
+            }
+            tree.size = size;
+            return tree;
+        }
+    }
+
+    // ---- checks for tests ----------------------------------------------------------------------
+
+    /**
+     * Verifies the invariants of the tree under {@code root} and returns its entry count; throws
+     * {@link IllegalStateException} naming the first violation. For tests: it walks everything.
+     */
+    static long checkInvariants(Node root) {
+        if (root instanceof Inner inner && inner.size < 2) {
+            throw new IllegalStateException("an inner root has " + inner.size + " children");
+        }
+        return check(root, null, null, height(root), true);
+    }
+
+    private static long check(Node node, byte[] lower, byte[] upper, int expectedHeight, boolean isRoot) {
+        if (height(node) != expectedHeight) {
+            throw new IllegalStateException("a node at height " + height(node) + " where " + expectedHeight + " belongs");
+        }
+        if (node.size == 0 && !isRoot) {
+            throw new IllegalStateException("an empty node below the root");
+        }
+        if (node instanceof Leaf leaf) {
+            for (int i = 0; i < leaf.size; i++) {
+                var key = leaf.keys[i];
+                if ((i > 0 && compare(leaf.keys[i - 1], key) >= 0) || (lower != null && compare(key, lower) < 0)
+                        || (upper != null && compare(key, upper) >= 0) || leaf.values[i] == null) {
+                    throw new IllegalStateException("leaf key " + StateSnapshot.hex(key) + " out of order or bounds");
+                }
+            }
+            return leaf.size;
+        }
+        var inner = (Inner) node;
+        long count = 0;
+        for (int i = 0; i < inner.size; i++) {
+            var from = i == 0 ? lower : inner.keys[i];
+            var to = i + 1 < inner.size ? inner.keys[i + 1] : upper;
+            if (i > 0 && ((lower != null && compare(from, lower) < 0) || (upper != null && compare(from, upper) >= 0))) {
+                throw new IllegalStateException("separator " + StateSnapshot.hex(from) + " out of bounds");
+            }
+            count += check(inner.children[i], from, to, expectedHeight - 1, false);
+        }
+        return count;
+    }
+
+    // ---- iteration -----------------------------------------------------------------------------
+
+    static void forEach(Node node, EntryVisitor visitor) {
+        if (node instanceof Leaf leaf) {
+            for (int i = 0; i < leaf.size; i++) {
+                visitor.visit(leaf.keys[i], leaf.values[i]);
+            }
+        } else {
+            var inner = (Inner) node;
+            for (int i = 0; i < inner.size; i++) {
+                forEach(inner.children[i], visitor);
+            }
+        }
+    }
+
+    /** Visits the live tree in key order; the visitor must not change the tree. */
+    void forEach(EntryVisitor visitor) {
+        int expected = modCount;
+        forEach(root, (k, v) -> {
+            if (modCount != expected) {
+                throw new ConcurrentModificationException("the state store was changed during its iteration");
+            }
+            visitor.visit(k, v);
+        });
+    }
+
+    /** An iterator over the live tree in key order, failing fast if the tree changes. */
+    Iterator<StateEntry> iterator() {
+        int expected = modCount;
+        var cursor = new Cursor(root);
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                check();
+                return cursor.hasNext();
+            }
+
+            @Override
+            public StateEntry next() {
+                check();
+                return cursor.next();
+            }
+
+            private void check() {
+                if (modCount != expected) {
+                    throw new ConcurrentModificationException("the state store was changed during its iteration");
+                }
+            }
+        };
+    }
+
+    /** Walks the leaves of a tree in key order, returning copies of the entries. */
+    static final class Cursor implements Iterator<StateEntry> {
+        private final Node[] path = new Node[64];
+        private final int[] indexes = new int[64];
+        private int depth;
+        private Leaf leaf;
+        private int slot;
+
+        Cursor(Node root) {
+            descend(root);
+        }
+
+        private void descend(Node node) {
+            while (node instanceof Inner inner) {
+                path[depth] = inner;
+                indexes[depth] = 0;
+                depth++;
+                node = inner.children[0];
+            }
+            leaf = (Leaf) node;
+            slot = 0;
+        }
+
+        @Override
+        public boolean hasNext() {
+            while (slot >= leaf.size) {
+                // Climb to the first ancestor with a next child, then go down its leftmost path.
+                while (depth > 0 && indexes[depth - 1] + 1 >= path[depth - 1].size) {
+                    depth--;
+                }
+                if (depth == 0) {
+                    return false;
+                }
+                var parent = (Inner) path[depth - 1];
+                int next = ++indexes[depth - 1];
+                descend(parent.children[next]);
+            }
+            return true;
+        }
+
+        @Override
+        public StateEntry next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            var entry = new StateEntry(leaf.keys[slot].clone(), leaf.values[slot].clone());
+            slot++;
+            return entry;
+        }
+    }
+}
