@@ -201,6 +201,15 @@ public final class PerCoreWal implements AutoCloseable {
         return lowest - 1;
     }
 
+    /**
+     * Whether {@code core}'s log has failed (a write or fdatasync threw): it refuses further
+     * appends, and no record after its durable position will ever become durable.
+     */
+    public boolean isFailed(int core) {
+        checkCore(core);
+        return states[core].wal.isFailed();
+    }
+
     /** Live counters of {@code core}'s log. */
     public WalStatistics statistics(int core) {
         checkCore(core);
