@@ -15,7 +15,11 @@ public interface WalListener {
     WalListener NONE = new WalListener() {
     };
 
-    /** An fdatasync made {@code records} records ({@code bytes} bytes of frames) durable. */
+    /**
+     * An fdatasync made {@code records} records ({@code bytes} bytes of frames) durable. Called
+     * before the new durable position is published, so anyone who sees those records acknowledged
+     * also sees this call's effects.
+     */
     default void onSync(int records, long bytes, long nanos) {
     }
 

@@ -734,19 +734,19 @@ public final class WriteAheadLog implements AutoCloseable {
         long started = System.nanoTime();
         active.channel().force(false);
         long nanos = System.nanoTime() - started;
-        // Counters first: whoever sees a durable acknowledgement also sees the sync that made it.
+        // Counters and listener first: whoever sees a durable acknowledgement also sees the sync that made it.
         statistics.syncs++;
         statistics.syncedRecords += unsyncedRecords;
         statistics.syncNanosTotal += nanos;
         statistics.lastSyncNanos = nanos;
         statistics.maxSyncNanos = Math.max(statistics.maxSyncNanos, nanos);
+        options.listener().onSync((int) Math.min(Integer.MAX_VALUE, unsyncedRecords), target - previous, nanos);
+        lastSyncRecords = unsyncedRecords;
+        unsyncedRecords = 0;
         durablePosition = target;
         if (acknowledgerParked) {
             LockSupport.unpark(acknowledger);
         }
-        lastSyncRecords = unsyncedRecords;
-        options.listener().onSync((int) Math.min(Integer.MAX_VALUE, unsyncedRecords), target - previous, nanos);
-        unsyncedRecords = 0;
     }
 
     /**
