@@ -30,16 +30,11 @@ import java.util.concurrent.CompletableFuture;
  * reader may see a change that a crash then loses unless it waits for the future.
  *
  * <h2>Record format</h2>
- * One WAL record per change; the WAL frames it with a length and a CRC32C. Integers are
- * little-endian (as in the WAL's own format):
- * <pre>
- * PUT     byte 0: 1 | bytes 1..4: key length k (int32) | key (k bytes) | value length v (int32) | value (v bytes)
- * DELETE  byte 0: 2 | bytes 1..4: key length k (int32) | key (k bytes)
- * CLEAR   byte 0: 3
- * </pre>
- * A record has exactly these bytes: an unknown operation, a negative length, a length beyond the
- * record or bytes after its end fail the open with a {@link StateCorruptionException}. Replaying the
- * records in order rebuilds the map exactly, clears included.
+ * One WAL record per change, encoded as {@link StateChangeFormat} documents (the same encoding the
+ * changelog drainer writes to the per-core WAL); the WAL frames it with a length and a CRC32C. A
+ * record whose bytes are not exactly one valid change fails the open with a
+ * {@link StateCorruptionException}. Replaying the records in order rebuilds the map exactly, clears
+ * included.
  *
  * <h2>The log belongs to the store</h2>
  * The log is the store's only copy of its state: there is no checkpoint yet, so never call
@@ -47,10 +42,6 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class WalStateStore implements StateStore, AutoCloseable {
 
-    static final byte PUT = 1;
-    static final byte DELETE = 2;
-    static final byte CLEAR = 3;
-    private static final int HEADER = 1 + Integer.BYTES;
 
     private final WriteAheadLog wal;
     private final boolean ownsWal;
@@ -112,50 +103,25 @@ public final class WalStateStore implements StateStore, AutoCloseable {
     }
 
     private static void apply(CowTree tree, WalRecord record, WriteAheadLog wal) {
-        var in = record.payload().duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        if (!in.hasRemaining()) {
-            throw corrupt(record, wal, "it is empty");
-        }
-        byte op = in.get();
-        switch (op) {
-            case PUT -> {
-                var key = readBytes(in, "key", record, wal);
-                var value = readBytes(in, "value", record, wal);
-                expectEnd(in, record, wal);
-                tree.put(key, value, true);
-            }
-            case DELETE -> {
-                var key = readBytes(in, "key", record, wal);
-                expectEnd(in, record, wal);
-                tree.remove(key);
-            }
-            case CLEAR -> {
-                expectEnd(in, record, wal);
-                tree.clear();
-            }
-            default -> throw corrupt(record, wal, "operation byte " + op + " is none of 1 (put), 2 (delete), 3 (clear)");
-        }
-    }
+        try {
+            StateChangeFormat.apply(record.payload(), new ChangelogSink() {
+                @Override
+                public void onPut(byte[] key, byte[] value) {
+                    tree.put(key, value, true);
+                }
 
-    private static byte[] readBytes(ByteBuffer in, String what, WalRecord record, WriteAheadLog wal) {
-        if (in.remaining() < Integer.BYTES) {
-            throw corrupt(record, wal, "it ends at byte " + in.position() + " where the " + what + " length should be");
-        }
-        int at = in.position();
-        int length = in.getInt();
-        if (length < 0 || length > in.remaining()) {
-            throw corrupt(record, wal, "the " + what + " length at byte " + at + " is " + length + " but "
-                    + in.remaining() + " bytes follow it");
-        }
-        var bytes = new byte[length];
-        in.get(bytes);
-        return bytes;
-    }
+                @Override
+                public void onDelete(byte[] key) {
+                    tree.remove(key);
+                }
 
-    private static void expectEnd(ByteBuffer in, WalRecord record, WriteAheadLog wal) {
-        if (in.hasRemaining()) {
-            throw corrupt(record, wal, in.remaining() + " unexpected bytes follow the record's end at byte "
-                    + in.position());
+                @Override
+                public void onClear() {
+                    tree.clear();
+                }
+            });
+        } catch (IllegalArgumentException e) {
+            throw corrupt(record, wal, e.getMessage());
         }
     }
 
@@ -292,19 +258,23 @@ public final class WalStateStore implements StateStore, AutoCloseable {
     private ByteBuffer encodePut(byte[] key, byte[] value) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(value, "value");
-        var out = buffer(HEADER + key.length + Integer.BYTES + value.length);
-        out.put(PUT).putInt(key.length).put(key).putInt(value.length).put(value);
-        return out.flip();
+        return encode(StateChangeFormat.PUT, key, value);
     }
 
     private ByteBuffer encodeDelete(byte[] key) {
-        var out = buffer(HEADER + key.length);
-        out.put(DELETE).putInt(key.length).put(key);
-        return out.flip();
+        return encode(StateChangeFormat.DELETE, key, null);
     }
 
     private ByteBuffer encodeClear() {
-        return buffer(1).put(CLEAR).flip();
+        return encode(StateChangeFormat.CLEAR, null, null);
+    }
+
+    private ByteBuffer encode(byte op, byte[] key, byte[] value) {
+        int keyLength = key == null ? 0 : key.length;
+        int valueLength = value == null ? 0 : value.length;
+        var out = buffer(1L + Integer.BYTES + keyLength + Integer.BYTES + valueLength);
+        StateChangeFormat.encode(out, op, key, keyLength, value, valueLength);
+        return out.flip();
     }
 
     private ByteBuffer buffer(long needed) {

@@ -131,7 +131,7 @@ class WalStateStoreTest {
     @Test
     void aRecordWhoseValueLengthExceedsTheRecordFailsTheOpenNamingItsPosition() {
         var raw = ByteBuffer.allocate(1 + 4 + 1 + 4 + 3).order(ByteOrder.LITTLE_ENDIAN);
-        raw.put(WalStateStore.PUT).putInt(1).put((byte) 'k').putInt(1_000_000).put(new byte[3]).flip();
+        raw.put(StateChangeFormat.PUT).putInt(1).put((byte) 'k').putInt(1_000_000).put(new byte[3]).flip();
         writeRawRecordAfterAValidPut(raw);
         assertThatThrownBy(() -> WalStateStore.open(dir, small()))
                 .isInstanceOf(StateCorruptionException.class)
@@ -152,7 +152,7 @@ class WalStateStoreTest {
 
     @Test
     void bytesAfterTheEndOfARecordFailTheOpen() {
-        writeRawRecordAfterAValidPut(ByteBuffer.wrap(new byte[] {WalStateStore.CLEAR, 0}));
+        writeRawRecordAfterAValidPut(ByteBuffer.wrap(new byte[] {StateChangeFormat.CLEAR, 0}));
         assertThatThrownBy(() -> WalStateStore.open(dir, small()))
                 .isInstanceOf(StateCorruptionException.class)
                 .hasMessageContaining("1 unexpected bytes follow the record's end at byte 1");
@@ -160,7 +160,7 @@ class WalStateStoreTest {
 
     @Test
     void aNegativeKeyLengthFailsTheOpen() {
-        var raw = ByteBuffer.allocate(5).order(ByteOrder.LITTLE_ENDIAN).put(WalStateStore.DELETE).putInt(-1).flip();
+        var raw = ByteBuffer.allocate(5).order(ByteOrder.LITTLE_ENDIAN).put(StateChangeFormat.DELETE).putInt(-1).flip();
         writeRawRecordAfterAValidPut(raw);
         assertThatThrownBy(() -> WalStateStore.open(dir, small()))
                 .isInstanceOf(StateCorruptionException.class)

@@ -1,0 +1,323 @@
+package io.laminar.storage.changelog;
+
+import io.laminar.storage.StorageException;
+import io.laminar.storage.percore.CoreWalWriter;
+import io.laminar.storage.percore.PerCoreWal;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Ring 1 changelog consumer: one background thread that takes the changes every core thread
+ * published to its {@link CoreChangelog}, in batches of at most {@code batchLimit} per core, and
+ * appends each as a data record through that core's {@link CoreWalWriter}. It is the single writer
+ * of every core's WAL, so it also writes the epoch barriers ({@link CoreWalWriter#pollEpoch()} on
+ * every pass), and it publishes per core how far the changes are durable.
+ *
+ * <p>Each record's body is a {@link io.laminar.storage.state.StateChangeFormat} change holding the
+ * key and value bytes, so replaying a core's WAL into
+ * {@link io.laminar.storage.state.ChangelogAwareStateStore#replayer()} rebuilds its state.
+ *
+ * <p>If an append fails (the WAL failed), the drainer stops: every later change on a core thread
+ * throws, pending {@link CoreChangelog#whenDurable} futures fail, and the manager must be reopened.
+ *
+ * <p>Thread-safety: {@link #changelog}, {@link #statistics()} and {@link #close()} may be called
+ * from any thread; each {@link CoreChangelog} has its own threading rules.
+ */
+public final class ChangelogDrainer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ChangelogDrainer.class);
+    private static final int PENDING_BATCHES = 1024;
+    private static final long IDLE_PARK_NANOS = 100_000;
+
+    private final PerCoreWal wal;
+    private final ChangelogOptions options;
+    private final CoreChangelog[] changelogs;
+    private final CoreWalWriter[] writers;
+    private final Thread thread;
+    private final Statistics statistics = new Statistics();
+
+    // Drainer thread only: per core, batches appended but not yet known durable (change, sequence).
+    private final long[][] pendingChange;
+    private final long[][] pendingSequence;
+    private final int[] pendingHead;
+    private final int[] pendingCount;
+    private ByteBuffer scratch = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN);
+
+    private volatile boolean stopping;
+    private volatile boolean parked;
+    private volatile RuntimeException failure;
+
+    private ChangelogDrainer(PerCoreWal wal, ChangelogOptions options) {
+        this.wal = wal;
+        this.options = options;
+        int cores = wal.cores();
+        changelogs = new CoreChangelog[cores];
+        writers = new CoreWalWriter[cores];
+        pendingChange = new long[cores][PENDING_BATCHES];
+        pendingSequence = new long[cores][PENDING_BATCHES];
+        pendingHead = new int[cores];
+        pendingCount = new int[cores];
+        int maxEntrySize = wal.options().maxEntrySize();
+        for (int core = 0; core < cores; core++) {
+            changelogs[core] = new CoreChangelog(core, this, options, maxEntrySize);
+            writers[core] = wal.writer(core);
+        }
+        thread = new Thread(this::run, "laminar-changelog-drainer");
+        thread.setDaemon(true);
+    }
+
+    /**
+     * Starts a drainer over {@code wal}: from now on it is the only writer of every core's log.
+     */
+    public static ChangelogDrainer start(PerCoreWal wal, ChangelogOptions options) {
+        var drainer = new ChangelogDrainer(wal, options);
+        drainer.thread.start();
+        return drainer;
+    }
+
+    /** The changelog that core {@code core}'s thread publishes to. */
+    public CoreChangelog changelog(int core) {
+        if (core < 0 || core >= changelogs.length) {
+            throw new IllegalArgumentException("core " + core + " does not exist: the per-core WAL in "
+                    + wal.directory() + " has cores 0 to " + (changelogs.length - 1));
+        }
+        return changelogs[core];
+    }
+
+    /** Live counters. */
+    public ChangelogStatistics statistics() {
+        return statistics;
+    }
+
+    /**
+     * Drains what the cores published before this call, stops the thread and fails the durable
+     * futures still pending. Does not close the per-core WAL (its owner does).
+     */
+    @Override
+    public void close() {
+        stopping = true;
+        LockSupport.unpark(thread);
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    RuntimeException failure() {
+        return failure;
+    }
+
+    void checkRunning() {
+        var f = failure;
+        if (f != null) {
+            throw new StorageException("the changelog drainer of " + wal.directory() + " has failed: " + f.getMessage()
+                    + "; no further change can be made durable. Reopen the per-core WAL to recover", f);
+        }
+        if (stopping) {
+            throw new IllegalStateException("the changelog drainer of " + wal.directory() + " is closed");
+        }
+    }
+
+    void wake() {
+        if (parked) {
+            LockSupport.unpark(thread);
+        }
+    }
+
+    private void run() {
+        try {
+            int idle = 0;
+            while (true) {
+                int work = 0;
+                for (int core = 0; core < changelogs.length; core++) {
+                    work += drain(core);
+                }
+                publishDurable();
+                if (work > 0) {
+                    idle = 0;
+                    continue;
+                }
+                if (stopping) {
+                    finishPending();
+                    return;
+                }
+                if (++idle < 50) {
+                    Thread.onSpinWait();
+                } else if (idle < 60) {
+                    Thread.yield();
+                } else {
+                    parked = true;
+                    LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+                    parked = false;
+                }
+            }
+        } catch (RuntimeException e) {
+            failure = e;
+            log.error("changelog drainer of {} failed; core threads can no longer make changes durable",
+                    wal.directory(), e);
+        } finally {
+            var cause = failure != null ? failure
+                    : new IllegalStateException("the changelog drainer of " + wal.directory() + " was closed");
+            for (var changelog : changelogs) {
+                changelog.failWaiters(cause);
+            }
+        }
+    }
+
+    /** Takes up to batchLimit changes of one core and appends them; returns how many. */
+    private int drain(int core) {
+        var writer = writers[core];
+        writer.pollEpoch();
+        var changelog = changelogs[core];
+        int depth = changelog.queue.size();
+        if (depth > statistics.highWater) {
+            statistics.highWater = depth;
+        }
+        int drained = 0;
+        long lastChange = 0;
+        long lastSequence = -1;
+        for (ChangeEntry entry; drained < options.batchLimit() && (entry = changelog.queue.relaxedPoll()) != null; ) {
+            int length = entry.encodedLength();
+            if (scratch.capacity() < length) {
+                scratch = ByteBuffer.allocate(Integer.highestOneBit(length - 1) << 1).order(ByteOrder.LITTLE_ENDIAN);
+            }
+            scratch.clear();
+            entry.encodeTo(scratch);
+            scratch.flip();
+            lastSequence = writer.append(scratch);
+            lastChange = entry.changeNumber;
+            changelog.free.offer(entry); // if the pool is full the entry goes to the garbage collector
+            drained++;
+        }
+        if (drained > 0) {
+            remember(core, lastChange, lastSequence);
+            statistics.drained += drained;
+            statistics.batches++;
+        }
+        return drained;
+    }
+
+    private void remember(int core, long change, long sequence) {
+        int count = pendingCount[core];
+        if (count == PENDING_BATCHES) {
+            // Full: fold this batch into the newest entry; durability is then published a bit later.
+            int newest = (pendingHead[core] + count - 1) % PENDING_BATCHES;
+            pendingChange[core][newest] = change;
+            pendingSequence[core][newest] = sequence;
+            return;
+        }
+        int slot = (pendingHead[core] + count) % PENDING_BATCHES;
+        pendingChange[core][slot] = change;
+        pendingSequence[core][slot] = sequence;
+        pendingCount[core] = count + 1;
+    }
+
+    private void publishDurable() {
+        for (int core = 0; core < changelogs.length; core++) {
+            if (pendingCount[core] == 0) {
+                continue;
+            }
+            if (wal.isFailed(core)) {
+                // Nothing appended after the failure will ever be durable: stop rather than let
+                // core threads and durable futures wait forever.
+                throw new StorageException("the WAL of core " + core + " in " + wal.directory()
+                        + " failed; changes after number " + changelogs[core].durableChanges()
+                        + " of that core are not durable");
+            }
+            long durableSequence = wal.durableSequence(core);
+            long durableChange = -1;
+            while (pendingCount[core] > 0 && pendingSequence[core][pendingHead[core]] <= durableSequence) {
+                durableChange = pendingChange[core][pendingHead[core]];
+                pendingHead[core] = (pendingHead[core] + 1) % PENDING_BATCHES;
+                pendingCount[core]--;
+            }
+            if (durableChange >= 0) {
+                changelogs[core].publishDurable(durableChange);
+            }
+        }
+    }
+
+    /** On close: wait a little for the last batches to become durable so their futures complete. */
+    private void finishPending() {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            publishDurable();
+            boolean done = true;
+            for (int count : pendingCount) {
+                done &= count == 0;
+            }
+            if (done) {
+                return;
+            }
+            LockSupport.parkNanos(100_000);
+        }
+    }
+
+    /** Counters written by the drainer thread, summed with the cores' on read. */
+    private final class Statistics implements ChangelogStatistics {
+        volatile long drained;
+        volatile long batches;
+        volatile long highWater;
+
+        @Override
+        public long entriesDrained() {
+            return drained;
+        }
+
+        @Override
+        public long batches() {
+            return batches;
+        }
+
+        @Override
+        public long queueDepth() {
+            long depth = 0;
+            for (var changelog : changelogs) {
+                depth += changelog.queue.size();
+            }
+            return depth;
+        }
+
+        @Override
+        public long queueDepthHighWaterMark() {
+            return highWater;
+        }
+
+        @Override
+        public long backpressureWaits() {
+            long sum = 0;
+            for (var changelog : changelogs) {
+                sum += changelog.backpressureWaits;
+            }
+            return sum;
+        }
+
+        @Override
+        public long backpressureWaitNanos() {
+            long sum = 0;
+            for (var changelog : changelogs) {
+                sum += changelog.backpressureWaitNanos;
+            }
+            return sum;
+        }
+
+        @Override
+        public long rejected() {
+            long sum = 0;
+            for (var changelog : changelogs) {
+                sum += changelog.rejected;
+            }
+            return sum;
+        }
+    }
+}

@@ -1,0 +1,166 @@
+package io.laminar.storage.changelog;
+
+import io.laminar.storage.state.ChangelogSink;
+import io.laminar.storage.state.StateChangeFormat;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.LockSupport;
+import org.jctools.queues.SpscArrayQueue;
+
+/**
+ * The Ring 0 end of one core's changelog: a {@link ChangelogSink} that its core thread (the single
+ * producer) feeds and the {@link ChangelogDrainer} (the single consumer) empties into that core's
+ * WAL. Plug it into the core's {@link io.laminar.storage.state.ChangelogAwareStateStore}.
+ *
+ * <p>A change is copied into a pooled entry and offered to a bounded JCTools SPSC queue; no I/O and
+ * no lock on the core thread, and no allocation once the pool is warm and the entry arrays have
+ * grown to the largest key and value seen. When the queue is full the {@link OverflowPolicy}
+ * decides: wait (counted) or refuse; a change is never dropped.
+ *
+ * <p>Changes are numbered 1, 2, 3, ... per core in publication order (restarting at 1 with each
+ * drainer). {@link #durableChanges()} tells how far they are fsynced.
+ *
+ * <p>Thread-safety: the {@code on*} methods and {@link #publishedChanges()} belong to the core
+ * thread; {@link #durableChanges()} and {@link #whenDurable} may be called from any thread.
+ */
+public final class CoreChangelog implements ChangelogSink {
+
+    private final int core;
+    private final ChangelogDrainer drainer;
+    private final OverflowPolicy overflowPolicy;
+    private final int maxEntrySize;
+    final SpscArrayQueue<ChangeEntry> queue;
+    final SpscArrayQueue<ChangeEntry> free;
+    private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
+
+    private long published;
+    private volatile long durable;
+    volatile long backpressureWaits;
+    volatile long backpressureWaitNanos;
+    volatile long rejected;
+
+    CoreChangelog(int core, ChangelogDrainer drainer, ChangelogOptions options, int maxEntrySize) {
+        this.core = core;
+        this.drainer = drainer;
+        this.overflowPolicy = options.overflowPolicy();
+        this.maxEntrySize = maxEntrySize;
+        this.queue = new SpscArrayQueue<>(options.queueCapacity());
+        this.free = new SpscArrayQueue<>(options.queueCapacity());
+    }
+
+    /** The core this changelog belongs to. */
+    public int core() {
+        return core;
+    }
+
+    @Override
+    public void onPut(byte[] key, byte[] value) {
+        publish(StateChangeFormat.PUT, key, value);
+    }
+
+    @Override
+    public void onDelete(byte[] key) {
+        publish(StateChangeFormat.DELETE, key, null);
+    }
+
+    @Override
+    public void onClear() {
+        publish(StateChangeFormat.CLEAR, null, null);
+    }
+
+    /** How many changes this core has published. Core thread only. */
+    public long publishedChanges() {
+        return published;
+    }
+
+    /** Changes numbered up to this one are fsynced in the core's WAL. Any thread. */
+    public long durableChanges() {
+        return durable;
+    }
+
+    /**
+     * A future that completes once change number {@code change} (and every earlier one) is fsynced,
+     * or exceptionally if the drainer fails or closes first. Completed on the drainer thread: use the
+     * {@code *Async} methods for slow work. Any thread.
+     */
+    public CompletableFuture<Long> whenDurable(long change) {
+        if (durable >= change) {
+            return CompletableFuture.completedFuture(change);
+        }
+        var waiter = new Waiter(change, new CompletableFuture<>());
+        waiters.add(waiter);
+        if (durable >= change) {
+            waiter.future.complete(change);
+        } else if (drainer.failure() != null) {
+            waiter.future.completeExceptionally(drainer.failure());
+        }
+        return waiter.future;
+    }
+
+    private void publish(byte op, byte[] key, byte[] value) {
+        int size = StateChangeFormat.encodedLength(op, key == null ? 0 : key.length, value == null ? 0 : value.length);
+        if (size > maxEntrySize) {
+            throw new IllegalArgumentException("a change of " + size + " bytes on core " + core
+                    + " is larger than the per-core WAL's maxEntrySize (" + maxEntrySize + " bytes)");
+        }
+        drainer.checkRunning();
+        var entry = free.relaxedPoll();
+        if (entry == null) {
+            entry = new ChangeEntry(); // the pool is still warming up
+        }
+        entry.set(op, key, value, published + 1);
+        if (!queue.offer(entry)) {
+            waitForRoom(entry);
+        }
+        published++;
+    }
+
+    private void waitForRoom(ChangeEntry entry) {
+        if (overflowPolicy == OverflowPolicy.FAIL) {
+            free.offer(entry);
+            rejected++;
+            throw new ChangelogFullException("the changelog queue of core " + core + " is full ("
+                    + queue.capacity() + " changes): the drainer and the disk behind it are not keeping up. "
+                    + "The change was not applied. Retry later, raise the queue capacity, or use "
+                    + "OverflowPolicy.BACKPRESSURE to wait instead");
+        }
+        long started = System.nanoTime();
+        drainer.wake();
+        for (int idle = 0; !queue.offer(entry); idle++) {
+            drainer.checkRunning();
+            if (idle < 100) {
+                Thread.onSpinWait();
+            } else if (idle < 200) {
+                Thread.yield();
+            } else {
+                LockSupport.parkNanos(10_000);
+            }
+        }
+        backpressureWaits++;
+        backpressureWaitNanos += System.nanoTime() - started;
+    }
+
+    /** Drainer thread: changes up to {@code change} are durable. */
+    void publishDurable(long change) {
+        if (change <= durable) {
+            return;
+        }
+        durable = change;
+        for (var it = waiters.iterator(); it.hasNext(); ) {
+            var waiter = it.next();
+            if (waiter.change <= change) {
+                it.remove();
+                waiter.future.complete(waiter.change);
+            }
+        }
+    }
+
+    void failWaiters(Throwable cause) {
+        for (Waiter waiter; (waiter = waiters.poll()) != null; ) {
+            waiter.future.completeExceptionally(cause);
+        }
+    }
+
+    private record Waiter(long change, CompletableFuture<Long> future) {
+    }
+}

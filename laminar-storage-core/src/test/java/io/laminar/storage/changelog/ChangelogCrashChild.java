@@ -1,0 +1,108 @@
+package io.laminar.storage.changelog;
+
+import io.laminar.storage.percore.PerCoreWal;
+import io.laminar.storage.percore.PerCoreWalOptions;
+import io.laminar.storage.percore.RecordKind;
+import io.laminar.storage.state.ChangelogAwareStateStore;
+import io.laminar.storage.state.ChangelogSink;
+import io.laminar.storage.state.StateChangeFormat;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Random;
+import java.util.function.Predicate;
+
+/**
+ * The process {@link ChangelogCrashTest} kills: recovers the per-core WAL into one state store per
+ * core, then runs cores, the changelog drainer and the WAL syncers, and prints
+ * {@code ACK <core> <operations>} whenever that many operations of a core are durable.
+ *
+ * <p>Operations are a deterministic function of (seed, core, index) and of the state before them
+ * (a delete only names a present key), so each produces exactly one change record and the parent can
+ * rebuild the expected state of any durable prefix.
+ */
+public final class ChangelogCrashChild {
+
+    static final int CORES = 2;
+
+    static PerCoreWalOptions options() {
+        return PerCoreWalOptions.builder().cores(CORES).segmentSize(128 * 1024).maxEntrySize(4096).build();
+    }
+
+    /** Operation {@code index} (1-based) of {@code core}, applied to {@code target}. */
+    static void operation(long seed, int core, long index, Predicate<byte[]> present, ChangelogSink target) {
+        var random = new Random(seed * 1_000_003L + core * 7_919L + index);
+        var key = ("k" + random.nextInt(100)).getBytes(StandardCharsets.UTF_8);
+        int dice = random.nextInt(1000);
+        if (dice < 2) {
+            target.onClear();
+        } else if (dice < 250 && present.test(key)) {
+            target.onDelete(key);
+        } else {
+            var value = new byte[random.nextInt(200)];
+            random.nextBytes(value);
+            target.onPut(key, value);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        var dir = Path.of(args[0]);
+        long seed = Long.parseLong(args[1]);
+        try (var wal = PerCoreWal.open(dir, options())) {
+            var stores = new ChangelogAwareStateStore[CORES];
+            var recovered = new long[CORES];
+            for (int core = 0; core < CORES; core++) {
+                stores[core] = new ChangelogAwareStateStore(ChangelogSink.NONE);
+            }
+            wal.replay(wal.startPositions(), record -> {
+                if (record.kind() == RecordKind.DATA) {
+                    StateChangeFormat.apply(record.body(), stores[record.core()].replayer());
+                    recovered[record.core()]++;
+                }
+            });
+            var drainer = ChangelogDrainer.start(wal, ChangelogOptions.defaults().withQueueCapacity(256));
+            var threads = new ArrayList<Thread>();
+            for (int core = 0; core < CORES; core++) {
+                int c = core;
+                var changelog = drainer.changelog(c);
+                var store = ChangelogAwareStateStore.fromSnapshot(stores[c].snapshot(), changelog);
+                var sink = new ChangelogSink() {
+                    @Override
+                    public void onPut(byte[] key, byte[] value) {
+                        store.put(key, value);
+                    }
+
+                    @Override
+                    public void onDelete(byte[] key) {
+                        store.delete(key);
+                    }
+
+                    @Override
+                    public void onClear() {
+                        store.clear();
+                    }
+                };
+                threads.add(new Thread(() -> {
+                    for (long index = recovered[c] + 1; ; index++) {
+                        operation(seed, c, index, store::containsKey, sink);
+                        if (index % 50 == 0) {
+                            changelog.whenDurable(changelog.publishedChanges()).join();
+                            synchronized (System.out) {
+                                System.out.println("ACK " + c + " " + index);
+                                System.out.flush();
+                            }
+                        }
+                    }
+                }, "core-" + c));
+            }
+            synchronized (System.out) {
+                System.out.println("READY " + recovered[0] + " " + recovered[1]);
+                System.out.flush();
+            }
+            threads.forEach(Thread::start);
+            for (var thread : threads) {
+                thread.join(); // until killed
+            }
+        }
+    }
+}

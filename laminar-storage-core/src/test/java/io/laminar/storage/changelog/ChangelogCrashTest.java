@@ -1,0 +1,170 @@
+package io.laminar.storage.changelog;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.laminar.storage.percore.PerCoreWal;
+import io.laminar.storage.percore.RecordKind;
+import io.laminar.storage.state.ChangelogAwareStateStore;
+import io.laminar.storage.state.ChangelogSink;
+import io.laminar.storage.state.StateChangeFormat;
+import io.laminar.storage.state.StateEntry;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongArray;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.CleanupMode;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Kills a process running core threads, the changelog drainer and the WAL syncers with SIGKILL,
+ * round after round on the same directory, and checks after each kill that every core's recovered
+ * state equals a model replay of its durable prefix and holds every acknowledged operation.
+ * Rounds: {@code -Dlaminar.crash.rounds} (20 by default); seed: {@code -Dlaminar.crash.seed}.
+ */
+class ChangelogCrashTest {
+
+    private static final Logger log = LoggerFactory.getLogger(ChangelogCrashTest.class);
+    private static final int KILLED_BY_SIGKILL = 137;
+
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)
+    Path tmp;
+
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.MINUTES)
+    void recoveredStateOfEveryCoreEqualsTheModelOfItsDurablePrefixAfterSigkill() throws Exception {
+        int rounds = Integer.getInteger("laminar.crash.rounds", 20);
+        long seed = Long.getLong("laminar.crash.seed", System.nanoTime());
+        log.info("changelog crash test: {} rounds, seed {} (replay with -Dlaminar.crash.seed={})", rounds, seed, seed);
+        var random = new Random(seed);
+        var dir = tmp.resolve("wal");
+        var acked = new long[ChangelogCrashChild.CORES];
+        int roundsWithProgress = 0;
+        for (int round = 0; round < rounds; round++) {
+            var before = recover(dir, seed).clone();
+            var roundAcks = runAndKill(dir, seed, 50 + random.nextInt(350), tmp.resolve("child-" + round + ".log"));
+            for (int core = 0; core < acked.length; core++) {
+                acked[core] = Math.max(acked[core], roundAcks.get(core));
+            }
+            var recovered = recover(dir, seed);
+            for (int core = 0; core < acked.length; core++) {
+                assertThat(recovered[core]).as("round %d core %d: durable operations recovered", round, core)
+                        .isGreaterThanOrEqualTo(acked[core]).isGreaterThanOrEqualTo(before[core]);
+            }
+            if (recovered[0] > before[0] || recovered[1] > before[1]) {
+                roundsWithProgress++;
+            }
+        }
+        assertThat(roundsWithProgress).as("rounds in which the child made operations durable")
+                .isGreaterThanOrEqualTo(rounds / 2);
+    }
+
+    /**
+     * Replays the directory into one store per core, checks each against the model of as many
+     * operations as it holds records, and returns those counts.
+     */
+    private static long[] recover(Path dir, long seed) {
+        int cores = ChangelogCrashChild.CORES;
+        var stores = new ChangelogAwareStateStore[cores];
+        var counts = new long[cores];
+        for (int core = 0; core < cores; core++) {
+            stores[core] = new ChangelogAwareStateStore(ChangelogSink.NONE);
+        }
+        try (var wal = PerCoreWal.open(dir, ChangelogCrashChild.options())) {
+            wal.replay(wal.startPositions(), record -> {
+                if (record.kind() == RecordKind.DATA) {
+                    StateChangeFormat.apply(record.body(), stores[record.core()].replayer());
+                    counts[record.core()]++;
+                }
+            });
+        }
+        for (int core = 0; core < cores; core++) {
+            var model = new TreeMap<String, byte[]>();
+            var sink = new ChangelogSink() {
+                @Override
+                public void onPut(byte[] key, byte[] value) {
+                    model.put(new String(key, StandardCharsets.UTF_8), value);
+                }
+
+                @Override
+                public void onDelete(byte[] key) {
+                    model.remove(new String(key, StandardCharsets.UTF_8));
+                }
+
+                @Override
+                public void onClear() {
+                    model.clear();
+                }
+            };
+            for (long index = 1; index <= counts[core]; index++) {
+                ChangelogCrashChild.operation(seed, core, index,
+                        key -> model.containsKey(new String(key, StandardCharsets.UTF_8)), sink);
+            }
+            assertThat(render(stores[core].iterator())).as("core %d after %d operations", core, counts[core])
+                    .isEqualTo(render(model));
+        }
+        return counts;
+    }
+
+    private static List<String> render(java.util.Iterator<StateEntry> entries) {
+        var out = new ArrayList<String>();
+        entries.forEachRemaining(e -> out.add(new String(e.key(), StandardCharsets.UTF_8) + "="
+                + HexFormat.of().formatHex(e.value())));
+        return out;
+    }
+
+    private static List<String> render(TreeMap<String, byte[]> model) {
+        var out = new ArrayList<String>();
+        model.forEach((k, v) -> out.add(k + "=" + HexFormat.of().formatHex(v)));
+        return out;
+    }
+
+    /** Runs a child, kills it {@code killAfterMillis} after it is ready, returns its last ack per core. */
+    private static AtomicLongArray runAndKill(Path dir, long seed, long killAfterMillis, Path stderr) throws Exception {
+        var java = ProcessHandle.current().info().command().orElse("java");
+        var process = new ProcessBuilder(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+                ChangelogCrashChild.class.getName(), dir.toString(), Long.toString(seed)))
+                .redirectError(stderr.toFile()).start();
+        var acks = new AtomicLongArray(ChangelogCrashChild.CORES);
+        var ready = new CountDownLatch(1);
+        var reader = new Thread(() -> {
+            try (var in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = in.readLine()) != null; ) {
+                    var parts = line.split(" ");
+                    if (parts[0].equals("READY")) {
+                        ready.countDown();
+                    } else if (parts[0].equals("ACK")) {
+                        acks.accumulateAndGet(Integer.parseInt(parts[1]), Long.parseLong(parts[2]), Math::max);
+                    }
+                }
+            } catch (java.io.IOException e) {
+                // the child died: its stdout is closed
+            }
+        });
+        reader.start();
+        try {
+            assertThat(ready.await(60, TimeUnit.SECONDS)).as("child ready; see " + stderr).isTrue();
+            Thread.sleep(killAfterMillis);
+            process.toHandle().destroyForcibly();
+            assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(process.exitValue()).as("killed by SIGKILL; see " + stderr).isEqualTo(KILLED_BY_SIGKILL);
+        } finally {
+            process.destroyForcibly();
+        }
+        reader.join(TimeUnit.SECONDS.toMillis(30));
+        log.debug("round acks {}", Arrays.toString(new long[] {acks.get(0), acks.get(1)}));
+        return acks;
+    }
+}
