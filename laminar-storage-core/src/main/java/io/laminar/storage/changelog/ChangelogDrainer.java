@@ -2,7 +2,7 @@ package io.laminar.storage.changelog;
 
 import io.laminar.storage.StorageException;
 import io.laminar.storage.percore.CoreWalWriter;
-import io.laminar.storage.percore.PerCoreWal;
+import io.laminar.storage.percore.PerCoreWalManager;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.concurrent.locks.LockSupport;
@@ -32,7 +32,7 @@ public final class ChangelogDrainer implements AutoCloseable {
     private static final int PENDING_BATCHES = 1024;
     private static final long IDLE_PARK_NANOS = 100_000;
 
-    private final PerCoreWal wal;
+    private final PerCoreWalManager wal;
     private final ChangelogOptions options;
     private final CoreChangelog[] changelogs;
     private final CoreWalWriter[] writers;
@@ -50,7 +50,7 @@ public final class ChangelogDrainer implements AutoCloseable {
     private volatile boolean parked;
     private volatile RuntimeException failure;
 
-    private ChangelogDrainer(PerCoreWal wal, ChangelogOptions options) {
+    private ChangelogDrainer(PerCoreWalManager wal, ChangelogOptions options) {
         this.wal = wal;
         this.options = options;
         int cores = wal.cores();
@@ -72,7 +72,7 @@ public final class ChangelogDrainer implements AutoCloseable {
     /**
      * Starts a drainer over {@code wal}: from now on it is the only writer of every core's log.
      */
-    public static ChangelogDrainer start(PerCoreWal wal, ChangelogOptions options) {
+    public static ChangelogDrainer start(PerCoreWalManager wal, ChangelogOptions options) {
         var drainer = new ChangelogDrainer(wal, options);
         drainer.thread.start();
         return drainer;

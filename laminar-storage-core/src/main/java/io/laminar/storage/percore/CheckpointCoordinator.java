@@ -10,8 +10,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The epoch part of checkpointing for one {@link PerCoreWal}: cuts every core's log at an epoch
- * barrier and waits until the cut is durable. Get it from {@link PerCoreWal#checkpointCoordinator()}.
+ * The epoch part of checkpointing for one {@link PerCoreWalManager}: cuts every core's log at an epoch
+ * barrier and waits until the cut is durable. Get it from {@link PerCoreWalManager#checkpointCoordinator()}.
  *
  * <p>It is the only thing that advances the global epoch, and it prepares one checkpoint at a time,
  * so while it waits for epoch {@code e} no core can skip to {@code e + 1}: each core's latest
@@ -23,9 +23,9 @@ public final class CheckpointCoordinator {
 
     private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
-    private final PerCoreWal wal;
+    private final PerCoreWalManager wal;
 
-    CheckpointCoordinator(PerCoreWal wal) {
+    CheckpointCoordinator(PerCoreWalManager wal) {
         this.wal = wal;
     }
 

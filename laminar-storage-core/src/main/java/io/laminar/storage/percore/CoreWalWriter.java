@@ -22,7 +22,7 @@ import java.nio.ByteOrder;
  */
 public final class CoreWalWriter {
 
-    private final PerCoreWal manager;
+    private final PerCoreWalManager manager;
     private final CoreState state;
     private final int core;
     private Thread owner;
@@ -30,7 +30,7 @@ public final class CoreWalWriter {
     private long nextSequence;
     private long epoch;
 
-    CoreWalWriter(PerCoreWal manager, CoreState state, long nextSequence, long epoch) {
+    CoreWalWriter(PerCoreWalManager manager, CoreState state, long nextSequence, long epoch) {
         this.manager = manager;
         this.state = state;
         this.core = state.core;
@@ -46,7 +46,7 @@ public final class CoreWalWriter {
     /**
      * Appends an entry (the body's bytes from its position to its limit; the buffer is not
      * changed) and returns its sequence number. Durable later: see
-     * {@link PerCoreWal#durableSequence} and {@link PerCoreWal#whenDurable}.
+     * {@link PerCoreWalManager#durableSequence} and {@link PerCoreWalManager#whenDurable}.
      *
      * @throws IllegalArgumentException if the body is larger than {@link PerCoreWalOptions#maxEntrySize()}
      * @throws IllegalStateException    if called by a thread other than the owner, or after close

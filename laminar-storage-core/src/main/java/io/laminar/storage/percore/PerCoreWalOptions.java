@@ -8,7 +8,7 @@ import io.laminar.storage.wal.WalOptions;
 import java.util.Objects;
 
 /**
- * Immutable settings of a {@link PerCoreWal}. Build with {@link #builder()}; every value is
+ * Immutable settings of a {@link PerCoreWalManager}. Build with {@link #builder()}; every value is
  * validated there with a message that names the setting.
  *
  * @param cores            how many cores, each with its own log {@code core-0000} ... (1 to 9999);

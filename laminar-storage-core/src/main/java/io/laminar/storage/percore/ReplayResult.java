@@ -1,7 +1,7 @@
 package io.laminar.storage.percore;
 
 /**
- * What a {@link PerCoreWal#replay} visited.
+ * What a {@link PerCoreWalManager#replay} visited.
  *
  * @param records      how many records (data and barriers) were passed to the visitor
  * @param lastEpoch    the highest epoch visited, or -1 if none

@@ -6,7 +6,7 @@
  * epoch by epoch, and the epoch part of checkpointing
  * ({@link io.laminar.storage.percore.CheckpointCoordinator}).
  *
- * <p>Entry point: {@link io.laminar.storage.percore.PerCoreWal#open}. The entry header inside each
+ * <p>Entry point: {@link io.laminar.storage.percore.PerCoreWalManager#open}. The entry header inside each
  * WAL payload is documented in {@code CoreRecordFormat}; everything below it (frames, segments,
  * recovery) is the {@code wal} package's format, reused unchanged.
  *

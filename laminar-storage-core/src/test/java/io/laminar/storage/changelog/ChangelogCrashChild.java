@@ -1,6 +1,6 @@
 package io.laminar.storage.changelog;
 
-import io.laminar.storage.percore.PerCoreWal;
+import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.percore.RecordKind;
 import io.laminar.storage.state.ChangelogAwareStateStore;
@@ -48,7 +48,7 @@ public final class ChangelogCrashChild {
     public static void main(String[] args) throws Exception {
         var dir = Path.of(args[0]);
         long seed = Long.parseLong(args[1]);
-        try (var wal = PerCoreWal.open(dir, options())) {
+        try (var wal = PerCoreWalManager.open(dir, options())) {
             var stores = new ChangelogAwareStateStore[CORES];
             var recovered = new long[CORES];
             for (int core = 0; core < CORES; core++) {

@@ -2,7 +2,7 @@ package io.laminar.storage.changelog;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.laminar.storage.percore.PerCoreWal;
+import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.RecordKind;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
@@ -82,7 +82,7 @@ class ChangelogCrashTest {
         for (int core = 0; core < cores; core++) {
             stores[core] = new ChangelogAwareStateStore(ChangelogSink.NONE);
         }
-        try (var wal = PerCoreWal.open(dir, ChangelogCrashChild.options())) {
+        try (var wal = PerCoreWalManager.open(dir, ChangelogCrashChild.options())) {
             wal.replay(wal.startPositions(), record -> {
                 if (record.kind() == RecordKind.DATA) {
                     StateChangeFormat.apply(record.body(), stores[record.core()].replayer());

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.laminar.storage.io.FaultyFileIO;
 import io.laminar.storage.percore.CorePositions;
-import io.laminar.storage.percore.PerCoreWal;
+import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.percore.RecordKind;
 import io.laminar.storage.state.ChangelogAwareStateStore;
@@ -60,7 +60,7 @@ class ChangelogDrainerTest {
     void drainerAppendsEveryChangeAndReplayRebuildsEachCoreExactly() throws Exception {
         int cores = 3;
         var live = new ChangelogAwareStateStore[cores];
-        try (var wal = PerCoreWal.open(dir, options(cores).build());
+        try (var wal = PerCoreWalManager.open(dir, options(cores).build());
              var drainer = ChangelogDrainer.start(wal, ChangelogOptions.defaults().withQueueCapacity(64))) {
             var threads = new ArrayList<Thread>();
             for (int core = 0; core < cores; core++) {
@@ -84,7 +84,7 @@ class ChangelogDrainerTest {
                             + drainer.changelog(2).publishedChanges());
             assertThat(drainer.statistics().batches()).isPositive();
         }
-        try (var wal = PerCoreWal.open(dir, options(cores).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(cores).build())) {
             var restored = new ChangelogAwareStateStore[cores];
             for (int core = 0; core < cores; core++) {
                 restored[core] = new ChangelogAwareStateStore(io.laminar.storage.state.ChangelogSink.NONE);
@@ -105,7 +105,7 @@ class ChangelogDrainerTest {
         var io = FaultyFileIO.overSystem().slowWrites(Duration.ofMillis(2), FaultyFileIO.SEGMENTS);
         var walOptions = options(1).maxEntrySize(1024).writeBufferSize(4096).fileIO(io).build();
         var store = (ChangelogAwareStateStore) null;
-        try (var wal = PerCoreWal.open(dir, walOptions);
+        try (var wal = PerCoreWalManager.open(dir, walOptions);
              var drainer = ChangelogDrainer.start(wal, ChangelogOptions.defaults().withQueueCapacity(8).withBatchLimit(4))) {
             store = new ChangelogAwareStateStore(drainer.changelog(0));
             for (int i = 0; i < 400; i++) {
@@ -117,7 +117,7 @@ class ChangelogDrainerTest {
             assertThat(drainer.statistics().queueDepthHighWaterMark()).isGreaterThanOrEqualTo(4);
             assertThat(drainer.statistics().rejected()).isZero();
         }
-        try (var wal = PerCoreWal.open(dir, options(1).maxEntrySize(1024).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(1).maxEntrySize(1024).build())) {
             var count = new long[1];
             wal.replay(wal.startPositions(), record -> {
                 if (record.kind() == RecordKind.DATA) {
@@ -132,7 +132,7 @@ class ChangelogDrainerTest {
     void failPolicyRefusesAChangeWhenTheQueueIsFullAndTheStoreStaysUnchanged() throws Exception {
         var io = FaultyFileIO.overSystem().slowWrites(Duration.ofMillis(20), FaultyFileIO.SEGMENTS);
         var walOptions = options(1).maxEntrySize(1024).writeBufferSize(4096).fileIO(io).build();
-        try (var wal = PerCoreWal.open(dir, walOptions);
+        try (var wal = PerCoreWalManager.open(dir, walOptions);
              var drainer = ChangelogDrainer.start(wal,
                      ChangelogOptions.defaults().withQueueCapacity(4).withBatchLimit(1)
                              .withOverflowPolicy(OverflowPolicy.FAIL))) {
@@ -157,7 +157,7 @@ class ChangelogDrainerTest {
 
     @Test
     void theDrainerWritesEpochBarriersForIdleCoresSoCheckpointsDoNotWait() throws Exception {
-        try (var wal = PerCoreWal.open(dir, options(2).build());
+        try (var wal = PerCoreWalManager.open(dir, options(2).build());
              var drainer = ChangelogDrainer.start(wal, ChangelogOptions.defaults())) {
             var store = new ChangelogAwareStateStore(drainer.changelog(0));
             store.put(bytes("a"), bytes("1"));
@@ -170,7 +170,7 @@ class ChangelogDrainerTest {
 
     @Test
     void badInputGetsAClearError() throws Exception {
-        try (var wal = PerCoreWal.open(dir, options(2).maxEntrySize(100).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(2).maxEntrySize(100).build())) {
             var drainer = ChangelogDrainer.start(wal, ChangelogOptions.defaults());
             assertThatThrownBy(() -> drainer.changelog(2)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("core 2 does not exist");
@@ -191,7 +191,7 @@ class ChangelogDrainerTest {
     @Test
     void durableFuturesFailWhenTheWalFails() throws Exception {
         var io = FaultyFileIO.overSystem();
-        try (var wal = PerCoreWal.open(dir, options(1).fileIO(io).build());
+        try (var wal = PerCoreWalManager.open(dir, options(1).fileIO(io).build());
              var drainer = ChangelogDrainer.start(wal, ChangelogOptions.defaults())) {
             var store = new ChangelogAwareStateStore(drainer.changelog(0));
             store.put(bytes("a"), bytes("1"));

@@ -41,7 +41,7 @@ class PerCoreWalStressTest {
         var checkpointsDone = new AtomicBoolean();
         var failures = new CopyOnWriteArrayList<Throwable>();
 
-        try (var wal = PerCoreWal.open(dir, options)) {
+        try (var wal = PerCoreWalManager.open(dir, options)) {
             var ownersDone = new CountDownLatch(CORES);
             var owners = new ArrayList<Thread>();
             for (int c = 0; c < CORES; c++) {
@@ -109,7 +109,7 @@ class PerCoreWalStressTest {
             assertThat(((List<Appended>) appended).stream().map(Appended::epoch).distinct().count())
                     .isGreaterThanOrEqualTo(2);
         }
-        try (var wal = PerCoreWal.open(dir, options)) {
+        try (var wal = PerCoreWalManager.open(dir, options)) {
             assertThat(wal.epoch()).isEqualTo(lastEpoch);
             assertThat(wal.durableEpoch()).isEqualTo(lastEpoch - 1);
 
@@ -149,7 +149,7 @@ class PerCoreWalStressTest {
         }
     }
 
-    private static List<List<Appended>> replayData(PerCoreWal wal, CorePositions from) {
+    private static List<List<Appended>> replayData(PerCoreWalManager wal, CorePositions from) {
         var perCore = new ArrayList<List<Appended>>();
         for (int core = 0; core < wal.cores(); core++) {
             perCore.add(new ArrayList<>());

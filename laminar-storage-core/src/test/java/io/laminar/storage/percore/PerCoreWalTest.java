@@ -37,7 +37,7 @@ class PerCoreWalTest {
                 + (r.kind() == RecordKind.BARRIER ? "barrier" : new String(r.bodyBytes(), StandardCharsets.UTF_8));
     }
 
-    static List<String> replayAll(PerCoreWal wal, CorePositions from, long throughEpoch) {
+    static List<String> replayAll(PerCoreWalManager wal, CorePositions from, long throughEpoch) {
         var out = new ArrayList<String>();
         wal.replay(from, throughEpoch, r -> out.add(describe(r)));
         return out;
@@ -47,7 +47,7 @@ class PerCoreWalTest {
      * Prepares a checkpoint on another thread while this thread, the owner of the given cores'
      * writers, polls them: what a Ring 1 drainer loop will do.
      */
-    static CompletableFuture<PreparedCheckpoint> prepareWhilePolling(PerCoreWal wal, Duration timeout, int... owned) {
+    static CompletableFuture<PreparedCheckpoint> prepareWhilePolling(PerCoreWalManager wal, Duration timeout, int... owned) {
         var future = CompletableFuture.supplyAsync(() -> {
             try {
                 return wal.checkpointCoordinator().prepareCheckpoint(timeout);
@@ -64,7 +64,7 @@ class PerCoreWalTest {
         return future;
     }
 
-    static PreparedCheckpoint checkpoint(PerCoreWal wal) {
+    static PreparedCheckpoint checkpoint(PerCoreWalManager wal) {
         int[] all = new int[wal.cores()];
         for (int core = 0; core < all.length; core++) {
             all[core] = core;
@@ -74,7 +74,7 @@ class PerCoreWalTest {
 
     @Test
     void replayMergesEpochByEpochWithEachCoresRecordsInSequenceOrderAndCoresInIdOrder() {
-        try (var wal = PerCoreWal.open(dir, options(3).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(3).build())) {
             wal.writer(2).append(bytes("a"));
             wal.writer(0).append(bytes("b"));
             wal.writer(1).append(bytes("c"));
@@ -84,7 +84,7 @@ class PerCoreWalTest {
             wal.writer(0).append(bytes("f"));
             wal.writer(2).append(bytes("g"));
         } // close syncs everything
-        try (var wal = PerCoreWal.open(dir, options(3).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(3).build())) {
             var order = replayAll(wal, wal.startPositions(), Long.MAX_VALUE);
 
             assertThat(order).containsExactly(
@@ -96,7 +96,7 @@ class PerCoreWalTest {
 
     @Test
     void aBarrierOnEveryCoreMakesTheEarlierEpochDurable() throws Exception {
-        try (var wal = PerCoreWal.open(dir, options(2).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(2).build())) {
             assertThat(wal.epoch()).isZero();
             assertThat(wal.durableEpoch()).isEqualTo(-1);
             wal.writer(0).append(bytes("x"));
@@ -120,7 +120,7 @@ class PerCoreWalTest {
     @Test
     void durableSequenceAndWhenDurableAcknowledgeEntriesBySequence() throws Exception {
         var opts = options(2).syncPolicy(SyncPolicy.none()).build();
-        try (var wal = PerCoreWal.open(dir, opts)) {
+        try (var wal = PerCoreWalManager.open(dir, opts)) {
             assertThat(wal.durableSequence(0)).isEqualTo(-1);
             long first = wal.writer(0).append(bytes("one"));
             long second = wal.writer(0).append(bytes("two"));
@@ -140,7 +140,7 @@ class PerCoreWalTest {
 
     @Test
     void whenDurableFailsForSequencesThatAreNeverWrittenOnceTheWalCloses() {
-        var wal = PerCoreWal.open(dir, options(1).build());
+        var wal = PerCoreWalManager.open(dir, options(1).build());
         var never = wal.whenDurable(0, 100);
 
         wal.close();
@@ -151,14 +151,14 @@ class PerCoreWalTest {
 
     @Test
     void epochsAndSequencesContinueAfterAReopen() {
-        try (var wal = PerCoreWal.open(dir, options(2).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(2).build())) {
             wal.writer(0).append(bytes("a"));
             checkpoint(wal);
             checkpoint(wal);
             wal.writer(0).append(bytes("b"));
             assertThat(wal.writer(0).nextSequence()).isEqualTo(4); // a, barrier 1, barrier 2, b
         }
-        try (var wal = PerCoreWal.open(dir, options(2).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(2).build())) {
             assertThat(wal.epoch()).isEqualTo(2);
             assertThat(wal.durableEpoch()).isEqualTo(1);
             assertThat(wal.writer(0).nextSequence()).isEqualTo(4);
@@ -170,7 +170,7 @@ class PerCoreWalTest {
 
             assertThat(checkpoint(wal).epoch()).isEqualTo(3);
         }
-        try (var wal = PerCoreWal.open(dir, options(2).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(2).build())) {
             var sequences = new ArrayList<String>();
             wal.replay(wal.startPositions(), r -> sequences.add(r.core() + ":" + r.sequence() + "@" + r.epoch()));
             assertThat(sequences).containsExactly("0:0@0", "0:1@1", "1:0@1", "0:2@2", "0:3@2", "0:4@2",
@@ -180,7 +180,7 @@ class PerCoreWalTest {
 
     @Test
     void aCoreThatMissedAdvancesWritesOneBarrierForTheNewestEpoch() {
-        try (var wal = PerCoreWal.open(dir, options(2).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(2).build())) {
             for (int i = 0; i < 3; i++) {
                 var attempt = prepareWhilePolling(wal, Duration.ofMillis(50), 0);
                 assertThat(attempt).isCompletedExceptionally();
@@ -188,7 +188,7 @@ class PerCoreWalTest {
             wal.writer(1).append(bytes("late"));
             assertThat(wal.writer(1).epoch()).isEqualTo(3);
         }
-        try (var wal = PerCoreWal.open(dir, options(2).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(2).build())) {
             assertThat(replayAll(wal, wal.startPositions(), Long.MAX_VALUE)).containsExactly(
                     "0/1/barrier", "0/2/barrier", "0/3/barrier", "1/3/barrier", "1/3/late");
         }
@@ -196,7 +196,7 @@ class PerCoreWalTest {
 
     @Test
     void replayFromCheckpointPositionsStopsAtTheLastEpochCompleteOnEveryCore() {
-        try (var wal = PerCoreWal.open(dir, options(2).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(2).build())) {
             wal.writer(0).append(bytes("before"));
             checkpoint(wal); // epoch 1
             wal.writer(0).append(bytes("e1-core0"));
@@ -207,7 +207,7 @@ class PerCoreWalTest {
             assertThat(prepareWhilePolling(wal, Duration.ofMillis(50), 0)).isCompletedExceptionally();
             wal.writer(0).append(bytes("e3-core0"));
         }
-        try (var wal = PerCoreWal.open(dir, options(2).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(2).build())) {
             var cut = CorePositions.of(firstBarrierPositions(wal, 1));
 
             assertThat(wal.lastCompleteEpoch(cut)).isEqualTo(1);
@@ -221,7 +221,7 @@ class PerCoreWalTest {
 
     @Test
     void lastCompleteEpochStopsBeforeAnEpochOneCoreHasNotClosed() {
-        try (var wal = PerCoreWal.open(dir, options(2).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(2).build())) {
             checkpoint(wal); // epoch 1
             wal.writer(0).append(bytes("e1-core0"));
             wal.writer(1).append(bytes("e1-core1"));
@@ -229,7 +229,7 @@ class PerCoreWalTest {
             assertThat(prepareWhilePolling(wal, Duration.ofMillis(50), 0)).isCompletedExceptionally();
             wal.writer(0).append(bytes("e2-core0"));
         }
-        try (var wal = PerCoreWal.open(dir, options(2).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(2).build())) {
             var from = wal.startPositions();
 
             assertThat(wal.lastCompleteEpoch(from)).isEqualTo(0);
@@ -241,7 +241,7 @@ class PerCoreWalTest {
     }
 
     /** Positions of the barriers of {@code epoch}, found by replaying. */
-    static long[] firstBarrierPositions(PerCoreWal wal, long epoch) {
+    static long[] firstBarrierPositions(PerCoreWalManager wal, long epoch) {
         var positions = new long[wal.cores()];
         wal.replay(wal.startPositions(), r -> {
             if (r.kind() == RecordKind.BARRIER && r.epoch() == epoch) {
@@ -253,7 +253,7 @@ class PerCoreWalTest {
 
     @Test
     void prepareCheckpointTimesOutNamingTheSilentCoreThenSucceedsOnceItPolls() {
-        try (var wal = PerCoreWal.open(dir, options(3).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(3).build())) {
             var failed = prepareWhilePolling(wal, Duration.ofMillis(100), 0, 2);
 
             assertThatThrownBy(failed::join).cause().isInstanceOf(CheckpointTimeoutException.class)
@@ -275,7 +275,7 @@ class PerCoreWalTest {
         var entry = new byte[900];
         long lastSequence;
         CorePositions cut;
-        try (var wal = PerCoreWal.open(dir, options(2).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(2).build())) {
             for (int i = 0; i < 300; i++) {
                 wal.writer(0).append(entry);
             }
@@ -298,7 +298,7 @@ class PerCoreWalTest {
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("core 0").hasMessageContaining("must stay");
         }
-        try (var wal = PerCoreWal.open(dir, options(2).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(2).build())) {
             assertThat(replayAll(wal, cut, Long.MAX_VALUE)).containsExactly("0/1/barrier", "0/1/after",
                     "1/1/barrier");
             assertThat(wal.writer(0).append(bytes("next"))).isEqualTo(lastSequence + 1);
@@ -308,7 +308,7 @@ class PerCoreWalTest {
     @Test
     void theAppendPathAllocatesNothingOnceWarm() {
         var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-        try (var wal = PerCoreWal.open(dir, options(1).writeBufferSize(1 << 20).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(1).writeBufferSize(1 << 20).build())) {
             var writer = wal.writer(0);
             var body = ByteBuffer.allocate(100);
             for (int i = 0; i < 20_000; i++) {
@@ -336,7 +336,7 @@ class PerCoreWalTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxEntrySize")
                 .hasMessageContaining("segmentSize");
 
-        var wal = PerCoreWal.open(dir, options(4).build());
+        var wal = PerCoreWalManager.open(dir, options(4).build());
         assertThatThrownBy(() -> wal.writer(4)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("core 4 does not exist: cores is 4, so core ids are 0 to 3");
         assertThatThrownBy(() -> wal.durableSequence(-1)).hasMessageContaining("core -1 does not exist");
@@ -356,10 +356,10 @@ class PerCoreWalTest {
         assertThatThrownBy(() -> wal.checkpointCoordinator().prepareCheckpoint(Duration.ofSeconds(1)))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("is closed");
 
-        assertThatThrownBy(() -> PerCoreWal.open(dir, options(2).build()))
+        assertThatThrownBy(() -> PerCoreWalManager.open(dir, options(2).build()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("holds the logs of 4 cores (core-0000 to core-0003), but the option cores is 2");
-        assertThatThrownBy(() -> PerCoreWal.open(dir, options(8).build()))
+        assertThatThrownBy(() -> PerCoreWalManager.open(dir, options(8).build()))
                 .hasMessageContaining("holds the logs of 4 cores");
         assertThat(Files.list(dir).map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".wal")))
                 .allMatch(n -> n.matches("core-000[0-3]-\\d{20}\\.wal"));

@@ -51,7 +51,7 @@ import java.util.regex.Pattern;
  * <h2>Thread-safety</h2>
  * All methods of this class are thread-safe; each {@link CoreWalWriter} belongs to one thread.
  */
-public final class PerCoreWal implements AutoCloseable {
+public final class PerCoreWalManager implements AutoCloseable {
 
     private static final Pattern CORE_FILE = Pattern.compile("core-(\\d{4})(-\\d{20}\\.wal|\\.lock)");
 
@@ -64,7 +64,7 @@ public final class PerCoreWal implements AutoCloseable {
     private volatile long epoch;
     private volatile boolean closed;
 
-    private PerCoreWal(Path directory, PerCoreWalOptions options) {
+    private PerCoreWalManager(Path directory, PerCoreWalOptions options) {
         this.directory = directory;
         this.options = options;
         int cores = options.cores();
@@ -85,9 +85,9 @@ public final class PerCoreWal implements AutoCloseable {
      * @throws IllegalArgumentException if the directory holds the logs of a different number of cores
      * @throws StorageException         if a log cannot be opened or holds records it cannot have written
      */
-    public static PerCoreWal open(Path directory, PerCoreWalOptions options) {
+    public static PerCoreWalManager open(Path directory, PerCoreWalOptions options) {
         checkCoreCount(directory, options.cores());
-        var wal = new PerCoreWal(directory, options);
+        var wal = new PerCoreWalManager(directory, options);
         try {
             // Highest core first: should the first open ever stop halfway, the directory still shows
             // the configured number of cores (the highest id) and the next open completes it.
