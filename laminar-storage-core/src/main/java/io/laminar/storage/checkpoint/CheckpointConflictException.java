@@ -1,0 +1,13 @@
+package io.laminar.storage.checkpoint;
+
+import io.laminar.storage.StorageException;
+
+/** A manifest with this id was already published (by this or another writer): the later publish lost. */
+public class CheckpointConflictException extends StorageException {
+
+    private static final long serialVersionUID = 1L;
+
+    public CheckpointConflictException(String message) {
+        super(message);
+    }
+}

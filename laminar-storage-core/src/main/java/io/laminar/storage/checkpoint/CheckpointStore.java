@@ -1,0 +1,60 @@
+package io.laminar.storage.checkpoint;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where checkpoints live: immutable state files and the manifests that reference them, on a file
+ * system or in an object store. Every implementation passes the same contract test suite.
+ *
+ * <h2>Contract</h2>
+ * <ul>
+ *   <li>{@link #writeFile} makes a file durable under its final name atomically: a reader sees the
+ *       whole file or none. Files are immutable: writing an existing path with other content fails.</li>
+ *   <li>{@link #publishManifest} publishes a manifest atomically, and only once every file it
+ *       references exists with the recorded size. A manifest id is written once: a second publish
+ *       of the same id fails with {@link CheckpointConflictException} (two writers never overwrite
+ *       each other's manifest).</li>
+ *   <li>{@link #readManifest} refuses a malformed manifest, one of a newer major format, or one
+ *       naming a path outside the store, with a {@link CheckpointCorruptException} that names the
+ *       checkpoint; unknown fields of a newer minor format are ignored.</li>
+ *   <li>Listing returns what is published, in id order; deleting is idempotent.</li>
+ * </ul>
+ * Paths are relative to the store root with '/' separators. Implementations are thread-safe.
+ */
+public interface CheckpointStore extends AutoCloseable {
+
+    /** Writes an immutable file durably and returns its reference (size and CRC32C). */
+    StateFileRef writeFile(String path, InputStream content) throws IOException;
+
+    /** Opens a file for reading. */
+    InputStream openFile(String path) throws IOException;
+
+    /** The size of a file, or empty if it does not exist. */
+    Optional<Long> fileSize(String path) throws IOException;
+
+    /** Every state file in the store, published or not (for orphan cleanup). */
+    List<String> listFiles() throws IOException;
+
+    /** Deletes a file if it exists. */
+    void deleteFile(String path) throws IOException;
+
+    /** Publishes a manifest atomically, after checking that its files exist. */
+    void publishManifest(CheckpointManifest manifest) throws IOException;
+
+    /** Reads a published manifest, or empty if there is none with that id. */
+    Optional<CheckpointManifest> readManifest(long checkpointId) throws IOException;
+
+    /** The ids of the published manifests, ascending. */
+    List<Long> listCheckpoints() throws IOException;
+
+    /** Deletes a manifest (not its files) if it exists. */
+    void deleteManifest(long checkpointId) throws IOException;
+
+    /** Releases resources; the default does nothing. */
+    @Override
+    default void close() throws IOException {
+    }
+}
