@@ -26,10 +26,17 @@ import java.util.Optional;
  */
 public interface CheckpointStore extends AutoCloseable {
 
-    /** Writes an immutable file durably and returns its reference (size and CRC32C). */
+    /**
+     * Writes an immutable file durably and returns its reference (size and CRC32C). Writing the
+     * same bytes to an existing path again succeeds (a retry); other bytes fail with
+     * {@link java.nio.file.FileAlreadyExistsException} and leave the file as it was.
+     *
+     * @throws IllegalArgumentException if the path is not a relative path of plain names (see
+     *                                  {@link StateFileRef#path()})
+     */
     StateFileRef writeFile(String path, InputStream content) throws IOException;
 
-    /** Opens a file for reading. */
+    /** Opens a file for reading; {@link java.nio.file.NoSuchFileException} if there is none. */
     InputStream openFile(String path) throws IOException;
 
     /** The size of a file, or empty if it does not exist. */
@@ -41,10 +48,22 @@ public interface CheckpointStore extends AutoCloseable {
     /** Deletes a file if it exists. */
     void deleteFile(String path) throws IOException;
 
-    /** Publishes a manifest atomically, after checking that its files exist. */
+    /**
+     * Publishes a manifest atomically, after checking that its files exist.
+     *
+     * @throws java.nio.file.NoSuchFileException if a file it references is not in the store
+     * @throws CheckpointCorruptException        if a file it references has another size than recorded
+     * @throws CheckpointConflictException       if a manifest with this id is already published
+     * @throws IllegalArgumentException          if the manifest could not be read back (see
+     *                                           {@link ManifestCodec#encode})
+     */
     void publishManifest(CheckpointManifest manifest) throws IOException;
 
-    /** Reads a published manifest, or empty if there is none with that id. */
+    /**
+     * Reads a published manifest, or empty if there is none with that id.
+     *
+     * @throws CheckpointCorruptException if the manifest is refused (see {@link ManifestCodec})
+     */
     Optional<CheckpointManifest> readManifest(long checkpointId) throws IOException;
 
     /** The ids of the published manifests, ascending. */

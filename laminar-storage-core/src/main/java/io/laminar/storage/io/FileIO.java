@@ -27,6 +27,22 @@ public interface FileIO {
     /** Renames {@code source} to {@code target} atomically, replacing {@code target} if it exists. */
     void atomicMove(Path source, Path target) throws IOException;
 
+    /**
+     * Gives the existing file {@code existing} the new name {@code link} (a hard link), failing
+     * with {@link java.nio.file.FileAlreadyExistsException} if {@code link} exists: unlike
+     * {@link #atomicMove}, which replaces its target silently, this publishes a file under a name
+     * only if nobody else has, atomically. The default uses {@link Files#createLink}.
+     */
+    default void createLink(Path link, Path existing) throws IOException {
+        try {
+            Files.createLink(link, existing);
+        } catch (UnsupportedOperationException e) {
+            throw new IOException("the file system under " + link.getParent()
+                    + " cannot create hard links, which publishing without overwriting needs;"
+                    + " put the data directory on a local POSIX file system", e);
+        }
+    }
+
     /** Deletes a file if it exists. */
     void deleteIfExists(Path path) throws IOException;
 

@@ -112,6 +112,11 @@ public final class FaultyFileIO implements FileIO {
     }
 
     @Override
+    public void createLink(Path link, Path existing) throws IOException {
+        delegate.createLink(link, existing);
+    }
+
+    @Override
     public void deleteIfExists(Path path) throws IOException {
         delegate.deleteIfExists(path);
     }

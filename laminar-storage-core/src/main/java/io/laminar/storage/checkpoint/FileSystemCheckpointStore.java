@@ -1,0 +1,500 @@
+package io.laminar.storage.checkpoint;
+
+import io.laminar.storage.io.FileIO;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+import java.util.zip.CRC32C;
+
+/**
+ * A {@link CheckpointStore} in a directory of a local POSIX file system.
+ *
+ * <h2>On-disk layout</h2>
+ * <pre>
+ * &lt;root&gt;/
+ *   state/&lt;path&gt;                                  the state file of store path &lt;path&gt;, e.g.
+ *                                                  state/join/42-0.sst for "join/42-0.sst"
+ *   manifests/checkpoint-&lt;id, 20 digits&gt;.json     the published manifest of a checkpoint ({@link ManifestCodec})
+ *   .../.&lt;name&gt;.&lt;random&gt;.tmp                    a file being written; never listed or read,
+ *                                                  deleted when a store is opened
+ * </pre>
+ * State files live under {@code state/} so that no store path can name a manifest. A segment of a
+ * store path must not start with '.' (those names are the store's temporary files).
+ *
+ * <h2>Durability</h2>
+ * Every file is written under a temporary name in its final directory, forced to disk
+ * ({@code force(true)}), then given its final name, and then the directory is forced: when a
+ * method returns, what it wrote survives a crash, and a reader never sees part of a file. A newly
+ * created directory is made durable in its parent before anything is written into it.
+ *
+ * <h2>Create-only publishing</h2>
+ * The final name is given with a hard link ({@link FileIO#createLink}), not a rename: {@code link(2)}
+ * fails if the name exists, atomically, where {@code rename(2)} would replace it silently. So of
+ * two writers publishing the same checkpoint id, whether threads of one store, two stores or two
+ * processes, exactly one link succeeds and the other gets {@link CheckpointConflictException}; a
+ * state file written twice is accepted only if the bytes are the same. The temporary name is then
+ * removed. There is no "latest" pointer file: the newest checkpoint is the largest id listed in
+ * {@code manifests/}, so nothing can disagree with what exists. The store therefore needs a file
+ * system with hard links (any local POSIX one; not FAT or some network mounts), and says so if it
+ * has none.
+ *
+ * <p>After an {@code IOException} from {@link #publishManifest} the manifest may or may not be
+ * published (if only the final directory sync failed, it is visible and complete):
+ * {@link #readManifest} tells.
+ *
+ * <p>Opening a store deletes the temporary files that a crash left behind; do not open a store
+ * over a directory that another process is writing to at that moment (its write would fail).
+ *
+ * <p>Thread-safe: its only mutable state is a cache of directories known to be durable.
+ */
+public final class FileSystemCheckpointStore implements CheckpointStore {
+
+    static final String STATE_DIRECTORY = "state";
+    static final String MANIFEST_DIRECTORY = "manifests";
+    private static final Pattern MANIFEST_NAME = Pattern.compile("checkpoint-(\\d{20})\\.json");
+    private static final String TEMP_PREFIX = ".";
+    private static final String TEMP_SUFFIX = ".tmp";
+    private static final int BUFFER_SIZE = 64 * 1024;
+
+    private final Path root;
+    private final Path stateRoot;
+    private final Path manifestRoot;
+    private final FileIO io;
+    private final Set<Path> durableDirectories = ConcurrentHashMap.newKeySet();
+
+    private FileSystemCheckpointStore(Path root, FileIO io) {
+        this.root = root;
+        this.stateRoot = root.resolve(STATE_DIRECTORY);
+        this.manifestRoot = root.resolve(MANIFEST_DIRECTORY);
+        this.io = io;
+    }
+
+    /** Opens (creating it if needed) the store in {@code root} on the real file system. */
+    public static FileSystemCheckpointStore open(Path root) throws IOException {
+        return open(root, FileIO.system());
+    }
+
+    /**
+     * Opens (creating it if needed) the store in {@code root}, doing every file operation through
+     * {@code io}, and deletes the temporary files a crash left behind.
+     *
+     * @throws IOException naming the directory if it cannot be created or used
+     */
+    public static FileSystemCheckpointStore open(Path root, FileIO io) throws IOException {
+        var store = new FileSystemCheckpointStore(root.toAbsolutePath().normalize(), Objects.requireNonNull(io, "io"));
+        try {
+            store.ensureDirectory(store.root);
+            store.ensureDirectory(store.stateRoot);
+            store.ensureDirectory(store.manifestRoot);
+            store.deleteTemporaryFiles();
+        } catch (IOException e) {
+            throw failure("cannot open the checkpoint store in " + store.root, store.root, e);
+        }
+        return store;
+    }
+
+    /** The root directory. */
+    public Path root() {
+        return root;
+    }
+
+    @Override
+    public StateFileRef writeFile(String path, InputStream content) throws IOException {
+        Objects.requireNonNull(content, "content");
+        var target = stateFile(path);
+        var directory = target.getParent();
+        var temp = temporaryFileFor(target);
+        var crc = new CRC32C();
+        long size = 0;
+        try {
+            ensureDirectory(directory);
+            try (var channel = io.open(temp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE))) {
+                var buffer = new byte[BUFFER_SIZE];
+                for (int n = read(content, buffer, path); n >= 0; n = read(content, buffer, path)) {
+                    crc.update(buffer, 0, n);
+                    size += n;
+                    writeFully(channel, ByteBuffer.wrap(buffer, 0, n));
+                }
+                channel.force(true);
+            }
+            try {
+                io.createLink(target, temp);
+            } catch (FileAlreadyExistsException e) {
+                // Same bytes: a retry of a write that succeeded (perhaps before a crash). Other bytes: refuse,
+                // since checkpoints that reference the file by its CRC32C must keep finding those bytes.
+                if (!sameContent(target, temp)) {
+                    throw new FileAlreadyExistsException(target.toString(), null, "state file '" + path
+                            + "' already exists with other content; state files are immutable: write the new"
+                            + " content under a new path");
+                }
+            }
+            io.deleteIfExists(temp);
+            io.syncDirectory(directory);
+        } catch (FileAlreadyExistsException | ContentReadException e) {
+            deleteQuietly(temp, e);
+            throw e;
+        } catch (IOException e) {
+            deleteQuietly(temp, e);
+            throw failure("cannot write state file '" + path + "' to " + target, directory, e);
+        }
+        return new StateFileRef(path, size, String.format("%08x", crc.getValue()));
+    }
+
+    @Override
+    public InputStream openFile(String path) throws IOException {
+        var file = stateFile(path);
+        try {
+            return Channels.newInputStream(io.open(file, Set.of(StandardOpenOption.READ)));
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(file.toString(), null, "the checkpoint store in " + root
+                    + " has no state file '" + path + "'");
+        }
+    }
+
+    @Override
+    public Optional<Long> fileSize(String path) throws IOException {
+        return sizeOf(stateFile(path));
+    }
+
+    @Override
+    public List<String> listFiles() throws IOException {
+        var files = new ArrayList<String>();
+        Files.walkFileTree(stateRoot, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
+                if (attributes.isRegularFile() && !isTemporary(file)) {
+                    files.add(storePathOf(file));
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) {
+                    return FileVisitResult.CONTINUE; // deleted while we listed
+                }
+                throw e;
+            }
+        });
+        files.sort(null);
+        return files;
+    }
+
+    @Override
+    public void deleteFile(String path) throws IOException {
+        var file = stateFile(path);
+        io.deleteIfExists(file);
+        if (Files.isDirectory(file.getParent())) {
+            io.syncDirectory(file.getParent());
+        }
+    }
+
+    @Override
+    public void publishManifest(CheckpointManifest manifest) throws IOException {
+        var bytes = ManifestCodec.encode(manifest);
+        long id = manifest.checkpointId();
+        for (var ref : manifest.files()) {
+            var file = stateFile(ref.path());
+            var size = sizeOf(file);
+            if (size.isEmpty()) {
+                throw new NoSuchFileException(file.toString(), null, "checkpoint " + id + " references state file '"
+                        + ref.path() + "', which is not in the store; write every file with writeFile before"
+                        + " publishing the manifest that references it");
+            }
+            if (size.get() != ref.size()) {
+                throw new CheckpointCorruptException(id, "Checkpoint " + id + " cannot be published: it records "
+                        + ref.size() + " bytes for state file '" + ref.path() + "', but " + file + " has " + size.get()
+                        + " bytes. Use the StateFileRef that writeFile returned for this file.");
+            }
+        }
+        var target = manifestFile(id);
+        var temp = temporaryFileFor(target);
+        try {
+            try (var channel = io.open(temp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE))) {
+                writeFully(channel, ByteBuffer.wrap(bytes));
+                channel.force(true);
+            }
+            io.createLink(target, temp);
+            io.deleteIfExists(temp);
+            io.syncDirectory(manifestRoot);
+        } catch (FileAlreadyExistsException e) {
+            deleteQuietly(temp, e);
+            var conflict = new CheckpointConflictException("Checkpoint " + id + " is already published (" + target
+                    + "); a checkpoint id is published once. If this was not a retry of a publish that succeeded, another"
+                    + " writer published it first: make sure only one coordinator writes checkpoints to " + root
+                    + ", and give each new checkpoint a larger id.");
+            conflict.initCause(e);
+            throw conflict;
+        } catch (IOException e) {
+            deleteQuietly(temp, e);
+            throw failure("cannot publish the manifest of checkpoint " + id + " to " + target, manifestRoot, e);
+        }
+    }
+
+    @Override
+    public Optional<CheckpointManifest> readManifest(long checkpointId) throws IOException {
+        var file = manifestFile(checkpointId);
+        byte[] bytes;
+        try (var channel = io.open(file, Set.of(StandardOpenOption.READ))) {
+            bytes = readFully(channel, file);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+        return Optional.of(ManifestCodec.decode(bytes, file.toString(), checkpointId));
+    }
+
+    @Override
+    public List<Long> listCheckpoints() throws IOException {
+        var ids = new ArrayList<Long>();
+        try (var entries = Files.newDirectoryStream(manifestRoot)) {
+            for (var entry : entries) {
+                var matcher = MANIFEST_NAME.matcher(entry.getFileName().toString());
+                if (matcher.matches()) {
+                    try {
+                        ids.add(Long.parseLong(matcher.group(1)));
+                    } catch (NumberFormatException e) {
+                        // 20 digits beyond Long.MAX_VALUE: not a name this store writes.
+                    }
+                }
+            }
+        }
+        ids.sort(null);
+        return ids;
+    }
+
+    @Override
+    public void deleteManifest(long checkpointId) throws IOException {
+        io.deleteIfExists(manifestFile(checkpointId));
+        // Durable, so that a crash cannot resurrect a manifest whose files are deleted next.
+        io.syncDirectory(manifestRoot);
+    }
+
+    @Override
+    public String toString() {
+        return "FileSystemCheckpointStore[" + root + "]";
+    }
+
+    /** The file of a store path; refuses a path that could leave {@code state/} or name a temporary file. */
+    private Path stateFile(String path) {
+        var problem = StorePaths.problemWith(path);
+        if (problem == null) {
+            for (var segment : path.split("/")) {
+                if (segment.startsWith(TEMP_PREFIX)) {
+                    problem = "the path '" + path + "' has a segment starting with '.', which the store"
+                            + " reserves for its temporary files";
+                }
+            }
+        }
+        if (problem != null) {
+            throw new IllegalArgumentException("invalid state file path: " + problem
+                    + "; use a relative path of plain names separated by '/'");
+        }
+        return stateRoot.resolve(path);
+    }
+
+    private Path manifestFile(long checkpointId) {
+        if (checkpointId < 0) {
+            throw new IllegalArgumentException("checkpoint ids are not negative, but got " + checkpointId);
+        }
+        return manifestRoot.resolve(String.format("checkpoint-%020d.json", checkpointId));
+    }
+
+    /** Store path of a file under {@code state/}: '/' separated whatever the platform. */
+    private String storePathOf(Path file) {
+        var relative = stateRoot.relativize(file);
+        var sb = new StringBuilder();
+        for (var segment : relative) {
+            if (sb.length() > 0) {
+                sb.append('/');
+            }
+            sb.append(segment);
+        }
+        return sb.toString();
+    }
+
+    private static Path temporaryFileFor(Path target) {
+        return target.resolveSibling(TEMP_PREFIX + target.getFileName() + "." + UUID.randomUUID() + TEMP_SUFFIX);
+    }
+
+    private static boolean isTemporary(Path file) {
+        var name = file.getFileName().toString();
+        return name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX);
+    }
+
+    private static Optional<Long> sizeOf(Path file) throws IOException {
+        try {
+            var attributes = Files.readAttributes(file, BasicFileAttributes.class);
+            return attributes.isRegularFile() ? Optional.of(attributes.size()) : Optional.empty();
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Makes {@code directory} exist durably: creates it (and missing parents) if needed, and syncs
+     * its parent once per store, whoever created it, since another thread may have created it and
+     * not synced the parent yet.
+     */
+    private void ensureDirectory(Path directory) throws IOException {
+        if (durableDirectories.contains(directory)) {
+            return;
+        }
+        var parent = directory.getParent();
+        if (!Files.isDirectory(directory)) {
+            if (Files.exists(directory)) {
+                throw new FileAlreadyExistsException(directory.toString(), null,
+                        "a file is in the way of a directory the checkpoint store needs; move it away or choose"
+                                + " another checkpoint directory");
+            }
+            if (parent != null) {
+                ensureDirectory(parent);
+            }
+            try {
+                Files.createDirectory(directory);
+            } catch (FileAlreadyExistsException e) {
+                if (!Files.isDirectory(directory)) {
+                    throw new FileAlreadyExistsException(directory.toString(), null,
+                            "a file is in the way of a directory the checkpoint store needs; move it away or"
+                                    + " choose another checkpoint directory");
+                }
+            }
+        }
+        if (parent != null) {
+            io.syncDirectory(parent);
+        }
+        durableDirectories.add(directory);
+    }
+
+    /** Deletes what a crash left between writing a temporary file and removing its name. */
+    private void deleteTemporaryFiles() throws IOException {
+        var directories = new ArrayList<Path>();
+        for (var tree : List.of(stateRoot, manifestRoot)) {
+            Files.walkFileTree(tree, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) throws IOException {
+                    if (attributes.isRegularFile() && isTemporary(file)) {
+                        io.deleteIfExists(file);
+                        if (!directories.contains(file.getParent())) {
+                            directories.add(file.getParent());
+                        }
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        }
+        for (var directory : directories) {
+            io.syncDirectory(directory);
+        }
+    }
+
+    private boolean sameContent(Path a, Path b) throws IOException {
+        try (var left = io.open(a, Set.of(StandardOpenOption.READ));
+             var right = io.open(b, Set.of(StandardOpenOption.READ))) {
+            if (left.size() != right.size()) {
+                return false;
+            }
+            var l = ByteBuffer.allocate(BUFFER_SIZE);
+            var r = ByteBuffer.allocate(BUFFER_SIZE);
+            for (long position = 0, size = left.size(); position < size; ) {
+                l.clear();
+                r.clear();
+                int n = (int) Math.min(BUFFER_SIZE, size - position);
+                l.limit(n);
+                r.limit(n);
+                readFully(left, l, position, a);
+                readFully(right, r, position, b);
+                if (!l.flip().equals(r.flip())) {
+                    return false;
+                }
+                position += n;
+            }
+            return true;
+        }
+    }
+
+    private static void readFully(FileChannel channel, ByteBuffer buffer, long position, Path file) throws IOException {
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer, position + buffer.position()) < 0) {
+                throw new IOException(file + " became shorter while it was read; something other than the"
+                        + " checkpoint store is changing its files");
+            }
+        }
+    }
+
+    private static byte[] readFully(FileChannel channel, Path file) throws IOException {
+        long size = channel.size();
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new IOException(file + " is " + size + " bytes, too large to be a checkpoint manifest");
+        }
+        var buffer = ByteBuffer.allocate((int) size);
+        readFully(channel, buffer, 0, file);
+        return buffer.array();
+    }
+
+    private static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
+        while (buffer.hasRemaining()) {
+            channel.write(buffer);
+        }
+    }
+
+    private static int read(InputStream content, byte[] buffer, String path) throws ContentReadException {
+        try {
+            return content.read(buffer);
+        } catch (IOException e) {
+            throw new ContentReadException("cannot write state file '" + path + "': reading the content to write"
+                    + " failed (" + e.getMessage() + "); nothing was stored", e);
+        }
+    }
+
+    /** The caller's stream failed: not a problem of the store's disk, so not described as one. */
+    private static final class ContentReadException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        ContentReadException(String message, IOException cause) {
+            super(message, cause);
+        }
+    }
+
+    private void deleteQuietly(Path temp, Exception failure) {
+        try {
+            io.deleteIfExists(temp);
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    /** Describes a failed file-system operation: which file, what happened, what the user can do. */
+    private static IOException failure(String what, Path directory, IOException e) {
+        var reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        String advice;
+        if (e instanceof AccessDeniedException) {
+            advice = "give this process read and write permission on " + directory;
+        } else if (reason.contains("No space left") || reason.contains("Disk quota exceeded")) {
+            advice = "free space on the file system of " + directory + " or move the checkpoint directory";
+        } else if (e instanceof FileAlreadyExistsException) {
+            advice = "move away the file in the way, or choose another checkpoint directory";
+        } else {
+            advice = "check the file system of " + directory + " (mounted, writable, healthy)";
+        }
+        return new IOException(what + ": " + reason + "; " + advice, e);
+    }
+}

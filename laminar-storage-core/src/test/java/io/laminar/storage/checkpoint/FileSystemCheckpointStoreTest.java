@@ -1,0 +1,228 @@
+package io.laminar.storage.checkpoint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.laminar.storage.io.FaultyFileIO;
+import io.laminar.storage.io.FileIO;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The contract on a real file system with real fsync, plus what only a file system has. */
+class FileSystemCheckpointStoreTest extends CheckpointStoreContractTest {
+
+    private static final Predicate<Path> MANIFEST_TEMP_FILES = path -> path.getParent().endsWith("manifests")
+            && path.getFileName().toString().endsWith(".tmp");
+    private static final Predicate<Path> STATE_TEMP_FILES = path -> !path.getParent().endsWith("manifests")
+            && path.getFileName().toString().endsWith(".tmp");
+
+    @TempDir
+    Path directory;
+
+    @Override
+    protected CheckpointStore createStore() throws IOException {
+        return FileSystemCheckpointStore.open(root());
+    }
+
+    @Override
+    protected CheckpointStore openAnotherStoreOver(CheckpointStore store) throws IOException {
+        return FileSystemCheckpointStore.open(((FileSystemCheckpointStore) store).root());
+    }
+
+    @Override
+    protected void storeRawManifest(CheckpointStore store, long checkpointId, byte[] bytes) throws IOException {
+        Files.write(manifestFile(checkpointId), bytes);
+    }
+
+    private Path root() {
+        return directory.resolve("store");
+    }
+
+    private Path manifestFile(long checkpointId) {
+        return root().resolve("manifests").resolve(String.format("checkpoint-%020d.json", checkpointId));
+    }
+
+    private FileSystemCheckpointStore open(FileIO io) throws IOException {
+        return (FileSystemCheckpointStore) track(FileSystemCheckpointStore.open(root(), io));
+    }
+
+    private List<Path> temporaryFiles() throws IOException {
+        try (Stream<Path> files = Files.walk(root())) {
+            return files.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList();
+        }
+    }
+
+    @Test
+    void filesLiveUnderStateAndManifestsUnderTheirIdInTwentyDigits() throws Exception {
+        var ref = store.writeFile("join/5-0.sst", stream(new byte[] {1, 2}));
+        store.publishManifest(manifest(5, List.of(ref)));
+
+        assertThat(root().resolve("state/join/5-0.sst")).hasBinaryContent(new byte[] {1, 2});
+        assertThat(manifestFile(5)).exists();
+        assertThat(ManifestCodec.decode(Files.readAllBytes(manifestFile(5)), "test")).isEqualTo(manifest(5, List.of(ref)));
+        assertThat(temporaryFiles()).isEmpty();
+    }
+
+    @Test
+    void everyWrittenByteIsForcedToDiskBeforeItsFileIsClosed() throws Exception {
+        var io = FaultyFileIO.overSystem();
+        var s = open(io);
+
+        var ref = s.writeFile("a/b/c", stream(randomBytes(200_000, 9)));
+        s.publishManifest(manifest(1, List.of(ref)));
+
+        assertThat(io.forces().calls()).isGreaterThanOrEqualTo(2);
+        assertThat(io.closedWithUnsyncedWrites()).isEmpty();
+        assertThat(io.openFiles()).isEmpty();
+    }
+
+    @Test
+    void whatACrashLeftBehindIsNeitherListedNorReadAndIsDeletedOnOpen() throws Exception {
+        var kept = store.writeFile("op/kept", stream(new byte[] {1}));
+        store.publishManifest(manifest(1, List.of(kept)));
+        // A crash after the temporary file was written, before (or after) it got its final name.
+        var unpublished = root().resolve("manifests/.checkpoint-00000000000000000002.json.1234.tmp");
+        Files.write(unpublished, ManifestCodec.encode(manifest(2, List.of())));
+        var alreadyLinked = root().resolve("manifests/.checkpoint-00000000000000000001.json.5678.tmp");
+        Files.copy(manifestFile(1), alreadyLinked);
+        var halfWritten = root().resolve("state/op/.half.abcd.tmp");
+        Files.write(halfWritten, new byte[] {1, 2, 3});
+
+        assertThat(store.listCheckpoints()).containsExactly(1L);
+        assertThat(store.readManifest(2)).isEmpty();
+        assertThat(store.listFiles()).containsExactly("op/kept");
+
+        var reopened = anotherStore();
+        assertThat(temporaryFiles()).isEmpty();
+        assertThat(reopened.listCheckpoints()).containsExactly(1L);
+        assertThat(reopened.readManifest(1)).contains(manifest(1, List.of(kept)));
+        assertThat(reopened.listFiles()).containsExactly("op/kept");
+    }
+
+    @Test
+    void aPathSegmentStartingWithADotIsReservedForTemporaryFiles() {
+        assertThatThrownBy(() -> store.writeFile("op/.x.tmp", stream(new byte[] {1})))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("reserves");
+    }
+
+    @Test
+    void aFailedManifestFsyncLeavesNoManifestAndTheIdCanBePublishedLater() throws Exception {
+        var io = FaultyFileIO.overSystem();
+        var s = open(io);
+        var ref = s.writeFile("f", stream(new byte[] {1}));
+        io.forces().on(MANIFEST_TEMP_FILES).failNow();
+
+        assertThatThrownBy(() -> s.publishManifest(manifest(3, List.of(ref))))
+                .isInstanceOf(IOException.class).isNotInstanceOf(CheckpointConflictException.class)
+                .hasMessageContaining("checkpoint 3").hasMessageContaining("checkpoint-00000000000000000003.json");
+
+        assertThat(s.listCheckpoints()).isEmpty();
+        assertThat(s.readManifest(3)).isEmpty();
+        assertThat(temporaryFiles()).isEmpty();
+
+        io.forces().stopFailing();
+        s.publishManifest(manifest(3, List.of(ref)));
+        assertThat(anotherStore().readManifest(3)).contains(manifest(3, List.of(ref)));
+    }
+
+    @Test
+    void aFailedFileFsyncLeavesNoFileAndThePathCanBeWrittenLater() throws Exception {
+        var io = FaultyFileIO.overSystem();
+        var s = open(io);
+        io.forces().on(STATE_TEMP_FILES).failNow();
+
+        assertThatThrownBy(() -> s.writeFile("op/f", stream(new byte[] {1, 2, 3})))
+                .isInstanceOf(IOException.class).hasMessageContaining("op/f");
+
+        assertThat(s.fileSize("op/f")).isEmpty();
+        assertThat(s.listFiles()).isEmpty();
+        assertThat(temporaryFiles()).isEmpty();
+
+        io.forces().stopFailing();
+        assertThat(s.writeFile("op/f", stream(new byte[] {4}))).isEqualTo(new StateFileRef("op/f", 1, crc32c(new byte[] {4})));
+    }
+
+    @Test
+    void aFullDiskIsReportedWithTheFileAndWhatToDo() throws Exception {
+        var io = FaultyFileIO.overSystem();
+        var s = open(io);
+        io.writes().withMessage("No space left on device").failNow();
+
+        assertThatThrownBy(() -> s.writeFile("op/big", stream(randomBytes(10_000, 1))))
+                .isInstanceOf(IOException.class).hasMessageContaining("op/big")
+                .hasMessageContaining("No space left on device").hasMessageContaining("free space");
+        assertThat(temporaryFiles()).isEmpty();
+    }
+
+    @Test
+    void aCorruptNewestManifestIsReportedByItsFileWhileOlderOnesStillRead() throws Exception {
+        store.publishManifest(manifest(1, List.of()));
+        store.publishManifest(manifest(2, List.of()));
+        store.publishManifest(manifest(3, List.of()));
+        var newest = manifestFile(3);
+        var bytes = Files.readAllBytes(newest);
+        bytes[bytes.length / 2] ^= 0x5b; // one flipped byte in the middle of the document
+        Files.write(newest, bytes);
+
+        assertThat(store.listCheckpoints()).containsExactly(1L, 2L, 3L);
+        assertThatThrownBy(() -> store.readManifest(3)).isInstanceOfSatisfying(CheckpointCorruptException.class,
+                e -> {
+                    assertThat(e.checkpointId()).isEqualTo(3);
+                    assertThat(e).hasMessageContaining(newest.toString());
+                });
+        assertThat(store.readManifest(2)).contains(manifest(2, List.of()));
+        assertThat(store.readManifest(1)).contains(manifest(1, List.of()));
+    }
+
+    @Test
+    void theNewestCheckpointIsWhatExistsNotWhatAPointerSays() throws Exception {
+        // No "latest" pointer: listing is the truth, even for changes made behind this store's back.
+        store.publishManifest(manifest(1, List.of()));
+        store.publishManifest(manifest(2, List.of()));
+        Files.delete(manifestFile(2));
+        Files.writeString(root().resolve("manifests/latest"), "2");
+        Files.writeString(root().resolve("manifests/checkpoint-7.json"), "not a manifest name this store writes");
+        Files.writeString(root().resolve("manifests/checkpoint-99999999999999999999.json"), "beyond a long");
+
+        assertThat(store.listCheckpoints()).containsExactly(1L);
+
+        anotherStore().publishManifest(manifest(5, List.of()));
+        assertThat(store.listCheckpoints()).containsExactly(1L, 5L);
+    }
+
+    @Test
+    void aFileInTheWayOfTheRootIsNamedWithWhatToDo() throws Exception {
+        var blocked = directory.resolve("blocked");
+        Files.writeString(blocked, "x");
+
+        assertThatThrownBy(() -> FileSystemCheckpointStore.open(blocked)).isInstanceOf(IOException.class)
+                .hasMessageContaining(blocked.toString()).hasMessageContaining("in the way");
+    }
+
+    @Test
+    void aFileInTheWayOfAStateDirectoryIsNamed() throws Exception {
+        store.writeFile("a", stream(new byte[] {1}));
+
+        assertThatThrownBy(() -> store.writeFile("a/b", stream(new byte[] {2})))
+                .isInstanceOf(FileAlreadyExistsException.class).hasMessageContaining("in the way");
+        assertThat(store.listFiles()).containsExactly("a");
+    }
+
+    @Test
+    void aStoreIsCreatedWithMissingParentDirectories() throws Exception {
+        var deep = directory.resolve("x/y/z");
+        try (var s = FileSystemCheckpointStore.open(deep)) {
+            s.writeFile("f", stream("v".getBytes(StandardCharsets.UTF_8)));
+            assertThat(deep.resolve("state/f")).hasContent("v");
+            assertThat(deep.resolve("manifests")).isDirectory();
+        }
+    }
+}

@@ -1,0 +1,251 @@
+package io.laminar.storage.checkpoint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+class ManifestCodecTest {
+
+    private static final String SOURCE = "manifests/checkpoint-00000000000000000042.json";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private static CheckpointManifest manifest() {
+        var a = new StateFileRef("join/41-0.sst", 4096, "0a1b2c3d");
+        var b = new StateFileRef("join/42-0.sst", 100, "ffffffff");
+        return new CheckpointManifest(42, 7, Instant.parse("2025-01-31T10:15:30.123456789Z"), List.of(4096L, 8192L),
+                Map.of("orders", new ConnectorCheckpoint(Map.of("p0", "17"), Map.of("topic", "orders"))),
+                Map.of("join", new OperatorCheckpoint(new byte[] {0, 1, 2, (byte) 0xff}, List.of(a.path(), b.path())),
+                        "count", new OperatorCheckpoint(new byte[] {9}, List.of())),
+                List.of(a, b), 41L, 4196, 100, Long.MIN_VALUE);
+    }
+
+    private static ObjectNode tree(CheckpointManifest manifest) {
+        return (ObjectNode) JSON.readTree(ManifestCodec.encode(manifest));
+    }
+
+    private static CheckpointManifest decode(ObjectNode tree) {
+        return ManifestCodec.decode(JSON.writeValueAsBytes(tree), SOURCE);
+    }
+
+    @Test
+    void aManifestRoundTripsWithEveryField() {
+        assertThat(ManifestCodec.decode(ManifestCodec.encode(manifest()), SOURCE)).isEqualTo(manifest());
+    }
+
+    @Test
+    void theDocumentIsVersionedWithAnIsoInstantBase64StateAndANullParentForAFullCheckpoint() {
+        var full = new CheckpointManifest(1, 1, Instant.parse("2025-01-31T10:15:30Z"), List.of(), Map.of(),
+                Map.of("op", new OperatorCheckpoint("hi".getBytes(StandardCharsets.UTF_8), List.of())), List.of(),
+                null, 0, 0, 5);
+        var tree = tree(full);
+
+        assertThat(tree.get("format").get("major").asInt()).isEqualTo(1);
+        assertThat(tree.get("format").get("minor").asInt()).isEqualTo(0);
+        assertThat(tree.get("createdAt").stringValue()).isEqualTo("2025-01-31T10:15:30Z");
+        assertThat(tree.get("operators").get("op").get("inline").stringValue()).isEqualTo("aGk=");
+        assertThat(tree.get("parentCheckpointId").isNull()).isTrue();
+        assertThat(ManifestCodec.decode(ManifestCodec.encode(full), SOURCE).parentCheckpointId()).isNull();
+    }
+
+    @Test
+    void theSameManifestEncodesToTheSameBytes() {
+        assertThat(ManifestCodec.encode(manifest())).isEqualTo(ManifestCodec.encode(manifest()));
+    }
+
+    @Test
+    void unknownFieldsOfANewerMinorFormatAreIgnored() {
+        var tree = tree(manifest());
+        ((ObjectNode) tree.get("format")).put("minor", 9);
+        tree.put("compression", "zstd");
+        tree.putObject("lineage").putArray("jobs").add("a");
+        ((ObjectNode) tree.get("files").get(0)).put("storageClass", "cold");
+        ((ObjectNode) tree.get("operators").get("join")).put("ttl", 5);
+        ((ObjectNode) tree.get("sources").get("orders")).putNull("schema");
+
+        assertThat(decode(tree)).isEqualTo(manifest());
+    }
+
+    @Test
+    void aNewerMajorFormatIsRefusedNamingTheCheckpointAndTheUpgrade() {
+        var tree = tree(manifest());
+        ((ObjectNode) tree.get("format")).put("major", 2);
+
+        assertThatThrownBy(() -> decode(tree)).isInstanceOfSatisfying(CheckpointCorruptException.class, e -> {
+            assertThat(e.checkpointId()).isEqualTo(42);
+            assertThat(e).hasMessageContaining("Checkpoint 42").hasMessageContaining(SOURCE)
+                    .hasMessageContaining("2.0").hasMessageContaining("Upgrade laminar-storage");
+        });
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "{", "{\"checkpointId\": 42", "[1, 2]", "\"text\"", "null", "{} {}", "\u0000\u00ff"})
+    void malformedJsonIsRefusedNamingTheFile(String json) {
+        assertThatThrownBy(() -> ManifestCodec.decode(json.getBytes(StandardCharsets.UTF_8), SOURCE))
+                .isInstanceOfSatisfying(CheckpointCorruptException.class, e -> {
+                    assertThat(e.checkpointId()).isEqualTo(CheckpointCorruptException.UNKNOWN_CHECKPOINT_ID);
+                    assertThat(e).hasMessageContaining(SOURCE).hasMessageContaining("older checkpoint");
+                });
+    }
+
+    @Test
+    void aTruncatedManifestIsRefused() {
+        var bytes = ManifestCodec.encode(manifest());
+        var truncated = java.util.Arrays.copyOf(bytes, bytes.length - 10);
+
+        assertThatThrownBy(() -> ManifestCodec.decode(truncated, SOURCE, 42))
+                .isInstanceOfSatisfying(CheckpointCorruptException.class,
+                        e -> assertThat(e.checkpointId()).isEqualTo(42))
+                .hasMessageContaining("Checkpoint 42").hasMessageContaining("not valid JSON");
+    }
+
+    @Test
+    void duplicateKeysAreRefused() {
+        var json = "{\"checkpointId\": 42, \"checkpointId\": 43}";
+
+        assertThatThrownBy(() -> ManifestCodec.decode(json.getBytes(StandardCharsets.UTF_8), SOURCE))
+                .isInstanceOf(CheckpointCorruptException.class).hasMessageContaining("checkpointId");
+    }
+
+    static List<String> requiredFields() {
+        return ManifestCodec.requiredFields();
+    }
+
+    @ParameterizedTest
+    @MethodSource("requiredFields")
+    void aMissingRequiredFieldIsRefusedNamingTheCheckpointAndTheField(String field) {
+        var tree = tree(manifest());
+        tree.remove(field);
+
+        assertThatThrownBy(() -> ManifestCodec.decode(JSON.writeValueAsBytes(tree), SOURCE, 42))
+                .isInstanceOfSatisfying(CheckpointCorruptException.class,
+                        e -> assertThat(e.checkpointId()).isEqualTo(42))
+                .hasMessageContaining("Checkpoint 42").hasMessageContaining("'" + field + "'")
+                .hasMessageContaining("missing");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"format.major", "format.minor", "files.path", "files.size", "files.crc32c",
+            "operators.inline", "operators.stateFiles", "sources.offsets", "sources.metadata"})
+    void aMissingNestedFieldIsRefusedNamingTheCheckpoint(String field) {
+        var tree = tree(manifest());
+        var parts = field.split("\\.");
+        var parent = switch (parts[0]) {
+            case "files" -> (ObjectNode) tree.get("files").get(0);
+            case "operators" -> (ObjectNode) tree.get("operators").get("join");
+            case "sources" -> (ObjectNode) tree.get("sources").get("orders");
+            default -> (ObjectNode) tree.get(parts[0]);
+        };
+        parent.remove(parts[1]);
+
+        assertThatThrownBy(() -> decode(tree)).isInstanceOf(CheckpointCorruptException.class)
+                .hasMessageContaining("Checkpoint 42").hasMessageContaining(parts[1]).hasMessageContaining("missing");
+    }
+
+    @Test
+    void anUnreadableIdIsReplacedByTheFileName() {
+        var tree = tree(manifest());
+        tree.put("checkpointId", "forty-two");
+
+        assertThatThrownBy(() -> decode(tree)).isInstanceOfSatisfying(CheckpointCorruptException.class, e -> {
+            assertThat(e.checkpointId()).isEqualTo(CheckpointCorruptException.UNKNOWN_CHECKPOINT_ID);
+            assertThat(e).hasMessageContaining(SOURCE).hasMessageContaining("'checkpointId'");
+        });
+    }
+
+    @Test
+    void mistypedValuesAreRefused() {
+        var wrongType = tree(manifest());
+        wrongType.put("epoch", "7");
+        var tooLarge = tree(manifest());
+        tooLarge.put("stateBytes", new java.math.BigInteger("99999999999999999999"));
+        var fraction = tree(manifest());
+        fraction.put("watermark", 1.5);
+        var badInstant = tree(manifest());
+        badInstant.put("createdAt", "yesterday");
+        var badBase64 = tree(manifest());
+        ((ObjectNode) badBase64.get("operators").get("join")).put("inline", "not base64!");
+        var badCrc = tree(manifest());
+        ((ObjectNode) badCrc.get("files").get(0)).put("crc32c", "0A1B2C3D");
+        var negativeSize = tree(manifest());
+        ((ObjectNode) negativeSize.get("files").get(0)).put("size", -1);
+
+        for (var tree : List.of(wrongType, tooLarge, fraction, badInstant, badBase64, badCrc, negativeSize)) {
+            assertThatThrownBy(() -> decode(tree)).isInstanceOf(CheckpointCorruptException.class)
+                    .hasMessageContaining("Checkpoint 42");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"../x", "/abs", "a/../../b", "a\\b", "a//b", "", "./a", "a/", "a\u0000b"})
+    void aFilePathThatEscapesTheStoreIsRefused(String path) {
+        var tree = tree(manifest());
+        ((ObjectNode) tree.get("files").get(0)).put("path", path);
+        ((ObjectNode) tree.get("operators").get("join")).putArray("stateFiles").add(path);
+
+        assertThatThrownBy(() -> decode(tree)).isInstanceOfSatisfying(CheckpointCorruptException.class, e -> {
+            assertThat(e.checkpointId()).isEqualTo(42);
+            assertThat(e).hasMessageContaining("Checkpoint 42").hasMessageContaining("in files")
+                    .hasMessageContaining("Do not restore from it");
+        });
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"../x", "/abs", "a/../../b", "a\\b"})
+    void anOperatorStateFileThatEscapesTheStoreIsRefused(String path) {
+        var tree = tree(manifest());
+        ((ObjectNode) tree.get("operators").get("count")).putArray("stateFiles").add(path);
+
+        assertThatThrownBy(() -> decode(tree)).isInstanceOf(CheckpointCorruptException.class)
+                .hasMessageContaining("Checkpoint 42").hasMessageContaining("operator 'count'")
+                .hasMessageContaining("Do not restore from it");
+    }
+
+    @Test
+    void anOperatorStateFileMissingFromFilesIsRefused() {
+        var tree = tree(manifest());
+        ((ObjectNode) tree.get("operators").get("count")).putArray("stateFiles").add("elsewhere/1.sst");
+
+        assertThatThrownBy(() -> decode(tree)).isInstanceOf(CheckpointCorruptException.class)
+                .hasMessageContaining("elsewhere/1.sst").hasMessageContaining("not listed in files");
+    }
+
+    @Test
+    void aFileListedTwiceIsRefused() {
+        var tree = tree(manifest());
+        tree.withArray("files").add(tree.get("files").get(0).deepCopy());
+
+        assertThatThrownBy(() -> decode(tree)).isInstanceOf(CheckpointCorruptException.class)
+                .hasMessageContaining("listed twice");
+    }
+
+    @Test
+    void aManifestUnderAnotherIdIsRefused() {
+        assertThatThrownBy(() -> ManifestCodec.decode(ManifestCodec.encode(manifest()), SOURCE, 41))
+                .isInstanceOfSatisfying(CheckpointCorruptException.class,
+                        e -> assertThat(e.checkpointId()).isEqualTo(41))
+                .hasMessageContaining("checkpoint 42");
+    }
+
+    @Test
+    void encodingRefusesWhatCouldNotBeReadBack() {
+        var escaping = new CheckpointManifest(1, 1, Instant.EPOCH, List.of(), Map.of(), Map.of(),
+                List.of(new StateFileRef("../x", 1, "00000000")), null, 0, 0, 0);
+        var unlisted = new CheckpointManifest(1, 1, Instant.EPOCH, List.of(), Map.of(),
+                Map.of("op", new OperatorCheckpoint(null, List.of("x"))), List.of(), null, 0, 0, 0);
+
+        assertThatThrownBy(() -> ManifestCodec.encode(escaping)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("../x");
+        assertThatThrownBy(() -> ManifestCodec.encode(unlisted)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("op");
+    }
+}
