@@ -223,6 +223,35 @@ public abstract class CheckpointStoreContractTest {
         assertThat(readAll(store, "a")).containsExactly(2, 3);
     }
 
+    @Test
+    void aFileReadThroughItsRefIsVerifiedAtItsEnd() throws Exception {
+        var bytes = randomBytes(100_000, 11);
+        var ref = store.writeFile("v", stream(bytes));
+
+        try (var in = VerifyingInputStream.open(store, ref, 1)) {
+            assertThat(in.readAllBytes()).isEqualTo(bytes);
+            assertThat(in.verified()).isTrue();
+        }
+    }
+
+    @Test
+    void aFileThatDoesNotMatchItsRefIsReportedAsCorrupt() throws Exception {
+        var bytes = randomBytes(1000, 12);
+        var ref = store.writeFile("v", stream(bytes));
+        var otherCrc = new StateFileRef("v", ref.size(), ref.crc32c().equals("00000000") ? "00000001" : "00000000");
+        var shorter = new StateFileRef("v", ref.size() - 1, ref.crc32c());
+        var longer = new StateFileRef("v", ref.size() + 1, ref.crc32c());
+
+        for (var wrong : List.of(otherCrc, shorter, longer)) {
+            try (var in = VerifyingInputStream.open(store, wrong, 9)) {
+                assertThatThrownBy(in::readAllBytes).isInstanceOfSatisfying(CheckpointCorruptException.class,
+                        e -> assertThat(e.checkpointId()).isEqualTo(9))
+                        .hasMessageContaining("'v'").hasMessageContaining("checkpoint 9");
+                assertThat(in.verified()).isFalse();
+            }
+        }
+    }
+
     // ---- manifests ----------------------------------------------------------------------------
 
     @Test

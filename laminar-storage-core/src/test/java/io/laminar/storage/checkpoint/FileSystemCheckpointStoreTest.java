@@ -183,6 +183,19 @@ class FileSystemCheckpointStoreTest extends CheckpointStoreContractTest {
     }
 
     @Test
+    void aFlippedByteInAStateFileOnDiskIsCaughtByTheVerifyingReader() throws Exception {
+        var bytes = randomBytes(10_000, 13);
+        var ref = store.writeFile("op/s", stream(bytes));
+        bytes[5_000] ^= 0x01;
+        Files.write(root().resolve("state/op/s"), bytes);
+
+        try (var in = VerifyingInputStream.open(store, ref, 4)) {
+            assertThatThrownBy(in::readAllBytes).isInstanceOf(CheckpointCorruptException.class)
+                    .hasMessageContaining("CRC32C").hasMessageContaining("op/s");
+        }
+    }
+
+    @Test
     void theNewestCheckpointIsWhatExistsNotWhatAPointerSays() throws Exception {
         // No "latest" pointer: listing is the truth, even for changes made behind this store's back.
         store.publishManifest(manifest(1, List.of()));
