@@ -152,7 +152,8 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
                 nextId = files.nextCheckpointId();
             }
             id = nextId++; // never reused, even if this one fails
-            notify(l -> l.started(nextId - 1));
+            long startedId = id;
+            notify(l -> l.started(startedId));
             // 1. The aligned cut.
             var prepared = wal.checkpointCoordinator().prepareCheckpoint(barrierTimeout);
             var cuts = new ArrayList<CoreCut>();
