@@ -12,6 +12,9 @@ import java.nio.ByteBuffer;
  */
 final class ChangeEntry {
 
+    /** The op of a barrier marker: not a change; {@link #changeNumber} holds the barrier's epoch. */
+    static final byte MARKER = 0;
+
     byte op;
     byte[] key = new byte[32];
     int keyLength;
@@ -37,6 +40,14 @@ final class ChangeEntry {
         if (valueLength > 0) {
             System.arraycopy(value, 0, this.value, 0, valueLength);
         }
+    }
+
+    /** Turns the entry into the barrier marker of {@code epoch}. */
+    void marker(long epoch) {
+        op = MARKER;
+        changeNumber = epoch;
+        keyLength = 0;
+        valueLength = 0;
     }
 
     int encodedLength() {

@@ -16,6 +16,11 @@ import org.slf4j.LoggerFactory;
  * of every core's WAL, so it also writes the epoch barriers ({@link CoreWalWriter#pollEpoch()} on
  * every pass), and it publishes per core how far the changes are durable.
  *
+ * <p>With {@link ChangelogOptions#alignedBarriers()} the drainer writes no barrier on its own: it
+ * writes core {@code c}'s barrier of epoch {@code e} when it dequeues the marker that core thread
+ * published with {@link CoreChangelog#pollCheckpoint}, so the barrier sits exactly at the cut of the
+ * core's snapshot.
+ *
  * <p>Each record's body is a {@link io.laminar.storage.state.StateChangeFormat} change holding the
  * key and value bytes, so replaying a core's WAL into
  * {@link io.laminar.storage.state.ChangelogAwareStateStore#replayer()} rebuilds its state.
@@ -134,8 +139,21 @@ public final class ChangelogDrainer implements AutoCloseable {
         }
     }
 
+    long globalEpoch() {
+        return wal.epoch();
+    }
+
+    boolean alignedBarriers() {
+        return options.alignedBarriers();
+    }
+
     private void run() {
         try {
+            if (options.alignedBarriers()) {
+                for (var writer : writers) {
+                    writer.disableAutomaticBarriers(); // the drainer thread becomes each writer's owner here
+                }
+            }
             int idle = 0;
             while (true) {
                 int work = 0;
@@ -177,7 +195,9 @@ public final class ChangelogDrainer implements AutoCloseable {
     /** Takes up to batchLimit changes of one core and appends them; returns how many. */
     private int drain(int core) {
         var writer = writers[core];
-        writer.pollEpoch();
+        if (!options.alignedBarriers()) {
+            writer.pollEpoch();
+        }
         var changelog = changelogs[core];
         int depth = changelog.queue.size();
         if (depth > statistics.highWater) {
@@ -187,6 +207,12 @@ public final class ChangelogDrainer implements AutoCloseable {
         long lastChange = 0;
         long lastSequence = -1;
         for (ChangeEntry entry; drained < options.batchLimit() && (entry = changelog.queue.relaxedPoll()) != null; ) {
+            if (entry.op == ChangeEntry.MARKER) {
+                writer.barrier(entry.changeNumber); // exactly after the core's last change before its snapshot
+                changelog.free.offer(entry);
+                drained++;
+                continue;
+            }
             int length = entry.encodedLength();
             if (scratch.capacity() < length) {
                 scratch = ByteBuffer.allocate(Integer.highestOneBit(length - 1) << 1).order(ByteOrder.LITTLE_ENDIAN);
@@ -199,8 +225,10 @@ public final class ChangelogDrainer implements AutoCloseable {
             changelog.free.offer(entry); // if the pool is full the entry goes to the garbage collector
             drained++;
         }
-        if (drained > 0) {
+        if (lastSequence >= 0) {
             remember(core, lastChange, lastSequence);
+        }
+        if (drained > 0) {
             statistics.drained += drained;
             statistics.batches++;
         }

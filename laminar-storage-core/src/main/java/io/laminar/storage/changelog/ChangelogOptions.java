@@ -8,8 +8,20 @@ import java.util.Objects;
  * @param queueCapacity  changes each core's queue holds (rounded up to a power of two by JCTools)
  * @param batchLimit     the most changes the drainer takes from one core before visiting the next
  * @param overflowPolicy what a core thread does when its queue is full
+ * @param alignedBarriers whether epoch barriers are aligned with the core threads' state: if true
+ *                       the drainer writes a core's barrier only when it dequeues the marker the core
+ *                       thread published with {@link CoreChangelog#pollCheckpoint}, so the barrier's
+ *                       WAL position is exactly the cut of the snapshot taken there (every core
+ *                       thread must then call {@code pollCheckpoint} in its loop, idle or not); if
+ *                       false the drainer writes a barrier whenever it notices the epoch moved
  */
-public record ChangelogOptions(int queueCapacity, int batchLimit, OverflowPolicy overflowPolicy) {
+public record ChangelogOptions(int queueCapacity, int batchLimit, OverflowPolicy overflowPolicy,
+        boolean alignedBarriers) {
+
+    /** Options without aligned barriers. */
+    public ChangelogOptions(int queueCapacity, int batchLimit, OverflowPolicy overflowPolicy) {
+        this(queueCapacity, batchLimit, overflowPolicy, false);
+    }
 
     public ChangelogOptions {
         Objects.requireNonNull(overflowPolicy, "overflowPolicy");
@@ -22,20 +34,25 @@ public record ChangelogOptions(int queueCapacity, int batchLimit, OverflowPolicy
         }
     }
 
-    /** 16384 changes per core, batches of 1024, backpressure. */
+    /** 16384 changes per core, batches of 1024, backpressure, barriers not aligned. */
     public static ChangelogOptions defaults() {
         return new ChangelogOptions(16384, 1024, OverflowPolicy.BACKPRESSURE);
     }
 
     public ChangelogOptions withQueueCapacity(int capacity) {
-        return new ChangelogOptions(capacity, batchLimit, overflowPolicy);
+        return new ChangelogOptions(capacity, batchLimit, overflowPolicy, alignedBarriers);
     }
 
     public ChangelogOptions withBatchLimit(int limit) {
-        return new ChangelogOptions(queueCapacity, limit, overflowPolicy);
+        return new ChangelogOptions(queueCapacity, limit, overflowPolicy, alignedBarriers);
     }
 
     public ChangelogOptions withOverflowPolicy(OverflowPolicy policy) {
-        return new ChangelogOptions(queueCapacity, batchLimit, policy);
+        return new ChangelogOptions(queueCapacity, batchLimit, policy, alignedBarriers);
+    }
+
+    /** These options with aligned barriers on or off; see {@link #alignedBarriers()}. */
+    public ChangelogOptions withAlignedBarriers(boolean aligned) {
+        return new ChangelogOptions(queueCapacity, batchLimit, overflowPolicy, aligned);
     }
 }

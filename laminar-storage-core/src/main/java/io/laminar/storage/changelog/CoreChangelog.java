@@ -2,9 +2,12 @@ package io.laminar.storage.changelog;
 
 import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.state.StateChangeFormat;
+import io.laminar.storage.state.StateStore;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 import org.jctools.queues.SpscArrayQueue;
 
 /**
@@ -20,8 +23,18 @@ import org.jctools.queues.SpscArrayQueue;
  * <p>Changes are numbered 1, 2, 3, ... per core in publication order (restarting at 1 with each
  * drainer). {@link #durableChanges()} tells how far they are fsynced.
  *
- * <p>Thread-safety: the {@code on*} methods and {@link #publishedChanges()} belong to the core
- * thread; {@link #durableChanges()} and {@link #whenDurable} may be called from any thread.
+ * <h2>Aligned checkpoint barriers</h2>
+ * With {@link ChangelogOptions#alignedBarriers()}, the core thread itself places its checkpoint
+ * barriers: it calls {@link #pollCheckpoint} at a safe point of its loop (between two operations,
+ * and also while idle). When the global epoch has advanced, that call takes the store's snapshot
+ * (O(1)), records it with the source offsets as the core's {@link CoreCut}, and publishes a barrier
+ * marker into the queue right after the core's last change. The drainer writes the epoch barrier
+ * when it dequeues the marker, so the barrier's WAL position is exactly the cut of the snapshot:
+ * replaying the WAL from the barrier onto the snapshot gives the core's state.
+ *
+ * <p>Thread-safety: the {@code on*} methods, {@link #pollCheckpoint} and {@link #publishedChanges()}
+ * belong to the core thread; {@link #durableChanges()}, {@link #whenDurable} and {@link #cutAt} may
+ * be called from any thread.
  */
 public final class CoreChangelog implements ChangelogSink {
 
@@ -34,6 +47,8 @@ public final class CoreChangelog implements ChangelogSink {
     private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
 
     private long published;
+    private long cutEpoch; // core thread: the epoch of the last marker published
+    private volatile CoreCut cut;
     private volatile long durable;
     volatile long backpressureWaits;
     volatile long backpressureWaitNanos;
@@ -46,6 +61,57 @@ public final class CoreChangelog implements ChangelogSink {
         this.maxEntrySize = maxEntrySize;
         this.queue = new SpscArrayQueue<>(options.queueCapacity());
         this.free = new SpscArrayQueue<>(options.queueCapacity());
+        this.cutEpoch = drainer.globalEpoch();
+    }
+
+    /**
+     * The core thread's checkpoint safe point (aligned barriers only): if the global epoch has
+     * advanced since the last call, snapshots {@code store}, captures {@code sourceOffsets} and
+     * publishes the barrier marker for the new epoch right after the last change published; the
+     * result is then available from {@link #cutAt}. Otherwise it does nothing but one volatile read.
+     * Core thread only; call it often, also while the core is idle, or checkpoints time out.
+     *
+     * <p>The marker waits for room in a full queue whatever the {@link OverflowPolicy} (it is never
+     * refused: a checkpoint must not be lost to a full queue).
+     *
+     * @param store         the store this changelog feeds
+     * @param sourceOffsets the core's source positions at this point; called only at a cut; may be null
+     * @return true if a cut was taken
+     * @throws IllegalStateException if the drainer was not started with aligned barriers, or is closed
+     */
+    public boolean pollCheckpoint(StateStore store, Supplier<Map<String, String>> sourceOffsets) {
+        long global = drainer.globalEpoch();
+        if (global <= cutEpoch) {
+            return false;
+        }
+        if (!drainer.alignedBarriers()) {
+            throw new IllegalStateException("pollCheckpoint needs a drainer started with "
+                    + "ChangelogOptions.withAlignedBarriers(true); core " + core + "'s drainer writes barriers itself");
+        }
+        drainer.checkRunning();
+        var snapshot = store.snapshot();
+        Map<String, String> offsets = sourceOffsets == null ? Map.of() : sourceOffsets.get();
+        cut = new CoreCut(core, global, snapshot, offsets == null ? Map.of() : offsets);
+        var entry = free.relaxedPoll();
+        if (entry == null) {
+            entry = new ChangeEntry();
+        }
+        entry.marker(global);
+        if (!queue.offer(entry)) {
+            waitForRoom(entry, false);
+        }
+        cutEpoch = global;
+        drainer.wake();
+        return true;
+    }
+
+    /**
+     * The cut this core took at the barrier of {@code epoch}, or null if its latest cut is of
+     * another epoch (it has not reached the barrier yet, or has moved past it). Any thread.
+     */
+    public CoreCut cutAt(long epoch) {
+        var c = cut;
+        return c != null && c.epoch() == epoch ? c : null;
     }
 
     /** The core this changelog belongs to. */
@@ -110,13 +176,13 @@ public final class CoreChangelog implements ChangelogSink {
         }
         entry.set(op, key, value, published + 1);
         if (!queue.offer(entry)) {
-            waitForRoom(entry);
+            waitForRoom(entry, overflowPolicy == OverflowPolicy.FAIL);
         }
         published++;
     }
 
-    private void waitForRoom(ChangeEntry entry) {
-        if (overflowPolicy == OverflowPolicy.FAIL) {
+    private void waitForRoom(ChangeEntry entry, boolean refuse) {
+        if (refuse) {
             free.offer(entry);
             rejected++;
             throw new ChangelogFullException("the changelog queue of core " + core + " is full ("

@@ -1,6 +1,10 @@
 /**
  * Checkpoints: the manifest, the {@link io.laminar.storage.checkpoint.CheckpointStore} contract and
- * its file-system implementation, incremental checkpoints, and recovery. Depends on {@code percore},
- * {@code state}, {@code io}, Jackson (manifests) and the JDK.
+ * its file-system implementation, incremental checkpoints
+ * ({@link io.laminar.storage.checkpoint.IncrementalCheckpointManager}, state files in
+ * {@link io.laminar.storage.checkpoint.StateFileFormat}), the
+ * {@link io.laminar.storage.checkpoint.StateCheckpointCoordinator} that runs them on aligned barriers,
+ * and the {@link io.laminar.storage.checkpoint.RecoveryManager}. Depends on {@code percore},
+ * {@code changelog}, {@code state}, {@code io}, Jackson (manifests) and the JDK.
  */
 package io.laminar.storage.checkpoint;

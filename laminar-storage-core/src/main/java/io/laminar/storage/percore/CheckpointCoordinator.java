@@ -80,7 +80,8 @@ public final class CheckpointCoordinator {
                 }
                 throw new CheckpointTimeoutException("prepareCheckpoint timed out after " + timeout + ": cores "
                         + silent + " did not write the barrier of epoch " + epoch + " (their owners neither appended "
-                        + "nor called pollEpoch()); no checkpoint was prepared, the next attempt starts afresh",
+                        + "nor called pollEpoch(); with aligned barriers, their core threads did not call "
+                        + "CoreChangelog.pollCheckpoint()); no checkpoint was prepared, the next attempt starts afresh",
                         epoch, silent);
             }
             LockSupport.parkNanos(this, Math.min(park, left));

@@ -19,6 +19,11 @@ import java.nio.ByteOrder;
  * <p>Epochs: when the global epoch has moved since this core's last record, the next
  * {@link #append} first writes a barrier record for the new epoch. An idle owner must call
  * {@link #pollEpoch()} now and then so that a checkpoint does not wait for its next append.
+ *
+ * <p>Aligned barriers: after {@link #disableAutomaticBarriers()}, {@link #append} never writes a
+ * barrier on its own (records keep the writer's epoch) and barriers are written only where the
+ * owner asks, with {@link #barrier(long)} (or {@link #pollEpoch()}). The changelog drainer does this
+ * so that a barrier lands exactly where the core thread took its state snapshot.
  */
 public final class CoreWalWriter {
 
@@ -29,6 +34,7 @@ public final class CoreWalWriter {
     private ByteBuffer scratch = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN);
     private long nextSequence;
     private long epoch;
+    private boolean explicitBarriers;
 
     CoreWalWriter(PerCoreWalManager manager, CoreState state, long nextSequence, long epoch) {
         this.manager = manager;
@@ -60,7 +66,9 @@ public final class CoreWalWriter {
                     + manager.options().maxEntrySize() + " bytes) of the per-core WAL in " + manager.directory()
                     + "; split the entry or raise maxEntrySize");
         }
-        barrierIfAdvanced();
+        if (!explicitBarriers) {
+            barrierIfAdvanced();
+        }
         long sequence = nextSequence;
         write(RecordKind.DATA, epoch, body, length);
         return sequence;
@@ -83,6 +91,37 @@ public final class CoreWalWriter {
         return barrierIfAdvanced();
     }
 
+    /**
+     * From now on {@link #append} writes no barrier on its own: barriers are written only by
+     * {@link #barrier(long)} and {@link #pollEpoch()}, at the points the owner chooses. Owner only.
+     */
+    public void disableAutomaticBarriers() {
+        checkOwner();
+        explicitBarriers = true;
+    }
+
+    /**
+     * Writes the barrier of {@code barrierEpoch} now, unless this core already wrote it (or a later
+     * one): the records appended before it belong to the earlier epoch, those after it to
+     * {@code barrierEpoch}. Owner only.
+     *
+     * @return true if a barrier was written
+     * @throws IllegalArgumentException if {@code barrierEpoch} is beyond the global epoch
+     */
+    public boolean barrier(long barrierEpoch) {
+        checkOwner();
+        long global = manager.epochForWriters();
+        if (barrierEpoch > global) {
+            throw new IllegalArgumentException("cannot write the barrier of epoch " + barrierEpoch + " on core " + core
+                    + ": the global epoch is only " + global);
+        }
+        if (barrierEpoch <= epoch) {
+            return false;
+        }
+        writeBarrier(barrierEpoch);
+        return true;
+    }
+
     /** The epoch of this core's latest record (or of its next one, if it has not written yet). Owner only. */
     public long epoch() {
         checkOwner();
@@ -100,12 +139,16 @@ public final class CoreWalWriter {
         if (global == epoch) {
             return false;
         }
+        writeBarrier(global);
+        return true;
+    }
+
+    private void writeBarrier(long global) {
         // Published before the append, so that the syncer which makes the barrier durable sees it.
         state.beforeBarrier(nextSequence, global);
         long position = write(RecordKind.BARRIER, global, null, 0);
         epoch = global;
         state.afterBarrier(position, global);
-        return true;
     }
 
     /** Appends one record with the next sequence number and returns its WAL position. */

@@ -1,0 +1,305 @@
+package io.laminar.storage.checkpoint;
+
+import io.laminar.storage.state.StateSnapshot;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes the per-core state of checkpoints into a {@link CheckpointStore} as immutable files, and
+ * keeps the store tidy.
+ *
+ * <h2>Deltas and chains</h2>
+ * A core's state at a checkpoint is a chain of files: one full snapshot, then deltas. A checkpoint
+ * writes, per core, only what changed since that core's previous committed checkpoint
+ * ({@link StateSnapshot#changesSince}) as a new DELTA file, and references the earlier files of the
+ * chain; a core with no change writes nothing and references its chain as it was. A FULL file is
+ * written instead when the core has no committed predecessor in this process (the first checkpoint,
+ * or the first after a restart), when the chain already holds {@code maxDeltas} deltas, or when its
+ * deltas add up to more than {@code maxDeltaFraction} of its full file: so recovery reads at most one
+ * full file and {@code maxDeltas} deltas per core. Files are named
+ * {@code state/core-NNNN/<checkpoint id, 20 digits>-full.lsf} or {@code -delta.lsf} and never rewritten;
+ * their format is {@link StateFileFormat}.
+ *
+ * <h2>Retention and orphans</h2>
+ * {@link #applyRetention()} keeps the newest {@code retainedCheckpoints} manifests, deletes older
+ * manifests, then deletes every file no remaining manifest references. {@link #deleteOrphans()}
+ * deletes files no published manifest references (left by a crash or a failure between writing
+ * state files and publishing the manifest). Both assume this manager is the store's only writer.
+ *
+ * <h2>Thread-safety</h2>
+ * Not thread-safe: one checkpoint thread (Ring 1) uses it; the snapshots it reads are immutable.
+ */
+public final class IncrementalCheckpointManager {
+
+    private static final Logger log = LoggerFactory.getLogger(IncrementalCheckpointManager.class);
+    private static final Pattern STATE_FILE = Pattern.compile("state/core-\\d{4}/(\\d{20})-(full|delta)\\.lsf");
+
+    private final CheckpointStore store;
+    private final int retainedCheckpoints;
+    private final int maxDeltas;
+    private final double maxDeltaFraction;
+    private final Path staging;
+    private final Map<Integer, Chain> committed = new TreeMap<>();
+    private Long committedId;
+
+    /** One core's committed chain: the snapshot it represents and its files, full first. */
+    private record Chain(StateSnapshot snapshot, List<StateFileRef> files, long fullBytes, long deltaBytes) {
+    }
+
+    /** What {@link #writeState} wrote for one checkpoint, to put in its manifest and then {@link #commit}. */
+    public static final class WrittenState {
+        private final List<List<StateFileRef>> chains;
+        private final long writtenBytes;
+        private final long stateBytes;
+        private final Long parentId;
+        private final List<Chain> next;
+
+        private WrittenState(List<List<StateFileRef>> chains, long writtenBytes, long stateBytes, Long parentId,
+                List<Chain> next) {
+            this.chains = chains;
+            this.writtenBytes = writtenBytes;
+            this.stateBytes = stateBytes;
+            this.parentId = parentId;
+            this.next = next;
+        }
+
+        /** Per core, its chain of files, full first. */
+        public List<List<StateFileRef>> chains() {
+            return chains;
+        }
+
+        /** Every file of every chain, without repeats. */
+        public List<StateFileRef> files() {
+            var all = new java.util.LinkedHashSet<StateFileRef>();
+            chains.forEach(all::addAll);
+            return List.copyOf(all);
+        }
+
+        /** The bytes this checkpoint wrote. */
+        public long writtenBytes() {
+            return writtenBytes;
+        }
+
+        /** The bytes of every chain: what recovery from this checkpoint reads. */
+        public long stateBytes() {
+            return stateBytes;
+        }
+
+        /** The checkpoint whose files this one builds on, or null if every core wrote a full file. */
+        public Long parentId() {
+            return parentId;
+        }
+    }
+
+    /**
+     * @param store               where files go
+     * @param retainedCheckpoints how many newest checkpoints to keep (at least 1)
+     * @param maxDeltas           the most deltas a chain may hold before a full file is written (0: always full)
+     * @param maxDeltaFraction    a full file is written once a chain's deltas exceed this fraction of its full file
+     * @param staging             a local directory for files being written (before they go to the store)
+     */
+    public IncrementalCheckpointManager(CheckpointStore store, int retainedCheckpoints, int maxDeltas,
+            double maxDeltaFraction, Path staging) {
+        if (retainedCheckpoints < 1) {
+            throw new IllegalArgumentException("retainedCheckpoints must be at least 1, but was " + retainedCheckpoints);
+        }
+        if (maxDeltas < 0) {
+            throw new IllegalArgumentException("maxDeltas must not be negative, but was " + maxDeltas);
+        }
+        if (!(maxDeltaFraction > 0)) {
+            throw new IllegalArgumentException("maxDeltaFraction must be positive, but was " + maxDeltaFraction);
+        }
+        this.store = store;
+        this.retainedCheckpoints = retainedCheckpoints;
+        this.maxDeltas = maxDeltas;
+        this.maxDeltaFraction = maxDeltaFraction;
+        this.staging = staging;
+    }
+
+    /** The store. */
+    public CheckpointStore store() {
+        return store;
+    }
+
+    /** The relative path of a state file. */
+    static String path(int core, long checkpointId, boolean full) {
+        return String.format("state/core-%04d/%020d-%s.lsf", core, checkpointId, full ? "full" : "delta");
+    }
+
+    /**
+     * The next checkpoint id that collides with nothing in the store: above every published
+     * manifest and every state file (an orphan not yet deleted must not be overwritten).
+     */
+    public long nextCheckpointId() throws IOException {
+        long highest = -1;
+        for (long id : store.listCheckpoints()) {
+            highest = Math.max(highest, id);
+        }
+        for (var file : store.listFiles()) {
+            var m = STATE_FILE.matcher(file);
+            if (m.matches()) {
+                highest = Math.max(highest, Long.parseLong(m.group(1)));
+            }
+        }
+        return highest + 1;
+    }
+
+    /**
+     * Writes the state files of checkpoint {@code checkpointId}: per core, a delta against its
+     * committed chain, a full file, or nothing if it did not change. Nothing is committed: call
+     * {@link #commit} once the manifest is published.
+     */
+    public WrittenState writeState(long checkpointId, long epoch, List<StateSnapshot> snapshots) throws IOException {
+        var chains = new ArrayList<List<StateFileRef>>();
+        var next = new ArrayList<Chain>();
+        long written = 0;
+        long stateBytes = 0;
+        boolean reusesFiles = false;
+        for (int core = 0; core < snapshots.size(); core++) {
+            var snapshot = snapshots.get(core);
+            var previous = committed.get(core);
+            boolean full = previous == null || previous.files().size() - 1 >= maxDeltas
+                    || previous.deltaBytes() > maxDeltaFraction * previous.fullBytes();
+            Chain chain;
+            reusesFiles |= !full;
+            if (full) {
+                var ref = writeFile(core, checkpointId, epoch, true, null, snapshot);
+                written += ref.size();
+                chain = new Chain(snapshot, List.of(ref), ref.size(), 0);
+            } else {
+                var ref = writeFile(core, checkpointId, epoch, false, previous.snapshot(), snapshot);
+                if (ref == null) {
+                    chain = new Chain(snapshot, previous.files(), previous.fullBytes(), previous.deltaBytes());
+                } else {
+                    written += ref.size();
+                    var files = new ArrayList<>(previous.files());
+                    files.add(ref);
+                    chain = new Chain(snapshot, List.copyOf(files), previous.fullBytes(),
+                            previous.deltaBytes() + ref.size());
+                }
+            }
+            chains.add(chain.files());
+            next.add(chain);
+            stateBytes += chain.fullBytes() + chain.deltaBytes();
+        }
+        return new WrittenState(List.copyOf(chains), written, stateBytes, reusesFiles ? committedId : null,
+                List.copyOf(next));
+    }
+
+    /** The checkpoint whose state was written is published: later checkpoints build on it. */
+    public void commit(long checkpointId, WrittenState state) {
+        for (int core = 0; core < state.next.size(); core++) {
+            committed.put(core, state.next.get(core));
+        }
+        committedId = checkpointId;
+    }
+
+    /** Writes one file; for a delta with no change writes nothing and returns null. */
+    private StateFileRef writeFile(int core, long checkpointId, long epoch, boolean full, StateSnapshot older,
+            StateSnapshot snapshot) throws IOException {
+        Files.createDirectories(staging);
+        var temp = Files.createTempFile(staging, "state-", ".lsf.tmp");
+        try {
+            long entries;
+            try (var out = new BufferedOutputStream(Files.newOutputStream(temp), 64 * 1024)) {
+                var writer = new StateFileFormat.Writer(out, new StateFileFormat.Header(
+                        full ? StateFileFormat.FULL : StateFileFormat.DELTA, core, epoch, checkpointId));
+                try {
+                    if (full) {
+                        snapshot.forEach(writer::onPut);
+                    } else {
+                        snapshot.changesSince(older, writer);
+                    }
+                } catch (UncheckedIOException e) {
+                    throw e.getCause();
+                }
+                entries = writer.finish();
+            }
+            if (!full && entries == 0) {
+                return null;
+            }
+            try (var in = Files.newInputStream(temp)) {
+                return store.writeFile(path(core, checkpointId, full), in);
+            }
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+
+    /**
+     * Keeps the newest {@code retainedCheckpoints} manifests, deletes the older ones, then deletes
+     * the files no remaining manifest references. Returns the retained manifests, oldest first
+     * (those that could be read). Deleting manifests first means a crash in between leaves only
+     * orphan files, never a manifest without its files.
+     */
+    public List<CheckpointManifest> applyRetention(Runnable beforeDeleting) throws IOException {
+        var ids = store.listCheckpoints();
+        int drop = Math.max(0, ids.size() - retainedCheckpoints);
+        if (drop > 0 && beforeDeleting != null) {
+            beforeDeleting.run();
+        }
+        for (int i = 0; i < drop; i++) {
+            store.deleteManifest(ids.get(i));
+        }
+        deleteOrphans();
+        var retained = new ArrayList<CheckpointManifest>();
+        for (long id : ids.subList(drop, ids.size())) {
+            try {
+                store.readManifest(id).ifPresent(retained::add);
+            } catch (IOException | RuntimeException e) {
+                log.warn("retained checkpoint {} cannot be read: {}", id, e.toString());
+            }
+        }
+        return retained;
+    }
+
+    /**
+     * Deletes every state file that no published manifest references. A manifest that cannot be
+     * read protects nothing... so to be safe, nothing is deleted while any manifest is unreadable
+     * unless the file's checkpoint id is newer than every manifest. Returns how many were deleted.
+     */
+    public int deleteOrphans() throws IOException {
+        Set<String> referenced = new HashSet<>();
+        boolean unreadable = false;
+        long newestManifest = -1;
+        for (long id : store.listCheckpoints()) {
+            newestManifest = Math.max(newestManifest, id);
+            try {
+                store.readManifest(id).ifPresent(m -> m.files().forEach(f -> referenced.add(f.path())));
+            } catch (IOException | RuntimeException e) {
+                unreadable = true;
+            }
+        }
+        int deleted = 0;
+        for (var file : store.listFiles()) {
+            if (referenced.contains(file)) {
+                continue;
+            }
+            var m = STATE_FILE.matcher(file);
+            if (!m.matches()) {
+                continue; // not ours
+            }
+            if (unreadable && Long.parseLong(m.group(1)) <= newestManifest) {
+                continue;
+            }
+            store.deleteFile(file);
+            deleted++;
+        }
+        if (deleted > 0) {
+            log.debug("deleted {} state files no checkpoint references", deleted);
+        }
+        return deleted;
+    }
+}

@@ -1,0 +1,247 @@
+package io.laminar.storage.checkpoint;
+
+import io.laminar.storage.StorageException;
+import io.laminar.storage.percore.CorePositions;
+import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.percore.RecordKind;
+import io.laminar.storage.state.ChangelogAwareStateStore;
+import io.laminar.storage.state.ChangelogSink;
+import io.laminar.storage.state.StateChangeFormat;
+import io.laminar.storage.state.StateSnapshot;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Brings back the state of every core after a crash, from the newest usable checkpoint plus a
+ * replay of each core's WAL from the checkpoint's barrier positions.
+ *
+ * <h2>Choosing the checkpoint</h2>
+ * Newest first, a checkpoint is used only if its manifest reads and is well-formed (one WAL
+ * position per core, every path relative and inside the store, a {@code core-NNNN} chain per core
+ * whose files the manifest lists), every file it references exists with the recorded size and
+ * CRC32C (checked before any byte of it is used), its state files parse, and each core's WAL still
+ * holds the records from its recorded position. Otherwise it is skipped, and the report says why;
+ * the next older one is tried. With no checkpoint at all, the state is rebuilt from the WAL alone,
+ * which must then still start at its very beginning.
+ *
+ * <h2>Never a partial state</h2>
+ * If no checkpoint is usable and the WAL no longer starts at its beginning, or the usable
+ * checkpoints all need WAL records that were truncated away, recovery fails with a
+ * {@link StorageException} naming each checkpoint, its problem and the missing WAL range.
+ *
+ * <p>Long replays log progress (percent, MB/s) at INFO. Not thread-safe: one recovery at a time,
+ * before the WAL has writers.
+ */
+public final class RecoveryManager {
+
+    private static final Logger log = LoggerFactory.getLogger(RecoveryManager.class);
+    private static final long PROGRESS_EVERY_NANOS = 5_000_000_000L;
+
+    private final PerCoreWalManager wal;
+    private final CheckpointStore store;
+
+    public RecoveryManager(PerCoreWalManager wal, CheckpointStore store) {
+        this.wal = wal;
+        this.store = store;
+    }
+
+    /**
+     * Recovers; see the class description.
+     *
+     * @throws StorageException if no consistent state can be recovered (the message says what is missing)
+     * @throws IOException      if the store cannot be listed
+     */
+    public RecoveredState recover() throws IOException {
+        long started = System.nanoTime();
+        int cores = wal.cores();
+        var skipped = new ArrayList<SkippedCheckpoint>();
+        var ids = new ArrayList<>(store.listCheckpoints());
+        ids.sort((a, b) -> Long.compare(b, a));
+        var start = wal.startPositions();
+        for (long id : ids) {
+            CheckpointManifest manifest;
+            List<ChangelogAwareStateStore> stores;
+            try {
+                manifest = store.readManifest(id).orElseThrow(() -> new IOException("the manifest disappeared"));
+                stores = restore(manifest, start);
+            } catch (IOException | RuntimeException e) {
+                var reason = e instanceof Unusable ? e.getMessage() : e.toString();
+                log.warn("checkpoint {} skipped: {}", id, reason);
+                skipped.add(new SkippedCheckpoint(id, reason));
+                continue;
+            }
+            var from = new long[cores];
+            for (int core = 0; core < cores; core++) {
+                from[core] = manifest.walPositions().get(core);
+            }
+            log.info("restoring checkpoint {} (epoch {}); replaying the WAL from {}", id, manifest.epoch(),
+                    java.util.Arrays.toString(from));
+            return replay(stores, CorePositions.of(from), manifest, skipped, started);
+        }
+        for (int core = 0; core < cores; core++) {
+            if (start.position(core) != 0) {
+                throw new StorageException("cannot recover " + wal.directory() + ": no usable checkpoint ("
+                        + (skipped.isEmpty() ? "there is none" : "skipped: " + skipped) + "), and the WAL of core "
+                        + core + " starts at position " + start.position(core) + ", so its records before that "
+                        + "were truncated away after a checkpoint; recovering from the WAL alone would lose them");
+            }
+        }
+        var stores = new ArrayList<ChangelogAwareStateStore>();
+        for (int core = 0; core < cores; core++) {
+            stores.add(new ChangelogAwareStateStore(ChangelogSink.NONE));
+        }
+        log.info("no checkpoint{}; recovering {} from the WAL alone", skipped.isEmpty() ? "" : " usable",
+                wal.directory());
+        return replay(stores, start, null, skipped, started);
+    }
+
+    private RecoveredState replay(List<ChangelogAwareStateStore> stores, CorePositions from,
+            CheckpointManifest manifest, List<SkippedCheckpoint> skipped, long started) {
+        int cores = stores.size();
+        var replayers = new ChangelogSink[cores];
+        for (int core = 0; core < cores; core++) {
+            replayers[core] = stores.get(core).replayer();
+        }
+        var durable = wal.durablePositions();
+        long total = 0;
+        for (int core = 0; core < cores; core++) {
+            total += Math.max(0, durable.position(core) - from.position(core));
+        }
+        long totalBytes = total;
+        var perCore = new long[cores];
+        var counters = new long[2]; // records, bytes
+        var lastLog = new long[] {System.nanoTime()};
+        wal.replay(from, record -> {
+            counters[1] += record.nextPosition() - record.position();
+            if (record.kind() != RecordKind.DATA) {
+                return;
+            }
+            StateChangeFormat.apply(record.body(), replayers[record.core()]);
+            perCore[record.core()]++;
+            if ((++counters[0] & 0xFFFF) == 0) {
+                long now = System.nanoTime();
+                if (now - lastLog[0] > PROGRESS_EVERY_NANOS) {
+                    lastLog[0] = now;
+                    double seconds = (now - started) / 1e9;
+                    log.info("recovery of {}: replayed {}% of the WAL ({} MB, {} MB/s)", wal.directory(),
+                            totalBytes == 0 ? 100 : counters[1] * 100 / totalBytes, counters[1] >> 20,
+                            String.format("%.1f", counters[1] / 1048576.0 / Math.max(seconds, 1e-9)));
+                }
+            }
+        });
+        var snapshots = new ArrayList<StateSnapshot>();
+        var perCoreList = new ArrayList<Long>();
+        for (int core = 0; core < cores; core++) {
+            snapshots.add(stores.get(core).snapshot());
+            perCoreList.add(perCore[core]);
+        }
+        var duration = Duration.ofNanos(System.nanoTime() - started);
+        var report = new RecoveryReport(manifest == null ? null : manifest.checkpointId(), skipped, counters[0],
+                counters[1], perCoreList, duration);
+        log.info("recovered {} in {} ms: checkpoint {}, {} records ({} bytes) replayed, {} checkpoints skipped",
+                wal.directory(), duration.toMillis(), report.checkpointId(), counters[0], counters[1], skipped.size());
+        return new RecoveredState(snapshots, manifest == null ? Map.of() : manifest.sources(),
+                manifest == null ? Map.of() : manifest.operators(), manifest == null ? -1 : manifest.epoch(), report);
+    }
+
+    /** A checkpoint cannot be used; the message says why. */
+    private static final class Unusable extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        Unusable(String message) {
+            super(message);
+        }
+    }
+
+    /** Checks a manifest and everything it references, then loads each core's chain. */
+    private List<ChangelogAwareStateStore> restore(CheckpointManifest manifest, CorePositions start)
+            throws IOException {
+        int cores = wal.cores();
+        if (manifest.walPositions().size() != cores) {
+            throw new Unusable("it has WAL positions for " + manifest.walPositions().size() + " cores, the WAL has "
+                    + cores);
+        }
+        var durable = wal.durablePositions();
+        for (int core = 0; core < cores; core++) {
+            long position = manifest.walPositions().get(core);
+            if (position < start.position(core)) {
+                throw new Unusable("it needs the WAL of core " + core + " from position " + position
+                        + ", but that WAL starts at " + start.position(core) + ": records " + position + " to "
+                        + start.position(core) + " were truncated away");
+            }
+            if (position > durable.position(core)) {
+                throw new Unusable("it needs the WAL of core " + core + " from position " + position
+                        + ", but that WAL ends at " + durable.position(core));
+            }
+        }
+        var listed = new HashSet<String>();
+        for (var ref : manifest.files()) {
+            checkPath(ref.path());
+            listed.add(ref.path());
+            var size = store.fileSize(ref.path());
+            if (size.isEmpty()) {
+                throw new Unusable("its state file " + ref.path() + " is missing");
+            }
+            if (size.get() != ref.size()) {
+                throw new Unusable("its state file " + ref.path() + " has " + size.get() + " bytes, the manifest says "
+                        + ref.size());
+            }
+            var crc = new CRC32C();
+            try (var in = store.openFile(ref.path())) {
+                var buffer = new byte[64 * 1024];
+                for (int n; (n = in.read(buffer)) > 0; ) {
+                    crc.update(buffer, 0, n);
+                }
+            }
+            var actual = String.format("%08x", crc.getValue());
+            if (!actual.equalsIgnoreCase(ref.crc32c())) {
+                throw new Unusable("its state file " + ref.path() + " has CRC32C " + actual + ", the manifest says "
+                        + ref.crc32c() + ": the file is damaged");
+            }
+        }
+        var stores = new ArrayList<ChangelogAwareStateStore>();
+        for (int core = 0; core < cores; core++) {
+            var chain = manifest.operators().get(StateCheckpointCoordinator.coreOperator(core));
+            if (chain == null || chain.stateFiles().isEmpty()) {
+                throw new Unusable("it has no state chain for core " + core);
+            }
+            var target = new ChangelogAwareStateStore(ChangelogSink.NONE);
+            var replayer = target.replayer();
+            for (int i = 0; i < chain.stateFiles().size(); i++) {
+                var path = chain.stateFiles().get(i);
+                if (!listed.contains(path)) {
+                    throw new Unusable("core " + core + "'s chain names " + path + ", which the manifest does not list");
+                }
+                try (var in = new BufferedInputStream(store.openFile(path), 64 * 1024)) {
+                    var header = StateFileFormat.read(in, core, replayer);
+                    byte expected = i == 0 ? StateFileFormat.FULL : StateFileFormat.DELTA;
+                    if (header.kind() != expected) {
+                        throw new Unusable("the state file " + path + " is of kind " + header.kind() + ", expected "
+                                + expected);
+                    }
+                } catch (Unusable e) {
+                    throw e;
+                } catch (IOException e) {
+                    throw new Unusable("its state file " + path + " cannot be read: " + e.getMessage());
+                }
+            }
+            stores.add(target);
+        }
+        return stores;
+    }
+
+    private static void checkPath(String path) throws Unusable {
+        if (path.isEmpty() || path.startsWith("/") || path.contains("\\") || path.contains(":")
+                || java.util.Arrays.asList(path.split("/")).contains("..")) {
+            throw new Unusable("it names the path '" + path + "', which is outside the checkpoint store");
+        }
+    }
+}

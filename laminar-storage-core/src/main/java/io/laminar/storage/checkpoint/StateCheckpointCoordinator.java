@@ -1,0 +1,349 @@
+package io.laminar.storage.checkpoint;
+
+import io.laminar.storage.StorageException;
+import io.laminar.storage.changelog.ChangelogDrainer;
+import io.laminar.storage.changelog.CoreCut;
+import io.laminar.storage.percore.CorePositions;
+import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.state.StateSnapshot;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs checkpoints of a per-core WAL and its core threads' state, at an interval and on demand, one
+ * at a time, on its own Ring 1 thread.
+ *
+ * <h2>One checkpoint</h2>
+ * <ol>
+ *   <li>Cut: {@link io.laminar.storage.percore.CheckpointCoordinator#prepareCheckpoint} advances the
+ *       epoch; each core thread, at its next {@link io.laminar.storage.changelog.CoreChangelog#pollCheckpoint}
+ *       call, snapshots its store in O(1) and publishes a barrier marker right after its last change;
+ *       the drainer (started with {@code ChangelogOptions.withAlignedBarriers(true)}) writes the
+ *       barrier when it dequeues the marker. Once every barrier is durable, the barrier positions are
+ *       exactly the cuts of the snapshots. Ring 0 pauses only for the snapshot.</li>
+ *   <li>Files: the {@link IncrementalCheckpointManager} writes each core's delta (or full) state file
+ *       on this thread.</li>
+ *   <li>Manifest: published with the barrier positions as WAL positions, the source offsets the
+ *       {@code sources} callback makes of the cores' cuts, the operator states, and per core an
+ *       operator entry {@code core-NNNN} whose state files are the core's chain (full first).</li>
+ *   <li>Retention: manifests beyond the newest {@code retainedCheckpoints} are deleted, then files
+ *       no retained manifest references.</li>
+ *   <li>Truncation: only now, and only up to the WAL positions of the oldest retained checkpoint, so
+ *       that recovering from any retained checkpoint still finds every record it needs.</li>
+ * </ol>
+ * A checkpoint that fails at any step leaves the previous checkpoints intact; its files, if any,
+ * are orphans deleted by the next checkpoint. Listeners hear of start, completion and failure.
+ *
+ * <h2>Thread-safety</h2>
+ * Thread-safe: {@link #triggerCheckpoint()} may be called from any thread; checkpoints run one
+ * after another on the coordinator's thread. Core threads must keep calling
+ * {@code pollCheckpoint}, idle or busy, or checkpoints fail with a timeout naming them.
+ */
+public final class StateCheckpointCoordinator implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(StateCheckpointCoordinator.class);
+
+    private final PerCoreWalManager wal;
+    private final ChangelogDrainer drainer;
+    private final CheckpointStore store;
+    private final IncrementalCheckpointManager files;
+    private final Duration interval;
+    private final Duration barrierTimeout;
+    private final Function<List<CoreCut>, Map<String, ConnectorCheckpoint>> sources;
+    private final Supplier<Map<String, OperatorCheckpoint>> operators;
+    private final Consumer<CheckpointStep> stepObserver;
+    private final List<CheckpointListener> listeners = new CopyOnWriteArrayList<>();
+    private final ScheduledExecutorService thread;
+    private long nextId = -1; // checkpoint thread only
+    private volatile boolean closed;
+
+    private StateCheckpointCoordinator(Builder b) {
+        this.wal = b.wal;
+        this.drainer = b.drainer;
+        this.store = b.store;
+        this.files = new IncrementalCheckpointManager(b.store, b.retainedCheckpoints, b.maxDeltas, b.maxDeltaFraction,
+                b.staging);
+        this.interval = b.interval;
+        this.barrierTimeout = b.barrierTimeout;
+        this.sources = b.sources;
+        this.operators = b.operators;
+        this.stepObserver = b.stepObserver;
+        this.listeners.addAll(b.listeners);
+        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
+            var t = new Thread(r, "laminar-checkpoint");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** A builder over the WAL, its (aligned) drainer and the store. */
+    public static Builder builder(PerCoreWalManager wal, ChangelogDrainer drainer, CheckpointStore store) {
+        return new Builder(wal, drainer, store);
+    }
+
+    /** Starts the periodic checkpoints (if an interval was set); returns this. */
+    public StateCheckpointCoordinator start() {
+        if (interval != null && !interval.isZero()) {
+            long millis = Math.max(1, interval.toMillis());
+            thread.scheduleWithFixedDelay(() -> {
+                try {
+                    runCheckpoint();
+                } catch (Throwable e) {
+                    // reported to the listeners already
+                }
+            }, millis, millis, TimeUnit.MILLISECONDS);
+        }
+        return this;
+    }
+
+    /** Adds a listener. */
+    public void addListener(CheckpointListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /**
+     * Runs a checkpoint as soon as the one under way (if any) is done. The future completes with
+     * its manifest, or exceptionally with the cause of its failure.
+     */
+    public CompletableFuture<CheckpointManifest> triggerCheckpoint() {
+        if (closed) {
+            return CompletableFuture.failedFuture(new IllegalStateException("the checkpoint coordinator is closed"));
+        }
+        var result = new CompletableFuture<CheckpointManifest>();
+        try {
+            thread.execute(() -> {
+                try {
+                    result.complete(runCheckpoint());
+                } catch (Throwable e) {
+                    result.completeExceptionally(e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            result.completeExceptionally(new IllegalStateException("the checkpoint coordinator is closed", e));
+        }
+        return result;
+    }
+
+    private CheckpointManifest runCheckpoint() throws Exception {
+        if (closed) {
+            throw new IllegalStateException("the checkpoint coordinator is closed");
+        }
+        long started = System.nanoTime();
+        long id = -1;
+        try {
+            if (nextId < 0) {
+                files.deleteOrphans(); // left by a crash mid-checkpoint
+                nextId = files.nextCheckpointId();
+            }
+            id = nextId++; // never reused, even if this one fails
+            long startedId = id;
+            notify(l -> l.started(startedId));
+            // 1. The aligned cut.
+            var prepared = wal.checkpointCoordinator().prepareCheckpoint(barrierTimeout);
+            var cuts = new ArrayList<CoreCut>();
+            var snapshots = new ArrayList<StateSnapshot>();
+            for (int core = 0; core < wal.cores(); core++) {
+                var cut = drainer.changelog(core).cutAt(prepared.epoch());
+                if (cut == null) {
+                    throw new StorageException("core " + core + " has a barrier for epoch " + prepared.epoch()
+                            + " but no snapshot for it: is the drainer started with aligned barriers and does the "
+                            + "core thread call pollCheckpoint?");
+                }
+                cuts.add(cut);
+                snapshots.add(cut.state());
+            }
+            step(CheckpointStep.CUT);
+            // 2.-3. State files, on this (Ring 1) thread.
+            var written = files.writeState(id, prepared.epoch(), snapshots);
+            step(CheckpointStep.STATE_FILES_WRITTEN);
+            // 4. The manifest.
+            var ops = new LinkedHashMap<String, OperatorCheckpoint>(operators.get());
+            for (int core = 0; core < wal.cores(); core++) {
+                var paths = written.chains().get(core).stream().map(StateFileRef::path).toList();
+                ops.put(coreOperator(core), new OperatorCheckpoint(new byte[0], paths));
+            }
+            var manifest = new CheckpointManifest(id, prepared.epoch(), Instant.now(),
+                    boxed(prepared.replayFrom()), sources.apply(List.copyOf(cuts)), ops, written.files(),
+                    written.parentId(), written.stateBytes(), written.writtenBytes(), Long.MIN_VALUE);
+            store.publishManifest(manifest);
+            files.commit(id, written);
+            step(CheckpointStep.MANIFEST_PUBLISHED);
+            // 5. Retention, then truncation up to the oldest retained checkpoint.
+            var retained = files.applyRetention(() -> step(CheckpointStep.RETENTION));
+            if (!retained.isEmpty()) {
+                var oldest = retained.get(0);
+                step(CheckpointStep.TRUNCATION);
+                var positions = new long[wal.cores()];
+                for (int core = 0; core < positions.length; core++) {
+                    positions[core] = oldest.walPositions().get(core);
+                }
+                wal.truncateBefore(CorePositions.of(positions));
+            }
+            var duration = Duration.ofNanos(System.nanoTime() - started);
+            log.debug("checkpoint {} at epoch {} done in {} ms, {} bytes written", id, prepared.epoch(),
+                    duration.toMillis(), written.writtenBytes());
+            notify(l -> l.completed(manifest, duration, written.writtenBytes()));
+            return manifest;
+        } catch (Throwable e) {
+            long failedId = id;
+            log.warn("checkpoint {} failed; the previous checkpoint is intact", failedId, e);
+            notify(l -> l.failed(failedId, e));
+            throw e;
+        }
+    }
+
+    /** The name of the operator entry that lists core {@code core}'s state chain in a manifest. */
+    public static String coreOperator(int core) {
+        return String.format("core-%04d", core);
+    }
+
+    private static List<Long> boxed(CorePositions positions) {
+        var list = new ArrayList<Long>();
+        for (long p : positions.toArray()) {
+            list.add(p);
+        }
+        return list;
+    }
+
+    private void step(CheckpointStep step) {
+        stepObserver.accept(step);
+    }
+
+    private void notify(Consumer<CheckpointListener> call) {
+        for (var listener : listeners) {
+            try {
+                call.accept(listener);
+            } catch (RuntimeException e) {
+                log.warn("checkpoint listener {} threw", listener, e);
+            }
+        }
+    }
+
+    /** Stops the interval, lets a checkpoint under way finish, and stops the thread. */
+    @Override
+    public void close() {
+        closed = true;
+        thread.shutdown();
+        try {
+            if (!thread.awaitTermination(60, TimeUnit.SECONDS)) {
+                thread.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            thread.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Settings of a {@link StateCheckpointCoordinator}. Not thread-safe. */
+    public static final class Builder {
+        private final PerCoreWalManager wal;
+        private final ChangelogDrainer drainer;
+        private final CheckpointStore store;
+        private Duration interval = Duration.ZERO;
+        private Duration barrierTimeout = Duration.ofSeconds(10);
+        private int retainedCheckpoints = 3;
+        private int maxDeltas = 10;
+        private double maxDeltaFraction = 0.5;
+        private Path staging = Path.of(System.getProperty("java.io.tmpdir"));
+        private Function<List<CoreCut>, Map<String, ConnectorCheckpoint>> sources = StateCheckpointCoordinator::perCore;
+        private Supplier<Map<String, OperatorCheckpoint>> operators = Map::of;
+        private Consumer<CheckpointStep> stepObserver = s -> { };
+        private final List<CheckpointListener> listeners = new ArrayList<>();
+
+        private Builder(PerCoreWalManager wal, ChangelogDrainer drainer, CheckpointStore store) {
+            this.wal = Objects.requireNonNull(wal, "wal");
+            this.drainer = Objects.requireNonNull(drainer, "drainer");
+            this.store = Objects.requireNonNull(store, "store");
+        }
+
+        /** Checkpoint every {@code interval} (measured from the end of one to the start of the next); zero: on demand only (default). */
+        public Builder interval(Duration interval) {
+            this.interval = Objects.requireNonNull(interval, "interval");
+            return this;
+        }
+
+        /** How long to wait for every core's barrier (default 10 s). */
+        public Builder barrierTimeout(Duration timeout) {
+            this.barrierTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /** How many newest checkpoints to keep (default 3). */
+        public Builder retainedCheckpoints(int n) {
+            this.retainedCheckpoints = n;
+            return this;
+        }
+
+        /** The most deltas a core's chain holds before a full file (default 10). */
+        public Builder maxDeltas(int n) {
+            this.maxDeltas = n;
+            return this;
+        }
+
+        /** A full file is written once a chain's deltas exceed this fraction of its full file (default 0.5). */
+        public Builder maxDeltaFraction(double fraction) {
+            this.maxDeltaFraction = fraction;
+            return this;
+        }
+
+        /** A local directory for files being written (default java.io.tmpdir). */
+        public Builder staging(Path directory) {
+            this.staging = Objects.requireNonNull(directory, "directory");
+            return this;
+        }
+
+        /**
+         * Makes the manifest's source offsets of the cores' cuts (the offsets each core thread
+         * reported at its barrier). Default: one connector {@code core-NNNN} per core.
+         */
+        public Builder sources(Function<List<CoreCut>, Map<String, ConnectorCheckpoint>> sources) {
+            this.sources = Objects.requireNonNull(sources, "sources");
+            return this;
+        }
+
+        /** Further operator states to put in the manifest (names {@code core-NNNN} are taken). */
+        public Builder operators(Supplier<Map<String, OperatorCheckpoint>> operators) {
+            this.operators = Objects.requireNonNull(operators, "operators");
+            return this;
+        }
+
+        /** Hears each step of each checkpoint on the checkpoint thread (tracing, crash tests). */
+        public Builder stepObserver(Consumer<CheckpointStep> observer) {
+            this.stepObserver = Objects.requireNonNull(observer, "observer");
+            return this;
+        }
+
+        public Builder listener(CheckpointListener listener) {
+            this.listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        public StateCheckpointCoordinator build() {
+            return new StateCheckpointCoordinator(this);
+        }
+    }
+
+    private static Map<String, ConnectorCheckpoint> perCore(List<CoreCut> cuts) {
+        var out = new LinkedHashMap<String, ConnectorCheckpoint>();
+        for (var cut : cuts) {
+            out.put(coreOperator(cut.core()), new ConnectorCheckpoint(cut.sourceOffsets(), Map.of()));
+        }
+        return out;
+    }
+}

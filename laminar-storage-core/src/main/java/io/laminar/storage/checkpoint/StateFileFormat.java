@@ -1,0 +1,217 @@
+package io.laminar.storage.checkpoint;
+
+import io.laminar.storage.state.ChangelogSink;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * The format of one core's state file in a checkpoint: a full snapshot or a delta. All integers are
+ * little-endian.
+ *
+ * <pre>
+ * header (32 bytes)
+ *   bytes  0..3   magic "LSTF" (0x4C 0x53 0x54 0x46)
+ *   byte   4      format version: 1
+ *   byte   5      kind: 1 = FULL (every entry of the state, as puts, in key order)
+ *                       2 = DELTA (the puts and deletes since the previous file of the chain, in key order)
+ *   bytes  6..7   reserved, 0
+ *   bytes  8..11  core (int32)
+ *   bytes 12..19  epoch of the checkpoint (int64)
+ *   bytes 20..27  checkpoint id (int64)
+ *   bytes 28..31  reserved, 0
+ * entries, each
+ *   byte   0      op: 1 = PUT, 2 = DELETE
+ *   int32         key length k (0 .. 2^31-1)
+ *   k bytes       key
+ *   PUT only:     int32 value length v, then v bytes of value
+ * trailer (9 bytes)
+ *   byte   0      0xFF (end of entries)
+ *   int64         the number of entries
+ * </pre>
+ *
+ * The file ends right after the trailer: bytes after it, an unknown op or kind, a negative length or
+ * a wrong count are refused. The CRC32C of the whole file is not in the file: it is recorded in the
+ * manifest's {@link StateFileRef} (written by {@link CheckpointStore#writeFile}) and checked on
+ * restore before any of the file's state is used.
+ *
+ * <p>A core's state at a checkpoint is its chain: one FULL file followed by zero or more DELTA files,
+ * applied in order.
+ *
+ * <p>Stateless; thread-safe.
+ */
+public final class StateFileFormat {
+
+    /** "LSTF". */
+    public static final int MAGIC = 0x4654534C; // little-endian bytes 'L' 'S' 'T' 'F'
+    public static final byte VERSION = 1;
+    public static final byte FULL = 1;
+    public static final byte DELTA = 2;
+    public static final int HEADER_LENGTH = 32;
+    static final byte PUT = 1;
+    static final byte DELETE = 2;
+    static final int END = 0xFF;
+
+    private StateFileFormat() {
+    }
+
+    /** The header of a state file. */
+    public record Header(byte kind, int core, long epoch, long checkpointId) {
+    }
+
+    /** Writes state entries to a stream in this format; call {@link #finish()} once at the end. Single-threaded. */
+    public static final class Writer implements ChangelogSink {
+        private final OutputStream out;
+        private final byte[] small = new byte[9];
+        private long entries;
+        private long bytes;
+
+        public Writer(OutputStream out, Header header) throws IOException {
+            this.out = out;
+            var h = ByteBuffer.allocate(HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+            h.putInt(MAGIC).put(VERSION).put(header.kind()).putShort((short) 0).putInt(header.core())
+                    .putLong(header.epoch()).putLong(header.checkpointId()).putInt(0);
+            write(h.array(), HEADER_LENGTH);
+        }
+
+        @Override
+        public void onPut(byte[] key, byte[] value) {
+            try {
+                entry(PUT, key);
+                putInt(value.length);
+                write(value, value.length);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public void onDelete(byte[] key) {
+            try {
+                entry(DELETE, key);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public void onClear() {
+            throw new IllegalArgumentException("a state file holds puts and deletes only, never a clear");
+        }
+
+        /** Writes the trailer; returns the number of entries. */
+        public long finish() throws IOException {
+            var t = ByteBuffer.wrap(small).order(ByteOrder.LITTLE_ENDIAN);
+            t.put((byte) END).putLong(entries);
+            write(small, 9);
+            out.flush();
+            return entries;
+        }
+
+        /** The entries written so far. */
+        public long entries() {
+            return entries;
+        }
+
+        /** The bytes written so far. */
+        public long bytes() {
+            return bytes;
+        }
+
+        private void entry(byte op, byte[] key) throws IOException {
+            small[0] = op;
+            write(small, 1);
+            putInt(key.length);
+            write(key, key.length);
+            entries++;
+        }
+
+        private void putInt(int v) throws IOException {
+            ByteBuffer.wrap(small).order(ByteOrder.LITTLE_ENDIAN).putInt(0, v);
+            write(small, 4);
+        }
+
+        private void write(byte[] b, int n) throws IOException {
+            out.write(b, 0, n);
+            bytes += n;
+        }
+    }
+
+    /**
+     * Reads a state file from {@code in}, checks its header against what the manifest says, and
+     * applies every entry to {@code target} (puts and deletes).
+     *
+     * @throws IOException with a message saying what is wrong with the bytes
+     */
+    public static Header read(InputStream in, int expectedCore, ChangelogSink target) throws IOException {
+        var data = new DataInputStream(in);
+        var h = ByteBuffer.allocate(HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(data, h.array(), HEADER_LENGTH, "header");
+        if (h.getInt(0) != MAGIC) {
+            throw new IOException("not a state file: bad magic");
+        }
+        if (h.get(4) != VERSION) {
+            throw new IOException("unknown state file version " + h.get(4));
+        }
+        byte kind = h.get(5);
+        if (kind != FULL && kind != DELTA) {
+            throw new IOException("unknown state file kind " + kind);
+        }
+        var header = new Header(kind, h.getInt(8), h.getLong(12), h.getLong(20));
+        if (header.core() != expectedCore) {
+            throw new IOException("the state file is of core " + header.core() + ", expected core " + expectedCore);
+        }
+        var small = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        long entries = 0;
+        while (true) {
+            int op = data.read();
+            if (op < 0) {
+                throw new IOException("truncated state file: no trailer after " + entries + " entries");
+            }
+            if (op == END) {
+                readFully(data, small.array(), 8, "trailer");
+                long count = small.getLong(0);
+                if (count != entries) {
+                    throw new IOException("the trailer counts " + count + " entries, but the file holds " + entries);
+                }
+                if (data.read() >= 0) {
+                    throw new IOException("bytes after the trailer");
+                }
+                return header;
+            }
+            if (op != PUT && op != DELETE) {
+                throw new IOException("unknown entry op " + op + " at entry " + entries);
+            }
+            var key = readBytes(data, small, "key of entry " + entries);
+            if (op == PUT) {
+                target.onPut(key, readBytes(data, small, "value of entry " + entries));
+            } else {
+                target.onDelete(key);
+            }
+            entries++;
+        }
+    }
+
+    private static byte[] readBytes(DataInputStream in, ByteBuffer small, String what) throws IOException {
+        readFully(in, small.array(), 4, "length of the " + what);
+        int length = small.getInt(0);
+        if (length < 0) {
+            throw new IOException("negative length " + length + " of the " + what);
+        }
+        var bytes = new byte[length];
+        readFully(in, bytes, length, what);
+        return bytes;
+    }
+
+    private static void readFully(DataInputStream in, byte[] into, int n, String what) throws IOException {
+        try {
+            in.readFully(into, 0, n);
+        } catch (EOFException e) {
+            throw new IOException("truncated state file: the " + what + " is cut off", e);
+        }
+    }
+}

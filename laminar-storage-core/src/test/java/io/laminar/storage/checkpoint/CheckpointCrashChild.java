@@ -1,0 +1,125 @@
+package io.laminar.storage.checkpoint;
+
+import io.laminar.storage.changelog.ChangelogDrainer;
+import io.laminar.storage.changelog.ChangelogOptions;
+import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.state.ChangelogAwareStateStore;
+import io.laminar.storage.state.ChangelogSink;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+
+/**
+ * The process {@link CheckpointCrashTest} kills: recovers with {@link RecoveryManager}, then runs core
+ * threads, the aligned drainer and frequent checkpoints, printing {@code ACK <core> <operations>}
+ * whenever that many operations of a core are durable. With {@code -Dlaminar.crash.haltAt=STEP} and
+ * {@code -Dlaminar.crash.haltAfter=N} it halts itself ({@code Runtime.halt}) the N-th time a
+ * checkpoint reaches that {@link CheckpointStep}.
+ *
+ * <p>Operations are a deterministic function of (seed, core, index) and of the state before them,
+ * each producing exactly one change, so the parent can rebuild the state of any prefix. A core's
+ * source offset ("ops") is the number of operations in its state.
+ */
+public final class CheckpointCrashChild {
+
+    static final int CORES = 2;
+    static final int HALTED = 77;
+
+    static void operation(long seed, int core, long index, Predicate<byte[]> present, ChangelogSink target) {
+        var random = new Random(seed * 1_000_003L + core * 7_919L + index);
+        var key = ("k" + random.nextInt(200)).getBytes(StandardCharsets.UTF_8);
+        int dice = random.nextInt(1000);
+        if (dice < 2) {
+            target.onClear();
+        } else if (dice < 250 && present.test(key)) {
+            target.onDelete(key);
+        } else {
+            var value = new byte[random.nextInt(300)];
+            random.nextBytes(value);
+            target.onPut(key, value);
+        }
+    }
+
+    /** Operations in the recovered state of each core: the checkpoint's offset plus the replayed records. */
+    static long[] operations(RecoveredState recovered) {
+        var ops = new long[CORES];
+        for (int core = 0; core < CORES; core++) {
+            var source = recovered.sources().get(StateCheckpointCoordinator.coreOperator(core));
+            ops[core] = (source == null ? 0 : Long.parseLong(source.offsets().get("ops")))
+                    + recovered.report().recordsReplayedPerCore().get(core);
+        }
+        return ops;
+    }
+
+    public static void main(String[] args) throws Exception {
+        var walDir = Path.of(args[0]);
+        var store = new DirectoryCheckpointStore(Path.of(args[1]));
+        long seed = Long.parseLong(args[2]);
+        var haltAt = System.getProperty("laminar.crash.haltAt");
+        int haltAfter = Integer.getInteger("laminar.crash.haltAfter", 1);
+        var reached = new AtomicInteger();
+        var wal = PerCoreWalManager.open(walDir, CoreThreads.walOptions(CORES));
+        var recovered = new RecoveryManager(wal, store).recover();
+        var ops = operations(recovered);
+        var drainer = ChangelogDrainer.start(wal, ChangelogOptions.defaults().withQueueCapacity(256)
+                .withAlignedBarriers(true));
+        var coordinator = StateCheckpointCoordinator.builder(wal, drainer, store).interval(Duration.ofMillis(15))
+                .retainedCheckpoints(2).maxDeltas(3).staging(Path.of(args[1]).resolveSibling("staging"))
+                .stepObserver(step -> {
+                    if (step.name().equals(haltAt) && reached.incrementAndGet() == haltAfter) {
+                        Runtime.getRuntime().halt(HALTED);
+                    }
+                }).build().start();
+        var threads = new ArrayList<Thread>();
+        for (int core = 0; core < CORES; core++) {
+            int c = core;
+            var changelog = drainer.changelog(c);
+            var store0 = ChangelogAwareStateStore.fromSnapshot(recovered.coreStates().get(c), changelog);
+            var sink = new ChangelogSink() {
+                @Override
+                public void onPut(byte[] key, byte[] value) {
+                    store0.put(key, value);
+                }
+
+                @Override
+                public void onDelete(byte[] key) {
+                    store0.delete(key);
+                }
+
+                @Override
+                public void onClear() {
+                    store0.clear();
+                }
+            };
+            long first = ops[c] + 1;
+            threads.add(new Thread(() -> {
+                for (long index = first; ; index++) {
+                    long done = index - 1;
+                    changelog.pollCheckpoint(store0, () -> Map.of("ops", Long.toString(done)));
+                    operation(seed, c, index, store0::containsKey, sink);
+                    if (index % 50 == 0) {
+                        changelog.whenDurable(changelog.publishedChanges()).join();
+                        synchronized (System.out) {
+                            System.out.println("ACK " + c + " " + index);
+                            System.out.flush();
+                        }
+                    }
+                }
+            }, "core-" + c));
+        }
+        synchronized (System.out) {
+            System.out.println("READY " + ops[0] + " " + ops[1] + " checkpoint " + recovered.report().checkpointId());
+            System.out.flush();
+        }
+        threads.forEach(Thread::start);
+        for (var thread : threads) {
+            thread.join(); // until killed or halted
+        }
+        coordinator.close();
+    }
+}

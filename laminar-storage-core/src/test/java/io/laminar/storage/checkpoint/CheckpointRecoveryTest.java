@@ -1,0 +1,273 @@
+package io.laminar.storage.checkpoint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.laminar.storage.StorageException;
+import io.laminar.storage.percore.CheckpointTimeoutException;
+import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.state.StateEntry;
+import io.laminar.storage.state.StateSnapshot;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CheckpointRecoveryTest {
+
+    @TempDir
+    Path tmp;
+    Path walDir;
+    DirectoryCheckpointStore store;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        walDir = tmp.resolve("wal");
+        store = new DirectoryCheckpointStore(tmp.resolve("checkpoints"));
+    }
+
+    private StateCheckpointCoordinator.Builder coordinator(CoreThreads cores) {
+        return StateCheckpointCoordinator.builder(cores.wal, cores.drainer, store).staging(tmp.resolve("staging"))
+                .barrierTimeout(Duration.ofSeconds(10));
+    }
+
+    static List<String> render(StateSnapshot snapshot) {
+        var out = new ArrayList<String>();
+        for (StateEntry e : snapshot) {
+            out.add(new String(e.key(), StandardCharsets.UTF_8) + "=" + HexFormat.of().formatHex(e.value()));
+        }
+        return out;
+    }
+
+    private static byte[] value(int i) {
+        var v = new byte[300];
+        java.util.Arrays.fill(v, (byte) i);
+        return v;
+    }
+
+    private RecoveredState recover() throws IOException {
+        try (var wal = PerCoreWalManager.open(walDir, CoreThreads.walOptions(2))) {
+            return new RecoveryManager(wal, store).recover();
+        }
+    }
+
+    @Test
+    void aCheckpointHoldsTheStateAtEachCoresBarrierAndRecoveryReplaysTheRest() throws Exception {
+        List<String> expected0;
+        List<String> expected1;
+        CheckpointManifest manifest;
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = coordinator(cores).build()) {
+            for (int i = 0; i < 50; i++) {
+                cores.putDurably(i % 2, "k" + i, value(i));
+            }
+            manifest = coordinator.triggerCheckpoint().join();
+            for (int i = 50; i < 80; i++) {
+                cores.putDurably(i % 2, "k" + (i % 60), value(i));
+            }
+            cores.deleteDurably(0, "k0");
+            expected0 = render(cores.state(0));
+            expected1 = render(cores.state(1));
+        }
+        var recovered = recover();
+        assertThat(recovered.report().checkpointId()).isEqualTo(manifest.checkpointId());
+        assertThat(recovered.epoch()).isEqualTo(manifest.epoch());
+        assertThat(render(recovered.coreStates().get(0))).isEqualTo(expected0);
+        assertThat(render(recovered.coreStates().get(1))).isEqualTo(expected1);
+        // The checkpoint holds exactly the first 25 operations of each core: the replay adds the rest.
+        assertThat(recovered.sources().get("core-0000").offsets()).containsEntry("ops", "25");
+        assertThat(recovered.sources().get("core-0001").offsets()).containsEntry("ops", "25");
+        assertThat(recovered.report().recordsReplayedPerCore()).containsExactly(16L, 15L);
+        assertThat(recovered.report().skipped()).isEmpty();
+    }
+
+    @Test
+    void laterCheckpointsWriteOnlyTheDeltaAndAFullFileOnceTheChainIsLong() throws Exception {
+        var manifests = new ArrayList<CheckpointManifest>();
+        List<String> expected0;
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = coordinator(cores).maxDeltas(2).retainedCheckpoints(10).build()) {
+            for (int i = 0; i < 40; i++) {
+                cores.putDurably(0, "k" + i, value(i));
+            }
+            cores.putDurably(1, "only", value(1));
+            manifests.add(coordinator.triggerCheckpoint().join());
+            for (int round = 0; round < 4; round++) {
+                cores.putDurably(0, "k" + round, value(100 + round));
+                manifests.add(coordinator.triggerCheckpoint().join());
+            }
+            expected0 = render(cores.state(0));
+        }
+        var chain = manifests.stream().map(m -> m.operators().get("core-0000").stateFiles()).toList();
+        assertThat(chain.get(0)).hasSize(1).allMatch(p -> p.endsWith("-full.lsf"));
+        assertThat(chain.get(1)).hasSize(2).last().matches(p -> ((String) p).endsWith("-delta.lsf"));
+        assertThat(chain.get(2)).hasSize(3);
+        assertThat(chain.get(3)).hasSize(1).allMatch(p -> p.endsWith("-full.lsf")); // the chain reached maxDeltas
+        assertThat(chain.get(4)).hasSize(2);
+        // Core 1 did not change: its chain stays the first full file and nothing is rewritten.
+        assertThat(manifests.get(2).operators().get("core-0001").stateFiles())
+                .isEqualTo(manifests.get(0).operators().get("core-0001").stateFiles());
+        assertThat(manifests.get(1).writtenBytes()).isLessThan(manifests.get(0).writtenBytes() / 5);
+        assertThat(manifests.get(1).parentCheckpointId()).isEqualTo(manifests.get(0).checkpointId());
+        var recovered = recover();
+        assertThat(render(recovered.coreStates().get(0))).isEqualTo(expected0);
+        assertThat(recovered.report().recordsReplayed()).isZero();
+    }
+
+    @Test
+    void retentionKeepsTheNewestCheckpointsAndTruncatesTheWalOnlyToTheOldestRetained() throws Exception {
+        var manifests = new ArrayList<CheckpointManifest>();
+        List<String> expected1;
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = coordinator(cores).retainedCheckpoints(2).maxDeltas(1).build()) {
+            for (int round = 0; round < 5; round++) {
+                for (int i = 0; i < 300; i++) {
+                    cores.putDurably(i % 2, "k" + (i % 50), value(round * 7 + i));
+                }
+                manifests.add(coordinator.triggerCheckpoint().join());
+            }
+            var ids = store.listCheckpoints();
+            assertThat(ids).containsExactly(manifests.get(3).checkpointId(), manifests.get(4).checkpointId());
+            var referenced = new java.util.HashSet<String>();
+            for (long id : ids) {
+                store.readManifest(id).orElseThrow().files().forEach(f -> referenced.add(f.path()));
+            }
+            assertThat(store.listFiles()).containsExactlyInAnyOrderElementsOf(referenced);
+            var oldest = manifests.get(3).walPositions();
+            var start = cores.wal.startPositions();
+            for (int core = 0; core < 2; core++) {
+                assertThat(start.position(core)).isPositive().isLessThanOrEqualTo(oldest.get(core));
+            }
+            expected1 = render(cores.state(1));
+        }
+        // The newest manifest is damaged: the older retained one still recovers everything.
+        var newest = store.manifestPath(manifests.get(4).checkpointId());
+        var bytes = Files.readAllBytes(newest);
+        bytes[bytes.length / 2] ^= 0x55;
+        Files.write(newest, bytes);
+        var recovered = recover();
+        assertThat(recovered.report().checkpointId()).isEqualTo(manifests.get(3).checkpointId());
+        assertThat(recovered.report().skipped()).singleElement()
+                .matches(s -> s.checkpointId() == manifests.get(4).checkpointId() && s.reason().contains("unusable"));
+        assertThat(render(recovered.coreStates().get(1))).isEqualTo(expected1);
+    }
+
+    @Test
+    void aDamagedOrMissingStateFileOrAPathOutsideTheStoreFallsBackToAnOlderCheckpoint() throws Exception {
+        var manifests = new ArrayList<CheckpointManifest>();
+        List<String> expected0;
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = coordinator(cores).retainedCheckpoints(5).maxDeltas(0).build()) {
+            for (int round = 0; round < 4; round++) {
+                for (int i = 0; i < 20; i++) {
+                    cores.putDurably(i % 2, "r" + round + "k" + i, value(i + round));
+                }
+                manifests.add(coordinator.triggerCheckpoint().join());
+            }
+            cores.putDurably(0, "after", value(9));
+            expected0 = render(cores.state(0));
+        }
+        // Every checkpoint is full (maxDeltas 0), so each file belongs to one checkpoint.
+        // Newest: a file of its own flipped; second newest: a file of its own missing;
+        // third: a hostile manifest naming a path outside the store.
+        var newest = manifests.get(3);
+        var own = newest.files().get(newest.files().size() - 1).path();
+        var file = store.root().resolve(own);
+        var bytes = Files.readAllBytes(file);
+        bytes[bytes.length - 3] ^= 1;
+        Files.write(file, bytes);
+        var second = manifests.get(2);
+        var secondOwn = second.files().stream().filter(f -> f.path().contains(String.format("%020d",
+                second.checkpointId()))).findFirst().orElseThrow();
+        Files.delete(store.root().resolve(secondOwn.path()));
+        var third = manifests.get(1);
+        var files = new ArrayList<>(third.files());
+        files.add(new StateFileRef("../../etc/passwd", 10, "00000000"));
+        store.writeRawManifest(new CheckpointManifest(third.checkpointId(), third.epoch(), third.createdAt(),
+                third.walPositions(), third.sources(), third.operators(), files, third.parentCheckpointId(),
+                third.stateBytes(), third.writtenBytes(), third.watermark()));
+
+        var recovered = recover();
+        assertThat(recovered.report().checkpointId()).isEqualTo(manifests.get(0).checkpointId());
+        assertThat(recovered.report().skipped()).extracting(SkippedCheckpoint::reason).satisfiesExactly(
+                r -> assertThat(r).contains(own, "CRC32C", "damaged"),
+                r -> assertThat(r).contains(secondOwn.path(), "missing"),
+                r -> assertThat(r).contains("outside"));
+        assertThat(render(recovered.coreStates().get(0))).isEqualTo(expected0);
+    }
+
+    @Test
+    void withoutACheckpointTheWalAloneRecoversAndATruncatedWalFailsNamingWhatIsMissing() throws Exception {
+        List<String> expected;
+        try (var cores = new CoreThreads(walDir, 2, null, null)) {
+            for (int i = 0; i < 30; i++) {
+                cores.putDurably(1, "k" + i, value(i));
+            }
+            expected = render(cores.state(1));
+        }
+        var recovered = recover();
+        assertThat(recovered.report().checkpointId()).isNull();
+        assertThat(render(recovered.coreStates().get(1))).isEqualTo(expected);
+
+        try (var cores = new CoreThreads(walDir, 2, recovered.coreStates(), null);
+             var coordinator = coordinator(cores).retainedCheckpoints(1).build()) {
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < 300; i++) {
+                    cores.putDurably(i % 2, "k" + (i % 40), value(i + round));
+                }
+                coordinator.triggerCheckpoint().join();
+            }
+        }
+        for (long id : store.listCheckpoints()) {
+            store.deleteManifest(id);
+        }
+        assertThatThrownBy(this::recover).isInstanceOf(StorageException.class)
+                .hasMessageContaining("no usable checkpoint").hasMessageContaining("truncated away");
+    }
+
+    @Test
+    void aCoreThatDoesNotReachItsBarrierFailsTheCheckpointCleanlyAndTheNextOneSucceeds() throws Exception {
+        var failures = new CopyOnWriteArrayList<Throwable>();
+        var completed = new CopyOnWriteArrayList<CheckpointManifest>();
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = coordinator(cores).barrierTimeout(Duration.ofMillis(300))
+                     .listener(new CheckpointListener() {
+                         @Override
+                         public void completed(CheckpointManifest manifest, Duration duration, long bytes) {
+                             completed.add(manifest);
+                         }
+
+                         @Override
+                         public void failed(long checkpointId, Throwable cause) {
+                             failures.add(cause);
+                         }
+                     }).build()) {
+            cores.putDurably(0, "a", value(1));
+            var first = coordinator.triggerCheckpoint().join();
+            cores.polling = false;
+            assertThatThrownBy(() -> coordinator.triggerCheckpoint().join()).isInstanceOf(CompletionException.class)
+                    .hasCauseInstanceOf(CheckpointTimeoutException.class);
+            assertThat(failures).singleElement().isInstanceOf(CheckpointTimeoutException.class);
+            assertThat(store.listCheckpoints()).containsExactly(first.checkpointId());
+            cores.polling = true;
+            cores.putDurably(0, "b", value(2));
+            var third = coordinator.triggerCheckpoint().join();
+            assertThat(third.checkpointId()).isGreaterThan(first.checkpointId());
+            assertThat(completed).hasSize(2);
+        }
+        var recovered = recover();
+        assertThat(render(recovered.coreStates().get(0))).hasSize(2);
+        assertThat(recovered.sources()).containsEntry("core-0000",
+                new ConnectorCheckpoint(Map.of("ops", "2"), Map.of()));
+    }
+}
