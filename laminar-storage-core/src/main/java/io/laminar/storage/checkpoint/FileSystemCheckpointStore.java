@@ -294,7 +294,8 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
     }
 
     /** The file of a store path; refuses a path that could leave {@code state/} or name a temporary file. */
-    private Path stateFile(String path) {
+    /** Where the state file with store path {@code path} lives (package-private for tests). */
+    Path stateFile(String path) {
         var problem = StorePaths.problemWith(path);
         if (problem == null) {
             for (var segment : path.split("/")) {
@@ -311,7 +312,8 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
         return stateRoot.resolve(path);
     }
 
-    private Path manifestFile(long checkpointId) {
+    /** Where the manifest of {@code checkpointId} lives (package-private for tests). */
+    Path manifestFile(long checkpointId) {
         if (checkpointId < 0) {
             throw new IllegalArgumentException("checkpoint ids are not negative, but got " + checkpointId);
         }

@@ -58,7 +58,7 @@ public final class CheckpointCrashChild {
 
     public static void main(String[] args) throws Exception {
         var walDir = Path.of(args[0]);
-        var store = new DirectoryCheckpointStore(Path.of(args[1]));
+        var store = FileSystemCheckpointStore.open(Path.of(args[1]));
         long seed = Long.parseLong(args[2]);
         var haltAt = System.getProperty("laminar.crash.haltAt");
         int haltAfter = Integer.getInteger("laminar.crash.haltAfter", 1);

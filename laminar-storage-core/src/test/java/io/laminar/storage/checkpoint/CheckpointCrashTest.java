@@ -82,7 +82,7 @@ class CheckpointCrashTest {
     private static RecoveredState recoverAndCheck(Path walDir, Path storeDir, long seed) throws Exception {
         RecoveredState recovered;
         try (var wal = PerCoreWalManager.open(walDir, CoreThreads.walOptions(CheckpointCrashChild.CORES))) {
-            recovered = new RecoveryManager(wal, new DirectoryCheckpointStore(storeDir)).recover();
+            recovered = new RecoveryManager(wal, FileSystemCheckpointStore.open(storeDir)).recover();
         }
         var ops = CheckpointCrashChild.operations(recovered);
         for (int core = 0; core < CheckpointCrashChild.CORES; core++) {

@@ -28,12 +28,12 @@ class CheckpointRecoveryTest {
     @TempDir
     Path tmp;
     Path walDir;
-    DirectoryCheckpointStore store;
+    FileSystemCheckpointStore store;
 
     @BeforeEach
     void setUp() throws IOException {
         walDir = tmp.resolve("wal");
-        store = new DirectoryCheckpointStore(tmp.resolve("checkpoints"));
+        store = FileSystemCheckpointStore.open(tmp.resolve("checkpoints"));
     }
 
     private StateCheckpointCoordinator.Builder coordinator(CoreThreads cores) {
@@ -151,14 +151,14 @@ class CheckpointRecoveryTest {
             expected1 = render(cores.state(1));
         }
         // The newest manifest is damaged: the older retained one still recovers everything.
-        var newest = store.manifestPath(manifests.get(4).checkpointId());
+        var newest = store.manifestFile(manifests.get(4).checkpointId());
         var bytes = Files.readAllBytes(newest);
         bytes[bytes.length / 2] ^= 0x55;
         Files.write(newest, bytes);
         var recovered = recover();
         assertThat(recovered.report().checkpointId()).isEqualTo(manifests.get(3).checkpointId());
         assertThat(recovered.report().skipped()).singleElement()
-                .matches(s -> s.checkpointId() == manifests.get(4).checkpointId() && s.reason().contains("unusable"));
+                .matches(s -> s.checkpointId() == manifests.get(4).checkpointId() && s.reason().contains("cannot be used"));
         assertThat(render(recovered.coreStates().get(1))).isEqualTo(expected1);
     }
 
@@ -182,27 +182,26 @@ class CheckpointRecoveryTest {
         // third: a hostile manifest naming a path outside the store.
         var newest = manifests.get(3);
         var own = newest.files().get(newest.files().size() - 1).path();
-        var file = store.root().resolve(own);
+        var file = store.stateFile(own);
         var bytes = Files.readAllBytes(file);
         bytes[bytes.length - 3] ^= 1;
         Files.write(file, bytes);
         var second = manifests.get(2);
         var secondOwn = second.files().stream().filter(f -> f.path().contains(String.format("%020d",
                 second.checkpointId()))).findFirst().orElseThrow();
-        Files.delete(store.root().resolve(secondOwn.path()));
+        Files.delete(store.stateFile(secondOwn.path()));
         var third = manifests.get(1);
-        var files = new ArrayList<>(third.files());
-        files.add(new StateFileRef("../../etc/passwd", 10, "00000000"));
-        store.writeRawManifest(new CheckpointManifest(third.checkpointId(), third.epoch(), third.createdAt(),
-                third.walPositions(), third.sources(), third.operators(), files, third.parentCheckpointId(),
-                third.stateBytes(), third.writtenBytes(), third.watermark()));
+        // The codec refuses to write such a manifest, so forge its JSON the way an attacker would.
+        var json = new String(ManifestCodec.encode(third), java.nio.charset.StandardCharsets.UTF_8)
+                .replace(third.files().get(0).path(), "../../etc/passwd");
+        Files.write(store.manifestFile(third.checkpointId()), json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
 
         var recovered = recover();
         assertThat(recovered.report().checkpointId()).isEqualTo(manifests.get(0).checkpointId());
         assertThat(recovered.report().skipped()).extracting(SkippedCheckpoint::reason).satisfiesExactly(
                 r -> assertThat(r).contains(own, "CRC32C", "damaged"),
                 r -> assertThat(r).contains(secondOwn.path(), "missing"),
-                r -> assertThat(r).contains("outside"));
+                r -> assertThat(r).contains("../../etc/passwd", "inside the checkpoint store"));
         assertThat(render(recovered.coreStates().get(0))).isEqualTo(expected0);
     }
 
