@@ -38,7 +38,12 @@ public final class BenchContext {
      * quiet disk first (see {@link #awaitQuietDisk}).
      */
     public Path newDirectory(String name) throws IOException {
-        awaitQuietDisk();
+        return newDirectory(name, QUIET_DISK_TIMEOUT_MILLIS);
+    }
+
+    /** {@link #newDirectory(String)}, waiting at most {@code maxQuietWaitMillis} for a quiet disk. */
+    public Path newDirectory(String name, long maxQuietWaitMillis) throws IOException {
+        awaitQuietDisk(maxQuietWaitMillis);
         return Files.createDirectories(root.resolve(String.format("%03d-%s", ++counter, name)));
     }
 
@@ -48,12 +53,17 @@ public final class BenchContext {
      * then waits for a quiet disk. Steady-state pre-writing during the run is still measured.
      */
     public static void settleAfterOpen() {
+        settleAfterOpen(QUIET_DISK_TIMEOUT_MILLIS);
+    }
+
+    /** {@link #settleAfterOpen()}, waiting at most {@code maxQuietWaitMillis} for a quiet disk. */
+    public static void settleAfterOpen(long maxQuietWaitMillis) {
         try {
             Thread.sleep(200);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        awaitQuietDisk();
+        awaitQuietDisk(maxQuietWaitMillis);
     }
 
     /**
@@ -63,7 +73,12 @@ public final class BenchContext {
      * {@code /proc/meminfo} does not exist.
      */
     public static void awaitQuietDisk() {
-        long deadline = System.nanoTime() + QUIET_DISK_TIMEOUT_MILLIS * 1_000_000L;
+        awaitQuietDisk(QUIET_DISK_TIMEOUT_MILLIS);
+    }
+
+    /** {@link #awaitQuietDisk()}, waiting at most {@code maxWaitMillis}. */
+    public static void awaitQuietDisk(long maxWaitMillis) {
+        long deadline = System.nanoTime() + maxWaitMillis * 1_000_000L;
         while (System.nanoTime() < deadline) {
             if (pendingWriteBackBytes() < QUIET_DISK_BYTES) {
                 return;

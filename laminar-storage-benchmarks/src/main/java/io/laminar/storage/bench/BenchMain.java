@@ -7,6 +7,7 @@ import java.util.Arrays;
  *
  * <pre>
  * java -jar laminar-storage-benchmarks.jar wal [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
+ * java -jar laminar-storage-benchmarks.jar percore [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
  * java -jar laminar-storage-benchmarks.jar jmh [JMH arguments]
  * </pre>
  */
@@ -23,6 +24,7 @@ public final class BenchMain {
         var rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "wal" -> System.exit(WalSuite.run(rest));
+            case "percore" -> System.exit(PerCoreSuite.run(rest));
             case "jmh" -> org.openjdk.jmh.Main.main(rest);
             default -> {
                 System.err.println("unknown command '" + args[0] + "'\n" + usage());
@@ -41,8 +43,13 @@ public final class BenchMain {
                       --dir DIR    where benchmark files go (default: a temp dir under java.io.tmpdir);
                                    must be a real disk, not tmpfs; always deleted afterwards
                       --scenario   run only this scenario (repeatable): %s
+                  java -jar laminar-storage-benchmarks.jar percore [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
+                      the per-core suite: Ring 0 puts with the changelog drainer, per-core WAL and group commit
+                      --quick      smoke run, under two minutes (default: about five minutes)
+                      (--json, --dir as for wal)
+                      --scenario   run only this scenario (repeatable): %s
                   java -jar laminar-storage-benchmarks.jar jmh [JMH args]
-                      JMH micro-benchmarks, e.g.: jmh -f 1 -prof gc AppendBenchmark FramingBenchmark
-                """.formatted(String.join(", ", WalSuite.scenarioNames()));
+                      JMH micro-benchmarks, e.g.: jmh -f 1 -prof gc AppendBenchmark FramingBenchmark Ring0PutBenchmark
+                """.formatted(String.join(", ", WalSuite.scenarioNames()), String.join(", ", PerCoreSuite.scenarioNames()));
     }
 }

@@ -110,6 +110,14 @@ public final class Result {
         return p99Micros;
     }
 
+    public Double p999Micros() {
+        return p999Micros;
+    }
+
+    public Double maxMicros() {
+        return maxMicros;
+    }
+
     public Double ratio() {
         return ratio;
     }

@@ -11,10 +11,22 @@ import java.util.Optional;
  */
 public final class Targets {
 
-    /** One target: what it asks, what was measured, and whether it held ({@code null}: not run). */
-    public record Check(String target, String measured, Boolean pass) {
+    /**
+     * One target: what it asks, what was measured, and whether it held ({@code null}: not run). A
+     * report-only check ({@code info}) has no threshold: it shows INFO once measured.
+     */
+    public record Check(String target, String measured, Boolean pass, boolean info) {
+        public Check(String target, String measured, Boolean pass) {
+            this(target, measured, pass, false);
+        }
+
+        /** A report-only line: what was measured, without a threshold. */
+        static Check info(String target, String measured) {
+            return new Check(target, measured, Boolean.TRUE, true);
+        }
+
         String verdict() {
-            return pass == null ? "NOT RUN" : pass ? "PASS" : "MISS";
+            return pass == null ? "NOT RUN" : info ? "INFO" : pass ? "PASS" : "MISS";
         }
     }
 

@@ -5,13 +5,7 @@ import io.laminar.storage.bench.scenario.BulkScenario;
 import io.laminar.storage.bench.scenario.DurableGroupScenario;
 import io.laminar.storage.bench.scenario.DurableSingleScenario;
 import io.laminar.storage.bench.scenario.ReplayScenario;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * The {@code wal} command: runs the WAL scenarios (laminar side by side with its comparison
@@ -29,128 +23,12 @@ public final class WalSuite {
         return SCENARIOS.stream().map(Scenario::name).toList();
     }
 
-    /** Command-line options of {@code wal}. */
-    private record Options(boolean quick, Path json, Path dir, Set<String> scenarios) {
-
-        static Options parse(String[] args) {
-            boolean quick = false;
-            Path json = null;
-            Path dir = null;
-            var scenarios = new LinkedHashSet<String>();
-            for (int i = 0; i < args.length; i++) {
-                switch (args[i]) {
-                    case "--quick" -> quick = true;
-                    case "--json" -> json = Path.of(value(args, ++i, "--json"));
-                    case "--dir" -> dir = Path.of(value(args, ++i, "--dir"));
-                    case "--scenario" -> {
-                        var name = value(args, ++i, "--scenario");
-                        if (!scenarioNames().contains(name)) {
-                            throw new IllegalArgumentException("unknown scenario '" + name + "'; choose from "
-                                    + scenarioNames());
-                        }
-                        scenarios.add(name);
-                    }
-                    default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
-                }
-            }
-            return new Options(quick, json, dir, scenarios);
-        }
-
-        private static String value(String[] args, int i, String option) {
-            if (i >= args.length) {
-                throw new IllegalArgumentException(option + " needs a value");
-            }
-            return args[i];
-        }
-    }
-
     /** Runs the suite; returns the process exit code (1 if a scenario failed, 2 for bad arguments). */
     static int run(String[] args) throws Exception {
-        Options options;
-        try {
-            options = Options.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage() + "\n" + BenchMain.usage());
-            return 2;
-        }
         // Chronicle would otherwise print a banner and try to send usage analytics.
         System.setProperty("chronicle.analytics.disable", "true");
         System.setProperty("chronicle.announcer.disable", "true");
-
-        var settings = options.quick() ? Settings.quickRun() : Settings.defaultRun();
-        var base = options.dir() != null ? options.dir() : Path.of(System.getProperty("java.io.tmpdir"));
-        Files.createDirectories(base);
-        // Only this subdirectory is ever deleted, never what --dir points at.
-        var root = Files.createTempDirectory(base, "laminar-bench-");
-        var cleanup = new Thread(() -> BenchContext.deleteTree(root), "bench-cleanup");
-        Runtime.getRuntime().addShutdownHook(cleanup);
-
-        var fileSystem = Files.getFileStore(root).type();
-        System.out.printf("laminar-storage WAL suite (%s run): Java %s, %d CPUs, files in %s (%s)%n",
-                options.quick() ? "quick" : "default", System.getProperty("java.version"),
-                Runtime.getRuntime().availableProcessors(), root, fileSystem);
-        if (fileSystem.equals("tmpfs") || fileSystem.equals("ramfs")) {
-            System.out.println("WARNING: " + root + " is in memory (" + fileSystem + "): fdatasync does nothing there, "
-                    + "so the durable numbers mean nothing. Pass --dir on a real disk.");
-        }
-        double timer = ClosedLoop.timerOverheadNanos();
-        System.out.printf("every latency sample includes about %.0f ns of System.nanoTime() overhead%n%n", timer);
-        warmHarness();
-
-        var context = new BenchContext(settings, root);
-        var results = new ArrayList<Result>();
-        var failed = new ArrayList<String>();
-        long suiteStart = System.nanoTime();
-        try {
-            for (var scenario : SCENARIOS) {
-                if (!options.scenarios().isEmpty() && !options.scenarios().contains(scenario.name())) {
-                    continue;
-                }
-                long start = System.nanoTime();
-                System.out.printf("running %s ...%n", scenario.name());
-                try {
-                    var rows = scenario.run(context);
-                    results.addAll(rows);
-                    System.out.printf("  %d rows in %.1f s%n", rows.size(), (System.nanoTime() - start) / 1e9);
-                } catch (Exception | LinkageError e) {
-                    failed.add(scenario.name());
-                    System.out.println("  FAILED: " + e);
-                    e.printStackTrace(System.out);
-                }
-            }
-        } finally {
-            BenchContext.deleteTree(root);
-        }
-
-        Targets.addRatios(results);
-        System.out.printf("%nresults (%s run, %.0f s; latencies per operation in microseconds, MB = 10^6 bytes)%n",
-                options.quick() ? "quick" : "default", (System.nanoTime() - suiteStart) / 1e9);
-        Report.printTable(results, System.out);
-        System.out.println();
-        Report.printTargets(Targets.evaluate(results), System.out);
-        if (options.json() != null) {
-            Report.writeJson(results, options.json());
-            System.out.println("\nwrote " + results.size() + " rows to " + options.json().toAbsolutePath());
-        }
-        if (!failed.isEmpty()) {
-            System.out.println("\nFAILED scenarios: " + failed);
-            return 1;
-        }
-        return 0;
-    }
-
-    /**
-     * Runs the measuring loop briefly with several kinds of operation, so its call to the operation
-     * is already megamorphic when the first system is measured: every system then pays the same
-     * dispatch cost, whatever the order in which they run.
-     */
-    private static void warmHarness() throws Exception {
-        long[] sink = new long[1];
-        List<ClosedLoop.Op> ops = List.of(() -> sink[0]++, () -> sink[0]--, () -> sink[0] ^= 1, () -> sink[0] += 2);
-        for (int round = 0; round < 3; round++) {
-            for (var op : ops) {
-                ClosedLoop.run(1, t -> op, ClosedLoop.Phase.of(Duration.ZERO), ClosedLoop.Phase.of(Duration.ofMillis(30)));
-            }
-        }
+        return SuiteRunner.run(new SuiteRunner.Suite("wal", "laminar-storage WAL suite", SCENARIOS,
+                Targets::addRatios, Targets::evaluate, Report::printTable), args);
     }
 }
