@@ -11,7 +11,8 @@ import java.util.Objects;
 
 /**
  * A {@link FileChannel} that delegates every operation to a real channel. Subclasses override
- * the operations they want to observe, slow down or fail (see {@link FaultyFileIO}).
+ * the operations they want to observe, slow down or fail: the building block of {@link FileIO}
+ * decorators that time, throttle or inject faults (the project's own tests use it that way).
  *
  * <p>{@link #lock} and {@link #tryLock} return the delegate's locks, and {@link #map} the
  * delegate's mapping: they are real, and releasing them works as long as this channel is open.
