@@ -8,6 +8,7 @@ import java.util.Arrays;
  * <pre>
  * java -jar laminar-storage-benchmarks.jar wal [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
  * java -jar laminar-storage-benchmarks.jar percore [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
+ * java -jar laminar-storage-benchmarks.jar checkpoint [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
  * java -jar laminar-storage-benchmarks.jar jmh [JMH arguments]
  * </pre>
  */
@@ -25,6 +26,7 @@ public final class BenchMain {
         switch (args[0]) {
             case "wal" -> System.exit(WalSuite.run(rest));
             case "percore" -> System.exit(PerCoreSuite.run(rest));
+            case "checkpoint" -> System.exit(CheckpointSuite.run(rest));
             case "jmh" -> org.openjdk.jmh.Main.main(rest);
             default -> {
                 System.err.println("unknown command '" + args[0] + "'\n" + usage());
@@ -48,8 +50,15 @@ public final class BenchMain {
                       --quick      smoke run, under two minutes (default: about five minutes)
                       (--json, --dir as for wal)
                       --scenario   run only this scenario (repeatable): %s
+                  java -jar laminar-storage-benchmarks.jar checkpoint [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
+                      the checkpoint suite: full and incremental checkpoints of 1 GiB of state on 2 cores,
+                      restore + WAL replay, Ring 0 put latency during a checkpoint
+                      --quick      smoke run with 64 MiB of state, under two minutes (default: 1 GiB, about five minutes)
+                      (--json, --dir as for wal)
+                      --scenario   run only this scenario (repeatable): %s
                   java -jar laminar-storage-benchmarks.jar jmh [JMH args]
                       JMH micro-benchmarks, e.g.: jmh -f 1 -prof gc AppendBenchmark FramingBenchmark Ring0PutBenchmark
-                """.formatted(String.join(", ", WalSuite.scenarioNames()), String.join(", ", PerCoreSuite.scenarioNames()));
+                """.formatted(String.join(", ", WalSuite.scenarioNames()), String.join(", ", PerCoreSuite.scenarioNames()),
+                String.join(", ", CheckpointSuite.scenarioNames()));
     }
 }

@@ -13,7 +13,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
- * What the {@code wal} and {@code percore} commands share: option parsing, the benchmark directory,
+ * What the {@code wal}, {@code percore} and {@code checkpoint} commands share: option parsing, the benchmark directory,
  * running the scenarios, the table, the targets and the JSON file.
  */
 public final class SuiteRunner {
