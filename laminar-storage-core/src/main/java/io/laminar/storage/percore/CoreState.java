@@ -16,7 +16,7 @@ import java.util.concurrent.RejectedExecutionException;
  *
  * <p>Every field has a single writer, so nothing here needs a compare-and-set: the barrier fields
  * are written only by the owner thread, {@code syncedRecords} and {@code durableBarrierEpoch} only
- * in {@code onSync}, which the WAL calls under its flush lock. Waiters are guarded by their queue.
+ * in {@code onSync}, which the WAL calls one at a time, under its sync lock. Waiters are guarded by their queue.
  */
 final class CoreState implements WalListener {
 
@@ -119,7 +119,7 @@ final class CoreState implements WalListener {
      */
     @Override
     public void onSync(int records, long bytes, long nanos) {
-        syncedRecords += records; // single writer: the WAL calls onSync under its flush lock
+        syncedRecords += records; // single writer: the WAL calls onSync under its sync lock
         long durable = durableSequence();
         // Epoch first, then sequence (the owner writes them the other way round): the sequence read
         // belongs to this barrier or a later one, so "sequence durable" implies "this epoch's barrier
@@ -130,7 +130,7 @@ final class CoreState implements WalListener {
             durableBarrierEpoch = epoch;
         }
         if (hasWaiters) {
-            // Not on this thread: user code attached to the futures must not run under the WAL's flush lock.
+            // Not on this thread: user code attached to the futures must not run under the WAL's sync lock.
             schedule();
         }
     }
@@ -166,7 +166,7 @@ final class CoreState implements WalListener {
         try {
             completions.execute(completeWaiters);
         } catch (RejectedExecutionException e) {
-            completeWaiters(); // closing: the completion thread is gone, and no flush lock is held any more
+            completeWaiters(); // closing: the completion thread is gone, and no WAL lock is held any more
         }
     }
 

@@ -6,8 +6,10 @@ import java.nio.file.Path;
  * Callbacks from a {@link WriteAheadLog}, for metrics and logging. Every method has an empty
  * default.
  *
- * <p>Methods are called on the log's syncer thread (or on an appending thread under
- * {@link SyncPolicy.EveryAppend}); they must be fast and must not call back into the log.
+ * <p>Methods are called on whichever thread syncs or fails the log: usually its syncer thread,
+ * sometimes an appending thread (under {@link SyncPolicy.EveryAppend}, or one helping to write out
+ * a full buffer). {@link #onSync} calls never overlap: they happen one at a time, under the log's
+ * sync lock. Methods must be fast and must not call back into the log.
  */
 public interface WalListener {
 

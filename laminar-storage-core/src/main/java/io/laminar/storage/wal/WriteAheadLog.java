@@ -81,7 +81,13 @@ public final class WriteAheadLog implements AutoCloseable {
     private final FrameRing ring;
     private final ThreadLocal<AppendScratch> scratch;
     private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
+    /** Guards writing: moving committed frames from the buffer to the files, rotation. */
     private final ReentrantLock flushLock = new ReentrantLock();
+    /**
+     * Serializes fdatasyncs and the durable position. Taken after flushLock where both are held,
+     * never the other way round. Writes go on while a sync runs.
+     */
+    private final ReentrantLock syncLock = new ReentrantLock();
     private final Object truncateLock = new Object();
     private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
     private final ExecutorService preallocator;
@@ -100,12 +106,18 @@ public final class WriteAheadLog implements AutoCloseable {
     private volatile boolean acknowledgerParked;
     private volatile boolean stopAcknowledger;
 
+    /** The segment being written: changed by rotation under both locks, read by syncs under syncLock. */
+    private volatile Segment active;
+    /** How far the files are written, and how many records that is: published together after every write. */
+    private volatile Written written;
+    /** Records made durable so far (written under syncLock). */
+    private volatile long syncedRecords;
+    private volatile long lastSyncRecords;
+
     // Guarded by flushLock.
-    private Segment active;
     private Future<Path> preallocated;
-    private long unsyncedRecords;
+    private long writtenRecords;
     private long firstUnsyncedNanos;
-    private long lastSyncRecords;
 
     private WriteAheadLog(Path directory, WalOptions options, FileChannel lockChannel, FileLock fileLock,
                           WalRecovery.Recovered recovered) throws IOException {
@@ -136,6 +148,7 @@ public final class WriteAheadLog implements AutoCloseable {
         }
         long end = Math.max(0, recovered.endPosition());
         this.durablePosition = end;
+        this.written = new Written(end, 0);
         this.ring = new FrameRing(options.ringCapacity(), end);
         this.scratch = ThreadLocal.withInitial(() -> new AppendScratch(ring.newView()));
         statistics.tornTailRepairs = recoveryReport.tornTailBytes() > 0 ? 1 : 0;
@@ -459,12 +472,33 @@ public final class WriteAheadLog implements AutoCloseable {
                 throw closedException();
             }
             wakeSyncer(); // to write out and free space: a full buffer is no reason to fdatasync
+            if (!syncEveryAppend) {
+                helpWrite(); // under EveryAppend every appender writes out on its own path anyway
+            }
             if (idle < 100) {
                 Thread.onSpinWait();
             } else if (idle < 200) {
                 Thread.yield();
             } else {
                 LockSupport.parkNanos(50_000);
+            }
+        }
+    }
+
+    /**
+     * Writes committed frames out if nobody else is: while the syncer waits in an fdatasync, a full
+     * buffer is drained by the appenders waiting for it.
+     */
+    private void helpWrite() {
+        if (flushLock.tryLock()) {
+            try {
+                if (failure == null) {
+                    writeCommitted();
+                }
+            } catch (IOException | RuntimeException e) {
+                throw fail(e);
+            } finally {
+                flushLock.unlock();
             }
         }
     }
@@ -499,16 +533,22 @@ public final class WriteAheadLog implements AutoCloseable {
             if (failure != null) {
                 throw failedException();
             }
-            flushLock.lock();
-            try {
-                if (durablePosition < end && failure == null) {
-                    writeCommitted();
-                    syncWritten();
+            if (written.position() < end) {
+                flushLock.lock();
+                try {
+                    if (written.position() < end && failure == null) {
+                        writeCommitted();
+                    }
+                } catch (IOException | RuntimeException e) {
+                    throw fail(e);
+                } finally {
+                    flushLock.unlock();
                 }
+            }
+            try {
+                syncWritten(); // shared: whoever syncs first covers everyone written before
             } catch (IOException | RuntimeException e) {
                 throw fail(e);
-            } finally {
-                flushLock.unlock();
             }
             if (durablePosition < end) {
                 Thread.yield(); // an earlier appender is still copying its record
@@ -611,27 +651,31 @@ public final class WriteAheadLog implements AutoCloseable {
                 && !(ring.released() > durablePosition && (groupCommit || intervalDue))) {
             return false;
         }
+        long before;
+        long durableBefore = durablePosition;
+        boolean sync;
         flushLock.lock();
         try {
-            long before = ring.released();
-            long durableBefore = durablePosition;
+            before = ring.released();
             writeCommitted();
             boolean requested = requestedEnd.get() > durablePosition;
             if ((groupCommit || requested) && ring.released() > durablePosition) {
                 linger();
             }
-            if ((requested || groupCommit || intervalDue) && ring.released() > durablePosition) {
-                syncWritten();
-            }
-            return ring.released() > before || durablePosition > durableBefore;
+            sync = (requested || groupCommit || intervalDue) && ring.released() > durablePosition;
         } catch (IOException | RuntimeException e) {
-            // Fail before giving up the flush lock: otherwise an appender syncing inline (EveryAppend) can take
-            // the lock in between, fdatasync again with success and report records durable that the failed
-            // write or fdatasync may have lost.
-            throw fail(e);
+            throw fail(e); // before giving up the lock, so that no other thread writes after a failed write
         } finally {
             flushLock.unlock();
         }
+        if (sync) {
+            try {
+                syncWritten(); // outside flushLock: appenders short of buffer space write meanwhile
+            } catch (IOException | RuntimeException e) {
+                throw fail(e);
+            }
+        }
+        return ring.released() > before || durablePosition > durableBefore;
     }
 
     /**
@@ -646,7 +690,7 @@ public final class WriteAheadLog implements AutoCloseable {
         }
         long deadline = firstUnsyncedNanos + g.maxWait().toNanos();
         long quietUntil = System.nanoTime() + Math.min(LINGER_QUIET_NANOS, g.maxWait().toNanos());
-        while (unsyncedRecords < g.maxBatchRecords()) {
+        while (writtenRecords - syncedRecords < g.maxBatchRecords()) {
             long now = System.nanoTime();
             if (now >= deadline) {
                 return;
@@ -678,12 +722,10 @@ public final class WriteAheadLog implements AutoCloseable {
             }
             long padded = WalFormat.align(length);
             if (!active.fits(position, padded)) {
-                writeRun(from, position);
+                writeRun(from, position, records, payloadBytes);
                 from = position;
-                countWritten(records, payloadBytes);
                 records = 0;
                 payloadBytes = 0;
-                syncWritten(); // a sealed segment is synced in full before the next one is used
                 rotate(position);
             }
             position += padded;
@@ -692,60 +734,77 @@ public final class WriteAheadLog implements AutoCloseable {
             // Release space at least every half ring: a slot more than a lap ahead of the released
             // position still holds a frame this pass has scanned but not yet released.
             if (position - from >= Math.min(MAX_WRITE_RUN, ring.capacity() / 2)) {
-                writeRun(from, position);
+                writeRun(from, position, records, payloadBytes);
                 from = position;
+                records = 0;
+                payloadBytes = 0;
             }
         }
-        writeRun(from, position);
-        countWritten(records, payloadBytes);
+        writeRun(from, position, records, payloadBytes);
     }
 
-    private void writeRun(long from, long to) throws IOException {
-        if (to > from) {
-            ring.writeTo(active.channel(), from, to, active.fileOffset(from));
-            ring.release(to);
-        }
-    }
-
-    private void countWritten(long records, long payloadBytes) {
-        if (records > 0) {
-            if (unsyncedRecords == 0) {
-                firstUnsyncedNanos = System.nanoTime();
-            }
-            unsyncedRecords += records;
-            statistics.appends += records;
-            statistics.appendedBytes += payloadBytes;
-        }
-    }
-
-    /** fdatasyncs the active segment and publishes the new durable position. Under flushLock. */
-    private void syncWritten() throws IOException {
-        long target = ring.released();
-        long previous = durablePosition;
-        if (target <= previous) {
+    /** Writes the frames in [from, to) to the active segment, frees their buffer space, publishes. */
+    private void writeRun(long from, long to, long records, long payloadBytes) throws IOException {
+        if (to <= from) {
             return;
         }
-        if (failure != null) {
-            // Never fdatasync again after a failed write or fdatasync: Linux reports a failed writeback once, and
-            // a later fdatasync "succeeds" although the failed pages may be lost. Publishing a durable position
-            // then would acknowledge records that are not on disk.
-            throw failedException();
+        ring.writeTo(active.channel(), from, to, active.fileOffset(from));
+        ring.release(to);
+        if (writtenRecords == syncedRecords) {
+            firstUnsyncedNanos = System.nanoTime();
         }
-        long started = System.nanoTime();
-        active.channel().force(false);
-        long nanos = System.nanoTime() - started;
-        // Counters and listener first: whoever sees a durable acknowledgement also sees the sync that made it.
-        statistics.syncs++;
-        statistics.syncedRecords += unsyncedRecords;
-        statistics.syncNanosTotal += nanos;
-        statistics.lastSyncNanos = nanos;
-        statistics.maxSyncNanos = Math.max(statistics.maxSyncNanos, nanos);
-        options.listener().onSync((int) Math.min(Integer.MAX_VALUE, unsyncedRecords), target - previous, nanos);
-        lastSyncRecords = unsyncedRecords;
-        unsyncedRecords = 0;
-        durablePosition = target;
-        if (acknowledgerParked) {
-            LockSupport.unpark(acknowledger);
+        writtenRecords += records;
+        statistics.appends += records;
+        statistics.appendedBytes += payloadBytes;
+        written = new Written(to, writtenRecords);
+    }
+
+    /**
+     * fdatasyncs what is written and publishes the new durable position. Takes syncLock, so one
+     * sync runs at a time and never after a failed one; needs no flushLock, so writing goes on.
+     */
+    private void syncWritten() throws IOException {
+        syncLock.lock();
+        try {
+            var target = written;
+            // Read after `written`: a rotation switches `active` only after syncing the sealed
+            // segment up to its end (under this lock), so any position in `target` past the sealed
+            // segment's end lies in the segment read here.
+            var segment = active;
+            long previous = durablePosition;
+            if (target.position() <= previous) {
+                return;
+            }
+            if (failure != null) {
+                // Never fdatasync again after a failed write or fdatasync: Linux reports a failed writeback once,
+                // and a later fdatasync "succeeds" although the failed pages may be lost. Publishing a durable
+                // position then would acknowledge records that are not on disk.
+                throw failedException();
+            }
+            long started = System.nanoTime();
+            try {
+                segment.channel().force(false);
+            } catch (IOException | RuntimeException e) {
+                throw fail(e); // under the lock: no other thread can sync and succeed in between
+            }
+            long nanos = System.nanoTime() - started;
+            long records = target.records() - syncedRecords;
+            // Counters and listener first: whoever sees a durable acknowledgement also sees the sync that made it.
+            statistics.syncs++;
+            statistics.syncedRecords += records;
+            statistics.syncNanosTotal += nanos;
+            statistics.lastSyncNanos = nanos;
+            statistics.maxSyncNanos = Math.max(statistics.maxSyncNanos, nanos);
+            options.listener().onSync((int) Math.min(Integer.MAX_VALUE, records), target.position() - previous,
+                    nanos);
+            lastSyncRecords = records;
+            syncedRecords = target.records();
+            durablePosition = target.position();
+            if (acknowledgerParked) {
+                LockSupport.unpark(acknowledger);
+            }
+        } finally {
+            syncLock.unlock();
         }
     }
 
@@ -805,12 +864,24 @@ public final class WriteAheadLog implements AutoCloseable {
 
     // ---- segments ----------------------------------------------------------------------------
 
-    /** Seals the active segment (already synced) and continues in a new one at {@code base}. */
+    /**
+     * Seals the active segment and continues in a new one at {@code base}. Under flushLock, with
+     * everything before {@code base} written. The sealed segment is synced in full before the next
+     * one is used, and the switch happens under syncLock, so a sync never forces a segment that a
+     * rotation is closing.
+     */
     private void rotate(long base) throws IOException {
         var sealed = active;
-        var next = activateSegment(base);
-        segments.put(base, next);
-        active = next;
+        Segment next;
+        syncLock.lock();
+        try {
+            syncWritten();
+            next = activateSegment(base);
+            segments.put(base, next);
+            active = next;
+        } finally {
+            syncLock.unlock();
+        }
         sealed.closeQuietly();
         schedulePreallocation();
         log.debug("WAL {}: sealed {} and started {}", directory, sealed.path().getFileName(),
@@ -948,6 +1019,10 @@ public final class WriteAheadLog implements AutoCloseable {
     }
 
     private record Waiter(long end, long result, CompletableFuture<Long> future) {
+    }
+
+    /** Everything before {@code position} is written to the files: {@code records} records since open. */
+    private record Written(long position, long records) {
     }
 
     /** Counters, written by the flush-lock holder and read by anyone. */
