@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
  * writes, per core, only what changed since that core's previous committed checkpoint
  * ({@link StateSnapshot#changesSince}) as a new DELTA file, and references the earlier files of the
  * chain; a core with no change writes nothing and references its chain as it was. A FULL file is
- * written instead when the core has no committed predecessor in this process (the first checkpoint,
- * or the first after a restart), when the chain already holds {@code maxDeltas} deltas, or when its
+ * written instead when the core has no committed predecessor (the first checkpoint, or the first
+ * after a restart that did not {@link #resume} from the recovered checkpoint), when the chain already
+ * holds {@code maxDeltas} deltas, or when its
  * deltas add up to more than {@code maxDeltaFraction} of its full file: so recovery reads at most one
  * full file and {@code maxDeltas} deltas per core. Files are named
  * {@code state/core-NNNN/<checkpoint id, 20 digits>-full.lsf} or {@code -delta.lsf} and never rewritten;
@@ -196,6 +197,49 @@ public final class IncrementalCheckpointManager {
         }
         return new WrittenState(List.copyOf(chains), written, stateBytes, reusesFiles ? committedId : null,
                 List.copyOf(next));
+    }
+
+    /**
+     * Continues the chains of a recovered checkpoint, so that the first checkpoint after a restart
+     * writes deltas against it rather than full files. Call it before the first {@link #writeState}.
+     *
+     * <p>{@code checkpointStates} must be, per core, exactly the state that checkpoint's chain holds
+     * (as {@link RecoveredState#checkpointStates()}: restored from its files, before the WAL
+     * replay): a delta is the difference between a cut and this state, so it is exact whatever the
+     * live store was built from, but only if this state is the chain's.
+     *
+     * @throws IllegalArgumentException if the manifest does not have one chain per core, or names
+     *                                  a file it does not list
+     */
+    public void resume(CheckpointManifest manifest, List<StateSnapshot> checkpointStates) {
+        var refs = new java.util.HashMap<String, StateFileRef>();
+        manifest.files().forEach(ref -> refs.put(ref.path(), ref));
+        var chains = new TreeMap<Integer, Chain>();
+        for (int core = 0; core < checkpointStates.size(); core++) {
+            var entry = manifest.operators().get(StateCheckpointCoordinator.coreOperator(core));
+            if (entry == null || entry.stateFiles().isEmpty()) {
+                throw new IllegalArgumentException("checkpoint " + manifest.checkpointId() + " has no state chain for core "
+                        + core);
+            }
+            var files = new ArrayList<StateFileRef>();
+            long deltaBytes = 0;
+            for (var path : entry.stateFiles()) {
+                var ref = refs.get(path);
+                if (ref == null) {
+                    throw new IllegalArgumentException("checkpoint " + manifest.checkpointId() + " names " + path
+                            + " in core " + core + "'s chain but does not list it");
+                }
+                if (!files.isEmpty()) {
+                    deltaBytes += ref.size();
+                }
+                files.add(ref);
+            }
+            chains.put(core, new Chain(checkpointStates.get(core), List.copyOf(files), files.get(0).size(),
+                    deltaBytes));
+        }
+        committed.clear();
+        committed.putAll(chains);
+        committedId = manifest.checkpointId();
     }
 
     /** The checkpoint whose state was written is published: later checkpoints build on it. */

@@ -79,6 +79,13 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
         this.store = b.store;
         this.files = new IncrementalCheckpointManager(b.store, b.retainedCheckpoints, b.maxDeltas, b.maxDeltaFraction,
                 b.staging);
+        if (b.resumeFrom != null && b.resumeFrom.checkpoint() != null) {
+            if (b.resumeFrom.checkpointStates().size() != b.wal.cores()) {
+                throw new IllegalArgumentException("the recovered state has " + b.resumeFrom.checkpointStates().size()
+                        + " cores, the WAL has " + b.wal.cores());
+            }
+            files.resume(b.resumeFrom.checkpoint(), b.resumeFrom.checkpointStates());
+        }
         this.interval = b.interval;
         this.barrierTimeout = b.barrierTimeout;
         this.sources = b.sources;
@@ -265,6 +272,7 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
         private Supplier<Map<String, OperatorCheckpoint>> operators = Map::of;
         private Consumer<CheckpointStep> stepObserver = s -> { };
         private final List<CheckpointListener> listeners = new ArrayList<>();
+        private RecoveredState resumeFrom;
 
         private Builder(PerCoreWalManager wal, ChangelogDrainer drainer, CheckpointStore store) {
             this.wal = Objects.requireNonNull(wal, "wal");
@@ -329,11 +337,26 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Continues the checkpoint chains of the checkpoint {@code recovered} was restored from (if
+         * any), so that the first checkpoint after the restart writes per core only what changed
+         * since it (subject to the usual {@code maxDeltas} and {@code maxDeltaFraction} limits)
+         * instead of a full file. Pass the {@link RecoveredState} of this WAL and store, as
+         * {@link RecoveryManager#recover()} returned it. Without it, or after a recovery from the
+         * WAL alone, the first checkpoint writes full files.
+         */
+        public Builder resumeFrom(RecoveredState recovered) {
+            this.resumeFrom = Objects.requireNonNull(recovered, "recovered");
+            return this;
+        }
+
+        /** Adds a listener. */
         public Builder listener(CheckpointListener listener) {
             this.listeners.add(Objects.requireNonNull(listener, "listener"));
             return this;
         }
 
+        /** The coordinator; call {@link StateCheckpointCoordinator#start()} to start the interval. */
         public StateCheckpointCoordinator build() {
             return new StateCheckpointCoordinator(this);
         }

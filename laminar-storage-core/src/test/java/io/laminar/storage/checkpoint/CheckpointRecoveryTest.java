@@ -124,6 +124,72 @@ class CheckpointRecoveryTest {
         assertThat(recovered.report().recordsReplayed()).isZero();
     }
 
+    private static long[] operations(RecoveredState recovered) {
+        var ops = new long[recovered.coreStates().size()];
+        for (int core = 0; core < ops.length; core++) {
+            var source = recovered.sources().get(StateCheckpointCoordinator.coreOperator(core));
+            ops[core] = (source == null ? 0 : Long.parseLong(source.offsets().get("ops")))
+                    + recovered.report().recordsReplayedPerCore().get(core);
+        }
+        return ops;
+    }
+
+    @Test
+    void theFirstCheckpointAfterARestartContinuesTheRecoveredChainWithADelta() throws Exception {
+        CheckpointManifest beforeRestart;
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = coordinator(cores).maxDeltas(2).retainedCheckpoints(10).build()) {
+            for (int i = 0; i < 40; i++) {
+                cores.putDurably(i % 2, "k" + i, value(i));
+            }
+            coordinator.triggerCheckpoint().join();
+            cores.putDurably(0, "k0", value(200));
+            beforeRestart = coordinator.triggerCheckpoint().join(); // core 0: full + 1 delta
+            cores.putDurably(0, "k2", value(201)); // in the WAL only: replayed at recovery
+        }
+        var recovered = recover();
+        assertThat(recovered.checkpoint()).isEqualTo(beforeRestart);
+        assertThat(recovered.report().recordsReplayedPerCore()).containsExactly(1L, 0L);
+        var manifests = new ArrayList<CheckpointManifest>();
+        List<String> expected0;
+        List<String> expected1;
+        try (var cores = new CoreThreads(walDir, 2, recovered.coreStates(), operations(recovered));
+             var coordinator = coordinator(cores).maxDeltas(2).retainedCheckpoints(10).resumeFrom(recovered)
+                     .build()) {
+            cores.putDurably(0, "k4", value(202));
+            cores.deleteDurably(0, "k6");
+            manifests.add(coordinator.triggerCheckpoint().join());
+            cores.putDurably(0, "k8", value(203));
+            manifests.add(coordinator.triggerCheckpoint().join());
+            expected0 = render(cores.state(0));
+            expected1 = render(cores.state(1));
+        }
+        var first = manifests.get(0);
+        var chain0 = first.operators().get("core-0000").stateFiles();
+        // The recovered chain (full + delta) plus one delta holding the replayed put and the two new changes.
+        assertThat(chain0).hasSize(3).startsWith(beforeRestart.operators().get("core-0000").stateFiles()
+                .toArray(String[]::new));
+        assertThat(chain0.get(2)).endsWith(String.format("%020d-delta.lsf", first.checkpointId()));
+        assertThat(first.operators().get("core-0001")).isEqualTo(beforeRestart.operators().get("core-0001"));
+        assertThat(first.parentCheckpointId()).isEqualTo(beforeRestart.checkpointId());
+        assertThat(first.writtenBytes()).isLessThan(5 * 330);
+        // The compaction rules still bound the continued chain: at maxDeltas the next file is full.
+        assertThat(manifests.get(1).operators().get("core-0000").stateFiles()).singleElement()
+                .matches(p -> p.endsWith("-full.lsf"));
+        // Recovery from the delta alone (the WAL has nothing after it) is exact.
+        try (var wal = PerCoreWalManager.open(walDir, CoreThreads.walOptions(2))) {
+            var again = new RecoveryManager(wal, store);
+            store.deleteManifest(manifests.get(1).checkpointId());
+            var fromDelta = again.recover();
+            assertThat(fromDelta.report().checkpointId()).isEqualTo(first.checkpointId());
+            assertThat(fromDelta.report().recordsReplayedPerCore()).containsExactly(1L, 0L); // k8
+            assertThat(render(fromDelta.coreStates().get(0))).isEqualTo(expected0);
+            assertThat(render(fromDelta.coreStates().get(1))).isEqualTo(expected1);
+            assertThat(render(fromDelta.checkpointStates().get(0))).doesNotContain(
+                    "k8=" + HexFormat.of().formatHex(value(203)));
+        }
+    }
+
     @Test
     void retentionKeepsTheNewestCheckpointsAndTruncatesTheWalOnlyToTheOldestRetained() throws Exception {
         var manifests = new ArrayList<CheckpointManifest>();
