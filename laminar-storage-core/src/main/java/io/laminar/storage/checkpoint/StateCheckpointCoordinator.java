@@ -47,8 +47,12 @@ import org.slf4j.LoggerFactory;
  *   <li>Truncation: only now, and only up to the WAL positions of the oldest retained checkpoint, so
  *       that recovering from any retained checkpoint still finds every record it needs.</li>
  * </ol>
- * A checkpoint that fails at any step leaves the previous checkpoints intact; its files, if any,
- * are orphans deleted by the next checkpoint. Listeners hear of start, completion and failure.
+ * A checkpoint that fails before its manifest is published leaves the previous checkpoints intact;
+ * its files, if any, are orphans deleted by the next checkpoint. Once the manifest is published the
+ * checkpoint exists: a failure of retention or truncation is logged and reported to
+ * {@link CheckpointListener#publishedButNotCleanedUp}, and the checkpoint still completes (the
+ * future completes with its manifest and listeners hear {@code completed}); the next checkpoint
+ * retries the deletions and the truncation. Listeners hear of start, completion and failure.
  *
  * <h2>Thread-safety</h2>
  * Thread-safe: {@link #triggerCheckpoint()} may be called from any thread; checkpoints run one
@@ -190,18 +194,11 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
                     written.parentId(), written.stateBytes(), written.writtenBytes(), Long.MIN_VALUE);
             store.publishManifest(manifest);
             files.commit(id, written);
-            step(CheckpointStep.MANIFEST_PUBLISHED);
-            // 5. Retention, then truncation up to the oldest retained checkpoint.
-            var retained = files.applyRetention(() -> step(CheckpointStep.RETENTION));
-            if (!retained.isEmpty()) {
-                var oldest = retained.get(0);
-                step(CheckpointStep.TRUNCATION);
-                var positions = new long[wal.cores()];
-                for (int core = 0; core < positions.length; core++) {
-                    positions[core] = oldest.walPositions().get(core);
-                }
-                wal.truncateBefore(CorePositions.of(positions));
-            }
+            // From here on the checkpoint exists and recovery may use it: a failure of a later step
+            // (retention, truncation) does not make it a failed checkpoint. It is reported apart, and
+            // only leaves more old checkpoints and WAL behind than retention wants, which the next
+            // checkpoint deletes or truncates.
+            afterPublish(manifest);
             var duration = Duration.ofNanos(System.nanoTime() - started);
             log.debug("checkpoint {} at epoch {} done in {} ms, {} bytes written", id, prepared.epoch(),
                     duration.toMillis(), written.writtenBytes());
@@ -212,6 +209,32 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             log.warn("checkpoint {} failed; the previous checkpoint is intact", failedId, e);
             notify(l -> l.failed(failedId, e));
             throw e;
+        }
+    }
+
+    /** Steps 4 to 5 after the manifest is published: never throws; a failure goes to the listeners. */
+    private void afterPublish(CheckpointManifest manifest) {
+        var current = new CheckpointStep[] {CheckpointStep.MANIFEST_PUBLISHED};
+        try {
+            step(CheckpointStep.MANIFEST_PUBLISHED);
+            // Retention, then truncation up to the oldest retained checkpoint.
+            current[0] = CheckpointStep.RETENTION;
+            var retained = files.applyRetention(() -> step(CheckpointStep.RETENTION));
+            if (!retained.isEmpty()) {
+                var oldest = retained.get(0);
+                current[0] = CheckpointStep.TRUNCATION;
+                step(CheckpointStep.TRUNCATION);
+                var positions = new long[wal.cores()];
+                for (int core = 0; core < positions.length; core++) {
+                    positions[core] = oldest.walPositions().get(core);
+                }
+                wal.truncateBefore(CorePositions.of(positions));
+            }
+        } catch (Exception e) {
+            var step = current[0];
+            log.warn("checkpoint {} is published and usable, but its {} step failed; the next checkpoint retries it",
+                    manifest.checkpointId(), step, e);
+            notify(l -> l.publishedButNotCleanedUp(manifest, step, e));
         }
     }
 

@@ -190,6 +190,123 @@ class CheckpointRecoveryTest {
         }
     }
 
+    /** A store whose deletions fail while {@code failDeletes} is set. */
+    static final class FailingDeletesStore implements CheckpointStore {
+        final CheckpointStore delegate;
+        volatile boolean failDeletes;
+
+        FailingDeletesStore(CheckpointStore delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public StateFileRef writeFile(String path, java.io.InputStream content) throws IOException {
+            return delegate.writeFile(path, content);
+        }
+
+        @Override
+        public java.io.InputStream openFile(String path) throws IOException {
+            return delegate.openFile(path);
+        }
+
+        @Override
+        public java.util.Optional<Long> fileSize(String path) throws IOException {
+            return delegate.fileSize(path);
+        }
+
+        @Override
+        public List<String> listFiles() throws IOException {
+            return delegate.listFiles();
+        }
+
+        @Override
+        public void deleteFile(String path) throws IOException {
+            if (failDeletes) {
+                throw new IOException("injected: cannot delete " + path);
+            }
+            delegate.deleteFile(path);
+        }
+
+        @Override
+        public void publishManifest(CheckpointManifest manifest) throws IOException {
+            delegate.publishManifest(manifest);
+        }
+
+        @Override
+        public java.util.Optional<CheckpointManifest> readManifest(long checkpointId) throws IOException {
+            return delegate.readManifest(checkpointId);
+        }
+
+        @Override
+        public List<Long> listCheckpoints() throws IOException {
+            return delegate.listCheckpoints();
+        }
+
+        @Override
+        public void deleteManifest(long checkpointId) throws IOException {
+            if (failDeletes) {
+                throw new IOException("injected: cannot delete manifest " + checkpointId);
+            }
+            delegate.deleteManifest(checkpointId);
+        }
+    }
+
+    @Test
+    void aRetentionFailureAfterThePublicationStillCompletesTheCheckpointAndIsReportedApart() throws Exception {
+        var failing = new FailingDeletesStore(store);
+        var completed = new CopyOnWriteArrayList<Long>();
+        var failed = new CopyOnWriteArrayList<Long>();
+        var notCleanedUp = new CopyOnWriteArrayList<String>();
+        var listener = new CheckpointListener() {
+            @Override
+            public void completed(CheckpointManifest manifest, Duration duration, long writtenBytes) {
+                completed.add(manifest.checkpointId());
+            }
+
+            @Override
+            public void failed(long checkpointId, Throwable cause) {
+                failed.add(checkpointId);
+            }
+
+            @Override
+            public void publishedButNotCleanedUp(CheckpointManifest manifest, CheckpointStep step, Throwable cause) {
+                notCleanedUp.add(manifest.checkpointId() + " " + step + " " + cause.getMessage());
+            }
+        };
+        CheckpointManifest first;
+        CheckpointManifest second;
+        CheckpointManifest third;
+        List<String> expected0;
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = StateCheckpointCoordinator.builder(cores.wal, cores.drainer, failing)
+                     .staging(tmp.resolve("staging")).retainedCheckpoints(1).listener(listener).build()) {
+            for (int i = 0; i < 300; i++) {
+                cores.putDurably(i % 2, "k" + (i % 30), value(i));
+            }
+            first = coordinator.triggerCheckpoint().join();
+            var startBefore = cores.wal.startPositions();
+            cores.putDurably(0, "k1", value(1));
+            failing.failDeletes = true;
+            second = coordinator.triggerCheckpoint().join(); // completes: it is published
+            assertThat(completed).containsExactly(first.checkpointId(), second.checkpointId());
+            assertThat(failed).isEmpty();
+            assertThat(notCleanedUp).singleElement().asString()
+                    .startsWith(second.checkpointId() + " RETENTION injected: cannot delete manifest");
+            // Retention did not happen, so neither did the truncation that relies on it.
+            assertThat(store.listCheckpoints()).containsExactly(first.checkpointId(), second.checkpointId());
+            assertThat(cores.wal.startPositions()).isEqualTo(startBefore);
+            failing.failDeletes = false;
+            cores.putDurably(0, "k2", value(2));
+            third = coordinator.triggerCheckpoint().join();
+            assertThat(notCleanedUp).hasSize(1);
+            assertThat(store.listCheckpoints()).containsExactly(third.checkpointId());
+            expected0 = render(cores.state(0));
+        }
+        var recovered = recover();
+        assertThat(recovered.report().checkpointId()).isEqualTo(third.checkpointId());
+        assertThat(render(recovered.coreStates().get(0))).isEqualTo(expected0);
+    }
+
     @Test
     void retentionKeepsTheNewestCheckpointsAndTruncatesTheWalOnlyToTheOldestRetained() throws Exception {
         var manifests = new ArrayList<CheckpointManifest>();
