@@ -3,6 +3,7 @@ package io.laminar.storage.checkpoint;
 import io.laminar.storage.StorageException;
 import io.laminar.storage.changelog.ChangelogDrainer;
 import io.laminar.storage.changelog.CoreCut;
+import io.laminar.storage.changelog.CutContext;
 import io.laminar.storage.percore.CorePositions;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.state.StateSnapshot;
@@ -21,7 +22,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,8 +40,9 @@ import org.slf4j.LoggerFactory;
  *       exactly the cuts of the snapshots. Ring 0 pauses only for the snapshot.</li>
  *   <li>Files: the {@link IncrementalCheckpointManager} writes each core's delta (or full) state file
  *       on this thread.</li>
- *   <li>Manifest: published with the barrier positions as WAL positions, the source offsets the
- *       {@code sources} callback makes of the cores' cuts, the operator states, and per core an
+ *   <li>Manifest: published with the barrier positions as WAL positions, the source offsets, operator
+ *       states and watermark the {@code sources}, {@code operators} and {@code watermark} functions
+ *       make of the cores' cuts (each captured by its core thread at its barrier), and per core an
  *       operator entry {@code core-NNNN} whose state files are the core's chain (full first).</li>
  *   <li>Retention: manifests beyond the newest {@code retainedCheckpoints} are deleted, then files
  *       no retained manifest references.</li>
@@ -70,7 +72,8 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
     private final Duration interval;
     private final Duration barrierTimeout;
     private final Function<List<CoreCut>, Map<String, ConnectorCheckpoint>> sources;
-    private final Supplier<Map<String, OperatorCheckpoint>> operators;
+    private final Function<List<CoreCut>, Map<String, OperatorCheckpoint>> operators;
+    private final ToLongFunction<List<CoreCut>> watermark;
     private final Consumer<CheckpointStep> stepObserver;
     private final List<CheckpointListener> listeners = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService thread;
@@ -94,6 +97,7 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
         this.barrierTimeout = b.barrierTimeout;
         this.sources = b.sources;
         this.operators = b.operators;
+        this.watermark = b.watermark;
         this.stepObserver = b.stepObserver;
         this.listeners.addAll(b.listeners);
         this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -184,14 +188,21 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             var written = files.writeState(id, prepared.epoch(), snapshots);
             step(CheckpointStep.STATE_FILES_WRITTEN);
             // 4. The manifest.
-            var ops = new LinkedHashMap<String, OperatorCheckpoint>(operators.get());
+            // Operator states and the watermark come from the cuts, captured by each core thread at
+            // its barrier: consistent with the state snapshots and the source offsets.
+            var cutList = List.copyOf(cuts);
+            var ops = new LinkedHashMap<String, OperatorCheckpoint>(operators.apply(cutList));
             for (int core = 0; core < wal.cores(); core++) {
+                if (ops.containsKey(coreOperator(core))) {
+                    throw new IllegalArgumentException("the operator name " + coreOperator(core)
+                            + " is taken by the state chain of core " + core);
+                }
                 var paths = written.chains().get(core).stream().map(StateFileRef::path).toList();
                 ops.put(coreOperator(core), new OperatorCheckpoint(new byte[0], paths));
             }
             var manifest = new CheckpointManifest(id, prepared.epoch(), Instant.now(),
-                    boxed(prepared.replayFrom()), sources.apply(List.copyOf(cuts)), ops, written.files(),
-                    written.parentId(), written.stateBytes(), written.writtenBytes(), Long.MIN_VALUE);
+                    boxed(prepared.replayFrom()), sources.apply(cutList), ops, written.files(),
+                    written.parentId(), written.stateBytes(), written.writtenBytes(), watermark.applyAsLong(cutList));
             store.publishManifest(manifest);
             files.commit(id, written);
             // From here on the checkpoint exists and recovery may use it: a failure of a later step
@@ -292,7 +303,9 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
         private double maxDeltaFraction = 0.5;
         private Path staging = Path.of(System.getProperty("java.io.tmpdir"));
         private Function<List<CoreCut>, Map<String, ConnectorCheckpoint>> sources = StateCheckpointCoordinator::perCore;
-        private Supplier<Map<String, OperatorCheckpoint>> operators = Map::of;
+        private Function<List<CoreCut>, Map<String, OperatorCheckpoint>> operators =
+                StateCheckpointCoordinator::perCoreOperators;
+        private ToLongFunction<List<CoreCut>> watermark = StateCheckpointCoordinator::lowestWatermark;
         private Consumer<CheckpointStep> stepObserver = s -> { };
         private final List<CheckpointListener> listeners = new ArrayList<>();
         private RecoveredState resumeFrom;
@@ -348,9 +361,23 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             return this;
         }
 
-        /** Further operator states to put in the manifest (names {@code core-NNNN} are taken). */
-        public Builder operators(Supplier<Map<String, OperatorCheckpoint>> operators) {
+        /**
+         * Makes the manifest's operator states of the cores' cuts (the {@link CutContext#operatorStates()}
+         * each core thread reported at its barrier, consistent with its state snapshot). Names
+         * {@code core-NNNN} are taken. Default: each core's state {@code name} inline as operator
+         * {@code core-NNNN/name}.
+         */
+        public Builder operators(Function<List<CoreCut>, Map<String, OperatorCheckpoint>> operators) {
             this.operators = Objects.requireNonNull(operators, "operators");
+            return this;
+        }
+
+        /**
+         * Makes the manifest's event-time watermark of the cores' cuts. Default: the lowest of the
+         * cores' watermarks at their cuts, so {@link Long#MIN_VALUE} (none) if any core reported none.
+         */
+        public Builder watermark(ToLongFunction<List<CoreCut>> watermark) {
+            this.watermark = Objects.requireNonNull(watermark, "watermark");
             return this;
         }
 
@@ -383,6 +410,23 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
         public StateCheckpointCoordinator build() {
             return new StateCheckpointCoordinator(this);
         }
+    }
+
+    private static Map<String, OperatorCheckpoint> perCoreOperators(List<CoreCut> cuts) {
+        var out = new LinkedHashMap<String, OperatorCheckpoint>();
+        for (var cut : cuts) {
+            cut.context().operatorStates().forEach((name, inline) ->
+                    out.put(coreOperator(cut.core()) + "/" + name, new OperatorCheckpoint(inline, List.of())));
+        }
+        return out;
+    }
+
+    private static long lowestWatermark(List<CoreCut> cuts) {
+        long lowest = Long.MAX_VALUE;
+        for (var cut : cuts) {
+            lowest = Math.min(lowest, cut.watermark());
+        }
+        return cuts.isEmpty() ? Long.MIN_VALUE : lowest;
     }
 
     private static Map<String, ConnectorCheckpoint> perCore(List<CoreCut> cuts) {

@@ -92,6 +92,41 @@ class CheckpointRecoveryTest {
     }
 
     @Test
+    void operatorStatesAndTheWatermarkAreThoseEachCoreReportedAtItsCut() throws Exception {
+        CheckpointManifest manifest;
+        CheckpointManifest custom;
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = coordinator(cores).build()) {
+            for (int i = 0; i < 7; i++) {
+                cores.putDurably(0, "k" + i, value(i));
+            }
+            cores.putDurably(1, "k", value(1));
+            manifest = coordinator.triggerCheckpoint().join();
+            cores.putDurably(1, "k", value(2)); // after the cut: in neither the state nor the context
+        }
+        // Core 0 cut after 7 operations, core 1 after 1: the context each reported is exactly there.
+        assertThat(manifest.operators().get("core-0000/counter").inline()).asString().isEqualTo("7");
+        assertThat(manifest.operators().get("core-0001/counter").inline()).asString().isEqualTo("1");
+        assertThat(manifest.watermark()).isEqualTo(1007L); // the lower of 1007 and 2001
+        var recovered = recover();
+        assertThat(recovered.watermark()).isEqualTo(1007L);
+        assertThat(recovered.operators().get("core-0001/counter").inline()).asString().isEqualTo("1");
+
+        try (var cores = new CoreThreads(walDir, 2, recovered.coreStates(), operations(recovered));
+             var coordinator = coordinator(cores).resumeFrom(recovered)
+                     .operators(cuts -> Map.of("total", new OperatorCheckpoint(Long.toString(cuts.stream()
+                             .mapToLong(c -> Long.parseLong(c.sourceOffsets().get("ops"))).sum()).getBytes(),
+                             List.of())))
+                     .watermark(cuts -> cuts.stream().mapToLong(c -> c.watermark()).max().orElseThrow())
+                     .build()) {
+            custom = coordinator.triggerCheckpoint().join();
+        }
+        assertThat(custom.operators().get("total").inline()).asString().isEqualTo("9"); // 7 + 2
+        assertThat(custom.watermark()).isEqualTo(2002L);
+        assertThat(custom.operators()).containsKeys("core-0000", "core-0001").doesNotContainKey("core-0000/counter");
+    }
+
+    @Test
     void laterCheckpointsWriteOnlyTheDeltaAndAFullFileOnceTheChainIsLong() throws Exception {
         var manifests = new ArrayList<CheckpointManifest>();
         List<String> expected0;
