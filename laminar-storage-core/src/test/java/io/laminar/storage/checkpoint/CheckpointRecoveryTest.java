@@ -137,9 +137,15 @@ class CheckpointRecoveryTest {
             }
             cores.putDurably(1, "only", value(1));
             manifests.add(coordinator.triggerCheckpoint().join());
+            assertThat(manifests.get(0).stateBytes()).isEqualTo(logicalBytes(cores));
             for (int round = 0; round < 4; round++) {
                 cores.putDurably(0, "k" + round, value(100 + round));
+                cores.putDurably(0, "new" + round, value(round)); // grows the state
+                cores.deleteDurably(0, "k" + (30 + round)); // shrinks it
                 manifests.add(coordinator.triggerCheckpoint().join());
+                // The logical size of the whole state, however little this checkpoint wrote.
+                assertThat(manifests.get(round + 1).stateBytes()).isEqualTo(logicalBytes(cores));
+                assertThat(manifests.get(round + 1).writtenBytes()).isEqualTo(writtenBytes(manifests.get(round + 1)));
             }
             expected0 = render(cores.state(0));
         }
@@ -157,6 +163,23 @@ class CheckpointRecoveryTest {
         var recovered = recover();
         assertThat(render(recovered.coreStates().get(0))).isEqualTo(expected0);
         assertThat(recovered.report().recordsReplayed()).isZero();
+    }
+
+    /** The sum of the lengths of every key and value of every core, read on the core threads. */
+    private static long logicalBytes(CoreThreads cores) {
+        long sum = 0;
+        for (int core = 0; core < cores.stores.length; core++) {
+            for (StateEntry e : cores.state(core)) {
+                sum += e.key().length + e.value().length;
+            }
+        }
+        return sum;
+    }
+
+    /** The sizes of the state files a checkpoint wrote itself (named with its id). */
+    private static long writtenBytes(CheckpointManifest manifest) {
+        var own = String.format("%020d-", manifest.checkpointId());
+        return manifest.files().stream().filter(f -> f.path().contains(own)).mapToLong(StateFileRef::size).sum();
     }
 
     private static long[] operations(RecoveredState recovered) {
@@ -194,6 +217,7 @@ class CheckpointRecoveryTest {
             cores.putDurably(0, "k4", value(202));
             cores.deleteDurably(0, "k6");
             manifests.add(coordinator.triggerCheckpoint().join());
+            assertThat(manifests.get(0).stateBytes()).isEqualTo(logicalBytes(cores));
             cores.putDurably(0, "k8", value(203));
             manifests.add(coordinator.triggerCheckpoint().join());
             expected0 = render(cores.state(0));
