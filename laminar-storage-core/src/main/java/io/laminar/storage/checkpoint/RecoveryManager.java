@@ -188,9 +188,11 @@ public final class RecoveryManager {
             }
         }
         var listed = new HashSet<String>();
+        var listedSizes = new java.util.HashMap<String, Long>();
         for (var ref : manifest.files()) {
             checkPath(ref.path());
             listed.add(ref.path());
+            listedSizes.put(ref.path(), ref.size());
             var size = store.fileSize(ref.path());
             if (size.isEmpty()) {
                 throw new Unusable("its state file " + ref.path() + " is missing");
@@ -226,7 +228,8 @@ public final class RecoveryManager {
                     throw new Unusable("core " + core + "'s chain names " + path + ", which the manifest does not list");
                 }
                 try (var in = new BufferedInputStream(store.openFile(path), 64 * 1024)) {
-                    var header = StateFileFormat.read(in, core, replayer);
+                    // Into a store of its own, dropped on any error: never a partially applied state.
+                    var header = StateFileFormat.read(in, path, listedSizes.get(path), core, replayer);
                     byte expected = i == 0 ? StateFileFormat.FULL : StateFileFormat.DELTA;
                     if (header.kind() != expected) {
                         throw new Unusable("the state file " + path + " is of kind " + header.kind() + ", expected "
@@ -235,7 +238,7 @@ public final class RecoveryManager {
                 } catch (Unusable e) {
                     throw e;
                 } catch (IOException e) {
-                    throw new Unusable("its state file " + path + " cannot be read: " + e.getMessage());
+                    throw new Unusable("its " + e.getMessage());
                 }
             }
             stores.add(target);
