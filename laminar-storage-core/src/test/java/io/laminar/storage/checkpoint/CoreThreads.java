@@ -24,7 +24,11 @@ import java.util.function.Function;
 final class CoreThreads implements AutoCloseable {
 
     static PerCoreWalOptions walOptions(int cores) {
-        return PerCoreWalOptions.builder().cores(cores).segmentSize(64 * 1024).maxEntrySize(8192).build();
+        return walOptions(cores, io.laminar.storage.io.FileIO.system());
+    }
+
+    static PerCoreWalOptions walOptions(int cores, io.laminar.storage.io.FileIO io) {
+        return PerCoreWalOptions.builder().cores(cores).segmentSize(64 * 1024).maxEntrySize(8192).fileIO(io).build();
     }
 
     final PerCoreWalManager wal;
