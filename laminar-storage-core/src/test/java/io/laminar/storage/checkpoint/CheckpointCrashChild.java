@@ -126,6 +126,7 @@ public final class CheckpointCrashChild {
                 .withAlignedBarriers(true));
         var coordinator = StateCheckpointCoordinator.builder(wal, drainer, store).interval(Duration.ofMillis(15))
                 .retainedCheckpoints(2).maxDeltas(3).staging(Path.of(args[1]).resolveSibling("staging"))
+                .resumeFrom(recovered) // deltas continue the recovered chains across crashes
                 .stepObserver(step -> {
                     if (PARTIAL_TRUNCATION.equals(haltAt)) {
                         if (step == CheckpointStep.TRUNCATION) {
