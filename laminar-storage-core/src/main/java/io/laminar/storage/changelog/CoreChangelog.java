@@ -80,6 +80,19 @@ public final class CoreChangelog implements ChangelogSink {
      * @throws IllegalStateException if the drainer was not started with aligned barriers, or is closed
      */
     public boolean pollCheckpoint(StateStore store, Supplier<Map<String, String>> sourceOffsets) {
+        return pollCheckpointWithContext(store, sourceOffsets == null ? null
+                : () -> CutContext.ofSourceOffsets(sourceOffsets.get()));
+    }
+
+    /**
+     * As {@link #pollCheckpoint(StateStore, Supplier)}, capturing at the cut, besides the state, the
+     * core's whole {@link CutContext}: source positions, event-time watermark and small operator
+     * states, all consistent with the snapshot (called at the cut only, on the core thread).
+     *
+     * @param context what the core reports at the cut; called only at a cut; may be null
+     * @return true if a cut was taken
+     */
+    public boolean pollCheckpointWithContext(StateStore store, Supplier<CutContext> context) {
         long global = drainer.globalEpoch();
         if (global <= cutEpoch) {
             return false;
@@ -90,8 +103,8 @@ public final class CoreChangelog implements ChangelogSink {
         }
         drainer.checkRunning();
         var snapshot = store.snapshot();
-        Map<String, String> offsets = sourceOffsets == null ? Map.of() : sourceOffsets.get();
-        cut = new CoreCut(core, global, snapshot, offsets == null ? Map.of() : offsets);
+        var captured = context == null ? null : context.get();
+        cut = new CoreCut(core, global, snapshot, captured == null ? CutContext.EMPTY : captured);
         var entry = free.relaxedPoll();
         if (entry == null) {
             entry = new ChangeEntry();

@@ -14,15 +14,31 @@ public interface CheckpointListener {
     }
 
     /**
-     * Checkpoint {@code manifest.checkpointId()} is published (and the WAL truncated as far as
-     * retention allows).
+     * Checkpoint {@code manifest.checkpointId()} is published (and, unless
+     * {@link #publishedButNotCleanedUp} was called just before, retention applied and the WAL
+     * truncated as far as it allows).
      *
      * @param writtenBytes the bytes of state files this checkpoint wrote
      */
     default void completed(CheckpointManifest manifest, Duration duration, long writtenBytes) {
     }
 
-    /** Checkpoint {@code checkpointId} failed; the previous checkpoint is intact. */
+    /**
+     * Checkpoint {@code manifest.checkpointId()} is published and usable, but a step after the
+     * publication failed: retention (old manifests or files not deleted) or truncation (the WAL not
+     * truncated). Nothing is lost: more is kept than retention wants until a later checkpoint
+     * succeeds at it. Called before {@link #completed} for the same checkpoint, which is still called.
+     *
+     * @param step the step that failed: {@link CheckpointStep#MANIFEST_PUBLISHED} (the step observer
+     *             threw), {@link CheckpointStep#RETENTION} or {@link CheckpointStep#TRUNCATION}
+     */
+    default void publishedButNotCleanedUp(CheckpointManifest manifest, CheckpointStep step, Throwable cause) {
+    }
+
+    /**
+     * Checkpoint {@code checkpointId} failed before its manifest was published: it does not exist,
+     * and the previous checkpoint is intact.
+     */
     default void failed(long checkpointId, Throwable cause) {
     }
 }

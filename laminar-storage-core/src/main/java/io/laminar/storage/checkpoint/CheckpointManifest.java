@@ -19,8 +19,11 @@ import java.util.Objects;
  * @param operators            per operator name, its state: small state inline, larger state in files
  * @param files                every state file this checkpoint needs (its own and inherited ones)
  * @param parentCheckpointId   the checkpoint whose files this one builds on, or null for a full one
- * @param stateBytes           the size of the full state this checkpoint represents
- * @param writtenBytes         the bytes this checkpoint wrote (its delta)
+ * @param stateBytes           the logical size of the whole state this checkpoint represents, all
+ *                             cores: the sum of the lengths of every key and value, without any file
+ *                             framing, whether this checkpoint wrote it or inherits it
+ * @param writtenBytes         the bytes of the state files this checkpoint wrote (its deltas or full
+ *                             files, with their framing): what it cost
  * @param watermark            the event-time watermark at the cut, or {@link Long#MIN_VALUE} if none
  */
 public record CheckpointManifest(

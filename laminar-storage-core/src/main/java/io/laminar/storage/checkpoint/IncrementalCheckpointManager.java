@@ -1,5 +1,6 @@
 package io.laminar.storage.checkpoint;
 
+import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.state.StateSnapshot;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -25,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * writes, per core, only what changed since that core's previous committed checkpoint
  * ({@link StateSnapshot#changesSince}) as a new DELTA file, and references the earlier files of the
  * chain; a core with no change writes nothing and references its chain as it was. A FULL file is
- * written instead when the core has no committed predecessor in this process (the first checkpoint,
- * or the first after a restart), when the chain already holds {@code maxDeltas} deltas, or when its
+ * written instead when the core has no committed predecessor (the first checkpoint, or the first
+ * after a restart that did not {@link #resume} from the recovered checkpoint), when the chain already
+ * holds {@code maxDeltas} deltas, or when its
  * deltas add up to more than {@code maxDeltaFraction} of its full file: so recovery reads at most one
  * full file and {@code maxDeltas} deltas per core. Files are named
  * {@code state/core-NNNN/<checkpoint id, 20 digits>-full.lsf} or {@code -delta.lsf} and never rewritten;
@@ -54,8 +56,19 @@ public final class IncrementalCheckpointManager {
     private final Map<Integer, Chain> committed = new TreeMap<>();
     private Long committedId;
 
-    /** One core's committed chain: the snapshot it represents and its files, full first. */
-    private record Chain(StateSnapshot snapshot, List<StateFileRef> files, long fullBytes, long deltaBytes) {
+    /**
+     * One core's committed chain: the snapshot it represents, its files (full first), their sizes,
+     * and the logical size of the state (see {@link #logicalBytes}).
+     */
+    private record Chain(StateSnapshot snapshot, List<StateFileRef> files, long fullBytes, long deltaBytes,
+            long logicalBytes) {
+    }
+
+    /** The logical size of a state: the sum of the lengths of its keys and values. O(entries). */
+    static long logicalBytes(StateSnapshot snapshot) {
+        long[] sum = {0};
+        snapshot.forEach((key, value) -> sum[0] += key.length + (long) value.length);
+        return sum[0];
     }
 
     /** What {@link #writeState} wrote for one checkpoint, to put in its manifest and then {@link #commit}. */
@@ -92,7 +105,11 @@ public final class IncrementalCheckpointManager {
             return writtenBytes;
         }
 
-        /** The bytes of every chain: what recovery from this checkpoint reads. */
+        /**
+         * The logical size of the whole state this checkpoint represents, all cores: the sum of the
+         * lengths of every key and value (without the file format's framing), whatever part of it
+         * this checkpoint wrote.
+         */
         public long stateBytes() {
             return stateBytes;
         }
@@ -175,27 +192,75 @@ public final class IncrementalCheckpointManager {
             Chain chain;
             reusesFiles |= !full;
             if (full) {
-                var ref = writeFile(core, checkpointId, epoch, true, null, snapshot);
+                var logical = new long[1];
+                var ref = writeFile(core, checkpointId, epoch, true, null, snapshot, logical);
                 written += ref.size();
-                chain = new Chain(snapshot, List.of(ref), ref.size(), 0);
+                chain = new Chain(snapshot, List.of(ref), ref.size(), 0, logical[0]);
             } else {
-                var ref = writeFile(core, checkpointId, epoch, false, previous.snapshot(), snapshot);
+                // The delta's change of the logical size: kept up to date from the changes alone, so
+                // that a small delta costs no walk of the whole state.
+                var logical = new long[] {previous.logicalBytes()};
+                var ref = writeFile(core, checkpointId, epoch, false, previous.snapshot(), snapshot, logical);
                 if (ref == null) {
-                    chain = new Chain(snapshot, previous.files(), previous.fullBytes(), previous.deltaBytes());
+                    chain = new Chain(snapshot, previous.files(), previous.fullBytes(), previous.deltaBytes(),
+                            previous.logicalBytes());
                 } else {
                     written += ref.size();
                     var files = new ArrayList<>(previous.files());
                     files.add(ref);
                     chain = new Chain(snapshot, List.copyOf(files), previous.fullBytes(),
-                            previous.deltaBytes() + ref.size());
+                            previous.deltaBytes() + ref.size(), logical[0]);
                 }
             }
             chains.add(chain.files());
             next.add(chain);
-            stateBytes += chain.fullBytes() + chain.deltaBytes();
+            stateBytes += chain.logicalBytes();
         }
         return new WrittenState(List.copyOf(chains), written, stateBytes, reusesFiles ? committedId : null,
                 List.copyOf(next));
+    }
+
+    /**
+     * Continues the chains of a recovered checkpoint, so that the first checkpoint after a restart
+     * writes deltas against it rather than full files. Call it before the first {@link #writeState}.
+     *
+     * <p>{@code checkpointStates} must be, per core, exactly the state that checkpoint's chain holds
+     * (as {@link RecoveredState#checkpointStates()}: restored from its files, before the WAL
+     * replay): a delta is the difference between a cut and this state, so it is exact whatever the
+     * live store was built from, but only if this state is the chain's.
+     *
+     * @throws IllegalArgumentException if the manifest does not have one chain per core, or names
+     *                                  a file it does not list
+     */
+    public void resume(CheckpointManifest manifest, List<StateSnapshot> checkpointStates) {
+        var refs = new java.util.HashMap<String, StateFileRef>();
+        manifest.files().forEach(ref -> refs.put(ref.path(), ref));
+        var chains = new TreeMap<Integer, Chain>();
+        for (int core = 0; core < checkpointStates.size(); core++) {
+            var entry = manifest.operators().get(StateCheckpointCoordinator.coreOperator(core));
+            if (entry == null || entry.stateFiles().isEmpty()) {
+                throw new IllegalArgumentException("checkpoint " + manifest.checkpointId() + " has no state chain for core "
+                        + core);
+            }
+            var files = new ArrayList<StateFileRef>();
+            long deltaBytes = 0;
+            for (var path : entry.stateFiles()) {
+                var ref = refs.get(path);
+                if (ref == null) {
+                    throw new IllegalArgumentException("checkpoint " + manifest.checkpointId() + " names " + path
+                            + " in core " + core + "'s chain but does not list it");
+                }
+                if (!files.isEmpty()) {
+                    deltaBytes += ref.size();
+                }
+                files.add(ref);
+            }
+            chains.put(core, new Chain(checkpointStates.get(core), List.copyOf(files), files.get(0).size(),
+                    deltaBytes, logicalBytes(checkpointStates.get(core))));
+        }
+        committed.clear();
+        committed.putAll(chains);
+        committedId = manifest.checkpointId();
     }
 
     /** The checkpoint whose state was written is published: later checkpoints build on it. */
@@ -206,9 +271,13 @@ public final class IncrementalCheckpointManager {
         committedId = checkpointId;
     }
 
-    /** Writes one file; for a delta with no change writes nothing and returns null. */
+    /**
+     * Writes one file; for a delta with no change writes nothing and returns null. Adds to
+     * {@code logical[0]} the change of the state's logical size the file makes (for a full file:
+     * its whole size).
+     */
     private StateFileRef writeFile(int core, long checkpointId, long epoch, boolean full, StateSnapshot older,
-            StateSnapshot snapshot) throws IOException {
+            StateSnapshot snapshot, long[] logical) throws IOException {
         Files.createDirectories(staging);
         var temp = Files.createTempFile(staging, "state-", ".lsf.tmp");
         try {
@@ -218,9 +287,34 @@ public final class IncrementalCheckpointManager {
                         full ? StateFileFormat.FULL : StateFileFormat.DELTA, core, epoch, checkpointId));
                 try {
                     if (full) {
-                        snapshot.forEach(writer::onPut);
+                        snapshot.forEach((key, value) -> {
+                            logical[0] += key.length + (long) value.length;
+                            writer.onPut(key, value);
+                        });
                     } else {
-                        snapshot.changesSince(older, writer);
+                        snapshot.changesSince(older, new ChangelogSink() {
+                            @Override
+                            public void onPut(byte[] key, byte[] value) {
+                                var before = older.get(key);
+                                logical[0] += before == null ? key.length + (long) value.length
+                                        : value.length - (long) before.length;
+                                writer.onPut(key, value);
+                            }
+
+                            @Override
+                            public void onDelete(byte[] key) {
+                                var before = older.get(key);
+                                if (before != null) {
+                                    logical[0] -= key.length + (long) before.length;
+                                }
+                                writer.onDelete(key);
+                            }
+
+                            @Override
+                            public void onClear() {
+                                throw new IllegalStateException("a diff never clears");
+                            }
+                        });
                     }
                 } catch (UncheckedIOException e) {
                     throw e.getCause();

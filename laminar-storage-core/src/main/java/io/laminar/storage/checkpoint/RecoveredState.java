@@ -15,13 +15,31 @@ import java.util.Map;
  *                   entries (empty without a checkpoint)
  * @param epoch      the checkpoint's epoch, or -1 without a checkpoint
  * @param report     what was restored, skipped and replayed
+ * @param checkpoint the manifest of the checkpoint restored, or null without a checkpoint
+ * @param checkpointStates per core, the state the checkpoint's files hold, before the WAL replay
+ *                   (empty without a checkpoint): what {@link StateCheckpointCoordinator.Builder#resumeFrom}
+ *                   continues the checkpoint chains from, so the next checkpoint writes only deltas.
+ *                   They share every node the replay did not change with {@code coreStates}, but pin
+ *                   the nodes it replaced: drop this object once the coordinator is built (the
+ *                   coordinator keeps them only until its first checkpoint after the restart commits)
  */
 public record RecoveredState(List<StateSnapshot> coreStates, Map<String, ConnectorCheckpoint> sources,
-        Map<String, OperatorCheckpoint> operators, long epoch, RecoveryReport report) {
+        Map<String, OperatorCheckpoint> operators, long epoch, RecoveryReport report, CheckpointManifest checkpoint,
+        List<StateSnapshot> checkpointStates) {
 
     public RecoveredState {
         coreStates = List.copyOf(coreStates);
         sources = Map.copyOf(sources);
         operators = Map.copyOf(operators);
+        checkpointStates = List.copyOf(checkpointStates);
+        if (checkpoint != null && checkpointStates.size() != coreStates.size()) {
+            throw new IllegalArgumentException("a recovered checkpoint needs one checkpoint state per core: "
+                    + checkpointStates.size() + " for " + coreStates.size() + " cores");
+        }
+    }
+
+    /** The event-time watermark recorded at the checkpoint's cut, or {@link Long#MIN_VALUE} (none, or no checkpoint). */
+    public long watermark() {
+        return checkpoint == null ? Long.MIN_VALUE : checkpoint.watermark();
     }
 }

@@ -84,7 +84,10 @@ public final class RecoveryManager {
             }
             log.info("restoring checkpoint {} (epoch {}); replaying the WAL from {}", id, manifest.epoch(),
                     java.util.Arrays.toString(from));
-            return replay(stores, CorePositions.of(from), manifest, skipped, started);
+            // Taken before the replay changes the stores: what the checkpoint's chains hold, for the
+            // coordinator to diff the next cut against (the replay copies nodes, never changes these).
+            var checkpointStates = stores.stream().map(ChangelogAwareStateStore::snapshot).toList();
+            return replay(stores, CorePositions.of(from), manifest, checkpointStates, skipped, started);
         }
         for (int core = 0; core < cores; core++) {
             if (start.position(core) != 0) {
@@ -100,11 +103,12 @@ public final class RecoveryManager {
         }
         log.info("no checkpoint{}; recovering {} from the WAL alone", skipped.isEmpty() ? "" : " usable",
                 wal.directory());
-        return replay(stores, start, null, skipped, started);
+        return replay(stores, start, null, List.of(), skipped, started);
     }
 
     private RecoveredState replay(List<ChangelogAwareStateStore> stores, CorePositions from,
-            CheckpointManifest manifest, List<SkippedCheckpoint> skipped, long started) {
+            CheckpointManifest manifest, List<StateSnapshot> checkpointStates, List<SkippedCheckpoint> skipped,
+            long started) {
         int cores = stores.size();
         var replayers = new ChangelogSink[cores];
         for (int core = 0; core < cores; core++) {
@@ -149,7 +153,8 @@ public final class RecoveryManager {
         log.info("recovered {} in {} ms: checkpoint {}, {} records ({} bytes) replayed, {} checkpoints skipped",
                 wal.directory(), duration.toMillis(), report.checkpointId(), counters[0], counters[1], skipped.size());
         return new RecoveredState(snapshots, manifest == null ? Map.of() : manifest.sources(),
-                manifest == null ? Map.of() : manifest.operators(), manifest == null ? -1 : manifest.epoch(), report);
+                manifest == null ? Map.of() : manifest.operators(), manifest == null ? -1 : manifest.epoch(), report,
+                manifest, checkpointStates);
     }
 
     /** A checkpoint cannot be used; the message says why. */
@@ -183,9 +188,11 @@ public final class RecoveryManager {
             }
         }
         var listed = new HashSet<String>();
+        var listedSizes = new java.util.HashMap<String, Long>();
         for (var ref : manifest.files()) {
             checkPath(ref.path());
             listed.add(ref.path());
+            listedSizes.put(ref.path(), ref.size());
             var size = store.fileSize(ref.path());
             if (size.isEmpty()) {
                 throw new Unusable("its state file " + ref.path() + " is missing");
@@ -221,7 +228,8 @@ public final class RecoveryManager {
                     throw new Unusable("core " + core + "'s chain names " + path + ", which the manifest does not list");
                 }
                 try (var in = new BufferedInputStream(store.openFile(path), 64 * 1024)) {
-                    var header = StateFileFormat.read(in, core, replayer);
+                    // Into a store of its own, dropped on any error: never a partially applied state.
+                    var header = StateFileFormat.read(in, path, listedSizes.get(path), core, replayer);
                     byte expected = i == 0 ? StateFileFormat.FULL : StateFileFormat.DELTA;
                     if (header.kind() != expected) {
                         throw new Unusable("the state file " + path + " is of kind " + header.kind() + ", expected "
@@ -230,7 +238,7 @@ public final class RecoveryManager {
                 } catch (Unusable e) {
                     throw e;
                 } catch (IOException e) {
-                    throw new Unusable("its state file " + path + " cannot be read: " + e.getMessage());
+                    throw new Unusable("its " + e.getMessage());
                 }
             }
             stores.add(target);

@@ -3,6 +3,7 @@ package io.laminar.storage.checkpoint;
 import io.laminar.storage.StorageException;
 import io.laminar.storage.changelog.ChangelogDrainer;
 import io.laminar.storage.changelog.CoreCut;
+import io.laminar.storage.changelog.CutContext;
 import io.laminar.storage.percore.CorePositions;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.state.StateSnapshot;
@@ -21,7 +22,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,16 +40,21 @@ import org.slf4j.LoggerFactory;
  *       exactly the cuts of the snapshots. Ring 0 pauses only for the snapshot.</li>
  *   <li>Files: the {@link IncrementalCheckpointManager} writes each core's delta (or full) state file
  *       on this thread.</li>
- *   <li>Manifest: published with the barrier positions as WAL positions, the source offsets the
- *       {@code sources} callback makes of the cores' cuts, the operator states, and per core an
+ *   <li>Manifest: published with the barrier positions as WAL positions, the source offsets, operator
+ *       states and watermark the {@code sources}, {@code operators} and {@code watermark} functions
+ *       make of the cores' cuts (each captured by its core thread at its barrier), and per core an
  *       operator entry {@code core-NNNN} whose state files are the core's chain (full first).</li>
  *   <li>Retention: manifests beyond the newest {@code retainedCheckpoints} are deleted, then files
  *       no retained manifest references.</li>
  *   <li>Truncation: only now, and only up to the WAL positions of the oldest retained checkpoint, so
  *       that recovering from any retained checkpoint still finds every record it needs.</li>
  * </ol>
- * A checkpoint that fails at any step leaves the previous checkpoints intact; its files, if any,
- * are orphans deleted by the next checkpoint. Listeners hear of start, completion and failure.
+ * A checkpoint that fails before its manifest is published leaves the previous checkpoints intact;
+ * its files, if any, are orphans deleted by the next checkpoint. Once the manifest is published the
+ * checkpoint exists: a failure of retention or truncation is logged and reported to
+ * {@link CheckpointListener#publishedButNotCleanedUp}, and the checkpoint still completes (the
+ * future completes with its manifest and listeners hear {@code completed}); the next checkpoint
+ * retries the deletions and the truncation. Listeners hear of start, completion and failure.
  *
  * <h2>Thread-safety</h2>
  * Thread-safe: {@link #triggerCheckpoint()} may be called from any thread; checkpoints run one
@@ -66,7 +72,8 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
     private final Duration interval;
     private final Duration barrierTimeout;
     private final Function<List<CoreCut>, Map<String, ConnectorCheckpoint>> sources;
-    private final Supplier<Map<String, OperatorCheckpoint>> operators;
+    private final Function<List<CoreCut>, Map<String, OperatorCheckpoint>> operators;
+    private final ToLongFunction<List<CoreCut>> watermark;
     private final Consumer<CheckpointStep> stepObserver;
     private final List<CheckpointListener> listeners = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService thread;
@@ -79,10 +86,18 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
         this.store = b.store;
         this.files = new IncrementalCheckpointManager(b.store, b.retainedCheckpoints, b.maxDeltas, b.maxDeltaFraction,
                 b.staging);
+        if (b.resumeFrom != null && b.resumeFrom.checkpoint() != null) {
+            if (b.resumeFrom.checkpointStates().size() != b.wal.cores()) {
+                throw new IllegalArgumentException("the recovered state has " + b.resumeFrom.checkpointStates().size()
+                        + " cores, the WAL has " + b.wal.cores());
+            }
+            files.resume(b.resumeFrom.checkpoint(), b.resumeFrom.checkpointStates());
+        }
         this.interval = b.interval;
         this.barrierTimeout = b.barrierTimeout;
         this.sources = b.sources;
         this.operators = b.operators;
+        this.watermark = b.watermark;
         this.stepObserver = b.stepObserver;
         this.listeners.addAll(b.listeners);
         this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -173,28 +188,28 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             var written = files.writeState(id, prepared.epoch(), snapshots);
             step(CheckpointStep.STATE_FILES_WRITTEN);
             // 4. The manifest.
-            var ops = new LinkedHashMap<String, OperatorCheckpoint>(operators.get());
+            // Operator states and the watermark come from the cuts, captured by each core thread at
+            // its barrier: consistent with the state snapshots and the source offsets.
+            var cutList = List.copyOf(cuts);
+            var ops = new LinkedHashMap<String, OperatorCheckpoint>(operators.apply(cutList));
             for (int core = 0; core < wal.cores(); core++) {
+                if (ops.containsKey(coreOperator(core))) {
+                    throw new IllegalArgumentException("the operator name " + coreOperator(core)
+                            + " is taken by the state chain of core " + core);
+                }
                 var paths = written.chains().get(core).stream().map(StateFileRef::path).toList();
                 ops.put(coreOperator(core), new OperatorCheckpoint(new byte[0], paths));
             }
             var manifest = new CheckpointManifest(id, prepared.epoch(), Instant.now(),
-                    boxed(prepared.replayFrom()), sources.apply(List.copyOf(cuts)), ops, written.files(),
-                    written.parentId(), written.stateBytes(), written.writtenBytes(), Long.MIN_VALUE);
+                    boxed(prepared.replayFrom()), sources.apply(cutList), ops, written.files(),
+                    written.parentId(), written.stateBytes(), written.writtenBytes(), watermark.applyAsLong(cutList));
             store.publishManifest(manifest);
             files.commit(id, written);
-            step(CheckpointStep.MANIFEST_PUBLISHED);
-            // 5. Retention, then truncation up to the oldest retained checkpoint.
-            var retained = files.applyRetention(() -> step(CheckpointStep.RETENTION));
-            if (!retained.isEmpty()) {
-                var oldest = retained.get(0);
-                step(CheckpointStep.TRUNCATION);
-                var positions = new long[wal.cores()];
-                for (int core = 0; core < positions.length; core++) {
-                    positions[core] = oldest.walPositions().get(core);
-                }
-                wal.truncateBefore(CorePositions.of(positions));
-            }
+            // From here on the checkpoint exists and recovery may use it: a failure of a later step
+            // (retention, truncation) does not make it a failed checkpoint. It is reported apart, and
+            // only leaves more old checkpoints and WAL behind than retention wants, which the next
+            // checkpoint deletes or truncates.
+            afterPublish(manifest);
             var duration = Duration.ofNanos(System.nanoTime() - started);
             log.debug("checkpoint {} at epoch {} done in {} ms, {} bytes written", id, prepared.epoch(),
                     duration.toMillis(), written.writtenBytes());
@@ -205,6 +220,32 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             log.warn("checkpoint {} failed; the previous checkpoint is intact", failedId, e);
             notify(l -> l.failed(failedId, e));
             throw e;
+        }
+    }
+
+    /** Steps 4 to 5 after the manifest is published: never throws; a failure goes to the listeners. */
+    private void afterPublish(CheckpointManifest manifest) {
+        var current = new CheckpointStep[] {CheckpointStep.MANIFEST_PUBLISHED};
+        try {
+            step(CheckpointStep.MANIFEST_PUBLISHED);
+            // Retention, then truncation up to the oldest retained checkpoint.
+            current[0] = CheckpointStep.RETENTION;
+            var retained = files.applyRetention(() -> step(CheckpointStep.RETENTION));
+            if (!retained.isEmpty()) {
+                var oldest = retained.get(0);
+                current[0] = CheckpointStep.TRUNCATION;
+                step(CheckpointStep.TRUNCATION);
+                var positions = new long[wal.cores()];
+                for (int core = 0; core < positions.length; core++) {
+                    positions[core] = oldest.walPositions().get(core);
+                }
+                wal.truncateBefore(CorePositions.of(positions));
+            }
+        } catch (Exception e) {
+            var step = current[0];
+            log.warn("checkpoint {} is published and usable, but its {} step failed; the next checkpoint retries it",
+                    manifest.checkpointId(), step, e);
+            notify(l -> l.publishedButNotCleanedUp(manifest, step, e));
         }
     }
 
@@ -262,9 +303,12 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
         private double maxDeltaFraction = 0.5;
         private Path staging = Path.of(System.getProperty("java.io.tmpdir"));
         private Function<List<CoreCut>, Map<String, ConnectorCheckpoint>> sources = StateCheckpointCoordinator::perCore;
-        private Supplier<Map<String, OperatorCheckpoint>> operators = Map::of;
+        private Function<List<CoreCut>, Map<String, OperatorCheckpoint>> operators =
+                StateCheckpointCoordinator::perCoreOperators;
+        private ToLongFunction<List<CoreCut>> watermark = StateCheckpointCoordinator::lowestWatermark;
         private Consumer<CheckpointStep> stepObserver = s -> { };
         private final List<CheckpointListener> listeners = new ArrayList<>();
+        private RecoveredState resumeFrom;
 
         private Builder(PerCoreWalManager wal, ChangelogDrainer drainer, CheckpointStore store) {
             this.wal = Objects.requireNonNull(wal, "wal");
@@ -317,9 +361,23 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             return this;
         }
 
-        /** Further operator states to put in the manifest (names {@code core-NNNN} are taken). */
-        public Builder operators(Supplier<Map<String, OperatorCheckpoint>> operators) {
+        /**
+         * Makes the manifest's operator states of the cores' cuts (the {@link CutContext#operatorStates()}
+         * each core thread reported at its barrier, consistent with its state snapshot). Names
+         * {@code core-NNNN} are taken. Default: each core's state {@code name} inline as operator
+         * {@code core-NNNN/name}.
+         */
+        public Builder operators(Function<List<CoreCut>, Map<String, OperatorCheckpoint>> operators) {
             this.operators = Objects.requireNonNull(operators, "operators");
+            return this;
+        }
+
+        /**
+         * Makes the manifest's event-time watermark of the cores' cuts. Default: the lowest of the
+         * cores' watermarks at their cuts, so {@link Long#MIN_VALUE} (none) if any core reported none.
+         */
+        public Builder watermark(ToLongFunction<List<CoreCut>> watermark) {
+            this.watermark = Objects.requireNonNull(watermark, "watermark");
             return this;
         }
 
@@ -329,14 +387,46 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Continues the checkpoint chains of the checkpoint {@code recovered} was restored from (if
+         * any), so that the first checkpoint after the restart writes per core only what changed
+         * since it (subject to the usual {@code maxDeltas} and {@code maxDeltaFraction} limits)
+         * instead of a full file. Pass the {@link RecoveredState} of this WAL and store, as
+         * {@link RecoveryManager#recover()} returned it. Without it, or after a recovery from the
+         * WAL alone, the first checkpoint writes full files.
+         */
+        public Builder resumeFrom(RecoveredState recovered) {
+            this.resumeFrom = Objects.requireNonNull(recovered, "recovered");
+            return this;
+        }
+
+        /** Adds a listener. */
         public Builder listener(CheckpointListener listener) {
             this.listeners.add(Objects.requireNonNull(listener, "listener"));
             return this;
         }
 
+        /** The coordinator; call {@link StateCheckpointCoordinator#start()} to start the interval. */
         public StateCheckpointCoordinator build() {
             return new StateCheckpointCoordinator(this);
         }
+    }
+
+    private static Map<String, OperatorCheckpoint> perCoreOperators(List<CoreCut> cuts) {
+        var out = new LinkedHashMap<String, OperatorCheckpoint>();
+        for (var cut : cuts) {
+            cut.context().operatorStates().forEach((name, inline) ->
+                    out.put(coreOperator(cut.core()) + "/" + name, new OperatorCheckpoint(inline, List.of())));
+        }
+        return out;
+    }
+
+    private static long lowestWatermark(List<CoreCut> cuts) {
+        long lowest = Long.MAX_VALUE;
+        for (var cut : cuts) {
+            lowest = Math.min(lowest, cut.watermark());
+        }
+        return cuts.isEmpty() ? Long.MIN_VALUE : lowest;
     }
 
     private static Map<String, ConnectorCheckpoint> perCore(List<CoreCut> cuts) {

@@ -142,76 +142,133 @@ public final class StateFileFormat {
     }
 
     /**
-     * Reads a state file from {@code in}, checks its header against what the manifest says, and
-     * applies every entry to {@code target} (puts and deletes).
+     * Reads a state file from {@code in}, checks its header, and applies every entry to
+     * {@code target} (puts and deletes). As {@link #read(InputStream, String, long, int, ChangelogSink)}
+     * for a file of unknown name and size.
      *
      * @throws IOException with a message saying what is wrong with the bytes
      */
     public static Header read(InputStream in, int expectedCore, ChangelogSink target) throws IOException {
-        var data = new DataInputStream(in);
-        var h = ByteBuffer.allocate(HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
-        readFully(data, h.array(), HEADER_LENGTH, "header");
-        if (h.getInt(0) != MAGIC) {
-            throw new IOException("not a state file: bad magic");
-        }
-        if (h.get(4) != VERSION) {
-            throw new IOException("unknown state file version " + h.get(4));
-        }
-        byte kind = h.get(5);
-        if (kind != FULL && kind != DELTA) {
-            throw new IOException("unknown state file kind " + kind);
-        }
-        var header = new Header(kind, h.getInt(8), h.getLong(12), h.getLong(20));
-        if (header.core() != expectedCore) {
-            throw new IOException("the state file is of core " + header.core() + ", expected core " + expectedCore);
-        }
-        var small = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-        long entries = 0;
-        while (true) {
-            int op = data.read();
-            if (op < 0) {
-                throw new IOException("truncated state file: no trailer after " + entries + " entries");
-            }
-            if (op == END) {
-                readFully(data, small.array(), 8, "trailer");
-                long count = small.getLong(0);
-                if (count != entries) {
-                    throw new IOException("the trailer counts " + count + " entries, but the file holds " + entries);
-                }
-                if (data.read() >= 0) {
-                    throw new IOException("bytes after the trailer");
-                }
-                return header;
-            }
-            if (op != PUT && op != DELETE) {
-                throw new IOException("unknown entry op " + op + " at entry " + entries);
-            }
-            var key = readBytes(data, small, "key of entry " + entries);
-            if (op == PUT) {
-                target.onPut(key, readBytes(data, small, "value of entry " + entries));
-            } else {
-                target.onDelete(key);
-            }
-            entries++;
-        }
+        return read(in, "(unnamed)", -1, expectedCore, target);
     }
 
-    private static byte[] readBytes(DataInputStream in, ByteBuffer small, String what) throws IOException {
-        readFully(in, small.array(), 4, "length of the " + what);
-        int length = small.getInt(0);
-        if (length < 0) {
-            throw new IOException("negative length " + length + " of the " + what);
-        }
-        var bytes = new byte[length];
-        readFully(in, bytes, length, what);
-        return bytes;
+    /**
+     * Reads the state file {@code file} from {@code in}, checks its header (magic, version, kind,
+     * core), and applies every entry to {@code target} (puts and deletes) as it reads them.
+     *
+     * <p>Entries are applied while reading, so that a state is never held twice in memory: when
+     * this throws, {@code target} may have received the entries before the damage. Apply a file into
+     * a store of its own and drop that store on an exception (as {@link RecoveryManager} does), so
+     * that a damaged file never yields a partially applied state.
+     *
+     * @param file the file's name, for error messages
+     * @param size the file's size in bytes (a length that runs past it is refused before anything is
+     *             allocated for it), or -1 if unknown
+     * @throws IOException naming {@code file} and saying what is wrong with its bytes: a bad magic, an
+     *                     unknown version, kind or op, another core, a length that is negative or
+     *                     runs past the end, a file cut short, a wrong entry count, bytes after the trailer
+     */
+    public static Header read(InputStream in, String file, long size, int expectedCore, ChangelogSink target)
+            throws IOException {
+        return new Reader(in, file, size).read(expectedCore, target);
     }
 
-    private static void readFully(DataInputStream in, byte[] into, int n, String what) throws IOException {
-        try {
-            in.readFully(into, 0, n);
-        } catch (EOFException e) {
-            throw new IOException("truncated state file: the " + what + " is cut off", e);
+    /** One reading of one file: knows its name and how far it has read, for the errors. */
+    private static final class Reader {
+        private final DataInputStream in;
+        private final String file;
+        private final long size;
+        private final ByteBuffer small = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        private long position;
+
+        Reader(InputStream in, String file, long size) {
+            this.in = new DataInputStream(in);
+            this.file = file;
+            this.size = size;
+        }
+
+        private IOException damaged(String problem) {
+            return new IOException("state file " + file + " is damaged: " + problem + " (at byte " + position + ")");
+        }
+
+        Header read(int expectedCore, ChangelogSink target) throws IOException {
+            var h = ByteBuffer.allocate(HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(h.array(), HEADER_LENGTH, "header");
+            if (h.getInt(0) != MAGIC) {
+                throw damaged(String.format("bad magic %08x, expected %08x (\"LSTF\"): not a state file",
+                        Integer.reverseBytes(h.getInt(0)), Integer.reverseBytes(MAGIC)));
+            }
+            if (h.get(4) != VERSION) {
+                throw damaged("unknown format version " + h.get(4) + ", this library reads version " + VERSION);
+            }
+            byte kind = h.get(5);
+            if (kind != FULL && kind != DELTA) {
+                throw damaged("unknown kind " + kind + ", expected " + FULL + " (full) or " + DELTA + " (delta)");
+            }
+            var header = new Header(kind, h.getInt(8), h.getLong(12), h.getLong(20));
+            if (header.core() != expectedCore) {
+                throw damaged("it is of core " + header.core() + ", expected core " + expectedCore);
+            }
+            long entries = 0;
+            while (true) {
+                int op = in.read();
+                if (op < 0) {
+                    throw damaged("the file is cut short: no trailer after " + entries + " entries");
+                }
+                position++;
+                if (op == END) {
+                    readFully(small.array(), 8, "trailer");
+                    long count = small.getLong(0);
+                    if (count != entries) {
+                        throw damaged("the trailer counts " + count + " entries, but the file holds " + entries);
+                    }
+                    if (in.read() >= 0) {
+                        throw damaged("bytes after the trailer");
+                    }
+                    return header;
+                }
+                if (op != PUT && op != DELETE) {
+                    throw damaged("unknown entry op " + op + " at entry " + entries);
+                }
+                var key = readBytes("key of entry " + entries);
+                if (op == PUT) {
+                    target.onPut(key, readBytes("value of entry " + entries));
+                } else {
+                    target.onDelete(key);
+                }
+                entries++;
+            }
+        }
+
+        private byte[] readBytes(String what) throws IOException {
+            readFully(small.array(), 4, "length of the " + what);
+            int length = small.getInt(0);
+            if (length < 0) {
+                throw damaged("negative length " + length + " of the " + what);
+            }
+            // The trailer still follows: a length running into it or past the end is damage. Checked
+            // before allocating, so a damaged length never allocates gigabytes.
+            if (size >= 0 && length > size - position - 9) {
+                throw damaged("the length " + length + " of the " + what + " runs past the end of the "
+                        + size + "-byte file");
+            }
+            // Read in chunks when the size is unknown (readNBytes grows its buffer as bytes come).
+            var bytes = in.readNBytes(length);
+            position += bytes.length;
+            if (bytes.length != length) {
+                throw damaged("the file is cut short: the " + what + " has " + bytes.length + " of its " + length
+                        + " bytes");
+            }
+            return bytes;
+        }
+
+        private void readFully(byte[] into, int n, String what) throws IOException {
+            try {
+                in.readFully(into, 0, n);
+            } catch (EOFException e) {
+                throw damaged("the file is cut short: the " + what + " is cut off");
+            }
+            position += n;
         }
     }
 }

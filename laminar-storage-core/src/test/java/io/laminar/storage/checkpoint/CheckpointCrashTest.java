@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * Kills a process running core threads, the aligned drainer and checkpoints every 15 ms, round
  * after round on the same directories: with SIGKILL at a random moment, or by making it halt itself
  * at a chosen step of a checkpoint (after the state files, after the manifest, before retention,
- * before truncation). After each round, recovery from checkpoint plus WAL must equal a model of the
+ * before truncation, or in the middle of a truncation, with some of a core's segments deleted and
+ * others not). After each round, recovery from checkpoint plus WAL must equal a model of the
  * recovered number of operations and hold every acknowledged one. Rounds: {@code -Dlaminar.crash.rounds}
  * (20 by default); seed: {@code -Dlaminar.crash.seed}.
  */
@@ -54,7 +55,9 @@ class CheckpointCrashTest {
         var acked = new long[CheckpointCrashChild.CORES];
         int fromCheckpoint = 0;
         for (int round = 0; round < rounds; round++) {
-            String haltAt = round % 2 == 1 ? steps[1 + random.nextInt(steps.length - 1)].name() : null;
+            // Odd rounds halt at a step; every fourth round inside the truncation, between two segment deletions.
+            String haltAt = round % 4 == 3 ? CheckpointCrashChild.PARTIAL_TRUNCATION
+                    : round % 2 == 1 ? steps[1 + random.nextInt(steps.length - 1)].name() : null;
             var roundAcks = run(walDir, storeDir, seed, haltAt, 1 + random.nextInt(6), 100 + random.nextInt(400),
                     tmp.resolve("child-" + round + ".log"));
             for (int core = 0; core < acked.length; core++) {
@@ -160,6 +163,9 @@ class CheckpointCrashTest {
             assertThat(ready.await(60, TimeUnit.SECONDS)).as("child ready; see " + stderr).isTrue();
             long wait = haltAt != null ? 3000 : killAfterMillis;
             if (!process.waitFor(wait, TimeUnit.MILLISECONDS)) {
+                if (haltAt != null) {
+                    log.info("the child did not reach {} within {} ms: killed instead", haltAt, wait);
+                }
                 process.toHandle().destroyForcibly();
                 assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
                 assertThat(process.exitValue()).as("killed by SIGKILL; see " + stderr).isEqualTo(KILLED_BY_SIGKILL);

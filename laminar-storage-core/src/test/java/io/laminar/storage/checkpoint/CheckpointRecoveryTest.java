@@ -92,6 +92,41 @@ class CheckpointRecoveryTest {
     }
 
     @Test
+    void operatorStatesAndTheWatermarkAreThoseEachCoreReportedAtItsCut() throws Exception {
+        CheckpointManifest manifest;
+        CheckpointManifest custom;
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = coordinator(cores).build()) {
+            for (int i = 0; i < 7; i++) {
+                cores.putDurably(0, "k" + i, value(i));
+            }
+            cores.putDurably(1, "k", value(1));
+            manifest = coordinator.triggerCheckpoint().join();
+            cores.putDurably(1, "k", value(2)); // after the cut: in neither the state nor the context
+        }
+        // Core 0 cut after 7 operations, core 1 after 1: the context each reported is exactly there.
+        assertThat(manifest.operators().get("core-0000/counter").inline()).asString().isEqualTo("7");
+        assertThat(manifest.operators().get("core-0001/counter").inline()).asString().isEqualTo("1");
+        assertThat(manifest.watermark()).isEqualTo(1007L); // the lower of 1007 and 2001
+        var recovered = recover();
+        assertThat(recovered.watermark()).isEqualTo(1007L);
+        assertThat(recovered.operators().get("core-0001/counter").inline()).asString().isEqualTo("1");
+
+        try (var cores = new CoreThreads(walDir, 2, recovered.coreStates(), operations(recovered));
+             var coordinator = coordinator(cores).resumeFrom(recovered)
+                     .operators(cuts -> Map.of("total", new OperatorCheckpoint(Long.toString(cuts.stream()
+                             .mapToLong(c -> Long.parseLong(c.sourceOffsets().get("ops"))).sum()).getBytes(),
+                             List.of())))
+                     .watermark(cuts -> cuts.stream().mapToLong(c -> c.watermark()).max().orElseThrow())
+                     .build()) {
+            custom = coordinator.triggerCheckpoint().join();
+        }
+        assertThat(custom.operators().get("total").inline()).asString().isEqualTo("9"); // 7 + 2
+        assertThat(custom.watermark()).isEqualTo(2002L);
+        assertThat(custom.operators()).containsKeys("core-0000", "core-0001").doesNotContainKey("core-0000/counter");
+    }
+
+    @Test
     void laterCheckpointsWriteOnlyTheDeltaAndAFullFileOnceTheChainIsLong() throws Exception {
         var manifests = new ArrayList<CheckpointManifest>();
         List<String> expected0;
@@ -102,9 +137,15 @@ class CheckpointRecoveryTest {
             }
             cores.putDurably(1, "only", value(1));
             manifests.add(coordinator.triggerCheckpoint().join());
+            assertThat(manifests.get(0).stateBytes()).isEqualTo(logicalBytes(cores));
             for (int round = 0; round < 4; round++) {
                 cores.putDurably(0, "k" + round, value(100 + round));
+                cores.putDurably(0, "new" + round, value(round)); // grows the state
+                cores.deleteDurably(0, "k" + (30 + round)); // shrinks it
                 manifests.add(coordinator.triggerCheckpoint().join());
+                // The logical size of the whole state, however little this checkpoint wrote.
+                assertThat(manifests.get(round + 1).stateBytes()).isEqualTo(logicalBytes(cores));
+                assertThat(manifests.get(round + 1).writtenBytes()).isEqualTo(writtenBytes(manifests.get(round + 1)));
             }
             expected0 = render(cores.state(0));
         }
@@ -122,6 +163,207 @@ class CheckpointRecoveryTest {
         var recovered = recover();
         assertThat(render(recovered.coreStates().get(0))).isEqualTo(expected0);
         assertThat(recovered.report().recordsReplayed()).isZero();
+    }
+
+    /** The sum of the lengths of every key and value of every core, read on the core threads. */
+    private static long logicalBytes(CoreThreads cores) {
+        long sum = 0;
+        for (int core = 0; core < cores.stores.length; core++) {
+            for (StateEntry e : cores.state(core)) {
+                sum += e.key().length + e.value().length;
+            }
+        }
+        return sum;
+    }
+
+    /** The sizes of the state files a checkpoint wrote itself (named with its id). */
+    private static long writtenBytes(CheckpointManifest manifest) {
+        var own = String.format("%020d-", manifest.checkpointId());
+        return manifest.files().stream().filter(f -> f.path().contains(own)).mapToLong(StateFileRef::size).sum();
+    }
+
+    private static long[] operations(RecoveredState recovered) {
+        var ops = new long[recovered.coreStates().size()];
+        for (int core = 0; core < ops.length; core++) {
+            var source = recovered.sources().get(StateCheckpointCoordinator.coreOperator(core));
+            ops[core] = (source == null ? 0 : Long.parseLong(source.offsets().get("ops")))
+                    + recovered.report().recordsReplayedPerCore().get(core);
+        }
+        return ops;
+    }
+
+    @Test
+    void theFirstCheckpointAfterARestartContinuesTheRecoveredChainWithADelta() throws Exception {
+        CheckpointManifest beforeRestart;
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = coordinator(cores).maxDeltas(2).retainedCheckpoints(10).build()) {
+            for (int i = 0; i < 40; i++) {
+                cores.putDurably(i % 2, "k" + i, value(i));
+            }
+            coordinator.triggerCheckpoint().join();
+            cores.putDurably(0, "k0", value(200));
+            beforeRestart = coordinator.triggerCheckpoint().join(); // core 0: full + 1 delta
+            cores.putDurably(0, "k2", value(201)); // in the WAL only: replayed at recovery
+        }
+        var recovered = recover();
+        assertThat(recovered.checkpoint()).isEqualTo(beforeRestart);
+        assertThat(recovered.report().recordsReplayedPerCore()).containsExactly(1L, 0L);
+        var manifests = new ArrayList<CheckpointManifest>();
+        List<String> expected0;
+        List<String> expected1;
+        try (var cores = new CoreThreads(walDir, 2, recovered.coreStates(), operations(recovered));
+             var coordinator = coordinator(cores).maxDeltas(2).retainedCheckpoints(10).resumeFrom(recovered)
+                     .build()) {
+            cores.putDurably(0, "k4", value(202));
+            cores.deleteDurably(0, "k6");
+            manifests.add(coordinator.triggerCheckpoint().join());
+            assertThat(manifests.get(0).stateBytes()).isEqualTo(logicalBytes(cores));
+            cores.putDurably(0, "k8", value(203));
+            manifests.add(coordinator.triggerCheckpoint().join());
+            expected0 = render(cores.state(0));
+            expected1 = render(cores.state(1));
+        }
+        var first = manifests.get(0);
+        var chain0 = first.operators().get("core-0000").stateFiles();
+        // The recovered chain (full + delta) plus one delta holding the replayed put and the two new changes.
+        assertThat(chain0).hasSize(3).startsWith(beforeRestart.operators().get("core-0000").stateFiles()
+                .toArray(String[]::new));
+        assertThat(chain0.get(2)).endsWith(String.format("%020d-delta.lsf", first.checkpointId()));
+        assertThat(first.operators().get("core-0001")).isEqualTo(beforeRestart.operators().get("core-0001"));
+        assertThat(first.parentCheckpointId()).isEqualTo(beforeRestart.checkpointId());
+        assertThat(first.writtenBytes()).isLessThan(5 * 330);
+        // The compaction rules still bound the continued chain: at maxDeltas the next file is full.
+        assertThat(manifests.get(1).operators().get("core-0000").stateFiles()).singleElement()
+                .matches(p -> p.endsWith("-full.lsf"));
+        // Recovery from the delta alone (the WAL has nothing after it) is exact.
+        try (var wal = PerCoreWalManager.open(walDir, CoreThreads.walOptions(2))) {
+            var again = new RecoveryManager(wal, store);
+            store.deleteManifest(manifests.get(1).checkpointId());
+            var fromDelta = again.recover();
+            assertThat(fromDelta.report().checkpointId()).isEqualTo(first.checkpointId());
+            assertThat(fromDelta.report().recordsReplayedPerCore()).containsExactly(1L, 0L); // k8
+            assertThat(render(fromDelta.coreStates().get(0))).isEqualTo(expected0);
+            assertThat(render(fromDelta.coreStates().get(1))).isEqualTo(expected1);
+            assertThat(render(fromDelta.checkpointStates().get(0))).doesNotContain(
+                    "k8=" + HexFormat.of().formatHex(value(203)));
+        }
+    }
+
+    /** A store whose deletions fail while {@code failDeletes} is set. */
+    static final class FailingDeletesStore implements CheckpointStore {
+        final CheckpointStore delegate;
+        volatile boolean failDeletes;
+
+        FailingDeletesStore(CheckpointStore delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public StateFileRef writeFile(String path, java.io.InputStream content) throws IOException {
+            return delegate.writeFile(path, content);
+        }
+
+        @Override
+        public java.io.InputStream openFile(String path) throws IOException {
+            return delegate.openFile(path);
+        }
+
+        @Override
+        public java.util.Optional<Long> fileSize(String path) throws IOException {
+            return delegate.fileSize(path);
+        }
+
+        @Override
+        public List<String> listFiles() throws IOException {
+            return delegate.listFiles();
+        }
+
+        @Override
+        public void deleteFile(String path) throws IOException {
+            if (failDeletes) {
+                throw new IOException("injected: cannot delete " + path);
+            }
+            delegate.deleteFile(path);
+        }
+
+        @Override
+        public void publishManifest(CheckpointManifest manifest) throws IOException {
+            delegate.publishManifest(manifest);
+        }
+
+        @Override
+        public java.util.Optional<CheckpointManifest> readManifest(long checkpointId) throws IOException {
+            return delegate.readManifest(checkpointId);
+        }
+
+        @Override
+        public List<Long> listCheckpoints() throws IOException {
+            return delegate.listCheckpoints();
+        }
+
+        @Override
+        public void deleteManifest(long checkpointId) throws IOException {
+            if (failDeletes) {
+                throw new IOException("injected: cannot delete manifest " + checkpointId);
+            }
+            delegate.deleteManifest(checkpointId);
+        }
+    }
+
+    @Test
+    void aRetentionFailureAfterThePublicationStillCompletesTheCheckpointAndIsReportedApart() throws Exception {
+        var failing = new FailingDeletesStore(store);
+        var completed = new CopyOnWriteArrayList<Long>();
+        var failed = new CopyOnWriteArrayList<Long>();
+        var notCleanedUp = new CopyOnWriteArrayList<String>();
+        var listener = new CheckpointListener() {
+            @Override
+            public void completed(CheckpointManifest manifest, Duration duration, long writtenBytes) {
+                completed.add(manifest.checkpointId());
+            }
+
+            @Override
+            public void failed(long checkpointId, Throwable cause) {
+                failed.add(checkpointId);
+            }
+
+            @Override
+            public void publishedButNotCleanedUp(CheckpointManifest manifest, CheckpointStep step, Throwable cause) {
+                notCleanedUp.add(manifest.checkpointId() + " " + step + " " + cause.getMessage());
+            }
+        };
+        CheckpointManifest first;
+        CheckpointManifest second;
+        CheckpointManifest third;
+        List<String> expected0;
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = StateCheckpointCoordinator.builder(cores.wal, cores.drainer, failing)
+                     .staging(tmp.resolve("staging")).retainedCheckpoints(1).listener(listener).build()) {
+            for (int i = 0; i < 300; i++) {
+                cores.putDurably(i % 2, "k" + (i % 30), value(i));
+            }
+            first = coordinator.triggerCheckpoint().join();
+            var startBefore = cores.wal.startPositions();
+            cores.putDurably(0, "k1", value(1));
+            failing.failDeletes = true;
+            second = coordinator.triggerCheckpoint().join(); // completes: it is published
+            assertThat(completed).containsExactly(first.checkpointId(), second.checkpointId());
+            assertThat(failed).isEmpty();
+            assertThat(notCleanedUp).singleElement().asString()
+                    .startsWith(second.checkpointId() + " RETENTION injected: cannot delete manifest");
+            // Retention did not happen, so neither did the truncation that relies on it.
+            assertThat(store.listCheckpoints()).containsExactly(first.checkpointId(), second.checkpointId());
+            assertThat(cores.wal.startPositions()).isEqualTo(startBefore);
+            failing.failDeletes = false;
+            cores.putDurably(0, "k2", value(2));
+            third = coordinator.triggerCheckpoint().join();
+            assertThat(notCleanedUp).hasSize(1);
+            assertThat(store.listCheckpoints()).containsExactly(third.checkpointId());
+            expected0 = render(cores.state(0));
+        }
+        var recovered = recover();
+        assertThat(recovered.report().checkpointId()).isEqualTo(third.checkpointId());
+        assertThat(render(recovered.coreStates().get(0))).isEqualTo(expected0);
     }
 
     @Test
@@ -202,6 +444,44 @@ class CheckpointRecoveryTest {
                 r -> assertThat(r).contains(own, "CRC32C", "damaged"),
                 r -> assertThat(r).contains(secondOwn.path(), "missing"),
                 r -> assertThat(r).contains("../../etc/passwd", "inside the checkpoint store"));
+        assertThat(render(recovered.coreStates().get(0))).isEqualTo(expected0);
+    }
+
+    @Test
+    void aStateFileWithAMatchingChecksumButDamagedContentIsNeverPartiallyApplied() throws Exception {
+        var manifests = new ArrayList<CheckpointManifest>();
+        List<String> expected0;
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = coordinator(cores).retainedCheckpoints(5).maxDeltas(0).build()) {
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < 20; i++) {
+                    cores.putDurably(0, "r" + round + "k" + i, value(i + round));
+                }
+                manifests.add(coordinator.triggerCheckpoint().join());
+            }
+            expected0 = render(cores.state(0));
+        }
+        // A writer bug, not bit rot: the newest core-0 file's trailer miscounts, and the manifest
+        // records the checksum of those very bytes, so only the format check can catch it.
+        var newest = manifests.get(1);
+        var path = newest.operators().get("core-0000").stateFiles().get(0);
+        var file = store.stateFile(path);
+        var bytes = Files.readAllBytes(file);
+        java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(bytes.length - 8, 19);
+        Files.write(file, bytes);
+        var crc = new java.util.zip.CRC32C();
+        crc.update(bytes);
+        var files = newest.files().stream().map(f -> f.path().equals(path)
+                ? new StateFileRef(path, bytes.length, String.format("%08x", crc.getValue())) : f).toList();
+        store.deleteManifest(newest.checkpointId());
+        store.publishManifest(new CheckpointManifest(newest.checkpointId(), newest.epoch(), newest.createdAt(),
+                newest.walPositions(), newest.sources(), newest.operators(), files, newest.parentCheckpointId(),
+                newest.stateBytes(), newest.writtenBytes(), newest.watermark()));
+
+        var recovered = recover();
+        assertThat(recovered.report().skipped()).singleElement().extracting(SkippedCheckpoint::reason).asString()
+                .contains("state file " + path + " is damaged", "the trailer counts 19 entries, but the file holds 40");
+        assertThat(recovered.report().checkpointId()).isEqualTo(manifests.get(0).checkpointId());
         assertThat(render(recovered.coreStates().get(0))).isEqualTo(expected0);
     }
 

@@ -2,6 +2,7 @@ package io.laminar.storage.checkpoint;
 
 import io.laminar.storage.changelog.ChangelogDrainer;
 import io.laminar.storage.changelog.ChangelogOptions;
+import io.laminar.storage.changelog.CutContext;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.state.ChangelogAwareStateStore;
@@ -17,12 +18,17 @@ import java.util.function.Function;
 /**
  * Test harness: a per-core WAL with an aligned drainer and one thread per core that owns a store,
  * runs the tasks handed to it and calls {@code pollCheckpoint} between tasks and while idle. The
- * source offset of a core is the number of tasks it ran ("ops").
+ * source offset of a core is the number of tasks it ran ("ops"); see {@link #context} for the watermark
+ * and operator state it reports at a cut.
  */
 final class CoreThreads implements AutoCloseable {
 
     static PerCoreWalOptions walOptions(int cores) {
-        return PerCoreWalOptions.builder().cores(cores).segmentSize(64 * 1024).maxEntrySize(8192).build();
+        return walOptions(cores, io.laminar.storage.io.FileIO.system());
+    }
+
+    static PerCoreWalOptions walOptions(int cores, io.laminar.storage.io.FileIO io) {
+        return PerCoreWalOptions.builder().cores(cores).segmentSize(64 * 1024).maxEntrySize(8192).fileIO(io).build();
     }
 
     final PerCoreWalManager wal;
@@ -52,7 +58,7 @@ final class CoreThreads implements AutoCloseable {
             threads[c] = new Thread(() -> {
                 while (!stop) {
                     if (polling) {
-                        changelog.pollCheckpoint(stores[c], () -> Map.of("ops", Long.toString(ops[c])));
+                        changelog.pollCheckpointWithContext(stores[c], () -> context(c, ops[c]));
                     }
                     var task = tasks[c].poll();
                     if (task == null) {
@@ -64,6 +70,15 @@ final class CoreThreads implements AutoCloseable {
             }, "test-core-" + c);
             threads[c].start();
         }
+    }
+
+    /**
+     * What core {@code core} reports at a cut after {@code ops} operations: source offset "ops", the
+     * watermark {@code 1000 * (core + 1) + ops}, and an operator state "counter" holding ops as text.
+     */
+    static CutContext context(int core, long ops) {
+        return new CutContext(Map.of("ops", Long.toString(ops)), 1000L * (core + 1) + ops,
+                Map.of("counter", Long.toString(ops).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
 
     /** Runs {@code op} on core {@code core}'s thread as one operation; returns its result. */
