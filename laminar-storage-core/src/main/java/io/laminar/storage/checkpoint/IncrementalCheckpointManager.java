@@ -1,5 +1,6 @@
 package io.laminar.storage.checkpoint;
 
+import io.laminar.storage.state.StateChange;
 import io.laminar.storage.state.StateSnapshot;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -206,36 +207,41 @@ public final class IncrementalCheckpointManager {
         committedId = checkpointId;
     }
 
-    /** Writes one file; for a delta with no change writes nothing and returns null. */
+    /**
+     * Writes one file, streaming it straight into the store; for a delta with no change writes
+     * nothing and returns null.
+     */
     private StateFileRef writeFile(int core, long checkpointId, long epoch, boolean full, StateSnapshot older,
             StateSnapshot snapshot) throws IOException {
-        Files.createDirectories(staging);
-        var temp = Files.createTempFile(staging, "state-", ".lsf.tmp");
-        try {
-            long entries;
-            try (var out = new BufferedOutputStream(Files.newOutputStream(temp), 64 * 1024)) {
-                var writer = new StateFileFormat.Writer(out, new StateFileFormat.Header(
-                        full ? StateFileFormat.FULL : StateFileFormat.DELTA, core, epoch, checkpointId));
-                try {
-                    if (full) {
-                        snapshot.forEach(writer::onPut);
-                    } else {
-                        snapshot.changesSince(older, writer);
-                    }
-                } catch (UncheckedIOException e) {
-                    throw e.getCause();
-                }
-                entries = writer.finish();
-            }
-            if (!full && entries == 0) {
+        var header = new StateFileFormat.Header(full ? StateFileFormat.FULL : StateFileFormat.DELTA, core, epoch,
+                checkpointId);
+        List<StateChange> changes = null;
+        if (!full) {
+            changes = snapshot.changesSince(older); // a delta is small: know whether it is empty before writing
+            if (changes.isEmpty()) {
                 return null;
             }
-            try (var in = Files.newInputStream(temp)) {
-                return store.writeFile(path(core, checkpointId, full), in);
-            }
-        } finally {
-            Files.deleteIfExists(temp);
         }
+        var delta = changes;
+        return store.writeFile(path(core, checkpointId, full), out -> {
+            var writer = new StateFileFormat.Writer(out, header);
+            try {
+                if (delta == null) {
+                    snapshot.forEach(writer::onPut);
+                } else {
+                    for (var change : delta) {
+                        if (change.isDelete()) {
+                            writer.onDelete(change.key());
+                        } else {
+                            writer.onPut(change.key(), change.value());
+                        }
+                    }
+                }
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            }
+            writer.finish();
+        });
     }
 
     /**
