@@ -1,7 +1,10 @@
 package io.laminar.storage.checkpoint;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.Optional;
 
@@ -35,6 +38,32 @@ public interface CheckpointStore extends AutoCloseable {
      *                                  {@link StateFileRef#path()})
      */
     StateFileRef writeFile(String path, InputStream content) throws IOException;
+
+    /**
+     * Writes an immutable file whose bytes {@code content} produces, with the same guarantees as
+     * {@link #writeFile(String, InputStream)}: lets a producer stream straight into the store. The
+     * default stages the bytes in a local temporary file first (for a store that must know a file's
+     * size before it uploads it); a store that can stream overrides it.
+     */
+    default StateFileRef writeFile(String path, ContentWriter content) throws IOException {
+        var staged = Files.createTempFile("laminar-state-", ".tmp");
+        try {
+            try (var out = new BufferedOutputStream(Files.newOutputStream(staged), 1 << 20)) {
+                content.writeTo(out);
+            }
+            try (var in = Files.newInputStream(staged)) {
+                return writeFile(path, in);
+            }
+        } finally {
+            Files.deleteIfExists(staged);
+        }
+    }
+
+    /** Produces a file's bytes into the stream it is given (and does not close it). */
+    @FunctionalInterface
+    interface ContentWriter {
+        void writeTo(OutputStream out) throws IOException;
+    }
 
     /** Opens a file for reading; {@link java.nio.file.NoSuchFileException} if there is none. */
     InputStream openFile(String path) throws IOException;

@@ -1,8 +1,11 @@
 package io.laminar.storage.checkpoint;
 
 import io.laminar.storage.io.FileIO;
+import java.io.BufferedOutputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
@@ -74,6 +77,8 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
     private static final String TEMP_PREFIX = ".";
     private static final String TEMP_SUFFIX = ".tmp";
     private static final int BUFFER_SIZE = 64 * 1024;
+    /** Large writes: a state file of a checkpoint is hundreds of MB. */
+    private static final int WRITE_BUFFER_SIZE = 1 << 20;
 
     private final Path root;
     private final Path stateRoot;
@@ -120,20 +125,31 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
     @Override
     public StateFileRef writeFile(String path, InputStream content) throws IOException {
         Objects.requireNonNull(content, "content");
+        return writeFile(path, out -> {
+            var buffer = new byte[BUFFER_SIZE];
+            for (int n = read(content, buffer, path); n >= 0; n = read(content, buffer, path)) {
+                out.write(buffer, 0, n);
+            }
+        });
+    }
+
+    /** Streams the producer's bytes straight into the temp file: no staging copy. */
+    @Override
+    public StateFileRef writeFile(String path, ContentWriter content) throws IOException {
+        Objects.requireNonNull(content, "content");
         var target = stateFile(path);
         var directory = target.getParent();
         var temp = temporaryFileFor(target);
         var crc = new CRC32C();
-        long size = 0;
+        long size;
         try {
             ensureDirectory(directory);
             try (var channel = io.open(temp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE))) {
-                var buffer = new byte[BUFFER_SIZE];
-                for (int n = read(content, buffer, path); n >= 0; n = read(content, buffer, path)) {
-                    crc.update(buffer, 0, n);
-                    size += n;
-                    writeFully(channel, ByteBuffer.wrap(buffer, 0, n));
-                }
+                var out = new ChecksummedOutputStream(Channels.newOutputStream(channel), crc);
+                var buffered = new BufferedOutputStream(out, WRITE_BUFFER_SIZE);
+                content.writeTo(buffered);
+                buffered.flush();
+                size = out.size;
                 channel.force(true);
             }
             try {
@@ -155,8 +171,36 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
         } catch (IOException e) {
             deleteQuietly(temp, e);
             throw failure("cannot write state file '" + path + "' to " + target, directory, e);
+        } catch (RuntimeException e) {
+            deleteQuietly(temp, e);
+            throw e;
         }
         return new StateFileRef(path, size, String.format("%08x", crc.getValue()));
+    }
+
+    /** Counts and checksums the bytes on their way to the file. */
+    private static final class ChecksummedOutputStream extends FilterOutputStream {
+        private final CRC32C crc;
+        long size;
+
+        ChecksummedOutputStream(OutputStream out, CRC32C crc) {
+            super(out);
+            this.crc = crc;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            crc.update(b);
+            size++;
+            out.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            crc.update(b, off, len);
+            size += len;
+            out.write(b, off, len);
+        }
     }
 
     @Override

@@ -1,8 +1,7 @@
 package io.laminar.storage.checkpoint;
 
-import io.laminar.storage.state.ChangelogSink;
+import io.laminar.storage.state.StateChange;
 import io.laminar.storage.state.StateSnapshot;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -52,7 +51,6 @@ public final class IncrementalCheckpointManager {
     private final int retainedCheckpoints;
     private final int maxDeltas;
     private final double maxDeltaFraction;
-    private final Path staging;
     private final Map<Integer, Chain> committed = new TreeMap<>();
     private Long committedId;
 
@@ -125,10 +123,9 @@ public final class IncrementalCheckpointManager {
      * @param retainedCheckpoints how many newest checkpoints to keep (at least 1)
      * @param maxDeltas           the most deltas a chain may hold before a full file is written (0: always full)
      * @param maxDeltaFraction    a full file is written once a chain's deltas exceed this fraction of its full file
-     * @param staging             a local directory for files being written (before they go to the store)
      */
     public IncrementalCheckpointManager(CheckpointStore store, int retainedCheckpoints, int maxDeltas,
-            double maxDeltaFraction, Path staging) {
+            double maxDeltaFraction) {
         if (retainedCheckpoints < 1) {
             throw new IllegalArgumentException("retainedCheckpoints must be at least 1, but was " + retainedCheckpoints);
         }
@@ -142,7 +139,6 @@ public final class IncrementalCheckpointManager {
         this.retainedCheckpoints = retainedCheckpoints;
         this.maxDeltas = maxDeltas;
         this.maxDeltaFraction = maxDeltaFraction;
-        this.staging = staging;
     }
 
     /** The store. */
@@ -272,64 +268,58 @@ public final class IncrementalCheckpointManager {
     }
 
     /**
-     * Writes one file; for a delta with no change writes nothing and returns null. Adds to
-     * {@code logical[0]} the change of the state's logical size the file makes (for a full file:
-     * its whole size).
+     * Writes one file, streaming it straight into the store; for a delta with no change writes
+     * nothing and returns null. Adds to {@code logical[0]} the change of the state's logical size
+     * the file makes (for a full file: its whole size).
      */
     private StateFileRef writeFile(int core, long checkpointId, long epoch, boolean full, StateSnapshot older,
             StateSnapshot snapshot, long[] logical) throws IOException {
-        Files.createDirectories(staging);
-        var temp = Files.createTempFile(staging, "state-", ".lsf.tmp");
-        try {
-            long entries;
-            try (var out = new BufferedOutputStream(Files.newOutputStream(temp), 64 * 1024)) {
-                var writer = new StateFileFormat.Writer(out, new StateFileFormat.Header(
-                        full ? StateFileFormat.FULL : StateFileFormat.DELTA, core, epoch, checkpointId));
+        var header = new StateFileFormat.Header(full ? StateFileFormat.FULL : StateFileFormat.DELTA, core, epoch,
+                checkpointId);
+        if (full) {
+            return store.writeFile(path(core, checkpointId, true), out -> {
+                var writer = new StateFileFormat.Writer(out, header);
                 try {
-                    if (full) {
-                        snapshot.forEach((key, value) -> {
-                            logical[0] += key.length + (long) value.length;
-                            writer.onPut(key, value);
-                        });
-                    } else {
-                        snapshot.changesSince(older, new ChangelogSink() {
-                            @Override
-                            public void onPut(byte[] key, byte[] value) {
-                                var before = older.get(key);
-                                logical[0] += before == null ? key.length + (long) value.length
-                                        : value.length - (long) before.length;
-                                writer.onPut(key, value);
-                            }
-
-                            @Override
-                            public void onDelete(byte[] key) {
-                                var before = older.get(key);
-                                if (before != null) {
-                                    logical[0] -= key.length + (long) before.length;
-                                }
-                                writer.onDelete(key);
-                            }
-
-                            @Override
-                            public void onClear() {
-                                throw new IllegalStateException("a diff never clears");
-                            }
-                        });
-                    }
+                    snapshot.forEach((key, value) -> {
+                        logical[0] += key.length + (long) value.length;
+                        writer.onPut(key, value);
+                    });
                 } catch (UncheckedIOException e) {
                     throw e.getCause();
                 }
-                entries = writer.finish();
-            }
-            if (!full && entries == 0) {
-                return null;
-            }
-            try (var in = Files.newInputStream(temp)) {
-                return store.writeFile(path(core, checkpointId, full), in);
-            }
-        } finally {
-            Files.deleteIfExists(temp);
+                writer.finish();
+            });
         }
+        List<StateChange> changes = snapshot.changesSince(older); // small: know whether it is empty first
+        if (changes.isEmpty()) {
+            return null;
+        }
+        for (var change : changes) {
+            var before = older.get(change.key());
+            if (change.isDelete()) {
+                if (before != null) {
+                    logical[0] -= change.key().length + (long) before.length;
+                }
+            } else {
+                logical[0] += before == null ? change.key().length + (long) change.value().length
+                        : change.value().length - (long) before.length;
+            }
+        }
+        return store.writeFile(path(core, checkpointId, false), out -> {
+            var writer = new StateFileFormat.Writer(out, header);
+            try {
+                for (var change : changes) {
+                    if (change.isDelete()) {
+                        writer.onDelete(change.key());
+                    } else {
+                        writer.onPut(change.key(), change.value());
+                    }
+                }
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            }
+            writer.finish();
+        });
     }
 
     /**

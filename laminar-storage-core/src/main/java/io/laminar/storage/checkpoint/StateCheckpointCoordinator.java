@@ -84,8 +84,7 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
         this.wal = b.wal;
         this.drainer = b.drainer;
         this.store = b.store;
-        this.files = new IncrementalCheckpointManager(b.store, b.retainedCheckpoints, b.maxDeltas, b.maxDeltaFraction,
-                b.staging);
+        this.files = new IncrementalCheckpointManager(b.store, b.retainedCheckpoints, b.maxDeltas, b.maxDeltaFraction);
         if (b.resumeFrom != null && b.resumeFrom.checkpoint() != null) {
             if (b.resumeFrom.checkpointStates().size() != b.wal.cores()) {
                 throw new IllegalArgumentException("the recovered state has " + b.resumeFrom.checkpointStates().size()
@@ -301,7 +300,6 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
         private int retainedCheckpoints = 3;
         private int maxDeltas = 10;
         private double maxDeltaFraction = 0.5;
-        private Path staging = Path.of(System.getProperty("java.io.tmpdir"));
         private Function<List<CoreCut>, Map<String, ConnectorCheckpoint>> sources = StateCheckpointCoordinator::perCore;
         private Function<List<CoreCut>, Map<String, OperatorCheckpoint>> operators =
                 StateCheckpointCoordinator::perCoreOperators;
@@ -343,12 +341,6 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
         /** A full file is written once a chain's deltas exceed this fraction of its full file (default 0.5). */
         public Builder maxDeltaFraction(double fraction) {
             this.maxDeltaFraction = fraction;
-            return this;
-        }
-
-        /** A local directory for files being written (default java.io.tmpdir). */
-        public Builder staging(Path directory) {
-            this.staging = Objects.requireNonNull(directory, "directory");
             return this;
         }
 

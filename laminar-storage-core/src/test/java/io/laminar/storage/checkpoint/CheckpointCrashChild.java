@@ -125,7 +125,7 @@ public final class CheckpointCrashChild {
         var drainer = ChangelogDrainer.start(wal, ChangelogOptions.defaults().withQueueCapacity(256)
                 .withAlignedBarriers(true));
         var coordinator = StateCheckpointCoordinator.builder(wal, drainer, store).interval(Duration.ofMillis(15))
-                .retainedCheckpoints(2).maxDeltas(3).staging(Path.of(args[1]).resolveSibling("staging"))
+                .retainedCheckpoints(2).maxDeltas(3)
                 .resumeFrom(recovered) // deltas continue the recovered chains across crashes
                 .stepObserver(step -> {
                     if (PARTIAL_TRUNCATION.equals(haltAt)) {

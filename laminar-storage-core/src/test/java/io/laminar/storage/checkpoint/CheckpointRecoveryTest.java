@@ -37,7 +37,7 @@ class CheckpointRecoveryTest {
     }
 
     private StateCheckpointCoordinator.Builder coordinator(CoreThreads cores) {
-        return StateCheckpointCoordinator.builder(cores.wal, cores.drainer, store).staging(tmp.resolve("staging"))
+        return StateCheckpointCoordinator.builder(cores.wal, cores.drainer, store)
                 .barrierTimeout(Duration.ofSeconds(10));
     }
 
@@ -338,7 +338,7 @@ class CheckpointRecoveryTest {
         List<String> expected0;
         try (var cores = new CoreThreads(walDir, 2, null, null);
              var coordinator = StateCheckpointCoordinator.builder(cores.wal, cores.drainer, failing)
-                     .staging(tmp.resolve("staging")).retainedCheckpoints(1).listener(listener).build()) {
+                     .retainedCheckpoints(1).listener(listener).build()) {
             for (int i = 0; i < 300; i++) {
                 cores.putDurably(i % 2, "k" + (i % 30), value(i));
             }

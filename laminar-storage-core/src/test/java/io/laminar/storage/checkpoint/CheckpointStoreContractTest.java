@@ -179,6 +179,32 @@ public abstract class CheckpointStoreContractTest {
         assertThat(store.listFiles()).isEmpty();
     }
 
+    @Test
+    void aFileStreamedByAProducerReadsBackWithItsSizeAndCrc32c() throws Exception {
+        var bytes = randomBytes(3_000_000, 2); // several write buffers, written in uneven pieces
+        var ref = store.writeFile("op/streamed.sst", out -> {
+            for (int at = 0; at < bytes.length; at += 77_777) {
+                out.write(bytes, at, Math.min(77_777, bytes.length - at));
+            }
+            out.write(7);
+        });
+        var expected = java.util.Arrays.copyOf(bytes, bytes.length + 1);
+        expected[bytes.length] = 7;
+
+        assertThat(ref).isEqualTo(new StateFileRef("op/streamed.sst", expected.length, crc32c(expected)));
+        assertThat(readAll(store, "op/streamed.sst")).isEqualTo(expected);
+    }
+
+    @Test
+    void aProducerThatFailsStoresNothing() throws Exception {
+        assertThatThrownBy(() -> store.writeFile("half", out -> {
+            out.write(new byte[100_000]);
+            throw new IOException("producer broke");
+        })).isInstanceOf(IOException.class).hasMessageContaining("producer broke");
+        assertThat(store.fileSize("half")).isEmpty();
+        assertThat(store.listFiles()).isEmpty();
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"", "../x", "/abs", "a/../../b", "a\\b", "a//b", "a/", "./a", "a/."})
     void aPathThatCouldLeaveTheStoreIsRefused(String path) {

@@ -29,8 +29,8 @@ import java.util.function.BiFunction;
  * with the library's defaults: a {@link PerCoreWalManager} of {@value #CORES} cores, a
  * {@link ChangelogDrainer} with aligned barriers, one core thread per core owning a
  * {@link ChangelogAwareStateStore} and calling {@code pollCheckpoint} between tasks and while idle,
- * a {@link FileSystemCheckpointStore} and a {@link StateCheckpointCoordinator} (staging directory on
- * the same disk, one retained checkpoint so old files are deleted as the run goes).
+ * a {@link FileSystemCheckpointStore} and a {@link StateCheckpointCoordinator} (state files streamed
+ * into the store, one retained checkpoint so old files are deleted as the run goes).
  *
  * <p>The state is bulk-loaded ({@link ChangelogAwareStateStore#restore}, nothing published to the
  * WAL): {@code entriesPerCore} entries of {@value #KEY_BYTES} B keys (core, index big-endian, then
@@ -92,7 +92,7 @@ final class CheckpointFixture implements AutoCloseable {
         try {
             d = ChangelogDrainer.start(wal, ChangelogOptions.defaults().withAlignedBarriers(true));
             s = FileSystemCheckpointStore.open(directory.resolve("checkpoints"));
-            c = StateCheckpointCoordinator.builder(wal, d, s).staging(directory.resolve("staging"))
+            c = StateCheckpointCoordinator.builder(wal, d, s)
                     .maxDeltas(maxDeltas).retainedCheckpoints(1).barrierTimeout(Duration.ofSeconds(60))
                     .stepObserver(step -> {
                         synchronized (steps) {
