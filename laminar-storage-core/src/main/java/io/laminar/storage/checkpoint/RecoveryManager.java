@@ -220,25 +220,32 @@ public final class RecoveryManager {
             if (chain == null || chain.stateFiles().isEmpty()) {
                 throw new Unusable("it has no state chain for core " + core);
             }
-            var target = new ChangelogAwareStateStore(ChangelogSink.NONE);
-            var replayer = target.replayer();
+            // The full file is bulk-loaded (its entries come in key order), the deltas applied on top;
+            // all into a store of its own, dropped on any error: never a partially applied state.
+            var loader = ChangelogAwareStateStore.bulkLoader();
+            ChangelogAwareStateStore target = null;
             for (int i = 0; i < chain.stateFiles().size(); i++) {
                 var path = chain.stateFiles().get(i);
                 if (!listed.contains(path)) {
                     throw new Unusable("core " + core + "'s chain names " + path + ", which the manifest does not list");
                 }
-                try (var in = new BufferedInputStream(store.openFile(path), 64 * 1024)) {
-                    // Into a store of its own, dropped on any error: never a partially applied state.
-                    var header = StateFileFormat.read(in, path, listedSizes.get(path), core, replayer);
+                try (var in = new BufferedInputStream(store.openFile(path), 1 << 20)) {
+                    var sink = target == null ? loader : target.replayer();
+                    var header = StateFileFormat.read(in, path, listedSizes.get(path), core, sink);
                     byte expected = i == 0 ? StateFileFormat.FULL : StateFileFormat.DELTA;
                     if (header.kind() != expected) {
                         throw new Unusable("the state file " + path + " is of kind " + header.kind() + ", expected "
                                 + expected);
                     }
+                    if (target == null) {
+                        target = loader.build(ChangelogSink.NONE);
+                    }
                 } catch (Unusable e) {
                     throw e;
                 } catch (IOException e) {
                     throw new Unusable("its " + e.getMessage());
+                } catch (IllegalArgumentException e) {
+                    throw new Unusable("its state file " + path + " is damaged: " + e.getMessage());
                 }
             }
             stores.add(target);
