@@ -75,4 +75,29 @@ public interface StateStore extends Iterable<StateEntry> {
     default <K, V> TypedState<K, V> typed(Codec<K> keys, Codec<V> values) {
         return new TypedState<>(this, keys, values);
     }
+
+    /**
+     * This store as a {@link ChangelogSink}: each change is applied through {@link #put},
+     * {@link #delete} or {@link #clear}, exactly as if called directly (a changelog-aware store
+     * publishes it). Useful to drive a store from a stream of changes. Same threading as the store.
+     */
+    default ChangelogSink asSink() {
+        var store = this;
+        return new ChangelogSink() {
+            @Override
+            public void onPut(byte[] key, byte[] value) {
+                store.put(key, value);
+            }
+
+            @Override
+            public void onDelete(byte[] key) {
+                store.delete(key);
+            }
+
+            @Override
+            public void onClear() {
+                store.clear();
+            }
+        };
+    }
 }

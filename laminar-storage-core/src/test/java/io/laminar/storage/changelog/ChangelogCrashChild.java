@@ -66,22 +66,7 @@ public final class ChangelogCrashChild {
                 int c = core;
                 var changelog = drainer.changelog(c);
                 var store = ChangelogAwareStateStore.fromSnapshot(stores[c].snapshot(), changelog);
-                var sink = new ChangelogSink() {
-                    @Override
-                    public void onPut(byte[] key, byte[] value) {
-                        store.put(key, value);
-                    }
-
-                    @Override
-                    public void onDelete(byte[] key) {
-                        store.delete(key);
-                    }
-
-                    @Override
-                    public void onClear() {
-                        store.clear();
-                    }
-                };
+                var sink = store.asSink();
                 threads.add(new Thread(() -> {
                     for (long index = recovered[c] + 1; ; index++) {
                         operation(seed, c, index, store::containsKey, sink);

@@ -7,17 +7,14 @@ import io.laminar.storage.percore.RecordKind;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.state.StateChangeFormat;
-import io.laminar.storage.state.StateEntry;
+import io.laminar.storage.state.ModelState;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
-import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -91,44 +88,14 @@ class ChangelogCrashTest {
             });
         }
         for (int core = 0; core < cores; core++) {
-            var model = new TreeMap<String, byte[]>();
-            var sink = new ChangelogSink() {
-                @Override
-                public void onPut(byte[] key, byte[] value) {
-                    model.put(new String(key, StandardCharsets.UTF_8), value);
-                }
-
-                @Override
-                public void onDelete(byte[] key) {
-                    model.remove(new String(key, StandardCharsets.UTF_8));
-                }
-
-                @Override
-                public void onClear() {
-                    model.clear();
-                }
-            };
+            var model = new ModelState();
             for (long index = 1; index <= counts[core]; index++) {
-                ChangelogCrashChild.operation(seed, core, index,
-                        key -> model.containsKey(new String(key, StandardCharsets.UTF_8)), sink);
+                ChangelogCrashChild.operation(seed, core, index, model::containsKey, model);
             }
-            assertThat(render(stores[core].iterator())).as("core %d after %d operations", core, counts[core])
-                    .isEqualTo(render(model));
+            assertThat(ModelState.render(stores[core])).as("core %d after %d operations", core, counts[core])
+                    .isEqualTo(model.render());
         }
         return counts;
-    }
-
-    private static List<String> render(java.util.Iterator<StateEntry> entries) {
-        var out = new ArrayList<String>();
-        entries.forEachRemaining(e -> out.add(new String(e.key(), StandardCharsets.UTF_8) + "="
-                + HexFormat.of().formatHex(e.value())));
-        return out;
-    }
-
-    private static List<String> render(TreeMap<String, byte[]> model) {
-        var out = new ArrayList<String>();
-        model.forEach((k, v) -> out.add(k + "=" + HexFormat.of().formatHex(v)));
-        return out;
     }
 
     /** Runs a child, kills it {@code killAfterMillis} after it is ready, returns its last ack per core. */

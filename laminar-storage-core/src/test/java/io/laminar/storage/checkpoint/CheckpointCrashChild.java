@@ -144,22 +144,7 @@ public final class CheckpointCrashChild {
             int c = core;
             var changelog = drainer.changelog(c);
             var store0 = ChangelogAwareStateStore.fromSnapshot(recovered.coreStates().get(c), changelog);
-            var sink = new ChangelogSink() {
-                @Override
-                public void onPut(byte[] key, byte[] value) {
-                    store0.put(key, value);
-                }
-
-                @Override
-                public void onDelete(byte[] key) {
-                    store0.delete(key);
-                }
-
-                @Override
-                public void onClear() {
-                    store0.clear();
-                }
-            };
+            var sink = store0.asSink();
             long first = ops[c] + 1;
             threads.add(new Thread(() -> {
                 for (long index = first; ; index++) {

@@ -3,18 +3,14 @@ package io.laminar.storage.checkpoint;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.laminar.storage.percore.PerCoreWalManager;
-import io.laminar.storage.state.ChangelogSink;
-import io.laminar.storage.state.StateEntry;
-import io.laminar.storage.state.StateSnapshot;
+import io.laminar.storage.state.ModelState;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
-import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -89,45 +85,14 @@ class CheckpointCrashTest {
         }
         var ops = CheckpointCrashChild.operations(recovered);
         for (int core = 0; core < CheckpointCrashChild.CORES; core++) {
-            var model = new TreeMap<String, byte[]>();
-            var sink = new ChangelogSink() {
-                @Override
-                public void onPut(byte[] key, byte[] value) {
-                    model.put(new String(key, StandardCharsets.UTF_8), value);
-                }
-
-                @Override
-                public void onDelete(byte[] key) {
-                    model.remove(new String(key, StandardCharsets.UTF_8));
-                }
-
-                @Override
-                public void onClear() {
-                    model.clear();
-                }
-            };
+            var model = new ModelState();
             for (long index = 1; index <= ops[core]; index++) {
-                CheckpointCrashChild.operation(seed, core, index,
-                        key -> model.containsKey(new String(key, StandardCharsets.UTF_8)), sink);
+                CheckpointCrashChild.operation(seed, core, index, model::containsKey, model);
             }
-            assertThat(render(recovered.coreStates().get(core))).as("core %d after %d operations", core, ops[core])
-                    .isEqualTo(render(model));
+            assertThat(ModelState.render(recovered.coreStates().get(core)))
+                    .as("core %d after %d operations", core, ops[core]).isEqualTo(model.render());
         }
         return recovered;
-    }
-
-    private static List<String> render(StateSnapshot snapshot) {
-        var out = new ArrayList<String>();
-        for (StateEntry e : snapshot) {
-            out.add(new String(e.key(), StandardCharsets.UTF_8) + "=" + HexFormat.of().formatHex(e.value()));
-        }
-        return out;
-    }
-
-    private static List<String> render(TreeMap<String, byte[]> model) {
-        var out = new ArrayList<String>();
-        model.forEach((k, v) -> out.add(k + "=" + HexFormat.of().formatHex(v)));
-        return out;
     }
 
     /** Runs a child until it halts itself at {@code haltAt} or, failing that, is killed; returns its acks. */

@@ -116,6 +116,24 @@ class ChangelogAwareStateStoreTest {
     }
 
     @Test
+    void asSinkAppliesEachChangeAsAnOrdinaryOperationAndPublishesIt() {
+        var published = new ModelState();
+        var store = new ChangelogAwareStateStore(published);
+        var sink = store.asSink();
+        sink.onPut("a".getBytes(), "1".getBytes());
+        sink.onPut("b".getBytes(), "2".getBytes());
+        sink.onDelete("a".getBytes());
+        var expected = new ModelState();
+        expected.onPut("b".getBytes(), "2".getBytes());
+
+        assertThat(ModelState.render(store)).isEqualTo(expected.render());
+        assertThat(published.render()).isEqualTo(expected.render());
+        sink.onClear();
+        assertThat(store.size()).isZero();
+        assertThat(published.render()).isEmpty();
+    }
+
+    @Test
     void randomOperationsMatchATreeMapAndSnapshotsKeepTheirStateWhileTheStoreChanges() {
         var random = new Random(seed("randomOperations"));
         var sink = new RecordingSink();
