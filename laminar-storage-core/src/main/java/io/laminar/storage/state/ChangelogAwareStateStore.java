@@ -84,20 +84,12 @@ public final class ChangelogAwareStateStore implements StateStore {
 
     @Override
     public byte[] get(byte[] key) {
-        var value = tree.get(key);
-        return value == null ? null : value.clone();
+        return tree.getCopy(key);
     }
 
     @Override
     public int get(byte[] key, byte[] into) {
-        var value = tree.get(key);
-        if (value == null) {
-            return -1;
-        }
-        if (value.length <= into.length) {
-            System.arraycopy(value, 0, into, 0, value.length);
-        }
-        return value.length;
+        return tree.copyValue(key, into);
     }
 
     @Override

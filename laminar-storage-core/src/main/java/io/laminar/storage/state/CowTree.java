@@ -117,6 +117,27 @@ final class CowTree {
         return get(root, key);
     }
 
+    /** A copy of the value of {@code key}, or null: what a store's {@code get} returns. */
+    byte[] getCopy(byte[] key) {
+        var value = get(key);
+        return value == null ? null : value.clone();
+    }
+
+    /**
+     * Copies the value of {@code key} into {@code into} if it fits; returns its length, or -1 if
+     * there is none: a store's allocation-free {@code get}.
+     */
+    int copyValue(byte[] key, byte[] into) {
+        var value = get(key);
+        if (value == null) {
+            return -1;
+        }
+        if (value.length <= into.length) {
+            System.arraycopy(value, 0, into, 0, value.length);
+        }
+        return value.length;
+    }
+
     /** Slot of {@code key} in the leaf, or {@code -(insertion point) - 1}. */
     private static int search(Leaf leaf, byte[] key) {
         int lo = 0;
