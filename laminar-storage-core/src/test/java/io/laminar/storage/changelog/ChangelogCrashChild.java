@@ -1,15 +1,14 @@
 package io.laminar.storage.changelog;
 
+import io.laminar.storage.crash.CrashWorkload;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.percore.RecordKind;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.state.StateChangeFormat;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Random;
 import java.util.function.Predicate;
 
 /**
@@ -24,6 +23,7 @@ import java.util.function.Predicate;
 public final class ChangelogCrashChild {
 
     static final int CORES = 2;
+    private static final CrashWorkload WORKLOAD = new CrashWorkload(100, 200);
 
     static PerCoreWalOptions options() {
         return PerCoreWalOptions.builder().cores(CORES).segmentSize(128 * 1024).maxEntrySize(4096).build();
@@ -31,18 +31,7 @@ public final class ChangelogCrashChild {
 
     /** Operation {@code index} (1-based) of {@code core}, applied to {@code target}. */
     static void operation(long seed, int core, long index, Predicate<byte[]> present, ChangelogSink target) {
-        var random = new Random(seed * 1_000_003L + core * 7_919L + index);
-        var key = ("k" + random.nextInt(100)).getBytes(StandardCharsets.UTF_8);
-        int dice = random.nextInt(1000);
-        if (dice < 2) {
-            target.onClear();
-        } else if (dice < 250 && present.test(key)) {
-            target.onDelete(key);
-        } else {
-            var value = new byte[random.nextInt(200)];
-            random.nextBytes(value);
-            target.onPut(key, value);
-        }
+        WORKLOAD.operation(seed, core, index, present, target);
     }
 
     public static void main(String[] args) throws Exception {

@@ -2,20 +2,16 @@ package io.laminar.storage.changelog;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.laminar.storage.crash.ChildOutput;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.RecordKind;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
-import io.laminar.storage.state.StateChangeFormat;
 import io.laminar.storage.state.ModelState;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
+import io.laminar.storage.state.StateChangeFormat;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.api.Test;
@@ -104,25 +100,9 @@ class ChangelogCrashTest {
         var process = new ProcessBuilder(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
                 ChangelogCrashChild.class.getName(), dir.toString(), Long.toString(seed)))
                 .redirectError(stderr.toFile()).start();
-        var acks = new AtomicLongArray(ChangelogCrashChild.CORES);
-        var ready = new CountDownLatch(1);
-        var reader = new Thread(() -> {
-            try (var in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = in.readLine()) != null; ) {
-                    var parts = line.split(" ");
-                    if (parts[0].equals("READY")) {
-                        ready.countDown();
-                    } else if (parts[0].equals("ACK")) {
-                        acks.accumulateAndGet(Integer.parseInt(parts[1]), Long.parseLong(parts[2]), Math::max);
-                    }
-                }
-            } catch (java.io.IOException e) {
-                // the child died: its stdout is closed
-            }
-        });
-        reader.start();
+        var output = ChildOutput.follow(process, ChangelogCrashChild.CORES);
         try {
-            assertThat(ready.await(60, TimeUnit.SECONDS)).as("child ready; see " + stderr).isTrue();
+            assertThat(output.awaitReady(60)).as("child ready; see " + stderr).isTrue();
             Thread.sleep(killAfterMillis);
             process.toHandle().destroyForcibly();
             assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -130,8 +110,8 @@ class ChangelogCrashTest {
         } finally {
             process.destroyForcibly();
         }
-        reader.join(TimeUnit.SECONDS.toMillis(30));
-        log.debug("round acks {}", Arrays.toString(new long[] {acks.get(0), acks.get(1)}));
+        var acks = output.acks();
+        log.debug("round acks {}", acks);
         return acks;
     }
 }

@@ -2,16 +2,15 @@ package io.laminar.storage.checkpoint;
 
 import io.laminar.storage.changelog.ChangelogDrainer;
 import io.laminar.storage.changelog.ChangelogOptions;
+import io.laminar.storage.crash.CrashWorkload;
 import io.laminar.storage.io.FileIO;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
@@ -30,6 +29,7 @@ import java.util.function.Predicate;
 public final class CheckpointCrashChild {
 
     static final int CORES = 2;
+    private static final CrashWorkload WORKLOAD = new CrashWorkload(200, 300);
     static final int HALTED = 77;
     /**
      * A crash point inside the WAL truncation, finer than {@link CheckpointStep#TRUNCATION} (which
@@ -85,18 +85,7 @@ public final class CheckpointCrashChild {
     }
 
     static void operation(long seed, int core, long index, Predicate<byte[]> present, ChangelogSink target) {
-        var random = new Random(seed * 1_000_003L + core * 7_919L + index);
-        var key = ("k" + random.nextInt(200)).getBytes(StandardCharsets.UTF_8);
-        int dice = random.nextInt(1000);
-        if (dice < 2) {
-            target.onClear();
-        } else if (dice < 250 && present.test(key)) {
-            target.onDelete(key);
-        } else {
-            var value = new byte[random.nextInt(300)];
-            random.nextBytes(value);
-            target.onPut(key, value);
-        }
+        WORKLOAD.operation(seed, core, index, present, target);
     }
 
     /** Operations in the recovered state of each core: the checkpoint's offset plus the replayed records. */

@@ -2,16 +2,13 @@ package io.laminar.storage.checkpoint;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.laminar.storage.crash.ChildOutput;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.state.ModelState;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.api.Test;
@@ -107,25 +104,9 @@ class CheckpointCrashTest {
         command.addAll(List.of(CheckpointCrashChild.class.getName(), walDir.toString(), storeDir.toString(),
                 Long.toString(seed)));
         var process = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
-        var acks = new AtomicLongArray(CheckpointCrashChild.CORES);
-        var ready = new CountDownLatch(1);
-        var reader = new Thread(() -> {
-            try (var in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = in.readLine()) != null; ) {
-                    var parts = line.split(" ");
-                    if (parts[0].equals("READY")) {
-                        ready.countDown();
-                    } else if (parts[0].equals("ACK")) {
-                        acks.accumulateAndGet(Integer.parseInt(parts[1]), Long.parseLong(parts[2]), Math::max);
-                    }
-                }
-            } catch (java.io.IOException e) {
-                // the child died
-            }
-        });
-        reader.start();
+        var output = ChildOutput.follow(process, CheckpointCrashChild.CORES);
         try {
-            assertThat(ready.await(60, TimeUnit.SECONDS)).as("child ready; see " + stderr).isTrue();
+            assertThat(output.awaitReady(60)).as("child ready; see " + stderr).isTrue();
             long wait = haltAt != null ? 3000 : killAfterMillis;
             if (!process.waitFor(wait, TimeUnit.MILLISECONDS)) {
                 if (haltAt != null) {
@@ -141,7 +122,6 @@ class CheckpointCrashTest {
         } finally {
             process.destroyForcibly();
         }
-        reader.join(TimeUnit.SECONDS.toMillis(30));
-        return acks;
+        return output.acks();
     }
 }
