@@ -1,0 +1,209 @@
+package io.laminar.storage.sample;
+
+import io.laminar.storage.runtime.CoreContext;
+import io.laminar.storage.state.StateStore;
+import java.math.BigInteger;
+import java.util.Arrays;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sample's state on one core and every way it changes, each idempotent across crashes.
+ *
+ * <h2>Why each change is safe to repeat</h2>
+ * The WAL guarantees that after a crash a core's durable changes are a prefix of the changes it
+ * made, so a task that makes several changes may be cut anywhere between two of them.
+ * <ul>
+ *   <li>A batch part ({@link #applyPart}) writes its redo record {@code pending} first, then one
+ *       change per key (each stamped with the batch id), then the batch marker, then deletes
+ *       {@code pending}. {@link #recover} finds a {@code pending} a crash left, applies it to each
+ *       key not yet stamped with its batch, writes the marker and deletes it. A part whose marker
+ *       exists is skipped.</li>
+ *   <li>A file part ({@link #applyLines}) changes each key once, stamping it with the offset of the
+ *       key's last line; a line at or before a key's stamp is skipped. Then it advances the core's
+ *       {@link SourcePosition}, never backwards.</li>
+ * </ul>
+ *
+ * <p>Thread-safety: confined to its core's thread. {@link #recover} makes it there, in the
+ * runtime's {@code CoreInitializer}; only tasks of that core touch it afterwards.
+ */
+final class CoreLedger {
+
+    private static final Logger log = LoggerFactory.getLogger(CoreLedger.class);
+
+    /** What applying a batch part found. */
+    enum PartOutcome {
+        /** This call applied the part. */
+        APPLIED,
+        /** The part of this batch was applied before: nothing changed. */
+        ALREADY_APPLIED,
+        /** Another batch with the same id was applied here: nothing changed. */
+        CONFLICT
+    }
+
+    private final int core;
+    private final StateStore store;
+    // The summary of this core's state: counted once by recover(), then kept up to date by each change.
+    private long keys;
+    private long events;
+    private BigInteger sum = BigInteger.ZERO;
+    private long batches;
+
+    private CoreLedger(int core, StateStore store) {
+        this.core = core;
+        this.store = store;
+    }
+
+    /**
+     * The ledger of a core whose state was just recovered: finishes the batch part a crash
+     * interrupted, if any, then counts the state. Call on the core thread before any task.
+     */
+    static CoreLedger recover(CoreContext context) {
+        var ledger = new CoreLedger(context.core(), context.store());
+        ledger.finishPending();
+        ledger.count();
+        log.info("core {} holds {} keys, {} events, {} owned batches", ledger.core, ledger.keys, ledger.events,
+                ledger.batches);
+        return ledger;
+    }
+
+    private void finishPending() {
+        var value = store.get(StateKeys.pending());
+        if (value == null) {
+            return;
+        }
+        var part = BatchPart.decode(value, core);
+        int redone = 0;
+        for (var delta : part.deltas()) {
+            var account = accountOrEmpty(delta.key());
+            if (!account.lastBatchId().equals(part.batchId())) {
+                store.put(StateKeys.account(delta.key()), account.plusBatch(delta.amount(), delta.events(),
+                        part.batchId()).encode());
+                redone++;
+            }
+        }
+        store.put(StateKeys.batch(part.batchId()), new BatchMarker(part.owner(), part.digest()).encode());
+        store.delete(StateKeys.pending());
+        log.info("core {} finished its part of batch '{}' that a crash interrupted: {} of its {} keys were "
+                + "missing and are now applied", core, part.batchId(), redone, part.deltas().size());
+    }
+
+    private void count() {
+        store.forEach((key, value) -> {
+            if (key[0] == StateKeys.ACCOUNT) {
+                var account = Account.decode(value, StateKeys.name(key));
+                keys++;
+                events += account.events();
+                sum = sum.add(account.balance());
+            } else if (key[0] == StateKeys.BATCH && BatchMarker.isOwner(value)) {
+                batches++;
+            }
+        });
+    }
+
+    /** Applies the part unless this core has applied a part of its batch id already. */
+    PartOutcome applyPart(BatchPart part) {
+        var markerKey = StateKeys.batch(part.batchId());
+        var marker = store.get(markerKey);
+        if (marker != null) {
+            return Arrays.equals(BatchMarker.decode(marker, part.batchId()).digest(), part.digest())
+                    ? PartOutcome.ALREADY_APPLIED : PartOutcome.CONFLICT;
+        }
+        if (part.deltas().isEmpty()) {
+            // A single change needs no redo record.
+            store.put(markerKey, new BatchMarker(part.owner(), part.digest()).encode());
+        } else {
+            store.put(StateKeys.pending(), part.encode());
+            for (var delta : part.deltas()) {
+                var accountKey = StateKeys.account(delta.key());
+                var before = store.get(accountKey);
+                var account = before == null ? Account.EMPTY : Account.decode(before, delta.key());
+                store.put(accountKey, account.plusBatch(delta.amount(), delta.events(), part.batchId()).encode());
+                counted(before == null, delta.events(), BigInteger.valueOf(delta.amount()));
+            }
+            store.put(markerKey, new BatchMarker(part.owner(), part.digest()).encode());
+            store.delete(StateKeys.pending());
+        }
+        if (part.owner()) {
+            batches++;
+        }
+        return PartOutcome.APPLIED;
+    }
+
+    /** Whether this core's marker of {@code batchId} exists with another digest than {@code digest}. */
+    boolean conflicts(String batchId, byte[] digest) {
+        var marker = store.get(StateKeys.batch(batchId));
+        return marker != null && !Arrays.equals(BatchMarker.decode(marker, batchId).digest(), digest);
+    }
+
+    /** Applies the lines of {@code part} that are not applied yet, then advances this core's position. */
+    FilePart.Outcome applyLines(FilePart part) {
+        var position = sourcePosition();
+        if (position != null && !position.file().equals(part.file())) {
+            throw new IllegalStateException("core " + core + " applied the file source " + position.file()
+                    + ", not " + part.file());
+        }
+        long applied = 0;
+        long skipped = 0;
+        for (var lines : part.keys()) {
+            var accountKey = StateKeys.account(lines.key());
+            var before = store.get(accountKey);
+            var account = before == null ? Account.EMPTY : Account.decode(before, lines.key());
+            var amount = BigInteger.ZERO;
+            long count = 0;
+            long last = account.lastFileOffset();
+            for (int i = 0; i < lines.offsets().length; i++) {
+                if (lines.offsets()[i] <= account.lastFileOffset()) {
+                    skipped++;
+                } else {
+                    amount = amount.add(BigInteger.valueOf(lines.amounts()[i]));
+                    count++;
+                    last = lines.offsets()[i];
+                }
+            }
+            if (count > 0) {
+                store.put(accountKey, account.plusLines(amount, count, last).encode());
+                counted(before == null, count, amount);
+                applied += count;
+            }
+        }
+        if (position == null || position.offset() < part.end()) {
+            store.put(StateKeys.source(), new SourcePosition(part.file(), part.end()).encode());
+        }
+        return new FilePart.Outcome(applied, skipped);
+    }
+
+    private void counted(boolean newKey, long newEvents, BigInteger amount) {
+        if (newKey) {
+            keys++;
+        }
+        events += newEvents;
+        sum = sum.add(amount);
+    }
+
+    /** The account of {@code key}, or {@code null} if it has none. */
+    Account account(String key) {
+        var value = store.get(StateKeys.account(key));
+        return value == null ? null : Account.decode(value, key);
+    }
+
+    private Account accountOrEmpty(String key) {
+        var account = account(key);
+        return account == null ? Account.EMPTY : account;
+    }
+
+    /** Where this core stands in the file source, or {@code null} if it never applied a chunk. */
+    SourcePosition sourcePosition() {
+        return position(store, core);
+    }
+
+    /** The position recorded in {@code store} (any core's store, e.g. its state at a checkpoint cut). */
+    static SourcePosition position(StateStore store, int core) {
+        var value = store.get(StateKeys.source());
+        return value == null ? null : SourcePosition.decode(value, core);
+    }
+
+    Totals totals() {
+        return new Totals(keys, events, sum, batches);
+    }
+}
