@@ -10,6 +10,7 @@ import org.springframework.http.ProblemDetail;
 import org.springframework.http.converter.HttpMessageNotReadableException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
+import tools.jackson.core.JacksonException;
 
 /**
  * Turns the API's failures into problem details: 400 for input the sample refuses (nothing was
@@ -34,9 +35,13 @@ final class ApiExceptionHandler {
 
     @ExceptionHandler(HttpMessageNotReadableException.class)
     ProblemDetail unreadable(HttpMessageNotReadableException e) {
-        var cause = e.getMostSpecificCause();
-        return ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, "the body is not valid JSON: "
-                + (cause == null ? e.getMessage() : cause.getMessage()));
+        String problem = e.getMessage();
+        if (e.getMostSpecificCause() instanceof JacksonException json) {
+            var at = json.getLocation();
+            problem = json.getOriginalMessage() + (at == null || at.getLineNr() < 0 ? ""
+                    : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")");
+        }
+        return ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, "the body is not valid JSON: " + problem);
     }
 
     @ExceptionHandler(BatchConflictException.class)

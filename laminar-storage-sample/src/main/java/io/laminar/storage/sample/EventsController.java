@@ -50,7 +50,7 @@ final class EventsController {
     }
 
     @GetMapping("/balances/{key}")
-    CompletableFuture<ResponseEntity<?>> balance(@PathVariable String key) {
+    CompletableFuture<ResponseEntity<?>> balance(@PathVariable("key") String key) {
         return ledger.account(key).thenApply(account -> account
                 .<ResponseEntity<?>>map(a -> ResponseEntity.ok(new BalanceResponse(key, a.balance(), a.events())))
                 .orElseGet(() -> ResponseEntity.status(HttpStatus.NOT_FOUND).body(
