@@ -4,11 +4,13 @@ import io.laminar.storage.checkpoint.CheckpointCorruptException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Base64;
+import java.util.Locale;
 import java.util.function.Supplier;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.s3.model.ChecksumType;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
@@ -104,6 +106,16 @@ final class S3ObjectStream extends InputStream {
                 if (e instanceof CheckpointCorruptException) {
                     throw e;
                 }
+                if (e instanceof SdkClientException && String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT)
+                        .contains("checksum")) {
+                    // The SDK compared the object's stored checksum with the bytes it passed on.
+                    throw corrupt("the client's checksum validation failed (" + e.getMessage() + ")", e);
+                }
+                if (size >= 0 && position >= size) {
+                    // Every byte arrived; the failure is in how the response ended: judge the bytes.
+                    verifyEnd();
+                    return -1;
+                }
                 resume(e);
                 continue;
             }
@@ -161,9 +173,13 @@ final class S3ObjectStream extends InputStream {
     }
 
     private CheckpointCorruptException corrupt(String problem) {
+        return corrupt(problem, null);
+    }
+
+    private CheckpointCorruptException corrupt(String problem, Throwable cause) {
         return new CheckpointCorruptException(CheckpointCorruptException.UNKNOWN_CHECKPOINT_ID, "Reading "
                 + what.get() + " (" + store.uri(key) + ") failed: " + problem + ". The bytes were damaged on the way"
-                + " or in storage; do not use what was read.");
+                + " or in storage; do not use what was read.", cause);
     }
 
     private void closeQuietly() {
