@@ -109,7 +109,7 @@ final class S3ObjectStream extends InputStream {
                 if (e instanceof SdkClientException && String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT)
                         .contains("checksum")) {
                     // The SDK compared the object's stored checksum with the bytes it passed on.
-                    throw corrupt("the client's checksum validation failed (" + e.getMessage() + ")", e);
+                    throw corrupt("the CRC32C check of the client failed (" + e.getMessage() + ")", e);
                 }
                 if (size >= 0 && position >= size) {
                     // Every byte arrived; the failure is in how the response ended: judge the bytes.

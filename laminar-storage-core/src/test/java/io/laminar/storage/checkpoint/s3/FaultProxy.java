@@ -61,7 +61,9 @@ public final class FaultProxy implements AutoCloseable {
         /** Pass it on, but cut the response body off after {@value #CUT_AFTER} bytes. */
         CUT_RESPONSE,
         /** Pass it on, but flip one bit of the response body's byte {@value #CUT_AFTER}. */
-        CORRUPT_RESPONSE
+        CORRUPT_RESPONSE,
+        /** Pass it on and let the server do it, but reset the connection instead of answering. */
+        LOSE_RESPONSE
     }
 
     public static final int CUT_AFTER = 1000;
@@ -167,8 +169,13 @@ public final class FaultProxy implements AutoCloseable {
                 }
                 return null;
             });
-            pumpResponse(server.getInputStream(), out, action);
-            out.flush();
+            if (action == Action.LOSE_RESPONSE) {
+                pumpResponse(server.getInputStream(), OutputStream.nullOutputStream(), Action.PASS);
+                client.setSoLinger(true, 0);
+            } else {
+                pumpResponse(server.getInputStream(), out, action);
+                out.flush();
+            }
             upload.cancel(true);
         }
     }

@@ -105,6 +105,22 @@ public final class S3ProxyServer implements AutoCloseable {
                 .build();
     }
 
+    /**
+     * A client of an S3 endpoint on this machine that makes one attempt per request: the store's
+     * retries are the only ones, so that tests can count them.
+     */
+    public static S3Client clientWithoutRetries(URI endpoint, String accessKey, String secretKey) {
+        return S3Client.builder()
+                .endpointOverride(endpoint)
+                .region(Region.US_EAST_1)
+                .forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
+                .overrideConfiguration(ClientOverrideConfiguration.builder()
+                        .retryStrategy(software.amazon.awssdk.awscore.retry.AwsRetryStrategy.doNotRetry())
+                        .apiCallAttemptTimeout(Duration.ofSeconds(30)).build())
+                .build();
+    }
+
     /** Creates a bucket (an S3 bucket name: lowercase letters, digits, '-'). */
     public void createBucket(String bucket) {
         blobStore.createContainer(bucket);
