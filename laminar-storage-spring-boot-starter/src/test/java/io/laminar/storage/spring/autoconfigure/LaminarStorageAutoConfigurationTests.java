@@ -25,7 +25,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.context.annotation.ImportCandidates;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -91,6 +93,12 @@ class LaminarStorageAutoConfigurationTests {
                     assertThat(store.listCheckpoints()).containsExactly(manifest.checkpointId());
                     assertThat(manifest.stateBytes()).isEqualTo("alpha".length() + "1".length());
                 });
+    }
+
+    @Test
+    void autoConfigurationShouldBeRegisteredForSpringBootToFind() {
+        var candidates = ImportCandidates.load(AutoConfiguration.class, getClass().getClassLoader()).getCandidates();
+        assertThat(candidates).contains(LaminarStorageAutoConfiguration.class.getName());
     }
 
     @Test
