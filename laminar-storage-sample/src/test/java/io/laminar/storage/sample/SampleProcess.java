@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The packaged sample ({@code target/laminar-storage-sample.jar}, built by {@code package} before
@@ -38,13 +39,21 @@ final class SampleProcess implements AutoCloseable {
 
     /** Starts the jar with {@code args} on a free port and waits until it is ready to take traffic. */
     static SampleProcess start(Path log, String... args) throws IOException, InterruptedException {
+        return start(log, Map.of(), args);
+    }
+
+    /** As {@link #start(Path, String...)}, with more environment variables. */
+    static SampleProcess start(Path log, Map<String, String> environment, String... args)
+            throws IOException, InterruptedException {
         int port = freePort();
         var command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", jar().toString(),
                 "--server.port=" + port));
         command.addAll(List.of(args));
-        var process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        var builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        builder.environment().putAll(environment);
+        var process = builder.start();
         var sample = new SampleProcess(process, new SampleClient(port), log);
         long deadline = System.nanoTime() + STARTUP.toNanos();
         while (true) {
