@@ -113,7 +113,7 @@ final class FileEventSource implements SmartLifecycle {
             if (position != null) {
                 if (!position.file().equals(name)) {
                     throw new IllegalStateException("laminar.sample.source.file is " + name + ", but the state in "
-                            + runtime.wal().directory().getParent() + " was built from the file " + position.file()
+                            + runtime.wal().directory().toAbsolutePath().getParent() + " was built from the file " + position.file()
                             + " (core " + core + " applied it through offset " + position.offset() + "). Its keys "
                             + "remember offsets of that file only: set laminar.sample.source.file back to it, or "
                             + "use a new laminar.storage.dir");
