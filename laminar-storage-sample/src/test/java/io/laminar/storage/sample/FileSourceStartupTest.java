@@ -11,7 +11,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
-/** The file source refuses to start on a file that does not match what the data directory holds. */
+/**
+ * The file source refuses to start on a file that does not match what the data directory holds,
+ * and stops (health DOWN) when the file shrinks under it.
+ */
 class FileSourceStartupTest {
 
     @TempDir
@@ -70,5 +73,29 @@ class FileSourceStartupTest {
         assertThatThrownBy(() -> run(source).close()).rootCause()
                 .hasMessageContaining("the source file " + source.toAbsolutePath() + " has 26 bytes")
                 .hasMessageContaining("through offset 52: it was truncated or replaced");
+    }
+
+    @Test
+    void aFileTruncatedWhileRunningStopsTheSourceAndTurnsItsHealthDown() throws Exception {
+        var source = Files.writeString(dir.resolve("events.jsonl"),
+                "{\"key\": \"a\", \"amount\": 1}\n{\"key\": \"b\", \"amount\": 2}\n");
+        try (var context = run(source)) {
+            var health = context.getBean(FileSourceHealthIndicator.class);
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (context.getBean(FileEventSource.class).status().offset() < 52) {
+                assertThat(System.nanoTime()).isLessThan(deadline);
+                Thread.sleep(10);
+            }
+            assertThat(health.health().getStatus().getCode()).isEqualTo("UP");
+
+            Files.writeString(source, "");
+            while (health.health().getStatus().getCode().equals("UP")) {
+                assertThat(System.nanoTime()).isLessThan(deadline);
+                Thread.sleep(10);
+            }
+            assertThat(health.health().getStatus().getCode()).isEqualTo("DOWN");
+            assertThat(health.health().getDetails().get("error").toString())
+                    .contains("now has 0 bytes, but offset 52 was read already: it was truncated or replaced");
+        }
     }
 }

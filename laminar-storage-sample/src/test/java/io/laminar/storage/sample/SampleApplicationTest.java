@@ -164,6 +164,7 @@ class SampleApplicationTest {
         var health = client.get("/actuator/health");
         assertThat(health.status()).isEqualTo(200);
         assertThat(health.body().get("status").asString()).isEqualTo("UP");
+        assertThat(health.body().at("/components/fileSource/details/file").asString()).isEqualTo(SOURCE.toString());
         assertThat(client.get("/actuator/metrics").body().get("names").toString()).contains("jvm.memory.used");
         var prometheus = client.get("/actuator/prometheus");
         assertThat(prometheus.status()).isEqualTo(200);
