@@ -53,13 +53,18 @@ class SampleCrashIT {
         model.compute(key, (k, v) -> v == null ? new long[] {amount, 1} : new long[] {v[0] + amount, v[1] + 1});
     }
 
-    /** Batch n: 1 to 12 events over the shared keys, often repeating a key; added to the model once. */
+    /**
+     * Batch n: mostly 1 to 12 events over the shared keys, often repeating a key; one in ten has
+     * 100 to 400 events over many keys, so that each core's part makes many changes a kill can
+     * cut. Added to the model once.
+     */
     private String batch(int n, long seed) {
         var random = new Random(seed * 1_000_003 + n);
-        int events = 1 + random.nextInt(12);
+        boolean wide = random.nextInt(10) == 0;
+        int events = wide ? 100 + random.nextInt(301) : 1 + random.nextInt(12);
         var keysAndAmounts = new Object[2 * events];
         for (int i = 0; i < events; i++) {
-            var key = "k-" + random.nextInt(i > 0 && random.nextBoolean() ? 3 : KEYS);
+            var key = wide ? "w-" + random.nextInt(500) : "k-" + random.nextInt(i > 0 && random.nextBoolean() ? 3 : KEYS);
             long amount = random.nextInt(2001) - 500;
             keysAndAmounts[2 * i] = key;
             keysAndAmounts[2 * i + 1] = amount;
