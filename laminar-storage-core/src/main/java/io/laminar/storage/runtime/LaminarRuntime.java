@@ -1,0 +1,699 @@
+package io.laminar.storage.runtime;
+
+import io.laminar.storage.StorageException;
+import io.laminar.storage.changelog.ChangelogDrainer;
+import io.laminar.storage.changelog.ChangelogOptions;
+import io.laminar.storage.changelog.CoreChangelog;
+import io.laminar.storage.changelog.CutContext;
+import io.laminar.storage.checkpoint.CheckpointListener;
+import io.laminar.storage.checkpoint.CheckpointManifest;
+import io.laminar.storage.checkpoint.CheckpointStep;
+import io.laminar.storage.checkpoint.CheckpointStore;
+import io.laminar.storage.checkpoint.ConnectorCheckpoint;
+import io.laminar.storage.checkpoint.RecoveryManager;
+import io.laminar.storage.checkpoint.RecoveryReport;
+import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
+import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.state.ChangelogAwareStateStore;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.jctools.queues.MpscArrayQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The per-core threads of a stream processor together with what makes their state durable: on
+ * {@link #start()} it recovers every core's state ({@link RecoveryManager}: newest valid checkpoint
+ * plus WAL replay), starts the changelog drainer (aligned barriers), one thread per core and the
+ * {@link StateCheckpointCoordinator}.
+ *
+ * <h2>Core threads</h2>
+ * Core {@code c}'s thread owns core {@code c}'s {@link ChangelogAwareStateStore}: only tasks handed
+ * to it with {@link #submit} or {@link #submitDurable} touch the store, one at a time in submission
+ * order, so state needs no lock. Between two tasks, and while idle, the thread places its checkpoint
+ * barrier when a checkpoint asks for it and reports the {@link CutContextProvider}'s context there.
+ * Each core has a bounded multi-producer queue of tasks; a submitter finding it full waits for room
+ * (backpressure on the caller, never on the core thread). Keys are spread over cores by
+ * {@link #coreOf}.
+ *
+ * <h2>Durability</h2>
+ * A task's changes are in memory when its {@code submit} future completes, and fsynced in the core's
+ * WAL when its {@code submitDurable} future completes: only then may they be acknowledged to anyone.
+ * The {@code submit} future completes on the core thread and the {@code submitDurable} future on the
+ * runtime's acknowledger thread: use the {@code *Async} methods for continuations that are slow.
+ *
+ * <h2>Lifecycle</h2>
+ * {@link #start()} once, {@link #close()} once. Close refuses new tasks, runs the queued ones, takes
+ * a final checkpoint if asked to, waits until every change is durable and stops the threads. It
+ * does not close the WAL manager or the store: whoever opened them closes them, after the runtime.
+ *
+ * <p>Thread-safety: every method may be called from any thread.
+ */
+public final class LaminarRuntime implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(LaminarRuntime.class);
+    private static final int DRAIN_LIMIT = 256;
+    private static final int SPINS = 100;
+    private static final int YIELDS = 10;
+    private static final long PARK_NANOS = 200_000;
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(60);
+
+    private enum State { NEW, STARTING, RUNNING, CLOSING, CLOSED, FAILED }
+
+    private final PerCoreWalManager wal;
+    private final CheckpointStore store;
+    private final ChangelogOptions changelogOptions;
+    private final List<Consumer<StateCheckpointCoordinator.Builder>> checkpointCustomizers;
+    private final CutContextProvider cutContext;
+    private final CoreInitializer initializer;
+    private final int taskQueueCapacity;
+    private final boolean finalCheckpointOnClose;
+    private final List<CheckpointListener> listeners = new CopyOnWriteArrayList<>();
+
+    private final Object lifecycle = new Object();
+    private volatile State state = State.NEW;
+    private volatile boolean accepting;
+    private final AtomicInteger submitting = new AtomicInteger();
+    private volatile ChangelogDrainer drainer;
+    private volatile StateCheckpointCoordinator coordinator;
+    private volatile Core[] cores;
+    private volatile ExecutorService acknowledger;
+    private volatile RecoveryReport recoveryReport;
+    private volatile Map<String, ConnectorCheckpoint> recoveredSources = Map.of();
+
+    private LaminarRuntime(Builder b) {
+        this.wal = b.wal;
+        this.store = b.store;
+        this.changelogOptions = b.changelogOptions.withAlignedBarriers(true);
+        this.checkpointCustomizers = List.copyOf(b.checkpointCustomizers);
+        this.cutContext = b.cutContext;
+        this.initializer = b.initializer;
+        this.taskQueueCapacity = b.taskQueueCapacity;
+        this.finalCheckpointOnClose = b.finalCheckpointOnClose;
+        this.listeners.addAll(b.listeners);
+    }
+
+    /** A builder over an open per-core WAL and a checkpoint store (both stay owned by the caller). */
+    public static Builder builder(PerCoreWalManager wal, CheckpointStore store) {
+        return new Builder(wal, store);
+    }
+
+    /**
+     * Recovers the state of every core, runs each core's {@link CoreInitializer}, then starts the
+     * core threads taking tasks and the checkpoints. Returns what the recovery did.
+     *
+     * @throws StorageException      if no consistent state can be recovered, or an initializer
+     *                               failed (nothing is left running)
+     * @throws IllegalStateException if called twice, or after {@link #close()}
+     */
+    public RecoveryReport start() {
+        synchronized (lifecycle) {
+            if (state != State.NEW) {
+                throw new IllegalStateException("the runtime over " + wal.directory() + " is " + state
+                        + "; start() may be called once");
+            }
+            state = State.STARTING;
+            try {
+                var recovered = new RecoveryManager(wal, store).recover();
+                drainer = ChangelogDrainer.start(wal, changelogOptions);
+                var checkpoints = StateCheckpointCoordinator.builder(wal, drainer, store)
+                        .resumeFrom(recovered)
+                        .listener(new Forwarder());
+                checkpointCustomizers.forEach(c -> c.accept(checkpoints));
+                coordinator = checkpoints.build();
+                acknowledger = Executors.newSingleThreadExecutor(r -> daemon(r, "laminar-durable-ack"));
+                var started = new Core[wal.cores()];
+                for (int core = 0; core < started.length; core++) {
+                    var changelog = drainer.changelog(core);
+                    var coreStore = ChangelogAwareStateStore.fromSnapshot(recovered.coreStates().get(core), changelog);
+                    started[core] = new Core(core, coreStore, changelog);
+                }
+                cores = started;
+                for (var core : started) {
+                    core.thread.start();
+                }
+                for (var core : started) {
+                    awaitInitialized(core);
+                }
+                coordinator.start();
+                recoveryReport = recovered.report();
+                recoveredSources = recovered.sources();
+                accepting = true;
+                state = State.RUNNING;
+                log.info("started {} cores over {} (recovered checkpoint {}, {} WAL records replayed in {} ms)",
+                        started.length, wal.directory(), recoveryReport.checkpointId(),
+                        recoveryReport.recordsReplayed(), recoveryReport.duration().toMillis());
+                return recoveryReport;
+            } catch (IOException e) {
+                stopAfterFailedStart();
+                throw new StorageException("cannot recover " + wal.directory() + ": the checkpoint store could not "
+                        + "be read (" + e + "); check that it is reachable and retry", e);
+            } catch (RuntimeException | Error e) {
+                stopAfterFailedStart();
+                throw e;
+            }
+        }
+    }
+
+    private void awaitInitialized(Core core) {
+        try {
+            core.initialized.get();
+        } catch (ExecutionException e) {
+            throw new StorageException("the initializer of core " + core.index + " failed: " + e.getCause(),
+                    e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageException("interrupted while core " + core.index + " was initializing", e);
+        }
+    }
+
+    private void stopAfterFailedStart() {
+        state = State.FAILED;
+        var started = cores;
+        if (started != null) {
+            for (var core : started) {
+                core.stop = true;
+                LockSupport.unpark(core.thread);
+            }
+            for (var core : started) {
+                joinQuietly(core.thread);
+            }
+        }
+        if (coordinator != null) {
+            coordinator.close();
+        }
+        if (drainer != null) {
+            drainer.close();
+        }
+        if (acknowledger != null) {
+            acknowledger.shutdown();
+        }
+    }
+
+    /** Whether the runtime is started and not yet closing. */
+    public boolean isRunning() {
+        return state == State.RUNNING;
+    }
+
+    /** The number of cores (the per-core WAL's). */
+    public int cores() {
+        return wal.cores();
+    }
+
+    /**
+     * The core that owns {@code key}: a fixed hash of the bytes modulo {@link #cores()}, the same in
+     * every JVM and every version of this library, so a key stays on its core across restarts
+     * (as long as the number of cores, which the WAL fixes, does not change).
+     */
+    public int coreOf(byte[] key) {
+        return coreOf(key, wal.cores());
+    }
+
+    /** The core that owns {@code key} among {@code cores} cores (see {@link #coreOf(byte[])}). */
+    public static int coreOf(byte[] key, int cores) {
+        if (cores < 1) {
+            throw new IllegalArgumentException("cores must be at least 1, but was " + cores);
+        }
+        int h = Arrays.hashCode(key);
+        // murmur3's finalizer: Arrays.hashCode alone spreads similar short keys poorly over cores
+        h ^= h >>> 16;
+        h *= 0x85ebca6b;
+        h ^= h >>> 13;
+        h *= 0xc2b2ae35;
+        h ^= h >>> 16;
+        return Math.floorMod(h, cores);
+    }
+
+    /**
+     * Runs {@code task} on core {@code core}'s thread after the tasks submitted to it before. The
+     * future completes (on the core thread) with the task's result once it has run: its changes are
+     * then visible to later tasks, but not yet durable. Waits while the core's queue is full.
+     *
+     * @throws IllegalArgumentException if there is no such core
+     * @throws RejectedExecutionException if the queue is full and the caller is that core's own
+     *                                    thread (it would wait for itself)
+     * @return the task's future; failed with {@link IllegalStateException} if the runtime is not running
+     */
+    public <T> CompletableFuture<T> submit(int core, CoreTask<T> task) {
+        return enqueue(core, task, false);
+    }
+
+    /**
+     * As {@link #submit}, but the future completes only once every change the task made (and every
+     * change before it on that core) is fsynced in the core's WAL; exceptionally if the WAL fails
+     * first. Completed on the runtime's acknowledger thread.
+     */
+    public <T> CompletableFuture<T> submitDurable(int core, CoreTask<T> task) {
+        return enqueue(core, task, true);
+    }
+
+    private <T> CompletableFuture<T> enqueue(int core, CoreTask<T> work, boolean durable) {
+        Objects.requireNonNull(work, "task");
+        if (core < 0 || core >= wal.cores()) {
+            throw new IllegalArgumentException("core must be between 0 and " + (wal.cores() - 1) + ", but was " + core);
+        }
+        // close() waits until no submitter is between the check of 'accepting' and its offer, so that
+        // every task accepted here is run before the core threads stop.
+        submitting.incrementAndGet();
+        try {
+            if (!accepting) {
+                return CompletableFuture.failedFuture(new IllegalStateException(
+                        "the runtime over " + wal.directory() + " is " + state + ": it takes tasks only while running"));
+            }
+            var task = new Task<>(work, durable);
+            offer(cores[core], task);
+            return task.result;
+        } finally {
+            submitting.decrementAndGet();
+        }
+    }
+
+    private void offer(Core core, Task<?> task) {
+        while (!core.queue.offer(task)) {
+            if (Thread.currentThread() == core.thread) {
+                throw new RejectedExecutionException("the task queue of core " + core.index + " is full ("
+                        + taskQueueCapacity + " tasks) and the task was submitted from that core's own thread, "
+                        + "which would wait for itself; raise taskQueueCapacity or submit from another thread");
+            }
+            core.wake();
+            LockSupport.parkNanos(50_000);
+        }
+        core.wake();
+    }
+
+    /** Asks for a checkpoint now (see {@link StateCheckpointCoordinator#triggerCheckpoint()}). */
+    public CompletableFuture<CheckpointManifest> triggerCheckpoint() {
+        var c = coordinator;
+        if (state != State.RUNNING || c == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException(
+                    "the runtime over " + wal.directory() + " is " + state + ": checkpoints run only while it runs"));
+        }
+        return c.triggerCheckpoint();
+    }
+
+    /** Adds a listener of every checkpoint from now on (before or after start). */
+    public void addCheckpointListener(CheckpointListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /** What the recovery did at {@link #start()}; empty before. */
+    public Optional<RecoveryReport> recoveryReport() {
+        return Optional.ofNullable(recoveryReport);
+    }
+
+    /** The source offsets of the checkpoint restored at start (empty if none, or before start). */
+    public Map<String, ConnectorCheckpoint> recoveredSources() {
+        return recoveredSources;
+    }
+
+    /** The per-core WAL. */
+    public PerCoreWalManager wal() {
+        return wal;
+    }
+
+    /** The checkpoint store. */
+    public CheckpointStore store() {
+        return store;
+    }
+
+    /** The changelog drainer. @throws IllegalStateException before {@link #start()} */
+    public ChangelogDrainer drainer() {
+        var d = drainer;
+        if (d == null) {
+            throw new IllegalStateException("the runtime over " + wal.directory() + " is not started");
+        }
+        return d;
+    }
+
+    /** The checkpoint coordinator. @throws IllegalStateException before {@link #start()} */
+    public StateCheckpointCoordinator coordinator() {
+        var c = coordinator;
+        if (c == null) {
+            throw new IllegalStateException("the runtime over " + wal.directory() + " is not started");
+        }
+        return c;
+    }
+
+    /**
+     * Refuses new tasks, runs the queued ones, takes a final checkpoint if the builder asked for one,
+     * waits until every change is durable, and stops the core threads, the checkpoints and the
+     * drainer. Idempotent.
+     *
+     * @throws StorageException if changes could not be made durable (the WAL failed); they were
+     *                          not acknowledged
+     */
+    @Override
+    public void close() {
+        synchronized (lifecycle) {
+            if (state != State.RUNNING) {
+                if (state == State.NEW) {
+                    state = State.CLOSED;
+                }
+                return;
+            }
+            state = State.CLOSING;
+            accepting = false;
+            while (submitting.get() > 0) {
+                Thread.onSpinWait();
+            }
+            var running = cores;
+            // FIFO queues: a no-op behind each core's queued tasks completes once they have run.
+            var drained = new ArrayList<CompletableFuture<?>>();
+            for (var core : running) {
+                var marker = new Task<>(context -> null, false);
+                offer(core, marker);
+                drained.add(marker.result);
+            }
+            for (int core = 0; core < running.length; core++) {
+                awaitQuietly(drained.get(core), "the tasks queued on core " + core);
+            }
+            if (finalCheckpointOnClose) {
+                try {
+                    var manifest = coordinator.triggerCheckpoint().get(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                    log.info("final checkpoint {} taken on close", manifest.checkpointId());
+                } catch (Exception e) {
+                    log.warn("the final checkpoint on close failed; the next start recovers from the previous "
+                            + "checkpoint and the WAL", e instanceof ExecutionException ? e.getCause() : e);
+                }
+            }
+            coordinator.close();
+            for (var core : running) {
+                core.stop = true;
+                LockSupport.unpark(core.thread);
+            }
+            for (var core : running) {
+                joinQuietly(core.thread);
+            }
+            StorageException notDurable = null;
+            for (var core : running) {
+                // read after join: the core thread is gone, its last count is visible
+                long published = core.changelog.publishedChanges();
+                try {
+                    core.changelog.whenDurable(published).get(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (ExecutionException | TimeoutException e) {
+                    var cause = e instanceof ExecutionException ? e.getCause() : e;
+                    if (notDurable == null) {
+                        notDurable = new StorageException("closing the runtime over " + wal.directory()
+                                + ": the changes of core " + core.index + " up to number " + published
+                                + " could not be made durable (" + cause + "); they were not acknowledged", cause);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            drainer.close();
+            acknowledger.shutdown();
+            try {
+                acknowledger.awaitTermination(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            state = State.CLOSED;
+            log.info("closed the runtime over {}", wal.directory());
+            if (notDurable != null) {
+                throw notDurable;
+            }
+        }
+    }
+
+    private static void awaitQuietly(CompletableFuture<?> future, String what) {
+        try {
+            future.get(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("closing: {} did not finish: {}", what, e.toString());
+        }
+    }
+
+    private static void joinQuietly(Thread thread) {
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        var t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    /** One core: its thread, its store and its task queue. */
+    private final class Core implements CoreContext, Runnable {
+        final int index;
+        final ChangelogAwareStateStore store;
+        final CoreChangelog changelog;
+        final MpscArrayQueue<Task<?>> queue;
+        final Thread thread;
+        final CompletableFuture<Void> initialized = new CompletableFuture<>();
+        final Supplier<CutContext> cut;
+        volatile boolean parked;
+        volatile boolean stop;
+        private String lastPollFailure; // core thread only
+
+        Core(int index, ChangelogAwareStateStore store, CoreChangelog changelog) {
+            this.index = index;
+            this.store = store;
+            this.changelog = changelog;
+            this.queue = new MpscArrayQueue<>(taskQueueCapacity);
+            this.cut = () -> cutContext.cutContext(index, store);
+            this.thread = new Thread(this, String.format("laminar-core-%d", index));
+            this.thread.setDaemon(true);
+        }
+
+        @Override
+        public int core() {
+            return index;
+        }
+
+        @Override
+        public ChangelogAwareStateStore store() {
+            return store;
+        }
+
+        @Override
+        public void run() {
+            try {
+                initializer.initialize(this);
+                initialized.complete(null);
+            } catch (Throwable e) {
+                initialized.completeExceptionally(e);
+                return;
+            }
+            int idle = 0;
+            while (true) {
+                pollCheckpoint();
+                if (queue.drain(this::runTask, DRAIN_LIMIT) > 0) {
+                    idle = 0;
+                } else if (stop) {
+                    if (queue.isEmpty()) {
+                        return;
+                    }
+                } else {
+                    idle(++idle);
+                }
+            }
+        }
+
+        private void pollCheckpoint() {
+            try {
+                changelog.pollCheckpointWithContext(store, cut);
+                lastPollFailure = null;
+            } catch (RuntimeException e) {
+                // The checkpoint under way times out naming this core; say why once, not every loop.
+                if (!e.toString().equals(lastPollFailure)) {
+                    lastPollFailure = e.toString();
+                    log.warn("core {} could not place its checkpoint barrier", index, e);
+                }
+            }
+        }
+
+        private void runTask(Task<?> task) {
+            task.run(this);
+        }
+
+        private void idle(int rounds) {
+            if (rounds <= SPINS) {
+                Thread.onSpinWait();
+            } else if (rounds <= SPINS + YIELDS) {
+                Thread.yield();
+            } else {
+                parked = true;
+                if (queue.isEmpty() && !stop) {
+                    LockSupport.parkNanos(PARK_NANOS);
+                }
+                parked = false;
+            }
+        }
+
+        void wake() {
+            if (parked) {
+                LockSupport.unpark(thread);
+            }
+        }
+    }
+
+    /** A submitted task and its future. */
+    private final class Task<T> {
+        final CoreTask<T> work;
+        final boolean durable;
+        final CompletableFuture<T> result = new CompletableFuture<>();
+
+        Task(CoreTask<T> work, boolean durable) {
+            this.work = work;
+            this.durable = durable;
+        }
+
+        void run(Core core) {
+            T value;
+            try {
+                value = work.run(core);
+            } catch (Throwable e) {
+                result.completeExceptionally(e);
+                return;
+            }
+            if (!durable) {
+                result.complete(value);
+                return;
+            }
+            core.changelog.whenDurable(core.changelog.publishedChanges()).whenCompleteAsync((change, failure) -> {
+                if (failure != null) {
+                    result.completeExceptionally(failure);
+                } else {
+                    result.complete(value);
+                }
+            }, acknowledger);
+        }
+    }
+
+    /** Passes the coordinator's events on to the runtime's listeners (which may be added later). */
+    private final class Forwarder implements CheckpointListener {
+        @Override
+        public void started(long checkpointId) {
+            each(l -> l.started(checkpointId));
+        }
+
+        @Override
+        public void completed(CheckpointManifest manifest, Duration duration, long writtenBytes) {
+            each(l -> l.completed(manifest, duration, writtenBytes));
+        }
+
+        @Override
+        public void publishedButNotCleanedUp(CheckpointManifest manifest, CheckpointStep step, Throwable cause) {
+            each(l -> l.publishedButNotCleanedUp(manifest, step, cause));
+        }
+
+        @Override
+        public void failed(long checkpointId, Throwable cause) {
+            each(l -> l.failed(checkpointId, cause));
+        }
+
+        private void each(Consumer<CheckpointListener> call) {
+            for (var listener : listeners) {
+                try {
+                    call.accept(listener);
+                } catch (RuntimeException e) {
+                    log.warn("checkpoint listener {} threw", listener, e);
+                }
+            }
+        }
+    }
+
+    /** Settings of a {@link LaminarRuntime}. Not thread-safe. */
+    public static final class Builder {
+        private final PerCoreWalManager wal;
+        private final CheckpointStore store;
+        private ChangelogOptions changelogOptions = ChangelogOptions.defaults();
+        private final List<Consumer<StateCheckpointCoordinator.Builder>> checkpointCustomizers = new ArrayList<>();
+        private CutContextProvider cutContext = CutContextProvider.NONE;
+        private CoreInitializer initializer = CoreInitializer.NONE;
+        private int taskQueueCapacity = 4096;
+        private boolean finalCheckpointOnClose;
+        private final List<CheckpointListener> listeners = new ArrayList<>();
+
+        private Builder(PerCoreWalManager wal, CheckpointStore store) {
+            this.wal = Objects.requireNonNull(wal, "wal");
+            this.store = Objects.requireNonNull(store, "store");
+        }
+
+        /** The changelog queues' capacity, batch limit and overflow policy (barriers are always aligned). */
+        public Builder changelogOptions(ChangelogOptions options) {
+            this.changelogOptions = Objects.requireNonNull(options, "options");
+            return this;
+        }
+
+        /**
+         * Adjusts the checkpoint coordinator (interval, retention, sources, operators, listeners);
+         * repeatable, applied in order. The runtime sets {@code resumeFrom} itself. Without an
+         * interval, checkpoints run only when triggered.
+         */
+        public Builder checkpoints(Consumer<StateCheckpointCoordinator.Builder> customizer) {
+            this.checkpointCustomizers.add(Objects.requireNonNull(customizer, "customizer"));
+            return this;
+        }
+
+        /** What each core reports at its checkpoint cut (default: nothing). */
+        public Builder cutContext(CutContextProvider provider) {
+            this.cutContext = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** Runs on each core's thread after recovery, before any task (default: nothing). */
+        public Builder onRecovered(CoreInitializer initializer) {
+            this.initializer = Objects.requireNonNull(initializer, "initializer");
+            return this;
+        }
+
+        /** The capacity of each core's task queue (default 4096; at least 2). */
+        public Builder taskQueueCapacity(int capacity) {
+            if (capacity < 2) {
+                throw new IllegalArgumentException("taskQueueCapacity must be at least 2, but was " + capacity);
+            }
+            this.taskQueueCapacity = capacity;
+            return this;
+        }
+
+        /** Whether {@link LaminarRuntime#close()} takes a last checkpoint (default false). */
+        public Builder finalCheckpointOnClose(boolean enabled) {
+            this.finalCheckpointOnClose = enabled;
+            return this;
+        }
+
+        /** Adds a checkpoint listener; repeatable. */
+        public Builder listener(CheckpointListener listener) {
+            this.listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        /** The runtime, not started. */
+        public LaminarRuntime build() {
+            return new LaminarRuntime(this);
+        }
+    }
+}
