@@ -1,0 +1,105 @@
+package io.laminar.storage.spring.autoconfigure;
+
+import io.laminar.storage.checkpoint.CheckpointListener;
+import io.laminar.storage.checkpoint.CheckpointStore;
+import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.percore.PerCoreWalOptions;
+import io.laminar.storage.runtime.CoreInitializer;
+import io.laminar.storage.runtime.CutContextProvider;
+import io.laminar.storage.runtime.LaminarRuntime;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
+
+/**
+ * Auto-configuration of laminar-storage's core beans: the {@link CheckpointStore} (chosen by
+ * {@code laminar.storage.checkpoint.store}), the {@link PerCoreWalManager}, the
+ * {@link LaminarRuntime} and the {@link LaminarRuntimeLifecycle} that recovers and starts it
+ * before the application takes traffic and closes it on shutdown.
+ *
+ * <p>Every bean backs off when the application defines one of its type. The S3 store uses the
+ * {@code S3Client} of Spring Cloud AWS's S3 auto-configuration, hence the ordering after it.
+ */
+@AutoConfiguration(afterName = "io.awspring.cloud.autoconfigure.s3.S3AutoConfiguration")
+@EnableConfigurationProperties(LaminarStorageProperties.class)
+@Import({CheckpointStoreConfigurations.FileSystem.class,
+        CheckpointStoreConfigurations.S3SdkMissing.class})
+public final class LaminarStorageAutoConfiguration {
+
+    /**
+     * The per-core WAL in {@code <laminar.storage.dir>/wal}, opened (and its logs' torn tails
+     * repaired) when the bean is created; closed, after a final sync, when the bean is destroyed.
+     */
+    @Bean
+    @ConditionalOnMissingBean
+    PerCoreWalManager laminarPerCoreWalManager(LaminarStorageProperties properties,
+                                               ObjectProvider<PerCoreWalOptionsCustomizer> customizers) {
+        var builder = PerCoreWalOptions.builder()
+                .cores(properties.getCores())
+                .segmentSize(properties.getWal().getSegmentSize().toBytes())
+                .syncPolicy(properties.syncPolicy());
+        customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
+        PerCoreWalOptions options;
+        try {
+            options = builder.build();
+        } catch (IllegalArgumentException ex) {
+            // The properties were validated when bound, so a customizer made these options invalid.
+            throw new IllegalStateException("The write-ahead log options made of the laminar.storage.wal.* "
+                    + "properties and the PerCoreWalOptionsCustomizer beans are invalid: " + ex.getMessage(), ex);
+        }
+        var directory = properties.walDirectory();
+        try {
+            return PerCoreWalManager.open(directory, options);
+        } catch (IllegalArgumentException ex) {
+            // The only argument open() can refuse is the number of cores, for a directory written
+            // with another number.
+            throw new InvalidConfigurationPropertyValueException(LaminarStorageProperties.PREFIX + ".cores",
+                    options.cores(), ex.getMessage() + ". Set " + LaminarStorageProperties.PREFIX
+                    + ".cores to the number of cores the directory was created with, or point "
+                    + LaminarStorageProperties.PREFIX + ".dir at another directory");
+        }
+    }
+
+    /**
+     * The runtime over the WAL and the store, built but not started: {@link LaminarRuntimeLifecycle}
+     * starts it. Its settings are applied in this order: the properties, the
+     * {@link CutContextProvider} bean (at most one), the {@link CoreInitializer} beans (all, in
+     * order), the {@link LaminarRuntimeCustomizer} beans; at start, the coordinator gets the
+     * checkpoint properties, then the {@link StateCheckpointCoordinatorCustomizer} beans.
+     */
+    @Bean
+    @ConditionalOnMissingBean
+    LaminarRuntime laminarRuntime(LaminarStorageProperties properties, PerCoreWalManager wal, CheckpointStore store,
+                                  ObjectProvider<CutContextProvider> cutContextProviders,
+                                  ObjectProvider<CoreInitializer> coreInitializers,
+                                  ObjectProvider<LaminarRuntimeCustomizer> runtimeCustomizers,
+                                  ObjectProvider<StateCheckpointCoordinatorCustomizer> coordinatorCustomizers) {
+        var checkpoint = properties.getCheckpoint();
+        var builder = LaminarRuntime.builder(wal, store)
+                .changelogOptions(properties.changelogOptions())
+                .finalCheckpointOnClose(checkpoint.isFinalOnShutdown())
+                .checkpoints(coordinator -> {
+                    coordinator.interval(checkpoint.getInterval()).retainedCheckpoints(checkpoint.getRetained());
+                    // Looked up when the runtime starts, not now: a customizer may depend on the runtime.
+                    coordinatorCustomizers.orderedStream().forEach(customizer -> customizer.customize(coordinator));
+                });
+        var hooks = new RuntimeHookBeans(cutContextProviders, coreInitializers);
+        builder.cutContext(hooks).onRecovered(hooks);
+        runtimeCustomizers.orderedStream().forEach(customizer -> customizer.customize(builder));
+        return builder.build();
+    }
+
+    /** Starts the runtime before the web server and closes it after; see {@link LaminarRuntimeLifecycle}. */
+    @Bean
+    @ConditionalOnMissingBean
+    LaminarRuntimeLifecycle laminarRuntimeLifecycle(LaminarRuntime runtime,
+                                                    ObjectProvider<CheckpointListener> listeners,
+                                                    ApplicationEventPublisher events) {
+        return new LaminarRuntimeLifecycle(runtime, listeners, events);
+    }
+}
