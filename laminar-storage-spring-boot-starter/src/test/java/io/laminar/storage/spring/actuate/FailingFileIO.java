@@ -1,0 +1,92 @@
+package io.laminar.storage.spring.actuate;
+
+import io.laminar.storage.io.FileIO;
+import io.laminar.storage.io.ForwardingFileChannel;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
+
+/**
+ * A {@link FileIO} over the real file system whose fdatasync ({@code FileChannel.force}) can be made
+ * to fail or to be slow, for the files a predicate picks, from a switch a test flips. Everything
+ * else, and every force while the switch is off, is real. Thread-safe.
+ */
+public final class FailingFileIO implements FileIO {
+
+    private final FileIO delegate = FileIO.system();
+    private volatile Predicate<Path> failing = path -> false;
+    private volatile long slowNanos;
+    private final AtomicLong injected = new AtomicLong();
+
+    /** From now on every fdatasync of a file that matches throws an {@link IOException}. */
+    public FailingFileIO failForces(Predicate<Path> files) {
+        this.failing = files;
+        return this;
+    }
+
+    /** From now on every fdatasync succeeds again. */
+    public FailingFileIO stopFailing() {
+        this.failing = path -> false;
+        return this;
+    }
+
+    /** Every fdatasync sleeps {@code delay} first ({@link Duration#ZERO}: no more). */
+    public FailingFileIO slowForces(Duration delay) {
+        this.slowNanos = delay.toNanos();
+        return this;
+    }
+
+    /** How many fdatasync calls failed on purpose. */
+    public long injected() {
+        return injected.get();
+    }
+
+    @Override
+    public FileChannel open(Path path, Set<? extends OpenOption> options) throws IOException {
+        var channel = delegate.open(path, options);
+        var name = path.toAbsolutePath().normalize();
+        return new ForwardingFileChannel(channel) {
+            @Override
+            public void force(boolean metaData) throws IOException {
+                long slow = slowNanos;
+                if (slow > 0) {
+                    try {
+                        Thread.sleep(Duration.ofNanos(slow).toMillis());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                if (failing.test(name)) {
+                    injected.incrementAndGet();
+                    throw new IOException("injected fdatasync failure of " + name);
+                }
+                super.force(metaData);
+            }
+        };
+    }
+
+    @Override
+    public void atomicMove(Path source, Path target) throws IOException {
+        delegate.atomicMove(source, target);
+    }
+
+    @Override
+    public void createLink(Path link, Path existing) throws IOException {
+        delegate.createLink(link, existing);
+    }
+
+    @Override
+    public void deleteIfExists(Path path) throws IOException {
+        delegate.deleteIfExists(path);
+    }
+
+    @Override
+    public void syncDirectory(Path directory) throws IOException {
+        delegate.syncDirectory(directory);
+    }
+}
