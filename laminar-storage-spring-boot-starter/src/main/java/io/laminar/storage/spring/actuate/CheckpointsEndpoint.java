@@ -105,6 +105,9 @@ public class CheckpointsEndpoint {
      */
     @ReadOperation
     public ManifestDescriptor checkpoint(@Selector long id) {
+        if (id < 0) {
+            return null; // ids are never negative: no such checkpoint, as for any id the store lacks
+        }
         try {
             return runtime.store().readManifest(id).map(ManifestDescriptor::of).orElse(null);
         } catch (IOException e) {
