@@ -3,24 +3,28 @@ package io.laminar.storage.spring.actuate;
 import io.laminar.storage.io.FileIO;
 import io.laminar.storage.io.ForwardingFileChannel;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
 
 /**
  * A {@link FileIO} over the real file system whose fdatasync ({@code FileChannel.force}) can be made
- * to fail or to be slow, for the files a predicate picks, from a switch a test flips. Everything
- * else, and every force while the switch is off, is real. Thread-safe.
+ * to fail or to be slow, for the files a predicate picks, from a switch a test flips, and whose
+ * writes can be slowed down. Everything else, and every call while the switches are off, is real.
+ * Thread-safe.
  */
 public final class FailingFileIO implements FileIO {
 
     private final FileIO delegate = FileIO.system();
     private volatile Predicate<Path> failing = path -> false;
     private volatile long slowNanos;
+    private volatile long slowWriteNanos;
     private final AtomicLong injected = new AtomicLong();
 
     /** From now on every fdatasync of a file that matches throws an {@link IOException}. */
@@ -41,6 +45,12 @@ public final class FailingFileIO implements FileIO {
         return this;
     }
 
+    /** Every write sleeps {@code delay} first ({@link Duration#ZERO}: no more). */
+    public FailingFileIO slowWrites(Duration delay) {
+        this.slowWriteNanos = delay.toNanos();
+        return this;
+    }
+
     /** How many fdatasync calls failed on purpose. */
     public long injected() {
         return injected.get();
@@ -52,15 +62,26 @@ public final class FailingFileIO implements FileIO {
         var name = path.toAbsolutePath().normalize();
         return new ForwardingFileChannel(channel) {
             @Override
+            public int write(ByteBuffer src) throws IOException {
+                sleep(slowWriteNanos);
+                return super.write(src);
+            }
+
+            @Override
+            public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+                sleep(slowWriteNanos);
+                return super.write(srcs, offset, length);
+            }
+
+            @Override
+            public int write(ByteBuffer src, long position) throws IOException {
+                sleep(slowWriteNanos);
+                return super.write(src, position);
+            }
+
+            @Override
             public void force(boolean metaData) throws IOException {
-                long slow = slowNanos;
-                if (slow > 0) {
-                    try {
-                        Thread.sleep(Duration.ofNanos(slow).toMillis());
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
+                sleep(slowNanos);
                 if (failing.test(name)) {
                     injected.incrementAndGet();
                     throw new IOException("injected fdatasync failure of " + name);
@@ -68,6 +89,12 @@ public final class FailingFileIO implements FileIO {
                 super.force(metaData);
             }
         };
+    }
+
+    private static void sleep(long nanos) {
+        if (nanos > 0) {
+            LockSupport.parkNanos(nanos);
+        }
     }
 
     @Override

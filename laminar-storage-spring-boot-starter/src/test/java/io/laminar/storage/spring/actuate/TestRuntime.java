@@ -1,5 +1,6 @@
 package io.laminar.storage.spring.actuate;
 
+import io.laminar.storage.changelog.ChangelogOptions;
 import io.laminar.storage.checkpoint.CheckpointHistory;
 import io.laminar.storage.checkpoint.CheckpointManifest;
 import io.laminar.storage.checkpoint.FileSystemCheckpointStore;
@@ -12,6 +13,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A real runtime for tests: a per-core WAL in {@code <dir>/wal} and a file-system checkpoint store
@@ -28,22 +30,32 @@ public final class TestRuntime implements AutoCloseable {
     public final LaminarRuntime runtime;
     private boolean closed;
 
-    private TestRuntime(Path dir, int cores, CheckpointHistory history) {
+    private TestRuntime(Path dir, int cores, CheckpointHistory history, Consumer<PerCoreWalOptions.Builder> walOptions,
+                        ChangelogOptions changelogOptions) {
         this.history = history;
-        this.wal = PerCoreWalManager.open(dir.resolve("wal"), PerCoreWalOptions.builder().cores(cores)
-                .segmentSize(256 * 1024).maxEntrySize(4096).fileIO(walIo).build());
+        var options = PerCoreWalOptions.builder().cores(cores).segmentSize(256 * 1024).maxEntrySize(4096)
+                .fileIO(walIo);
+        walOptions.accept(options);
+        this.wal = PerCoreWalManager.open(dir.resolve("wal"), options.build());
         try {
             this.store = FileSystemCheckpointStore.open(dir.resolve("checkpoints"), storeIo);
         } catch (IOException e) {
             wal.close();
             throw new UncheckedIOException(e);
         }
-        this.runtime = LaminarRuntime.builder(wal, store).listener(history).build();
+        this.runtime = LaminarRuntime.builder(wal, store).listener(history).changelogOptions(changelogOptions)
+                .build();
     }
 
     /** Opens the WAL and the store of {@code dir} and builds the runtime, without starting it. */
     public static TestRuntime open(Path dir, int cores, CheckpointHistory history) {
-        return new TestRuntime(dir, cores, history);
+        return new TestRuntime(dir, cores, history, options -> { }, ChangelogOptions.defaults());
+    }
+
+    /** As {@link #open(Path, int, CheckpointHistory)}, with WAL and changelog settings of the test's own. */
+    public static TestRuntime open(Path dir, int cores, CheckpointHistory history,
+                                   Consumer<PerCoreWalOptions.Builder> walOptions, ChangelogOptions changelogOptions) {
+        return new TestRuntime(dir, cores, history, walOptions, changelogOptions);
     }
 
     /** Opens, recovers and starts, and hands the recovery report to the history. */
