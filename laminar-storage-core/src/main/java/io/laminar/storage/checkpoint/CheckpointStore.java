@@ -101,6 +101,17 @@ public interface CheckpointStore extends AutoCloseable {
     /** Deletes a manifest (not its files) if it exists. */
     void deleteManifest(long checkpointId) throws IOException;
 
+    /**
+     * Removes what interrupted writes left behind that is not a file of the store and so is not
+     * reached by deleting orphan files (for example an object store's incomplete multipart uploads),
+     * and returns how many such leftovers it removed. Never touches a write under way in this store.
+     * {@link IncrementalCheckpointManager#deleteOrphans()} calls it. The default does nothing (a
+     * store that cleans up when it is opened, as the file-system store does, needs nothing more).
+     */
+    default int cleanUpIncompleteWrites() throws IOException {
+        return 0;
+    }
+
     /** Releases resources; the default does nothing. */
     @Override
     default void close() throws IOException {

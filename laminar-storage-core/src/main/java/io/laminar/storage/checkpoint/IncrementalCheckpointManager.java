@@ -352,7 +352,9 @@ public final class IncrementalCheckpointManager {
     /**
      * Deletes every state file that no published manifest references. A manifest that cannot be
      * read protects nothing... so to be safe, nothing is deleted while any manifest is unreadable
-     * unless the file's checkpoint id is newer than every manifest. Returns how many were deleted.
+     * unless the file's checkpoint id is newer than every manifest. Then lets the store remove what
+     * interrupted writes left that is not a file ({@link CheckpointStore#cleanUpIncompleteWrites()}).
+     * Returns how many files were deleted.
      */
     public int deleteOrphans() throws IOException {
         Set<String> referenced = new HashSet<>();
@@ -384,6 +386,7 @@ public final class IncrementalCheckpointManager {
         if (deleted > 0) {
             log.debug("deleted {} state files no checkpoint references", deleted);
         }
+        store.cleanUpIncompleteWrites();
         return deleted;
     }
 }

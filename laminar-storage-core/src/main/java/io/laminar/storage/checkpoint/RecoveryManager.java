@@ -28,9 +28,29 @@ import org.slf4j.LoggerFactory;
  * position per core, every path relative and inside the store, a {@code core-NNNN} chain per core
  * whose files the manifest lists), every file it references exists with the recorded size and
  * CRC32C (checked before any byte of it is used), its state files parse, and each core's WAL still
- * holds the records from its recorded position. Otherwise it is skipped, and the report says why;
- * the next older one is tried. With no checkpoint at all, the state is rebuilt from the WAL alone,
- * which must then still start at its very beginning.
+ * holds the records from its recorded position, starting with the checkpoint's own barrier (so a
+ * checkpoint taken with another WAL, whose positions name other records here, is never replayed
+ * against this one). Otherwise it is skipped, and the report says why; the next older one is tried.
+ * With no checkpoint at all, the state is rebuilt from the WAL alone, which must then still start
+ * at its very beginning.
+ *
+ * <h2>Restoring on another machine</h2>
+ * A WAL with no history of its own (a new, empty data directory: see
+ * {@link PerCoreWalManager#canAdopt}) restores the newest usable checkpoint in the store, typically
+ * one an other machine took and uploaded to an object store. Its files are checked as above; then
+ * the WAL adopts the checkpoint ({@link PerCoreWalManager#adoptCheckpoint}): each core's log
+ * continues from the checkpoint's position and epoch, so positions and epochs never go backwards and
+ * later checkpoints and recoveries of this machine stay consistent with the ones before. The
+ * contract, plainly:
+ * <ul>
+ *   <li>the state is exactly the checkpoint's: the WAL records that the old machine wrote after
+ *       that checkpoint were in its local WAL and are gone with it (nothing is replayed);</li>
+ *   <li>sources resume from the checkpoint's offsets ({@link RecoveredState#sources()}), so the
+ *       events after them are read again from the sources, not from a WAL;</li>
+ *   <li>a WAL that does hold records of its own is never adopted over: if it lacks the records a
+ *       checkpoint needs, that checkpoint is refused as before.</li>
+ * </ul>
+ * Only one machine may write checkpoints into a store at a time; the one restoring takes over.
  *
  * <h2>Never a partial state</h2>
  * If no checkpoint is usable and the WAL no longer starts at its beginning, or the usable
@@ -69,9 +89,11 @@ public final class RecoveryManager {
         for (long id : ids) {
             CheckpointManifest manifest;
             List<ChangelogAwareStateStore> stores;
+            boolean adopt;
             try {
                 manifest = store.readManifest(id).orElseThrow(() -> new IOException("the manifest disappeared"));
-                stores = restore(manifest, start);
+                adopt = checkWal(manifest, start);
+                stores = restore(manifest);
             } catch (IOException | RuntimeException e) {
                 var reason = e instanceof Unusable ? e.getMessage() : e.toString();
                 log.warn("checkpoint {} skipped: {}", id, reason);
@@ -82,8 +104,17 @@ public final class RecoveryManager {
             for (int core = 0; core < cores; core++) {
                 from[core] = manifest.walPositions().get(core);
             }
-            log.info("restoring checkpoint {} (epoch {}); replaying the WAL from {}", id, manifest.epoch(),
-                    java.util.Arrays.toString(from));
+            if (adopt) {
+                // Only now that its files proved usable: the WAL's positions follow the checkpoint's.
+                wal.adoptCheckpoint(CorePositions.of(from), manifest.epoch());
+                log.warn("the WAL in {} has no history of its own: restoring checkpoint {} (epoch {}) as it is, and the"
+                        + " WAL continues from its positions {}. Changes made after that checkpoint on the machine that"
+                        + " took it are not restored; sources resume from the checkpoint's offsets.", wal.directory(),
+                        id, manifest.epoch(), java.util.Arrays.toString(from));
+            } else {
+                log.info("restoring checkpoint {} (epoch {}); replaying the WAL from {}", id, manifest.epoch(),
+                        java.util.Arrays.toString(from));
+            }
             // Taken before the replay changes the stores: what the checkpoint's chains hold, for the
             // coordinator to diff the next cut against (the replay copies nodes, never changes these).
             var checkpointStates = stores.stream().map(ChangelogAwareStateStore::snapshot).toList();
@@ -166,17 +197,30 @@ public final class RecoveryManager {
         }
     }
 
-    /** Checks a manifest and everything it references, then loads each core's chain. */
-    private List<ChangelogAwareStateStore> restore(CheckpointManifest manifest, CorePositions start)
-            throws IOException {
+    /**
+     * Checks that the WAL can continue from a checkpoint: it holds the records from the
+     * checkpoint's positions, starting with its barriers; or it has no history of its own and can
+     * adopt the checkpoint (then returns true).
+     */
+    private boolean checkWal(CheckpointManifest manifest, CorePositions start) throws Unusable {
         int cores = wal.cores();
         if (manifest.walPositions().size() != cores) {
             throw new Unusable("it has WAL positions for " + manifest.walPositions().size() + " cores, the WAL has "
                     + cores);
         }
+        var positions = new long[cores];
+        for (int core = 0; core < cores; core++) {
+            positions[core] = manifest.walPositions().get(core);
+            if (positions[core] < 0 || positions[core] % 8 != 0) {
+                throw new Unusable("its WAL position of core " + core + " (" + positions[core] + ") cannot be a record's");
+            }
+        }
+        if (wal.canAdopt(CorePositions.of(positions), manifest.epoch())) {
+            return true;
+        }
         var durable = wal.durablePositions();
         for (int core = 0; core < cores; core++) {
-            long position = manifest.walPositions().get(core);
+            long position = positions[core];
             if (position < start.position(core)) {
                 throw new Unusable("it needs the WAL of core " + core + " from position " + position
                         + ", but that WAL starts at " + start.position(core) + ": records " + position + " to "
@@ -186,7 +230,19 @@ public final class RecoveryManager {
                 throw new Unusable("it needs the WAL of core " + core + " from position " + position
                         + ", but that WAL ends at " + durable.position(core));
             }
+            if (!wal.isBarrierAt(core, position, manifest.epoch())) {
+                throw new Unusable("the WAL of core " + core + " has no barrier of the checkpoint's epoch "
+                        + manifest.epoch() + " at position " + position + ": the checkpoint was taken with another WAL"
+                        + " (another machine's, or this directory's before it was replaced), and replaying this one"
+                        + " from there would mix two histories");
+            }
         }
+        return false;
+    }
+
+    /** Checks everything a manifest references, then loads each core's chain. */
+    private List<ChangelogAwareStateStore> restore(CheckpointManifest manifest) throws IOException {
+        int cores = wal.cores();
         var listed = new HashSet<String>();
         var listedSizes = new java.util.HashMap<String, Long>();
         for (var ref : manifest.files()) {

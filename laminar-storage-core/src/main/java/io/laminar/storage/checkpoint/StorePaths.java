@@ -2,9 +2,10 @@ package io.laminar.storage.checkpoint;
 
 /**
  * The rule every path in a {@link CheckpointStore} follows, shared by the codec (which refuses a
- * manifest naming another path) and the stores (which refuse to write one). Stateless.
+ * manifest naming another path) and the stores (which refuse to write one), including stores in
+ * other packages. Stateless.
  */
-final class StorePaths {
+public final class StorePaths {
 
     private StorePaths() {
     }
@@ -15,7 +16,7 @@ final class StorePaths {
      * backslash, no control character. These are the shapes that could resolve outside the store
      * root (or to another file than the one named) on some file system or object store.
      */
-    static String problemWith(String path) {
+    public static String problemWith(String path) {
         if (path == null) {
             return "the path is missing";
         }

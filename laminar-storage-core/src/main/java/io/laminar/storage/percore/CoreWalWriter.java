@@ -168,6 +168,11 @@ public final class CoreWalWriter {
         return position;
     }
 
+    /** Whether some thread has used this writer (and so owns it). Any thread. */
+    synchronized boolean isUsed() {
+        return owner != null;
+    }
+
     private void checkOwner() {
         var current = Thread.currentThread();
         if (owner != current) {

@@ -257,6 +257,159 @@ public final class PerCoreWalManager implements AutoCloseable {
         return deleted;
     }
 
+    // ---- continuing from a checkpoint taken elsewhere ----------------------------------------
+
+    /**
+     * Whether the record of {@code core} at {@code position} is a durable barrier of
+     * {@code barrierEpoch}: what every checkpoint's WAL position of a core is, in the WAL it was
+     * taken with. False if no durable record starts there, or it is another record. Any thread.
+     *
+     * <p>Recovery checks it so that a checkpoint taken with another WAL (another machine's, which
+     * issued the same positions to other records) is never replayed against this one.
+     */
+    public boolean isBarrierAt(int core, long position, long barrierEpoch) {
+        checkCore(core);
+        checkOpen();
+        var log = states[core].wal;
+        if (position < log.startPosition() || position >= log.durablePosition()) {
+            return false;
+        }
+        WalReader reader;
+        try {
+            reader = log.reader(position);
+        } catch (IllegalArgumentException e) {
+            return false; // no record starts there
+        }
+        try (reader) {
+            var record = reader.next();
+            if (record == null || record.position() != position) {
+                return false;
+            }
+            var entry = decode(core, record);
+            return entry.kind() == RecordKind.BARRIER && entry.epoch() == barrierEpoch;
+        } catch (StorageException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Whether this WAL has no history of its own, so that it may continue from a checkpoint with
+     * these per-core positions and this epoch ({@link #adoptCheckpoint}): on every core, the log
+     * holds no record and starts at or before the checkpoint's position, or it holds exactly one
+     * record, the barrier of {@code checkpointEpoch} at that position (an adoption a crash
+     * interrupted, or one that completed with nothing written since).
+     */
+    public boolean canAdopt(CorePositions positions, long checkpointEpoch) {
+        checkOpen();
+        checkCores(positions, "positions");
+        for (int core = 0; core < cores(); core++) {
+            var log = states[core].wal;
+            long position = positions.position(core);
+            long last = states[core].lastRecordPosition();
+            boolean empty = last < 0 && log.startPosition() == log.writtenPosition();
+            boolean adopted = last == position && log.startPosition() == position
+                    && isBarrierAt(core, position, checkpointEpoch);
+            if (!(empty && log.startPosition() <= position) && !adopted) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Makes a WAL with no history of its own (see {@link #canAdopt}) continue from a checkpoint
+     * taken with another WAL, typically on another machine: restoring a checkpoint from an object
+     * store into a new, empty data directory.
+     *
+     * <p>Each core's log is made to start at the checkpoint's position of that core (it is
+     * created anew there if it started before it; it held no record) and gets one durable record
+     * there, the barrier of {@code checkpointEpoch}, exactly as the WAL the checkpoint was taken
+     * with had at that position. So positions never go backwards: every later record, barrier and
+     * checkpoint of this WAL lies beyond the adopted checkpoint's positions, and the global epoch
+     * continues from the checkpoint's, as if the checkpoint had been taken with this WAL. Records
+     * that the other WAL held beyond those positions are not here: whoever adopts a checkpoint
+     * restores its state and resumes sources from its offsets.
+     *
+     * <p>Crash-safe: a crash part-way leaves every core either untouched (empty), or empty at the
+     * checkpoint's position, or holding just the barrier, and the next recovery adopts again. Call
+     * it before any writer is used (recovery does). If it throws, close this WAL and open it again.
+     *
+     * @throws IllegalStateException    if a writer has been used, or the WAL has a history of its own
+     * @throws IllegalArgumentException if the positions are for another number of cores
+     * @throws StorageException         if a log cannot be recreated or the barrier cannot be made durable
+     */
+    public synchronized void adoptCheckpoint(CorePositions positions, long checkpointEpoch) {
+        checkOpen();
+        checkCores(positions, "positions");
+        for (int core = 0; core < cores(); core++) {
+            if (writers[core].isUsed()) {
+                throw new IllegalStateException("cannot adopt a checkpoint into the per-core WAL in " + directory
+                        + ": the writer of core " + core + " is already in use; adopt before anything is written");
+            }
+        }
+        if (!canAdopt(positions, checkpointEpoch)) {
+            throw new IllegalStateException("cannot adopt a checkpoint at " + positions + " (epoch " + checkpointEpoch
+                    + ") into the per-core WAL in " + directory + ": it holds records of its own (from "
+                    + startPositions() + "), which recovery must replay, or starts beyond those positions");
+        }
+        for (int core = 0; core < cores(); core++) {
+            long position = positions.position(core);
+            if (states[core].lastRecordPosition() != position) { // else the barrier is there already
+                adoptCore(core, position, checkpointEpoch);
+            }
+        }
+        long highest = epoch;
+        for (var state : states) {
+            highest = Math.max(highest, state.durableBarrierEpoch());
+        }
+        epoch = highest;
+    }
+
+    private void adoptCore(int core, long position, long checkpointEpoch) {
+        var log = states[core].wal;
+        long start = log.startPosition();
+        log.close();
+        var walOptions = options.walOptions(core, io.laminar.storage.wal.WalListener.NONE);
+        WriteAheadLog fresh;
+        if (start != position) {
+            deleteSegments(core); // they hold no record
+            fresh = WriteAheadLog.create(directory, walOptions, position);
+        } else {
+            fresh = WriteAheadLog.open(directory, walOptions);
+        }
+        try (fresh) {
+            var barrier = java.nio.ByteBuffer.allocate(CoreRecordFormat.HEADER_LENGTH)
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            CoreRecordFormat.putHeader(barrier, RecordKind.BARRIER, core, checkpointEpoch, 0);
+            long at = fresh.appendDurable(barrier).join();
+            if (at != position) {
+                throw new StorageException("adopting a checkpoint: the barrier of core " + core + " landed at position "
+                        + at + " instead of " + position + " in " + directory);
+            }
+        } catch (java.util.concurrent.CompletionException e) {
+            throw new StorageException("cannot make the adopted checkpoint's barrier of core " + core + " durable in "
+                    + directory + ": " + e.getCause(), e.getCause());
+        }
+        openCore(core); // recovers the log as any open does: its tail is the barrier
+    }
+
+    private void deleteSegments(int core) {
+        var prefix = CoreRecordFormat.walName(core) + "-";
+        var io = options.fileIO();
+        try (var files = Files.list(directory)) {
+            for (var path : (Iterable<Path>) files::iterator) {
+                var name = path.getFileName().toString();
+                if (name.startsWith(prefix) && name.endsWith(".wal") && name.length() == prefix.length() + 24) {
+                    io.deleteIfExists(path);
+                }
+            }
+            io.syncDirectory(directory);
+        } catch (IOException e) {
+            throw new StorageException("cannot delete the empty log of core " + core + " in " + directory
+                    + " to start it at a checkpoint's position: " + e, e);
+        }
+    }
+
     // ---- replay ------------------------------------------------------------------------------
 
     /** {@link #replay(CorePositions, long, Consumer)} of every durable record. */

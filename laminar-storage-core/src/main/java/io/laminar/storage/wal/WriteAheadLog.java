@@ -120,7 +120,7 @@ public final class WriteAheadLog implements AutoCloseable {
     private long firstUnsyncedNanos;
 
     private WriteAheadLog(Path directory, WalOptions options, FileChannel lockChannel, FileLock fileLock,
-                          WalRecovery.Recovered recovered) throws IOException {
+                          WalRecovery.Recovered recovered, long newLogStart) throws IOException {
         this.directory = directory;
         this.options = options;
         this.io = options.fileIO();
@@ -129,9 +129,12 @@ public final class WriteAheadLog implements AutoCloseable {
         this.recoveryReport = recovered.report();
         this.syncEveryAppend = options.syncPolicy() instanceof SyncPolicy.EveryAppend;
         this.preallocator = Executors.newSingleThreadExecutor(r -> daemon(r, "laminar-wal-prealloc-" + options.name()));
+        // A new log (no segment found) starts at newLogStart; one whose segments were all cut away
+        // starts again where they ended.
+        long end = recovered.endPosition() >= 0 ? recovered.endPosition() : newLogStart;
         if (recovered.segments().isEmpty()) {
             this.logId = ThreadLocalRandom.current().nextLong();
-            long base = Math.max(0, recovered.endPosition());
+            long base = end;
             flushLock.lock();
             try {
                 active = activateSegment(base);
@@ -146,7 +149,6 @@ public final class WriteAheadLog implements AutoCloseable {
             }
             active = segments.lastEntry().getValue();
         }
-        long end = Math.max(0, recovered.endPosition());
         this.durablePosition = end;
         this.written = new Written(end, 0);
         this.ring = new FrameRing(options.ringCapacity(), end);
@@ -175,6 +177,29 @@ public final class WriteAheadLog implements AutoCloseable {
      * @throws StorageException       if the directory cannot be used or another process holds the log
      */
     public static WriteAheadLog open(Path directory, WalOptions options) {
+        return open(directory, options, 0, false);
+    }
+
+    /**
+     * Creates the log named {@code options.name()} in {@code directory}, starting at
+     * {@code firstPosition} instead of 0: for a log that must continue positions issued elsewhere,
+     * so that positions recorded against the old log (in a checkpoint) never point backwards into
+     * the new one. Otherwise as {@link #open}.
+     *
+     * @throws IllegalArgumentException if {@code firstPosition} is negative or not a multiple of 8
+     *                                  (records start at multiples of 8)
+     * @throws IllegalStateException    if the directory already holds segments of this log
+     * @throws StorageException         if the directory cannot be used or another process holds the log
+     */
+    public static WriteAheadLog create(Path directory, WalOptions options, long firstPosition) {
+        if (firstPosition < 0 || firstPosition % WalFormat.ALIGNMENT != 0) {
+            throw new IllegalArgumentException("firstPosition must be a non-negative multiple of "
+                    + WalFormat.ALIGNMENT + ", but was " + firstPosition);
+        }
+        return open(directory, options, firstPosition, true);
+    }
+
+    private static WriteAheadLog open(Path directory, WalOptions options, long newLogStart, boolean mustBeNew) {
         var io = options.fileIO();
         try {
             Files.createDirectories(directory);
@@ -204,7 +229,15 @@ public final class WriteAheadLog implements AutoCloseable {
         }
         try {
             var recovered = new WalRecovery(directory, options).recover();
-            return new WriteAheadLog(directory, options, lockChannel, lock, recovered);
+            if (mustBeNew && recovered.endPosition() >= 0) {
+                for (var segment : recovered.segments()) {
+                    segment.closeQuietly();
+                }
+                throw new IllegalStateException("cannot create the WAL '" + options.name() + "' in " + directory
+                        + " at position " + newLogStart + ": the directory already holds segments of it (up to position "
+                        + recovered.endPosition() + "); delete them first or open the log as it is");
+            }
+            return new WriteAheadLog(directory, options, lockChannel, lock, recovered, newLogStart);
         } catch (IOException e) {
             release(lock, lockChannel);
             throw new StorageException("cannot open the WAL in " + directory + ": " + e, e);

@@ -1,0 +1,977 @@
+package io.laminar.storage.checkpoint.s3;
+
+import io.laminar.storage.StorageException;
+import io.laminar.storage.checkpoint.CheckpointConflictException;
+import io.laminar.storage.checkpoint.CheckpointCorruptException;
+import io.laminar.storage.checkpoint.CheckpointManifest;
+import io.laminar.storage.checkpoint.CheckpointStore;
+import io.laminar.storage.checkpoint.ManifestCodec;
+import io.laminar.storage.checkpoint.StateFileRef;
+import io.laminar.storage.checkpoint.StorePaths;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.AbortMultipartUploadRequest;
+import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
+import software.amazon.awssdk.services.s3.model.ChecksumMode;
+import software.amazon.awssdk.services.s3.model.ChecksumType;
+import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest;
+import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
+import software.amazon.awssdk.services.s3.model.DeleteObjectRequest;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.HeadObjectRequest;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListMultipartUploadsRequest;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+import software.amazon.awssdk.services.s3.model.UploadPartRequest;
+
+/**
+ * A {@link CheckpointStore} in an S3 bucket (or any S3-compatible object store), built on an AWS SDK
+ * v2 {@link S3Client}. It keeps the same contract as the file-system store and passes the same
+ * contract tests; what differs is how each guarantee is obtained.
+ *
+ * <h2>Key layout</h2>
+ * <pre>
+ * &lt;prefix&gt;state/&lt;hh&gt;/&lt;path&gt;                          state file of store path &lt;path&gt;, e.g.
+ *                                                   state/4e/state/core-0000/00000000000000000042-full.lsf
+ * &lt;prefix&gt;manifests/checkpoint-&lt;id, 20 digits&gt;.json   the published manifest ({@link ManifestCodec})
+ * </pre>
+ * {@code <hh>} is the low byte, as two lowercase hex digits, of the CRC32C of the path's UTF-8
+ * bytes: it spreads the state files (and every part upload and download of them) over 256 key
+ * prefixes, so that S3 partitions the load instead of funnelling it through one hot prefix. Listing
+ * strips it again and returns the store's own relative paths, sorted; a key under {@code state/}
+ * whose shard does not match its path was not written by this store and is not listed. Manifests
+ * are few, written once per checkpoint, and kept under one prefix so that one listing finds them
+ * all, in id order (20 digits sort as numbers).
+ *
+ * <h2>Immutable objects, published once</h2>
+ * Every write is a conditional write with {@code If-None-Match: *}: the object is created only if
+ * its key does not exist, atomically on the server. A state file whose key exists already is
+ * compared with what was written by size and CRC32C (the identity a manifest records for it too):
+ * the same, and the write is a retry that succeeds; other bytes, and it fails with
+ * {@link FileAlreadyExistsException} and the stored object stays as it was. A manifest is written
+ * last, after a HEAD of every file it references has found it with the recorded size; of two
+ * writers publishing the same checkpoint id exactly one succeeds and the other gets
+ * {@link CheckpointConflictException}. (When a publish is retried after a transient error and finds
+ * the manifest exists with exactly its own bytes, its earlier attempt did land, and it succeeds.)
+ * The server must support conditional writes (AWS S3 since 2024, MinIO, S3Proxy do); one that
+ * ignores the header would silently lose this guarantee.
+ *
+ * <h2>Uploads</h2>
+ * {@link #writeFile(String, ContentWriter)} streams: the producer's bytes fill a part buffer of
+ * {@code partSize} bytes; a file that fits in one buffer goes up as one PUT, a larger one as a
+ * multipart upload whose parts go up in parallel on {@code uploadThreads} threads while the producer
+ * keeps writing. At most {@code uploadThreads + 1} part buffers exist per upload, so memory is
+ * bounded whatever the file size, and nothing is staged on disk. A failed upload is aborted, so it
+ * leaves nothing behind (and no object is created: a multipart upload becomes visible only when
+ * completed). Uploads that a crash left incomplete are aborted by {@link #cleanUpIncompleteWrites()}
+ * once they are older than {@code incompleteUploadMaxAge}; a bucket lifecycle rule
+ * ({@code AbortIncompleteMultipartUpload}) is a good second line.
+ *
+ * <h2>Integrity</h2>
+ * Every request carries a CRC32C of its bytes in {@code x-amz-checksum-crc32c} (the SDK's flexible
+ * checksums): the server refuses a part or object whose bytes do not match. Multipart uploads ask
+ * for a full-object CRC32C ({@code ChecksumType.FULL_OBJECT}) and state the expected one at
+ * completion, so the stored object carries the CRC32C of its whole content, as a single PUT's does.
+ * Downloads are plain (or ranged, to resume) GETs; the bytes read are checksummed and, at the end,
+ * compared with the object's full-object CRC32C when the server reports one, and with its size
+ * always; a mismatch fails the read with {@link CheckpointCorruptException}. On top of that the
+ * manifest records every file's CRC32C, which recovery checks before it uses a byte.
+ *
+ * <h2>Retries and errors</h2>
+ * A request that fails with throttling (503 SlowDown, 429), a 5xx, a conflicting concurrent
+ * conditional write (409) or an I/O error is retried up to {@code maxAttempts} times with
+ * exponential backoff and full jitter (the client's own retry policy applies inside each attempt).
+ * A download that breaks off resumes with a ranged GET pinned to the object's ETag. Other errors are
+ * not retried and are reported with the bucket, the key and what to do: a missing bucket, access
+ * denied (with the permissions the store needs), an unknown access key or a wrong secret key. The
+ * store never sees a secret and never puts credentials, request signatures or headers in a message.
+ *
+ * <h2>Thread-safety</h2>
+ * Thread-safe. The store owns a small pool of upload threads, stopped by {@link #close()}; the
+ * client belongs to the caller and is closed only if {@link Builder#closeClient(boolean)} says so.
+ */
+public final class S3CheckpointStore implements CheckpointStore {
+
+    private static final Logger log = LoggerFactory.getLogger(S3CheckpointStore.class);
+
+    static final String STATE_PREFIX = "state/";
+    static final String MANIFEST_PREFIX = "manifests/checkpoint-";
+    static final String MANIFEST_SUFFIX = ".json";
+    /** S3 refuses parts smaller than 5 MiB (except the last one) and larger than 5 GiB. */
+    public static final long MIN_PART_SIZE = 5L << 20;
+    public static final long MAX_PART_SIZE = 5L << 30;
+    public static final long DEFAULT_PART_SIZE = 16L << 20;
+    /** How much of the first part buffer is allocated at once: small files stay small. */
+    private static final int FIRST_BUFFER = 64 * 1024;
+    private static final int COPY_BUFFER = 64 * 1024;
+
+    private final S3Client client;
+    private final String bucket;
+    private final String prefix;
+    private final int partSize;
+    private final int uploadThreads;
+    private final int maxAttempts;
+    private final Duration retryBaseDelay;
+    private final Duration retryMaxDelay;
+    private final Duration incompleteUploadMaxAge;
+    private final boolean closeClient;
+    private final ExecutorService uploads;
+    /** Upload ids of this store's multipart uploads under way: cleanup never aborts them. */
+    private final Set<String> activeUploads = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    private S3CheckpointStore(Builder b) {
+        this.client = b.client;
+        this.bucket = b.bucket;
+        this.prefix = b.prefix;
+        this.partSize = (int) b.partSize;
+        this.uploadThreads = b.uploadThreads;
+        this.maxAttempts = b.maxAttempts;
+        this.retryBaseDelay = b.retryBaseDelay;
+        this.retryMaxDelay = b.retryMaxDelay;
+        this.incompleteUploadMaxAge = b.incompleteUploadMaxAge;
+        this.closeClient = b.closeClient;
+        var threads = new AtomicInteger();
+        var pool = new ThreadPoolExecutor(uploadThreads, uploadThreads, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
+                    var t = new Thread(r, "laminar-s3-upload-" + threads.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        pool.allowCoreThreadTimeOut(true);
+        this.uploads = pool;
+    }
+
+    /**
+     * A builder of a store in {@code bucket} that sends every request through {@code client} (for
+     * an S3-compatible server, configure the client's endpoint and path-style access).
+     */
+    public static Builder builder(S3Client client, String bucket) {
+        return new Builder(client, bucket);
+    }
+
+    /** The bucket. */
+    public String bucket() {
+        return bucket;
+    }
+
+    /** The key prefix every object of this store starts with: empty, or ending with '/'. */
+    public String prefix() {
+        return prefix;
+    }
+
+    /** The size of the parts of a multipart upload, and the largest file sent with one PUT. */
+    public int partSize() {
+        return partSize;
+    }
+
+    // ---- files --------------------------------------------------------------------------------
+
+    @Override
+    public StateFileRef writeFile(String path, InputStream content) throws IOException {
+        Objects.requireNonNull(content, "content");
+        return writeFile(path, out -> {
+            var buffer = new byte[COPY_BUFFER];
+            for (int n = read(content, buffer, path); n >= 0; n = read(content, buffer, path)) {
+                out.write(buffer, 0, n);
+            }
+        });
+    }
+
+    /** Streams the producer's bytes into one PUT or a parallel multipart upload; see the class comment. */
+    @Override
+    public StateFileRef writeFile(String path, ContentWriter content) throws IOException {
+        Objects.requireNonNull(content, "content");
+        var key = stateKey(path);
+        checkOpen();
+        var upload = new Upload(path, key);
+        try {
+            content.writeTo(upload);
+            return upload.finish();
+        } catch (IOException | RuntimeException | Error e) {
+            upload.abort(e);
+            throw e;
+        }
+    }
+
+    @Override
+    public InputStream openFile(String path) throws IOException {
+        var key = stateKey(path);
+        return S3ObjectStream.open(this, key, () -> "state file '" + path + "'");
+    }
+
+    @Override
+    public Optional<Long> fileSize(String path) throws IOException {
+        var key = stateKey(path);
+        return head(key, "read the size of state file '" + path + "'").map(HeadObjectResponse::contentLength);
+    }
+
+    @Override
+    public List<String> listFiles() throws IOException {
+        var root = prefix + STATE_PREFIX;
+        var paths = new ArrayList<String>();
+        for (var object : list(root, "list the state files")) {
+            var rest = object.key().substring(root.length());
+            // "<hh>/<path>": anything else under state/ is not this store's.
+            if (rest.length() > 3 && rest.charAt(2) == '/' && rest.substring(0, 2).equals(shard(rest.substring(3)))
+                    && StorePaths.problemWith(rest.substring(3)) == null) {
+                paths.add(rest.substring(3));
+            } else {
+                log.debug("s3://{}/{} is not a state file of this store; not listed", bucket, object.key());
+            }
+        }
+        paths.sort(null);
+        return paths;
+    }
+
+    @Override
+    public void deleteFile(String path) throws IOException {
+        var key = stateKey(path);
+        delete(key, "delete state file '" + path + "'");
+    }
+
+    // ---- manifests ----------------------------------------------------------------------------
+
+    @Override
+    public void publishManifest(CheckpointManifest manifest) throws IOException {
+        var bytes = ManifestCodec.encode(manifest); // refuses what could not be read back
+        long id = manifest.checkpointId();
+        for (var ref : manifest.files()) {
+            var key = stateKey(ref.path());
+            var head = head(key, "check state file '" + ref.path() + "' of checkpoint " + id);
+            if (head.isEmpty()) {
+                throw new NoSuchFileException(uri(key), null, "cannot publish checkpoint " + id + ": its state file '"
+                        + ref.path() + "' is not in the store; write every file before publishing the manifest");
+            }
+            if (head.get().contentLength() != ref.size()) {
+                throw new CheckpointCorruptException(id, "Cannot publish checkpoint " + id + ": its state file '"
+                        + ref.path() + "' (" + uri(key) + ") has " + head.get().contentLength()
+                        + " bytes, but the manifest records " + ref.size() + " bytes. Write the file again under a new"
+                        + " path and reference that one.");
+            }
+        }
+        var key = manifestKey(id);
+        var crc = crc32c(bytes, 0, bytes.length);
+        var attempts = new int[1];
+        try {
+            call("publish the manifest of checkpoint " + id, key, () -> {
+                attempts[0]++;
+                return client.putObject(PutObjectRequest.builder().bucket(bucket).key(key).ifNoneMatch("*")
+                                .contentType("application/json").checksumAlgorithm(ChecksumAlgorithm.CRC32_C)
+                                .checksumCRC32C(base64(crc)).build(),
+                        RequestBody.fromContentProvider(() -> new ByteArrayInputStream(bytes), bytes.length,
+                                "application/json"));
+            });
+        } catch (PreconditionFailed e) {
+            // After a transient failure the earlier attempt may have landed: then the manifest is ours.
+            if (attempts[0] > 1 && Arrays.equals(bytes, readObject(key, "re-read the manifest of checkpoint " + id))) {
+                return;
+            }
+            throw new CheckpointConflictException("Checkpoint " + id + " is already published (" + uri(key)
+                    + "): another writer published this id first, and a manifest is never overwritten. Two writers"
+                    + " must not share one store prefix; give each its own.");
+        }
+    }
+
+    @Override
+    public Optional<CheckpointManifest> readManifest(long checkpointId) throws IOException {
+        var key = manifestKey(checkpointId);
+        byte[] bytes;
+        try {
+            bytes = readObject(key, "read the manifest of checkpoint " + checkpointId);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+        return Optional.of(ManifestCodec.decode(bytes, uri(key), checkpointId));
+    }
+
+    @Override
+    public List<Long> listCheckpoints() throws IOException {
+        var root = prefix + MANIFEST_PREFIX;
+        var ids = new ArrayList<Long>();
+        for (var object : list(root, "list the checkpoint manifests")) {
+            var rest = object.key().substring(root.length());
+            if (rest.length() == 20 + MANIFEST_SUFFIX.length() && rest.endsWith(MANIFEST_SUFFIX)
+                    && rest.chars().limit(20).allMatch(c -> c >= '0' && c <= '9')) {
+                try {
+                    ids.add(Long.parseLong(rest.substring(0, 20)));
+                } catch (NumberFormatException e) {
+                    log.debug("s3://{}/{} is not a manifest of this store; not listed", bucket, object.key());
+                }
+            }
+        }
+        ids.sort(null);
+        return ids;
+    }
+
+    @Override
+    public void deleteManifest(long checkpointId) throws IOException {
+        delete(manifestKey(checkpointId), "delete the manifest of checkpoint " + checkpointId);
+    }
+
+    // ---- cleanup ------------------------------------------------------------------------------
+
+    /**
+     * Aborts the multipart uploads under this store's prefix that were started more than
+     * {@code incompleteUploadMaxAge} ago and are not under way in this store: what a crash in the
+     * middle of an upload leaves behind (invisible, but billed). Returns how many it aborted.
+     */
+    @Override
+    public int cleanUpIncompleteWrites() throws IOException {
+        var cutoff = Instant.now().minus(incompleteUploadMaxAge);
+        var stale = new ArrayList<MultipartUpload>();
+        String keyMarker = null;
+        String uploadIdMarker = null;
+        while (true) {
+            var request = ListMultipartUploadsRequest.builder().bucket(bucket).prefix(prefix + STATE_PREFIX)
+                    .keyMarker(keyMarker).uploadIdMarker(uploadIdMarker).build();
+            var page = call("list the incomplete uploads", prefix + STATE_PREFIX,
+                    () -> client.listMultipartUploads(request));
+            for (var upload : page.uploads()) {
+                if (!activeUploads.contains(upload.uploadId()) && upload.initiated() != null
+                        && !upload.initiated().isAfter(cutoff)) {
+                    stale.add(upload);
+                }
+            }
+            if (!Boolean.TRUE.equals(page.isTruncated())) {
+                break;
+            }
+            keyMarker = page.nextKeyMarker();
+            uploadIdMarker = page.nextUploadIdMarker();
+        }
+        for (var upload : stale) {
+            abortUpload(upload.key(), upload.uploadId());
+        }
+        if (!stale.isEmpty()) {
+            log.info("aborted {} incomplete multipart uploads under s3://{}/{} older than {}", stale.size(), bucket,
+                    prefix + STATE_PREFIX, incompleteUploadMaxAge);
+        }
+        return stale.size();
+    }
+
+    /** Stops the upload threads (after the uploads under way) and closes the client if the store owns it. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        uploads.shutdown();
+        try {
+            if (!uploads.awaitTermination(60, TimeUnit.SECONDS)) {
+                uploads.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            uploads.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        if (closeClient) {
+            client.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "S3CheckpointStore[s3://" + bucket + "/" + prefix + "]";
+    }
+
+    // ---- keys ---------------------------------------------------------------------------------
+
+    /** The key of a state file; refuses a path that could leave the store. */
+    String stateKey(String path) {
+        var problem = StorePaths.problemWith(path);
+        if (problem != null) {
+            throw new IllegalArgumentException("invalid state file path: " + problem
+                    + "; use a relative path of plain names separated by '/'");
+        }
+        return prefix + STATE_PREFIX + shard(path) + "/" + path;
+    }
+
+    String manifestKey(long checkpointId) {
+        if (checkpointId < 0) {
+            throw new IllegalArgumentException("checkpoint ids are not negative, but got " + checkpointId);
+        }
+        return prefix + String.format("%s%020d%s", MANIFEST_PREFIX, checkpointId, MANIFEST_SUFFIX);
+    }
+
+    /** The shard of a path: the low byte of the CRC32C of its UTF-8 bytes, as two hex digits. */
+    static String shard(String path) {
+        var bytes = path.getBytes(StandardCharsets.UTF_8);
+        return String.format("%02x", crc32c(bytes, 0, bytes.length) & 0xff);
+    }
+
+    String uri(String key) {
+        return "s3://" + bucket + "/" + key;
+    }
+
+    // ---- requests -----------------------------------------------------------------------------
+
+    private Optional<HeadObjectResponse> head(String key, String what) throws IOException {
+        try {
+            return Optional.of(call(what, key, () -> client.headObject(HeadObjectRequest.builder().bucket(bucket)
+                    .key(key).checksumMode(ChecksumMode.ENABLED).build())));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    private void delete(String key, String what) throws IOException {
+        call(what, key, () -> client.deleteObject(DeleteObjectRequest.builder().bucket(bucket).key(key).build()));
+    }
+
+    private byte[] readObject(String key, String what) throws IOException {
+        try (var in = S3ObjectStream.open(this, key, () -> what)) {
+            return in.readAllBytes();
+        }
+    }
+
+    private List<S3Object> list(String keyPrefix, String what) throws IOException {
+        var objects = new ArrayList<S3Object>();
+        String token = null;
+        do {
+            var request = ListObjectsV2Request.builder().bucket(bucket).prefix(keyPrefix).continuationToken(token)
+                    .build();
+            var page = call(what, keyPrefix, () -> client.listObjectsV2(request));
+            objects.addAll(page.contents());
+            token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
+        } while (token != null);
+        return objects;
+    }
+
+    private void abortUpload(String key, String uploadId) throws IOException {
+        try {
+            call("abort the multipart upload " + uploadId, key, () -> client.abortMultipartUpload(
+                    AbortMultipartUploadRequest.builder().bucket(bucket).key(key).uploadId(uploadId).build()));
+        } catch (NoSuchFileException e) {
+            // gone already (completed or aborted elsewhere): nothing to do
+        }
+    }
+
+    /** 412 on a conditional write: the key exists. Thrown by {@link #call}; callers decide what it means. */
+    static final class PreconditionFailed extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        PreconditionFailed(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * Runs one request with retries (see the class comment) and turns its failure into an
+     * {@link IOException} that names the bucket and key: {@link NoSuchFileException} for a missing
+     * key, {@link PreconditionFailed} for a failed condition, otherwise a message saying what to do.
+     */
+    <T> T call(String what, String key, Supplier<T> request) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            checkOpen();
+            try {
+                return request.get();
+            } catch (SdkException e) {
+                var problem = S3Errors.classify(e);
+                if (problem == S3Errors.Kind.NOT_FOUND && !S3Errors.isMissingBucket(e)) {
+                    var missing = new NoSuchFileException(uri(key), null, "not found (cannot " + what + ")");
+                    missing.initCause(e);
+                    throw missing;
+                }
+                if (problem == S3Errors.Kind.PRECONDITION_FAILED) {
+                    throw new PreconditionFailed("cannot " + what + ": " + uri(key) + " exists already", e);
+                }
+                if (problem != S3Errors.Kind.TRANSIENT || attempt >= maxAttempts) {
+                    throw new IOException(S3Errors.describe(e, "cannot " + what + " (" + uri(key) + ")", bucket, prefix,
+                            attempt), e);
+                }
+                long delay = backoff(attempt);
+                log.debug("{} ({}) failed on attempt {} of {}, retrying in {} ms: {}", what, uri(key), attempt,
+                        maxAttempts, delay, S3Errors.summary(e));
+                sleep(delay);
+            }
+        }
+    }
+
+    /** Full jitter: a random delay up to base * 2^(attempt - 1), capped. */
+    long backoff(int attempt) {
+        long cap = Math.min(retryMaxDelay.toMillis(), retryBaseDelay.toMillis() << Math.min(20, attempt - 1));
+        return ThreadLocalRandom.current().nextLong(Math.max(1, cap) + 1);
+    }
+
+    int maxAttempts() {
+        return maxAttempts;
+    }
+
+    S3Client client() {
+        return client;
+    }
+
+    static void sleep(long millis) throws InterruptedIOException {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting to retry an S3 request");
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException(this + " is closed");
+        }
+    }
+
+    static int crc32c(byte[] bytes, int offset, int length) {
+        var crc = new CRC32C();
+        crc.update(bytes, offset, length);
+        return (int) crc.getValue();
+    }
+
+    /** The wire form of a CRC32C: its four bytes, big-endian, in base64. */
+    static String base64(int crc) {
+        return Base64.getEncoder().encodeToString(new byte[] {
+                (byte) (crc >>> 24), (byte) (crc >>> 16), (byte) (crc >>> 8), (byte) crc});
+    }
+
+    private static int read(InputStream content, byte[] buffer, String path) throws ContentReadException {
+        try {
+            return content.read(buffer);
+        } catch (IOException e) {
+            throw new ContentReadException("cannot write state file '" + path + "': reading the content to write"
+                    + " failed (" + e.getMessage() + "); nothing was stored", e);
+        }
+    }
+
+    /** The caller's stream failed: not a problem of the store, so not described as one. */
+    private static final class ContentReadException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        ContentReadException(String message, IOException cause) {
+            super(message, cause);
+        }
+    }
+
+    // ---- one upload ---------------------------------------------------------------------------
+
+    /**
+     * The stream a producer writes one state file into. Owned by the writing thread; the part
+     * uploads it starts run on the store's pool and hand their buffers back through {@code spare}.
+     */
+    private final class Upload extends OutputStream {
+        private final String path;
+        private final String key;
+        private final CRC32C crc = new CRC32C();
+        private final Semaphore inFlight = new Semaphore(uploadThreads);
+        private final BlockingQueue<byte[]> spare = new ArrayBlockingQueue<>(uploadThreads + 1);
+        private final List<Future<CompletedPart>> parts = new ArrayList<>();
+        private long size;
+        private byte[] buffer;
+        private int filled;
+        private String uploadId;
+        private boolean finished;
+
+        Upload(String path, String key) {
+            this.path = path;
+            this.key = key;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            ensureRoom();
+            buffer[filled++] = (byte) b;
+            crc.update(b);
+            size++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            Objects.checkFromIndexSize(off, len, b.length);
+            crc.update(b, off, len);
+            size += len;
+            while (len > 0) {
+                ensureRoom();
+                int n = Math.min(len, buffer.length - filled);
+                System.arraycopy(b, off, buffer, filled, n);
+                filled += n;
+                off += n;
+                len -= n;
+            }
+        }
+
+        /** Makes room for at least one byte: grows the first buffer, or sends a full one as a part. */
+        private void ensureRoom() throws IOException {
+            if (finished) {
+                throw new IOException("the upload of state file '" + path + "' is finished; the producer wrote after"
+                        + " returning");
+            }
+            if (buffer == null) {
+                buffer = new byte[Math.min(FIRST_BUFFER, partSize)];
+            } else if (filled == buffer.length) {
+                if (buffer.length < partSize) {
+                    buffer = Arrays.copyOf(buffer, (int) Math.min(partSize, 2L * buffer.length));
+                } else {
+                    sendPart();
+                }
+            }
+        }
+
+        /** Sends the full buffer as the next part, on the pool; waits while uploadThreads parts are in flight. */
+        private void sendPart() throws IOException {
+            if (uploadId == null) {
+                var request = CreateMultipartUploadRequest.builder().bucket(bucket).key(key)
+                        .checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumType(ChecksumType.FULL_OBJECT).build();
+                uploadId = call("start the upload of state file '" + path + "'", key,
+                        () -> client.createMultipartUpload(request)).uploadId();
+                activeUploads.add(uploadId);
+            }
+            checkParts();
+            try {
+                inFlight.acquire();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while uploading state file '" + path + "'");
+            }
+            var bytes = buffer;
+            int length = filled;
+            int number = parts.size() + 1;
+            try {
+                parts.add(uploads.submit(() -> {
+                    try {
+                        return uploadPart(number, bytes, length);
+                    } finally {
+                        spare.offer(bytes);
+                        inFlight.release();
+                    }
+                }));
+            } catch (RuntimeException e) {
+                inFlight.release();
+                throw e;
+            }
+            var next = spare.poll();
+            buffer = next != null ? next : new byte[partSize];
+            filled = 0;
+        }
+
+        private CompletedPart uploadPart(int number, byte[] bytes, int length) throws IOException {
+            var checksum = base64(crc32c(bytes, 0, length));
+            var request = UploadPartRequest.builder().bucket(bucket).key(key).uploadId(uploadId).partNumber(number)
+                    .contentLength((long) length).checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(checksum)
+                    .build();
+            var response = call("upload part " + number + " of state file '" + path + "'", key,
+                    () -> client.uploadPart(request, body(bytes, length)));
+            return CompletedPart.builder().partNumber(number).eTag(response.eTag()).checksumCRC32C(checksum).build();
+        }
+
+        /** Fails fast once a part upload has failed, rather than after the producer is done. */
+        private void checkParts() throws IOException {
+            for (var part : parts) {
+                if (part.isDone()) {
+                    result(part);
+                }
+            }
+        }
+
+        StateFileRef finish() throws IOException {
+            finished = true;
+            int full = (int) crc.getValue();
+            var ref = new StateFileRef(path, size, String.format("%08x", Integer.toUnsignedLong(full)));
+            try {
+                if (uploadId == null) {
+                    var bytes = buffer == null ? new byte[0] : buffer;
+                    int length = filled;
+                    call("write state file '" + path + "'", key, () -> client.putObject(PutObjectRequest.builder()
+                                    .bucket(bucket).key(key).ifNoneMatch("*").contentLength((long) length)
+                                    .checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(base64(full)).build(),
+                            body(bytes, length)));
+                } else {
+                    if (filled > 0) {
+                        sendPart();
+                    }
+                    var completed = new ArrayList<CompletedPart>();
+                    for (var part : parts) {
+                        completed.add(result(part));
+                    }
+                    var request = CompleteMultipartUploadRequest.builder().bucket(bucket).key(key).uploadId(uploadId)
+                            .ifNoneMatch("*").checksumCRC32C(base64(full)).checksumType(ChecksumType.FULL_OBJECT)
+                            .mpuObjectSize(size)
+                            .multipartUpload(CompletedMultipartUpload.builder().parts(completed).build()).build();
+                    call("complete the upload of state file '" + path + "'", key,
+                            () -> client.completeMultipartUpload(request));
+                    activeUploads.remove(uploadId);
+                    uploadId = null;
+                }
+            } catch (PreconditionFailed e) {
+                // The key exists: a retry of a write that landed (same bytes), or an attempt to change a file.
+                if (!sameContent(ref)) {
+                    var exists = new FileAlreadyExistsException(uri(key), null, "state file '" + path
+                            + "' already exists with other content; state files are immutable: write the new content"
+                            + " under a new path");
+                    exists.initCause(e);
+                    throw exists;
+                }
+                if (uploadId != null) {
+                    abortQuietly(e);
+                }
+            }
+            buffer = null;
+            return ref;
+        }
+
+        /** Whether the object at the key has the size and CRC32C just written. */
+        private boolean sameContent(StateFileRef ref) throws IOException {
+            var head = head(key, "compare the existing state file '" + path + "'");
+            if (head.isEmpty()) {
+                return false; // deleted meanwhile: not ours to reason about; refuse
+            }
+            if (head.get().contentLength() != ref.size()) {
+                return false;
+            }
+            var crc = new CRC32C();
+            try (var in = S3ObjectStream.open(S3CheckpointStore.this, key,
+                    () -> "existing state file '" + path + "'")) {
+                var chunk = new byte[COPY_BUFFER];
+                for (int n; (n = in.read(chunk)) >= 0; ) {
+                    crc.update(chunk, 0, n);
+                }
+            }
+            return String.format("%08x", crc.getValue()).equals(ref.crc32c());
+        }
+
+        private CompletedPart result(Future<CompletedPart> part) throws IOException {
+            try {
+                return part.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while uploading state file '" + path + "'");
+            } catch (ExecutionException e) {
+                var cause = e.getCause();
+                if (cause instanceof IOException io) {
+                    throw new IOException(io.getMessage(), io);
+                }
+                if (cause instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new IOException("uploading state file '" + path + "' failed: " + cause, cause);
+            }
+        }
+
+        /** After a failure: stops the parts and aborts the multipart upload, so nothing is left. */
+        void abort(Throwable failure) {
+            finished = true;
+            buffer = null;
+            for (var part : parts) {
+                part.cancel(false);
+            }
+            if (uploadId != null) {
+                // Parts still running finish or fail on their own; abort after them so none recreates storage.
+                for (var part : parts) {
+                    try {
+                        part.get();
+                    } catch (Exception e) {
+                        // their failures are the reason we abort, or consequences of it
+                    }
+                }
+                abortQuietly(failure);
+            }
+        }
+
+        private void abortQuietly(Throwable failure) {
+            try {
+                abortUpload(key, uploadId);
+                activeUploads.remove(uploadId);
+            } catch (IOException | RuntimeException e) {
+                activeUploads.remove(uploadId);
+                log.warn("could not abort the multipart upload {} of {}; cleanUpIncompleteWrites aborts it later: {}",
+                        uploadId, uri(key), e.getMessage());
+                failure.addSuppressed(e);
+            }
+            uploadId = null;
+        }
+    }
+
+    /** A request body over a byte range, re-readable for retries and not copied. */
+    private static RequestBody body(byte[] bytes, int length) {
+        return RequestBody.fromContentProvider(() -> new ByteArrayInputStream(bytes, 0, length), length,
+                "application/octet-stream");
+    }
+
+    // ---- building -----------------------------------------------------------------------------
+
+    /** Settings of an {@link S3CheckpointStore}; validated as they are set. Not thread-safe. */
+    public static final class Builder {
+        private final S3Client client;
+        private final String bucket;
+        private String prefix = "";
+        private long partSize = DEFAULT_PART_SIZE;
+        private int uploadThreads = 4;
+        private int maxAttempts = 5;
+        private Duration retryBaseDelay = Duration.ofMillis(100);
+        private Duration retryMaxDelay = Duration.ofSeconds(5);
+        private Duration incompleteUploadMaxAge = Duration.ofHours(1);
+        private boolean closeClient;
+        private boolean verifyBucket = true;
+
+        private Builder(S3Client client, String bucket) {
+            this.client = Objects.requireNonNull(client, "client");
+            if (bucket == null || bucket.isBlank() || !bucket.equals(bucket.strip()) || bucket.contains("/")) {
+                throw new IllegalArgumentException("bucket must be the name of an S3 bucket (no '/', no blanks), but"
+                        + " was '" + bucket + "'");
+            }
+            this.bucket = bucket;
+        }
+
+        /**
+         * The key prefix of every object of the store (default: none), so that several stores can
+         * share a bucket. A '/' is added if it does not end with one; it must not start with '/'
+         * or contain empty, "." or ".." segments.
+         */
+        public Builder prefix(String prefix) {
+            Objects.requireNonNull(prefix, "prefix");
+            if (prefix.isEmpty()) {
+                this.prefix = "";
+                return this;
+            }
+            var trimmed = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
+            var problem = StorePaths.problemWith(trimmed);
+            if (problem != null) {
+                throw new IllegalArgumentException("prefix must be a relative key prefix of plain names separated by"
+                        + " '/', but " + problem.replace("the path", "the prefix"));
+            }
+            this.prefix = trimmed + "/";
+            return this;
+        }
+
+        /**
+         * The part size of multipart uploads, between 5 MiB and 2 GiB (default 16 MiB): files up to
+         * this size go up in one PUT. Each upload holds at most {@code uploadThreads + 1} buffers of it.
+         */
+        public Builder partSize(long bytes) {
+            if (bytes < MIN_PART_SIZE || bytes > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("partSize must be between " + MIN_PART_SIZE + " (5 MiB, the S3"
+                        + " minimum) and " + (Integer.MAX_VALUE - 8) + " bytes, but was " + bytes);
+            }
+            this.partSize = bytes;
+            return this;
+        }
+
+        /** How many parts of one upload go up at once, and the size of the store's upload pool (default 4). */
+        public Builder uploadThreads(int threads) {
+            if (threads < 1 || threads > 64) {
+                throw new IllegalArgumentException("uploadThreads must be between 1 and 64, but was " + threads);
+            }
+            this.uploadThreads = threads;
+            return this;
+        }
+
+        /** How often a request is tried in all before its transient failure is reported (default 5). */
+        public Builder maxAttempts(int attempts) {
+            if (attempts < 1 || attempts > 100) {
+                throw new IllegalArgumentException("maxAttempts must be between 1 and 100, but was " + attempts);
+            }
+            this.maxAttempts = attempts;
+            return this;
+        }
+
+        /**
+         * The backoff between attempts: a random delay up to {@code base * 2^(attempt - 1)}, at most
+         * {@code max} (defaults 100 ms and 5 s).
+         */
+        public Builder retryBackoff(Duration base, Duration max) {
+            Objects.requireNonNull(base, "base");
+            Objects.requireNonNull(max, "max");
+            if (base.isNegative() || max.compareTo(base) < 0) {
+                throw new IllegalArgumentException("retry backoff must have 0 <= base <= max, but was base " + base
+                        + ", max " + max);
+            }
+            this.retryBaseDelay = base;
+            this.retryMaxDelay = max;
+            return this;
+        }
+
+        /** How old an incomplete multipart upload must be before cleanup aborts it (default 1 hour). */
+        public Builder incompleteUploadMaxAge(Duration age) {
+            Objects.requireNonNull(age, "age");
+            if (age.isNegative()) {
+                throw new IllegalArgumentException("incompleteUploadMaxAge must not be negative, but was " + age);
+            }
+            this.incompleteUploadMaxAge = age;
+            return this;
+        }
+
+        /** Whether {@link S3CheckpointStore#close()} closes the client too (default false: the caller owns it). */
+        public Builder closeClient(boolean close) {
+            this.closeClient = close;
+            return this;
+        }
+
+        /**
+         * Whether {@link #build()} checks that the bucket exists and may be listed (default true).
+         * Switch it off only where the store is built before the bucket can be reached.
+         */
+        public Builder verifyBucket(boolean verify) {
+            this.verifyBucket = verify;
+            return this;
+        }
+
+        /**
+         * The store. Unless switched off, first lists the prefix once (with the usual retries) to
+         * check that the bucket exists, the credentials are accepted and may list it.
+         *
+         * @throws StorageException naming the bucket and what to do, if that check fails
+         */
+        public S3CheckpointStore build() {
+            var store = new S3CheckpointStore(this);
+            if (verifyBucket) {
+                try {
+                    store.call("reach the bucket", prefix, () -> client.listObjectsV2(ListObjectsV2Request.builder()
+                            .bucket(bucket).prefix(prefix).maxKeys(1).build()));
+                } catch (IOException e) {
+                    store.close();
+                    throw new StorageException("Cannot use bucket '" + bucket + "' for checkpoints: " + e.getMessage(),
+                            e);
+                } catch (RuntimeException e) {
+                    store.close();
+                    throw e;
+                }
+            }
+            return store;
+        }
+    }
+}

@@ -1,0 +1,299 @@
+package io.laminar.storage.checkpoint.s3;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.laminar.storage.StorageException;
+import io.laminar.storage.checkpoint.CheckpointCorruptException;
+import io.laminar.storage.checkpoint.CheckpointManifest;
+import io.laminar.storage.checkpoint.ConnectorCheckpoint;
+import io.laminar.storage.checkpoint.OperatorCheckpoint;
+import io.laminar.storage.checkpoint.StateFileRef;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.CRC32C;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * The store against a misbehaving server: S3Proxy behind a {@link FaultProxy} that throttles, fails,
+ * drops, cuts and damages requests, with a client that makes one attempt per request so that only
+ * the store's retries count. And the errors a user gets for a wrong bucket or wrong credentials.
+ */
+class S3CheckpointStoreFaultTest {
+
+    private static final String BUCKET = "faults";
+    private static final AtomicInteger PREFIXES = new AtomicInteger();
+    private static S3ProxyServer server;
+
+    private FaultProxy proxy;
+    private S3Client client;
+    private S3CheckpointStore store;
+
+    @BeforeAll
+    static void startServer() throws Exception {
+        server = S3ProxyServer.inMemory();
+        server.createBucket(BUCKET);
+    }
+
+    @AfterAll
+    static void stopServer() throws Exception {
+        server.close();
+    }
+
+    @BeforeEach
+    void setUp() throws IOException {
+        proxy = new FaultProxy(server.endpoint());
+        client = S3ProxyServer.clientWithoutRetries(proxy.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY);
+        store = storeBuilder().build();
+    }
+
+    private S3CheckpointStore.Builder storeBuilder() {
+        return S3CheckpointStore.builder(client, BUCKET).prefix("f" + PREFIXES.incrementAndGet()).maxAttempts(4)
+                .retryBackoff(Duration.ofMillis(1), Duration.ofMillis(20));
+    }
+
+    @AfterEach
+    void tearDown() throws IOException {
+        store.close();
+        client.close();
+        proxy.close();
+    }
+
+    private static byte[] randomBytes(int length, long seed) {
+        var bytes = new byte[length];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
+    }
+
+    private static String crc32c(byte[] bytes) {
+        var crc = new CRC32C();
+        crc.update(bytes);
+        return String.format("%08x", crc.getValue());
+    }
+
+    private List<FaultProxy.Request> requestsFor(String key) {
+        return proxy.requests().stream().filter(r -> r.target().contains(key)).toList();
+    }
+
+    // ---- retries ------------------------------------------------------------------------------
+
+    @Test
+    void throttlingIsRetriedWithBackoffUntilTheServerAccepts() throws Exception {
+        var throttled = new AtomicInteger();
+        proxy.rule(r -> r.method().equals("PUT") && throttled.incrementAndGet() <= 3
+                ? FaultProxy.Action.SLOW_DOWN : FaultProxy.Action.PASS);
+        var bytes = randomBytes(10_000, 1);
+
+        var ref = store.writeFile("a/b", new ByteArrayInputStream(bytes));
+
+        assertThat(ref).isEqualTo(new StateFileRef("a/b", bytes.length, crc32c(bytes)));
+        assertThat(requestsFor("/a/b")).filteredOn(r -> r.method().equals("PUT")).hasSize(4);
+        try (var in = store.openFile("a/b")) {
+            assertThat(in.readAllBytes()).isEqualTo(bytes);
+        }
+    }
+
+    @Test
+    void aServerThatKeepsThrottlingFailsTheWriteNamingTheKeyTheCodeAndTheAttempts() {
+        proxy.rule(r -> r.method().equals("PUT") ? FaultProxy.Action.SLOW_DOWN : FaultProxy.Action.PASS);
+
+        assertThatThrownBy(() -> store.writeFile("a/b", new ByteArrayInputStream(new byte[] {1})))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("s3://" + BUCKET + "/" + store.stateKey("a/b"))
+                .hasMessageContaining("SlowDown").hasMessageContaining("after 4 attempts")
+                .hasMessageContaining("previous one stays valid");
+        assertThat(requestsFor("/a/b")).hasSize(4);
+    }
+
+    @Test
+    void failedAndDroppedPartsOfAMultipartUploadAreRetriedAndTheFileIsWhole() throws Exception {
+        var s3 = storeBuilder().partSize(S3CheckpointStore.MIN_PART_SIZE).uploadThreads(2).build();
+        var seen = ConcurrentHashMap.<String>newKeySet();
+        // The first attempt of every part fails: odd parts with a 500, even ones with a reset.
+        proxy.rule(r -> {
+            if (r.isUploadPart() && seen.add(r.target())) {
+                return r.target().matches(".*partNumber=[13579].*") ? FaultProxy.Action.INTERNAL_ERROR
+                        : FaultProxy.Action.DROP;
+            }
+            return FaultProxy.Action.PASS;
+        });
+        var bytes = randomBytes(16 << 20, 2);
+        try (s3) {
+            var ref = s3.writeFile("big", new ByteArrayInputStream(bytes));
+
+            assertThat(ref.crc32c()).isEqualTo(crc32c(bytes));
+            assertThat(seen).hasSize(4);
+            try (var in = s3.openFile("big")) {
+                assertThat(in.readAllBytes()).isEqualTo(bytes);
+            }
+        }
+    }
+
+    @Test
+    void aDownloadThatBreaksOffResumesWithARangedGetPinnedToTheObjectsETag() throws Exception {
+        var bytes = randomBytes(300_000, 3);
+        store.writeFile("cut", new ByteArrayInputStream(bytes));
+        var cuts = new AtomicInteger();
+        proxy.rule(r -> r.method().equals("GET") && cuts.incrementAndGet() <= 2
+                ? FaultProxy.Action.CUT_RESPONSE : FaultProxy.Action.PASS);
+
+        try (var in = store.openFile("cut")) {
+            assertThat(in.readAllBytes()).isEqualTo(bytes);
+        }
+        var gets = requestsFor("/cut").stream().filter(r -> r.method().equals("GET")).toList();
+        assertThat(gets).hasSize(3);
+        assertThat(gets.get(1).head()).containsIgnoringCase("range: bytes=" + FaultProxy.CUT_AFTER + "-")
+                .containsIgnoringCase("if-match: ");
+        assertThat(gets.get(2).head()).containsIgnoringCase("range: bytes=" + 2 * FaultProxy.CUT_AFTER + "-");
+    }
+
+    @Test
+    void aDamagedDownloadIsReportedAsCorruptNamingTheFile() throws Exception {
+        var bytes = randomBytes(300_000, 4);
+        store.writeFile("damaged", new ByteArrayInputStream(bytes));
+        proxy.rule(r -> r.method().equals("GET") ? FaultProxy.Action.CORRUPT_RESPONSE : FaultProxy.Action.PASS);
+
+        try (var in = store.openFile("damaged")) {
+            assertThatThrownBy(in::readAllBytes).isInstanceOf(CheckpointCorruptException.class)
+                    .hasMessageContaining("state file 'damaged'").hasMessageContaining("CRC32C")
+                    .hasMessageContaining("do not use what was read");
+        }
+    }
+
+    @Test
+    void aManifestWhosePublishLandedButWhoseAnswerWasLostIsPublishedByTheRetry() throws Exception {
+        var ref = store.writeFile("s/1", new ByteArrayInputStream(new byte[] {1, 2, 3}));
+        var manifest = manifest(9, ref);
+        var lost = new AtomicInteger();
+        proxy.rule(r -> r.method().equals("PUT") && r.target().contains("manifests/") && lost.incrementAndGet() == 1
+                ? FaultProxy.Action.LOSE_RESPONSE : FaultProxy.Action.PASS);
+
+        store.publishManifest(manifest);
+
+        assertThat(store.readManifest(9)).contains(manifest);
+        var puts = proxy.requests().stream().filter(r -> r.method().equals("PUT") && r.target().contains("manifests/"))
+                .toList();
+        assertThat(puts).hasSize(2).allSatisfy(r -> assertThat(r.hasHeader("If-None-Match", "*")).isTrue());
+    }
+
+    @Test
+    void aStateFileWhoseUploadLandedButWhoseAnswerWasLostIsWrittenByTheRetry() throws Exception {
+        var lost = new AtomicInteger();
+        proxy.rule(r -> r.method().equals("PUT") && lost.incrementAndGet() == 1
+                ? FaultProxy.Action.LOSE_RESPONSE : FaultProxy.Action.PASS);
+        var bytes = randomBytes(5000, 5);
+
+        assertThat(store.writeFile("lost", new ByteArrayInputStream(bytes)).crc32c()).isEqualTo(crc32c(bytes));
+        assertThat(store.listFiles()).containsExactly("lost");
+    }
+
+    private static CheckpointManifest manifest(long id, StateFileRef ref) {
+        return new CheckpointManifest(id, 3, Instant.parse("2025-03-01T00:00:00Z"), List.of(64L),
+                Map.of("src", new ConnectorCheckpoint(Map.of("p0", "5"), Map.of())),
+                Map.of("op", new OperatorCheckpoint(new byte[0], List.of(ref.path()))), List.of(ref), null, 3, 3,
+                Long.MIN_VALUE);
+    }
+
+    // ---- errors a user can fix ----------------------------------------------------------------
+
+    /** The whole text of an exception, causes and stack included, as a log would print it. */
+    private static String printed(Throwable e) {
+        var out = new StringWriter();
+        e.printStackTrace(new PrintWriter(out));
+        return out.toString();
+    }
+
+    @Test
+    void aMissingBucketFailsTheBuildNamingTheBucketAndWhatToDo() {
+        assertThatThrownBy(() -> S3CheckpointStore.builder(client, "no-such-bucket").build())
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("'no-such-bucket'").hasMessageContaining("does not exist")
+                .hasMessageContaining("NoSuchBucket").hasMessageContaining("Create the bucket");
+    }
+
+    @Test
+    void aWrongSecretKeyFailsTheBuildSayingSoWithoutEverShowingTheSecret() {
+        var wrongSecret = "wrong-secret-4b9d2a";
+        try (var bad = S3ProxyServer.clientWithoutRetries(server.endpoint(), S3ProxyServer.ACCESS_KEY, wrongSecret)) {
+            assertThatThrownBy(() -> S3CheckpointStore.builder(bad, BUCKET).build())
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining("'" + BUCKET + "'").hasMessageContaining("SignatureDoesNotMatch")
+                    .hasMessageContaining("secret access key")
+                    .satisfies(e -> assertThat(printed(e)).doesNotContain(wrongSecret)
+                            .doesNotContain(S3ProxyServer.SECRET_KEY));
+        }
+    }
+
+    @Test
+    void anUnknownAccessKeyFailsTheBuildSayingSo() {
+        try (var bad = S3ProxyServer.clientWithoutRetries(server.endpoint(), "nobody", S3ProxyServer.SECRET_KEY)) {
+            assertThatThrownBy(() -> S3CheckpointStore.builder(bad, BUCKET).build())
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining("'" + BUCKET + "'").hasMessageContaining("InvalidAccessKeyId")
+                    .hasMessageContaining("Check the credentials")
+                    .satisfies(e -> assertThat(printed(e)).doesNotContain(S3ProxyServer.SECRET_KEY));
+        }
+    }
+
+    @Test
+    void accessDeniedNamesThePermissionsTheStoreNeeds() {
+        proxy.rule(r -> FaultProxy.Action.ACCESS_DENIED);
+        proxy.clearRequests();
+
+        assertThatThrownBy(() -> storeBuilder().build()).isInstanceOf(StorageException.class)
+                .hasMessageContaining("'" + BUCKET + "'").hasMessageContaining("denied")
+                .hasMessageContaining("s3:PutObject").hasMessageContaining("arn:aws:s3:::" + BUCKET);
+        assertThatThrownBy(() -> store.writeFile("x", new ByteArrayInputStream(new byte[1])))
+                .isInstanceOf(IOException.class).hasMessageContaining("AccessDenied");
+        assertThat(proxy.requests()).hasSize(2); // a refusal is not retried
+    }
+
+    @Test
+    void anEndpointWhereNothingListensFailsTheBuildSayingSoAfterTheRetries() throws IOException {
+        int port;
+        try (var socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = socket.getLocalPort();
+        }
+        try (var nowhere = S3ProxyServer.clientWithoutRetries(URI.create("http://127.0.0.1:" + port),
+                S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)) {
+            assertThatThrownBy(() -> S3CheckpointStore.builder(nowhere, BUCKET).maxAttempts(2)
+                    .retryBackoff(Duration.ofMillis(1), Duration.ofMillis(5)).build())
+                    .isInstanceOf(StorageException.class).hasMessageContaining("'" + BUCKET + "'")
+                    .hasMessageContaining("cannot connect to the S3 endpoint").hasMessageContaining("after 2 attempts");
+        }
+    }
+
+    @Test
+    void theBuilderRefusesSettingsOutsideTheirRangeNamingThem() {
+        var builder = S3CheckpointStore.builder(client, BUCKET);
+        assertThatThrownBy(() -> builder.partSize(1 << 20)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("partSize").hasMessageContaining("1048576");
+        assertThatThrownBy(() -> builder.uploadThreads(0)).hasMessageContaining("uploadThreads");
+        assertThatThrownBy(() -> builder.maxAttempts(0)).hasMessageContaining("maxAttempts");
+        assertThatThrownBy(() -> builder.prefix("/abs")).hasMessageContaining("prefix");
+        assertThatThrownBy(() -> builder.prefix("a/../b")).hasMessageContaining("prefix");
+        assertThatThrownBy(() -> S3CheckpointStore.builder(client, "a/b")).hasMessageContaining("bucket");
+        try (var one = S3CheckpointStore.builder(client, BUCKET).prefix("apps/one").build();
+             var two = S3CheckpointStore.builder(client, BUCKET).prefix("x/").build()) {
+            assertThat(one.prefix()).isEqualTo("apps/one/");
+            assertThat(two.prefix()).isEqualTo("x/");
+        }
+    }
+}

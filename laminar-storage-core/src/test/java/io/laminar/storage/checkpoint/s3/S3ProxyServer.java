@@ -1,0 +1,133 @@
+package io.laminar.storage.checkpoint.s3;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.gaul.s3proxy.S3Proxy;
+import org.gaul.s3proxy.auth.AuthenticationType;
+import org.gaul.s3proxy.blobstore.BlobStore;
+import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
+import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * Test support: an S3Proxy 4.1 server inside the test JVM on 127.0.0.1, over an in-memory or a
+ * file-system blob store, with AWS v4 authentication. It can be stopped and started again on the
+ * same port over the same blob store, which keeps its objects: the server going away in the middle
+ * of a checkpoint and coming back.
+ */
+public final class S3ProxyServer implements AutoCloseable {
+
+    public static final String ACCESS_KEY = "laminar-test-access";
+    /** The secret; tests check that it never shows up in a message. */
+    public static final String SECRET_KEY = "laminar-test-secret-7c1f0e";
+
+    private final BlobStore blobStore;
+    private S3Proxy proxy;
+    private int port;
+
+    private S3ProxyServer(BlobStore blobStore) {
+        this.blobStore = blobStore;
+    }
+
+    /** A server over an in-memory blob store. */
+    public static S3ProxyServer inMemory() throws Exception {
+        var server = new S3ProxyServer(new TransientNio2BlobStore());
+        server.start();
+        return server;
+    }
+
+    /** A server over a blob store in {@code directory} (for large objects). */
+    public static S3ProxyServer onDisk(Path directory) throws Exception {
+        var server = new S3ProxyServer(new FilesystemNio2BlobStore(directory.toString()));
+        server.start();
+        return server;
+    }
+
+    /** Starts the server (again): on a free port the first time, then on the same port. */
+    public synchronized void start() throws Exception {
+        if (proxy != null) {
+            return;
+        }
+        proxy = S3Proxy.builder()
+                .blobStore(blobStore)
+                .endpoint(URI.create("http://127.0.0.1:" + port))
+                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
+                .ignoreUnknownHeaders(true) // or the SDK's multipart requests are refused
+                .stopTimeout(0)
+                .build();
+        proxy.start();
+        for (int i = 0; i < 500 && !"STARTED".equals(proxy.getState()); i++) {
+            Thread.sleep(10);
+        }
+        port = proxy.getPort();
+    }
+
+    /** Stops the server; the blob store keeps its objects. */
+    public synchronized void stop() throws Exception {
+        if (proxy != null) {
+            proxy.stop();
+            proxy = null;
+        }
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public URI endpoint() {
+        return URI.create("http://127.0.0.1:" + port);
+    }
+
+    /** The blob store behind the server, to look at or damage what it stores. */
+    public BlobStore blobStore() {
+        return blobStore;
+    }
+
+    /** A client with the right credentials. */
+    public S3Client client() {
+        return client(endpoint(), ACCESS_KEY, SECRET_KEY);
+    }
+
+    /** A client of an S3 endpoint on this machine, with the SDK's default retries and short timeouts. */
+    public static S3Client client(URI endpoint, String accessKey, String secretKey) {
+        return S3Client.builder()
+                .endpointOverride(endpoint)
+                .region(Region.US_EAST_1)
+                .forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
+                .overrideConfiguration(ClientOverrideConfiguration.builder()
+                        .apiCallAttemptTimeout(Duration.ofSeconds(30)).build())
+                .build();
+    }
+
+    /**
+     * A client of an S3 endpoint on this machine that makes one attempt per request: the store's
+     * retries are the only ones, so that tests can count them.
+     */
+    public static S3Client clientWithoutRetries(URI endpoint, String accessKey, String secretKey) {
+        return S3Client.builder()
+                .endpointOverride(endpoint)
+                .region(Region.US_EAST_1)
+                .forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
+                .overrideConfiguration(ClientOverrideConfiguration.builder()
+                        .retryStrategy(software.amazon.awssdk.awscore.retry.AwsRetryStrategy.doNotRetry())
+                        .apiCallAttemptTimeout(Duration.ofSeconds(30)).build())
+                .build();
+    }
+
+    /** Creates a bucket (an S3 bucket name: lowercase letters, digits, '-'). */
+    public void createBucket(String bucket) {
+        blobStore.createContainer(bucket);
+    }
+
+    @Override
+    public void close() throws Exception {
+        stop();
+    }
+}
