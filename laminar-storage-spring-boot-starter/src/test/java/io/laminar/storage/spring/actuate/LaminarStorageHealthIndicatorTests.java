@@ -79,7 +79,7 @@ class LaminarStorageHealthIndicatorTests {
         start();
         test.put(test.keyOn(0, "a"), 100);
         // Core 1's log cannot fdatasync any more: the change is never durable, and the log fails.
-        test.walIo.failForces(path -> path.getFileName().toString().startsWith("core-0001"));
+        test.walIo.failForces(path -> path.getFileName().toString().matches("core-0001-\\d{20}\\.wal"));
         var key = test.keyOn(1, "b");
         assertThatThrownBy(() -> test.put(key, 100)).isInstanceOf(ExecutionException.class);
         assertThat(test.wal.isFailed(1)).isTrue();
@@ -174,7 +174,7 @@ class LaminarStorageHealthIndicatorTests {
     @Test
     void aFailedLogOutweighsAStoppedRuntimeAndAStaleCheckpoint() throws Exception {
         start();
-        test.walIo.failForces(path -> path.getFileName().toString().startsWith("core-0000"));
+        test.walIo.failForces(path -> path.getFileName().toString().matches("core-0000-\\d{20}\\.wal"));
         var key = test.keyOn(0, "a");
         assertThatThrownBy(() -> test.put(key, 100)).isInstanceOf(ExecutionException.class);
         clock.advance(Duration.ofHours(1));

@@ -6,12 +6,17 @@ import io.laminar.storage.checkpoint.CheckpointHistory;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.spring.autoconfigure.LaminarRuntimeLifecycle;
 import io.laminar.storage.spring.autoconfigure.LaminarStorageAutoConfiguration;
+import io.laminar.storage.spring.autoconfigure.endpoint.LaminarStorageEndpointAutoConfiguration;
+import io.laminar.storage.spring.autoconfigure.health.LaminarStorageHealthAutoConfiguration;
+import io.laminar.storage.spring.autoconfigure.metrics.LaminarStorageMetricsAutoConfiguration;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.context.annotation.ImportCandidates;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -52,6 +57,15 @@ class LaminarStorageCheckpointHistoryAutoConfigurationTests {
             assertThat(history.completedCount()).isEqualTo(1);
             assertThat(history.latestCompleted().orElseThrow().checkpointId()).isEqualTo(manifest.checkpointId());
         });
+    }
+
+    @Test
+    void theMonitoringAutoConfigurationsShouldBeRegisteredForSpringBootToFind() {
+        var candidates = ImportCandidates.load(AutoConfiguration.class, getClass().getClassLoader()).getCandidates();
+        assertThat(candidates).contains(LaminarStorageCheckpointHistoryAutoConfiguration.class.getName(),
+                LaminarStorageMetricsAutoConfiguration.class.getName(),
+                LaminarStorageEndpointAutoConfiguration.class.getName(),
+                LaminarStorageHealthAutoConfiguration.class.getName());
     }
 
     @Test
