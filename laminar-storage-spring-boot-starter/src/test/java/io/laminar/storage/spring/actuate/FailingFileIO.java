@@ -9,6 +9,7 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
@@ -17,6 +18,8 @@ import java.util.function.Predicate;
  * A {@link FileIO} over the real file system whose fdatasync ({@code FileChannel.force}) can be made
  * to fail or to be slow, for the files a predicate picks, from a switch a test flips, and whose
  * writes can be slowed down. Everything else, and every call while the switches are off, is real.
+ * A channel follows its file through {@link #atomicMove}: a log's segment opened as its spare
+ * {@code *-next.wal.tmp} file and renamed matches a predicate on the segment's name.
  * Thread-safe.
  */
 public final class FailingFileIO implements FileIO {
@@ -26,6 +29,7 @@ public final class FailingFileIO implements FileIO {
     private volatile long slowNanos;
     private volatile long slowWriteNanos;
     private final AtomicLong injected = new AtomicLong();
+    private final Set<Channel> open = ConcurrentHashMap.newKeySet();
 
     /** From now on every fdatasync of a file that matches throws an {@link IOException}. */
     public FailingFileIO failForces(Predicate<Path> files) {
@@ -58,37 +62,54 @@ public final class FailingFileIO implements FileIO {
 
     @Override
     public FileChannel open(Path path, Set<? extends OpenOption> options) throws IOException {
-        var channel = delegate.open(path, options);
-        var name = path.toAbsolutePath().normalize();
-        return new ForwardingFileChannel(channel) {
-            @Override
-            public int write(ByteBuffer src) throws IOException {
-                sleep(slowWriteNanos);
-                return super.write(src);
-            }
+        var channel = new Channel(delegate.open(path, options), path.toAbsolutePath().normalize());
+        open.add(channel);
+        return channel;
+    }
 
-            @Override
-            public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
-                sleep(slowWriteNanos);
-                return super.write(srcs, offset, length);
-            }
+    /** A real channel that consults the switches, under the current name of its file. */
+    private final class Channel extends ForwardingFileChannel {
+        volatile Path name;
 
-            @Override
-            public int write(ByteBuffer src, long position) throws IOException {
-                sleep(slowWriteNanos);
-                return super.write(src, position);
-            }
+        Channel(FileChannel delegate, Path name) {
+            super(delegate);
+            this.name = name;
+        }
 
-            @Override
-            public void force(boolean metaData) throws IOException {
-                sleep(slowNanos);
-                if (failing.test(name)) {
-                    injected.incrementAndGet();
-                    throw new IOException("injected fdatasync failure of " + name);
-                }
-                super.force(metaData);
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            sleep(slowWriteNanos);
+            return super.write(src);
+        }
+
+        @Override
+        public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+            sleep(slowWriteNanos);
+            return super.write(srcs, offset, length);
+        }
+
+        @Override
+        public int write(ByteBuffer src, long position) throws IOException {
+            sleep(slowWriteNanos);
+            return super.write(src, position);
+        }
+
+        @Override
+        public void force(boolean metaData) throws IOException {
+            sleep(slowNanos);
+            var current = name;
+            if (failing.test(current)) {
+                injected.incrementAndGet();
+                throw new IOException("injected fdatasync failure of " + current);
             }
-        };
+            super.force(metaData);
+        }
+
+        @Override
+        protected void implCloseChannel() throws IOException {
+            open.remove(this);
+            super.implCloseChannel();
+        }
     }
 
     private static void sleep(long nanos) {
@@ -100,6 +121,13 @@ public final class FailingFileIO implements FileIO {
     @Override
     public void atomicMove(Path source, Path target) throws IOException {
         delegate.atomicMove(source, target);
+        var from = source.toAbsolutePath().normalize();
+        var to = target.toAbsolutePath().normalize();
+        for (var channel : open) {
+            if (channel.name.equals(from)) {
+                channel.name = to;
+            }
+        }
     }
 
     @Override
