@@ -74,9 +74,9 @@ import java.util.function.ToLongFunction;
  * Gauges of something that has not happened yet (the latest checkpoint before the first, the
  * recovery before start) read NaN; the changelog meters read 0 until the runtime has started.
  *
- * <p>Micrometer holds an observed object weakly; these meters observe the runtime, its WAL manager
- * and the history, and their functions reach them strongly (through this binder), so the meters
- * keep reading as long as they are registered. Thread-safe.
+ * <p>Micrometer holds an observed object weakly. These meters observe objects that live as long as
+ * the runtime and the history do: the WAL manager, each log's statistics, the history, the runtime
+ * (which also gives the changelog statistics and the recovery report once started). Thread-safe.
  */
 public final class LaminarStorageMetrics implements MeterBinder {
 
@@ -114,55 +114,48 @@ public final class LaminarStorageMetrics implements MeterBinder {
         for (int core = 0; core < wal.cores(); core++) {
             int c = core;
             var coreTags = tags.and("core", Integer.toString(core));
-            ToLongFunction<ToLongFunction<WalStatistics>> stat = f -> f.applyAsLong(wal.statistics(c));
-            counter(registry, "wal.records", coreTags, RECORDS,
-                    "Records appended to the core's write-ahead log", wal, w -> stat.applyAsLong(WalStatistics::appends));
+            var stats = wal.statistics(core); // the log's own live counters, for as long as it is open
+            counter(registry, "wal.records", coreTags, RECORDS, "Records appended to the core's write-ahead log",
+                    stats, WalStatistics::appends);
             counter(registry, "wal.bytes", coreTags, BaseUnits.BYTES,
-                    "Payload bytes appended to the core's write-ahead log", wal,
-                    w -> stat.applyAsLong(WalStatistics::appendedBytes));
-            FunctionTimer.builder(PREFIX + "wal.fsync", wal, w -> stat.applyAsLong(WalStatistics::syncs),
-                            w -> stat.applyAsLong(WalStatistics::syncNanosTotal), TimeUnit.NANOSECONDS)
+                    "Payload bytes appended to the core's write-ahead log", stats, WalStatistics::appendedBytes);
+            FunctionTimer.builder(PREFIX + "wal.fsync", stats, WalStatistics::syncs, WalStatistics::syncNanosTotal,
+                            TimeUnit.NANOSECONDS)
                     .tags(coreTags)
                     .description("fdatasync calls on the core's write-ahead log and the time spent in them")
                     .register(registry);
-            TimeGauge.builder(PREFIX + "wal.fsync.max", wal, TimeUnit.NANOSECONDS,
-                            w -> stat.applyAsLong(WalStatistics::maxSyncNanos))
+            TimeGauge.builder(PREFIX + "wal.fsync.max", stats, TimeUnit.NANOSECONDS, WalStatistics::maxSyncNanos)
                     .tags(coreTags)
                     .description("Longest fdatasync of the core's write-ahead log since it was opened")
                     .register(registry);
-            TimeGauge.builder(PREFIX + "wal.fsync.last", wal, TimeUnit.NANOSECONDS,
-                            w -> stat.applyAsLong(WalStatistics::lastSyncNanos))
+            TimeGauge.builder(PREFIX + "wal.fsync.last", stats, TimeUnit.NANOSECONDS, WalStatistics::lastSyncNanos)
                     .tags(coreTags)
                     .description("Duration of the latest fdatasync of the core's write-ahead log")
                     .register(registry);
             counter(registry, "wal.fsync.records", coreTags, RECORDS,
-                    "Records made durable by fdatasync; divided by the fdatasync count, records per fsync", wal,
-                    w -> stat.applyAsLong(WalStatistics::syncedRecords));
+                    "Records made durable by fdatasync; divided by the fdatasync count, records per fsync", stats,
+                    WalStatistics::syncedRecords);
             gauge(registry, "wal.fsync.batch", coreTags, RECORDS,
-                    "Average records made durable by one fdatasync since the log was opened", wal, w -> {
-                        var s = wal.statistics(c);
-                        long syncs = s.syncs();
-                        return syncs == 0 ? 0 : (double) s.syncedRecords() / syncs;
-                    });
+                    "Average records made durable by one fdatasync since the log was opened", stats,
+                    s -> s.syncs() == 0 ? 0 : (double) s.syncedRecords() / s.syncs());
             gauge(registry, "wal.unsynced", coreTags, BaseUnits.BYTES,
-                    "Bytes appended to the core's write-ahead log and not yet fsynced", wal,
-                    w -> stat.applyAsLong(WalStatistics::unsyncedBytes));
+                    "Bytes appended to the core's write-ahead log and not yet fsynced", stats,
+                    WalStatistics::unsyncedBytes);
             counter(registry, "wal.torn.tail.repairs", coreTags, "repairs",
-                    "Torn tails (records cut short by a crash) repaired when the core's log was opened", wal,
-                    w -> stat.applyAsLong(WalStatistics::tornTailRepairs));
+                    "Torn tails (records cut short by a crash) repaired when the core's log was opened", stats,
+                    WalStatistics::tornTailRepairs);
             counter(registry, "wal.truncated", coreTags, BaseUnits.BYTES,
                     "Bytes cut off the end of the core's log when it was opened: torn tails, and corruption "
-                            + "if truncation at corruption was chosen", wal,
-                    w -> stat.applyAsLong(WalStatistics::truncatedBytes));
+                            + "if truncation at corruption was chosen", stats, WalStatistics::truncatedBytes);
             counter(registry, "wal.deleted.segments", coreTags, "segments",
-                    "Segments of the core's log deleted because a checkpoint made them unnecessary", wal,
-                    w -> stat.applyAsLong(WalStatistics::segmentsDeleted));
+                    "Segments of the core's log deleted because a checkpoint made them unnecessary", stats,
+                    WalStatistics::segmentsDeleted);
             counter(registry, "wal.buffer.full", coreTags, "waits",
-                    "Appends to the core's log that waited because its write buffer was full", wal,
-                    w -> stat.applyAsLong(WalStatistics::bufferFullWaits));
+                    "Appends to the core's log that waited because its write buffer was full", stats,
+                    WalStatistics::bufferFullWaits);
             gauge(registry, "wal.failed", coreTags, "logs",
                     "1 if the core's write-ahead log failed (a write or fdatasync threw) and refuses appends, "
-                            + "else 0", wal, w -> wal.isFailed(c) ? 1 : 0);
+                            + "else 0", wal, w -> w.isFailed(c) ? 1 : 0);
         }
     }
 
