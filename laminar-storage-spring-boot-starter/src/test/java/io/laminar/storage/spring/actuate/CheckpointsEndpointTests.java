@@ -3,6 +3,7 @@ package io.laminar.storage.spring.actuate;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.jayway.jsonpath.DocumentContext;
 import com.jayway.jsonpath.JsonPath;
 import io.laminar.storage.checkpoint.CheckpointHistory;
 import io.laminar.storage.checkpoint.CheckpointManifest;
@@ -235,27 +236,37 @@ class CheckpointsEndpointTests {
         var json = actuatorJson(endpoint.checkpoints());
 
         var doc = JsonPath.parse(json);
-        assertThat(doc.read("$.counts", Map.class)).containsEntry("completed", 1).containsEntry("failed", 1)
+        assertThat(map(doc, "$.counts")).containsEntry("completed", 1).containsEntry("failed", 1)
                 .containsEntry("inProgress", 0).containsEntry("cleanupFailures", 0);
         assertThat(doc.read("$.latest.status", String.class)).isEqualTo("COMPLETED");
         assertThat(doc.read("$.latest.id", Long.class)).isEqualTo(latest.checkpointId());
-        assertThat(doc.read("$.latest.walPositions", List.class)).hasSize(2);
+        assertThat(list(doc, "$.latest.walPositions")).hasSize(2);
         assertThat(doc.read("$.latest.completedAt", String.class)).matches("\\d{4}-\\d\\d-\\d\\dT.*Z");
-        assertThat(doc.read("$.latest", Map.class)).containsKeys("epoch", "startedAt", "durationMillis", "stateBytes",
+        assertThat(map(doc, "$.latest")).containsKeys("epoch", "startedAt", "durationMillis", "stateBytes",
                 "writtenBytes", "storedBytes", "files", "incremental", "parentId")
                 .doesNotContainKey("cleanupFailure"); // absent values are left out
-        assertThat(doc.read("$.history[*].status", List.class)).containsExactly("FAILED", "COMPLETED");
+        assertThat(list(doc, "$.history[*].status")).containsExactly("FAILED", "COMPLETED");
         assertThat(doc.read("$.lastFailure.cause.type", String.class)).isEqualTo("java.io.IOException");
-        assertThat(doc.read("$.lastFailure.cause.causedBy", List.class)).hasSize(1);
+        assertThat(list(doc, "$.lastFailure.cause.causedBy")).hasSize(1);
         assertThat(doc.read("$.recovery.recordsReplayed", Integer.class)).isEqualTo(5);
-        assertThat(doc.read("$.recovery.recordsReplayedPerCore", List.class)).hasSize(2);
-        assertThat(doc.read("$.recovery.skipped", List.class)).isEmpty();
+        assertThat(list(doc, "$.recovery.recordsReplayedPerCore")).hasSize(2);
+        assertThat(list(doc, "$.recovery.skipped")).isEmpty();
 
         var summary = JsonPath.parse(actuatorJson(endpoint.checkpoint(latest.checkpointId())));
-        assertThat(summary.read("$.files[0]", Map.class)).containsKeys("path", "size", "crc32c");
-        assertThat(summary.read("$.operators.core-0000", Map.class)).containsKeys("inlineBytes", "stateFiles");
-        assertThat(summary.read("$.sources.core-0001", Map.class)).containsKeys("offsets", "metadata");
-        assertThat(summary.read("$", Map.class)).doesNotContainKey("watermark");
+        assertThat(map(summary, "$.files[0]")).containsKeys("path", "size", "crc32c");
+        assertThat(map(summary, "$.operators.core-0000")).containsKeys("inlineBytes", "stateFiles");
+        assertThat(map(summary, "$.sources.core-0001")).containsKeys("offsets", "metadata");
+        assertThat(map(summary, "$")).doesNotContainKey("watermark");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(DocumentContext json, String path) {
+        return json.read(path, Map.class);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Object> list(DocumentContext json, String path) {
+        return json.read(path, List.class);
     }
 
     /** Serializes as the actuator does, with its isolated JSON mapper. */

@@ -119,6 +119,7 @@ class LaminarStorageEndpointAutoConfigurationTests {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void theActuatorOffersTheReadsAndTheTriggerAndReadOnlyAccessDropsTheTrigger() {
         // Over JMX, which needs no web server; the operations and the access rules are the same.
         var jmx = application()
@@ -140,7 +141,6 @@ class LaminarStorageEndpointAutoConfigurationTests {
                     null).iterator().next();
             var triggered = (Map<?, ?>) server.invoke(name, "trigger", new Object[0], new String[0]);
             assertThat(triggered.get("status")).isEqualTo("COMPLETED");
-            @SuppressWarnings("unchecked")
             var read = (Map<String, Object>) server.invoke(name, "checkpoints", new Object[0], new String[0]);
             assertThat((Map<String, Object>) read.get("counts")).containsEntry("completed", 1L);
             assertThat((Map<String, Object>) read.get("latest")).containsEntry("id", triggered.get("id"));
