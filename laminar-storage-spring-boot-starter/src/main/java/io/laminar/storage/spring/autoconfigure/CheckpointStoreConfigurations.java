@@ -2,14 +2,18 @@ package io.laminar.storage.spring.autoconfigure;
 
 import io.laminar.storage.checkpoint.CheckpointStore;
 import io.laminar.storage.checkpoint.FileSystemCheckpointStore;
+import io.laminar.storage.checkpoint.s3.S3CheckpointStore;
 import io.laminar.storage.spring.autoconfigure.LaminarStorageProperties.StoreType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingClass;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * One small configuration per {@link StoreType}, each active only for its type and only when the
@@ -40,6 +44,38 @@ final class CheckpointStoreConfigurations {
                         + " (laminar.storage.checkpoint.filesystem.dir, by default <laminar.storage.dir>/checkpoints): "
                         + ex.getMessage(), ex);
             }
+        }
+    }
+
+    /**
+     * An S3 bucket, through the {@link S3Client} bean of Spring Cloud AWS's S3 auto-configuration
+     * (credentials, region and endpoint from {@code spring.cloud.aws.*}) or of the application.
+     * The client stays the context's: the store does not close it.
+     */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(S3Client.class)
+    @ConditionalOnMissingBean(CheckpointStore.class)
+    @ConditionalOnCheckpointStoreType(StoreType.S3)
+    static final class S3 {
+
+        @Bean
+        S3CheckpointStore laminarCheckpointStore(LaminarStorageProperties properties, ObjectProvider<S3Client> clients,
+                                                 ObjectProvider<S3CheckpointStoreCustomizer> customizers) {
+            var client = clients.getIfUnique();
+            if (client == null) {
+                throw new InvalidConfigurationPropertyValueException(OnCheckpointStoreTypeCondition.PROPERTY, "s3",
+                        "The S3 checkpoint store needs one S3Client bean, and the context has "
+                        + (clients.stream().findAny().isPresent() ? "several" : "none") + ". Add the dependency "
+                        + S3_DEPENDENCY + ", whose auto-configuration makes one from the spring.cloud.aws.* "
+                        + "properties (credentials, region, spring.cloud.aws.s3.endpoint), or define a single "
+                        + "S3Client bean");
+            }
+            var s3 = properties.getCheckpoint().getS3();
+            var builder = S3CheckpointStore.builder(client, s3.getBucket()).prefix(s3.getPrefix());
+            customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
+            // build() lists the bucket once, so a missing bucket or rejected credentials fail the
+            // startup here, with a message naming the bucket.
+            return builder.build();
         }
     }
 

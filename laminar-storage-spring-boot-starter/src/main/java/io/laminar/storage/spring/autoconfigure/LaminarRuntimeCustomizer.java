@@ -12,6 +12,11 @@ import io.laminar.storage.runtime.LaminarRuntime;
  * {@link io.laminar.storage.runtime.CutContextProvider} and
  * {@link io.laminar.storage.runtime.CoreInitializer} beans. Called once, on the thread that creates
  * the bean.
+ *
+ * <p>{@link io.laminar.storage.checkpoint.CheckpointListener} beans need no customizer: the
+ * {@link LaminarRuntimeLifecycle} adds every one of them to the runtime when it starts (adding one
+ * here as well would make it hear every checkpoint twice). A customizer that calls
+ * {@code cutContext} or {@code onRecovered} replaces what the beans of those types provide.
  */
 @FunctionalInterface
 public interface LaminarRuntimeCustomizer {

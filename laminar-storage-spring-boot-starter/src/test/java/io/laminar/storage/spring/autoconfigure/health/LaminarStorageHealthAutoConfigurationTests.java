@@ -25,6 +25,7 @@ import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * {@link LaminarStorageHealthAutoConfiguration}: every context runs a real runtime over real files.
@@ -143,6 +144,23 @@ class LaminarStorageHealthAutoConfigurationTests {
                 .withConfiguration(AutoConfigurations.of(LaminarStorageHealthAutoConfiguration.class))
                 .run(context -> assertThat(context).hasNotFailed()
                         .doesNotHaveBean(LaminarStorageHealthIndicator.class));
+    }
+
+    @Test
+    void theSwitchOfTheIndicatorAndTheAccessOfTheEndpointAreInTheConfigurationMetadata() throws Exception {
+        var described = new java.util.HashMap<String, String>();
+        var resources = getClass().getClassLoader().getResources("META-INF/spring-configuration-metadata.json");
+        while (resources.hasMoreElements()) {
+            try (var in = resources.nextElement().openStream()) {
+                for (var property : JsonMapper.builder().build().readTree(in).get("properties")) {
+                    described.put(property.get("name").asString(),
+                            property.has("description") ? property.get("description").asString() : "");
+                }
+            }
+        }
+        assertThat(described.get("management.health.laminar-storage.enabled"))
+                .startsWith("Whether to enable the laminar-storage health check");
+        assertThat(described.get("management.endpoint.checkpoints.access")).isNotBlank();
     }
 
     @Configuration(proxyBeanMethods = false)

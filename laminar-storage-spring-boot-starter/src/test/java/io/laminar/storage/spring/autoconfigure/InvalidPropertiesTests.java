@@ -1,0 +1,138 @@
+package io.laminar.storage.spring.autoconfigure;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatException;
+
+import java.nio.file.Path;
+import java.util.Objects;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.support.DefaultListableBeanFactory;
+import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.ImportAutoConfiguration;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.context.properties.bind.validation.BindValidationException;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.diagnostics.FailureAnalyzer;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.io.support.SpringFactoriesLoader;
+import org.springframework.core.io.support.SpringFactoriesLoader.ArgumentResolver;
+import org.springframework.core.io.support.SpringFactoriesLoader.FailureHandler;
+
+/**
+ * An invalid {@code laminar.storage.*} value fails startup, and both the exception and the failure
+ * analysis Spring Boot prints name the property.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class InvalidPropertiesTests {
+
+    @TempDir
+    Path dir;
+
+    private ApplicationContextRunner runner() {
+        return new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(LaminarStorageAutoConfiguration.class))
+                .withPropertyValues("laminar.storage.dir=" + this.dir, "laminar.storage.cores=1",
+                        "laminar.storage.wal.segment-size=2MB");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            cores=0                           | cores                     | laminar.storage.cores must be at least 1, but was 0
+            cores=10000                       | cores                     | laminar.storage.cores must be at most 9999
+            wal.segment-size=4KB              | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 64KB and 1GB, but was 4096B
+            wal.segment-size=2GB              | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 64KB and 1GB
+            wal.segment-size=65539            | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes
+            wal.segment-size=512KB            | wal.segment-size          | laminar.storage.wal.segment-size is too small for the largest write-ahead log record
+            wal.group-commit-max-wait=-1ms    | wal.group-commit-max-wait | laminar.storage.wal.group-commit-max-wait must not be negative, but was PT-0.001S
+            wal.group-commit-max-wait=11s     | wal.group-commit-max-wait | laminar.storage.wal.group-commit-max-wait must be at most 10s, but was PT11S
+            wal.sync-interval=0s              | wal.sync-interval         | laminar.storage.wal.sync-interval must be positive, but was PT0S
+            checkpoint.interval=-10s          | checkpoint.interval       | laminar.storage.checkpoint.interval must not be negative, but was PT-10S
+            checkpoint.retained=0             | checkpoint.retained       | laminar.storage.checkpoint.retained must be at least 1, but was 0
+            checkpoint.store=s3               | checkpoint.s3.bucket      | laminar.storage.checkpoint.s3.bucket must be set when laminar.storage.checkpoint.store is s3
+            changelog.queue-capacity=1        | changelog.queue-capacity  | laminar.storage.changelog.queue-capacity must be between 2 and 16777216, but was 1
+            health.max-checkpoint-age=-1s     | health.max-checkpoint-age | laminar.storage.health.max-checkpoint-age must not be negative, but was PT-1S
+            """)
+    void invalidValueShouldFailStartupNamingTheProperty(String assignment, String property, String message) {
+        runner().withPropertyValues("laminar.storage." + assignment).run(context -> {
+            assertThat(context).hasFailed();
+            var failure = context.getStartupFailure();
+            var validation = LaminarStorageAutoConfigurationTests.findCause(context, BindValidationException.class);
+            assertThat(validation.getMessage()).contains(message);
+            var analysis = analyze(failure);
+            assertThat(analysis.getDescription())
+                    .contains("Property: laminar.storage." + property)
+                    .contains("Reason: " + message);
+            assertThat(analysis.getAction()).contains("Update your application's configuration");
+        });
+    }
+
+    @Test
+    void severalInvalidValuesShouldAllBeReported() {
+        runner().withPropertyValues("laminar.storage.cores=0", "laminar.storage.checkpoint.retained=0")
+                .run(context -> assertThat(analyze(context.getStartupFailure()).getDescription())
+                        .contains("Property: laminar.storage.cores")
+                        .contains("Property: laminar.storage.checkpoint.retained"));
+    }
+
+    @Test
+    void unknownStoreTypeShouldFailNamingThePropertyAndTheValidValues() {
+        runner().withPropertyValues("laminar.storage.checkpoint.store=ftp").run(context -> {
+            assertThat(context).hasFailed();
+            var analysis = analyze(context.getStartupFailure());
+            assertThat(analysis.getDescription()).contains("laminar.storage.checkpoint.store").contains("ftp");
+            assertThat(analysis.getAction()).contains("FILESYSTEM").contains("S3");
+        });
+    }
+
+    @Test
+    void unparsableDurationShouldFailNamingTheProperty() {
+        runner().withPropertyValues("laminar.storage.checkpoint.interval=often").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(analyze(context.getStartupFailure()).getDescription())
+                    .contains("Property: laminar.storage.checkpoint.interval").contains("often");
+        });
+    }
+
+    @Test
+    void applicationStartupShouldPrintTheFailureAnalysisWithThePropertyName(CapturedOutput output) {
+        var application = new SpringApplicationBuilder(Application.class).web(WebApplicationType.NONE)
+                .properties("laminar.storage.dir=" + this.dir, "laminar.storage.cores=0");
+        assertThatException().isThrownBy(application::run);
+        assertThat(output).contains("APPLICATION FAILED TO START")
+                .contains("Property: laminar.storage.cores")
+                .contains("Value: \"0\"")
+                .contains("Reason: laminar.storage.cores must be at least 1, but was 0");
+    }
+
+    private static final FailureHandler IGNORE_ANALYZERS_OF_ABSENT_MODULES =
+            FailureHandler.handleMessage((message, failure) -> { });
+
+    /** What Spring Boot's failure analyzers make of a startup failure (the first that knows it). */
+    static FailureAnalysis analyze(Throwable failure) {
+        var arguments = ArgumentResolver.of(BeanFactory.class, new DefaultListableBeanFactory())
+                .and(Environment.class, new StandardEnvironment());
+        var analyzers = SpringFactoriesLoader.forDefaultResourceLocation(InvalidPropertiesTests.class.getClassLoader())
+                .load(FailureAnalyzer.class, arguments, IGNORE_ANALYZERS_OF_ABSENT_MODULES);
+        return analyzers.stream()
+                .map(analyzer -> analyzer.analyze(failure))
+                .filter(Objects::nonNull)
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no failure analyzer knows " + failure));
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ImportAutoConfiguration(LaminarStorageAutoConfiguration.class)
+    static class Application {
+    }
+}
