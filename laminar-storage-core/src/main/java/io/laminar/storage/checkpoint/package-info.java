@@ -4,7 +4,8 @@
  * ({@link io.laminar.storage.checkpoint.IncrementalCheckpointManager}, state files in
  * {@link io.laminar.storage.checkpoint.StateFileFormat}), the
  * {@link io.laminar.storage.checkpoint.StateCheckpointCoordinator} that runs them on aligned barriers,
- * and the {@link io.laminar.storage.checkpoint.RecoveryManager}. Depends on {@code percore},
+ * the {@link io.laminar.storage.checkpoint.RecoveryManager}, and the
+ * {@link io.laminar.storage.checkpoint.CheckpointHistory} that monitoring reads. Depends on {@code percore},
  * {@code changelog}, {@code state}, {@code io}, Jackson (manifests) and the JDK.
  */
 package io.laminar.storage.checkpoint;

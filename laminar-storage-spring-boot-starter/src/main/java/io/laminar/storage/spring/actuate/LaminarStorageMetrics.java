@@ -1,0 +1,291 @@
+package io.laminar.storage.spring.actuate;
+
+import io.laminar.storage.changelog.ChangelogStatistics;
+import io.laminar.storage.checkpoint.CheckpointHistory;
+import io.laminar.storage.checkpoint.RecoveryReport;
+import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.runtime.LaminarRuntime;
+import io.laminar.storage.wal.WalStatistics;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.TimeGauge;
+import io.micrometer.core.instrument.binder.BaseUnits;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+import java.util.function.ToLongFunction;
+
+/**
+ * Binds the meters of a {@link LaminarRuntime} to a {@link MeterRegistry}: the per-core write-ahead
+ * logs, the checkpoints, the recovery and the changelog. Every meter is a function over an object
+ * the library already keeps up to date ({@link WalStatistics}, {@link CheckpointHistory},
+ * {@link RecoveryReport}, {@link ChangelogStatistics}), read when the registry is scraped: the
+ * append path and the core threads never call Micrometer.
+ *
+ * <p>Names start with {@code laminar.storage.}; every meter has a description and a base unit
+ * (timers and time gauges in the registry's base time unit). Per-core meters carry the tag
+ * {@code core} (0, 1, ...). With the Prometheus naming convention the unit is appended:
+ * {@code laminar.storage.wal.fsync} becomes {@code laminar_storage_wal_fsync_seconds_count} and
+ * {@code _sum}, {@code laminar.storage.changelog.queue.depth} (changes) becomes
+ * {@code laminar_storage_changelog_queue_depth_changes}.
+ *
+ * <h2>Meters</h2>
+ * <table>
+ *   <caption>Meters, their type and base unit</caption>
+ *   <tr><th>name</th><th>type</th><th>unit</th><th>what</th></tr>
+ *   <tr><td>laminar.storage.wal.records</td><td>counter</td><td>records</td><td>records appended (per core)</td></tr>
+ *   <tr><td>laminar.storage.wal.bytes</td><td>counter</td><td>bytes</td><td>payload bytes appended (per core)</td></tr>
+ *   <tr><td>laminar.storage.wal.fsync</td><td>function timer</td><td>seconds</td><td>fdatasync calls and time in them (per core)</td></tr>
+ *   <tr><td>laminar.storage.wal.fsync.max</td><td>time gauge</td><td>seconds</td><td>longest fdatasync (per core)</td></tr>
+ *   <tr><td>laminar.storage.wal.fsync.last</td><td>time gauge</td><td>seconds</td><td>latest fdatasync (per core)</td></tr>
+ *   <tr><td>laminar.storage.wal.fsync.records</td><td>counter</td><td>records</td><td>records made durable by fdatasync (per core)</td></tr>
+ *   <tr><td>laminar.storage.wal.fsync.batch</td><td>gauge</td><td>records</td><td>average records per fdatasync (per core)</td></tr>
+ *   <tr><td>laminar.storage.wal.unsynced</td><td>gauge</td><td>bytes</td><td>bytes appended, not yet fsynced (per core)</td></tr>
+ *   <tr><td>laminar.storage.wal.torn.tail.repairs</td><td>counter</td><td>repairs</td><td>torn tails repaired at open (per core)</td></tr>
+ *   <tr><td>laminar.storage.wal.truncated</td><td>counter</td><td>bytes</td><td>bytes cut off by those repairs (per core)</td></tr>
+ *   <tr><td>laminar.storage.wal.deleted.segments</td><td>counter</td><td>segments</td><td>segments deleted by truncation (per core)</td></tr>
+ *   <tr><td>laminar.storage.wal.buffer.full</td><td>counter</td><td>waits</td><td>appends that waited for buffer room (per core)</td></tr>
+ *   <tr><td>laminar.storage.wal.failed</td><td>gauge</td><td>logs</td><td>1 if the core's log failed, else 0 (per core)</td></tr>
+ *   <tr><td>laminar.storage.checkpoints</td><td>counter</td><td>checkpoints</td><td>finished checkpoints, tag {@code outcome}: completed, failed</td></tr>
+ *   <tr><td>laminar.storage.checkpoints.in.progress</td><td>gauge</td><td>checkpoints</td><td>checkpoints under way</td></tr>
+ *   <tr><td>laminar.storage.checkpoint.cleanup.failures</td><td>counter</td><td>failures</td><td>completed checkpoints whose retention or WAL truncation failed</td></tr>
+ *   <tr><td>laminar.storage.checkpoint.duration</td><td>function timer</td><td>seconds</td><td>completed checkpoints and their total duration</td></tr>
+ *   <tr><td>laminar.storage.checkpoint.last.duration</td><td>time gauge</td><td>seconds</td><td>duration of the latest completed</td></tr>
+ *   <tr><td>laminar.storage.checkpoint.size</td><td>gauge</td><td>bytes</td><td>logical state size of the latest completed</td></tr>
+ *   <tr><td>laminar.storage.checkpoint.incremental</td><td>gauge</td><td>bytes</td><td>bytes the latest completed wrote</td></tr>
+ *   <tr><td>laminar.storage.checkpoint.stored</td><td>gauge</td><td>bytes</td><td>bytes of every file the latest completed needs</td></tr>
+ *   <tr><td>laminar.storage.checkpoint.written</td><td>counter</td><td>bytes</td><td>bytes every completed checkpoint wrote</td></tr>
+ *   <tr><td>laminar.storage.checkpoint.age</td><td>time gauge</td><td>seconds</td><td>time since the latest completed (since start before the first)</td></tr>
+ *   <tr><td>laminar.storage.recovery.duration</td><td>time gauge</td><td>seconds</td><td>how long the recovery at start took</td></tr>
+ *   <tr><td>laminar.storage.recovery.replayed</td><td>gauge</td><td>records</td><td>WAL records it replayed</td></tr>
+ *   <tr><td>laminar.storage.recovery.replayed.bytes</td><td>gauge</td><td>bytes</td><td>WAL bytes it replayed</td></tr>
+ *   <tr><td>laminar.storage.recovery.skipped</td><td>gauge</td><td>checkpoints</td><td>newer checkpoints it could not use</td></tr>
+ *   <tr><td>laminar.storage.changelog.queue.depth</td><td>gauge</td><td>changes</td><td>changes waiting for the drainer, all cores</td></tr>
+ *   <tr><td>laminar.storage.changelog.queue.depth.max</td><td>gauge</td><td>changes</td><td>most changes ever waiting in one core's queue</td></tr>
+ *   <tr><td>laminar.storage.changelog.backpressure</td><td>function timer</td><td>seconds</td><td>times core threads waited for queue room, and how long</td></tr>
+ *   <tr><td>laminar.storage.changelog.drained</td><td>counter</td><td>changes</td><td>changes appended to the WALs</td></tr>
+ *   <tr><td>laminar.storage.changelog.rejected</td><td>counter</td><td>changes</td><td>changes refused by a full queue (policy FAIL)</td></tr>
+ * </table>
+ * Gauges of something that has not happened yet (the latest checkpoint before the first, the
+ * recovery before start) read NaN; the changelog meters read 0 until the runtime has started.
+ *
+ * <p>Micrometer holds an observed object weakly. These meters observe objects that live as long as
+ * the runtime and the history do: the WAL manager, each log's statistics, the history, the runtime
+ * (which also gives the changelog statistics and the recovery report once started). Thread-safe.
+ */
+public final class LaminarStorageMetrics implements MeterBinder {
+
+    private static final String PREFIX = "laminar.storage.";
+    private static final String RECORDS = "records";
+
+    private final LaminarRuntime runtime;
+    private final CheckpointHistory history;
+    private final Tags tags;
+    private volatile ChangelogStatistics changelog;
+
+    /** Meters of {@code runtime}, with checkpoints and recovery as {@code history} saw them. */
+    public LaminarStorageMetrics(LaminarRuntime runtime, CheckpointHistory history) {
+        this(runtime, history, Tags.empty());
+    }
+
+    /** As {@link #LaminarStorageMetrics(LaminarRuntime, CheckpointHistory)}, with {@code tags} on every meter. */
+    public LaminarStorageMetrics(LaminarRuntime runtime, CheckpointHistory history, Iterable<Tag> tags) {
+        this.runtime = Objects.requireNonNull(runtime, "runtime");
+        this.history = Objects.requireNonNull(history, "history");
+        this.tags = Tags.of(tags);
+    }
+
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        bindWal(registry, runtime.wal());
+        bindCheckpoints(registry);
+        bindRecovery(registry);
+        bindChangelog(registry);
+    }
+
+    // ---- WAL ---------------------------------------------------------------------------------
+
+    private void bindWal(MeterRegistry registry, PerCoreWalManager wal) {
+        for (int core = 0; core < wal.cores(); core++) {
+            int c = core;
+            var coreTags = tags.and("core", Integer.toString(core));
+            var stats = wal.statistics(core); // the log's own live counters, for as long as it is open
+            counter(registry, "wal.records", coreTags, RECORDS, "Records appended to the core's write-ahead log",
+                    stats, WalStatistics::appends);
+            counter(registry, "wal.bytes", coreTags, BaseUnits.BYTES,
+                    "Payload bytes appended to the core's write-ahead log", stats, WalStatistics::appendedBytes);
+            FunctionTimer.builder(PREFIX + "wal.fsync", stats, WalStatistics::syncs, WalStatistics::syncNanosTotal,
+                            TimeUnit.NANOSECONDS)
+                    .tags(coreTags)
+                    .description("fdatasync calls on the core's write-ahead log and the time spent in them")
+                    .register(registry);
+            TimeGauge.builder(PREFIX + "wal.fsync.max", stats, TimeUnit.NANOSECONDS, WalStatistics::maxSyncNanos)
+                    .tags(coreTags)
+                    .description("Longest fdatasync of the core's write-ahead log since it was opened")
+                    .register(registry);
+            TimeGauge.builder(PREFIX + "wal.fsync.last", stats, TimeUnit.NANOSECONDS, WalStatistics::lastSyncNanos)
+                    .tags(coreTags)
+                    .description("Duration of the latest fdatasync of the core's write-ahead log")
+                    .register(registry);
+            counter(registry, "wal.fsync.records", coreTags, RECORDS,
+                    "Records made durable by fdatasync; divided by the fdatasync count, records per fsync", stats,
+                    WalStatistics::syncedRecords);
+            gauge(registry, "wal.fsync.batch", coreTags, RECORDS,
+                    "Average records made durable by one fdatasync since the log was opened", stats,
+                    s -> s.syncs() == 0 ? 0 : (double) s.syncedRecords() / s.syncs());
+            gauge(registry, "wal.unsynced", coreTags, BaseUnits.BYTES,
+                    "Bytes appended to the core's write-ahead log and not yet fsynced", stats,
+                    WalStatistics::unsyncedBytes);
+            counter(registry, "wal.torn.tail.repairs", coreTags, "repairs",
+                    "Torn tails (records cut short by a crash) repaired when the core's log was opened", stats,
+                    WalStatistics::tornTailRepairs);
+            counter(registry, "wal.truncated", coreTags, BaseUnits.BYTES,
+                    "Bytes cut off the end of the core's log when it was opened: torn tails, and corruption "
+                            + "if truncation at corruption was chosen", stats, WalStatistics::truncatedBytes);
+            counter(registry, "wal.deleted.segments", coreTags, "segments",
+                    "Segments of the core's log deleted because a checkpoint made them unnecessary", stats,
+                    WalStatistics::segmentsDeleted);
+            counter(registry, "wal.buffer.full", coreTags, "waits",
+                    "Appends to the core's log that waited because its write buffer was full", stats,
+                    WalStatistics::bufferFullWaits);
+            gauge(registry, "wal.failed", coreTags, "logs",
+                    "1 if the core's write-ahead log failed (a write or fdatasync threw) and refuses appends, "
+                            + "else 0", wal, w -> w.isFailed(c) ? 1 : 0);
+        }
+    }
+
+    // ---- checkpoints -------------------------------------------------------------------------
+
+    private void bindCheckpoints(MeterRegistry registry) {
+        counter(registry, "checkpoints", tags.and("outcome", "completed"), "checkpoints",
+                "Checkpoints finished, by outcome: completed (published) or failed", history,
+                x -> history.completedCount());
+        counter(registry, "checkpoints", tags.and("outcome", "failed"), "checkpoints",
+                "Checkpoints finished, by outcome: completed (published) or failed", history,
+                x -> history.failedCount());
+        gauge(registry, "checkpoints.in.progress", tags, "checkpoints", "Checkpoints started and not yet finished",
+                history, x -> history.inProgressCount());
+        counter(registry, "checkpoint.cleanup.failures", tags, "failures",
+                "Completed checkpoints whose retention or WAL truncation failed after publication (retried by "
+                        + "the next checkpoint)", history, x -> history.cleanupFailureCount());
+        FunctionTimer.builder(PREFIX + "checkpoint.duration", history, x -> history.completedCount(),
+                        x -> history.totalCompletedDuration().toNanos(), TimeUnit.NANOSECONDS)
+                .tags(tags)
+                .description("Completed checkpoints and the time they took, from start to publication")
+                .register(registry);
+        TimeGauge.builder(PREFIX + "checkpoint.last.duration", history, TimeUnit.NANOSECONDS,
+                        x -> latest(c -> c.duration().toNanos()))
+                .tags(tags)
+                .description("Duration of the latest completed checkpoint")
+                .register(registry);
+        gauge(registry, "checkpoint.size", tags, BaseUnits.BYTES,
+                "Logical size of the state in the latest completed checkpoint (keys and values, all cores)", history,
+                x -> latest(CheckpointHistory.CompletedCheckpoint::stateBytes));
+        gauge(registry, "checkpoint.incremental", tags, BaseUnits.BYTES,
+                "Bytes of state files the latest completed checkpoint wrote (its deltas, or full files)", history,
+                x -> latest(CheckpointHistory.CompletedCheckpoint::writtenBytes));
+        gauge(registry, "checkpoint.stored", tags, BaseUnits.BYTES,
+                "Bytes of every state file the latest completed checkpoint needs in the store, its own and "
+                        + "inherited", history, x -> latest(CheckpointHistory.CompletedCheckpoint::storedBytes));
+        counter(registry, "checkpoint.written", tags, BaseUnits.BYTES,
+                "Bytes of state files written by every completed checkpoint", history,
+                x -> history.totalWrittenBytes());
+        TimeGauge.builder(PREFIX + "checkpoint.age", history, TimeUnit.NANOSECONDS,
+                        x -> history.timeSinceLastCompleted().toNanos())
+                .tags(tags)
+                .description("Time since the latest checkpoint completed; before the first, since the runtime "
+                        + "started")
+                .register(registry);
+    }
+
+    private double latest(ToLongFunction<CheckpointHistory.CompletedCheckpoint> value) {
+        var latest = history.latestCompleted();
+        return latest.isPresent() ? value.applyAsLong(latest.get()) : Double.NaN;
+    }
+
+    // ---- recovery ----------------------------------------------------------------------------
+
+    private void bindRecovery(MeterRegistry registry) {
+        TimeGauge.builder(PREFIX + "recovery.duration", runtime, TimeUnit.NANOSECONDS,
+                        r -> recovery(report -> report.duration().toNanos()))
+                .tags(tags)
+                .description("How long the recovery at start took: restoring the checkpoint and replaying the WAL")
+                .register(registry);
+        gauge(registry, "recovery.replayed", tags, RECORDS,
+                "WAL records replayed onto the restored checkpoint at start, all cores", runtime,
+                r -> recovery(RecoveryReport::recordsReplayed));
+        gauge(registry, "recovery.replayed.bytes", tags, BaseUnits.BYTES,
+                "WAL bytes replayed at start, all cores", runtime, r -> recovery(RecoveryReport::bytesReplayed));
+        gauge(registry, "recovery.skipped", tags, "checkpoints",
+                "Checkpoints newer than the restored one that recovery could not use (damaged or incomplete)",
+                runtime, r -> recovery(report -> report.skipped().size()));
+    }
+
+    private double recovery(ToLongFunction<RecoveryReport> value) {
+        // The history has the report once the starter's lifecycle handed it over; the runtime has it
+        // from the end of start(), a moment earlier.
+        var report = history.recoveryReport().or(runtime::recoveryReport);
+        return report.isPresent() ? value.applyAsLong(report.get()) : Double.NaN;
+    }
+
+    // ---- changelog ---------------------------------------------------------------------------
+
+    private void bindChangelog(MeterRegistry registry) {
+        gauge(registry, "changelog.queue.depth", tags, "changes",
+                "Changes waiting in the changelog queues for the drainer to append them to the WALs, all cores",
+                runtime, r -> changelog(ChangelogStatistics::queueDepth));
+        gauge(registry, "changelog.queue.depth.max", tags, "changes",
+                "The most changes ever waiting in one core's changelog queue", runtime,
+                r -> changelog(ChangelogStatistics::queueDepthHighWaterMark));
+        FunctionTimer.builder(PREFIX + "changelog.backpressure", runtime,
+                        r -> changelog(ChangelogStatistics::backpressureWaits),
+                        r -> changelog(ChangelogStatistics::backpressureWaitNanos), TimeUnit.NANOSECONDS)
+                .tags(tags)
+                .description("Backpressure waits: times a core thread found its changelog queue full and waited, "
+                        + "and the time it waited")
+                .register(registry);
+        counter(registry, "changelog.drained", tags, "changes", "Changes the drainer appended to the WALs", runtime,
+                r -> changelog(ChangelogStatistics::entriesDrained));
+        counter(registry, "changelog.rejected", tags, "changes",
+                "Changes refused because a changelog queue was full (overflow policy FAIL)", runtime,
+                r -> changelog(ChangelogStatistics::rejected));
+    }
+
+    private long changelog(ToLongFunction<ChangelogStatistics> value) {
+        var statistics = changelog;
+        if (statistics == null) {
+            try {
+                statistics = runtime.drainer().statistics(); // the same object for the runtime's life
+                changelog = statistics;
+            } catch (IllegalStateException notStarted) {
+                return 0; // nothing was drained, queued or refused yet
+            }
+        }
+        return value.applyAsLong(statistics);
+    }
+
+    // ---- helpers -----------------------------------------------------------------------------
+
+    private static <T> void counter(MeterRegistry registry, String name, Tags tags, String unit, String description,
+                                    T observed, ToDoubleFunction<T> value) {
+        FunctionCounter.builder(PREFIX + name, observed, value)
+                .tags(tags)
+                .baseUnit(unit)
+                .description(description)
+                .register(registry);
+    }
+
+    private static <T> void gauge(MeterRegistry registry, String name, Tags tags, String unit, String description,
+                                  T observed, ToDoubleFunction<T> value) {
+        Gauge.builder(PREFIX + name, observed, value)
+                .tags(tags)
+                .baseUnit(unit)
+                .description(description)
+                .register(registry);
+    }
+}

@@ -1,0 +1,191 @@
+package io.laminar.storage.spring.actuate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.laminar.storage.checkpoint.CheckpointHistory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
+
+class LaminarStorageHealthIndicatorTests {
+
+    private static final Instant T0 = Instant.parse("2025-06-01T08:00:00Z");
+    private static final Duration MAX_AGE = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+
+    private final MutableClock clock = new MutableClock(T0);
+    private TestRuntime test;
+
+    @AfterEach
+    void close() {
+        if (test != null) {
+            test.close();
+        }
+    }
+
+    private TestRuntime start() {
+        test = TestRuntime.started(dir, 2, new CheckpointHistory(10, clock));
+        return test;
+    }
+
+    private Health health(Duration maxAge, Status stale) {
+        return new LaminarStorageHealthIndicator(test.runtime, test.history, maxAge, stale).health();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> wal(Health health) {
+        return (List<Map<String, Object>>) health.getDetails().get("wal");
+    }
+
+    @Test
+    void upWithEveryCoresPositionWhileTheLogsWorkAndTheLatestCheckpointIsFresh() throws Exception {
+        start();
+        test.put(test.keyOn(0, "a"), 100);
+        test.put(test.keyOn(1, "b"), 100);
+        var manifest = test.checkpoint();
+        clock.advance(Duration.ofSeconds(5));
+
+        var health = health(MAX_AGE, Status.OUT_OF_SERVICE);
+
+        assertThat(health.getStatus()).isEqualTo(Status.UP);
+        assertThat(health.getDetails()).containsEntry("runtime", "running")
+                .containsEntry("checkpointAge", "PT5S")
+                .containsEntry("maxCheckpointAge", "PT30S")
+                .containsEntry("checkpoints", Map.of("completed", 1L, "failed", 0L, "inProgress", 0))
+                .containsEntry("lastCheckpoint", Map.of("id", manifest.checkpointId(), "completedAt",
+                        T0.toString()))
+                .doesNotContainKeys("failedCores", "lastFailure", "reason");
+        assertThat(wal(health)).hasSize(2).allSatisfy(core -> assertThat(core).containsEntry("state", "ok"));
+        for (int core = 0; core < 2; core++) {
+            assertThat(wal(health).get(core)).containsEntry("core", core)
+                    .containsEntry("durablePosition", test.wal.durablePosition(core));
+            assertThat((Long) wal(health).get(core).get("durablePosition")).isPositive();
+        }
+    }
+
+    @Test
+    void downWhenTheWalOfACoreFailedAnFsync() throws Exception {
+        start();
+        test.put(test.keyOn(0, "a"), 100);
+        // Core 1's log cannot fdatasync any more: the change is never durable, and the log fails.
+        test.walIo.failForces(path -> path.getFileName().toString().matches("core-0001-\\d{20}\\.wal"));
+        var key = test.keyOn(1, "b");
+        assertThatThrownBy(() -> test.put(key, 100)).isInstanceOf(ExecutionException.class);
+        assertThat(test.wal.isFailed(1)).isTrue();
+
+        var health = health(MAX_AGE, Status.OUT_OF_SERVICE);
+
+        assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+        assertThat(health.getDetails()).containsEntry("failedCores", List.of(1));
+        assertThat(wal(health).get(0)).containsEntry("state", "ok");
+        assertThat(wal(health).get(1)).containsEntry("state", "failed");
+        assertThat((String) health.getDetails().get("reason"))
+                .startsWith("the write-ahead log of core 1 failed and refuses changes")
+                .contains(test.wal.directory().toString());
+    }
+
+    @Test
+    void staleWithTheConfiguredStatusOnceTheLatestCheckpointIsOlderThanTheMaximumAge() throws Exception {
+        start();
+        test.put("k", 10);
+        var manifest = test.checkpoint();
+        clock.advance(MAX_AGE);
+        assertThat(health(MAX_AGE, Status.OUT_OF_SERVICE).getStatus()).isEqualTo(Status.UP); // not older yet
+
+        clock.advance(Duration.ofSeconds(1));
+        var outOfService = health(MAX_AGE, Status.OUT_OF_SERVICE);
+        assertThat(outOfService.getStatus()).isEqualTo(Status.OUT_OF_SERVICE);
+        assertThat(outOfService.getDetails()).containsEntry("checkpointAge", "PT31S")
+                .containsEntry("reason", "the latest completed checkpoint, " + manifest.checkpointId()
+                        + ", is PT31S old, more than laminar.storage.health.max-checkpoint-age (PT30S)");
+        assertThat(health(MAX_AGE, Status.DOWN).getStatus()).isEqualTo(Status.DOWN);
+
+        test.checkpoint(); // a new checkpoint makes it fresh again
+        assertThat(health(MAX_AGE, Status.DOWN).getStatus()).isEqualTo(Status.UP);
+    }
+
+    @Test
+    void beforeTheFirstCheckpointTheAgeRunsFromTheEndOfTheRecovery() {
+        var history = new CheckpointHistory(10, clock);
+        test = TestRuntime.open(dir, 2, history);
+        clock.advance(Duration.ofMinutes(5)); // a long recovery: the history was created before it
+        test.start();
+
+        assertThat(health(MAX_AGE, Status.DOWN).getStatus()).isEqualTo(Status.UP);
+        clock.advance(Duration.ofSeconds(45));
+        var stale = health(MAX_AGE, Status.DOWN);
+        assertThat(stale.getStatus()).isEqualTo(Status.DOWN);
+        assertThat(stale.getDetails()).doesNotContainKey("lastCheckpoint")
+                .containsEntry("reason", "no checkpoint completed since the runtime started PT45S ago, more than "
+                        + "laminar.storage.health.max-checkpoint-age (PT30S)");
+    }
+
+    @Test
+    void theStaleReasonAndTheDetailsNameTheLastFailure() throws Exception {
+        start();
+        test.storeIo.failForces(path -> true); // no state file can be made durable
+        test.put("k", 10);
+        assertThatThrownBy(test::checkpoint).isInstanceOf(ExecutionException.class);
+        clock.advance(Duration.ofMinutes(1));
+
+        var health = health(MAX_AGE, Status.OUT_OF_SERVICE);
+
+        assertThat(health.getStatus()).isEqualTo(Status.OUT_OF_SERVICE);
+        @SuppressWarnings("unchecked")
+        var failure = (Map<String, Object>) health.getDetails().get("lastFailure");
+        assertThat(failure).containsEntry("id", 0L).containsEntry("failedAt", T0.toString());
+        assertThat((String) failure.get("cause")).contains("injected fdatasync failure");
+        assertThat((String) health.getDetails().get("reason")).contains("; the last failure: ")
+                .contains("injected fdatasync failure");
+        assertThat(health.getDetails()).containsEntry("checkpoints",
+                Map.of("completed", 0L, "failed", 1L, "inProgress", 0));
+    }
+
+    @Test
+    void aZeroMaximumAgeNeverReportsStaleness() {
+        start();
+        clock.advance(Duration.ofDays(3));
+        var health = health(Duration.ZERO, Status.DOWN);
+        assertThat(health.getStatus()).isEqualTo(Status.UP);
+        assertThat(health.getDetails()).containsEntry("maxCheckpointAge", "unchecked");
+    }
+
+    @Test
+    void outOfServiceOnceTheRuntimeIsClosed() {
+        start();
+        test.runtime.close();
+        var health = health(MAX_AGE, Status.DOWN);
+        assertThat(health.getStatus()).isEqualTo(Status.OUT_OF_SERVICE);
+        assertThat(health.getDetails()).containsEntry("runtime", "not running")
+                .containsEntry("reason", "the runtime is not running (not started yet, or closing)");
+    }
+
+    @Test
+    void aFailedLogOutweighsAStoppedRuntimeAndAStaleCheckpoint() throws Exception {
+        start();
+        test.walIo.failForces(path -> path.getFileName().toString().matches("core-0000-\\d{20}\\.wal"));
+        var key = test.keyOn(0, "a");
+        assertThatThrownBy(() -> test.put(key, 100)).isInstanceOf(ExecutionException.class);
+        clock.advance(Duration.ofHours(1));
+        assertThat(health(MAX_AGE, Status.OUT_OF_SERVICE).getStatus()).isEqualTo(Status.DOWN);
+    }
+
+    @Test
+    void refusesANegativeMaximumAge() {
+        start();
+        assertThatThrownBy(() -> new LaminarStorageHealthIndicator(test.runtime, test.history, Duration.ofSeconds(-1),
+                Status.DOWN)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("maxCheckpointAge must not be negative, but was PT-1S");
+    }
+}

@@ -1,0 +1,124 @@
+package io.laminar.storage.spring.autoconfigure.metrics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.laminar.storage.checkpoint.CheckpointHistory;
+import io.laminar.storage.runtime.LaminarRuntime;
+import io.laminar.storage.spring.actuate.LaminarStorageMetrics;
+import io.laminar.storage.spring.autoconfigure.LaminarStorageAutoConfiguration;
+import io.laminar.storage.spring.autoconfigure.history.LaminarStorageCheckpointHistoryAutoConfiguration;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration;
+import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
+import org.springframework.boot.micrometer.metrics.autoconfigure.export.simple.SimpleMetricsExportAutoConfiguration;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * {@link LaminarStorageMetricsAutoConfiguration} with Spring Boot's metrics auto-configuration and
+ * its simple registry; every context runs a real runtime over real files.
+ */
+class LaminarStorageMetricsAutoConfigurationTests {
+
+    @TempDir
+    Path dir;
+
+    private ApplicationContextRunner runner() {
+        return new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(MetricsAutoConfiguration.class,
+                        SimpleMetricsExportAutoConfiguration.class, CompositeMeterRegistryAutoConfiguration.class,
+                        LaminarStorageAutoConfiguration.class, LaminarStorageCheckpointHistoryAutoConfiguration.class,
+                        LaminarStorageMetricsAutoConfiguration.class))
+                .withPropertyValues("laminar.storage.dir=" + dir, "laminar.storage.cores=2",
+                        "laminar.storage.wal.segment-size=2MB", "laminar.storage.checkpoint.interval=0",
+                        "laminar.storage.checkpoint.final-on-shutdown=false");
+    }
+
+    @Test
+    void runShouldBindTheMetersOfTheRuntimeToTheApplicationsRegistry() {
+        runner().run(context -> {
+            assertThat(context).hasNotFailed().hasSingleBean(LaminarStorageMetrics.class);
+            var registry = context.getBean(MeterRegistry.class);
+            var runtime = context.getBean(LaminarRuntime.class);
+            var key = "k".getBytes(StandardCharsets.UTF_8);
+            runtime.submitDurable(runtime.coreOf(key), c -> {
+                c.store().put(key, new byte[10]);
+                return null;
+            }).get(10, TimeUnit.SECONDS);
+            runtime.triggerCheckpoint().get(30, TimeUnit.SECONDS);
+
+            var core = Integer.toString(runtime.coreOf(key));
+            assertThat(registry.get("laminar.storage.wal.records").tag("core", core).functionCounter().count())
+                    .isGreaterThanOrEqualTo(1);
+            assertThat(registry.get("laminar.storage.checkpoints").tag("outcome", "completed").functionCounter()
+                    .count()).isEqualTo(1);
+            // The recovery report reached the history through the starter's lifecycle.
+            assertThat(registry.get("laminar.storage.recovery.replayed").gauge().value()).isZero();
+            assertThat(registry.get("laminar.storage.changelog.drained").functionCounter().count())
+                    .isGreaterThanOrEqualTo(1);
+        });
+    }
+
+    @Test
+    void runWithAUserBinderShouldBackOff() {
+        runner().withUserConfiguration(UserBinder.class).run(context -> {
+            assertThat(context).hasNotFailed().hasSingleBean(LaminarStorageMetrics.class).hasBean("userMetrics");
+            var registry = context.getBean(MeterRegistry.class);
+            assertThat(registry.get("laminar.storage.wal.records").tag("app", "orders").meters()).hasSize(2);
+        });
+    }
+
+    @Test
+    void runWithoutMicrometerShouldNotCreateTheBinder() {
+        // Without Micrometer there is no Spring Boot metrics auto-configuration either.
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(LaminarStorageAutoConfiguration.class,
+                        LaminarStorageCheckpointHistoryAutoConfiguration.class,
+                        LaminarStorageMetricsAutoConfiguration.class))
+                .withPropertyValues("laminar.storage.dir=" + dir, "laminar.storage.cores=1",
+                        "laminar.storage.wal.segment-size=2MB")
+                .withClassLoader(new FilteredClassLoader(MeterRegistry.class))
+                .run(context -> assertThat(context).hasNotFailed().hasSingleBean(LaminarRuntime.class)
+                        .doesNotHaveBean(LaminarStorageMetrics.class));
+    }
+
+    @Test
+    void runWithoutARegistryShouldNotCreateTheBinder() {
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(LaminarStorageAutoConfiguration.class,
+                        LaminarStorageCheckpointHistoryAutoConfiguration.class,
+                        LaminarStorageMetricsAutoConfiguration.class))
+                .withPropertyValues("laminar.storage.dir=" + dir, "laminar.storage.cores=1",
+                        "laminar.storage.wal.segment-size=2MB")
+                .run(context -> assertThat(context).hasNotFailed().hasSingleBean(LaminarRuntime.class)
+                        .doesNotHaveBean(LaminarStorageMetrics.class));
+    }
+
+    @Test
+    void runWithoutARuntimeShouldNotCreateTheBinder() {
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(MetricsAutoConfiguration.class,
+                        SimpleMetricsExportAutoConfiguration.class, CompositeMeterRegistryAutoConfiguration.class,
+                        LaminarStorageMetricsAutoConfiguration.class))
+                .run(context -> assertThat(context).hasNotFailed().hasSingleBean(MeterRegistry.class)
+                        .doesNotHaveBean(LaminarStorageMetrics.class));
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class UserBinder {
+
+        @Bean
+        LaminarStorageMetrics userMetrics(LaminarRuntime runtime, CheckpointHistory history) {
+            return new LaminarStorageMetrics(runtime, history, Tags.of("app", "orders"));
+        }
+    }
+}
