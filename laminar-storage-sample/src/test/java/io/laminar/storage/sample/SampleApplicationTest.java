@@ -136,6 +136,7 @@ class SampleApplicationTest {
 
     @Test
     void theFileSourceAppliesLinesAsTheyAreAppendedAndSkipsBadOnes() throws Exception {
+        var before = client.get("/api/source").body();
         var lines = new StringBuilder();
         for (int i = 0; i < 40; i++) {
             lines.append("{\"key\": \"file-").append(i % 5).append("\", \"amount\": ").append(i).append("}\n");
@@ -148,8 +149,8 @@ class SampleApplicationTest {
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
                 assertThat(client.get("/api/source").body().get("offset").asLong()).isEqualTo(complete));
         var status = client.get("/api/source").body();
-        assertThat(status.get("linesApplied").asLong()).isEqualTo(41);
-        assertThat(status.get("linesRejected").asLong()).isEqualTo(2);
+        assertThat(status.get("linesApplied").asLong() - before.get("linesApplied").asLong()).isEqualTo(41);
+        assertThat(status.get("linesRejected").asLong() - before.get("linesRejected").asLong()).isEqualTo(2);
         // file-0 got 0, 5, ..., 35 and then 100
         assertThat(client.get("/api/balances/file-0").body().toString())
                 .isEqualTo("{\"key\":\"file-0\",\"balance\":240,\"events\":9}");
@@ -160,14 +161,37 @@ class SampleApplicationTest {
     }
 
     @Test
-    void theActuatorShowsHealthMetricsAndPrometheus() throws Exception {
+    void theActuatorShowsHealthMetricsPrometheusAndCheckpoints() throws Exception {
+        assertThat(client.post("/api/events", batch("actuator", "actuator-a", 1)).status()).isEqualTo(200);
         var health = client.get("/actuator/health");
         assertThat(health.status()).isEqualTo(200);
         assertThat(health.body().get("status").asString()).isEqualTo("UP");
+        assertThat(health.body().at("/components/laminarStorage/status").asString()).isEqualTo("UP");
         assertThat(health.body().at("/components/fileSource/details/file").asString()).isEqualTo(SOURCE.toString());
-        assertThat(client.get("/actuator/metrics").body().get("names").toString()).contains("jvm.memory.used");
+        assertThat(client.get("/actuator/metrics").body().get("names").toString()).contains("laminar.storage.wal.bytes");
         var prometheus = client.get("/actuator/prometheus");
         assertThat(prometheus.status()).isEqualTo(200);
-        assertThat(prometheus.text()).contains("jvm_memory_used_bytes");
+        assertThat(prometheus.text()).contains("laminar_storage_checkpoint_duration_seconds_count");
+
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(
+                client.get("/actuator/checkpoints").body().at("/counts/completed").asLong()).isPositive());
+        long id = client.get("/actuator/checkpoints").body().at("/latest/id").asLong();
+        var manifest = client.get("/actuator/checkpoints/" + id);
+        assertThat(manifest.status()).isEqualTo(200);
+        assertThat(manifest.body().get("walPositions")).hasSize(3);
+        // The sample exposes the reads only.
+        assertThat(client.post("/actuator/checkpoints", "").status()).isEqualTo(405);
+    }
+
+    @Test
+    void aCheckpointRecordsTheFileSourceOffsetAsAConnector() throws Exception {
+        Files.writeString(SOURCE, "{\"key\": \"manifest-a\", \"amount\": 3}\n", StandardOpenOption.APPEND);
+        long size = Files.size(SOURCE);
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            long id = client.get("/actuator/checkpoints").body().at("/latest/id").asLong();
+            var sources = client.get("/actuator/checkpoints/" + id).body().get("sources");
+            assertThat(sources.at("/file-source/offsets").get(SOURCE.toString()).asString()).isEqualTo(Long.toString(size));
+            assertThat(sources.at("/file-source/metadata").properties()).hasSize(3);
+        });
     }
 }

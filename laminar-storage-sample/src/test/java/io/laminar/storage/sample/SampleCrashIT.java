@@ -100,6 +100,7 @@ class SampleCrashIT {
                 var status = client.get("/api/source").body();
                 resumedFrom.add(status.get("resumedFrom").asLong());
                 assertResumedOnALineBoundary(source, status.get("resumedFrom").asLong());
+                assertResumedFromTheRecoveredManifest(client, source, status.get("resumedFrom").asLong());
 
                 // Every batch sent so far: the unacknowledged ones may be applied or not, the
                 // acknowledged ones must be applied already.
@@ -112,6 +113,7 @@ class SampleCrashIT {
                     awaitFileRead(client, source);
                     System.out.println("SampleCrashIT: file source after the last restart: " + client.get("/api/source").text());
                     assertExactlyOnce(client);
+                    assertActuatorAnswers(client);
                     assertThat(unexpected).as("answers other than 200").isEmpty();
                     assertThat(sample.stop()).as("exit code after SIGTERM").isIn(0, 143);
                     break;
@@ -222,6 +224,35 @@ class SampleCrashIT {
         assertThat(summary.get("events").asLong()).isEqualTo(events);
         assertThat(summary.get("sum").asLong()).isEqualTo(sum);
         assertThat(summary.get("batches").asLong()).isEqualTo(batches.size());
+    }
+
+    /**
+     * The file source resumes at the offset that the manifest of the checkpoint recovery restored
+     * holds for it (0 if recovery found no checkpoint, or one before the source's first chunk).
+     */
+    private static void assertResumedFromTheRecoveredManifest(SampleClient client, Path source, long resumedFrom)
+            throws Exception {
+        var recovered = client.get("/actuator/checkpoints").body().at("/recovery/checkpointId");
+        if (recovered.isMissingNode() || recovered.isNull()) {
+            assertThat(resumedFrom).as("resumed without a checkpoint").isZero();
+            return;
+        }
+        var manifest = client.get("/actuator/checkpoints/" + recovered.asLong());
+        assertThat(manifest.status()).as("the recovered checkpoint %s", recovered).isEqualTo(200);
+        var offset = manifest.body().at("/sources/file-source/offsets").get(source.toString());
+        assertThat(offset == null ? 0 : Long.parseLong(offset.asString()))
+                .as("the file offset in the manifest of recovered checkpoint %s", recovered).isEqualTo(resumedFrom);
+    }
+
+    private static void assertActuatorAnswers(SampleClient client) throws Exception {
+        var health = client.get("/actuator/health").body();
+        assertThat(health.get("status").asString()).isEqualTo("UP");
+        assertThat(health.at("/components/laminarStorage/status").asString()).isEqualTo("UP");
+        assertThat(health.at("/components/fileSource/status").asString()).isEqualTo("UP");
+        assertThat(client.get("/actuator/checkpoints").body().at("/recovery/checkpointId").isNumber())
+                .as("the last restart recovered from a checkpoint").isTrue();
+        assertThat(client.get("/actuator/metrics/laminar.storage.wal.bytes").status()).isEqualTo(200);
+        assertThat(client.get("/actuator/prometheus").text()).contains("laminar_storage_recovery_replayed_records");
     }
 
     private static void assertResumedOnALineBoundary(Path source, long offset) throws IOException {
