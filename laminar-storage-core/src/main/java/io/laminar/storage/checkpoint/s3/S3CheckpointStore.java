@@ -109,8 +109,9 @@ import software.amazon.awssdk.services.s3.model.UploadPartRequest;
  * ({@code AbortIncompleteMultipartUpload}) is a good second line.
  *
  * <h2>Integrity</h2>
- * Every request carries a CRC32C of its bytes in {@code x-amz-checksum-crc32c} (the SDK's flexible
- * checksums): the server refuses a part or object whose bytes do not match. Multipart uploads ask
+ * Every upload carries the CRC32C of its bytes in {@code x-amz-checksum-crc32c}, the SDK's flexible
+ * checksum field: the store computes it as the bytes pass (so the SDK neither computes it again nor
+ * adds a trailer) and the server refuses a part or object whose bytes do not match. Multipart uploads ask
  * for a full-object CRC32C ({@code ChecksumType.FULL_OBJECT}) and state the expected one at
  * completion, so the stored object carries the CRC32C of its whole content, as a single PUT's does.
  * Downloads are plain (or ranged, to resume) GETs; the bytes read are checksummed and, at the end,
@@ -298,8 +299,7 @@ public final class S3CheckpointStore implements CheckpointStore {
             call("publish the manifest of checkpoint " + id, key, () -> {
                 attempts[0]++;
                 return client.putObject(PutObjectRequest.builder().bucket(bucket).key(key).ifNoneMatch("*")
-                                .contentType("application/json").checksumAlgorithm(ChecksumAlgorithm.CRC32_C)
-                                .checksumCRC32C(base64(crc)).build(),
+                                .contentType("application/json").checksumCRC32C(base64(crc)).build(),
                         RequestBody.fromContentProvider(() -> new ByteArrayInputStream(bytes), bytes.length,
                                 "application/json"));
             });
@@ -692,7 +692,7 @@ public final class S3CheckpointStore implements CheckpointStore {
         private CompletedPart uploadPart(int number, byte[] bytes, int length) throws IOException {
             var checksum = base64(crc32c(bytes, 0, length));
             var request = UploadPartRequest.builder().bucket(bucket).key(key).uploadId(uploadId).partNumber(number)
-                    .contentLength((long) length).checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(checksum)
+                    .contentLength((long) length).checksumCRC32C(checksum)
                     .build();
             var response = call("upload part " + number + " of state file '" + path + "'", key,
                     () -> client.uploadPart(request, body(bytes, length)));
@@ -718,7 +718,7 @@ public final class S3CheckpointStore implements CheckpointStore {
                     int length = filled;
                     call("write state file '" + path + "'", key, () -> client.putObject(PutObjectRequest.builder()
                                     .bucket(bucket).key(key).ifNoneMatch("*").contentLength((long) length)
-                                    .checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(base64(full)).build(),
+                                    .checksumCRC32C(base64(full)).build(),
                             body(bytes, length)));
                 } else {
                     if (filled > 0) {
