@@ -278,9 +278,16 @@ public final class S3CheckpointStore implements CheckpointStore {
     public void publishManifest(CheckpointManifest manifest) throws IOException {
         var bytes = ManifestCodec.encode(manifest); // refuses what could not be read back
         long id = manifest.checkpointId();
+        // One HEAD per file, in parallel on the upload pool (idle now: the files are written).
+        var heads = new ArrayList<Future<Optional<HeadObjectResponse>>>();
         for (var ref : manifest.files()) {
             var key = stateKey(ref.path());
-            var head = head(key, "check state file '" + ref.path() + "' of checkpoint " + id);
+            heads.add(uploads.submit(() -> head(key, "check state file '" + ref.path() + "' of checkpoint " + id)));
+        }
+        for (int i = 0; i < heads.size(); i++) {
+            var ref = manifest.files().get(i);
+            var key = stateKey(ref.path());
+            var head = await(heads.get(i), "check the state files of checkpoint " + id);
             if (head.isEmpty()) {
                 throw new NoSuchFileException(uri(key), null, "cannot publish checkpoint " + id + ": its state file '"
                         + ref.path() + "' is not in the store; write every file before publishing the manifest");
@@ -348,6 +355,25 @@ public final class S3CheckpointStore implements CheckpointStore {
     @Override
     public void deleteManifest(long checkpointId) throws IOException {
         delete(manifestKey(checkpointId), "delete the manifest of checkpoint " + checkpointId);
+    }
+
+    /** The result of a request run on the pool, with its own exception. */
+    private static <T> T await(Future<T> future, String what) throws IOException {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting to " + what);
+        } catch (ExecutionException e) {
+            var cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException("cannot " + what + ": " + cause, cause);
+        }
     }
 
     // ---- cleanup ------------------------------------------------------------------------------
