@@ -16,7 +16,7 @@ public final class S3Suite {
 
     private static final List<Scenario> SCENARIOS = List.of(new UploadScenario(), new RestoreScenario());
 
-    private static final String ROW = "%-10s %-8s %5s %9s %15s %10s  %s%n";
+    private static final String ROW = "%-10s %-14s %5s %9s %15s %10s  %s%n";
 
     private S3Suite() {
     }
@@ -49,6 +49,8 @@ public final class S3Suite {
     private static String notes(Result r) {
         var notes = new ArrayList<String>();
         add(notes, r, "vsRaw", "%sx raw");
+        add(notes, r, "vsRawMultipart", "%sx raw-multipart");
+        add(notes, r, "cpuSeconds", "CPU %s s");
         add(notes, r, "stateFilesSeconds", "state files %s s");
         add(notes, r, "partSize", "part size %s B");
         add(notes, r, "recoverMillis", "recover %s ms");
@@ -75,8 +77,9 @@ public final class S3Suite {
         var uploadTarget = "upload: checkpoint >= 80% of the server's raw PUT throughput for the same bytes";
         checks.add(upload.filter(r -> put.isPresent())
                 .map(r -> new Targets.Check(uploadTarget, String.format(
-                        "%sx raw: %.2f s vs %.2f s for %s (%,.0f vs %,.0f MB/s)", r.extra("vsRaw"), dbl(r, "seconds"),
-                        dbl(put.get(), "seconds"), size(dbl(r, "bytes")), r.mbPerSec(), put.get().mbPerSec()),
+                        "%sx raw: %.2f s vs %.2f s for %s (%,.0f vs %,.0f MB/s; %sx raw-multipart)", r.extra("vsRaw"),
+                        dbl(r, "seconds"), dbl(put.get(), "seconds"), size(dbl(r, "bytes")), r.mbPerSec(),
+                        put.get().mbPerSec(), r.extra("vsRawMultipart")),
                         dbl(r, "vsRaw") >= 0.80))
                 .orElse(new Targets.Check(uploadTarget, "-", null)));
 

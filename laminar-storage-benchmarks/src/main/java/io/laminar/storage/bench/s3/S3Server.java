@@ -52,6 +52,15 @@ final class S3Server implements AutoCloseable {
         client.createBucket(b -> b.bucket(BUCKET));
     }
 
+    /**
+     * The CPU time of this whole process (client, server and benchmark share it), or -1 where the
+     * JVM cannot tell.
+     */
+    static long processCpuNanos() {
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
+    }
+
     @Override
     public void close() throws Exception {
         try {

@@ -10,8 +10,11 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
 
 /**
  * {@code upload}: a FULL checkpoint ({@code maxDeltas(0)}) of the whole state of
@@ -21,12 +24,16 @@ import software.amazon.awssdk.services.s3.S3Client;
  * {@code triggerCheckpoint()} until its future completes: system {@code laminar}. Beside it, system
  * {@code raw}: the same bytes, one object per state file of the same size, each sent with one plain
  * {@code PutObject} of the same client (the SDK's defaults), one after the other as the checkpoint
- * writes its files. After one unmeasured warm-up checkpoint, rounds alternate the two; the median is
- * kept.
+ * writes its files. And system {@code raw-multipart}: the same bytes as plain multipart uploads with the
+ * store's part size and parts in flight, the SDK's defaults otherwise, to tell what the store costs
+ * from what the protocol (and this server's way of completing an upload) costs. After one unmeasured
+ * warm-up checkpoint, rounds rotate the three; the median is kept.
  */
 public final class UploadScenario implements Scenario {
 
     public static final String NAME = "upload";
+    /** The store's default: parts in flight per upload. */
+    private static final int UPLOAD_THREADS = 4;
 
     @Override
     public String name() {
@@ -39,6 +46,7 @@ public final class UploadScenario implements Scenario {
         var dir = context.newDirectory(NAME);
         var laminar = new ArrayList<Result>();
         var raw = new ArrayList<Result>();
+        var rawMultipart = new ArrayList<Result>();
         try (var server = new S3Server(dir);
              var store = S3CheckpointStore.builder(server.client, S3Server.BUCKET).prefix("laminar").build();
              var fixture = new CheckpointFixture(dir.resolve("node"), s.stateBytes(), 0, store)) {
@@ -46,13 +54,17 @@ public final class UploadScenario implements Scenario {
             var cold = fixture.checkpoint();
             var sizes = cold.manifest().files().stream().mapToLong(StateFileRef::size).toArray();
             for (int round = 0; round < s.rounds(); round++) {
-                for (int k = 0; k < 2; k++) {
+                for (int k = 0; k < 3; k++) {
                     BenchContext.awaitQuietDisk();
-                    if ((k + round) % 2 == 0) {
-                        laminar.add(laminar(fixture, store).extra("coldSeconds", Result.round(cold.seconds(), 3)));
-                    } else {
-                        raw.add(raw(server.client, round, sizes));
-                    }
+                    long cpu = S3Server.processCpuNanos();
+                    Result row = switch ((k + round) % 3) {
+                        case 0 -> laminar(fixture, store).extra("coldSeconds", Result.round(cold.seconds(), 3));
+                        case 1 -> raw(server.client, round, sizes);
+                        default -> rawMultipart(server.client, round, sizes, store.partSize(), UPLOAD_THREADS);
+                    };
+                    row.extra("cpuSeconds", Result.round((S3Server.processCpuNanos() - cpu) / 1e9, 2));
+                    (row.system().equals("laminar") ? laminar : row.system().equals("raw") ? raw : rawMultipart)
+                            .add(row);
                 }
             }
         } finally {
@@ -60,10 +72,12 @@ public final class UploadScenario implements Scenario {
         }
         var l = Result.median(laminar, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
         var r = Result.median(raw, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
-        // The same bytes both ways: the ratio of the times is the ratio of the throughputs.
-        double ratio = ((Number) r.extra("seconds")).doubleValue() / ((Number) l.extra("seconds")).doubleValue();
-        l.extra("vsRaw", Result.round(ratio, 3));
-        return List.of(l, r);
+        var m = Result.median(rawMultipart, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
+        // The same bytes every way: the ratio of the times is the ratio of the throughputs.
+        double seconds = ((Number) l.extra("seconds")).doubleValue();
+        l.extra("vsRaw", Result.round(((Number) r.extra("seconds")).doubleValue() / seconds, 3));
+        l.extra("vsRawMultipart", Result.round(((Number) m.extra("seconds")).doubleValue() / seconds, 3));
+        return List.of(l, r, m);
     }
 
     private static Result laminar(CheckpointFixture fixture, S3CheckpointStore store) {
@@ -105,6 +119,58 @@ public final class UploadScenario implements Scenario {
                 .extra("seconds", Result.round(seconds, 3))
                 .extra("bytes", bytes)
                 .extra("files", sizes.length);
+    }
+
+    /**
+     * The same bytes as plain multipart uploads with the store's part size, {@code threads} parts
+     * in flight, the SDK's defaults for everything else: what the protocol costs without the store.
+     */
+    private static Result rawMultipart(S3Client client, int round, long[] sizes, int partSize, int threads)
+            throws Exception {
+        var block = new byte[1 << 20];
+        CheckpointFixture.fill(new SplittableRandom(100 + round), block);
+        var keys = new ArrayList<String>();
+        long bytes = 0;
+        var pool = Executors.newFixedThreadPool(threads);
+        try {
+            long start = System.nanoTime();
+            for (int i = 0; i < sizes.length; i++) {
+                var key = "raw-multipart/" + round + "/file-" + i;
+                var uploadId = client.createMultipartUpload(b -> b.bucket(S3Server.BUCKET).key(key)).uploadId();
+                var parts = new ArrayList<Future<CompletedPart>>();
+                for (long at = 0; at < sizes[i]; at += partSize) {
+                    int number = parts.size() + 1;
+                    long length = Math.min(partSize, sizes[i] - at);
+                    parts.add(pool.submit(() -> {
+                        var eTag = client.uploadPart(b -> b.bucket(S3Server.BUCKET).key(key).uploadId(uploadId)
+                                        .partNumber(number).contentLength(length),
+                                RequestBody.fromContentProvider(() -> repeating(block, length), length,
+                                        "application/octet-stream")).eTag();
+                        return CompletedPart.builder().partNumber(number).eTag(eTag).build();
+                    }));
+                }
+                var completed = new ArrayList<CompletedPart>();
+                for (var part : parts) {
+                    completed.add(part.get());
+                }
+                client.completeMultipartUpload(b -> b.bucket(S3Server.BUCKET).key(key).uploadId(uploadId)
+                        .multipartUpload(u -> u.parts(completed)));
+                keys.add(key);
+                bytes += sizes[i];
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            for (var key : keys) {
+                client.deleteObject(b -> b.bucket(S3Server.BUCKET).key(key));
+            }
+            return new Result(NAME, "raw-multipart", CheckpointFixture.CORES, CheckpointFixture.VALUE_BYTES)
+                    .bytesPerSecond(bytes, seconds)
+                    .extra("seconds", Result.round(seconds, 3))
+                    .extra("bytes", bytes)
+                    .extra("files", sizes.length)
+                    .extra("partSize", partSize);
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /** {@code size} bytes: {@code block} over and over. */

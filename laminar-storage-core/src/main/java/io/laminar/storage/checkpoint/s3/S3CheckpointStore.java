@@ -638,18 +638,27 @@ public final class S3CheckpointStore implements CheckpointStore {
             this.key = key;
         }
 
+        // Producers write in small pieces (a state file's entries field by field): a write only
+        // copies into the part buffer; the whole buffer is checksummed once, before it is sent.
+
         @Override
         public void write(int b) throws IOException {
-            ensureRoom();
+            if (buffer == null || filled == buffer.length) {
+                ensureRoom();
+            }
             buffer[filled++] = (byte) b;
-            crc.update(b);
             size++;
         }
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
             Objects.checkFromIndexSize(off, len, b.length);
-            crc.update(b, off, len);
+            if (buffer != null && len <= buffer.length - filled && !finished) {
+                System.arraycopy(b, off, buffer, filled, len);
+                filled += len;
+                size += len;
+                return;
+            }
             size += len;
             while (len > 0) {
                 ensureRoom();
@@ -688,6 +697,7 @@ public final class S3CheckpointStore implements CheckpointStore {
                 activeUploads.add(uploadId);
             }
             checkParts();
+            crc.update(buffer, 0, filled);
             try {
                 inFlight.acquire();
             } catch (InterruptedException e) {
@@ -710,8 +720,12 @@ public final class S3CheckpointStore implements CheckpointStore {
                 inFlight.release();
                 throw e;
             }
-            var next = spare.poll();
-            buffer = next != null ? next : new byte[partSize];
+            if (finished) {
+                buffer = null; // that was the last part
+            } else {
+                var next = spare.poll();
+                buffer = next != null ? next : new byte[partSize];
+            }
             filled = 0;
         }
 
@@ -736,6 +750,11 @@ public final class S3CheckpointStore implements CheckpointStore {
 
         StateFileRef finish() throws IOException {
             finished = true;
+            if (uploadId == null && buffer != null) {
+                crc.update(buffer, 0, filled); // the only buffer: one PUT (a last part is checksummed as it is sent)
+            } else if (uploadId != null && filled > 0) {
+                sendPart();
+            }
             int full = (int) crc.getValue();
             var ref = new StateFileRef(path, size, String.format("%08x", Integer.toUnsignedLong(full)));
             try {
@@ -747,9 +766,6 @@ public final class S3CheckpointStore implements CheckpointStore {
                                     .checksumCRC32C(base64(full)).build(),
                             body(bytes, length)));
                 } else {
-                    if (filled > 0) {
-                        sendPart();
-                    }
                     var completed = new ArrayList<CompletedPart>();
                     for (var part : parts) {
                         completed.add(result(part));
