@@ -158,6 +158,12 @@ public final class S3CheckpointStore implements CheckpointStore {
     private final Duration incompleteUploadMaxAge;
     private final boolean closeClient;
     private final ExecutorService uploads;
+    /**
+     * Part buffers kept between uploads: a checkpoint uploads gigabytes through a few buffers of
+     * {@code partSize}, and allocating them afresh each time (arrays that large are humongous
+     * objects for G1) would make the collector mark the whole heap, state included, over and over.
+     */
+    private final BlockingQueue<byte[]> buffers;
     /** Upload ids of this store's multipart uploads under way: cleanup never aborts them. */
     private final Set<String> activeUploads = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
@@ -182,6 +188,7 @@ public final class S3CheckpointStore implements CheckpointStore {
                 });
         pool.allowCoreThreadTimeOut(true);
         this.uploads = pool;
+        this.buffers = new ArrayBlockingQueue<>(uploadThreads + 1);
     }
 
     /**
@@ -423,6 +430,7 @@ public final class S3CheckpointStore implements CheckpointStore {
             return;
         }
         closed = true;
+        buffers.clear();
         uploads.shutdown();
         try {
             if (!uploads.awaitTermination(60, TimeUnit.SECONDS)) {
@@ -625,7 +633,6 @@ public final class S3CheckpointStore implements CheckpointStore {
         private final String key;
         private final CRC32C crc = new CRC32C();
         private final Semaphore inFlight = new Semaphore(uploadThreads);
-        private final BlockingQueue<byte[]> spare = new ArrayBlockingQueue<>(uploadThreads + 1);
         private final List<Future<CompletedPart>> parts = new ArrayList<>();
         private long size;
         private byte[] buffer;
@@ -677,10 +684,14 @@ public final class S3CheckpointStore implements CheckpointStore {
                         + " returning");
             }
             if (buffer == null) {
-                buffer = new byte[Math.min(FIRST_BUFFER, partSize)];
+                var pooled = buffers.poll();
+                buffer = pooled != null ? pooled : new byte[Math.min(FIRST_BUFFER, partSize)];
             } else if (filled == buffer.length) {
                 if (buffer.length < partSize) {
-                    buffer = Arrays.copyOf(buffer, (int) Math.min(partSize, 2L * buffer.length));
+                    var pooled = buffers.poll();
+                    var grown = pooled != null ? pooled : new byte[(int) Math.min(partSize, 2L * buffer.length)];
+                    System.arraycopy(buffer, 0, grown, 0, filled);
+                    buffer = grown;
                 } else {
                     sendPart();
                 }
@@ -712,7 +723,7 @@ public final class S3CheckpointStore implements CheckpointStore {
                     try {
                         return uploadPart(number, bytes, length);
                     } finally {
-                        spare.offer(bytes);
+                        recycle(bytes);
                         inFlight.release();
                     }
                 }));
@@ -723,7 +734,7 @@ public final class S3CheckpointStore implements CheckpointStore {
             if (finished) {
                 buffer = null; // that was the last part
             } else {
-                var next = spare.poll();
+                var next = buffers.poll();
                 buffer = next != null ? next : new byte[partSize];
             }
             filled = 0;
@@ -792,6 +803,7 @@ public final class S3CheckpointStore implements CheckpointStore {
                     abortQuietly(e);
                 }
             }
+            recycle(buffer);
             buffer = null;
             return ref;
         }
@@ -837,6 +849,7 @@ public final class S3CheckpointStore implements CheckpointStore {
         /** After a failure: stops the parts and aborts the multipart upload, so nothing is left. */
         void abort(Throwable failure) {
             finished = true;
+            recycle(buffer);
             buffer = null;
             for (var part : parts) {
                 part.cancel(false);
@@ -865,6 +878,13 @@ public final class S3CheckpointStore implements CheckpointStore {
                 failure.addSuppressed(e);
             }
             uploadId = null;
+        }
+    }
+
+    /** Keeps a full-size part buffer for the next upload, if the pool has room; drops anything else. */
+    private void recycle(byte[] buffer) {
+        if (buffer != null && buffer.length == partSize && !closed) {
+            buffers.offer(buffer);
         }
     }
 
