@@ -9,6 +9,7 @@ import java.util.Arrays;
  * java -jar laminar-storage-benchmarks.jar wal [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
  * java -jar laminar-storage-benchmarks.jar percore [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
  * java -jar laminar-storage-benchmarks.jar checkpoint [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
+ * java -jar laminar-storage-benchmarks.jar s3 [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
  * java -jar laminar-storage-benchmarks.jar jmh [JMH arguments]
  * </pre>
  */
@@ -27,6 +28,7 @@ public final class BenchMain {
             case "wal" -> System.exit(WalSuite.run(rest));
             case "percore" -> System.exit(PerCoreSuite.run(rest));
             case "checkpoint" -> System.exit(CheckpointSuite.run(rest));
+            case "s3" -> System.exit(S3Suite.run(rest));
             case "jmh" -> org.openjdk.jmh.Main.main(rest);
             default -> {
                 System.err.println("unknown command '" + args[0] + "'\n" + usage());
@@ -56,9 +58,16 @@ public final class BenchMain {
                       --quick      smoke run with 64 MiB of state, under two minutes (default: 1 GiB, about five minutes)
                       (--json, --dir as for wal)
                       --scenario   run only this scenario (repeatable): %s
+                  java -jar laminar-storage-benchmarks.jar s3 [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
+                      the S3 suite, against S3Proxy in this JVM (file-system blob store in --dir): a checkpoint
+                      of 1 GiB of state uploaded through the S3 checkpoint store vs raw PUTs of the same bytes,
+                      and its restore on an empty machine vs raw GETs
+                      --quick      smoke run with 64 MiB of state (default: 1 GiB, about two minutes)
+                      (--json, --dir as for wal)
+                      --scenario   run only this scenario (repeatable): %s
                   java -jar laminar-storage-benchmarks.jar jmh [JMH args]
                       JMH micro-benchmarks, e.g.: jmh -f 1 -prof gc AppendBenchmark FramingBenchmark Ring0PutBenchmark
                 """.formatted(String.join(", ", WalSuite.scenarioNames()), String.join(", ", PerCoreSuite.scenarioNames()),
-                String.join(", ", CheckpointSuite.scenarioNames()));
+                String.join(", ", CheckpointSuite.scenarioNames()), String.join(", ", S3Suite.scenarioNames()));
     }
 }

@@ -1,6 +1,6 @@
 /**
  * Checkpoints: the manifest, the {@link io.laminar.storage.checkpoint.CheckpointStore} contract and
- * its file-system implementation, incremental checkpoints
+ * its file-system implementation (the S3 one is in the {@code s3} subpackage), incremental checkpoints
  * ({@link io.laminar.storage.checkpoint.IncrementalCheckpointManager}, state files in
  * {@link io.laminar.storage.checkpoint.StateFileFormat}), the
  * {@link io.laminar.storage.checkpoint.StateCheckpointCoordinator} that runs them on aligned barriers,

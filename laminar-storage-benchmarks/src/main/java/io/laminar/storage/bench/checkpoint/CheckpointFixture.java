@@ -5,6 +5,7 @@ import io.laminar.storage.changelog.ChangelogOptions;
 import io.laminar.storage.changelog.CoreChangelog;
 import io.laminar.storage.checkpoint.CheckpointManifest;
 import io.laminar.storage.checkpoint.CheckpointStep;
+import io.laminar.storage.checkpoint.CheckpointStore;
 import io.laminar.storage.checkpoint.FileSystemCheckpointStore;
 import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
 import io.laminar.storage.percore.PerCoreWalManager;
@@ -36,11 +37,11 @@ import java.util.function.BiFunction;
  * WAL): {@code entriesPerCore} entries of {@value #KEY_BYTES} B keys (core, index big-endian, then
  * filler, so they come in key order) and {@value #VALUE_BYTES} B random values.
  */
-final class CheckpointFixture implements AutoCloseable {
+public final class CheckpointFixture implements AutoCloseable {
 
-    static final int CORES = 2;
-    static final int KEY_BYTES = 16;
-    static final int VALUE_BYTES = 1024;
+    public static final int CORES = 2;
+    public static final int KEY_BYTES = 16;
+    public static final int VALUE_BYTES = 1024;
     /** Bytes of one entry in a FULL state file: op, key length, key, value length, value. */
     static final int FILE_ENTRY_BYTES = 1 + 4 + KEY_BYTES + 4 + VALUE_BYTES;
     /** Header and trailer of a state file. */
@@ -49,10 +50,10 @@ final class CheckpointFixture implements AutoCloseable {
     final Path directory;
     final PerCoreWalManager wal;
     final ChangelogDrainer drainer;
-    final FileSystemCheckpointStore store;
+    final CheckpointStore store;
     final StateCheckpointCoordinator coordinator;
     final ChangelogAwareStateStore[] stores = new ChangelogAwareStateStore[CORES];
-    final long entriesPerCore;
+    public final long entriesPerCore;
     private final ConcurrentLinkedQueue<Runnable>[] tasks;
     private final Thread[] threads = new Thread[CORES];
     private final long[] ops = new long[CORES];
@@ -65,7 +66,7 @@ final class CheckpointFixture implements AutoCloseable {
     }
 
     /** Bytes of a core's FULL state file with {@code entries} entries. */
-    static long fullFileBytes(long entries) {
+    public static long fullFileBytes(long entries) {
         return FILE_OVERHEAD_BYTES + entries * FILE_ENTRY_BYTES;
     }
 
@@ -81,17 +82,27 @@ final class CheckpointFixture implements AutoCloseable {
         }
     }
 
-    @SuppressWarnings("unchecked")
     CheckpointFixture(Path directory, long stateBytes, int maxDeltas) throws IOException {
+        this(directory, stateBytes, maxDeltas, null);
+    }
+
+    /**
+     * A fixture whose checkpoints go to {@code checkpointStore} (the caller closes it) rather than to a
+     * {@link FileSystemCheckpointStore} in {@code directory}: how the {@code s3} suite checkpoints
+     * into S3 through the same path.
+     */
+    @SuppressWarnings("unchecked")
+    public CheckpointFixture(Path directory, long stateBytes, int maxDeltas, CheckpointStore checkpointStore)
+            throws IOException {
         this.directory = directory;
         this.entriesPerCore = entriesPerCore(stateBytes);
         wal = PerCoreWalManager.open(directory.resolve("wal"), PerCoreWalOptions.builder().cores(CORES).build());
         ChangelogDrainer d = null;
-        FileSystemCheckpointStore s;
+        CheckpointStore s;
         StateCheckpointCoordinator c;
         try {
             d = ChangelogDrainer.start(wal, ChangelogOptions.defaults().withAlignedBarriers(true));
-            s = FileSystemCheckpointStore.open(directory.resolve("checkpoints"));
+            s = checkpointStore != null ? checkpointStore : FileSystemCheckpointStore.open(directory.resolve("checkpoints"));
             c = StateCheckpointCoordinator.builder(wal, d, s)
                     .maxDeltas(maxDeltas).retainedCheckpoints(1).barrierTimeout(Duration.ofSeconds(60))
                     .stepObserver(step -> {
@@ -159,7 +170,7 @@ final class CheckpointFixture implements AutoCloseable {
         };
     }
 
-    static void fill(SplittableRandom random, byte[] bytes) {
+    public static void fill(SplittableRandom random, byte[] bytes) {
         for (int i = 0; i + 8 <= bytes.length; i += 8) {
             long v = random.nextLong();
             for (int b = 0; b < 8; b++) {
@@ -245,12 +256,12 @@ final class CheckpointFixture implements AutoCloseable {
     }
 
     /** A checkpoint and how long it and its steps took. */
-    record Timed(CheckpointManifest manifest, double seconds, double cutSeconds, double filesSeconds,
-                 double publishSeconds) {
+    public record Timed(CheckpointManifest manifest, double seconds, double cutSeconds, double filesSeconds,
+                        double publishSeconds) {
     }
 
     /** Triggers a checkpoint and waits for it. */
-    Timed checkpoint() {
+    public Timed checkpoint() {
         synchronized (steps) {
             steps.clear();
         }

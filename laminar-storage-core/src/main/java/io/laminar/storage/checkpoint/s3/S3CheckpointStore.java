@@ -109,8 +109,9 @@ import software.amazon.awssdk.services.s3.model.UploadPartRequest;
  * ({@code AbortIncompleteMultipartUpload}) is a good second line.
  *
  * <h2>Integrity</h2>
- * Every request carries a CRC32C of its bytes in {@code x-amz-checksum-crc32c} (the SDK's flexible
- * checksums): the server refuses a part or object whose bytes do not match. Multipart uploads ask
+ * Every upload carries the CRC32C of its bytes in {@code x-amz-checksum-crc32c}, the SDK's flexible
+ * checksum field: the store computes it as the bytes pass (so the SDK neither computes it again nor
+ * adds a trailer) and the server refuses a part or object whose bytes do not match. Multipart uploads ask
  * for a full-object CRC32C ({@code ChecksumType.FULL_OBJECT}) and state the expected one at
  * completion, so the stored object carries the CRC32C of its whole content, as a single PUT's does.
  * Downloads are plain (or ranged, to resume) GETs; the bytes read are checksummed and, at the end,
@@ -157,6 +158,12 @@ public final class S3CheckpointStore implements CheckpointStore {
     private final Duration incompleteUploadMaxAge;
     private final boolean closeClient;
     private final ExecutorService uploads;
+    /**
+     * Part buffers kept between uploads: a checkpoint uploads gigabytes through a few buffers of
+     * {@code partSize}, and allocating them afresh each time (arrays that large are humongous
+     * objects for G1) would make the collector mark the whole heap, state included, over and over.
+     */
+    private final BlockingQueue<byte[]> buffers;
     /** Upload ids of this store's multipart uploads under way: cleanup never aborts them. */
     private final Set<String> activeUploads = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
@@ -181,6 +188,7 @@ public final class S3CheckpointStore implements CheckpointStore {
                 });
         pool.allowCoreThreadTimeOut(true);
         this.uploads = pool;
+        this.buffers = new ArrayBlockingQueue<>(uploadThreads + 1);
     }
 
     /**
@@ -277,9 +285,16 @@ public final class S3CheckpointStore implements CheckpointStore {
     public void publishManifest(CheckpointManifest manifest) throws IOException {
         var bytes = ManifestCodec.encode(manifest); // refuses what could not be read back
         long id = manifest.checkpointId();
+        // One HEAD per file, in parallel on the upload pool (idle now: the files are written).
+        var heads = new ArrayList<Future<Optional<HeadObjectResponse>>>();
         for (var ref : manifest.files()) {
             var key = stateKey(ref.path());
-            var head = head(key, "check state file '" + ref.path() + "' of checkpoint " + id);
+            heads.add(uploads.submit(() -> head(key, "check state file '" + ref.path() + "' of checkpoint " + id)));
+        }
+        for (int i = 0; i < heads.size(); i++) {
+            var ref = manifest.files().get(i);
+            var key = stateKey(ref.path());
+            var head = await(heads.get(i), "check the state files of checkpoint " + id);
             if (head.isEmpty()) {
                 throw new NoSuchFileException(uri(key), null, "cannot publish checkpoint " + id + ": its state file '"
                         + ref.path() + "' is not in the store; write every file before publishing the manifest");
@@ -298,8 +313,7 @@ public final class S3CheckpointStore implements CheckpointStore {
             call("publish the manifest of checkpoint " + id, key, () -> {
                 attempts[0]++;
                 return client.putObject(PutObjectRequest.builder().bucket(bucket).key(key).ifNoneMatch("*")
-                                .contentType("application/json").checksumAlgorithm(ChecksumAlgorithm.CRC32_C)
-                                .checksumCRC32C(base64(crc)).build(),
+                                .contentType("application/json").checksumCRC32C(base64(crc)).build(),
                         RequestBody.fromContentProvider(() -> new ByteArrayInputStream(bytes), bytes.length,
                                 "application/json"));
             });
@@ -350,6 +364,25 @@ public final class S3CheckpointStore implements CheckpointStore {
         delete(manifestKey(checkpointId), "delete the manifest of checkpoint " + checkpointId);
     }
 
+    /** The result of a request run on the pool, with its own exception. */
+    private static <T> T await(Future<T> future, String what) throws IOException {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting to " + what);
+        } catch (ExecutionException e) {
+            var cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException("cannot " + what + ": " + cause, cause);
+        }
+    }
+
     // ---- cleanup ------------------------------------------------------------------------------
 
     /**
@@ -397,6 +430,7 @@ public final class S3CheckpointStore implements CheckpointStore {
             return;
         }
         closed = true;
+        buffers.clear();
         uploads.shutdown();
         try {
             if (!uploads.awaitTermination(60, TimeUnit.SECONDS)) {
@@ -599,7 +633,6 @@ public final class S3CheckpointStore implements CheckpointStore {
         private final String key;
         private final CRC32C crc = new CRC32C();
         private final Semaphore inFlight = new Semaphore(uploadThreads);
-        private final BlockingQueue<byte[]> spare = new ArrayBlockingQueue<>(uploadThreads + 1);
         private final List<Future<CompletedPart>> parts = new ArrayList<>();
         private long size;
         private byte[] buffer;
@@ -612,18 +645,27 @@ public final class S3CheckpointStore implements CheckpointStore {
             this.key = key;
         }
 
+        // Producers write in small pieces (a state file's entries field by field): a write only
+        // copies into the part buffer; the whole buffer is checksummed once, before it is sent.
+
         @Override
         public void write(int b) throws IOException {
-            ensureRoom();
+            if (buffer == null || filled == buffer.length) {
+                ensureRoom();
+            }
             buffer[filled++] = (byte) b;
-            crc.update(b);
             size++;
         }
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
             Objects.checkFromIndexSize(off, len, b.length);
-            crc.update(b, off, len);
+            if (buffer != null && len <= buffer.length - filled && !finished) {
+                System.arraycopy(b, off, buffer, filled, len);
+                filled += len;
+                size += len;
+                return;
+            }
             size += len;
             while (len > 0) {
                 ensureRoom();
@@ -642,10 +684,14 @@ public final class S3CheckpointStore implements CheckpointStore {
                         + " returning");
             }
             if (buffer == null) {
-                buffer = new byte[Math.min(FIRST_BUFFER, partSize)];
+                var pooled = buffers.poll();
+                buffer = pooled != null ? pooled : new byte[Math.min(FIRST_BUFFER, partSize)];
             } else if (filled == buffer.length) {
                 if (buffer.length < partSize) {
-                    buffer = Arrays.copyOf(buffer, (int) Math.min(partSize, 2L * buffer.length));
+                    var pooled = buffers.poll();
+                    var grown = pooled != null ? pooled : new byte[(int) Math.min(partSize, 2L * buffer.length)];
+                    System.arraycopy(buffer, 0, grown, 0, filled);
+                    buffer = grown;
                 } else {
                     sendPart();
                 }
@@ -662,6 +708,7 @@ public final class S3CheckpointStore implements CheckpointStore {
                 activeUploads.add(uploadId);
             }
             checkParts();
+            crc.update(buffer, 0, filled);
             try {
                 inFlight.acquire();
             } catch (InterruptedException e) {
@@ -676,7 +723,7 @@ public final class S3CheckpointStore implements CheckpointStore {
                     try {
                         return uploadPart(number, bytes, length);
                     } finally {
-                        spare.offer(bytes);
+                        recycle(bytes);
                         inFlight.release();
                     }
                 }));
@@ -684,15 +731,19 @@ public final class S3CheckpointStore implements CheckpointStore {
                 inFlight.release();
                 throw e;
             }
-            var next = spare.poll();
-            buffer = next != null ? next : new byte[partSize];
+            if (finished) {
+                buffer = null; // that was the last part
+            } else {
+                var next = buffers.poll();
+                buffer = next != null ? next : new byte[partSize];
+            }
             filled = 0;
         }
 
         private CompletedPart uploadPart(int number, byte[] bytes, int length) throws IOException {
             var checksum = base64(crc32c(bytes, 0, length));
             var request = UploadPartRequest.builder().bucket(bucket).key(key).uploadId(uploadId).partNumber(number)
-                    .contentLength((long) length).checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(checksum)
+                    .contentLength((long) length).checksumCRC32C(checksum)
                     .build();
             var response = call("upload part " + number + " of state file '" + path + "'", key,
                     () -> client.uploadPart(request, body(bytes, length)));
@@ -710,6 +761,11 @@ public final class S3CheckpointStore implements CheckpointStore {
 
         StateFileRef finish() throws IOException {
             finished = true;
+            if (uploadId == null && buffer != null) {
+                crc.update(buffer, 0, filled); // the only buffer: one PUT (a last part is checksummed as it is sent)
+            } else if (uploadId != null && filled > 0) {
+                sendPart();
+            }
             int full = (int) crc.getValue();
             var ref = new StateFileRef(path, size, String.format("%08x", Integer.toUnsignedLong(full)));
             try {
@@ -718,12 +774,9 @@ public final class S3CheckpointStore implements CheckpointStore {
                     int length = filled;
                     call("write state file '" + path + "'", key, () -> client.putObject(PutObjectRequest.builder()
                                     .bucket(bucket).key(key).ifNoneMatch("*").contentLength((long) length)
-                                    .checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(base64(full)).build(),
+                                    .checksumCRC32C(base64(full)).build(),
                             body(bytes, length)));
                 } else {
-                    if (filled > 0) {
-                        sendPart();
-                    }
                     var completed = new ArrayList<CompletedPart>();
                     for (var part : parts) {
                         completed.add(result(part));
@@ -750,6 +803,7 @@ public final class S3CheckpointStore implements CheckpointStore {
                     abortQuietly(e);
                 }
             }
+            recycle(buffer);
             buffer = null;
             return ref;
         }
@@ -795,6 +849,7 @@ public final class S3CheckpointStore implements CheckpointStore {
         /** After a failure: stops the parts and aborts the multipart upload, so nothing is left. */
         void abort(Throwable failure) {
             finished = true;
+            recycle(buffer);
             buffer = null;
             for (var part : parts) {
                 part.cancel(false);
@@ -823,6 +878,13 @@ public final class S3CheckpointStore implements CheckpointStore {
                 failure.addSuppressed(e);
             }
             uploadId = null;
+        }
+    }
+
+    /** Keeps a full-size part buffer for the next upload, if the pool has room; drops anything else. */
+    private void recycle(byte[] buffer) {
+        if (buffer != null && buffer.length == partSize && !closed) {
+            buffers.offer(buffer);
         }
     }
 

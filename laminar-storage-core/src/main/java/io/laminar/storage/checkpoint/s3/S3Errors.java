@@ -5,6 +5,9 @@ import java.net.ConnectException;
 import java.net.UnknownHostException;
 import java.util.Set;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
+import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
+import software.amazon.awssdk.core.exception.RetryableException;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 
@@ -49,6 +52,10 @@ final class S3Errors {
                 return Kind.TRANSIENT;
             }
             return Kind.PERMANENT;
+        }
+        if (e instanceof ApiCallAttemptTimeoutException || e instanceof ApiCallTimeoutException
+                || e instanceof RetryableException) {
+            return Kind.TRANSIENT;
         }
         if (e instanceof SdkClientException) {
             // Connection refused or reset, timeouts, a body cut short: the network, not the request.

@@ -184,4 +184,20 @@ class S3CheckpointStoreTest extends CheckpointStoreContractTest {
         assertThat(store.listFiles()).containsExactly(ref.path());
         assertThat(store.listCheckpoints()).isEmpty();
     }
+
+    @Test
+    void listingPagesThroughMoreKeysThanOneListResponseHolds() throws Exception {
+        int files = 1_050; // a list response holds at most 1,000 keys
+        runConcurrently(6, t -> {
+            for (int i = t; i < files; i += 6) {
+                store.writeFile(String.format("many/%04d", i), stream(new byte[] {(byte) i}));
+            }
+            return null;
+        });
+
+        var listed = store.listFiles();
+        assertThat(listed).hasSize(files).isSorted();
+        assertThat(listed.get(0)).isEqualTo("many/0000");
+        assertThat(listed.get(files - 1)).isEqualTo(String.format("many/%04d", files - 1));
+    }
 }

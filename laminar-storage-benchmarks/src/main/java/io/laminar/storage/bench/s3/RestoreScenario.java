@@ -1,0 +1,126 @@
+package io.laminar.storage.bench.s3;
+
+import io.laminar.storage.bench.BenchContext;
+import io.laminar.storage.bench.Result;
+import io.laminar.storage.bench.Scenario;
+import io.laminar.storage.bench.checkpoint.CheckpointFixture;
+import io.laminar.storage.checkpoint.CheckpointManifest;
+import io.laminar.storage.checkpoint.RecoveryManager;
+import io.laminar.storage.checkpoint.StateFileRef;
+import io.laminar.storage.checkpoint.s3.S3CheckpointStore;
+import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.percore.PerCoreWalOptions;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * {@code restore}: one FULL checkpoint of the state is uploaded into an {@link S3CheckpointStore};
+ * then, timed, what a new machine with an empty data directory does: open a new
+ * {@link PerCoreWalManager}, and {@link RecoveryManager#recover()} with the S3 store (check every
+ * state file's CRC32C, load the chains, and let the new WAL adopt the checkpoint): system
+ * {@code laminar}. Beside it, system {@code raw}: plain GETs of the same objects, read to the end,
+ * one after the other. Rounds alternate the two, each laminar round into a new directory; the
+ * median is kept. Recovery reads each state file twice (the CRC32C check before any byte is used,
+ * then the load), so it transfers twice the bytes that {@code raw} does.
+ */
+public final class RestoreScenario implements Scenario {
+
+    public static final String NAME = "restore";
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public List<Result> run(BenchContext context) throws Exception {
+        var s = S3Settings.forRun(context.settings().quick());
+        var dir = context.newDirectory(NAME);
+        var laminar = new ArrayList<Result>();
+        var raw = new ArrayList<Result>();
+        try (var server = new S3Server(dir);
+             var store = S3CheckpointStore.builder(server.client, S3Server.BUCKET).prefix("laminar").build()) {
+            CheckpointManifest manifest;
+            long entriesPerCore;
+            try (var fixture = new CheckpointFixture(dir.resolve("machine-a"), s.stateBytes(), 0, store)) {
+                manifest = fixture.checkpoint().manifest();
+                entriesPerCore = fixture.entriesPerCore;
+            }
+            var keys = server.client.listObjectsV2Paginator(b -> b.bucket(S3Server.BUCKET).prefix("laminar/state/"))
+                    .contents().stream().map(S3Object::key).toList();
+            long bytes = manifest.files().stream().mapToLong(StateFileRef::size).sum();
+            for (int round = 0; round < s.rounds(); round++) {
+                for (int k = 0; k < 2; k++) {
+                    // A new machine would not hold the old state: let it go before measuring.
+                    System.gc();
+                    BenchContext.awaitQuietDisk();
+                    if ((k + round) % 2 == 0) {
+                        laminar.add(laminar(dir.resolve("machine-" + round + "/wal"), store, manifest, bytes,
+                                entriesPerCore));
+                    } else {
+                        raw.add(raw(server.client, keys, bytes));
+                    }
+                }
+            }
+        } finally {
+            BenchContext.deleteTree(dir);
+        }
+        var l = Result.median(laminar, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
+        var r = Result.median(raw, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
+        double ratio = ((Number) r.extra("seconds")).doubleValue() / ((Number) l.extra("seconds")).doubleValue();
+        l.extra("vsRaw", Result.round(ratio, 3));
+        return List.of(l, r);
+    }
+
+    private static Result laminar(Path walDir, S3CheckpointStore store, CheckpointManifest manifest, long bytes,
+                                  long entriesPerCore) throws Exception {
+        long start = System.nanoTime();
+        io.laminar.storage.checkpoint.RecoveredState recovered;
+        try (var wal = PerCoreWalManager.open(walDir, PerCoreWalOptions.builder().cores(CheckpointFixture.CORES).build())) {
+            recovered = new RecoveryManager(wal, store).recover();
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        var report = recovered.report();
+        boolean complete = Long.valueOf(manifest.checkpointId()).equals(report.checkpointId());
+        long entries = 0;
+        for (var state : recovered.coreStates()) {
+            entries += state.size();
+            complete &= state.size() == entriesPerCore;
+        }
+        return new Result(NAME, "laminar", CheckpointFixture.CORES, CheckpointFixture.VALUE_BYTES)
+                .bytesPerSecond(bytes, seconds)
+                .extra("seconds", Result.round(seconds, 3))
+                .extra("bytes", bytes)
+                .extra("stateBytes", manifest.stateBytes())
+                .extra("recoverMillis", report.duration().toMillis())
+                .extra("entries", entries)
+                .extra("complete", complete)
+                .extra("checkpointsSkipped", report.skipped().size());
+    }
+
+    private static Result raw(S3Client client, List<String> keys, long bytes) throws Exception {
+        var buffer = new byte[1 << 20];
+        long read = 0;
+        long start = System.nanoTime();
+        for (var key : keys) {
+            try (InputStream in = client.getObject(b -> b.bucket(S3Server.BUCKET).key(key))) {
+                for (int n; (n = in.read(buffer)) >= 0; ) {
+                    read += n;
+                }
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        if (read != bytes) {
+            throw new IllegalStateException("raw GETs read " + read + " bytes, the checkpoint's files have " + bytes);
+        }
+        return new Result(NAME, "raw", CheckpointFixture.CORES, CheckpointFixture.VALUE_BYTES)
+                .bytesPerSecond(read, seconds)
+                .extra("seconds", Result.round(seconds, 3))
+                .extra("bytes", read)
+                .extra("files", keys.size());
+    }
+}
