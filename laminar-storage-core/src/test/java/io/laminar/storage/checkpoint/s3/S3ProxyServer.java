@@ -19,12 +19,18 @@ import software.amazon.awssdk.services.s3.S3Client;
  * file-system blob store, with AWS v4 authentication. It can be stopped and started again on the
  * same port over the same blob store, which keeps its objects: the server going away in the middle
  * of a checkpoint and coming back.
+ *
+ * <p>Part of the core's test-jar: the starter's and the sample's tests start their servers with it
+ * too (they declare {@code org.gaul:s3proxy} themselves, test dependencies are not transitive).
+ * {@link #start} and {@link #stop} may be called from any thread.
  */
 public final class S3ProxyServer implements AutoCloseable {
 
     public static final String ACCESS_KEY = "laminar-test-access";
     /** The secret; tests check that it never shows up in a message. */
     public static final String SECRET_KEY = "laminar-test-secret-7c1f0e";
+    /** The region clients sign their requests for (S3Proxy accepts any; the SDK needs one). */
+    public static final String REGION = "us-east-1";
 
     private final BlobStore blobStore;
     private S3Proxy proxy;
@@ -53,18 +59,26 @@ public final class S3ProxyServer implements AutoCloseable {
         if (proxy != null) {
             return;
         }
-        proxy = S3Proxy.builder()
+        var starting = S3Proxy.builder()
                 .blobStore(blobStore)
                 .endpoint(URI.create("http://127.0.0.1:" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
                 .ignoreUnknownHeaders(true) // or the SDK's multipart requests are refused
                 .stopTimeout(0)
                 .build();
-        proxy.start();
-        for (int i = 0; i < 500 && !"STARTED".equals(proxy.getState()); i++) {
+        starting.start();
+        for (int i = 0; i < 500 && !"STARTED".equals(starting.getState()); i++) {
             Thread.sleep(10);
         }
-        port = proxy.getPort();
+        var state = starting.getState();
+        if (!"STARTED".equals(state)) {
+            starting.stop();
+            throw new IllegalStateException("S3Proxy did not start within 5 s on 127.0.0.1, "
+                    + (port == 0 ? "a free port" : "port " + port + " (another process may have taken it)")
+                    + ": its state is " + state);
+        }
+        proxy = starting;
+        port = starting.getPort();
     }
 
     /** Stops the server; the blob store keeps its objects. */
@@ -97,7 +111,7 @@ public final class S3ProxyServer implements AutoCloseable {
     public static S3Client client(URI endpoint, String accessKey, String secretKey) {
         return S3Client.builder()
                 .endpointOverride(endpoint)
-                .region(Region.US_EAST_1)
+                .region(Region.of(REGION))
                 .forcePathStyle(true)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
                 .overrideConfiguration(ClientOverrideConfiguration.builder()
@@ -112,7 +126,7 @@ public final class S3ProxyServer implements AutoCloseable {
     public static S3Client clientWithoutRetries(URI endpoint, String accessKey, String secretKey) {
         return S3Client.builder()
                 .endpointOverride(endpoint)
-                .region(Region.US_EAST_1)
+                .region(Region.of(REGION))
                 .forcePathStyle(true)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
                 .overrideConfiguration(ClientOverrideConfiguration.builder()
