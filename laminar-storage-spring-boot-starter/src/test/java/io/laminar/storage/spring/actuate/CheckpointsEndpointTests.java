@@ -7,6 +7,7 @@ import com.jayway.jsonpath.DocumentContext;
 import com.jayway.jsonpath.JsonPath;
 import io.laminar.storage.checkpoint.CheckpointHistory;
 import io.laminar.storage.checkpoint.CheckpointManifest;
+import io.laminar.storage.io.FaultyFileIO;
 import io.laminar.storage.spring.actuate.CheckpointsEndpoint.CompletedDescriptor;
 import io.laminar.storage.spring.actuate.CheckpointsEndpoint.FailedDescriptor;
 import io.laminar.storage.spring.actuate.CheckpointsEndpoint.TriggerStatus;
@@ -63,10 +64,10 @@ class CheckpointsEndpointTests {
         var second = test.checkpoint();
         test.put("key-0", 80);
         var third = test.checkpoint();
-        test.storeIo.failForces(path -> true);
+        test.storeIo.forces().failNow();
         test.put("key-1", 80);
         assertThatThrownBy(test::checkpoint).isInstanceOf(ExecutionException.class);
-        test.storeIo.stopFailing();
+        test.storeIo.forces().stopFailing();
 
         var read = endpoint.checkpoints();
 
@@ -174,7 +175,7 @@ class CheckpointsEndpointTests {
     void triggerAnswersWithTheFailureAndItsCause() throws Exception {
         test = TestRuntime.started(dir, 2, new CheckpointHistory());
         test.put("a", 100);
-        test.storeIo.failForces(path -> true);
+        test.storeIo.forces().failNow();
 
         var answer = new CheckpointsEndpoint(test.runtime, test.history).trigger();
 
@@ -203,14 +204,14 @@ class CheckpointsEndpointTests {
     void triggerStopsWaitingAfterItsTimeoutAndTheCheckpointGoesOn() throws Exception {
         test = TestRuntime.started(dir, 1, new CheckpointHistory());
         test.put("a", 100);
-        test.storeIo.slowForces(Duration.ofMillis(300));
+        test.storeIo.slowForces(Duration.ofMillis(300), FaultyFileIO.ANY);
 
         var answer = new CheckpointsEndpoint(test.runtime, test.history, Duration.ofMillis(20)).trigger();
 
         assertThat(answer.status()).isEqualTo(TriggerStatus.IN_PROGRESS);
         assertThat(answer.message()).contains("still running after 20 ms");
         // The next checkpoint runs after it: once that one is done, so is the first.
-        test.storeIo.slowForces(Duration.ZERO);
+        test.storeIo.slowForces(Duration.ZERO, FaultyFileIO.ANY);
         test.checkpoint();
         assertThat(test.history.completedCount()).isEqualTo(2);
     }
@@ -228,7 +229,7 @@ class CheckpointsEndpointTests {
         restartAfterACheckpointAndFiveMoreChanges();
         test.put("key-0", 80);
         var latest = test.checkpoint();
-        test.storeIo.failForces(path -> true);
+        test.storeIo.forces().failNow();
         test.put("key-1", 80);
         assertThatThrownBy(test::checkpoint).isInstanceOf(ExecutionException.class);
         var endpoint = new CheckpointsEndpoint(test.runtime, test.history);
