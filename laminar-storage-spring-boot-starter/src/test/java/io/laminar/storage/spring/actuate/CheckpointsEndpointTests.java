@@ -23,6 +23,7 @@ import org.springframework.boot.actuate.autoconfigure.endpoint.jackson.JacksonEn
 import org.springframework.boot.actuate.endpoint.jackson.EndpointJsonMapper;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.util.FileSystemUtils;
 
 class CheckpointsEndpointTests {
 
@@ -97,6 +98,7 @@ class CheckpointsEndpointTests {
         assertThat(failure.cause().causedBy()).singleElement().asString().contains("injected fdatasync failure");
         var recovery = read.recovery();
         assertThat(recovery.checkpointId()).isEqualTo(restored.checkpointId());
+        assertThat(recovery.adoptedCheckpoint()).isFalse();
         assertThat(recovery.recordsReplayed()).isEqualTo(5);
         assertThat(recovery.recordsReplayedPerCore()).hasSize(2);
         assertThat(recovery.recordsReplayedPerCore().stream().mapToLong(Long::longValue).sum()).isEqualTo(5);
@@ -114,7 +116,33 @@ class CheckpointsEndpointTests {
         assertThat(read.lastFailure()).isNull();
         assertThat(read.history()).isEmpty();
         assertThat(read.recovery().checkpointId()).isNull();
+        assertThat(read.recovery().adoptedCheckpoint()).isFalse();
         assertThat(read.recovery().recordsReplayed()).isZero();
+    }
+
+    @Test
+    void readSaysWhenTheRecoveryAdoptedACheckpointTakenWithAnotherWal() throws Exception {
+        CheckpointManifest taken;
+        try (var previous = TestRuntime.started(dir, 2, new CheckpointHistory())) {
+            for (int i = 0; i < 10; i++) {
+                previous.put("key-" + i, 50);
+            }
+            taken = previous.checkpoint();
+            previous.put("after-the-checkpoint", 50);
+        }
+        // A new, empty WAL over the same store: as another machine restoring from a shared store.
+        assertThat(FileSystemUtils.deleteRecursively(dir.resolve("wal"))).isTrue();
+        test = TestRuntime.started(dir, 2, new CheckpointHistory());
+        var endpoint = new CheckpointsEndpoint(test.runtime, test.history);
+
+        var recovery = endpoint.checkpoints().recovery();
+
+        assertThat(recovery.checkpointId()).isEqualTo(taken.checkpointId());
+        assertThat(recovery.adoptedCheckpoint()).isTrue();
+        assertThat(recovery.recordsReplayed()).as("the change after the checkpoint was in the lost WAL").isZero();
+        var doc = JsonPath.parse(actuatorJson(endpoint.checkpoints()));
+        assertThat(doc.read("$.recovery.adoptedCheckpoint", Boolean.class)).isTrue();
+        assertThat(doc.read("$.recovery.checkpointId", Long.class)).isEqualTo(taken.checkpointId());
     }
 
     @Test
@@ -249,6 +277,7 @@ class CheckpointsEndpointTests {
         assertThat(list(doc, "$.history[*].status")).containsExactly("FAILED", "COMPLETED");
         assertThat(doc.read("$.lastFailure.cause.type", String.class)).isEqualTo("java.io.IOException");
         assertThat(list(doc, "$.lastFailure.cause.causedBy")).hasSize(1);
+        assertThat(doc.read("$.recovery.adoptedCheckpoint", Boolean.class)).isFalse();
         assertThat(doc.read("$.recovery.recordsReplayed", Integer.class)).isEqualTo(5);
         assertThat(list(doc, "$.recovery.recordsReplayedPerCore")).hasSize(2);
         assertThat(list(doc, "$.recovery.skipped")).isEmpty();
