@@ -10,6 +10,7 @@ import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
 import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -109,14 +110,7 @@ public final class S3ProxyServer implements AutoCloseable {
 
     /** A client of an S3 endpoint on this machine, with the SDK's default retries and short timeouts. */
     public static S3Client client(URI endpoint, String accessKey, String secretKey) {
-        return S3Client.builder()
-                .endpointOverride(endpoint)
-                .region(Region.of(REGION))
-                .forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
-                .overrideConfiguration(ClientOverrideConfiguration.builder()
-                        .apiCallAttemptTimeout(Duration.ofSeconds(30)).build())
-                .build();
+        return client(endpoint, accessKey, secretKey, ClientOverrideConfiguration.builder());
     }
 
     /**
@@ -124,14 +118,18 @@ public final class S3ProxyServer implements AutoCloseable {
      * retries are the only ones, so that tests can count them.
      */
     public static S3Client clientWithoutRetries(URI endpoint, String accessKey, String secretKey) {
+        return client(endpoint, accessKey, secretKey,
+                ClientOverrideConfiguration.builder().retryStrategy(AwsRetryStrategy.doNotRetry()));
+    }
+
+    private static S3Client client(URI endpoint, String accessKey, String secretKey,
+            ClientOverrideConfiguration.Builder overrides) {
         return S3Client.builder()
                 .endpointOverride(endpoint)
                 .region(Region.of(REGION))
                 .forcePathStyle(true)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
-                .overrideConfiguration(ClientOverrideConfiguration.builder()
-                        .retryStrategy(software.amazon.awssdk.awscore.retry.AwsRetryStrategy.doNotRetry())
-                        .apiCallAttemptTimeout(Duration.ofSeconds(30)).build())
+                .overrideConfiguration(overrides.apiCallAttemptTimeout(Duration.ofSeconds(30)).build())
                 .build();
     }
 
