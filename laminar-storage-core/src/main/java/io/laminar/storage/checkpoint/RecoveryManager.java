@@ -51,6 +51,9 @@ import org.slf4j.LoggerFactory;
  *       checkpoint needs, that checkpoint is refused as before.</li>
  * </ul>
  * Only one machine may write checkpoints into a store at a time; the one restoring takes over.
+ * Besides a WARN log line, the recovery's report says that it adopted a checkpoint
+ * ({@link RecoveryReport#adoptedCheckpoint()}); a later recovery of the same directory, which
+ * continues from its own WAL, does not.
  *
  * <h2>Never a partial state</h2>
  * If no checkpoint is usable and the WAL no longer starts at its beginning, or the usable
@@ -118,7 +121,7 @@ public final class RecoveryManager {
             // Taken before the replay changes the stores: what the checkpoint's chains hold, for the
             // coordinator to diff the next cut against (the replay copies nodes, never changes these).
             var checkpointStates = stores.stream().map(ChangelogAwareStateStore::snapshot).toList();
-            return replay(stores, CorePositions.of(from), manifest, checkpointStates, skipped, started);
+            return replay(stores, CorePositions.of(from), manifest, adopt, checkpointStates, skipped, started);
         }
         for (int core = 0; core < cores; core++) {
             if (start.position(core) != 0) {
@@ -134,12 +137,12 @@ public final class RecoveryManager {
         }
         log.info("no checkpoint{}; recovering {} from the WAL alone", skipped.isEmpty() ? "" : " usable",
                 wal.directory());
-        return replay(stores, start, null, List.of(), skipped, started);
+        return replay(stores, start, null, false, List.of(), skipped, started);
     }
 
     private RecoveredState replay(List<ChangelogAwareStateStore> stores, CorePositions from,
-            CheckpointManifest manifest, List<StateSnapshot> checkpointStates, List<SkippedCheckpoint> skipped,
-            long started) {
+            CheckpointManifest manifest, boolean adopted, List<StateSnapshot> checkpointStates,
+            List<SkippedCheckpoint> skipped, long started) {
         int cores = stores.size();
         var replayers = new ChangelogSink[cores];
         for (int core = 0; core < cores; core++) {
@@ -179,10 +182,11 @@ public final class RecoveryManager {
             perCoreList.add(perCore[core]);
         }
         var duration = Duration.ofNanos(System.nanoTime() - started);
-        var report = new RecoveryReport(manifest == null ? null : manifest.checkpointId(), skipped, counters[0],
-                counters[1], perCoreList, duration);
-        log.info("recovered {} in {} ms: checkpoint {}, {} records ({} bytes) replayed, {} checkpoints skipped",
-                wal.directory(), duration.toMillis(), report.checkpointId(), counters[0], counters[1], skipped.size());
+        var report = new RecoveryReport(manifest == null ? null : manifest.checkpointId(), adopted, skipped,
+                counters[0], counters[1], perCoreList, duration);
+        log.info("recovered {} in {} ms: checkpoint {}{}, {} records ({} bytes) replayed, {} checkpoints skipped",
+                wal.directory(), duration.toMillis(), report.checkpointId(), adopted ? " (adopted)" : "", counters[0],
+                counters[1], skipped.size());
         return new RecoveredState(snapshots, manifest == null ? Map.of() : manifest.sources(),
                 manifest == null ? Map.of() : manifest.operators(), manifest == null ? -1 : manifest.epoch(), report,
                 manifest, checkpointStates);
@@ -200,7 +204,9 @@ public final class RecoveryManager {
     /**
      * Checks that the WAL can continue from a checkpoint: it holds the records from the
      * checkpoint's positions, starting with its barriers; or it has no history of its own and can
-     * adopt the checkpoint (then returns true).
+     * adopt the checkpoint (then returns true). A WAL that adopted the checkpoint before and has
+     * written nothing since holds its barriers already: it continues from it like any WAL, and this
+     * recovery adopts nothing (the report says so).
      */
     private boolean checkWal(CheckpointManifest manifest, CorePositions start) throws Unusable {
         int cores = wal.cores();
@@ -215,7 +221,8 @@ public final class RecoveryManager {
                 throw new Unusable("its WAL position of core " + core + " (" + positions[core] + ") cannot be a record's");
             }
         }
-        if (wal.canAdopt(CorePositions.of(positions), manifest.epoch())) {
+        if (wal.canAdopt(CorePositions.of(positions), manifest.epoch())
+                && !holdsBarriers(positions, manifest.epoch())) {
             return true;
         }
         var durable = wal.durablePositions();
@@ -238,6 +245,16 @@ public final class RecoveryManager {
             }
         }
         return false;
+    }
+
+    /** Whether the WAL of every core holds the barrier of {@code epoch} at its position. */
+    private boolean holdsBarriers(long[] positions, long epoch) {
+        for (int core = 0; core < positions.length; core++) {
+            if (!wal.isBarrierAt(core, positions[core], epoch)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Checks everything a manifest references, then loads each core's chain. */

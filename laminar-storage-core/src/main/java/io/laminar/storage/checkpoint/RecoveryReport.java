@@ -7,16 +7,29 @@ import java.util.List;
  * What a recovery did. Immutable.
  *
  * @param checkpointId           the checkpoint restored, or null if none was (recovery from the WAL only)
+ * @param adoptedCheckpoint      whether that checkpoint was taken with another WAL (typically another
+ *                               machine's, restored from a shared store into an empty data directory):
+ *                               this WAL had no history of its own and adopted the checkpoint's positions
+ *                               and epoch (see {@link RecoveryManager}). The state is exactly the
+ *                               checkpoint's; what the other machine changed after it is not restored,
+ *                               and sources resume from its offsets. Always false without a checkpoint
  * @param skipped                newer checkpoints that were not usable, newest first, each with the reason
  * @param recordsReplayed        the WAL data records replayed onto the restored state, all cores
  * @param bytesReplayed          the WAL bytes those records (and the barriers among them) take
  * @param recordsReplayedPerCore per core, the data records replayed
  * @param duration               how long the recovery took
  */
-public record RecoveryReport(Long checkpointId, List<SkippedCheckpoint> skipped, long recordsReplayed,
-        long bytesReplayed, List<Long> recordsReplayedPerCore, Duration duration) {
+public record RecoveryReport(Long checkpointId, boolean adoptedCheckpoint, List<SkippedCheckpoint> skipped,
+        long recordsReplayed, long bytesReplayed, List<Long> recordsReplayedPerCore, Duration duration) {
 
+    /**
+     * @throws IllegalArgumentException if {@code adoptedCheckpoint} is set without a {@code checkpointId}
+     */
     public RecoveryReport {
+        if (adoptedCheckpoint && checkpointId == null) {
+            throw new IllegalArgumentException("adoptedCheckpoint needs the id of the checkpoint adopted, but "
+                    + "checkpointId was null");
+        }
         skipped = List.copyOf(skipped);
         recordsReplayedPerCore = List.copyOf(recordsReplayedPerCore);
     }

@@ -185,7 +185,7 @@ class CheckpointHistoryTest {
         var history = new CheckpointHistory(10, clock);
         clock.advance(Duration.ofSeconds(30)); // recovery took 30 s
         assertThat(history.timeSinceLastCompleted()).isEqualTo(Duration.ofSeconds(30));
-        var report = new RecoveryReport(7L, List.of(new SkippedCheckpoint(8, "manifest unreadable")), 42, 4200,
+        var report = new RecoveryReport(7L, false, List.of(new SkippedCheckpoint(8, "manifest unreadable")), 42, 4200,
                 List.of(40L, 2L), Duration.ofSeconds(30));
         history.recovered(report);
         assertThat(history.trackingSince()).isEqualTo(T0.plusSeconds(30));

@@ -81,6 +81,7 @@ class CheckpointRecoveryTest {
         }
         var recovered = recover();
         assertThat(recovered.report().checkpointId()).isEqualTo(manifest.checkpointId());
+        assertThat(recovered.report().adoptedCheckpoint()).as("a checkpoint of this WAL's own").isFalse();
         assertThat(recovered.epoch()).isEqualTo(manifest.epoch());
         assertThat(render(recovered.coreStates().get(0))).isEqualTo(expected0);
         assertThat(render(recovered.coreStates().get(1))).isEqualTo(expected1);
@@ -548,5 +549,11 @@ class CheckpointRecoveryTest {
         assertThat(render(recovered.coreStates().get(0))).hasSize(2);
         assertThat(recovered.sources()).containsEntry("core-0000",
                 new ConnectorCheckpoint(Map.of("ops", "2"), Map.of()));
+    }
+
+    @Test
+    void aReportCannotSayItAdoptedACheckpointWithoutNamingIt() {
+        assertThatThrownBy(() -> new RecoveryReport(null, true, List.of(), 0, 0, List.of(0L), Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("checkpointId was null");
     }
 }

@@ -137,6 +137,7 @@ class RestoreOnAnotherMachineTest {
                         newest.walPositions().stream().mapToLong(Long::longValue).toArray());
             }
             assertThat(restored.report().checkpointId()).isEqualTo(newest.checkpointId());
+            assertThat(restored.report().adoptedCheckpoint()).as("restored A's checkpoint into B's empty WAL").isTrue();
             assertThat(restored.report().skipped()).isEmpty();
             assertThat(restored.report().recordsReplayed()).isZero();
             assertThat(states(restored)).isEqualTo(atNewest);
@@ -173,12 +174,14 @@ class RestoreOnAnotherMachineTest {
             // B restarts on its own directory: its checkpoint plus its own WAL, as any restart.
             var again = recover(dirB, bucket.store());
             assertThat(again.report().checkpointId()).isEqualTo(continued.checkpointId());
+            assertThat(again.report().adoptedCheckpoint()).as("B's own checkpoint and WAL").isFalse();
             assertThat(again.report().recordsReplayedPerCore()).containsExactly(0L, 1L);
             assertThat(states(again)).isEqualTo(finalB);
 
             // Machine C, empty again, sees B's newer checkpoint.
             var third = recover(dirC, bucket.store());
             assertThat(third.report().checkpointId()).isEqualTo(continued.checkpointId());
+            assertThat(third.report().adoptedCheckpoint()).isTrue();
             assertThat(states(third)).isEqualTo(atContinued);
             assertThat(third.sources()).isEqualTo(continued.sources());
         }
@@ -208,6 +211,7 @@ class RestoreOnAnotherMachineTest {
         Files.write(manifest, Arrays.copyOf(good, good.length / 2));
         var restored = recover(dirB, store);
         assertThat(restored.report().checkpointId()).isEqualTo(older.checkpointId());
+        assertThat(restored.report().adoptedCheckpoint()).isTrue();
         List<List<String>> finalB;
         // ...and writes far past the newer checkpoint's positions before it restarts.
         try (var cores = new CoreThreads(dirB, CORES, restored.coreStates(), operations(restored))) {
@@ -229,6 +233,8 @@ class RestoreOnAnotherMachineTest {
             assertThat(s.reason()).contains("taken with another WAL");
         });
         assertThat(again.report().checkpointId()).isEqualTo(older.checkpointId());
+        assertThat(again.report().adoptedCheckpoint()).as("B replays its own WAL from the checkpoint it adopted")
+                .isFalse();
         assertThat(states(again)).isEqualTo(finalB);
     }
 
@@ -247,7 +253,7 @@ class RestoreOnAnotherMachineTest {
             atCheckpoint = states(cores);
             checkpoint = checkpoints.triggerCheckpoint().join();
         }
-        recover(dirB, store);
+        assertThat(recover(dirB, store).report().adoptedCheckpoint()).isTrue();
         // As if the machine died after core 0 was adopted but before core 1 was: core 1's log is new again.
         try (var files = Files.list(dirB)) {
             for (var file : files.filter(f -> f.getFileName().toString().startsWith("core-0001-")).toList()) {
@@ -258,14 +264,20 @@ class RestoreOnAnotherMachineTest {
         var restored = recover(dirB, store);
 
         assertThat(restored.report().checkpointId()).isEqualTo(checkpoint.checkpointId());
+        assertThat(restored.report().adoptedCheckpoint()).as("core 1 is adopted now").isTrue();
         assertThat(states(restored)).isEqualTo(atCheckpoint);
         try (var wal = PerCoreWalManager.open(dirB, CoreThreads.walOptions(CORES))) {
             assertThat(wal.startPositions().toArray()).containsExactly(
                     checkpoint.walPositions().stream().mapToLong(Long::longValue).toArray());
             assertThat(wal.epoch()).isEqualTo(checkpoint.epoch());
         }
-        // Once adopted, the directory restores like any other: a third recovery changes nothing.
-        assertThat(states(recover(dirB, store))).isEqualTo(atCheckpoint);
+        // Once adopted, the directory restores like any other: a third recovery changes nothing, and
+        // adopts nothing (the WAL holds the checkpoint's barriers: it replays from them, as any restart).
+        var third = recover(dirB, store);
+        assertThat(states(third)).isEqualTo(atCheckpoint);
+        assertThat(third.report().checkpointId()).isEqualTo(checkpoint.checkpointId());
+        assertThat(third.report().adoptedCheckpoint()).isFalse();
+        assertThat(third.report().recordsReplayed()).isZero();
     }
 
     @Test
@@ -290,6 +302,7 @@ class RestoreOnAnotherMachineTest {
 
         // A's checkpoint needs records B does not hold: skipped, and B's WAL is recovered as it is.
         assertThat(recovered.report().checkpointId()).isNull();
+        assertThat(recovered.report().adoptedCheckpoint()).isFalse();
         assertThat(recovered.report().skipped()).singleElement().extracting(SkippedCheckpoint::reason).asString()
                 .containsAnyOf("ends at", "taken with another WAL");
         assertThat(states(recovered)).isEqualTo(ownState);

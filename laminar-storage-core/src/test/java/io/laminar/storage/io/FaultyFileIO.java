@@ -21,9 +21,9 @@ import java.util.function.Predicate;
 
 /**
  * A {@link FileIO} over a real one that can make {@code force} and/or {@code write} throw
- * {@link IOException} (after N calls, once, or from a switch a test flips) and can slow writes
- * down. Files are real and every call that is not failed goes to the real file system, with real
- * fdatasync.
+ * {@link IOException} (after N calls, once, or from a switch a test flips) and can slow writes and
+ * fdatasyncs down. Files are real and every call that is not failed goes to the real file system,
+ * with real fdatasync. Part of the core's test-jar: the starter's tests use it too.
  *
  * <p>Faults match files by their current name: a channel opened under one name follows its file
  * through {@link #atomicMove}, so a rule for {@link #SEGMENTS} also covers a segment that was
@@ -49,8 +49,8 @@ public final class FaultyFileIO implements FileIO {
     private final Fault writes = new Fault("write");
     private final Set<Channel> openChannels = ConcurrentHashMap.newKeySet();
     private final List<Path> closedUnsynced = new CopyOnWriteArrayList<>();
-    private volatile long writeDelayNanos;
-    private volatile Predicate<Path> slowFiles = ANY;
+    private volatile Slowdown slowWrites = Slowdown.NONE;
+    private volatile Slowdown slowForces = Slowdown.NONE;
 
     public FaultyFileIO(FileIO delegate) {
         this.delegate = Objects.requireNonNull(delegate, "delegate");
@@ -73,8 +73,16 @@ public final class FaultyFileIO implements FileIO {
 
     /** Sleeps {@code delay} before every write to a file that matches. {@link Duration#ZERO} stops it. */
     public FaultyFileIO slowWrites(Duration delay, Predicate<Path> files) {
-        this.slowFiles = Objects.requireNonNull(files, "files");
-        this.writeDelayNanos = delay.toNanos();
+        this.slowWrites = new Slowdown(delay.toNanos(), files);
+        return this;
+    }
+
+    /**
+     * Sleeps {@code delay} before every fdatasync of a file that matches, before its fault plan is
+     * consulted (a slow disk that may also fail). {@link Duration#ZERO} stops it.
+     */
+    public FaultyFileIO slowForces(Duration delay, Predicate<Path> files) {
+        this.slowForces = new Slowdown(delay.toNanos(), files);
         return this;
     }
 
@@ -135,6 +143,21 @@ public final class FaultyFileIO implements FileIO {
 
     private static Path normalize(Path path) {
         return path.toAbsolutePath().normalize();
+    }
+
+    /** A delay for the calls on the files that match; one object, so a test changes both at once. */
+    private record Slowdown(long nanos, Predicate<Path> files) {
+        static final Slowdown NONE = new Slowdown(0, ANY);
+
+        Slowdown {
+            Objects.requireNonNull(files, "files");
+        }
+
+        void sleepIfMatches(Path path) {
+            if (nanos > 0 && files.test(path)) {
+                sleepNanos(nanos);
+            }
+        }
     }
 
     /**
@@ -328,10 +351,7 @@ public final class FaultyFileIO implements FileIO {
 
         private boolean beforeWrite() throws IOException {
             var p = path;
-            long delay = writeDelayNanos;
-            if (delay > 0 && slowFiles.test(p)) {
-                sleepNanos(delay);
-            }
+            slowWrites.sleepIfMatches(p);
             return writes.enter(p);
         }
 
@@ -369,7 +389,9 @@ public final class FaultyFileIO implements FileIO {
 
         @Override
         public void force(boolean metaData) throws IOException {
-            boolean after = forces.enter(path);
+            var p = path;
+            slowForces.sleepIfMatches(p);
+            boolean after = forces.enter(p);
             long covered = writeCalls.get();
             delegate().force(metaData);
             forces.succeeded(after);

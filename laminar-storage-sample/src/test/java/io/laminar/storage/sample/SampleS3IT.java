@@ -3,14 +3,10 @@ package io.laminar.storage.sample;
 import static io.laminar.storage.sample.SampleClient.batch;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.URI;
+import io.laminar.storage.checkpoint.s3.S3ProxyServer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Map;
-import org.gaul.s3proxy.S3Proxy;
-import org.gaul.s3proxy.auth.AuthenticationType;
-import org.gaul.s3proxy.blobstore.BlobStore;
-import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,37 +21,30 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SampleS3IT {
 
-    private static final String ACCESS_KEY = "sample-access";
-    private static final String SECRET_KEY = "sample-secret";
     private static final String BUCKET = "laminar-sample-it";
 
     @TempDir
     Path dir;
 
-    private final BlobStore blobs = new TransientNio2BlobStore();
-    private S3Proxy proxy;
+    private S3ProxyServer s3;
 
     @BeforeEach
     void startS3Proxy() throws Exception {
-        proxy = S3Proxy.builder().blobStore(blobs).endpoint(URI.create("http://127.0.0.1:0"))
-                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
-                .ignoreUnknownHeaders(true).stopTimeout(0).build();
-        proxy.start();
-        for (int i = 0; i < 500 && !"STARTED".equals(proxy.getState()); i++) {
-            Thread.sleep(10);
-        }
-        assertThat(proxy.getState()).isEqualTo("STARTED");
-        blobs.createContainer(BUCKET);
+        s3 = S3ProxyServer.inMemory();
+        s3.createBucket(BUCKET);
     }
 
     @AfterEach
     void stopS3Proxy() throws Exception {
-        proxy.stop();
+        if (s3 != null) {
+            s3.close();
+        }
     }
 
     private Map<String, String> environment() {
-        return Map.of("AWS_ACCESS_KEY_ID", ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", SECRET_KEY, "AWS_REGION", "us-east-1",
-                "LAMINAR_S3_ENDPOINT", "http://127.0.0.1:" + proxy.getPort(), "LAMINAR_S3_BUCKET", BUCKET);
+        return Map.of("AWS_ACCESS_KEY_ID", S3ProxyServer.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", S3ProxyServer.SECRET_KEY,
+                "AWS_REGION", S3ProxyServer.REGION, "LAMINAR_S3_ENDPOINT", s3.endpoint().toString(),
+                "LAMINAR_S3_BUCKET", BUCKET);
     }
 
     private SampleProcess start(String name, Path data) throws Exception {
@@ -74,7 +63,7 @@ class SampleS3IT {
             assertThat(first.logTail()).contains("final checkpoint");
         }
         var names = new ArrayList<String>();
-        blobs.list(BUCKET).contents().forEach(object -> names.add(object.key()));
+        s3.blobStore().list(BUCKET).contents().forEach(object -> names.add(object.key()));
         assertThat(names).as("objects in the bucket").isNotEmpty().allMatch(name -> name.startsWith("sample/"));
 
         try (var second = start("second", dir.resolve("second"))) {

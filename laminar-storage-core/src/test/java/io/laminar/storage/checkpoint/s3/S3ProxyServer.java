@@ -10,6 +10,7 @@ import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
 import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -19,12 +20,18 @@ import software.amazon.awssdk.services.s3.S3Client;
  * file-system blob store, with AWS v4 authentication. It can be stopped and started again on the
  * same port over the same blob store, which keeps its objects: the server going away in the middle
  * of a checkpoint and coming back.
+ *
+ * <p>Part of the core's test-jar: the starter's and the sample's tests start their servers with it
+ * too (they declare {@code org.gaul:s3proxy} themselves, test dependencies are not transitive).
+ * {@link #start} and {@link #stop} may be called from any thread.
  */
 public final class S3ProxyServer implements AutoCloseable {
 
     public static final String ACCESS_KEY = "laminar-test-access";
     /** The secret; tests check that it never shows up in a message. */
     public static final String SECRET_KEY = "laminar-test-secret-7c1f0e";
+    /** The region clients sign their requests for (S3Proxy accepts any; the SDK needs one). */
+    public static final String REGION = "us-east-1";
 
     private final BlobStore blobStore;
     private S3Proxy proxy;
@@ -53,18 +60,26 @@ public final class S3ProxyServer implements AutoCloseable {
         if (proxy != null) {
             return;
         }
-        proxy = S3Proxy.builder()
+        var starting = S3Proxy.builder()
                 .blobStore(blobStore)
                 .endpoint(URI.create("http://127.0.0.1:" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
                 .ignoreUnknownHeaders(true) // or the SDK's multipart requests are refused
                 .stopTimeout(0)
                 .build();
-        proxy.start();
-        for (int i = 0; i < 500 && !"STARTED".equals(proxy.getState()); i++) {
+        starting.start();
+        for (int i = 0; i < 500 && !"STARTED".equals(starting.getState()); i++) {
             Thread.sleep(10);
         }
-        port = proxy.getPort();
+        var state = starting.getState();
+        if (!"STARTED".equals(state)) {
+            starting.stop();
+            throw new IllegalStateException("S3Proxy did not start within 5 s on 127.0.0.1, "
+                    + (port == 0 ? "a free port" : "port " + port + " (another process may have taken it)")
+                    + ": its state is " + state);
+        }
+        proxy = starting;
+        port = starting.getPort();
     }
 
     /** Stops the server; the blob store keeps its objects. */
@@ -95,14 +110,7 @@ public final class S3ProxyServer implements AutoCloseable {
 
     /** A client of an S3 endpoint on this machine, with the SDK's default retries and short timeouts. */
     public static S3Client client(URI endpoint, String accessKey, String secretKey) {
-        return S3Client.builder()
-                .endpointOverride(endpoint)
-                .region(Region.US_EAST_1)
-                .forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
-                .overrideConfiguration(ClientOverrideConfiguration.builder()
-                        .apiCallAttemptTimeout(Duration.ofSeconds(30)).build())
-                .build();
+        return client(endpoint, accessKey, secretKey, ClientOverrideConfiguration.builder());
     }
 
     /**
@@ -110,14 +118,18 @@ public final class S3ProxyServer implements AutoCloseable {
      * retries are the only ones, so that tests can count them.
      */
     public static S3Client clientWithoutRetries(URI endpoint, String accessKey, String secretKey) {
+        return client(endpoint, accessKey, secretKey,
+                ClientOverrideConfiguration.builder().retryStrategy(AwsRetryStrategy.doNotRetry()));
+    }
+
+    private static S3Client client(URI endpoint, String accessKey, String secretKey,
+            ClientOverrideConfiguration.Builder overrides) {
         return S3Client.builder()
                 .endpointOverride(endpoint)
-                .region(Region.US_EAST_1)
+                .region(Region.of(REGION))
                 .forcePathStyle(true)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
-                .overrideConfiguration(ClientOverrideConfiguration.builder()
-                        .retryStrategy(software.amazon.awssdk.awscore.retry.AwsRetryStrategy.doNotRetry())
-                        .apiCallAttemptTimeout(Duration.ofSeconds(30)).build())
+                .overrideConfiguration(overrides.apiCallAttemptTimeout(Duration.ofSeconds(30)).build())
                 .build();
     }
 

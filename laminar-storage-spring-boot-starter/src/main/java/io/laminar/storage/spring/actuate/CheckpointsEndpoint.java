@@ -276,6 +276,10 @@ public class CheckpointsEndpoint {
      * What the recovery at start did.
      *
      * @param checkpointId           the checkpoint restored, absent if none was (WAL only)
+     * @param adoptedCheckpoint      whether that checkpoint was another WAL's (typically another
+     *                               machine's, restored into an empty data directory): the state is
+     *                               exactly the checkpoint's, what that machine changed after it is not
+     *                               restored, and sources resume from its offsets
      * @param durationMillis         how long it took
      * @param recordsReplayed        WAL records replayed onto it, all cores
      * @param bytesReplayed          WAL bytes replayed
@@ -283,12 +287,13 @@ public class CheckpointsEndpoint {
      * @param skipped                newer checkpoints that could not be used, newest first, with why
      * @param recoveredAt            when the report reached the checkpoint history, absent if not yet
      */
-    public record RecoveryDescriptor(Long checkpointId, long durationMillis, long recordsReplayed, long bytesReplayed,
-            List<Long> recordsReplayedPerCore, List<SkippedDescriptor> skipped, Instant recoveredAt) {
+    public record RecoveryDescriptor(Long checkpointId, boolean adoptedCheckpoint, long durationMillis,
+            long recordsReplayed, long bytesReplayed, List<Long> recordsReplayedPerCore, List<SkippedDescriptor> skipped,
+            Instant recoveredAt) {
 
         static RecoveryDescriptor of(RecoveryReport r, Instant recoveredAt) {
-            return new RecoveryDescriptor(r.checkpointId(), r.duration().toMillis(), r.recordsReplayed(),
-                    r.bytesReplayed(), r.recordsReplayedPerCore(),
+            return new RecoveryDescriptor(r.checkpointId(), r.adoptedCheckpoint(), r.duration().toMillis(),
+                    r.recordsReplayed(), r.bytesReplayed(), r.recordsReplayedPerCore(),
                     r.skipped().stream().map(s -> new SkippedDescriptor(s.checkpointId(), s.reason())).toList(),
                     recoveredAt);
         }

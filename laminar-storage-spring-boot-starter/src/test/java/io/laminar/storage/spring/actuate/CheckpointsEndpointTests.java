@@ -7,6 +7,7 @@ import com.jayway.jsonpath.DocumentContext;
 import com.jayway.jsonpath.JsonPath;
 import io.laminar.storage.checkpoint.CheckpointHistory;
 import io.laminar.storage.checkpoint.CheckpointManifest;
+import io.laminar.storage.io.FaultyFileIO;
 import io.laminar.storage.spring.actuate.CheckpointsEndpoint.CompletedDescriptor;
 import io.laminar.storage.spring.actuate.CheckpointsEndpoint.FailedDescriptor;
 import io.laminar.storage.spring.actuate.CheckpointsEndpoint.TriggerStatus;
@@ -22,6 +23,7 @@ import org.springframework.boot.actuate.autoconfigure.endpoint.jackson.JacksonEn
 import org.springframework.boot.actuate.endpoint.jackson.EndpointJsonMapper;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.util.FileSystemUtils;
 
 class CheckpointsEndpointTests {
 
@@ -63,10 +65,10 @@ class CheckpointsEndpointTests {
         var second = test.checkpoint();
         test.put("key-0", 80);
         var third = test.checkpoint();
-        test.storeIo.failForces(path -> true);
+        test.storeIo.forces().failNow();
         test.put("key-1", 80);
         assertThatThrownBy(test::checkpoint).isInstanceOf(ExecutionException.class);
-        test.storeIo.stopFailing();
+        test.storeIo.forces().stopFailing();
 
         var read = endpoint.checkpoints();
 
@@ -96,6 +98,7 @@ class CheckpointsEndpointTests {
         assertThat(failure.cause().causedBy()).singleElement().asString().contains("injected fdatasync failure");
         var recovery = read.recovery();
         assertThat(recovery.checkpointId()).isEqualTo(restored.checkpointId());
+        assertThat(recovery.adoptedCheckpoint()).isFalse();
         assertThat(recovery.recordsReplayed()).isEqualTo(5);
         assertThat(recovery.recordsReplayedPerCore()).hasSize(2);
         assertThat(recovery.recordsReplayedPerCore().stream().mapToLong(Long::longValue).sum()).isEqualTo(5);
@@ -113,7 +116,33 @@ class CheckpointsEndpointTests {
         assertThat(read.lastFailure()).isNull();
         assertThat(read.history()).isEmpty();
         assertThat(read.recovery().checkpointId()).isNull();
+        assertThat(read.recovery().adoptedCheckpoint()).isFalse();
         assertThat(read.recovery().recordsReplayed()).isZero();
+    }
+
+    @Test
+    void readSaysWhenTheRecoveryAdoptedACheckpointTakenWithAnotherWal() throws Exception {
+        CheckpointManifest taken;
+        try (var previous = TestRuntime.started(dir, 2, new CheckpointHistory())) {
+            for (int i = 0; i < 10; i++) {
+                previous.put("key-" + i, 50);
+            }
+            taken = previous.checkpoint();
+            previous.put("after-the-checkpoint", 50);
+        }
+        // A new, empty WAL over the same store: as another machine restoring from a shared store.
+        assertThat(FileSystemUtils.deleteRecursively(dir.resolve("wal"))).isTrue();
+        test = TestRuntime.started(dir, 2, new CheckpointHistory());
+        var endpoint = new CheckpointsEndpoint(test.runtime, test.history);
+
+        var recovery = endpoint.checkpoints().recovery();
+
+        assertThat(recovery.checkpointId()).isEqualTo(taken.checkpointId());
+        assertThat(recovery.adoptedCheckpoint()).isTrue();
+        assertThat(recovery.recordsReplayed()).as("the change after the checkpoint was in the lost WAL").isZero();
+        var doc = JsonPath.parse(actuatorJson(endpoint.checkpoints()));
+        assertThat(doc.read("$.recovery.adoptedCheckpoint", Boolean.class)).isTrue();
+        assertThat(doc.read("$.recovery.checkpointId", Long.class)).isEqualTo(taken.checkpointId());
     }
 
     @Test
@@ -174,7 +203,7 @@ class CheckpointsEndpointTests {
     void triggerAnswersWithTheFailureAndItsCause() throws Exception {
         test = TestRuntime.started(dir, 2, new CheckpointHistory());
         test.put("a", 100);
-        test.storeIo.failForces(path -> true);
+        test.storeIo.forces().failNow();
 
         var answer = new CheckpointsEndpoint(test.runtime, test.history).trigger();
 
@@ -203,14 +232,14 @@ class CheckpointsEndpointTests {
     void triggerStopsWaitingAfterItsTimeoutAndTheCheckpointGoesOn() throws Exception {
         test = TestRuntime.started(dir, 1, new CheckpointHistory());
         test.put("a", 100);
-        test.storeIo.slowForces(Duration.ofMillis(300));
+        test.storeIo.slowForces(Duration.ofMillis(300), FaultyFileIO.ANY);
 
         var answer = new CheckpointsEndpoint(test.runtime, test.history, Duration.ofMillis(20)).trigger();
 
         assertThat(answer.status()).isEqualTo(TriggerStatus.IN_PROGRESS);
         assertThat(answer.message()).contains("still running after 20 ms");
         // The next checkpoint runs after it: once that one is done, so is the first.
-        test.storeIo.slowForces(Duration.ZERO);
+        test.storeIo.slowForces(Duration.ZERO, FaultyFileIO.ANY);
         test.checkpoint();
         assertThat(test.history.completedCount()).isEqualTo(2);
     }
@@ -228,7 +257,7 @@ class CheckpointsEndpointTests {
         restartAfterACheckpointAndFiveMoreChanges();
         test.put("key-0", 80);
         var latest = test.checkpoint();
-        test.storeIo.failForces(path -> true);
+        test.storeIo.forces().failNow();
         test.put("key-1", 80);
         assertThatThrownBy(test::checkpoint).isInstanceOf(ExecutionException.class);
         var endpoint = new CheckpointsEndpoint(test.runtime, test.history);
@@ -248,6 +277,7 @@ class CheckpointsEndpointTests {
         assertThat(list(doc, "$.history[*].status")).containsExactly("FAILED", "COMPLETED");
         assertThat(doc.read("$.lastFailure.cause.type", String.class)).isEqualTo("java.io.IOException");
         assertThat(list(doc, "$.lastFailure.cause.causedBy")).hasSize(1);
+        assertThat(doc.read("$.recovery.adoptedCheckpoint", Boolean.class)).isFalse();
         assertThat(doc.read("$.recovery.recordsReplayed", Integer.class)).isEqualTo(5);
         assertThat(list(doc, "$.recovery.recordsReplayedPerCore")).hasSize(2);
         assertThat(list(doc, "$.recovery.skipped")).isEmpty();

@@ -79,7 +79,7 @@ class LaminarStorageHealthIndicatorTests {
         start();
         test.put(test.keyOn(0, "a"), 100);
         // Core 1's log cannot fdatasync any more: the change is never durable, and the log fails.
-        test.walIo.failForces(path -> path.getFileName().toString().matches("core-0001-\\d{20}\\.wal"));
+        test.walIo.forces().on(path -> path.getFileName().toString().matches("core-0001-\\d{20}\\.wal")).failNow();
         var key = test.keyOn(1, "b");
         assertThatThrownBy(() -> test.put(key, 100)).isInstanceOf(ExecutionException.class);
         assertThat(test.wal.isFailed(1)).isTrue();
@@ -134,7 +134,7 @@ class LaminarStorageHealthIndicatorTests {
     @Test
     void theStaleReasonAndTheDetailsNameTheLastFailure() throws Exception {
         start();
-        test.storeIo.failForces(path -> true); // no state file can be made durable
+        test.storeIo.forces().failNow(); // no state file can be made durable
         test.put("k", 10);
         assertThatThrownBy(test::checkpoint).isInstanceOf(ExecutionException.class);
         clock.advance(Duration.ofMinutes(1));
@@ -174,7 +174,7 @@ class LaminarStorageHealthIndicatorTests {
     @Test
     void aFailedLogOutweighsAStoppedRuntimeAndAStaleCheckpoint() throws Exception {
         start();
-        test.walIo.failForces(path -> path.getFileName().toString().matches("core-0000-\\d{20}\\.wal"));
+        test.walIo.forces().on(path -> path.getFileName().toString().matches("core-0000-\\d{20}\\.wal")).failNow();
         var key = test.keyOn(0, "a");
         assertThatThrownBy(() -> test.put(key, 100)).isInstanceOf(ExecutionException.class);
         clock.advance(Duration.ofHours(1));

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.laminar.storage.changelog.ChangelogOptions;
 import io.laminar.storage.checkpoint.CheckpointHistory;
+import io.laminar.storage.io.FaultyFileIO;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
@@ -167,7 +168,7 @@ class LaminarStorageMetricsTests {
         assertThat(gauge("laminar.storage.wal.fsync.batch", "core", "0")).isGreaterThanOrEqualTo(1);
         assertThat(counter("laminar.storage.wal.torn.tail.repairs", "core", "0")).isZero();
 
-        test.walIo.failForces(path -> path.getFileName().toString().matches("core-0001-\\d{20}\\.wal"));
+        test.walIo.forces().on(path -> path.getFileName().toString().matches("core-0001-\\d{20}\\.wal")).failNow();
         var key = test.keyOn(1, "c");
         assertThatThrownBy(() -> test.put(key, 10)).isInstanceOf(ExecutionException.class);
         assertThat(gauge("laminar.storage.wal.failed", "core", "1")).isEqualTo(1);
@@ -243,10 +244,10 @@ class LaminarStorageMetricsTests {
         var second = test.checkpoint();
         test.put("key-0", 500);
         var third = test.checkpoint();
-        test.storeIo.failForces(path -> true);
+        test.storeIo.forces().failNow();
         test.put("key-1", 500);
         assertThatThrownBy(test::checkpoint).isInstanceOf(ExecutionException.class);
-        test.storeIo.stopFailing();
+        test.storeIo.forces().stopFailing();
         clock.advance(Duration.ofSeconds(3));
 
         var latest = history.latestCompleted().orElseThrow();
@@ -296,7 +297,7 @@ class LaminarStorageMetricsTests {
         bind(TestRuntime.open(dir, 1, new CheckpointHistory(), options -> options.writeBufferSize(4096),
                 ChangelogOptions.defaults().withQueueCapacity(8).withBatchLimit(4)));
         test.start();
-        test.walIo.slowWrites(Duration.ofMillis(2));
+        test.walIo.slowWrites(Duration.ofMillis(2), FaultyFileIO.ANY);
         test.runtime.submitDurable(0, context -> {
             for (int i = 0; i < 300; i++) {
                 context.store().put(("k" + (i % 50)).getBytes(), new byte[400]);

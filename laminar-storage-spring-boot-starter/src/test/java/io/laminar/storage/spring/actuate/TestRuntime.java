@@ -5,6 +5,7 @@ import io.laminar.storage.checkpoint.CheckpointHistory;
 import io.laminar.storage.checkpoint.CheckpointManifest;
 import io.laminar.storage.checkpoint.FileSystemCheckpointStore;
 import io.laminar.storage.checkpoint.RecoveryReport;
+import io.laminar.storage.io.FaultyFileIO;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.runtime.LaminarRuntime;
@@ -17,13 +18,13 @@ import java.util.function.Consumer;
 
 /**
  * A real runtime for tests: a per-core WAL in {@code <dir>/wal} and a file-system checkpoint store
- * in {@code <dir>/checkpoints}, each over its own {@link FailingFileIO}, with a
+ * in {@code <dir>/checkpoints}, each over its own {@link FaultyFileIO}, with a
  * {@link CheckpointHistory} registered as a listener. Not thread-safe (one test thread).
  */
 public final class TestRuntime implements AutoCloseable {
 
-    public final FailingFileIO walIo = new FailingFileIO();
-    public final FailingFileIO storeIo = new FailingFileIO();
+    public final FaultyFileIO walIo = FaultyFileIO.overSystem();
+    public final FaultyFileIO storeIo = FaultyFileIO.overSystem();
     public final PerCoreWalManager wal;
     public final FileSystemCheckpointStore store;
     public final CheckpointHistory history;
@@ -103,8 +104,10 @@ public final class TestRuntime implements AutoCloseable {
             return;
         }
         closed = true;
-        walIo.stopFailing();
-        storeIo.stopFailing();
+        for (var io : new FaultyFileIO[] {walIo, storeIo}) {
+            io.forces().stopFailing();
+            io.writes().stopFailing();
+        }
         try {
             runtime.close();
         } catch (RuntimeException expectedAfterAFailedWal) {

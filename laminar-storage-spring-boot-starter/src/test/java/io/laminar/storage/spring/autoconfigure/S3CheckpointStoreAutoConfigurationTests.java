@@ -14,7 +14,6 @@ import io.laminar.storage.checkpoint.CheckpointStore;
 import io.laminar.storage.checkpoint.FileSystemCheckpointStore;
 import io.laminar.storage.checkpoint.s3.S3CheckpointStore;
 import io.laminar.storage.runtime.LaminarRuntime;
-import java.net.URI;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -26,9 +25,6 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
@@ -51,7 +47,7 @@ class S3CheckpointStoreAutoConfigurationTests {
 
     @BeforeEach
     void createBucket() {
-        s3.createBucket(this.bucket);
+        s3.server().createBucket(this.bucket);
     }
 
     /** The core auto-configuration alone, on the S3 store of this test's bucket. */
@@ -133,13 +129,7 @@ class S3CheckpointStoreAutoConfigurationTests {
 
     @Test
     void userDefinedS3ClientShouldBeUsedWithoutSpringCloudAws() {
-        var client = S3Client.builder()
-                .endpointOverride(URI.create(s3.endpoint()))
-                .region(Region.of(S3ProxyExtension.REGION))
-                .forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(
-                        AwsBasicCredentials.create(S3ProxyExtension.ACCESS_KEY, S3ProxyExtension.SECRET_KEY)))
-                .build();
+        var client = s3.server().client();
         // Owned by the test, not the context: the context must not close it either.
         laminarOnly().withBean(S3Client.class, () -> client, definition -> definition.setDestroyMethodName(""))
                 .run(context -> {

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.laminar.storage.runtime.LaminarRuntime;
-import io.laminar.storage.spring.actuate.FailingFileIO;
+import io.laminar.storage.io.FaultyFileIO;
 import io.laminar.storage.spring.actuate.LaminarStorageHealthIndicator;
 import io.laminar.storage.spring.autoconfigure.LaminarStorageAutoConfiguration;
 import io.laminar.storage.spring.autoconfigure.PerCoreWalOptionsCustomizer;
@@ -93,12 +93,12 @@ class LaminarStorageHealthAutoConfigurationTests {
 
     @Test
     void runShouldReportDownOnceTheWriteAheadLogOfACoreFailed() {
-        var io = new FailingFileIO();
+        var io = FaultyFileIO.overSystem();
         runner().withPropertyValues("laminar.storage.checkpoint.interval=0")
                 .withBean(PerCoreWalOptionsCustomizer.class, () -> options -> options.fileIO(io))
                 .run(context -> {
                     var runtime = context.getBean(LaminarRuntime.class);
-                    io.failForces(path -> true);
+                    io.forces().failNow();
                     var key = "k".getBytes(StandardCharsets.UTF_8);
                     var put = runtime.submitDurable(runtime.coreOf(key), c -> {
                         c.store().put(key, new byte[10]);
@@ -108,7 +108,7 @@ class LaminarStorageHealthAutoConfigurationTests {
                     var health = health(context);
                     assertThat(health.getStatus()).isEqualTo(Status.DOWN);
                     assertThat(health.getDetails()).containsKey("failedCores");
-                    io.stopFailing();
+                    io.forces().stopFailing();
                 });
     }
 
