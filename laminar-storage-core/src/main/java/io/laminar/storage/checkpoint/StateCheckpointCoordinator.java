@@ -46,8 +46,10 @@ import org.slf4j.LoggerFactory;
  *       operator entry {@code core-NNNN} whose state files are the core's chain (full first).</li>
  *   <li>Retention: manifests beyond the newest {@code retainedCheckpoints} are deleted, then files
  *       no retained manifest references.</li>
- *   <li>Truncation: only now, and only up to the WAL positions of the oldest retained checkpoint, so
- *       that recovering from any retained checkpoint still finds every record it needs.</li>
+ *   <li>Truncation: only now, and only up to the WAL positions of the oldest retained checkpoint
+ *       taken with this WAL (its barriers are in this WAL; a checkpoint another machine wrote into
+ *       the same store does not count), so that recovering from any retained checkpoint still
+ *       finds every record it needs.</li>
  * </ol>
  * A checkpoint that fails before its manifest is published leaves the previous checkpoints intact;
  * its files, if any, are orphans deleted by the next checkpoint. Once the manifest is published the
@@ -230,13 +232,15 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             // Retention, then truncation up to the oldest retained checkpoint.
             current[0] = CheckpointStep.RETENTION;
             var retained = files.applyRetention(() -> step(CheckpointStep.RETENTION));
-            if (!retained.isEmpty()) {
-                var oldest = retained.get(0);
+            // Only checkpoints taken with this WAL bound the truncation: positions of a checkpoint
+            // another machine wrote into the same store name records of its WAL, not of this one.
+            var oldest = retained.stream().filter(this::takenWithThisWal).findFirst();
+            if (oldest.isPresent()) {
                 current[0] = CheckpointStep.TRUNCATION;
                 step(CheckpointStep.TRUNCATION);
                 var positions = new long[wal.cores()];
                 for (int core = 0; core < positions.length; core++) {
-                    positions[core] = oldest.walPositions().get(core);
+                    positions[core] = oldest.get().walPositions().get(core);
                 }
                 wal.truncateBefore(CorePositions.of(positions));
             }
@@ -246,6 +250,19 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
                     manifest.checkpointId(), step, e);
             notify(l -> l.publishedButNotCleanedUp(manifest, step, e));
         }
+    }
+
+    /** Whether every core's WAL holds the checkpoint's barrier at its recorded position. */
+    private boolean takenWithThisWal(CheckpointManifest manifest) {
+        if (manifest.walPositions().size() != wal.cores()) {
+            return false;
+        }
+        for (int core = 0; core < wal.cores(); core++) {
+            if (!wal.isBarrierAt(core, manifest.walPositions().get(core), manifest.epoch())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The name of the operator entry that lists core {@code core}'s state chain in a manifest. */

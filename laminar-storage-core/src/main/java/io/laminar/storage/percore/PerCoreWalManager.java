@@ -287,8 +287,8 @@ public final class PerCoreWalManager implements AutoCloseable {
             }
             var entry = decode(core, record);
             return entry.kind() == RecordKind.BARRIER && entry.epoch() == barrierEpoch;
-        } catch (StorageException e) {
-            return false;
+        } catch (StorageException | IllegalArgumentException e) {
+            return false; // damaged, or the position lies inside a record
         }
     }
 
