@@ -96,6 +96,8 @@ public final class LaminarRuntime implements AutoCloseable {
     private volatile StateCheckpointCoordinator coordinator;
     private volatile Core[] cores;
     private volatile ExecutorService acknowledger;
+    private volatile Thread acknowledgerThread;
+    private volatile StorageException failure;
     private volatile RecoveryReport recoveryReport;
     private volatile Map<String, ConnectorCheckpoint> recoveredSources = Map.of();
 
@@ -139,7 +141,11 @@ public final class LaminarRuntime implements AutoCloseable {
                         .listener(new Forwarder());
                 checkpointCustomizers.forEach(c -> c.accept(checkpoints));
                 coordinator = checkpoints.build();
-                acknowledger = Executors.newSingleThreadExecutor(r -> daemon(r, "laminar-durable-ack"));
+                acknowledger = Executors.newSingleThreadExecutor(r -> {
+                    var thread = daemon(r, "laminar-durable-ack");
+                    acknowledgerThread = thread;
+                    return thread;
+                });
                 var started = new Core[wal.cores()];
                 for (int core = 0; core < started.length; core++) {
                     var changelog = drainer.changelog(core);
@@ -208,9 +214,20 @@ public final class LaminarRuntime implements AutoCloseable {
         }
     }
 
-    /** Whether the runtime is started and not yet closing. */
+    /** Whether the runtime is started, not closing, and none of its core threads has died. */
     public boolean isRunning() {
-        return state == State.RUNNING;
+        return state == State.RUNNING && failure == null;
+    }
+
+    /**
+     * Why the runtime stopped taking tasks while running: a core thread died of an error thrown
+     * outside any task (by the {@link CutContextProvider}, or an {@link Error} such as running out
+     * of memory while taking a checkpoint snapshot). Empty while all is well. Such a runtime fails
+     * every task and submission from then on; close it and restart: recovery restores every
+     * durable change.
+     */
+    public Optional<StorageException> failure() {
+        return Optional.ofNullable(failure);
     }
 
     /** The number of cores (the per-core WAL's). */
@@ -275,7 +292,8 @@ public final class LaminarRuntime implements AutoCloseable {
         submitting.incrementAndGet();
         try {
             if (!accepting) {
-                return CompletableFuture.failedFuture(new IllegalStateException(
+                var died = failure;
+                return CompletableFuture.failedFuture(died != null ? died : new IllegalStateException(
                         "the runtime over " + wal.directory() + " is " + state + ": it takes tasks only while running"));
             }
             var task = new Task<>(work, durable);
@@ -288,6 +306,10 @@ public final class LaminarRuntime implements AutoCloseable {
 
     private void offer(Core core, Task<?> task) {
         while (!core.queue.offer(task)) {
+            if (core.dead != null) {
+                task.result.completeExceptionally(core.dead);
+                return;
+            }
             if (Thread.currentThread() == core.thread) {
                 throw new RejectedExecutionException("the task queue of core " + core.index + " is full ("
                         + taskQueueCapacity + " tasks) and the task was submitted from that core's own thread, "
@@ -297,6 +319,9 @@ public final class LaminarRuntime implements AutoCloseable {
             LockSupport.parkNanos(50_000);
         }
         core.wake();
+        if (core.dead != null) {
+            core.failQueued(); // the thread died meanwhile: nobody else will run or fail the task
+        }
     }
 
     /** Asks for a checkpoint now (see {@link StateCheckpointCoordinator#triggerCheckpoint()}). */
@@ -362,6 +387,12 @@ public final class LaminarRuntime implements AutoCloseable {
      */
     @Override
     public void close() {
+        var caller = Thread.currentThread();
+        var running0 = cores;
+        if (caller == acknowledgerThread || running0 != null && Arrays.stream(running0).anyMatch(c -> c.thread == caller)) {
+            throw new IllegalStateException("close() was called on " + caller.getName() + ", a thread of the runtime, "
+                    + "which close() waits for; call it from another thread");
+        }
         synchronized (lifecycle) {
             if (state != State.RUNNING) {
                 if (state == State.NEW) {
@@ -385,7 +416,7 @@ public final class LaminarRuntime implements AutoCloseable {
             for (int core = 0; core < running.length; core++) {
                 awaitQuietly(drained.get(core), "the tasks queued on core " + core);
             }
-            if (finalCheckpointOnClose) {
+            if (finalCheckpointOnClose && failure == null) {
                 try {
                     var manifest = coordinator.triggerCheckpoint().get(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
                     log.info("final checkpoint {} taken on close", manifest.checkpointId());
@@ -475,6 +506,7 @@ public final class LaminarRuntime implements AutoCloseable {
         final Supplier<CutContext> cut;
         volatile boolean parked;
         volatile boolean stop;
+        volatile StorageException dead;
         private String lastPollFailure; // core thread only
 
         Core(int index, ChangelogAwareStateStore store, CoreChangelog changelog) {
@@ -506,18 +538,43 @@ public final class LaminarRuntime implements AutoCloseable {
                 initialized.completeExceptionally(e);
                 return;
             }
-            int idle = 0;
-            while (true) {
-                pollCheckpoint();
-                if (queue.drain(this::runTask, DRAIN_LIMIT) > 0) {
-                    idle = 0;
-                } else if (stop) {
-                    if (queue.isEmpty()) {
-                        return;
+            try {
+                int idle = 0;
+                while (true) {
+                    pollCheckpoint();
+                    if (queue.drain(this::runTask, DRAIN_LIMIT) > 0) {
+                        idle = 0;
+                    } else if (stop) {
+                        if (queue.isEmpty()) {
+                            return;
+                        }
+                    } else {
+                        idle(++idle);
                     }
-                } else {
-                    idle(++idle);
                 }
+            } catch (Throwable e) {
+                died(e);
+            }
+        }
+
+        /** Fail-stop: the core's state may be half-changed in memory, so the runtime takes no more tasks. */
+        private void died(Throwable cause) {
+            var error = new StorageException("core " + index + "'s thread of the runtime over " + wal.directory()
+                    + " died: " + cause + "; the runtime takes no more tasks. Close it and restart: recovery "
+                    + "restores every durable change", cause);
+            log.error("core {}'s thread died; the runtime takes no more tasks", index, cause);
+            if (failure == null) {
+                failure = error;
+            }
+            accepting = false;
+            dead = error;
+            failQueued();
+        }
+
+        /** Fails what is queued; once the thread is dead, any thread may call it. */
+        synchronized void failQueued() {
+            for (Task<?> task; (task = queue.poll()) != null; ) {
+                task.result.completeExceptionally(dead);
             }
         }
 
@@ -526,7 +583,9 @@ public final class LaminarRuntime implements AutoCloseable {
                 changelog.pollCheckpointWithContext(store, cut);
                 lastPollFailure = null;
             } catch (RuntimeException e) {
-                // The checkpoint under way times out naming this core; say why once, not every loop.
+                // The drainer failed, or the CutContextProvider threw: the checkpoint under way times
+                // out naming this core (checkpoints fail, the health shows it). Say why once, not
+                // every loop. An Error ends the thread instead (see died).
                 if (!e.toString().equals(lastPollFailure)) {
                     lastPollFailure = e.toString();
                     log.warn("core {} could not place its checkpoint barrier", index, e);

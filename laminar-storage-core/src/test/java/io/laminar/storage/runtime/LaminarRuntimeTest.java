@@ -288,6 +288,47 @@ class LaminarRuntimeTest {
     }
 
     @Test
+    void anErrorOutsideATaskStopsTheRuntimeAndFailsEveryTaskInsteadOfHanging() {
+        var runtime = start(b -> b.checkpoints(c -> c.barrierTimeout(Duration.ofSeconds(1)))
+                .cutContext((core, store) -> {
+                    throw new AssertionError("bug in the cut context of core " + core);
+                }));
+        assertThat(runtime.submit(0, c -> 1).join()).isEqualTo(1);
+        assertThat(runtime.triggerCheckpoint()).failsWithin(Duration.ofSeconds(20));
+        assertThat(runtime.isRunning()).isFalse();
+        assertThat(runtime.failure()).get().satisfies(e -> assertThat(e).hasMessageContaining("thread")
+                .hasMessageContaining("died").hasRootCauseInstanceOf(AssertionError.class));
+        var refused = runtime.submitDurable(1, c -> 2);
+        assertThat(refused).failsWithin(Duration.ofSeconds(1));
+        long started = System.nanoTime();
+        runtime.close();
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(20));
+    }
+
+    @Test
+    void closeFromAThreadOfTheRuntimeIsRefusedInsteadOfWaitingForItself() {
+        var runtime = start(b -> { });
+        var fromCore = runtime.submit(0, c -> {
+            runtime.close();
+            return null;
+        });
+        assertThatThrownBy(fromCore::join).hasCauseInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("laminar-core-0");
+        var attached = new CountDownLatch(1);
+        var fromAcknowledger = runtime.submitDurable(1, c -> {
+            attached.await(); // so that the continuation below runs where the future completes
+            return null;
+        }).thenApply(x -> {
+            runtime.close();
+            return x;
+        });
+        attached.countDown();
+        assertThatThrownBy(fromAcknowledger::join).hasCauseInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("laminar-durable-ack");
+        assertThat(runtime.isRunning()).isTrue();
+    }
+
+    @Test
     void coreOfIsAFixedFunctionOfTheKeyBytes() {
         var runtime = start(b -> { });
         // pinned: keys must land on the same core in every version, or restarts would move state
