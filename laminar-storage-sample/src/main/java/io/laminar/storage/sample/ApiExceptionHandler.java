@@ -14,8 +14,11 @@ import tools.jackson.core.JacksonException;
 
 /**
  * Turns the API's failures into problem details: 400 for input the sample refuses (nothing was
- * applied), 409 for a batch id reused with other events, 503 when the runtime does not run or the
- * WAL failed (a batch may be partly applied: send it again), 500 otherwise.
+ * applied), 409 for a batch id reused with other events, 503 when the runtime does not run, the WAL
+ * failed or a change was refused (a full changelog queue with
+ * {@code laminar.storage.changelog.overflow-policy=fail}); the batch may then be partly applied,
+ * and sending it again applies exactly the missing keys on each core (see {@link CoreLedger}).
+ * 500 otherwise.
  */
 @RestControllerAdvice(assignableTypes = EventsController.class)
 final class ApiExceptionHandler {
@@ -65,9 +68,9 @@ final class ApiExceptionHandler {
         }
         if (cause instanceof StorageException || !ledger.isRunning()) {
             log.warn("answering 503: {}", cause.toString());
-            return ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE, "the change could not be made "
-                    + "durable (" + cause.getMessage() + "); a batch may be partly applied: send it again, and a "
-                    + "retry applies exactly what is missing");
+            return ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE, "the change was refused or could "
+                    + "not be made durable (" + cause.getMessage() + "); the batch may be partly applied: send it "
+                    + "again, and the retry applies exactly what is missing");
         }
         log.error("answering 500", cause);
         return ProblemDetail.forStatusAndDetail(HttpStatus.INTERNAL_SERVER_ERROR, cause.toString());

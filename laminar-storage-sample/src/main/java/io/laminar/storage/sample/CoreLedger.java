@@ -16,12 +16,16 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>A batch part ({@link #applyPart}) writes its redo record {@code pending} first, then one
  *       change per key (each stamped with the batch id), then the batch marker, then deletes
- *       {@code pending}. {@link #recover} finds a {@code pending} a crash left, applies it to each
- *       key not yet stamped with its batch, writes the marker and deletes it. A part whose marker
- *       exists is skipped.</li>
+ *       {@code pending}. A {@code pending} left behind, by a crash or by a change that threw
+ *       part-way (a full changelog queue with the overflow policy FAIL), is finished before
+ *       anything else: by {@link #recover}, or by the next {@link #applyPart} on the core. Finishing
+ *       applies the part to each key not yet stamped with its batch (without a marker, only this
+ *       part can have stamped a key with its id), writes the marker and deletes {@code pending}. A
+ *       part whose marker exists is skipped.</li>
  *   <li>A file part ({@link #applyLines}) changes each key once, stamping it with the offset of the
  *       key's last line; a line at or before a key's stamp is skipped. Then it advances the core's
- *       {@link SourcePosition}, never backwards.</li>
+ *       {@link SourcePosition}, never backwards. A chunk cut anywhere, by a crash or by a change
+ *       that threw, is simply read and applied again.</li>
  * </ul>
  *
  * <p>Thread-safety: confined to its core's thread. {@link #recover} makes it there, in the
@@ -55,37 +59,70 @@ final class CoreLedger {
     }
 
     /**
-     * The ledger of a core whose state was just recovered: finishes the batch part a crash
-     * interrupted, if any, then counts the state. Call on the core thread before any task.
+     * The ledger of a core whose state was just recovered: counts the state, then finishes the
+     * batch part a crash interrupted, if any (counting what that changes). Call on the core thread
+     * before any task.
      */
     static CoreLedger recover(CoreContext context) {
         var ledger = new CoreLedger(context.core(), context.store());
-        ledger.finishPending();
         ledger.count();
+        ledger.finishPending("a crash");
         log.info("core {} holds {} keys, {} events, {} owned batches", ledger.core, ledger.keys, ledger.events,
                 ledger.batches);
         return ledger;
     }
 
-    private void finishPending() {
+    /**
+     * Finishes the batch part whose redo record {@code pending} was left on this core, if any.
+     *
+     * @param leftBy what left it unfinished, for the log
+     * @return the part, if this call wrote its marker; {@code null} if there was no redo record, or
+     *         only its deletion was missing
+     */
+    private BatchPart finishPending(String leftBy) {
         var value = store.get(StateKeys.pending());
         if (value == null) {
-            return;
+            return null;
         }
         var part = BatchPart.decode(value, core);
-        int redone = 0;
+        boolean marked = store.containsKey(StateKeys.batch(part.batchId()));
+        int redone = finish(part);
+        log.info("core {} finished its part of batch '{}', left unfinished by {}: {} of its {} keys were missing "
+                + "and are now applied", core, part.batchId(), leftBy, redone, part.deltas().size());
+        return marked ? null : part;
+    }
+
+    /**
+     * Applies {@code part} to each of its keys not yet stamped with its batch, writes its marker
+     * unless it exists and deletes the redo record. Each change is counted once it is made, so that
+     * the totals stay true if one throws.
+     *
+     * @return how many keys it changed
+     */
+    private int finish(BatchPart part) {
+        int changed = 0;
         for (var delta : part.deltas()) {
-            var account = accountOrEmpty(delta.key());
+            var accountKey = StateKeys.account(delta.key());
+            var before = store.get(accountKey);
+            var account = before == null ? Account.EMPTY : Account.decode(before, delta.key());
             if (!account.lastBatchId().equals(part.batchId())) {
-                store.put(StateKeys.account(delta.key()), account.plusBatch(delta.amount(), delta.events(),
-                        part.batchId()).encode());
-                redone++;
+                store.put(accountKey, account.plusBatch(delta.amount(), delta.events(), part.batchId()).encode());
+                counted(before == null, delta.events(), BigInteger.valueOf(delta.amount()));
+                changed++;
             }
         }
-        store.put(StateKeys.batch(part.batchId()), new BatchMarker(part.owner(), part.digest()).encode());
-        store.delete(StateKeys.pending());
-        log.info("core {} finished its part of batch '{}' that a crash interrupted: {} of its {} keys were "
-                + "missing and are now applied", core, part.batchId(), redone, part.deltas().size());
+        var markerKey = StateKeys.batch(part.batchId());
+        if (!store.containsKey(markerKey)) {
+            store.put(markerKey, new BatchMarker(part.owner(), part.digest()).encode());
+            if (part.owner()) {
+                batches++;
+            }
+        }
+        if (!part.deltas().isEmpty()) {
+            // A part without keys is a single change and needs no redo record.
+            store.delete(StateKeys.pending());
+        }
+        return changed;
     }
 
     private void count() {
@@ -101,32 +138,29 @@ final class CoreLedger {
         });
     }
 
-    /** Applies the part unless this core has applied a part of its batch id already. */
+    /**
+     * Applies the part unless this core has applied a part of its batch id already.
+     *
+     * <p>If a change throws (say, the changelog queue is full and its overflow policy is FAIL), the
+     * keys changed so far stay changed and the redo record stays: the next call on this core,
+     * whichever part it brings, finishes that part first. So sending a part again after a failure
+     * applies exactly its missing keys, and answers {@link PartOutcome#APPLIED} if it completed it.
+     */
     PartOutcome applyPart(BatchPart part) {
-        var markerKey = StateKeys.batch(part.batchId());
-        var marker = store.get(markerKey);
+        var interrupted = finishPending("a change that threw (its request was answered with an error)");
+        if (interrupted != null && interrupted.batchId().equals(part.batchId())
+                && Arrays.equals(interrupted.digest(), part.digest())) {
+            return PartOutcome.APPLIED; // this call completed the part an earlier call began
+        }
+        var marker = store.get(StateKeys.batch(part.batchId()));
         if (marker != null) {
             return Arrays.equals(BatchMarker.decode(marker, part.batchId()).digest(), part.digest())
                     ? PartOutcome.ALREADY_APPLIED : PartOutcome.CONFLICT;
         }
-        if (part.deltas().isEmpty()) {
-            // A single change needs no redo record.
-            store.put(markerKey, new BatchMarker(part.owner(), part.digest()).encode());
-        } else {
+        if (!part.deltas().isEmpty()) {
             store.put(StateKeys.pending(), part.encode());
-            for (var delta : part.deltas()) {
-                var accountKey = StateKeys.account(delta.key());
-                var before = store.get(accountKey);
-                var account = before == null ? Account.EMPTY : Account.decode(before, delta.key());
-                store.put(accountKey, account.plusBatch(delta.amount(), delta.events(), part.batchId()).encode());
-                counted(before == null, delta.events(), BigInteger.valueOf(delta.amount()));
-            }
-            store.put(markerKey, new BatchMarker(part.owner(), part.digest()).encode());
-            store.delete(StateKeys.pending());
         }
-        if (part.owner()) {
-            batches++;
-        }
+        finish(part);
         return PartOutcome.APPLIED;
     }
 

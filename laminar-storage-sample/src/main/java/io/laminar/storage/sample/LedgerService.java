@@ -18,9 +18,10 @@ import org.springframework.stereotype.Service;
  * ({@code coreOf(batchId)}) always gets a part, which records the batch as applied. The owner's
  * part runs first: if the owner holds the id for other events, the request is refused (409) before
  * anything changes. Then every other part runs on its core, and the reply waits until every part
- * is durable. A crash anywhere in between leaves some parts applied and durable, and the others
- * not (a part itself is finished by recovery, see {@link CoreLedger}); sending the batch again
- * applies exactly the missing parts, since each core skips a part it has a marker for.
+ * is durable. A crash or a refused change (a full changelog queue) anywhere in between leaves some
+ * parts applied, and the others not (a part cut halfway is finished by recovery, or by the next
+ * part on its core, see {@link CoreLedger}); sending the batch again applies exactly the missing
+ * parts, since each core skips a part it has a marker for.
  *
  * <p>Reads run as durable tasks too: an answer never shows a change that a crash could still take
  * back.

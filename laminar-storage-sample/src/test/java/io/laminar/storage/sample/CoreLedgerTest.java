@@ -3,6 +3,7 @@ package io.laminar.storage.sample;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.laminar.storage.changelog.ChangelogFullException;
 import io.laminar.storage.runtime.CoreContext;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
@@ -119,6 +120,157 @@ class CoreLedgerTest {
                     .isEqualTo(expected);
             assertThat(recovered.totals()).isEqualTo(expectedTotals);
             assertThat(CoreLedger.recover(context(crashed)).totals()).as("counted again").isEqualTo(expectedTotals);
+        }
+    }
+
+    /** A sink that refuses one change, the {@code n}th from now (1-based), as a full changelog queue does. */
+    private static final class RefusingOnce implements ChangelogSink {
+        private final ChangelogSink next;
+        private int countdown;
+
+        RefusingOnce(ChangelogSink next) {
+            this.next = next;
+        }
+
+        void refuse(int n) {
+            countdown = n;
+        }
+
+        private void check() {
+            if (countdown > 0 && --countdown == 0) {
+                throw new ChangelogFullException("the changelog queue of core 0 is full (test)");
+            }
+        }
+
+        @Override
+        public void onPut(byte[] key, byte[] value) {
+            check();
+            next.onPut(key, value);
+        }
+
+        @Override
+        public void onDelete(byte[] key) {
+            check();
+            next.onDelete(key);
+        }
+
+        @Override
+        public void onClear() {
+            check();
+            next.onClear();
+        }
+    }
+
+    @Test
+    void aPartSentAgainAfterAChangeWasRefusedDoesNotApplyItsKeysTwice() {
+        var sink = new RefusingOnce(ChangelogSink.NONE);
+        var store = new ChangelogAwareStateStore(sink);
+        var ledger = CoreLedger.recover(context(store));
+        var part = part("b-1", true, new BatchPart.KeyDelta("k1", 10, 1), new BatchPart.KeyDelta("k2", 5, 1));
+        sink.refuse(3); // pending, k1, then k2 is refused
+
+        assertThatThrownBy(() -> ledger.applyPart(part)).isInstanceOf(ChangelogFullException.class);
+        assertThat(ledger.applyPart(part)).isEqualTo(CoreLedger.PartOutcome.APPLIED);
+
+        assertThat(ledger.account("k1").balance()).isEqualTo(BigInteger.TEN);
+        assertThat(ledger.account("k2").balance()).isEqualTo(BigInteger.valueOf(5));
+        assertThat(ledger.applyPart(part)).isEqualTo(CoreLedger.PartOutcome.ALREADY_APPLIED);
+        assertThat(ledger.totals()).isEqualTo(new Totals(2, 2, BigInteger.valueOf(15), 1))
+                .isEqualTo(CoreLedger.recover(context(store)).totals());
+    }
+
+    @Test
+    void aPartWhoseChangeIsRefusedAtAnyPointIsAppliedExactlyOnceBySendingItAgain() {
+        var part = part("b-7", true, new BatchPart.KeyDelta("alice", 5, 1), new BatchPart.KeyDelta("carol", 7, 3),
+                new BatchPart.KeyDelta("bob", -1, 1));
+        var uninterrupted = withHistory();
+        var expectedLedger = CoreLedger.recover(context(uninterrupted.store));
+        expectedLedger.applyPart(part);
+        var expected = contents(uninterrupted.store);
+        var expectedTotals = expectedLedger.totals();
+        int changes = 6; // pending, three keys, marker, delete of pending
+
+        for (int refused = 1; refused <= changes; refused++) {
+            var sink = new RefusingOnce(ChangelogSink.NONE);
+            var store = new ChangelogAwareStateStore(sink);
+            withHistory().changes.forEach(change -> change.accept(store));
+            var ledger = CoreLedger.recover(context(store));
+            sink.refuse(refused);
+
+            assertThatThrownBy(() -> ledger.applyPart(part)).as("change %d of %d refused", refused, changes)
+                    .isInstanceOf(ChangelogFullException.class);
+            // Only the deletion of the redo record was refused: the part was applied, marker and all.
+            var again = ledger.applyPart(part);
+            assertThat(again).as("sent again after change %d of %d was refused", refused, changes)
+                    .isEqualTo(refused == changes ? CoreLedger.PartOutcome.ALREADY_APPLIED
+                            : CoreLedger.PartOutcome.APPLIED);
+            assertThat(contents(store)).as("state after change %d of %d was refused", refused, changes)
+                    .isEqualTo(expected);
+            assertThat(ledger.totals()).as("totals after change %d of %d was refused", refused, changes)
+                    .isEqualTo(expectedTotals);
+            assertThat(CoreLedger.recover(context(store)).totals()).as("counted again").isEqualTo(expectedTotals);
+        }
+    }
+
+    @Test
+    void theNextPartOnTheCoreFinishesAPartLeftHalfAppliedByARefusedChange() {
+        var sink = new RefusingOnce(ChangelogSink.NONE);
+        var store = new ChangelogAwareStateStore(sink);
+        var ledger = CoreLedger.recover(context(store));
+        var first = part("b-1", true, new BatchPart.KeyDelta("k1", 10, 1), new BatchPart.KeyDelta("k2", 5, 1));
+        var second = part("b-2", false, new BatchPart.KeyDelta("k1", 1, 1), new BatchPart.KeyDelta("k3", 2, 1));
+        sink.refuse(3);
+        assertThatThrownBy(() -> ledger.applyPart(first)).isInstanceOf(ChangelogFullException.class);
+
+        // Another part comes first: the redo record of the first is not overwritten, it is finished.
+        assertThat(ledger.applyPart(second)).isEqualTo(CoreLedger.PartOutcome.APPLIED);
+        assertThat(ledger.applyPart(first)).isEqualTo(CoreLedger.PartOutcome.ALREADY_APPLIED);
+
+        assertThat(ledger.account("k1")).isEqualTo(new Account(BigInteger.valueOf(11), 2, "b-2", -1));
+        assertThat(ledger.account("k2").balance()).isEqualTo(BigInteger.valueOf(5));
+        assertThat(ledger.account("k3").balance()).isEqualTo(BigInteger.TWO);
+        assertThat(ledger.totals()).isEqualTo(new Totals(3, 4, BigInteger.valueOf(18), 1))
+                .isEqualTo(CoreLedger.recover(context(store)).totals());
+    }
+
+    @Test
+    void aPartWithTheIdOfAHalfAppliedOneButOtherEventsConflictsOnceThatOneIsFinished() {
+        var sink = new RefusingOnce(ChangelogSink.NONE);
+        var store = new ChangelogAwareStateStore(sink);
+        var ledger = CoreLedger.recover(context(store));
+        var first = part("b-1", true, new BatchPart.KeyDelta("k1", 10, 1), new BatchPart.KeyDelta("k2", 5, 1));
+        sink.refuse(3);
+        assertThatThrownBy(() -> ledger.applyPart(first)).isInstanceOf(ChangelogFullException.class);
+
+        var other = new BatchPart("b-1", new byte[Batch.DIGEST_LENGTH], true,
+                List.of(new BatchPart.KeyDelta("k1", 100, 1)));
+        assertThat(ledger.applyPart(other)).isEqualTo(CoreLedger.PartOutcome.CONFLICT);
+        assertThat(ledger.account("k1").balance()).isEqualTo(BigInteger.TEN);
+        assertThat(ledger.account("k2").balance()).isEqualTo(BigInteger.valueOf(5));
+    }
+
+    @Test
+    void fileLinesSentAgainAfterAChangeWasRefusedCountOnce() {
+        var chunk = lines(200, new FilePart.KeyLines("alice", new long[] {100, 150}, new long[] {4, 8}),
+                new FilePart.KeyLines("dave", new long[] {120}, new long[] {-6}));
+        var uninterrupted = withHistory();
+        var expectedLedger = CoreLedger.recover(context(uninterrupted.store));
+        expectedLedger.applyLines(chunk);
+        var expected = contents(uninterrupted.store);
+        int changes = 3; // alice, dave, the position
+
+        for (int refused = 1; refused <= changes; refused++) {
+            var sink = new RefusingOnce(ChangelogSink.NONE);
+            var store = new ChangelogAwareStateStore(sink);
+            withHistory().changes.forEach(change -> change.accept(store));
+            var ledger = CoreLedger.recover(context(store));
+            sink.refuse(refused);
+
+            assertThatThrownBy(() -> ledger.applyLines(chunk)).isInstanceOf(ChangelogFullException.class);
+            ledger.applyLines(chunk);
+            assertThat(contents(store)).as("state after change %d of %d was refused", refused, changes)
+                    .isEqualTo(expected);
+            assertThat(ledger.totals()).isEqualTo(expectedLedger.totals());
         }
     }
 

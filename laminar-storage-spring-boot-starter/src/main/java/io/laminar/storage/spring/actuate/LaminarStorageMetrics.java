@@ -75,8 +75,13 @@ import java.util.function.ToLongFunction;
  * recovery before start) read NaN; the changelog meters read 0 until the runtime has started.
  *
  * <p>Micrometer holds an observed object weakly. These meters observe objects that live as long as
- * the runtime and the history do: the WAL manager, each log's statistics, the history, the runtime
- * (which also gives the changelog statistics and the recovery report once started). Thread-safe.
+ * the runtime and the history do: the WAL manager, the history, the runtime (which also gives the
+ * changelog statistics and the recovery report once started). The WAL meters never hold a log's
+ * {@link WalStatistics}: they ask the manager for the core's current log at each read, because
+ * recovery replaces the logs when it adopts a checkpoint taken on another machine, and the
+ * statistics of a closed log would freeze (and read NaN once collected). A log's counters start at
+ * zero when it is opened, so the per-core counters restart at zero if a log is replaced; adoption
+ * replaces only logs that hold no record, before the runtime takes any task. Thread-safe.
  */
 public final class LaminarStorageMetrics implements MeterBinder {
 
@@ -114,49 +119,59 @@ public final class LaminarStorageMetrics implements MeterBinder {
         for (int core = 0; core < wal.cores(); core++) {
             int c = core;
             var coreTags = tags.and("core", Integer.toString(core));
-            var stats = wal.statistics(core); // the log's own live counters, for as long as it is open
+            // Every meter observes the manager and asks it for the core's statistics at each read: a
+            // log's statistics belong to that log, and recovery may replace the log (adopting a
+            // checkpoint of another machine closes each core's log and opens a new one).
             counter(registry, "wal.records", coreTags, RECORDS, "Records appended to the core's write-ahead log",
-                    stats, WalStatistics::appends);
+                    wal, stat(c, WalStatistics::appends));
             counter(registry, "wal.bytes", coreTags, BaseUnits.BYTES,
-                    "Payload bytes appended to the core's write-ahead log", stats, WalStatistics::appendedBytes);
-            FunctionTimer.builder(PREFIX + "wal.fsync", stats, WalStatistics::syncs, WalStatistics::syncNanosTotal,
-                            TimeUnit.NANOSECONDS)
+                    "Payload bytes appended to the core's write-ahead log", wal, stat(c, WalStatistics::appendedBytes));
+            FunctionTimer.builder(PREFIX + "wal.fsync", wal, w -> w.statistics(c).syncs(),
+                            w -> w.statistics(c).syncNanosTotal(), TimeUnit.NANOSECONDS)
                     .tags(coreTags)
                     .description("fdatasync calls on the core's write-ahead log and the time spent in them")
                     .register(registry);
-            TimeGauge.builder(PREFIX + "wal.fsync.max", stats, TimeUnit.NANOSECONDS, WalStatistics::maxSyncNanos)
+            TimeGauge.builder(PREFIX + "wal.fsync.max", wal, TimeUnit.NANOSECONDS, stat(c, WalStatistics::maxSyncNanos))
                     .tags(coreTags)
                     .description("Longest fdatasync of the core's write-ahead log since it was opened")
                     .register(registry);
-            TimeGauge.builder(PREFIX + "wal.fsync.last", stats, TimeUnit.NANOSECONDS, WalStatistics::lastSyncNanos)
+            TimeGauge.builder(PREFIX + "wal.fsync.last", wal, TimeUnit.NANOSECONDS,
+                            stat(c, WalStatistics::lastSyncNanos))
                     .tags(coreTags)
                     .description("Duration of the latest fdatasync of the core's write-ahead log")
                     .register(registry);
             counter(registry, "wal.fsync.records", coreTags, RECORDS,
-                    "Records made durable by fdatasync; divided by the fdatasync count, records per fsync", stats,
-                    WalStatistics::syncedRecords);
+                    "Records made durable by fdatasync; divided by the fdatasync count, records per fsync", wal,
+                    stat(c, WalStatistics::syncedRecords));
             gauge(registry, "wal.fsync.batch", coreTags, RECORDS,
-                    "Average records made durable by one fdatasync since the log was opened", stats,
-                    s -> s.syncs() == 0 ? 0 : (double) s.syncedRecords() / s.syncs());
+                    "Average records made durable by one fdatasync since the log was opened", wal, w -> {
+                        var s = w.statistics(c);
+                        return s.syncs() == 0 ? 0 : (double) s.syncedRecords() / s.syncs();
+                    });
             gauge(registry, "wal.unsynced", coreTags, BaseUnits.BYTES,
-                    "Bytes appended to the core's write-ahead log and not yet fsynced", stats,
-                    WalStatistics::unsyncedBytes);
+                    "Bytes appended to the core's write-ahead log and not yet fsynced", wal,
+                    stat(c, WalStatistics::unsyncedBytes));
             counter(registry, "wal.torn.tail.repairs", coreTags, "repairs",
-                    "Torn tails (records cut short by a crash) repaired when the core's log was opened", stats,
-                    WalStatistics::tornTailRepairs);
+                    "Torn tails (records cut short by a crash) repaired when the core's log was opened", wal,
+                    stat(c, WalStatistics::tornTailRepairs));
             counter(registry, "wal.truncated", coreTags, BaseUnits.BYTES,
                     "Bytes cut off the end of the core's log when it was opened: torn tails, and corruption "
-                            + "if truncation at corruption was chosen", stats, WalStatistics::truncatedBytes);
+                            + "if truncation at corruption was chosen", wal, stat(c, WalStatistics::truncatedBytes));
             counter(registry, "wal.deleted.segments", coreTags, "segments",
-                    "Segments of the core's log deleted because a checkpoint made them unnecessary", stats,
-                    WalStatistics::segmentsDeleted);
+                    "Segments of the core's log deleted because a checkpoint made them unnecessary", wal,
+                    stat(c, WalStatistics::segmentsDeleted));
             counter(registry, "wal.buffer.full", coreTags, "waits",
-                    "Appends to the core's log that waited because its write buffer was full", stats,
-                    WalStatistics::bufferFullWaits);
+                    "Appends to the core's log that waited because its write buffer was full", wal,
+                    stat(c, WalStatistics::bufferFullWaits));
             gauge(registry, "wal.failed", coreTags, "logs",
                     "1 if the core's write-ahead log failed (a write or fdatasync threw) and refuses appends, "
                             + "else 0", wal, w -> w.isFailed(c) ? 1 : 0);
         }
+    }
+
+    /** A statistic of the log {@code core} has now (looked up at each read, see {@link #bindWal}). */
+    private static ToDoubleFunction<PerCoreWalManager> stat(int core, ToLongFunction<WalStatistics> value) {
+        return wal -> value.applyAsLong(wal.statistics(core));
     }
 
     // ---- checkpoints -------------------------------------------------------------------------

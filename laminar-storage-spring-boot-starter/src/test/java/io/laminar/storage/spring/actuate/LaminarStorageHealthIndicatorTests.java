@@ -96,6 +96,35 @@ class LaminarStorageHealthIndicatorTests {
     }
 
     @Test
+    void followsTheLogsThatRecoveryOpensWhenItAdoptsACheckpointOfAnotherMachine() throws Exception {
+        var machineA = dir.resolve("machine-a");
+        var machineB = dir.resolve("machine-b");
+        try (var first = TestRuntime.started(machineA, 2, new CheckpointHistory())) {
+            first.put("k", 100);
+            first.checkpoint();
+        }
+        LaminarStorageMetricsTests.copyTree(machineA.resolve("checkpoints"), machineB.resolve("checkpoints"));
+        // The indicator exists before the runtime starts, as the bean does; recovery then replaces every log.
+        test = TestRuntime.open(machineB, 2, new CheckpointHistory(10, clock));
+        var indicator = new LaminarStorageHealthIndicator(test.runtime, test.history, MAX_AGE, Status.OUT_OF_SERVICE);
+        test.start();
+        var adopted = test.wal.startPositions();
+        test.put(test.keyOn(0, "a"), 100);
+
+        var up = indicator.health();
+        assertThat(up.getStatus()).isEqualTo(Status.UP);
+        assertThat((Long) wal(up).get(0).get("durablePosition")).isEqualTo(test.wal.durablePosition(0))
+                .isGreaterThan(adopted.position(0));
+
+        test.walIo.failForces(path -> path.getFileName().toString().matches("core-0001-\\d{20}\\.wal"));
+        var key = test.keyOn(1, "b");
+        assertThatThrownBy(() -> test.put(key, 100)).isInstanceOf(ExecutionException.class);
+        var down = indicator.health();
+        assertThat(down.getStatus()).isEqualTo(Status.DOWN);
+        assertThat(down.getDetails()).containsEntry("failedCores", List.of(1));
+    }
+
+    @Test
     void staleWithTheConfiguredStatusOnceTheLatestCheckpointIsOlderThanTheMaximumAge() throws Exception {
         start();
         test.put("k", 10);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.laminar.storage.changelog.ChangelogOptions;
 import io.laminar.storage.checkpoint.CheckpointHistory;
+import io.laminar.storage.checkpoint.CheckpointManifest;
 import io.laminar.storage.io.FaultyFileIO;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.FunctionTimer;
@@ -173,6 +174,63 @@ class LaminarStorageMetricsTests {
         assertThatThrownBy(() -> test.put(key, 10)).isInstanceOf(ExecutionException.class);
         assertThat(gauge("laminar.storage.wal.failed", "core", "1")).isEqualTo(1);
         assertThat(gauge("laminar.storage.wal.failed", "core", "0")).isZero();
+    }
+
+    @Test
+    void walMetersFollowTheLogsThatRecoveryOpensWhenItAdoptsACheckpointOfAnotherMachine() throws Exception {
+        var machineA = dir.resolve("machine-a");
+        var machineB = dir.resolve("machine-b");
+        CheckpointManifest taken;
+        try (var first = TestRuntime.started(machineA, 2, new CheckpointHistory())) {
+            for (int i = 0; i < 10; i++) {
+                first.put("key-" + i, 100);
+            }
+            taken = first.checkpoint();
+        }
+        // Machine B: the same checkpoints (a shared store), an empty WAL directory of its own.
+        copyTree(machineA.resolve("checkpoints"), machineB.resolve("checkpoints"));
+        bind(TestRuntime.open(machineB, 2, new CheckpointHistory()));
+        test.start();
+        // Recovery adopted the checkpoint: each core's log was closed and opened anew at its position.
+        assertThat(test.wal.startPositions().toArray())
+                .containsExactly(taken.walPositions().stream().mapToLong(Long::longValue).toArray());
+
+        for (int i = 0; i < 6; i++) {
+            test.put(test.keyOn(0, "a" + i), 100);
+        }
+        for (int i = 0; i < 4; i++) {
+            test.put(test.keyOn(1, "b" + i), 100);
+        }
+        System.gc(); // the logs closed by the adoption must not be what the meters read (nor NaN once collected)
+
+        for (int core = 0; core < 2; core++) {
+            var c = Integer.toString(core);
+            var s = test.wal.statistics(core);
+            assertThat(counter("laminar.storage.wal.records", "core", c)).isEqualTo(s.appends());
+            assertThat(counter("laminar.storage.wal.bytes", "core", c)).isEqualTo(s.appendedBytes());
+            assertThat(timer("laminar.storage.wal.fsync", "core", c).count()).isEqualTo(s.syncs());
+            assertThat(counter("laminar.storage.wal.fsync.records", "core", c)).isEqualTo(s.syncedRecords());
+            assertThat(gauge("laminar.storage.wal.unsynced", "core", c)).isEqualTo(s.unsyncedBytes());
+            assertThat(gauge("laminar.storage.wal.failed", "core", c)).isZero();
+        }
+        assertThat(counter("laminar.storage.wal.records", "core", "0")).isGreaterThanOrEqualTo(6);
+        assertThat(counter("laminar.storage.wal.records", "core", "1")).isGreaterThanOrEqualTo(4);
+        assertThat(counter("laminar.storage.wal.bytes", "core", "0")).isGreaterThan(6 * 100);
+        assertThat(timer("laminar.storage.wal.fsync", "core", "0").count()).isPositive();
+    }
+
+    /** Copies the directory {@code from} to {@code to}, as a shared checkpoint store shows it to another machine. */
+    static void copyTree(Path from, Path to) throws IOException {
+        try (var paths = Files.walk(from)) {
+            for (var path : (Iterable<Path>) paths::iterator) {
+                var target = to.resolve(from.relativize(path).toString());
+                if (Files.isDirectory(path)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(path, target);
+                }
+            }
+        }
     }
 
     @Test
