@@ -19,7 +19,8 @@ import org.springframework.boot.health.contributor.Status;
  * <h2>Status</h2>
  * <ol>
  *   <li>{@link Status#DOWN} if the write-ahead log of any core has failed (a write or an fdatasync
- *       threw): that core refuses every change, and only a restart recovers what is durable.</li>
+ *       threw): that core refuses every change, and only a restart recovers what is durable; also if
+ *       a core thread died ({@link LaminarRuntime#failure()}): the runtime takes no more tasks.</li>
  *   <li>{@link Status#OUT_OF_SERVICE} if the runtime is not running (not started yet, or closing).</li>
  *   <li>The configured stale status ({@code DOWN} or {@code OUT_OF_SERVICE}) if the latest completed
  *       checkpoint is older than the maximum age; before the first checkpoint the age runs from the
@@ -86,7 +87,8 @@ public final class LaminarStorageHealthIndicator extends AbstractHealthIndicator
         var age = history.timeSinceLastCompleted();
         boolean stale = !maxCheckpointAge.isZero() && age.compareTo(maxCheckpointAge) > 0;
 
-        builder.withDetail("runtime", running ? "running" : "not running");
+        var died = runtime.failure();
+        builder.withDetail("runtime", running ? "running" : died.isPresent() ? "failed" : "not running");
         builder.withDetail("wal", cores);
         if (!failedCores.isEmpty()) {
             builder.withDetail("failedCores", failedCores);
@@ -110,6 +112,8 @@ public final class LaminarStorageHealthIndicator extends AbstractHealthIndicator
             builder.down().withDetail("reason", "the write-ahead log of " + cores(failedCores) + " failed and refuses "
                     + "changes; restart the application to recover what is durable, after checking the disk of "
                     + wal.directory());
+        } else if (died.isPresent()) {
+            builder.down().withDetail("reason", died.get().getMessage());
         } else if (!running) {
             builder.outOfService().withDetail("reason", "the runtime is not running (not started yet, or closing)");
         } else if (stale) {

@@ -116,7 +116,7 @@ class LaminarStorageHealthIndicatorTests {
         assertThat((Long) wal(up).get(0).get("durablePosition")).isEqualTo(test.wal.durablePosition(0))
                 .isGreaterThan(adopted.position(0));
 
-        test.walIo.failForces(path -> path.getFileName().toString().matches("core-0001-\\d{20}\\.wal"));
+        test.walIo.forces().on(path -> path.getFileName().toString().matches("core-0001-\\d{20}\\.wal")).failNow();
         var key = test.keyOn(1, "b");
         assertThatThrownBy(() -> test.put(key, 100)).isInstanceOf(ExecutionException.class);
         var down = indicator.health();
@@ -208,6 +208,34 @@ class LaminarStorageHealthIndicatorTests {
         assertThatThrownBy(() -> test.put(key, 100)).isInstanceOf(ExecutionException.class);
         clock.advance(Duration.ofHours(1));
         assertThat(health(MAX_AGE, Status.OUT_OF_SERVICE).getStatus()).isEqualTo(Status.DOWN);
+    }
+
+    @Test
+    void downOnceACoreThreadOfTheRuntimeDied() throws Exception {
+        var options = io.laminar.storage.percore.PerCoreWalOptions.builder().cores(2).segmentSize(1 << 20)
+                .maxEntrySize(64 * 1024).build();
+        try (var wal = io.laminar.storage.percore.PerCoreWalManager.open(dir.resolve("wal"), options);
+                var store = io.laminar.storage.checkpoint.FileSystemCheckpointStore.open(dir.resolve("checkpoints"))) {
+            var runtime = io.laminar.storage.runtime.LaminarRuntime.builder(wal, store)
+                    .checkpoints(c -> c.barrierTimeout(Duration.ofSeconds(1)))
+                    .cutContext((core, state) -> {
+                        throw new OutOfMemoryError("while reporting the cut of core " + core);
+                    }).build();
+            try {
+                runtime.start();
+                var history = new CheckpointHistory(10, clock);
+                assertThat(new LaminarStorageHealthIndicator(runtime, history, MAX_AGE, Status.OUT_OF_SERVICE).health()
+                        .getStatus()).isEqualTo(Status.UP);
+                assertThat(runtime.triggerCheckpoint()).failsWithin(Duration.ofSeconds(20));
+                var health = new LaminarStorageHealthIndicator(runtime, history, MAX_AGE, Status.OUT_OF_SERVICE).health();
+                assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+                assertThat(health.getDetails()).containsEntry("runtime", "failed");
+                assertThat((String) health.getDetails().get("reason")).contains("thread").contains("died")
+                        .contains("OutOfMemoryError");
+            } finally {
+                runtime.close();
+            }
+        }
     }
 
     @Test
