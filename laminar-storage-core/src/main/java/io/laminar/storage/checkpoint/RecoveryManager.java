@@ -31,10 +31,11 @@ import org.slf4j.LoggerFactory;
  * Newest first, a checkpoint is used only if its manifest reads and is well-formed (one WAL
  * position per core, every path relative and inside the store, a {@code core-NNNN} chain per core
  * whose files the manifest lists), every file it references exists with the recorded size and
- * CRC32C (checked before any byte of it is used), its state files parse, and each core's WAL still
- * holds the records from its recorded position, starting with the checkpoint's own barrier (so a
- * checkpoint taken with another WAL, whose positions name other records here, is never replayed
- * against this one). Otherwise it is skipped, and the report says why; the next older one is tried.
+ * CRC32C (checked before any byte of it is used, and again on the very bytes that are parsed, which
+ * are a second read), its state files parse, and each core's WAL still holds the records from its
+ * recorded position, starting with the checkpoint's own barrier (so a checkpoint taken with another
+ * WAL, whose positions name other records here, is never replayed against this one). Otherwise it
+ * is skipped, and the report says why; the next older one is tried.
  * With no checkpoint at all, the state is rebuilt from the WAL alone, which must then still start
  * at its very beginning.
  *
@@ -302,14 +303,24 @@ public final class RecoveryManager {
      * the open or at any read, a {@link StoreUnreadable} naming the file.
      */
     private InputStream openFile(StateFileRef ref) throws IOException {
+        return new StoreStream(open(ref, () -> store.openFile(ref.path())), "its state file " + ref.path());
+    }
+
+    /** Opens a state file as {@code opener} does, telling a missing file from a failure of the store. */
+    private static <T extends InputStream> T open(StateFileRef ref, Opener<T> opener) throws IOException {
         var what = "its state file " + ref.path();
         try {
-            return new StoreStream(store.openFile(ref.path()), what);
+            return opener.open();
         } catch (NoSuchFileException e) {
             throw new Unusable(what + " is missing");
         } catch (IOException | RuntimeException e) {
             throw new StoreUnreadable(what, e);
         }
+    }
+
+    @FunctionalInterface
+    private interface Opener<T extends InputStream> {
+        T open() throws IOException;
     }
 
     /**
@@ -411,7 +422,10 @@ public final class RecoveryManager {
         return false;
     }
 
-    /** Checks everything a manifest references, then loads each core's chain. */
+    /**
+     * Checks everything a manifest references, then loads each core's chain, reading each file
+     * again through a {@link VerifyingInputStream}: what is parsed is verified too.
+     */
     private List<ChangelogAwareStateStore> restore(CheckpointManifest manifest) throws IOException {
         int cores = wal.cores();
         var listed = new HashMap<String, StateFileRef>();
@@ -454,9 +468,20 @@ public final class RecoveryManager {
                 if (!listed.containsKey(path)) {
                     throw new Unusable("core " + core + "'s chain names " + path + ", which the manifest does not list");
                 }
-                try (var in = new BufferedInputStream(openFile(listed.get(path)), 1 << 20)) {
+                var ref = listed.get(path);
+                // Verified again as it is parsed: the CRC32C check above was of another download, and
+                // this one may differ (on S3, only a full-object CRC32C reported by the server would
+                // catch it). A mismatch at the end throws, and this whole restore is dropped.
+                var verifying = open(ref, () -> VerifyingInputStream.open(store, ref, manifest.checkpointId()));
+                try (var in = new BufferedInputStream(new StoreStream(verifying, "its state file " + path), 1 << 20)) {
                     var sink = target == null ? loader : target.replayer();
-                    var header = StateFileFormat.read(in, path, listed.get(path).size(), core, sink);
+                    var header = StateFileFormat.read(in, path, ref.size(), core, sink);
+                    if (!verifying.verified()) {
+                        // The parser reads up to the end of the stream, where the stream verifies.
+                        throw new IllegalStateException("the state file " + path + " of checkpoint "
+                                + manifest.checkpointId() + " was parsed without reaching its end; its bytes are"
+                                + " unverified (a bug: report it)");
+                    }
                     byte expected = i == 0 ? StateFileFormat.FULL : StateFileFormat.DELTA;
                     if (header.kind() != expected) {
                         throw new Unusable("the state file " + path + " is of kind " + header.kind() + ", expected "

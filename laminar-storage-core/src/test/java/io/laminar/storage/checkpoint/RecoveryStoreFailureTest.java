@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.laminar.storage.StorageException;
 import io.laminar.storage.percore.PerCoreWalManager;
+import java.io.ByteArrayInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,8 +15,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -223,6 +227,51 @@ class RecoveryStoreFailureTest {
             assertThat(s.checkpointId()).isEqualTo(newest.checkpointId());
             assertThat(s.reason()).contains(damaged, "CRC32C");
         });
+        assertThat(states(restored)).isEqualTo(statesAt.get(0));
+    }
+
+    /**
+     * A store whose every read after the first of some paths returns their bytes with one bit
+     * flipped, {@code fromEnd} bytes before the end: as a second download damaged on the way.
+     */
+    static final class DamagedOnSecondReadStore extends ForwardingStore {
+        private final Set<String> paths;
+        private final int fromEnd;
+        private final Set<String> readOnce = ConcurrentHashMap.newKeySet();
+
+        DamagedOnSecondReadStore(CheckpointStore delegate, Collection<String> paths, int fromEnd) {
+            super(delegate);
+            this.paths = Set.copyOf(paths);
+            this.fromEnd = fromEnd;
+        }
+
+        @Override
+        public InputStream openFile(String path) throws IOException {
+            if (!paths.contains(path) || readOnce.add(path)) {
+                return delegate.openFile(path);
+            }
+            byte[] bytes;
+            try (var in = delegate.openFile(path)) {
+                bytes = in.readAllBytes();
+            }
+            bytes[bytes.length - fromEnd] ^= 0x01;
+            return new ByteArrayInputStream(bytes);
+        }
+    }
+
+    @Test
+    void aStateFileDamagedOnlyWhenItIsReadToBeParsedIsNeverRestored() throws Exception {
+        var newest = checkpoints.get(1);
+        // 20 bytes before the end lies in the last entry's value: the file still parses.
+        var damaging = new DamagedOnSecondReadStore(store, ownFiles(newest), 20);
+
+        var restored = recover(tmp.resolve("b/wal"), damaging);
+
+        assertThat(restored.report().skipped()).singleElement().satisfies(s -> {
+            assertThat(s.checkpointId()).isEqualTo(newest.checkpointId());
+            assertThat(s.reason()).contains(ownFiles(newest).get(0), "CRC32C", "corrupt");
+        });
+        assertThat(restored.report().checkpointId()).isEqualTo(checkpoints.get(0).checkpointId());
         assertThat(states(restored)).isEqualTo(statesAt.get(0));
     }
 
