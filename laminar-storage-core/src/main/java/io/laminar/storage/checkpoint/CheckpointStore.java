@@ -17,9 +17,10 @@ import java.util.Optional;
  *   <li>{@link #writeFile} makes a file durable under its final name atomically: a reader sees the
  *       whole file or none. Files are immutable: writing an existing path with other content fails.</li>
  *   <li>{@link #publishManifest} publishes a manifest atomically, and only once every file it
- *       references exists with the recorded size. A manifest id is written once: a second publish
- *       of the same id fails with {@link CheckpointConflictException} (two writers never overwrite
- *       each other's manifest).</li>
+ *       references exists with the recorded size. A manifest id is written once: a publish of an id
+ *       that is published with other bytes fails with {@link CheckpointConflictException} (two
+ *       writers never overwrite each other's manifest); publishing the very same manifest again
+ *       succeeds and changes nothing (a retry whose earlier attempt landed, its answer lost).</li>
  *   <li>{@link #readManifest} refuses a malformed manifest, one of a newer major format, or one
  *       naming a path outside the store, with a {@link CheckpointCorruptException} that names the
  *       checkpoint; unknown fields of a newer minor format are ignored.</li>
@@ -82,7 +83,8 @@ public interface CheckpointStore extends AutoCloseable {
      *
      * @throws java.nio.file.NoSuchFileException if a file it references is not in the store
      * @throws CheckpointCorruptException        if a file it references has another size than recorded
-     * @throws CheckpointConflictException       if a manifest with this id is already published
+     * @throws CheckpointConflictException       if a manifest with this id is already published with other
+     *                                           content (the same content again is a retry: it succeeds)
      * @throws IllegalArgumentException          if the manifest could not be read back (see
      *                                           {@link ManifestCodec#encode})
      */

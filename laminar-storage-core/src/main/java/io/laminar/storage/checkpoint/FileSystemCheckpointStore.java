@@ -19,6 +19,7 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -53,8 +54,9 @@ import java.util.zip.CRC32C;
  * The final name is given with a hard link ({@link FileIO#createLink}), not a rename: {@code link(2)}
  * fails if the name exists, atomically, where {@code rename(2)} would replace it silently. So of
  * two writers publishing the same checkpoint id, whether threads of one store, two stores or two
- * processes, exactly one link succeeds and the other gets {@link CheckpointConflictException}; a
- * state file written twice is accepted only if the bytes are the same. The temporary name is then
+ * processes, exactly one link succeeds and the other gets {@link CheckpointConflictException}
+ * (unless it published the very same bytes: a retry, which succeeds); a state file written twice is
+ * accepted only if the bytes are the same. The temporary name is then
  * removed. There is no "latest" pointer file: the newest checkpoint is the largest id listed in
  * {@code manifests/}, so nothing can disagree with what exists. The store therefore needs a file
  * system with hard links (any local POSIX one; not FAT or some network mounts), and says so if it
@@ -282,15 +284,29 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
             io.syncDirectory(manifestRoot);
         } catch (FileAlreadyExistsException e) {
             deleteQuietly(temp, e);
+            if (hasBytes(target, bytes)) {
+                // A retry of a publish that landed (its directory sync may not have): make it durable now.
+                io.syncDirectory(manifestRoot);
+                return;
+            }
             var conflict = new CheckpointConflictException("Checkpoint " + id + " is already published (" + target
-                    + "); a checkpoint id is published once. If this was not a retry of a publish that succeeded, another"
-                    + " writer published it first: make sure only one coordinator writes checkpoints to " + root
-                    + ", and give each new checkpoint a larger id.");
+                    + ") with other content; a checkpoint id is published once. Another writer published it first:"
+                    + " make sure only one coordinator writes checkpoints to " + root + ", and give each new"
+                    + " checkpoint a larger id.");
             conflict.initCause(e);
             throw conflict;
         } catch (IOException e) {
             deleteQuietly(temp, e);
             throw failure("cannot publish the manifest of checkpoint " + id + " to " + target, manifestRoot, e);
+        }
+    }
+
+    /** Whether {@code file} holds exactly {@code bytes} (false if it is gone). */
+    private boolean hasBytes(Path file, byte[] bytes) throws IOException {
+        try (var channel = io.open(file, Set.of(StandardOpenOption.READ))) {
+            return channel.size() == bytes.length && Arrays.equals(readFully(channel, file), bytes);
+        } catch (NoSuchFileException e) {
+            return false;
         }
     }
 

@@ -9,12 +9,16 @@ import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.state.StateChangeFormat;
 import io.laminar.storage.state.StateSnapshot;
 import java.io.BufferedInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.NoSuchFileException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,12 +31,23 @@ import org.slf4j.LoggerFactory;
  * Newest first, a checkpoint is used only if its manifest reads and is well-formed (one WAL
  * position per core, every path relative and inside the store, a {@code core-NNNN} chain per core
  * whose files the manifest lists), every file it references exists with the recorded size and
- * CRC32C (checked before any byte of it is used), its state files parse, and each core's WAL still
- * holds the records from its recorded position, starting with the checkpoint's own barrier (so a
- * checkpoint taken with another WAL, whose positions name other records here, is never replayed
- * against this one). Otherwise it is skipped, and the report says why; the next older one is tried.
+ * CRC32C (checked before any byte of it is used, and again on the very bytes that are parsed, which
+ * are a second read), its state files parse, and each core's WAL still holds the records from its
+ * recorded position, starting with the checkpoint's own barrier (so a checkpoint taken with another
+ * WAL, whose positions name other records here, is never replayed against this one). Otherwise it
+ * is skipped, and the report says why; the next older one is tried.
  * With no checkpoint at all, the state is rebuilt from the WAL alone, which must then still start
  * at its very beginning.
+ *
+ * <h2>Only its content makes a checkpoint unusable</h2>
+ * A checkpoint is skipped only for what is wrong with its content: a refused manifest
+ * ({@link CheckpointCorruptException}), a referenced file that does not exist, a size or CRC32C
+ * that differs from the manifest's, a state file that does not parse, WAL positions this WAL cannot
+ * continue from. A store that cannot be read (throttled or unavailable beyond its retries, access
+ * denied, a network error) says nothing about the checkpoint: recovery stops with a
+ * {@link StorageException} naming the checkpoint, the file and the cause, and changes nothing (so it
+ * can simply be run again once the store answers). Skipping instead would restore an older state,
+ * or an empty one, that the next checkpoints and their retention would then make permanent.
  *
  * <h2>Restoring on another machine</h2>
  * A WAL with no history of its own (a new, empty data directory: see
@@ -58,7 +73,9 @@ import org.slf4j.LoggerFactory;
  * <h2>Never a partial state</h2>
  * If no checkpoint is usable and the WAL no longer starts at its beginning, or the usable
  * checkpoints all need WAL records that were truncated away, recovery fails with a
- * {@link StorageException} naming each checkpoint, its problem and the missing WAL range.
+ * {@link StorageException} naming each checkpoint, its problem and the missing WAL range. So does a
+ * WAL with no history of its own (nothing was ever written to it) over a store that lists
+ * checkpoints none of which is usable: it would start empty and bury them under empty checkpoints.
  *
  * <p>Long replays log progress (percent, MB/s) at INFO. Not thread-safe: one recovery at a time,
  * before the WAL has writers.
@@ -79,7 +96,8 @@ public final class RecoveryManager {
     /**
      * Recovers; see the class description.
      *
-     * @throws StorageException if no consistent state can be recovered (the message says what is missing)
+     * @throws StorageException if no consistent state can be recovered (the message says what is missing),
+     *                          or the store cannot be read (the message names the checkpoint and the file)
      * @throws IOException      if the store cannot be listed
      */
     public RecoveredState recover() throws IOException {
@@ -94,14 +112,21 @@ public final class RecoveryManager {
             List<ChangelogAwareStateStore> stores;
             boolean adopt;
             try {
-                manifest = store.readManifest(id).orElseThrow(() -> new IOException("the manifest disappeared"));
+                manifest = readManifest(id);
                 adopt = checkWal(manifest, start);
                 stores = restore(manifest);
-            } catch (IOException | RuntimeException e) {
-                var reason = e instanceof Unusable ? e.getMessage() : e.toString();
-                log.warn("checkpoint {} skipped: {}", id, reason);
-                skipped.add(new SkippedCheckpoint(id, reason));
+            } catch (Unusable | CheckpointCorruptException e) {
+                log.warn("checkpoint {} skipped: {}", id, e.getMessage());
+                skipped.add(new SkippedCheckpoint(id, e.getMessage()));
                 continue;
+            } catch (StoreUnreadable e) {
+                throw new StorageException("Cannot recover " + wal.directory() + ": reading " + e.what
+                        + " of checkpoint " + id + " from " + store + " failed: " + causeOf(e)
+                        + ". This is a failure of the store, not a problem of the checkpoint, so recovery stops rather"
+                        + " than fall back to an older checkpoint or the WAL alone, and nothing was changed. Retry once"
+                        + " the store is reachable (check the network, the credentials and the permissions); if this"
+                        + " checkpoint is permanently unreadable, delete its manifest to fall back to an older one.",
+                        e.getCause());
             }
             var from = new long[cores];
             for (int core = 0; core < cores; core++) {
@@ -130,6 +155,14 @@ public final class RecoveryManager {
                         + core + " starts at position " + start.position(core) + ", so its records before that "
                         + "were truncated away after a checkpoint; recovering from the WAL alone would lose them");
             }
+        }
+        if (!ids.isEmpty() && isNew(start)) {
+            throw new StorageException("Refusing to recover " + wal.directory() + " with an empty state: its WAL is"
+                    + " new (nothing was ever written to it), and " + store + " holds " + ids.size()
+                    + " checkpoints, none of them usable (" + describe(skipped) + "). Starting empty would take"
+                    + " checkpoints of an empty state, and their retention would delete these. Restore the damaged"
+                    + " files from a backup; or, if these checkpoints are to be abandoned, delete their manifests (or"
+                    + " point this machine at another store or prefix) and start again.");
         }
         var stores = new ArrayList<ChangelogAwareStateStore>();
         for (int core = 0; core < cores; core++) {
@@ -192,12 +225,161 @@ public final class RecoveryManager {
                 manifest, checkpointStates);
     }
 
+    /**
+     * Whether the WAL has no history of its own and starts at 0: on every core it starts at 0 and
+     * holds no record (the empty case of {@link PerCoreWalManager#canAdopt}; opening a WAL makes
+     * everything it holds durable, so an empty log ends where it starts).
+     */
+    private boolean isNew(CorePositions start) {
+        var durable = wal.durablePositions();
+        for (int core = 0; core < wal.cores(); core++) {
+            if (start.position(core) != 0 || durable.position(core) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String causeOf(StoreUnreadable e) {
+        var cause = e.getCause();
+        return cause.getMessage() == null ? cause.toString() : cause.getMessage();
+    }
+
+    private static String describe(List<SkippedCheckpoint> skipped) {
+        var sb = new StringBuilder();
+        for (var s : skipped) {
+            sb.append(sb.length() == 0 ? "" : "; ").append("checkpoint ").append(s.checkpointId()).append(": ")
+                    .append(s.reason());
+        }
+        return sb.toString();
+    }
+
     /** A checkpoint cannot be used; the message says why. */
     private static final class Unusable extends IOException {
         private static final long serialVersionUID = 1L;
 
         Unusable(String message) {
             super(message);
+        }
+    }
+
+    /**
+     * The store could not be read, for a reason that is not the checkpoint's content (the cause):
+     * recovery stops. {@code what} names what was read, e.g. "its state file core-0000/...".
+     */
+    private static final class StoreUnreadable extends IOException {
+        private static final long serialVersionUID = 1L;
+        final String what;
+
+        StoreUnreadable(String what, Throwable cause) {
+            super("cannot read " + what + ": " + cause, cause);
+            this.what = what;
+        }
+    }
+
+    /** The manifest of a listed checkpoint; a store failure is {@link StoreUnreadable}. */
+    private CheckpointManifest readManifest(long id) throws IOException {
+        Optional<CheckpointManifest> manifest;
+        try {
+            manifest = store.readManifest(id);
+        } catch (CheckpointCorruptException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new StoreUnreadable("its manifest", e);
+        }
+        // Listed a moment ago, gone now: deleted meanwhile (by another writer's retention).
+        return manifest.orElseThrow(() -> new Unusable("its manifest disappeared while recovery ran"));
+    }
+
+    /** The size of a state file; a store failure is {@link StoreUnreadable}. */
+    private Optional<Long> fileSize(String path) throws IOException {
+        try {
+            return store.fileSize(path);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            throw new StoreUnreadable("its state file " + path, e);
+        }
+    }
+
+    /**
+     * Opens a state file: a missing file is {@link Unusable}, and any other failure of the store, at
+     * the open or at any read, a {@link StoreUnreadable} naming the file.
+     */
+    private InputStream openFile(StateFileRef ref) throws IOException {
+        return new StoreStream(open(ref, () -> store.openFile(ref.path())), "its state file " + ref.path());
+    }
+
+    /** Opens a state file as {@code opener} does, telling a missing file from a failure of the store. */
+    private static <T extends InputStream> T open(StateFileRef ref, Opener<T> opener) throws IOException {
+        var what = "its state file " + ref.path();
+        try {
+            return opener.open();
+        } catch (NoSuchFileException e) {
+            throw new Unusable(what + " is missing");
+        } catch (IOException | RuntimeException e) {
+            throw new StoreUnreadable(what, e);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Opener<T extends InputStream> {
+        T open() throws IOException;
+    }
+
+    /**
+     * A stream of the store that tells its failures apart: a {@link CheckpointCorruptException}
+     * (the bytes do not match what was recorded) passes as it is, anything else is a
+     * {@link StoreUnreadable}. So what the state file parser still throws is about the bytes alone.
+     */
+    private static final class StoreStream extends FilterInputStream {
+        private final String what;
+
+        StoreStream(InputStream in, String what) {
+            super(in);
+            this.what = what;
+        }
+
+        @Override
+        public int read() throws IOException {
+            try {
+                return in.read();
+            } catch (CheckpointCorruptException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                throw new StoreUnreadable(what, e);
+            }
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            try {
+                return in.read(buffer, offset, length);
+            } catch (CheckpointCorruptException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                throw new StoreUnreadable(what, e);
+            }
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            try {
+                return in.skip(n);
+            } catch (CheckpointCorruptException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                throw new StoreUnreadable(what, e);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                in.close();
+            } catch (IOException | RuntimeException e) {
+                throw new StoreUnreadable(what, e);
+            }
         }
     }
 
@@ -257,16 +439,17 @@ public final class RecoveryManager {
         return true;
     }
 
-    /** Checks everything a manifest references, then loads each core's chain. */
+    /**
+     * Checks everything a manifest references, then loads each core's chain, reading each file
+     * again through a {@link VerifyingInputStream}: what is parsed is verified too.
+     */
     private List<ChangelogAwareStateStore> restore(CheckpointManifest manifest) throws IOException {
         int cores = wal.cores();
-        var listed = new HashSet<String>();
-        var listedSizes = new java.util.HashMap<String, Long>();
+        var listed = new HashMap<String, StateFileRef>();
         for (var ref : manifest.files()) {
             checkPath(ref.path());
-            listed.add(ref.path());
-            listedSizes.put(ref.path(), ref.size());
-            var size = store.fileSize(ref.path());
+            listed.put(ref.path(), ref);
+            var size = fileSize(ref.path());
             if (size.isEmpty()) {
                 throw new Unusable("its state file " + ref.path() + " is missing");
             }
@@ -275,7 +458,7 @@ public final class RecoveryManager {
                         + ref.size());
             }
             var crc = new CRC32C();
-            try (var in = store.openFile(ref.path())) {
+            try (var in = openFile(ref)) {
                 var buffer = new byte[64 * 1024];
                 for (int n; (n = in.read(buffer)) > 0; ) {
                     crc.update(buffer, 0, n);
@@ -299,12 +482,23 @@ public final class RecoveryManager {
             ChangelogAwareStateStore target = null;
             for (int i = 0; i < chain.stateFiles().size(); i++) {
                 var path = chain.stateFiles().get(i);
-                if (!listed.contains(path)) {
+                if (!listed.containsKey(path)) {
                     throw new Unusable("core " + core + "'s chain names " + path + ", which the manifest does not list");
                 }
-                try (var in = new BufferedInputStream(store.openFile(path), 1 << 20)) {
+                var ref = listed.get(path);
+                // Verified again as it is parsed: the CRC32C check above was of another download, and
+                // this one may differ (on S3, only a full-object CRC32C reported by the server would
+                // catch it). A mismatch at the end throws, and this whole restore is dropped.
+                var verifying = open(ref, () -> VerifyingInputStream.open(store, ref, manifest.checkpointId()));
+                try (var in = new BufferedInputStream(new StoreStream(verifying, "its state file " + path), 1 << 20)) {
                     var sink = target == null ? loader : target.replayer();
-                    var header = StateFileFormat.read(in, path, listedSizes.get(path), core, sink);
+                    var header = StateFileFormat.read(in, path, ref.size(), core, sink);
+                    if (!verifying.verified()) {
+                        // The parser reads up to the end of the stream, where the stream verifies.
+                        throw new IllegalStateException("the state file " + path + " of checkpoint "
+                                + manifest.checkpointId() + " was parsed without reaching its end; its bytes are"
+                                + " unverified (a bug: report it)");
+                    }
                     byte expected = i == 0 ? StateFileFormat.FULL : StateFileFormat.DELTA;
                     if (header.kind() != expected) {
                         throw new Unusable("the state file " + path + " is of kind " + header.kind() + ", expected "
@@ -313,9 +507,10 @@ public final class RecoveryManager {
                     if (target == null) {
                         target = loader.build(ChangelogSink.NONE);
                     }
-                } catch (Unusable e) {
+                } catch (Unusable | StoreUnreadable e) {
                     throw e;
                 } catch (IOException e) {
+                    // The store's own failures are StoreUnreadable: this is the parser's, about the bytes.
                     throw new Unusable("its " + e.getMessage());
                 } catch (IllegalArgumentException e) {
                     throw new Unusable("its state file " + path + " is damaged: " + e.getMessage());

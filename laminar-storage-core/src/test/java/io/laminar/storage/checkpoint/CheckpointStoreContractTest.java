@@ -343,14 +343,26 @@ public abstract class CheckpointStoreContractTest {
     }
 
     @Test
-    void aSecondPublishOfTheSameIdConflictsAndKeepsTheFirst() throws Exception {
+    void aSecondPublishOfTheSameIdWithOtherContentConflictsAndKeepsTheFirst() throws Exception {
         var first = manifest(7, List.of());
         store.publishManifest(first);
 
-        assertThatThrownBy(() -> store.publishManifest(first)).isInstanceOf(CheckpointConflictException.class)
-                .hasMessageContaining("7");
         var other = withEpoch(first, 99);
+        assertThatThrownBy(() -> store.publishManifest(other)).isInstanceOf(CheckpointConflictException.class)
+                .hasMessageContaining("7");
         assertThatThrownBy(() -> anotherStore().publishManifest(other)).isInstanceOf(CheckpointConflictException.class);
+        assertThat(store.readManifest(7)).contains(first);
+        assertThat(store.listCheckpoints()).containsExactly(7L);
+    }
+
+    @Test
+    void publishingTheSameManifestAgainIsARetryThatSucceedsAndChangesNothing() throws Exception {
+        var first = manifest(7, List.of());
+        store.publishManifest(first);
+
+        store.publishManifest(first);
+        anotherStore().publishManifest(first);
+
         assertThat(store.readManifest(7)).contains(first);
         assertThat(store.listCheckpoints()).containsExactly(7L);
     }

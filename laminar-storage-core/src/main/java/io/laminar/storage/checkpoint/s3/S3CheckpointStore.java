@@ -92,8 +92,9 @@ import software.amazon.awssdk.services.s3.model.UploadPartRequest;
  * {@link FileAlreadyExistsException} and the stored object stays as it was. A manifest is written
  * last, after a HEAD of every file it references has found it with the recorded size; of two
  * writers publishing the same checkpoint id exactly one succeeds and the other gets
- * {@link CheckpointConflictException}. (When a publish is retried after a transient error and finds
- * the manifest exists with exactly its own bytes, its earlier attempt did land, and it succeeds.)
+ * {@link CheckpointConflictException}. (When a publish finds the manifest exists with exactly its
+ * own bytes, an earlier attempt of it landed and only its answer was lost, retried by the store or
+ * by the SDK inside one call, and it succeeds.)
  * The server must support conditional writes (AWS S3 since 2024, MinIO, S3Proxy do); one that
  * ignores the header would silently lose this guarantee.
  *
@@ -308,23 +309,34 @@ public final class S3CheckpointStore implements CheckpointStore {
         }
         var key = manifestKey(id);
         var crc = crc32c(bytes, 0, bytes.length);
-        var attempts = new int[1];
         try {
-            call("publish the manifest of checkpoint " + id, key, () -> {
-                attempts[0]++;
-                return client.putObject(PutObjectRequest.builder().bucket(bucket).key(key).ifNoneMatch("*")
-                                .contentType("application/json").checksumCRC32C(base64(crc)).build(),
-                        RequestBody.fromContentProvider(() -> new ByteArrayInputStream(bytes), bytes.length,
-                                "application/json"));
-            });
+            call("publish the manifest of checkpoint " + id, key, () -> client.putObject(PutObjectRequest.builder()
+                            .bucket(bucket).key(key).ifNoneMatch("*").contentType("application/json")
+                            .checksumCRC32C(base64(crc)).build(),
+                    RequestBody.fromContentProvider(() -> new ByteArrayInputStream(bytes), bytes.length,
+                            "application/json")));
         } catch (PreconditionFailed e) {
-            // After a transient failure the earlier attempt may have landed: then the manifest is ours.
-            if (attempts[0] > 1 && Arrays.equals(bytes, readObject(key, "re-read the manifest of checkpoint " + id))) {
+            // An earlier attempt may have landed with its answer lost, retried by this store or by the
+            // SDK inside one call (which the store cannot see): then the manifest is ours, byte for byte.
+            if (Arrays.equals(bytes, rereadManifest(key, id))) {
                 return;
             }
             throw new CheckpointConflictException("Checkpoint " + id + " is already published (" + uri(key)
                     + "): another writer published this id first, and a manifest is never overwritten. Two writers"
                     + " must not share one store prefix; give each its own.");
+        }
+    }
+
+    /** The manifest a publish found in its way (412). */
+    private byte[] rereadManifest(String key, long id) throws IOException {
+        try {
+            return readObject(key, "re-read the manifest of checkpoint " + id + " after its publish found it");
+        } catch (NoSuchFileException e) {
+            // Not the contract's NoSuchFileException of publishManifest (a missing state file).
+            throw new IOException("cannot publish the manifest of checkpoint " + id + ": " + uri(key) + " existed when"
+                    + " it was written, and was gone when it was read back (deleted meanwhile by another writer?);"
+                    + " whether this publish landed is unknown. Check that no other writer uses this store prefix,"
+                    + " then take the checkpoint again.", e);
         }
     }
 

@@ -122,6 +122,13 @@ final class S3Errors {
                 return what + ": the session token of the credentials is expired or invalid (" + said
                         + "). Refresh the credentials, or use a provider that renews them.";
             }
+            // A 403 too, so before the blanket 403 below: the clock is wrong, not the permissions.
+            if ("RequestTimeTooSkewed".equals(code)) {
+                return what + tried + ": the server refused the request because the clock of this machine differs"
+                        + " too much from the server's (" + said + "; S3 accepts 15 minutes at most). Synchronize this"
+                        + " machine's clock (NTP: chronyd, systemd-timesyncd, or the cloud provider's time service);"
+                        + " the credentials and permissions are not the problem.";
+            }
             if ("AccessDenied".equals(code) || "AllAccessDisabled".equals(code) || service.statusCode() == 403) {
                 return what + ": access to the " + where + " is denied (" + said + "). Grant the credentials'"
                         + " principal s3:ListBucket and s3:ListBucketMultipartUploads on arn:aws:s3:::" + bucket

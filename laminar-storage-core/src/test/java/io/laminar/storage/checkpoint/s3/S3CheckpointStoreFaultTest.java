@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.laminar.storage.StorageException;
+import io.laminar.storage.checkpoint.CheckpointConflictException;
 import io.laminar.storage.checkpoint.CheckpointCorruptException;
 import io.laminar.storage.checkpoint.CheckpointManifest;
 import io.laminar.storage.checkpoint.ConnectorCheckpoint;
@@ -191,6 +192,31 @@ class S3CheckpointStoreFaultTest {
         var puts = proxy.requests().stream().filter(r -> r.method().equals("PUT") && r.target().contains("manifests/"))
                 .toList();
         assertThat(puts).hasSize(2).allSatisfy(r -> assertThat(r.hasHeader("If-None-Match", "*")).isTrue());
+    }
+
+    @Test
+    void aManifestWhosePublishLandedButWhoseAnswerWasLostIsPublishedByTheSdksOwnRetry() throws Exception {
+        // The SDK's default retries this time: it repeats the lost PUT itself, and the store's one
+        // call sees only the 412 of that repetition.
+        try (var retrying = S3ProxyServer.client(proxy.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY);
+             var s3 = S3CheckpointStore.builder(retrying, BUCKET).prefix("sdk" + PREFIXES.incrementAndGet())
+                     .maxAttempts(1).build()) {
+            var ref = s3.writeFile("s/1", new ByteArrayInputStream(new byte[] {1, 2, 3}));
+            var manifest = manifest(9, ref);
+            var lost = new AtomicInteger();
+            proxy.rule(r -> r.method().equals("PUT") && r.target().contains("manifests/")
+                    && lost.incrementAndGet() == 1 ? FaultProxy.Action.LOSE_RESPONSE : FaultProxy.Action.PASS);
+
+            s3.publishManifest(manifest);
+
+            assertThat(s3.readManifest(9)).contains(manifest);
+            assertThat(proxy.requests()).filteredOn(r -> r.method().equals("PUT") && r.target().contains("manifests/"))
+                    .hasSize(2);
+            // Another manifest under the same id is still a conflict, whoever retries.
+            var other = manifest(9, s3.writeFile("s/2", new ByteArrayInputStream(new byte[] {4})));
+            assertThatThrownBy(() -> s3.publishManifest(other)).isInstanceOf(CheckpointConflictException.class)
+                    .hasMessageContaining("already published");
+        }
     }
 
     @Test
