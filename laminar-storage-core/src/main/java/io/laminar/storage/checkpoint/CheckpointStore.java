@@ -1,10 +1,8 @@
 package io.laminar.storage.checkpoint;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.Files;
 import java.util.List;
 import java.util.Optional;
 
@@ -33,30 +31,46 @@ public interface CheckpointStore extends AutoCloseable {
     /**
      * Writes an immutable file durably and returns its reference (size and CRC32C). Writing the
      * same bytes to an existing path again succeeds (a retry); other bytes fail with
-     * {@link java.nio.file.FileAlreadyExistsException} and leave the file as it was.
+     * {@link java.nio.file.FileAlreadyExistsException} and leave the file as it was. The default
+     * streams {@code content} through {@link #writeFile(String, ContentWriter)}; a failure to read
+     * {@code content} is a {@link ContentReadException}, never described as a problem of the store.
      *
      * @throws IllegalArgumentException if the path is not a relative path of plain names (see
      *                                  {@link StateFileRef#path()})
      */
-    StateFileRef writeFile(String path, InputStream content) throws IOException;
+    default StateFileRef writeFile(String path, InputStream content) throws IOException {
+        java.util.Objects.requireNonNull(content, "content");
+        return writeFile(path, out -> {
+            var buffer = new byte[64 * 1024];
+            while (true) {
+                int n;
+                try {
+                    n = content.read(buffer);
+                } catch (IOException e) {
+                    throw new ContentReadException("cannot write state file '" + path + "': reading the content to "
+                            + "write failed (" + e.getMessage() + "); nothing was stored", e);
+                }
+                if (n < 0) {
+                    return;
+                }
+                out.write(buffer, 0, n);
+            }
+        });
+    }
 
     /**
      * Writes an immutable file whose bytes {@code content} produces, with the same guarantees as
-     * {@link #writeFile(String, InputStream)}: lets a producer stream straight into the store. The
-     * default stages the bytes in a local temporary file first (for a store that must know a file's
-     * size before it uploads it); a store that can stream overrides it.
+     * {@link #writeFile(String, InputStream)}: the producer streams straight into the store. An
+     * {@link IOException} the producer throws fails the write and nothing is stored.
      */
-    default StateFileRef writeFile(String path, ContentWriter content) throws IOException {
-        var staged = Files.createTempFile("laminar-state-", ".tmp");
-        try {
-            try (var out = new BufferedOutputStream(Files.newOutputStream(staged), 1 << 20)) {
-                content.writeTo(out);
-            }
-            try (var in = Files.newInputStream(staged)) {
-                return writeFile(path, in);
-            }
-        } finally {
-            Files.deleteIfExists(staged);
+    StateFileRef writeFile(String path, ContentWriter content) throws IOException;
+
+    /** The caller's content could not be read while writing a file: not a problem of the store. */
+    final class ContentReadException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        public ContentReadException(String message, IOException cause) {
+            super(message, cause);
         }
     }
 

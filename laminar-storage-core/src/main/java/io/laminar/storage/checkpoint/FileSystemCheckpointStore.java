@@ -124,17 +124,6 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
         return root;
     }
 
-    @Override
-    public StateFileRef writeFile(String path, InputStream content) throws IOException {
-        Objects.requireNonNull(content, "content");
-        return writeFile(path, out -> {
-            var buffer = new byte[BUFFER_SIZE];
-            for (int n = read(content, buffer, path); n >= 0; n = read(content, buffer, path)) {
-                out.write(buffer, 0, n);
-            }
-        });
-    }
-
     /** Streams the producer's bytes straight into the temp file: no staging copy. */
     @Override
     public StateFileRef writeFile(String path, ContentWriter content) throws IOException {
@@ -515,24 +504,6 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
     private static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
             channel.write(buffer);
-        }
-    }
-
-    private static int read(InputStream content, byte[] buffer, String path) throws ContentReadException {
-        try {
-            return content.read(buffer);
-        } catch (IOException e) {
-            throw new ContentReadException("cannot write state file '" + path + "': reading the content to write"
-                    + " failed (" + e.getMessage() + "); nothing was stored", e);
-        }
-    }
-
-    /** The caller's stream failed: not a problem of the store's disk, so not described as one. */
-    private static final class ContentReadException extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        ContentReadException(String message, IOException cause) {
-            super(message, cause);
         }
     }
 

@@ -260,7 +260,7 @@ class CheckpointRecoveryTest {
         }
 
         @Override
-        public StateFileRef writeFile(String path, java.io.InputStream content) throws IOException {
+        public StateFileRef writeFile(String path, ContentWriter content) throws IOException {
             return delegate.writeFile(path, content);
         }
 

@@ -284,7 +284,7 @@ class RecoveryStoreFailureTest {
         }
 
         @Override
-        public StateFileRef writeFile(String path, InputStream content) throws IOException {
+        public StateFileRef writeFile(String path, ContentWriter content) throws IOException {
             return delegate.writeFile(path, content);
         }
 

@@ -217,17 +217,6 @@ public final class S3CheckpointStore implements CheckpointStore {
 
     // ---- files --------------------------------------------------------------------------------
 
-    @Override
-    public StateFileRef writeFile(String path, InputStream content) throws IOException {
-        Objects.requireNonNull(content, "content");
-        return writeFile(path, out -> {
-            var buffer = new byte[COPY_BUFFER];
-            for (int n = read(content, buffer, path); n >= 0; n = read(content, buffer, path)) {
-                out.write(buffer, 0, n);
-            }
-        });
-    }
-
     /** Streams the producer's bytes into one PUT or a parallel multipart upload; see the class comment. */
     @Override
     public StateFileRef writeFile(String path, ContentWriter content) throws IOException {
@@ -614,24 +603,6 @@ public final class S3CheckpointStore implements CheckpointStore {
     static String base64(int crc) {
         return Base64.getEncoder().encodeToString(new byte[] {
                 (byte) (crc >>> 24), (byte) (crc >>> 16), (byte) (crc >>> 8), (byte) crc});
-    }
-
-    private static int read(InputStream content, byte[] buffer, String path) throws ContentReadException {
-        try {
-            return content.read(buffer);
-        } catch (IOException e) {
-            throw new ContentReadException("cannot write state file '" + path + "': reading the content to write"
-                    + " failed (" + e.getMessage() + "); nothing was stored", e);
-        }
-    }
-
-    /** The caller's stream failed: not a problem of the store, so not described as one. */
-    private static final class ContentReadException extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        ContentReadException(String message, IOException cause) {
-            super(message, cause);
-        }
     }
 
     // ---- one upload ---------------------------------------------------------------------------
