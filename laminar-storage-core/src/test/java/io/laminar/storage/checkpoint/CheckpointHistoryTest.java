@@ -12,8 +12,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,34 +31,6 @@ class CheckpointHistoryTest {
     @TempDir
     Path tmp;
 
-    /** A clock the test moves by hand; thread-safe. */
-    static final class ManualClock extends Clock {
-        private final AtomicLong millis;
-
-        ManualClock(Instant start) {
-            this.millis = new AtomicLong(start.toEpochMilli());
-        }
-
-        void advance(Duration by) {
-            millis.addAndGet(by.toMillis());
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis.get());
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            throw new UnsupportedOperationException();
-        }
-    }
-
     static CheckpointManifest manifest(long id, Long parent, long stateBytes, long writtenBytes, long... positions) {
         var files = List.of(new StateFileRef("state/" + id + "-0.full", 700, "0badf00d"),
                 new StateFileRef("state/" + id + "-1.delta", 300, "deadbeef"));
@@ -74,7 +44,7 @@ class CheckpointHistoryTest {
 
     @Test
     void countsTheOutcomesAndKeepsTheLatestCompletedWithItsSizesAndPositions() {
-        var clock = new ManualClock(T0);
+        var clock = new MutableClock(T0);
         var history = new CheckpointHistory(10, clock);
         assertThat(history.snapshot().latestCompleted()).isNull();
         assertThat(history.latestCompleted()).isEmpty();
@@ -114,7 +84,7 @@ class CheckpointHistoryTest {
 
     @Test
     void aFailureKeepsItsCauseAndTheTimeFromItsStartAndBecomesTheLastFailure() {
-        var clock = new ManualClock(T0);
+        var clock = new MutableClock(T0);
         var history = new CheckpointHistory(10, clock);
         var timeout = new IllegalStateException("core 1 did not reach its barrier");
         history.started(4);
@@ -143,7 +113,7 @@ class CheckpointHistoryTest {
 
     @Test
     void theHistoryKeepsOnlyTheMostRecentCheckpointsNewestFirst() {
-        var history = new CheckpointHistory(3, new ManualClock(T0));
+        var history = new CheckpointHistory(3, new MutableClock(T0));
         for (long id = 0; id < 7; id++) {
             history.started(id);
             if (id % 3 == 2) {
@@ -162,7 +132,7 @@ class CheckpointHistoryTest {
 
     @Test
     void aCleanupFailureIsCountedAndAttachedToTheCheckpointThatStillCompleted() {
-        var history = new CheckpointHistory(10, new ManualClock(T0));
+        var history = new CheckpointHistory(10, new MutableClock(T0));
         var manifest = manifest(3, 2L, 10, 2, 7);
         var cause = new IOException("cannot delete core-0000-00000000000000000000.wal");
         history.started(3);
@@ -181,7 +151,7 @@ class CheckpointHistoryTest {
 
     @Test
     void timeSinceLastCompletedRunsFromTheRecoveryUntilTheFirstCheckpointThenFromTheLatest() {
-        var clock = new ManualClock(T0);
+        var clock = new MutableClock(T0);
         var history = new CheckpointHistory(10, clock);
         clock.advance(Duration.ofSeconds(30)); // recovery took 30 s
         assertThat(history.timeSinceLastCompleted()).isEqualTo(Duration.ofSeconds(30));

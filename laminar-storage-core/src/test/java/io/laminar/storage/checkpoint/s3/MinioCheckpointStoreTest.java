@@ -1,17 +1,12 @@
 package io.laminar.storage.checkpoint.s3;
 
-import io.laminar.storage.checkpoint.CheckpointStore;
-import io.laminar.storage.checkpoint.CheckpointStoreContractTest;
 import java.net.URI;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.testcontainers.containers.MinIOContainer;
 import org.testcontainers.junit.jupiter.Container;
 import org.testcontainers.junit.jupiter.Testcontainers;
-import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 
 /**
  * The store contract against a real MinIO server in a container. Needs a Docker engine: where there
@@ -19,10 +14,7 @@ import software.amazon.awssdk.services.s3.model.PutObjectRequest;
  * the conditional writes and full-object CRC32C checksums the store relies on.
  */
 @Testcontainers(disabledWithoutDocker = true)
-class MinioCheckpointStoreTest extends CheckpointStoreContractTest {
-
-    static final String BUCKET = "contract";
-    private static final AtomicInteger PREFIXES = new AtomicInteger();
+class MinioCheckpointStoreTest extends S3StoreContractTest {
 
     @Container
     static final MinIOContainer MINIO = new MinIOContainer("minio/minio:RELEASE.2025-04-22T22-12-26Z");
@@ -43,20 +35,7 @@ class MinioCheckpointStoreTest extends CheckpointStoreContractTest {
     }
 
     @Override
-    protected CheckpointStore createStore() {
-        return S3CheckpointStore.builder(client, BUCKET).prefix("test-" + PREFIXES.incrementAndGet()).build();
-    }
-
-    @Override
-    protected CheckpointStore openAnotherStoreOver(CheckpointStore store) {
-        var s3 = (S3CheckpointStore) store;
-        return S3CheckpointStore.builder(client, s3.bucket()).prefix(s3.prefix()).build();
-    }
-
-    @Override
-    protected void storeRawManifest(CheckpointStore store, long checkpointId, byte[] bytes) {
-        var s3 = (S3CheckpointStore) store;
-        client.putObject(PutObjectRequest.builder().bucket(s3.bucket()).key(s3.manifestKey(checkpointId)).build(),
-                RequestBody.fromBytes(bytes));
+    protected S3Client client() {
+        return client;
     }
 }

@@ -3,22 +3,16 @@ package io.laminar.storage.checkpoint.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.laminar.storage.checkpoint.CheckpointStore;
-import io.laminar.storage.checkpoint.CheckpointStoreContractTest;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
-import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /** The store contract against S3Proxy on 127.0.0.1, each test under its own key prefix. */
-class S3CheckpointStoreTest extends CheckpointStoreContractTest {
-
-    static final String BUCKET = "contract";
-    private static final AtomicInteger PREFIXES = new AtomicInteger();
+class S3CheckpointStoreTest extends S3StoreContractTest {
 
     static S3ProxyServer server;
     static S3Client client;
@@ -37,21 +31,8 @@ class S3CheckpointStoreTest extends CheckpointStoreContractTest {
     }
 
     @Override
-    protected CheckpointStore createStore() {
-        return S3CheckpointStore.builder(client, BUCKET).prefix("test-" + PREFIXES.incrementAndGet()).build();
-    }
-
-    @Override
-    protected CheckpointStore openAnotherStoreOver(CheckpointStore store) {
-        var s3 = (S3CheckpointStore) store;
-        return S3CheckpointStore.builder(client, s3.bucket()).prefix(s3.prefix()).build();
-    }
-
-    @Override
-    protected void storeRawManifest(CheckpointStore store, long checkpointId, byte[] bytes) {
-        var s3 = (S3CheckpointStore) store;
-        client.putObject(PutObjectRequest.builder().bucket(s3.bucket()).key(s3.manifestKey(checkpointId)).build(),
-                RequestBody.fromBytes(bytes));
+    protected S3Client client() {
+        return client;
     }
 
     private java.util.List<String> keys() {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.laminar.storage.checkpoint.CheckpointHistory;
+import io.laminar.storage.checkpoint.MutableClock;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;

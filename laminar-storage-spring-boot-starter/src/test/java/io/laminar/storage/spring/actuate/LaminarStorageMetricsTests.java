@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.laminar.storage.changelog.ChangelogOptions;
 import io.laminar.storage.checkpoint.CheckpointHistory;
+import io.laminar.storage.checkpoint.MutableClock;
 import io.laminar.storage.checkpoint.CheckpointManifest;
 import io.laminar.storage.io.FaultyFileIO;
 import io.micrometer.core.instrument.FunctionCounter;

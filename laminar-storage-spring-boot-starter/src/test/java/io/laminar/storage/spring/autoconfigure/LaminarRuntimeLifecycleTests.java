@@ -42,8 +42,7 @@ class LaminarRuntimeLifecycleTests {
     private ApplicationContextRunner runner() {
         return new ApplicationContextRunner()
                 .withConfiguration(AutoConfigurations.of(LaminarStorageAutoConfiguration.class))
-                .withPropertyValues("laminar.storage.dir=" + this.dir, "laminar.storage.cores=2",
-                        "laminar.storage.wal.segment-size=2MB", "laminar.storage.checkpoint.interval=0");
+                .withPropertyValues(QuickStorage.properties(this.dir));
     }
 
     @Test

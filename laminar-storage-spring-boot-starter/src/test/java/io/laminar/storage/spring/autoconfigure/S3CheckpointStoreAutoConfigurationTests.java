@@ -54,10 +54,9 @@ class S3CheckpointStoreAutoConfigurationTests {
     private ApplicationContextRunner laminarOnly() {
         return new ApplicationContextRunner()
                 .withConfiguration(AutoConfigurations.of(LaminarStorageAutoConfiguration.class))
-                .withPropertyValues("laminar.storage.dir=" + this.dir, "laminar.storage.cores=2",
-                        "laminar.storage.wal.segment-size=2MB", "laminar.storage.checkpoint.interval=0",
-                        "laminar.storage.checkpoint.store=s3", "laminar.storage.checkpoint.s3.bucket=" + this.bucket,
-                        "laminar.storage.checkpoint.s3.prefix=orders/");
+                .withPropertyValues(QuickStorage.properties(this.dir))
+                .withPropertyValues("laminar.storage.checkpoint.store=s3",
+                        "laminar.storage.checkpoint.s3.bucket=" + this.bucket, "laminar.storage.checkpoint.s3.prefix=orders/");
     }
 
     /** With Spring Cloud AWS's auto-configuration, pointed at S3Proxy. */

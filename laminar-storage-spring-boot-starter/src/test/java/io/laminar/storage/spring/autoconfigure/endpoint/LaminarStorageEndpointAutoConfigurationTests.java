@@ -8,6 +8,7 @@ import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.spring.actuate.CheckpointsEndpoint;
 import io.laminar.storage.spring.actuate.CheckpointsEndpoint.TriggerStatus;
 import io.laminar.storage.spring.autoconfigure.LaminarStorageAutoConfiguration;
+import io.laminar.storage.spring.autoconfigure.QuickStorage;
 import io.laminar.storage.spring.autoconfigure.history.LaminarStorageCheckpointHistoryAutoConfiguration;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,9 +43,7 @@ class LaminarStorageEndpointAutoConfigurationTests {
     Path dir;
 
     private String[] storage() {
-        return new String[] {"laminar.storage.dir=" + dir, "laminar.storage.cores=2",
-                "laminar.storage.wal.segment-size=2MB", "laminar.storage.checkpoint.interval=0",
-                "laminar.storage.checkpoint.final-on-shutdown=false"};
+        return QuickStorage.properties(dir, "laminar.storage.checkpoint.final-on-shutdown=false");
     }
 
     /**

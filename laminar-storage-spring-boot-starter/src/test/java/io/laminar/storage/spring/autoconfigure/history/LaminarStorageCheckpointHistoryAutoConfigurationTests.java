@@ -6,6 +6,7 @@ import io.laminar.storage.checkpoint.CheckpointHistory;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.spring.autoconfigure.LaminarRuntimeLifecycle;
 import io.laminar.storage.spring.autoconfigure.LaminarStorageAutoConfiguration;
+import io.laminar.storage.spring.autoconfigure.QuickStorage;
 import io.laminar.storage.spring.autoconfigure.endpoint.LaminarStorageEndpointAutoConfiguration;
 import io.laminar.storage.spring.autoconfigure.health.LaminarStorageHealthAutoConfiguration;
 import io.laminar.storage.spring.autoconfigure.metrics.LaminarStorageMetricsAutoConfiguration;
@@ -34,9 +35,8 @@ class LaminarStorageCheckpointHistoryAutoConfigurationTests {
         return new ApplicationContextRunner()
                 .withConfiguration(AutoConfigurations.of(LaminarStorageAutoConfiguration.class,
                         LaminarStorageCheckpointHistoryAutoConfiguration.class))
-                .withPropertyValues("laminar.storage.dir=" + dir, "laminar.storage.cores=2",
-                        "laminar.storage.wal.segment-size=2MB", "laminar.storage.checkpoint.interval=0",
-                        "laminar.storage.checkpoint.final-on-shutdown=false");
+                .withPropertyValues(QuickStorage.properties(dir))
+                .withPropertyValues("laminar.storage.checkpoint.final-on-shutdown=false");
     }
 
     @Test

@@ -6,6 +6,7 @@ import io.laminar.storage.checkpoint.CheckpointHistory;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.spring.actuate.LaminarStorageMetrics;
 import io.laminar.storage.spring.autoconfigure.LaminarStorageAutoConfiguration;
+import io.laminar.storage.spring.autoconfigure.QuickStorage;
 import io.laminar.storage.spring.autoconfigure.history.LaminarStorageCheckpointHistoryAutoConfiguration;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -38,9 +39,8 @@ class LaminarStorageMetricsAutoConfigurationTests {
                         SimpleMetricsExportAutoConfiguration.class, CompositeMeterRegistryAutoConfiguration.class,
                         LaminarStorageAutoConfiguration.class, LaminarStorageCheckpointHistoryAutoConfiguration.class,
                         LaminarStorageMetricsAutoConfiguration.class))
-                .withPropertyValues("laminar.storage.dir=" + dir, "laminar.storage.cores=2",
-                        "laminar.storage.wal.segment-size=2MB", "laminar.storage.checkpoint.interval=0",
-                        "laminar.storage.checkpoint.final-on-shutdown=false");
+                .withPropertyValues(QuickStorage.properties(dir))
+                .withPropertyValues("laminar.storage.checkpoint.final-on-shutdown=false");
     }
 
     @Test

@@ -1,4 +1,4 @@
-package io.laminar.storage.spring.actuate;
+package io.laminar.storage.checkpoint;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -7,13 +7,19 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicReference;
 
-/** A clock a test moves by hand. Thread-safe. */
+/** A clock a test moves by hand. Thread-safe; clocks made by {@link #withZone} move with it. */
 public final class MutableClock extends Clock {
 
     private final AtomicReference<Instant> now;
+    private final ZoneId zone;
 
     public MutableClock(Instant start) {
-        this.now = new AtomicReference<>(start);
+        this(new AtomicReference<>(start), ZoneOffset.UTC);
+    }
+
+    private MutableClock(AtomicReference<Instant> now, ZoneId zone) {
+        this.now = now;
+        this.zone = zone;
     }
 
     public void advance(Duration by) {
@@ -27,11 +33,11 @@ public final class MutableClock extends Clock {
 
     @Override
     public ZoneId getZone() {
-        return ZoneOffset.UTC;
+        return zone;
     }
 
     @Override
     public Clock withZone(ZoneId zone) {
-        throw new UnsupportedOperationException("a test clock has one zone");
+        return new MutableClock(now, zone);
     }
 }
