@@ -251,32 +251,11 @@ class CheckpointRecoveryTest {
     }
 
     /** A store whose deletions fail while {@code failDeletes} is set. */
-    static final class FailingDeletesStore implements CheckpointStore {
-        final CheckpointStore delegate;
+    static final class FailingDeletesStore extends ForwardingCheckpointStore {
         volatile boolean failDeletes;
 
         FailingDeletesStore(CheckpointStore delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public StateFileRef writeFile(String path, ContentWriter content) throws IOException {
-            return delegate.writeFile(path, content);
-        }
-
-        @Override
-        public java.io.InputStream openFile(String path) throws IOException {
-            return delegate.openFile(path);
-        }
-
-        @Override
-        public java.util.Optional<Long> fileSize(String path) throws IOException {
-            return delegate.fileSize(path);
-        }
-
-        @Override
-        public List<String> listFiles() throws IOException {
-            return delegate.listFiles();
+            super(delegate);
         }
 
         @Override
@@ -285,21 +264,6 @@ class CheckpointRecoveryTest {
                 throw new IOException("injected: cannot delete " + path);
             }
             delegate.deleteFile(path);
-        }
-
-        @Override
-        public void publishManifest(CheckpointManifest manifest) throws IOException {
-            delegate.publishManifest(manifest);
-        }
-
-        @Override
-        public java.util.Optional<CheckpointManifest> readManifest(long checkpointId) throws IOException {
-            return delegate.readManifest(checkpointId);
-        }
-
-        @Override
-        public List<Long> listCheckpoints() throws IOException {
-            return delegate.listCheckpoints();
         }
 
         @Override

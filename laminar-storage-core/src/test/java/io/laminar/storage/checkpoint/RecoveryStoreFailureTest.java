@@ -89,7 +89,7 @@ class RecoveryStoreFailureTest {
     }
 
     /** A store that, while {@code failing} is set, fails one kind of read as a throttled S3 would. */
-    static final class UnreachableStore extends ForwardingStore {
+    static final class UnreachableStore extends ForwardingCheckpointStore {
         volatile Failure failing;
 
         UnreachableStore(CheckpointStore delegate, Failure failing) {
@@ -234,7 +234,7 @@ class RecoveryStoreFailureTest {
      * A store whose every read after the first of some paths returns their bytes with one bit
      * flipped, {@code fromEnd} bytes before the end: as a second download damaged on the way.
      */
-    static final class DamagedOnSecondReadStore extends ForwardingStore {
+    static final class DamagedOnSecondReadStore extends ForwardingCheckpointStore {
         private final Set<String> paths;
         private final int fromEnd;
         private final Set<String> readOnce = ConcurrentHashMap.newKeySet();
@@ -273,59 +273,5 @@ class RecoveryStoreFailureTest {
         });
         assertThat(restored.report().checkpointId()).isEqualTo(checkpoints.get(0).checkpointId());
         assertThat(states(restored)).isEqualTo(statesAt.get(0));
-    }
-
-    /** A store that forwards everything to another. */
-    static class ForwardingStore implements CheckpointStore {
-        final CheckpointStore delegate;
-
-        ForwardingStore(CheckpointStore delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public StateFileRef writeFile(String path, ContentWriter content) throws IOException {
-            return delegate.writeFile(path, content);
-        }
-
-        @Override
-        public InputStream openFile(String path) throws IOException {
-            return delegate.openFile(path);
-        }
-
-        @Override
-        public Optional<Long> fileSize(String path) throws IOException {
-            return delegate.fileSize(path);
-        }
-
-        @Override
-        public List<String> listFiles() throws IOException {
-            return delegate.listFiles();
-        }
-
-        @Override
-        public void deleteFile(String path) throws IOException {
-            delegate.deleteFile(path);
-        }
-
-        @Override
-        public void publishManifest(CheckpointManifest manifest) throws IOException {
-            delegate.publishManifest(manifest);
-        }
-
-        @Override
-        public Optional<CheckpointManifest> readManifest(long checkpointId) throws IOException {
-            return delegate.readManifest(checkpointId);
-        }
-
-        @Override
-        public List<Long> listCheckpoints() throws IOException {
-            return delegate.listCheckpoints();
-        }
-
-        @Override
-        public void deleteManifest(long checkpointId) throws IOException {
-            delegate.deleteManifest(checkpointId);
-        }
     }
 }

@@ -1,0 +1,68 @@
+package io.laminar.storage.checkpoint;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A store that forwards everything to another; tests override what they change. Closing it does not
+ * close the delegate (its owner does). Thread-safe if the delegate is.
+ */
+public class ForwardingCheckpointStore implements CheckpointStore {
+    protected final CheckpointStore delegate;
+
+    public ForwardingCheckpointStore(CheckpointStore delegate) {
+        this.delegate = delegate;
+    }
+
+    @Override
+    public StateFileRef writeFile(String path, ContentWriter content) throws IOException {
+        return delegate.writeFile(path, content);
+    }
+
+    @Override
+    public InputStream openFile(String path) throws IOException {
+        return delegate.openFile(path);
+    }
+
+    @Override
+    public Optional<Long> fileSize(String path) throws IOException {
+        return delegate.fileSize(path);
+    }
+
+    @Override
+    public List<String> listFiles() throws IOException {
+        return delegate.listFiles();
+    }
+
+    @Override
+    public void deleteFile(String path) throws IOException {
+        delegate.deleteFile(path);
+    }
+
+    @Override
+    public void publishManifest(CheckpointManifest manifest) throws IOException {
+        delegate.publishManifest(manifest);
+    }
+
+    @Override
+    public Optional<CheckpointManifest> readManifest(long checkpointId) throws IOException {
+        return delegate.readManifest(checkpointId);
+    }
+
+    @Override
+    public List<Long> listCheckpoints() throws IOException {
+        return delegate.listCheckpoints();
+    }
+
+    @Override
+    public void deleteManifest(long checkpointId) throws IOException {
+        delegate.deleteManifest(checkpointId);
+    }
+
+    @Override
+    public int cleanUpIncompleteWrites() throws IOException {
+        return delegate.cleanUpIncompleteWrites();
+    }
+}
