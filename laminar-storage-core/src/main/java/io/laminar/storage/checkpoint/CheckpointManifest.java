@@ -40,7 +40,7 @@ public record CheckpointManifest(
         long watermark) {
 
     /** The manifest format this library writes: a newer major is refused, a newer minor is read. */
-    public static final int FORMAT_MAJOR = 1;
+    public static final int FORMAT_MAJOR = 2;
     public static final int FORMAT_MINOR = 0;
 
     public CheckpointManifest {

@@ -293,7 +293,7 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
     /** Whether {@code file} holds exactly {@code bytes} (false if it is gone). */
     private boolean hasBytes(Path file, byte[] bytes) throws IOException {
         try (var channel = io.open(file, Set.of(StandardOpenOption.READ))) {
-            return channel.size() == bytes.length && Arrays.equals(readFully(channel, file), bytes);
+            return channel.size() == bytes.length && Arrays.equals(readFully(channel, bytes.length, file), bytes);
         } catch (NoSuchFileException e) {
             return false;
         }
@@ -304,7 +304,12 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
         var file = manifestFile(checkpointId);
         byte[] bytes;
         try (var channel = io.open(file, Set.of(StandardOpenOption.READ))) {
-            bytes = readFully(channel, file);
+            long size = channel.size();
+            var oversized = ManifestCodec.refuseOversized(checkpointId, file.toString(), size);
+            if (oversized != null) {
+                throw oversized;
+            }
+            bytes = readFully(channel, (int) size, file);
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
@@ -491,12 +496,9 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
         }
     }
 
-    private static byte[] readFully(FileChannel channel, Path file) throws IOException {
-        long size = channel.size();
-        if (size > Integer.MAX_VALUE - 8) {
-            throw new IOException(file + " is " + size + " bytes, too large to be a checkpoint manifest");
-        }
-        var buffer = ByteBuffer.allocate((int) size);
+    /** The first {@code size} bytes of a file. */
+    private static byte[] readFully(FileChannel channel, int size, Path file) throws IOException {
+        var buffer = ByteBuffer.allocate(size);
         readFully(channel, buffer, 0, file);
         return buffer.array();
     }

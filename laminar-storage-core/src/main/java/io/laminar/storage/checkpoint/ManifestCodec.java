@@ -4,12 +4,14 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
+import java.util.zip.CRC32C;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.StreamReadFeature;
 import tools.jackson.databind.DeserializationFeature;
@@ -20,13 +22,28 @@ import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Turns a {@link CheckpointManifest} into its stored form, a versioned JSON document, and back.
+ * Turns a {@link CheckpointManifest} into its stored form, a versioned JSON document followed by
+ * its checksum, and back.
  *
- * <h2>Format 1.0</h2>
- * A UTF-8 JSON object; every field below is required ({@code parentCheckpointId} may be null):
+ * <h2>Format 2.0</h2>
+ * A manifest file is two parts, both UTF-8:
+ * <pre>
+ * body     the JSON document below, then one '\n'
+ * trailer  exactly 22 bytes: {"crc32c":"0a1b2c3d"} and '\n', where the 8 lowercase hex digits are
+ *          the CRC32C (Castagnoli) of every byte of the body
+ * </pre>
+ * The checksum covers the exact bytes of the body, whitespace included, so every changed bit of the
+ * file is detected: in the body by the CRC32C, in the trailer by its fixed shape or by the CRC32C
+ * it then names. A reader verifies the trailer and the checksum before it parses anything, so no
+ * field of a damaged manifest is ever used. The file stays readable by JSON tools as a sequence of
+ * two documents ({@code jq . manifest.json}). A file larger than {@link #MAX_MANIFEST_BYTES} is
+ * refused without being read into memory (stores check the size first, see
+ * {@link #refuseOversized}).
+ *
+ * <p>The body is a JSON object; every field below is required ({@code parentCheckpointId} may be null):
  * <pre>
  * {
- *   "format": {"major": 1, "minor": 0},
+ *   "format": {"major": 2, "minor": 0},
  *   "checkpointId": 42,                      // >= 0
  *   "epoch": 7,
  *   "createdAt": "2025-01-31T10:15:30.123456789Z",   // ISO-8601 instant
@@ -44,7 +61,10 @@ import tools.jackson.databind.node.ObjectNode;
  *
  * <h2>Compatibility</h2>
  * A reader accepts every minor version of its major: a newer minor may only add fields, which are
- * ignored. A newer major is refused, as is anything malformed: JSON that does not parse (or has
+ * ignored. A newer major is refused. Format 1 manifests (pre-release builds of 0.1.0, before the
+ * checksum) are refused too: without a checksum their offsets and operator state cannot be told
+ * from damaged ones, and no release ever wrote them. Refused as well is anything damaged or
+ * malformed: a missing or altered trailer, a checksum mismatch, JSON that does not parse (or has
  * duplicate keys or trailing content), a missing or mistyped field, a number outside 64 bits, a
  * CRC32C that is not 8 lowercase hex digits, a file listed twice, an operator state file missing
  * from {@code files} (orphan cleanup would delete it), and any path that could resolve outside the
@@ -77,7 +97,16 @@ public final class ManifestCodec {
     static final String WRITTEN_BYTES = "writtenBytes";
     static final String WATERMARK = "watermark";
 
+    /**
+     * The largest manifest file a store writes or reads: 64 MiB. Operator state beyond a few
+     * megabytes belongs in state files ({@link OperatorCheckpoint#stateFiles()}), not inline.
+     */
+    public static final int MAX_MANIFEST_BYTES = 64 << 20;
+
     private static final Pattern CRC32C_HEX = Pattern.compile("[0-9a-f]{8}");
+    private static final byte[] TRAILER_START = "{\"crc32c\":\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] TRAILER_END = "\"}\n".getBytes(StandardCharsets.US_ASCII);
+    private static final int TRAILER_LENGTH = TRAILER_START.length + 8 + TRAILER_END.length;
 
     // Duplicate keys would make the document mean whatever the last one says: refuse them.
     private static final JsonMapper MAPPER = JsonMapper.builder()
@@ -101,8 +130,9 @@ public final class ManifestCodec {
      * CheckpointManifest#FORMAT_MINOR} JSON document in UTF-8.
      *
      * @throws IllegalArgumentException if the manifest could not be read back: a path that escapes
-     *                                  the store, a malformed CRC32C, a file listed twice, or an
-     *                                  operator state file missing from {@code files}
+     *                                  the store, a malformed CRC32C, a file listed twice, an
+     *                                  operator state file missing from {@code files}, or more than
+     *                                  {@link #MAX_MANIFEST_BYTES} in all
      */
     public static byte[] encode(CheckpointManifest manifest) {
         var refusal = refusalOf(manifest);
@@ -144,18 +174,52 @@ public final class ManifestCodec {
         root.put(STATE_BYTES, manifest.stateBytes());
         root.put(WRITTEN_BYTES, manifest.writtenBytes());
         root.put(WATERMARK, manifest.watermark());
-        return MAPPER.writeValueAsBytes(root);
+        var stored = seal(MAPPER.writeValueAsBytes(root));
+        if (stored.length > MAX_MANIFEST_BYTES) {
+            throw new IllegalArgumentException("checkpoint " + manifest.checkpointId() + " cannot be stored: its"
+                    + " manifest would be " + stored.length + " bytes, more than the " + MAX_MANIFEST_BYTES + " bytes"
+                    + " a manifest may have; keep large operator state in state files, not inline");
+        }
+        return stored;
+    }
+
+    /** A JSON document as a stored manifest: the document, '\n' and the checksum trailer. */
+    static byte[] seal(byte[] document) {
+        int at = document.length + 1;
+        var stored = Arrays.copyOf(document, at + TRAILER_LENGTH);
+        stored[document.length] = '\n';
+        var crc = String.format("%08x", crc32c(stored, at)).getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(TRAILER_START, 0, stored, at, TRAILER_START.length);
+        System.arraycopy(crc, 0, stored, at + TRAILER_START.length, crc.length);
+        System.arraycopy(TRAILER_END, 0, stored, stored.length - TRAILER_END.length, TRAILER_END.length);
+        return stored;
     }
 
     /**
-     * Decodes a manifest document.
+     * The refusal of a stored manifest of {@code size} bytes larger than {@link #MAX_MANIFEST_BYTES},
+     * for a store to throw before it reads the file; null if the size is acceptable.
      *
-     * @param json   the document
+     * @param checkpointId the id the store keeps the manifest under
+     * @param source       where it is stored (a file or object name)
+     */
+    public static CheckpointCorruptException refuseOversized(long checkpointId, String source, long size) {
+        if (size <= MAX_MANIFEST_BYTES) {
+            return null;
+        }
+        return new CheckpointCorruptException(checkpointId, "Checkpoint " + checkpointId + " (" + source
+                + ") cannot be used: its manifest is " + size + " bytes, more than the " + MAX_MANIFEST_BYTES
+                + " bytes this library ever writes, so it was not read. " + DAMAGED_ADVICE);
+    }
+
+    /**
+     * Decodes a stored manifest: checks its size, trailer and checksum, then parses the body.
+     *
+     * @param stored the manifest file's bytes
      * @param source where it was read from (a file or object name), for error messages
      * @throws CheckpointCorruptException if the document is refused (see the class comment)
      */
-    public static CheckpointManifest decode(byte[] json, String source) {
-        return new Decoder(source, CheckpointCorruptException.UNKNOWN_CHECKPOINT_ID).decode(json);
+    public static CheckpointManifest decode(byte[] stored, String source) {
+        return new Decoder(source, CheckpointCorruptException.UNKNOWN_CHECKPOINT_ID).decode(stored);
     }
 
     /**
@@ -164,8 +228,8 @@ public final class ManifestCodec {
      * is unreadable; a document holding another id is refused (a manifest copied or renamed to the
      * wrong name would otherwise restore the wrong checkpoint).
      */
-    public static CheckpointManifest decode(byte[] json, String source, long expectedCheckpointId) {
-        var manifest = new Decoder(source, expectedCheckpointId).decode(json);
+    public static CheckpointManifest decode(byte[] stored, String source, long expectedCheckpointId) {
+        var manifest = new Decoder(source, expectedCheckpointId).decode(stored);
         if (manifest.checkpointId() != expectedCheckpointId) {
             throw new CheckpointCorruptException(expectedCheckpointId, "Checkpoint " + expectedCheckpointId
                     + " (" + source + ") cannot be used: the manifest stored under its name is the one of checkpoint "
@@ -223,10 +287,15 @@ public final class ManifestCodec {
             this.checkpointId = checkpointId;
         }
 
-        CheckpointManifest decode(byte[] json) {
+        CheckpointManifest decode(byte[] stored) {
+            var oversized = refuseOversized(checkpointId, source, stored.length);
+            if (oversized != null) {
+                throw oversized;
+            }
+            int bodyLength = verifiedBodyLength(stored);
             JsonNode root;
             try {
-                root = MAPPER.readTree(json);
+                root = MAPPER.readTree(stored, 0, bodyLength);
             } catch (JacksonException e) {
                 throw corrupt("it is not valid JSON (" + describe(e) + ")", e);
             }
@@ -304,6 +373,31 @@ public final class ManifestCodec {
                         + ". " + (refusal.pathEscape() ? ESCAPE_ADVICE : DAMAGED_ADVICE));
             }
             return manifest;
+        }
+
+        /**
+         * The length of the body once the trailer and the checksum check out; nothing of the body is
+         * looked at before.
+         */
+        private int verifiedBodyLength(byte[] stored) {
+            int trailer = stored.length - TRAILER_LENGTH;
+            var hex = trailer < 0 ? "" : new String(stored, trailer + TRAILER_START.length, 8, StandardCharsets.US_ASCII);
+            if (trailer < 0 || !Arrays.equals(stored, trailer, trailer + TRAILER_START.length, TRAILER_START, 0,
+                    TRAILER_START.length) || !CRC32C_HEX.matcher(hex).matches() || !Arrays.equals(stored,
+                    stored.length - TRAILER_END.length, stored.length, TRAILER_END, 0, TRAILER_END.length)) {
+                throw new CheckpointCorruptException(checkpointId, describe() + " cannot be used: it does not end with"
+                        + " its checksum line ({\"crc32c\":\"<8 hex digits>\"}), so it was cut short, damaged, or"
+                        + " written in manifest format 1 by a pre-release build (those carry no checksum and are"
+                        + " refused). " + DAMAGED_ADVICE);
+            }
+            int computed = crc32c(stored, trailer);
+            int recorded = Integer.parseUnsignedInt(hex, 16);
+            if (computed != recorded) {
+                throw new CheckpointCorruptException(checkpointId, describe() + " cannot be used: its checksum does"
+                        + " not match: the manifest records CRC32C " + hex + " for its first " + trailer
+                        + " bytes, but they have CRC32C " + String.format("%08x", computed) + ". " + DAMAGED_ADVICE);
+            }
+            return trailer;
         }
 
         private void checkFormat(JsonNode root) {
@@ -408,6 +502,12 @@ public final class ManifestCodec {
             return new CheckpointCorruptException(checkpointId, describe() + " cannot be used: " + problem + ". "
                     + DAMAGED_ADVICE, cause);
         }
+    }
+
+    private static int crc32c(byte[] bytes, int length) {
+        var crc = new CRC32C();
+        crc.update(bytes, 0, length);
+        return (int) crc.getValue();
     }
 
     /** The document as text, for logs and tests. */

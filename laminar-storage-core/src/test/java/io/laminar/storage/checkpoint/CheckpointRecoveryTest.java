@@ -399,9 +399,8 @@ class CheckpointRecoveryTest {
         Files.delete(store.stateFile(secondOwn.path()));
         var third = manifests.get(1);
         // The codec refuses to write such a manifest, so forge its JSON the way an attacker would.
-        var json = new String(ManifestCodec.encode(third), java.nio.charset.StandardCharsets.UTF_8)
-                .replace(third.files().get(0).path(), "../../etc/passwd");
-        Files.write(store.manifestFile(third.checkpointId()), json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        Files.write(store.manifestFile(third.checkpointId()), ForgedManifests.edited(third,
+                json -> json.replace(third.files().get(0).path(), "../../etc/passwd")));
 
         var recovered = recover();
         assertThat(recovered.report().checkpointId()).isEqualTo(manifests.get(0).checkpointId());
@@ -410,6 +409,73 @@ class CheckpointRecoveryTest {
                 r -> assertThat(r).contains(secondOwn.path(), "missing"),
                 r -> assertThat(r).contains("../../etc/passwd", "inside the checkpoint store"));
         assertThat(render(recovered.coreStates().get(0))).isEqualTo(expected0);
+    }
+
+    @Test
+    void aNewestManifestWithAnyBitFlippedIsSkippedAndNoneOfItsValuesReachesTheApplication() throws Exception {
+        var manifests = new ArrayList<CheckpointManifest>();
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = coordinator(cores).retainedCheckpoints(5).build()) {
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < 6 + round; i++) {
+                    cores.putDurably(i % 2, "r" + round + "k" + i, value(i + round));
+                }
+                manifests.add(coordinator.triggerCheckpoint().join());
+            }
+        }
+        var older = manifests.get(0);
+        var newest = manifests.get(1);
+        var file = store.manifestFile(newest.checkpointId());
+        var stored = Files.readAllBytes(file);
+        assertThat(stored).isEqualTo(ManifestCodec.encode(newest));
+        // The flips that once came back as data (an offset digit, a connector's core number), the
+        // checksum itself, then random ones; every flip of a stored manifest is covered by ManifestCodecTest
+        // and by the store contract test.
+        var text = new String(stored, StandardCharsets.UTF_8);
+        var bits = new ArrayList<Integer>(List.of(text.indexOf("\"ops\" : \"") * 8 + 9 * 8,
+                text.indexOf("core-0001") * 8 + 8 * 8 + 2, stored.length * 8 - 20));
+        long seed = System.nanoTime();
+        var random = new java.util.Random(seed);
+        for (int i = 0; i < 40; i++) {
+            bits.add(random.nextInt(stored.length * 8));
+        }
+        for (int bit : bits) {
+            Files.write(file, ForgedManifests.withBitFlipped(stored, bit));
+            var recovered = recover();
+            assertThat(recovered.report().checkpointId()).as("bit %d (seed %d)", bit, seed)
+                    .isEqualTo(older.checkpointId());
+            assertThat(recovered.report().skipped()).singleElement().satisfies(skipped -> {
+                assertThat(skipped.checkpointId()).isEqualTo(newest.checkpointId());
+                assertThat(skipped.reason()).contains("Checkpoint " + newest.checkpointId(), file.toString());
+            });
+            assertThat(recovered.sources()).isEqualTo(older.sources());
+            assertThat(recovered.operators()).isEqualTo(older.operators());
+            assertThat(recovered.watermark()).isEqualTo(older.watermark());
+        }
+        Files.write(file, stored);
+        assertThat(recover().sources()).isEqualTo(newest.sources());
+    }
+
+    @Test
+    void aManifestFileLargerThanAnyManifestIsSkippedWithoutBeingReadIntoMemory() throws Exception {
+        var manifests = new ArrayList<CheckpointManifest>();
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = coordinator(cores).retainedCheckpoints(5).build()) {
+            for (int round = 0; round < 2; round++) {
+                cores.putDurably(0, "k" + round, value(round));
+                manifests.add(coordinator.triggerCheckpoint().join());
+            }
+        }
+        var newest = manifests.get(1);
+        // Sparse: 3 GiB claimed, nothing on disk; reading it whole would fail (arrays stop at 2 GiB).
+        try (var file = new java.io.RandomAccessFile(store.manifestFile(newest.checkpointId()).toFile(), "rw")) {
+            file.setLength(3L << 30);
+        }
+
+        var recovered = recover();
+        assertThat(recovered.report().checkpointId()).isEqualTo(manifests.get(0).checkpointId());
+        assertThat(recovered.report().skipped()).singleElement().extracting(SkippedCheckpoint::reason).asString()
+                .contains("Checkpoint " + newest.checkpointId(), (3L << 30) + " bytes", "not read");
     }
 
     @Test

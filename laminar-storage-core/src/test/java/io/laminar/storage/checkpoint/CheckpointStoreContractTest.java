@@ -461,9 +461,8 @@ public abstract class CheckpointStoreContractTest {
 
     @Test
     void aManifestNamingAPathOutsideTheStoreIsRefused() throws Exception {
-        var json = ManifestCodec.encodeToString(manifest(4, List.of(new StateFileRef("ok", 1, "00000000"))))
-                .replace("\"ok\"", "\"../../etc/passwd\"");
-        storeRawManifest(store, 4, json.getBytes(StandardCharsets.UTF_8));
+        storeRawManifest(store, 4, ForgedManifests.edited(manifest(4, List.of(new StateFileRef("ok", 1, "00000000"))),
+                json -> json.replace("\"ok\"", "\"../../etc/passwd\"")));
 
         assertThatThrownBy(() -> store.readManifest(4)).isInstanceOf(CheckpointCorruptException.class)
                 .hasMessageContaining("Checkpoint 4").hasMessageContaining("../../etc/passwd");
@@ -471,16 +470,49 @@ public abstract class CheckpointStoreContractTest {
 
     @Test
     void aManifestOfANewerMajorFormatIsRefusedAndOneOfANewerMinorIsRead() throws Exception {
-        var manifest = manifest(5, List.of());
-        var json = ManifestCodec.encodeToString(manifest);
-        storeRawManifest(store, 5, json.replace("\"major\" : 1", "\"major\" : 2").getBytes(StandardCharsets.UTF_8));
-        storeRawManifest(store, 6, ManifestCodec.encodeToString(manifest(6, List.of()))
-                .replace("\"minor\" : 0", "\"minor\" : 3, \"addedInMinor3\" : {\"x\" : [1]}")
-                .getBytes(StandardCharsets.UTF_8));
+        storeRawManifest(store, 5, ForgedManifests.edited(manifest(5, List.of()),
+                json -> json.replace("\"major\" : 2", "\"major\" : 3")));
+        storeRawManifest(store, 6, ForgedManifests.edited(manifest(6, List.of()),
+                json -> json.replace("\"minor\" : 0", "\"minor\" : 3, \"addedInMinor3\" : {\"x\" : [1]}")));
 
         assertThatThrownBy(() -> store.readManifest(5)).isInstanceOf(CheckpointCorruptException.class)
                 .hasMessageContaining("Checkpoint 5").hasMessageContaining("Upgrade");
         assertThat(store.readManifest(6)).contains(manifest(6, List.of()));
+    }
+
+    @Test
+    void everySingleBitFlipOfAPublishedManifestIsRefusedWhenReadBackThroughTheStore() throws Exception {
+        var bytes = randomBytes(100, 11);
+        var ref = store.writeFile("flip/0", stream(bytes));
+        var manifest = manifest(12, List.of(ref));
+        store.publishManifest(manifest);
+        var stored = ManifestCodec.encode(manifest);
+        assertThat(store.readManifest(12)).contains(manifest);
+
+        for (int bit = 0; bit < stored.length * 8; bit++) {
+            storeRawManifest(store, 12, ForgedManifests.withBitFlipped(stored, bit));
+            int at = bit;
+            assertThatThrownBy(() -> store.readManifest(12)).as("bit %d of %d", at, stored.length * 8)
+                    .isInstanceOfSatisfying(CheckpointCorruptException.class,
+                            e -> assertThat(e.checkpointId()).isEqualTo(12))
+                    .hasMessageContaining("Checkpoint 12");
+        }
+        storeRawManifest(store, 12, stored);
+        assertThat(store.readManifest(12)).contains(manifest);
+    }
+
+    @Test
+    void aManifestLargerThanTheLimitIsRefusedAsCorruptWhileTheOthersStillRead() throws Exception {
+        var good = manifest(1, List.of());
+        store.publishManifest(good);
+        var oversized = Arrays.copyOf(ManifestCodec.encode(manifest(2, List.of())), ManifestCodec.MAX_MANIFEST_BYTES + 1);
+        storeRawManifest(store, 2, oversized);
+
+        assertThatThrownBy(() -> store.readManifest(2)).isInstanceOfSatisfying(CheckpointCorruptException.class,
+                e -> assertThat(e.checkpointId()).isEqualTo(2))
+                .hasMessageContaining("Checkpoint 2").hasMessageContaining("more than the "
+                        + ManifestCodec.MAX_MANIFEST_BYTES + " bytes").hasMessageContaining("older checkpoint");
+        assertThat(store.readManifest(1)).contains(good);
     }
 
     // ---- helpers ------------------------------------------------------------------------------

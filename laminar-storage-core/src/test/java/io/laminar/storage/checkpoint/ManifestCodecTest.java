@@ -29,12 +29,22 @@ class ManifestCodecTest {
                 List.of(a, b), 41L, 4196, 100, Long.MIN_VALUE);
     }
 
+    /** The JSON body of the encoded manifest, without its checksum trailer. */
     private static ObjectNode tree(CheckpointManifest manifest) {
-        return (ObjectNode) JSON.readTree(ManifestCodec.encode(manifest));
+        return (ObjectNode) JSON.readTree(ForgedManifests.body(ManifestCodec.encode(manifest)));
+    }
+
+    /** A document sealed with a valid checksum, as a writer with a bug (or a newer one) would store it. */
+    private static byte[] sealed(ObjectNode tree) {
+        return ManifestCodec.seal(JSON.writeValueAsBytes(tree));
+    }
+
+    private static byte[] sealed(String json) {
+        return ManifestCodec.seal(json.getBytes(StandardCharsets.UTF_8));
     }
 
     private static CheckpointManifest decode(ObjectNode tree) {
-        return ManifestCodec.decode(JSON.writeValueAsBytes(tree), SOURCE);
+        return ManifestCodec.decode(sealed(tree), SOURCE);
     }
 
     @Test
@@ -49,7 +59,7 @@ class ManifestCodecTest {
                 null, 0, 0, 5);
         var tree = tree(full);
 
-        assertThat(tree.get("format").get("major").asInt()).isEqualTo(1);
+        assertThat(tree.get("format").get("major").asInt()).isEqualTo(2);
         assertThat(tree.get("format").get("minor").asInt()).isEqualTo(0);
         assertThat(tree.get("createdAt").stringValue()).isEqualTo("2025-01-31T10:15:30Z");
         assertThat(tree.get("operators").get("op").get("inline").stringValue()).isEqualTo("aGk=");
@@ -78,19 +88,19 @@ class ManifestCodecTest {
     @Test
     void aNewerMajorFormatIsRefusedNamingTheCheckpointAndTheUpgrade() {
         var tree = tree(manifest());
-        ((ObjectNode) tree.get("format")).put("major", 2);
+        ((ObjectNode) tree.get("format")).put("major", 3);
 
         assertThatThrownBy(() -> decode(tree)).isInstanceOfSatisfying(CheckpointCorruptException.class, e -> {
             assertThat(e.checkpointId()).isEqualTo(42);
             assertThat(e).hasMessageContaining("Checkpoint 42").hasMessageContaining(SOURCE)
-                    .hasMessageContaining("2.0").hasMessageContaining("Upgrade laminar-storage");
+                    .hasMessageContaining("3.0").hasMessageContaining("Upgrade laminar-storage");
         });
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"", "{", "{\"checkpointId\": 42", "[1, 2]", "\"text\"", "null", "{} {}", "\u0000\u00ff"})
     void malformedJsonIsRefusedNamingTheFile(String json) {
-        assertThatThrownBy(() -> ManifestCodec.decode(json.getBytes(StandardCharsets.UTF_8), SOURCE))
+        assertThatThrownBy(() -> ManifestCodec.decode(sealed(json), SOURCE))
                 .isInstanceOfSatisfying(CheckpointCorruptException.class, e -> {
                     assertThat(e.checkpointId()).isEqualTo(CheckpointCorruptException.UNKNOWN_CHECKPOINT_ID);
                     assertThat(e).hasMessageContaining(SOURCE).hasMessageContaining("older checkpoint");
@@ -105,14 +115,86 @@ class ManifestCodecTest {
         assertThatThrownBy(() -> ManifestCodec.decode(truncated, SOURCE, 42))
                 .isInstanceOfSatisfying(CheckpointCorruptException.class,
                         e -> assertThat(e.checkpointId()).isEqualTo(42))
-                .hasMessageContaining("Checkpoint 42").hasMessageContaining("not valid JSON");
+                .hasMessageContaining("Checkpoint 42").hasMessageContaining("checksum line");
+    }
+
+    // ---- the checksum -------------------------------------------------------------------------
+
+    @Test
+    void theStoredFormIsTheJsonBodyThenItsCrc32cOnALineOfItsOwn() {
+        var stored = ManifestCodec.encode(manifest());
+        var text = new String(stored, StandardCharsets.UTF_8);
+        var body = ForgedManifests.body(stored);
+        var crc = new java.util.zip.CRC32C();
+        crc.update(body.getBytes(StandardCharsets.UTF_8));
+
+        assertThat(body).startsWith("{").endsWith("}\n");
+        assertThat(text).endsWith(String.format("{\"crc32c\":\"%08x\"}\n", crc.getValue()));
+        assertThat(JSON.readTree(body).get("checkpointId").asLong()).isEqualTo(42);
+    }
+
+    @Test
+    void everySingleBitFlipAnywhereInAStoredManifestIsRefusedNamingTheCheckpoint() {
+        var stored = ManifestCodec.encode(manifest());
+        int refused = 0;
+        for (int bit = 0; bit < stored.length * 8; bit++) {
+            var flipped = ForgedManifests.withBitFlipped(stored, bit);
+            int at = bit;
+            assertThatThrownBy(() -> ManifestCodec.decode(flipped, SOURCE, 42))
+                    .as("bit %d (byte %d of %d)", at, at / 8, stored.length)
+                    .isInstanceOfSatisfying(CheckpointCorruptException.class,
+                            e -> assertThat(e.checkpointId()).isEqualTo(42))
+                    .hasMessageContaining("Checkpoint 42").hasMessageContaining(SOURCE);
+            refused++;
+        }
+        assertThat(refused).isEqualTo(stored.length * 8);
+    }
+
+    @Test
+    void aChecksumMismatchNamesTheRecordedAndTheComputedCrc32c() {
+        var stored = ManifestCodec.encode(manifest());
+        var body = ForgedManifests.body(stored);
+        var altered = (body.replace("\"17\"", "\"18\"") + new String(stored, StandardCharsets.UTF_8)
+                .substring(body.length())).getBytes(StandardCharsets.UTF_8);
+        var recorded = new String(stored, StandardCharsets.UTF_8).substring(stored.length - 11, stored.length - 3);
+
+        assertThatThrownBy(() -> ManifestCodec.decode(altered, SOURCE, 42))
+                .isInstanceOf(CheckpointCorruptException.class)
+                .hasMessageContaining("checksum does not match").hasMessageContaining(recorded)
+                .hasMessageContaining("first " + body.length() + " bytes").hasMessageContaining("older checkpoint");
+    }
+
+    @Test
+    void aFormat1ManifestWithoutChecksumIsRefusedSayingWhy() {
+        var format1 = ForgedManifests.body(ManifestCodec.encode(manifest())).replace("\"major\" : 2", "\"major\" : 1");
+
+        assertThatThrownBy(() -> ManifestCodec.decode(format1.getBytes(StandardCharsets.UTF_8), SOURCE, 42))
+                .isInstanceOf(CheckpointCorruptException.class).hasMessageContaining("Checkpoint 42")
+                .hasMessageContaining("checksum line").hasMessageContaining("format 1");
+    }
+
+    @Test
+    void aManifestOverTheSizeLimitIsRefusedWhenWrittenAndWhenRead() {
+        var huge = new CheckpointManifest(7, 1, Instant.EPOCH, List.of(), Map.of(),
+                Map.of("op", new OperatorCheckpoint(new byte[ManifestCodec.MAX_MANIFEST_BYTES], List.of())),
+                List.of(), null, 0, 0, 0);
+
+        assertThatThrownBy(() -> ManifestCodec.encode(huge)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("checkpoint 7").hasMessageContaining(ManifestCodec.MAX_MANIFEST_BYTES + " bytes")
+                .hasMessageContaining("state files");
+        assertThat(ManifestCodec.refuseOversized(7, SOURCE, ManifestCodec.MAX_MANIFEST_BYTES)).isNull();
+        assertThat(ManifestCodec.refuseOversized(7, SOURCE, 3L << 30)).isInstanceOf(CheckpointCorruptException.class)
+                .hasMessageContaining("Checkpoint 7").hasMessageContaining(SOURCE)
+                .hasMessageContaining((3L << 30) + " bytes").hasMessageContaining("older checkpoint");
+        assertThatThrownBy(() -> ManifestCodec.decode(new byte[ManifestCodec.MAX_MANIFEST_BYTES + 1], SOURCE, 7))
+                .isInstanceOf(CheckpointCorruptException.class).hasMessageContaining("not read");
     }
 
     @Test
     void duplicateKeysAreRefused() {
         var json = "{\"checkpointId\": 42, \"checkpointId\": 43}";
 
-        assertThatThrownBy(() -> ManifestCodec.decode(json.getBytes(StandardCharsets.UTF_8), SOURCE))
+        assertThatThrownBy(() -> ManifestCodec.decode(sealed(json), SOURCE))
                 .isInstanceOf(CheckpointCorruptException.class).hasMessageContaining("checkpointId");
     }
 
@@ -126,7 +208,7 @@ class ManifestCodecTest {
         var tree = tree(manifest());
         tree.remove(field);
 
-        assertThatThrownBy(() -> ManifestCodec.decode(JSON.writeValueAsBytes(tree), SOURCE, 42))
+        assertThatThrownBy(() -> ManifestCodec.decode(sealed(tree), SOURCE, 42))
                 .isInstanceOfSatisfying(CheckpointCorruptException.class,
                         e -> assertThat(e.checkpointId()).isEqualTo(42))
                 .hasMessageContaining("Checkpoint 42").hasMessageContaining("'" + field + "'")

@@ -314,11 +314,17 @@ class PerCoreWalTest {
             for (int i = 0; i < 20_000; i++) {
                 writer.append(body);
             }
-            long before = threads.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < 20_000; i++) {
-                writer.append(body);
+            // "Once warm" is when the JIT has compiled the path (escape analysis removes what the
+            // interpreter allocates); on a busy machine that can take more than the warm-up, so the
+            // quietest of several rounds counts. A path that allocates per record fails every round.
+            long allocated = Long.MAX_VALUE;
+            for (int round = 0; round < 10 && allocated >= 20_000; round++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 20_000; i++) {
+                    writer.append(body);
+                }
+                allocated = Math.min(allocated, threads.getCurrentThreadAllocatedBytes() - before);
             }
-            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
 
             // Under one byte per record: a single allocation per record would be at least 16 bytes each
             // (320 KB). The JVM itself may allocate a little now and then (a buffer-full wait, a deopt).

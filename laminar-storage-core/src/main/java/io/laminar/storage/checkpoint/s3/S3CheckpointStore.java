@@ -316,10 +316,10 @@ public final class S3CheckpointStore implements CheckpointStore {
         }
     }
 
-    /** The manifest a publish found in its way (412). */
+    /** The manifest a publish found in its way (412), or null if it is larger than any manifest (not ours). */
     private byte[] rereadManifest(String key, long id) throws IOException {
         try {
-            return readObject(key, "re-read the manifest of checkpoint " + id + " after its publish found it");
+            return readManifestObject(key, "the manifest of checkpoint " + id + " that its publish found").bytes();
         } catch (NoSuchFileException e) {
             // Not the contract's NoSuchFileException of publishManifest (a missing state file).
             throw new IOException("cannot publish the manifest of checkpoint " + id + ": " + uri(key) + " existed when"
@@ -332,13 +332,16 @@ public final class S3CheckpointStore implements CheckpointStore {
     @Override
     public Optional<CheckpointManifest> readManifest(long checkpointId) throws IOException {
         var key = manifestKey(checkpointId);
-        byte[] bytes;
+        ManifestObject object;
         try {
-            bytes = readObject(key, "read the manifest of checkpoint " + checkpointId);
+            object = readManifestObject(key, "the manifest of checkpoint " + checkpointId);
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
-        return Optional.of(ManifestCodec.decode(bytes, uri(key), checkpointId));
+        if (object.bytes() == null) {
+            throw ManifestCodec.refuseOversized(checkpointId, uri(key), object.size());
+        }
+        return Optional.of(ManifestCodec.decode(object.bytes(), uri(key), checkpointId));
     }
 
     @Override
@@ -495,9 +498,25 @@ public final class S3CheckpointStore implements CheckpointStore {
         call(what, key, () -> client.deleteObject(DeleteObjectRequest.builder().bucket(bucket).key(key).build()));
     }
 
-    private byte[] readObject(String key, String what) throws IOException {
+    /**
+     * A manifest object read back: its verified bytes, or null if it has more than
+     * {@link ManifestCodec#MAX_MANIFEST_BYTES} (then {@code size} is at least what it has).
+     */
+    private record ManifestObject(byte[] bytes, long size) {
+    }
+
+    /**
+     * Reads a manifest object, but never more than {@link ManifestCodec#MAX_MANIFEST_BYTES} of it
+     * whatever size it claims, so a damaged object never makes the store allocate its size.
+     */
+    private ManifestObject readManifestObject(String key, String what) throws IOException {
+        int limit = ManifestCodec.MAX_MANIFEST_BYTES;
         try (var in = S3ObjectStream.open(this, key, () -> what)) {
-            return in.readAllBytes();
+            if (in.size() > limit) {
+                return new ManifestObject(null, in.size());
+            }
+            var bytes = in.readNBytes(limit + 1); // to its end, where the stream verifies the whole object
+            return bytes.length > limit ? new ManifestObject(null, bytes.length) : new ManifestObject(bytes, bytes.length);
         }
     }
 

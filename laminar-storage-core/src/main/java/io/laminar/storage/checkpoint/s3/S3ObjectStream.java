@@ -66,6 +66,11 @@ final class S3ObjectStream extends InputStream {
         return new S3ObjectStream(store, key, what, in);
     }
 
+    /** The object's size as the server announced it, or -1 if it did not. */
+    long size() {
+        return size;
+    }
+
     /** The CRC32C of the whole object if the response carries one (not a composite of parts), else null. */
     private static Integer fullObjectCrc(GetObjectResponse response) {
         var value = response.checksumCRC32C();
