@@ -1,5 +1,6 @@
 package io.laminar.storage.checkpoint;
 
+import io.laminar.storage.store.CheckpointManifest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -2,6 +2,9 @@ package io.laminar.storage.checkpoint;
 
 import io.laminar.storage.state.StateChange;
 import io.laminar.storage.state.StateSnapshot;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.StateFileRef;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -146,10 +149,6 @@ public final class IncrementalCheckpointManager {
         return store;
     }
 
-    /** The relative path of a state file. */
-    static String path(int core, long checkpointId, boolean full) {
-        return String.format("state/core-%04d/%020d-%s.lsf", core, checkpointId, full ? "full" : "delta");
-    }
 
     /**
      * The next checkpoint id that collides with nothing in the store: above every published
@@ -233,7 +232,7 @@ public final class IncrementalCheckpointManager {
         manifest.files().forEach(ref -> refs.put(ref.path(), ref));
         var chains = new TreeMap<Integer, Chain>();
         for (int core = 0; core < checkpointStates.size(); core++) {
-            var entry = manifest.operators().get(StateCheckpointCoordinator.coreOperator(core));
+            var entry = manifest.operators().get(CoreChains.name(core));
             if (entry == null || entry.stateFiles().isEmpty()) {
                 throw new IllegalArgumentException("checkpoint " + manifest.checkpointId() + " has no state chain for core "
                         + core);
@@ -277,7 +276,7 @@ public final class IncrementalCheckpointManager {
         var header = new StateFileFormat.Header(full ? StateFileFormat.FULL : StateFileFormat.DELTA, core, epoch,
                 checkpointId);
         if (full) {
-            return store.writeFile(path(core, checkpointId, true), out -> {
+            return store.writeFile(CoreChains.stateFilePath(core, checkpointId, true), out -> {
                 var writer = new StateFileFormat.Writer(out, header);
                 try {
                     snapshot.forEach((key, value) -> {
@@ -305,7 +304,7 @@ public final class IncrementalCheckpointManager {
                         : change.value().length - (long) before.length;
             }
         }
-        return store.writeFile(path(core, checkpointId, false), out -> {
+        return store.writeFile(CoreChains.stateFilePath(core, checkpointId, false), out -> {
             var writer = new StateFileFormat.Writer(out, header);
             try {
                 for (var change : changes) {

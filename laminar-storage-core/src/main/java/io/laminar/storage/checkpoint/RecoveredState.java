@@ -1,6 +1,9 @@
 package io.laminar.storage.checkpoint;
 
 import io.laminar.storage.state.StateSnapshot;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.ConnectorCheckpoint;
+import io.laminar.storage.store.OperatorCheckpoint;
 import java.util.List;
 import java.util.Map;
 

@@ -8,6 +8,11 @@ import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.state.StateChangeFormat;
 import io.laminar.storage.state.StateSnapshot;
+import io.laminar.storage.store.CheckpointCorruptException;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.StateFileRef;
+import io.laminar.storage.store.VerifyingInputStream;
 import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -472,7 +477,7 @@ public final class RecoveryManager {
         }
         var stores = new ArrayList<ChangelogAwareStateStore>();
         for (int core = 0; core < cores; core++) {
-            var chain = manifest.operators().get(StateCheckpointCoordinator.coreOperator(core));
+            var chain = manifest.operators().get(CoreChains.name(core));
             if (chain == null || chain.stateFiles().isEmpty()) {
                 throw new Unusable("it has no state chain for core " + core);
             }

@@ -7,6 +7,11 @@ import io.laminar.storage.changelog.CutContext;
 import io.laminar.storage.percore.CorePositions;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.state.StateSnapshot;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.ConnectorCheckpoint;
+import io.laminar.storage.store.OperatorCheckpoint;
+import io.laminar.storage.store.StateFileRef;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -32,7 +37,7 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>One checkpoint</h2>
  * <ol>
- *   <li>Cut: {@link io.laminar.storage.percore.CheckpointCoordinator#prepareCheckpoint} advances the
+ *   <li>Cut: {@link io.laminar.storage.percore.EpochCoordinator#prepareCheckpoint} advances the
  *       epoch; each core thread, at its next {@link io.laminar.storage.changelog.CoreChangelog#pollCheckpoint}
  *       call, snapshots its store in O(1) and publishes a barrier marker right after its last change;
  *       the drainer (started with {@code ChangelogOptions.withAlignedBarriers(true)}) writes the
@@ -171,7 +176,7 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             long startedId = id;
             notify(l -> l.started(startedId));
             // 1. The aligned cut.
-            var prepared = wal.checkpointCoordinator().prepareCheckpoint(barrierTimeout);
+            var prepared = wal.epochCoordinator().prepareCheckpoint(barrierTimeout);
             var cuts = new ArrayList<CoreCut>();
             var snapshots = new ArrayList<StateSnapshot>();
             for (int core = 0; core < wal.cores(); core++) {
@@ -194,12 +199,12 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             var cutList = List.copyOf(cuts);
             var ops = new LinkedHashMap<String, OperatorCheckpoint>(operators.apply(cutList));
             for (int core = 0; core < wal.cores(); core++) {
-                if (ops.containsKey(coreOperator(core))) {
-                    throw new IllegalArgumentException("the operator name " + coreOperator(core)
+                if (ops.containsKey(CoreChains.name(core))) {
+                    throw new IllegalArgumentException("the operator name " + CoreChains.name(core)
                             + " is taken by the state chain of core " + core);
                 }
                 var paths = written.chains().get(core).stream().map(StateFileRef::path).toList();
-                ops.put(coreOperator(core), new OperatorCheckpoint(new byte[0], paths));
+                ops.put(CoreChains.name(core), new OperatorCheckpoint(new byte[0], paths));
             }
             var manifest = new CheckpointManifest(id, prepared.epoch(), Instant.now(),
                     boxed(prepared.replayFrom()), sources.apply(cutList), ops, written.files(),
@@ -263,11 +268,6 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             }
         }
         return true;
-    }
-
-    /** The name of the operator entry that lists core {@code core}'s state chain in a manifest. */
-    public static String coreOperator(int core) {
-        return String.format("core-%04d", core);
     }
 
     private static List<Long> boxed(CorePositions positions) {
@@ -425,7 +425,7 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
         var out = new LinkedHashMap<String, OperatorCheckpoint>();
         for (var cut : cuts) {
             cut.context().operatorStates().forEach((name, inline) ->
-                    out.put(coreOperator(cut.core()) + "/" + name, new OperatorCheckpoint(inline, List.of())));
+                    out.put(CoreChains.name(cut.core()) + "/" + name, new OperatorCheckpoint(inline, List.of())));
         }
         return out;
     }
@@ -441,7 +441,7 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
     private static Map<String, ConnectorCheckpoint> perCore(List<CoreCut> cuts) {
         var out = new LinkedHashMap<String, ConnectorCheckpoint>();
         for (var cut : cuts) {
-            out.put(coreOperator(cut.core()), new ConnectorCheckpoint(cut.sourceOffsets(), Map.of()));
+            out.put(CoreChains.name(cut.core()), new ConnectorCheckpoint(cut.sourceOffsets(), Map.of()));
         }
         return out;
     }

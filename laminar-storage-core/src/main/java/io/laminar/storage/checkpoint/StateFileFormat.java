@@ -1,6 +1,8 @@
 package io.laminar.storage.checkpoint;
 
 import io.laminar.storage.state.ChangelogSink;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.StateFileRef;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;

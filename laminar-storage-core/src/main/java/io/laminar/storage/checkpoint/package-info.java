@@ -1,11 +1,13 @@
 /**
- * Checkpoints: the manifest, the {@link io.laminar.storage.checkpoint.CheckpointStore} contract and
- * its file-system implementation (the S3 one is in the {@code s3} subpackage), incremental checkpoints
- * ({@link io.laminar.storage.checkpoint.IncrementalCheckpointManager}, state files in
- * {@link io.laminar.storage.checkpoint.StateFileFormat}), the
- * {@link io.laminar.storage.checkpoint.StateCheckpointCoordinator} that runs them on aligned barriers,
- * the {@link io.laminar.storage.checkpoint.RecoveryManager}, and the
- * {@link io.laminar.storage.checkpoint.CheckpointHistory} that monitoring reads. Depends on {@code percore},
- * {@code changelog}, {@code state}, {@code io}, Jackson (manifests) and the JDK.
+ * Checkpoint orchestration: the {@link io.laminar.storage.checkpoint.StateCheckpointCoordinator}
+ * that takes checkpoints on aligned barriers, the {@link io.laminar.storage.checkpoint.IncrementalCheckpointManager}
+ * that writes each core's chain of full and delta state files ({@link io.laminar.storage.checkpoint.StateFileFormat},
+ * named by {@link io.laminar.storage.checkpoint.CoreChains}), the {@link io.laminar.storage.checkpoint.RecoveryManager}
+ * that restores the newest valid checkpoint and replays the WAL on top, and the
+ * {@link io.laminar.storage.checkpoint.CheckpointHistory} that monitoring reads. Where checkpoints
+ * are stored is the {@code store} package's concern.
+ *
+ * <p>Depends on {@code store}, {@code percore}, {@code changelog}, {@code state}, {@code io} and the
+ * JDK (a test enforces it).
  */
 package io.laminar.storage.checkpoint;

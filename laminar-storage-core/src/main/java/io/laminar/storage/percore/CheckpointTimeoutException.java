@@ -4,7 +4,7 @@ import io.laminar.storage.StorageException;
 import java.util.List;
 
 /**
- * {@link CheckpointCoordinator#prepareCheckpoint} gave up: some cores did not write their barrier,
+ * {@link EpochCoordinator#prepareCheckpoint} gave up: some cores did not write their barrier,
  * or did not make it durable, in time. Nothing was half-done: no cut was returned, and the next
  * attempt advances the epoch again; barriers some cores already wrote are harmless markers.
  */

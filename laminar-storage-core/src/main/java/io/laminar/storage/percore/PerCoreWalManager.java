@@ -29,7 +29,7 @@ import java.util.regex.Pattern;
  *
  * <h2>Writing and epochs</h2>
  * Each core has one {@link CoreWalWriter}, used by exactly one thread. The global {@link #epoch()}
- * only grows; it is advanced by the {@link CheckpointCoordinator}. A core's owner notices an advance
+ * only grows; it is advanced by the {@link EpochCoordinator}. A core's owner notices an advance
  * on its next append (or {@link CoreWalWriter#pollEpoch()}) and writes a barrier record for the new
  * epoch itself; no other thread ever writes into a core's log. Epochs and sequences continue across
  * reopens: a core resumes after its last record, and the global epoch resumes at the highest epoch
@@ -60,7 +60,7 @@ public final class PerCoreWalManager implements AutoCloseable {
     private final CoreState[] states;
     private final CoreWalWriter[] writers;
     private final ExecutorService completions;
-    private final CheckpointCoordinator coordinator;
+    private final EpochCoordinator coordinator;
     private volatile long epoch;
     private volatile boolean closed;
 
@@ -75,7 +75,7 @@ public final class PerCoreWalManager implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        this.coordinator = new CheckpointCoordinator(this);
+        this.coordinator = new EpochCoordinator(this);
     }
 
     /**
@@ -148,7 +148,7 @@ public final class PerCoreWalManager implements AutoCloseable {
     }
 
     /** The coordinator of this WAL's checkpoints (one per WAL). */
-    public CheckpointCoordinator checkpointCoordinator() {
+    public EpochCoordinator epochCoordinator() {
         return coordinator;
     }
 

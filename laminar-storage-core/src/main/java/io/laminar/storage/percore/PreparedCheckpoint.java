@@ -1,7 +1,7 @@
 package io.laminar.storage.percore;
 
 /**
- * The epoch cut that {@link CheckpointCoordinator#prepareCheckpoint} made: every core wrote a
+ * The epoch cut that {@link EpochCoordinator#prepareCheckpoint} made: every core wrote a
  * barrier for {@code epoch} and it is durable.
  *
  * @param epoch      the epoch the barriers open. A checkpoint taken at this cut must hold the

@@ -4,7 +4,7 @@
  * with a global epoch that every core marks in its log with a barrier record, durable
  * acknowledgements by per-core sequence number, a deterministic replay that merges the cores
  * epoch by epoch, and the epoch part of checkpointing
- * ({@link io.laminar.storage.percore.CheckpointCoordinator}).
+ * ({@link io.laminar.storage.percore.EpochCoordinator}).
  *
  * <p>Entry point: {@link io.laminar.storage.percore.PerCoreWalManager#open}. The entry header inside each
  * WAL payload is documented in {@code CoreRecordFormat}; everything below it (frames, segments,

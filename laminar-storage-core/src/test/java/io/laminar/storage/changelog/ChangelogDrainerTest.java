@@ -161,7 +161,7 @@ class ChangelogDrainerTest {
              var drainer = ChangelogDrainer.start(wal, ChangelogOptions.defaults())) {
             var store = new ChangelogAwareStateStore(drainer.changelog(0));
             store.put(bytes("a"), bytes("1"));
-            var prepared = wal.checkpointCoordinator().prepareCheckpoint(Duration.ofSeconds(30));
+            var prepared = wal.epochCoordinator().prepareCheckpoint(Duration.ofSeconds(30));
             // The cut opens a new epoch on both cores, the idle one included; the epoch before it is durable.
             assertThat(prepared.epoch()).isPositive();
             assertThat(wal.durableEpoch()).isGreaterThanOrEqualTo(prepared.epoch() - 1);

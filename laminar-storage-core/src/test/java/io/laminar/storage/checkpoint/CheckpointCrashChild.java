@@ -7,6 +7,7 @@ import io.laminar.storage.io.FileIO;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
+import io.laminar.storage.store.FileSystemCheckpointStore;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -92,7 +93,7 @@ public final class CheckpointCrashChild {
     static long[] operations(RecoveredState recovered) {
         var ops = new long[CORES];
         for (int core = 0; core < CORES; core++) {
-            var source = recovered.sources().get(StateCheckpointCoordinator.coreOperator(core));
+            var source = recovered.sources().get(CoreChains.name(core));
             ops[core] = (source == null ? 0 : Long.parseLong(source.offsets().get("ops")))
                     + recovered.report().recordsReplayedPerCore().get(core);
         }

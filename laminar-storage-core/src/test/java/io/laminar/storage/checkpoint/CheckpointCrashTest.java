@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.laminar.storage.crash.ChildOutput;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.state.ModelState;
+import io.laminar.storage.store.FileSystemCheckpointStore;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

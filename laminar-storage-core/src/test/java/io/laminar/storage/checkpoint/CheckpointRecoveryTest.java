@@ -8,6 +8,15 @@ import io.laminar.storage.percore.CheckpointTimeoutException;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.state.StateEntry;
 import io.laminar.storage.state.StateSnapshot;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.ConnectorCheckpoint;
+import io.laminar.storage.store.FileSystemCheckpointStore;
+import io.laminar.storage.store.ForgedManifests;
+import io.laminar.storage.store.ForwardingCheckpointStore;
+import io.laminar.storage.store.ManifestCodec;
+import io.laminar.storage.store.OperatorCheckpoint;
+import io.laminar.storage.store.StateFileRef;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -186,7 +195,7 @@ class CheckpointRecoveryTest {
     private static long[] operations(RecoveredState recovered) {
         var ops = new long[recovered.coreStates().size()];
         for (int core = 0; core < ops.length; core++) {
-            var source = recovered.sources().get(StateCheckpointCoordinator.coreOperator(core));
+            var source = recovered.sources().get(CoreChains.name(core));
             ops[core] = (source == null ? 0 : Long.parseLong(source.offsets().get("ops")))
                     + recovered.report().recordsReplayedPerCore().get(core);
         }

@@ -3,6 +3,8 @@ package io.laminar.storage.checkpoint;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.FileSystemCheckpointStore;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -6,6 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.laminar.storage.StorageException;
 import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.FileSystemCheckpointStore;
+import io.laminar.storage.store.ForwardingCheckpointStore;
+import io.laminar.storage.store.StateFileRef;
 import java.io.ByteArrayInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;

@@ -7,6 +7,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.laminar.storage.checkpoint.s3.S3CheckpointStore;
 import io.laminar.storage.checkpoint.s3.S3ProxyServer;
 import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.FileSystemCheckpointStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,7 +82,7 @@ class RestoreOnAnotherMachineTest {
     private static long[] operations(RecoveredState recovered) {
         var ops = new long[CORES];
         for (int core = 0; core < CORES; core++) {
-            var source = recovered.sources().get(StateCheckpointCoordinator.coreOperator(core));
+            var source = recovered.sources().get(CoreChains.name(core));
             ops[core] = (source == null ? 0 : Long.parseLong(source.offsets().get("ops")))
                     + recovered.report().recordsReplayedPerCore().get(core);
         }

@@ -8,6 +8,8 @@ import io.laminar.storage.checkpoint.s3.FaultProxy;
 import io.laminar.storage.checkpoint.s3.S3CheckpointStore;
 import io.laminar.storage.checkpoint.s3.S3ProxyServer;
 import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.StateFileRef;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;

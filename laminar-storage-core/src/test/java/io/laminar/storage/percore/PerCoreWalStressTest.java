@@ -83,7 +83,7 @@ class PerCoreWalStressTest {
             var checkpointer = new Thread(() -> {
                 try {
                     while (cuts.size() < MIN_CHECKPOINTS || ownersDone.getCount() > 0) {
-                        cuts.add(wal.checkpointCoordinator().prepareCheckpoint(Duration.ofSeconds(60)));
+                        cuts.add(wal.epochCoordinator().prepareCheckpoint(Duration.ofSeconds(60)));
                         assertThat(wal.durableEpoch()).isGreaterThanOrEqualTo(cuts.get(cuts.size() - 1).epoch() - 1);
                     }
                 } catch (Throwable t) {

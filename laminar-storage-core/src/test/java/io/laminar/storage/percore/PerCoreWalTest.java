@@ -50,7 +50,7 @@ class PerCoreWalTest {
     static CompletableFuture<PreparedCheckpoint> prepareWhilePolling(PerCoreWalManager wal, Duration timeout, int... owned) {
         var future = CompletableFuture.supplyAsync(() -> {
             try {
-                return wal.checkpointCoordinator().prepareCheckpoint(timeout);
+                return wal.epochCoordinator().prepareCheckpoint(timeout);
             } catch (InterruptedException e) {
                 throw new IllegalStateException(e);
             }
@@ -359,7 +359,7 @@ class PerCoreWalTest {
         assertThatThrownBy(() -> writer.append(bytes("late"))).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("is closed");
         assertThatThrownBy(() -> wal.writer(1)).isInstanceOf(IllegalStateException.class);
-        assertThatThrownBy(() -> wal.checkpointCoordinator().prepareCheckpoint(Duration.ofSeconds(1)))
+        assertThatThrownBy(() -> wal.epochCoordinator().prepareCheckpoint(Duration.ofSeconds(1)))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("is closed");
 
         assertThatThrownBy(() -> PerCoreWalManager.open(dir, options(2).build()))

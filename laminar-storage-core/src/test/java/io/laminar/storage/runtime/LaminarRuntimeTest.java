@@ -6,12 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.laminar.storage.StorageException;
 import io.laminar.storage.changelog.CutContext;
 import io.laminar.storage.checkpoint.CheckpointListener;
-import io.laminar.storage.checkpoint.CheckpointManifest;
-import io.laminar.storage.checkpoint.CheckpointStore;
-import io.laminar.storage.checkpoint.FileSystemCheckpointStore;
+import io.laminar.storage.checkpoint.CoreChains;
 import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.FileSystemCheckpointStore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -131,9 +132,9 @@ class LaminarRuntimeTest {
         var report = again.recoveryReport().orElseThrow();
         assertThat(report.checkpointId()).isNotNull();
         assertThat(report.recordsReplayed()).isZero();
-        assertThat(again.recoveredSources()).containsOnlyKeys(StateCheckpointCoordinator.coreOperator(0),
-                StateCheckpointCoordinator.coreOperator(1));
-        assertThat(again.recoveredSources().get(StateCheckpointCoordinator.coreOperator(0)).offsets())
+        assertThat(again.recoveredSources()).containsOnlyKeys(CoreChains.name(0),
+                CoreChains.name(1));
+        assertThat(again.recoveredSources().get(CoreChains.name(0)).offsets())
                 .containsEntry("tasks", "25");
         assertThat(again.submit(1, c -> c.store().size()).join()).isEqualTo(25);
     }

@@ -2,8 +2,9 @@ package io.laminar.storage.sample;
 
 import io.laminar.storage.changelog.CoreCut;
 import io.laminar.storage.changelog.CutContext;
-import io.laminar.storage.checkpoint.ConnectorCheckpoint;
+import io.laminar.storage.checkpoint.CoreChains;
 import io.laminar.storage.state.StateStore;
+import io.laminar.storage.store.ConnectorCheckpoint;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,7 +51,7 @@ final class FileSourceCheckpoints {
         var perCore = new LinkedHashMap<String, String>();
         for (var cut : cuts) {
             var offsets = cut.sourceOffsets();
-            var name = String.format("core-%04d", cut.core());
+            var name = CoreChains.name(cut.core());
             if (!offsets.containsKey("file")) {
                 lowest = 0;
                 perCore.put(name, "0");

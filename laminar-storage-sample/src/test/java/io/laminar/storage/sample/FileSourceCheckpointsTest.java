@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.laminar.storage.changelog.CoreCut;
 import io.laminar.storage.changelog.CutContext;
-import io.laminar.storage.checkpoint.ConnectorCheckpoint;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
+import io.laminar.storage.store.ConnectorCheckpoint;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -3,10 +3,10 @@ package io.laminar.storage.bench.checkpoint;
 import io.laminar.storage.bench.BenchContext;
 import io.laminar.storage.bench.Result;
 import io.laminar.storage.bench.Scenario;
-import io.laminar.storage.checkpoint.FileSystemCheckpointStore;
 import io.laminar.storage.checkpoint.RecoveryManager;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
+import io.laminar.storage.store.FileSystemCheckpointStore;
 import java.util.List;
 
 /**

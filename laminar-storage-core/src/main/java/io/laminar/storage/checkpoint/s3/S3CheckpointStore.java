@@ -1,13 +1,13 @@
 package io.laminar.storage.checkpoint.s3;
 
 import io.laminar.storage.StorageException;
-import io.laminar.storage.checkpoint.CheckpointConflictException;
-import io.laminar.storage.checkpoint.CheckpointCorruptException;
-import io.laminar.storage.checkpoint.CheckpointManifest;
-import io.laminar.storage.checkpoint.CheckpointStore;
-import io.laminar.storage.checkpoint.ManifestCodec;
-import io.laminar.storage.checkpoint.StateFileRef;
-import io.laminar.storage.checkpoint.StorePaths;
+import io.laminar.storage.store.CheckpointConflictException;
+import io.laminar.storage.store.CheckpointCorruptException;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.ManifestCodec;
+import io.laminar.storage.store.StateFileRef;
+import io.laminar.storage.store.StorePaths;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;

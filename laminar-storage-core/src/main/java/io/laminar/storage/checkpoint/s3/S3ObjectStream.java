@@ -1,6 +1,6 @@
 package io.laminar.storage.checkpoint.s3;
 
-import io.laminar.storage.checkpoint.CheckpointCorruptException;
+import io.laminar.storage.store.CheckpointCorruptException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Base64;

@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.laminar.storage.StorageException;
-import io.laminar.storage.checkpoint.CheckpointConflictException;
-import io.laminar.storage.checkpoint.CheckpointCorruptException;
-import io.laminar.storage.checkpoint.CheckpointManifest;
-import io.laminar.storage.checkpoint.ConnectorCheckpoint;
-import io.laminar.storage.checkpoint.OperatorCheckpoint;
-import io.laminar.storage.checkpoint.StateFileRef;
+import io.laminar.storage.store.CheckpointConflictException;
+import io.laminar.storage.store.CheckpointCorruptException;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.ConnectorCheckpoint;
+import io.laminar.storage.store.OperatorCheckpoint;
+import io.laminar.storage.store.StateFileRef;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -2,7 +2,7 @@ package io.laminar.storage.checkpoint.s3;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.laminar.storage.checkpoint.CheckpointStore;
+import io.laminar.storage.store.CheckpointStore;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -75,7 +75,7 @@ class S3CheckpointStoreTest extends S3StoreContractTest {
             }
         });
 
-        assertThat(ref).isEqualTo(new io.laminar.storage.checkpoint.StateFileRef("big/1.lsf", bytes.length, crc32c(bytes)));
+        assertThat(ref).isEqualTo(new io.laminar.storage.store.StateFileRef("big/1.lsf", bytes.length, crc32c(bytes)));
         assertThat(readAll(store, "big/1.lsf")).isEqualTo(bytes);
         var head = client.headObject(b -> b.bucket(BUCKET).key(s3.stateKey("big/1.lsf"))
                 .checksumMode(software.amazon.awssdk.services.s3.model.ChecksumMode.ENABLED));

@@ -1,7 +1,7 @@
 package io.laminar.storage.checkpoint.s3;
 
-import io.laminar.storage.checkpoint.CheckpointStore;
-import io.laminar.storage.checkpoint.CheckpointStoreContractTest;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.CheckpointStoreContractTest;
 import java.util.concurrent.atomic.AtomicInteger;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;

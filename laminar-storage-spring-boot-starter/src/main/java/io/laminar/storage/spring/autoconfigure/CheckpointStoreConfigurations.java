@@ -1,9 +1,9 @@
 package io.laminar.storage.spring.autoconfigure;
 
-import io.laminar.storage.checkpoint.CheckpointStore;
-import io.laminar.storage.checkpoint.FileSystemCheckpointStore;
 import io.laminar.storage.checkpoint.s3.S3CheckpointStore;
 import io.laminar.storage.spring.autoconfigure.LaminarStorageProperties.StoreType;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.FileSystemCheckpointStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import org.springframework.beans.factory.ObjectProvider;

@@ -1,12 +1,12 @@
 package io.laminar.storage.spring.autoconfigure;
 
 import io.laminar.storage.checkpoint.CheckpointListener;
-import io.laminar.storage.checkpoint.CheckpointStore;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.runtime.CoreInitializer;
 import io.laminar.storage.runtime.CutContextProvider;
 import io.laminar.storage.runtime.LaminarRuntime;
+import io.laminar.storage.store.CheckpointStore;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;

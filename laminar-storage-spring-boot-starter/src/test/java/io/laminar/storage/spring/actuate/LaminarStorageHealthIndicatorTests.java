@@ -216,7 +216,7 @@ class LaminarStorageHealthIndicatorTests {
         var options = io.laminar.storage.percore.PerCoreWalOptions.builder().cores(2).segmentSize(1 << 20)
                 .maxEntrySize(64 * 1024).build();
         try (var wal = io.laminar.storage.percore.PerCoreWalManager.open(dir.resolve("wal"), options);
-                var store = io.laminar.storage.checkpoint.FileSystemCheckpointStore.open(dir.resolve("checkpoints"))) {
+                var store = io.laminar.storage.store.FileSystemCheckpointStore.open(dir.resolve("checkpoints"))) {
             var runtime = io.laminar.storage.runtime.LaminarRuntime.builder(wal, store)
                     .checkpoints(c -> c.barrierTimeout(Duration.ofSeconds(1)))
                     .cutContext((core, state) -> {

@@ -2,13 +2,13 @@ package io.laminar.storage.spring.actuate;
 
 import io.laminar.storage.changelog.ChangelogOptions;
 import io.laminar.storage.checkpoint.CheckpointHistory;
-import io.laminar.storage.checkpoint.CheckpointManifest;
-import io.laminar.storage.checkpoint.FileSystemCheckpointStore;
 import io.laminar.storage.checkpoint.RecoveryReport;
 import io.laminar.storage.io.FaultyFileIO;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.runtime.LaminarRuntime;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.FileSystemCheckpointStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

@@ -5,9 +5,9 @@ import static io.laminar.storage.spring.autoconfigure.LaminarStorageAutoConfigur
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatException;
 
-import io.laminar.storage.checkpoint.FileSystemCheckpointStore;
 import io.laminar.storage.runtime.CoreInitializer;
 import io.laminar.storage.runtime.LaminarRuntime;
+import io.laminar.storage.store.FileSystemCheckpointStore;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -101,7 +101,7 @@ class LaminarRuntimeLifecycleTests {
             for (int i = 0; i < 50; i++) {
                 put(runtime, "key-" + i, "value-" + i);
             }
-            assertThat(context.getBean(io.laminar.storage.checkpoint.CheckpointStore.class).listCheckpoints())
+            assertThat(context.getBean(io.laminar.storage.store.CheckpointStore.class).listCheckpoints())
                     .isEmpty();
         });
         List<Long> checkpoints;

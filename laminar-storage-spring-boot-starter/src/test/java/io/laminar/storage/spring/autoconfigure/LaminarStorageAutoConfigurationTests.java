@@ -4,15 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.laminar.storage.changelog.CutContext;
 import io.laminar.storage.checkpoint.CheckpointListener;
-import io.laminar.storage.checkpoint.CheckpointManifest;
 import io.laminar.storage.checkpoint.CheckpointStep;
-import io.laminar.storage.checkpoint.CheckpointStore;
-import io.laminar.storage.checkpoint.FileSystemCheckpointStore;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.runtime.CoreInitializer;
 import io.laminar.storage.runtime.CutContextProvider;
 import io.laminar.storage.runtime.LaminarRuntime;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.FileSystemCheckpointStore;
 import io.laminar.storage.wal.SyncPolicy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -240,7 +240,7 @@ class LaminarStorageAutoConfigurationTests {
             assertThat(get(runtime, "initialized-by-core")).isNotNull();
 
             var manifest = runtime.triggerCheckpoint().get(WAIT.toSeconds(), TimeUnit.SECONDS);
-            assertThat(manifest.sources().get(io.laminar.storage.checkpoint.StateCheckpointCoordinator.coreOperator(1))
+            assertThat(manifest.sources().get(io.laminar.storage.checkpoint.CoreChains.name(1))
                     .offsets()).containsEntry("events", "offset-of-core-1");
         });
     }

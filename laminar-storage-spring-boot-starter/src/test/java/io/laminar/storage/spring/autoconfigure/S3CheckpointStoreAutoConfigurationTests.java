@@ -10,10 +10,10 @@ import io.awspring.cloud.autoconfigure.core.CredentialsProviderAutoConfiguration
 import io.awspring.cloud.autoconfigure.core.RegionProviderAutoConfiguration;
 import io.awspring.cloud.autoconfigure.s3.S3AutoConfiguration;
 import io.laminar.storage.StorageException;
-import io.laminar.storage.checkpoint.CheckpointStore;
-import io.laminar.storage.checkpoint.FileSystemCheckpointStore;
 import io.laminar.storage.checkpoint.s3.S3CheckpointStore;
 import io.laminar.storage.runtime.LaminarRuntime;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.FileSystemCheckpointStore;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;

@@ -3,8 +3,8 @@ package io.laminar.storage.spring.autoconfigure.health;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.io.FaultyFileIO;
+import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.spring.actuate.LaminarStorageHealthIndicator;
 import io.laminar.storage.spring.autoconfigure.LaminarStorageAutoConfiguration;
 import io.laminar.storage.spring.autoconfigure.PerCoreWalOptionsCustomizer;

@@ -1,8 +1,17 @@
-package io.laminar.storage.checkpoint;
+package io.laminar.storage.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.laminar.storage.store.CheckpointConflictException;
+import io.laminar.storage.store.CheckpointCorruptException;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.ConnectorCheckpoint;
+import io.laminar.storage.store.ManifestCodec;
+import io.laminar.storage.store.OperatorCheckpoint;
+import io.laminar.storage.store.StateFileRef;
+import io.laminar.storage.store.VerifyingInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;

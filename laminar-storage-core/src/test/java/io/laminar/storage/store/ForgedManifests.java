@@ -1,5 +1,7 @@
-package io.laminar.storage.checkpoint;
+package io.laminar.storage.store;
 
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.ManifestCodec;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.function.UnaryOperator;

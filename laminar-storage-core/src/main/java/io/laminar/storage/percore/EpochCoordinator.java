@@ -11,21 +11,24 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * The epoch part of checkpointing for one {@link PerCoreWalManager}: cuts every core's log at an epoch
- * barrier and waits until the cut is durable. Get it from {@link PerCoreWalManager#checkpointCoordinator()}.
+ * barrier and waits until the cut is durable. Get it from {@link PerCoreWalManager#epochCoordinator()}.
  *
  * <p>It is the only thing that advances the global epoch, and it prepares one checkpoint at a time,
  * so while it waits for epoch {@code e} no core can skip to {@code e + 1}: each core's latest
  * barrier is the one for {@code e}.
  *
+ * <p>Not to be confused with {@code checkpoint.StateCheckpointCoordinator}, which takes whole
+ * checkpoints (state files and manifest) and asks this one for their cut.
+ *
  * <p>Thread-safe: concurrent calls run one after another.
  */
-public final class CheckpointCoordinator {
+public final class EpochCoordinator {
 
     private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private final PerCoreWalManager wal;
 
-    CheckpointCoordinator(PerCoreWalManager wal) {
+    EpochCoordinator(PerCoreWalManager wal) {
         this.wal = wal;
     }
 

@@ -1,4 +1,4 @@
-package io.laminar.storage.checkpoint;
+package io.laminar.storage.store;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;

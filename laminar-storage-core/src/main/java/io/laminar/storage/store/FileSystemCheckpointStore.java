@@ -1,4 +1,4 @@
-package io.laminar.storage.checkpoint;
+package io.laminar.storage.store;
 
 import io.laminar.storage.io.FileIO;
 import java.io.BufferedOutputStream;
@@ -347,9 +347,12 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
         return "FileSystemCheckpointStore[" + root + "]";
     }
 
-    /** The file of a store path; refuses a path that could leave {@code state/} or name a temporary file. */
-    /** Where the state file with store path {@code path} lives (package-private for tests). */
-    Path stateFile(String path) {
+    /**
+     * Where the state file with store path {@code path} lives, for operators' tools and tests.
+     *
+     * @throws IllegalArgumentException if the path could leave {@code state/} or name a temporary file
+     */
+    public Path stateFile(String path) {
         var problem = StorePaths.problemWith(path);
         if (problem == null) {
             for (var segment : path.split("/")) {
@@ -366,8 +369,8 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
         return stateRoot.resolve(path);
     }
 
-    /** Where the manifest of {@code checkpointId} lives (package-private for tests). */
-    Path manifestFile(long checkpointId) {
+    /** Where the manifest of {@code checkpointId} lives, for operators' tools and tests. */
+    public Path manifestFile(long checkpointId) {
         if (checkpointId < 0) {
             throw new IllegalArgumentException("checkpoint ids are not negative, but got " + checkpointId);
         }

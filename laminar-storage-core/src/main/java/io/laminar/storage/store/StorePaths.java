@@ -1,4 +1,4 @@
-package io.laminar.storage.checkpoint;
+package io.laminar.storage.store;
 
 /**
  * The rule every path in a {@link CheckpointStore} follows, shared by the codec (which refuses a

@@ -1,4 +1,4 @@
-package io.laminar.storage.checkpoint;
+package io.laminar.storage.store;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -121,7 +121,7 @@ public interface CheckpointStore extends AutoCloseable {
      * Removes what interrupted writes left behind that is not a file of the store and so is not
      * reached by deleting orphan files (for example an object store's incomplete multipart uploads),
      * and returns how many such leftovers it removed. Never touches a write under way in this store.
-     * {@link IncrementalCheckpointManager#deleteOrphans()} calls it. The default does nothing (a
+     * The checkpoint orchestration calls it when it deletes orphans. The default does nothing (a
      * store that cleans up when it is opened, as the file-system store does, needs nothing more).
      */
     default int cleanUpIncompleteWrites() throws IOException {

@@ -1,4 +1,4 @@
-package io.laminar.storage.checkpoint;
+package io.laminar.storage.store;
 
 import io.laminar.storage.StorageException;
 

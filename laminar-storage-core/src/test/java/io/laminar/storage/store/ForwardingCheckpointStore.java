@@ -1,5 +1,8 @@
-package io.laminar.storage.checkpoint;
+package io.laminar.storage.store;
 
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.StateFileRef;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
