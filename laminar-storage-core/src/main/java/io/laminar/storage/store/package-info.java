@@ -1,6 +1,6 @@
 /**
  * The checkpoint store SPI: where checkpoints live. {@link io.laminar.storage.store.CheckpointStore}
- * and its contract (every implementation runs the abstract {@code CheckpointStoreContractTest} of
+ * and its contract (every implementation runs the abstract {@code CheckpointStoreContract} of
  * core's test-jar), the {@link io.laminar.storage.store.CheckpointManifest} and its stored form
  * ({@link io.laminar.storage.store.ManifestCodec}: JSON sealed with a CRC32C), the references and
  * values a manifest holds, the one rule for store paths ({@link io.laminar.storage.store.StorePaths}),

@@ -1,5 +1,6 @@
 package io.laminar.storage.checkpoint;
 
+import static io.laminar.storage.checkpoint.CoreThreads.render;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -48,14 +49,6 @@ class CheckpointRecoveryTest {
     private StateCheckpointCoordinator.Builder coordinator(CoreThreads cores) {
         return StateCheckpointCoordinator.builder(cores.wal, cores.drainer, store)
                 .barrierTimeout(Duration.ofSeconds(10));
-    }
-
-    static List<String> render(StateSnapshot snapshot) {
-        var out = new ArrayList<String>();
-        for (StateEntry e : snapshot) {
-            out.add(new String(e.key(), StandardCharsets.UTF_8) + "=" + HexFormat.of().formatHex(e.value()));
-        }
-        return out;
     }
 
     private static byte[] value(int i) {

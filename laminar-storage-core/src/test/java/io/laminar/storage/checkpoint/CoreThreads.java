@@ -6,8 +6,12 @@ import io.laminar.storage.changelog.CutContext;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.state.ChangelogAwareStateStore;
+import io.laminar.storage.state.StateEntry;
 import io.laminar.storage.state.StateSnapshot;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -137,5 +141,14 @@ final class CoreThreads implements AutoCloseable {
         }
         drainer.close();
         wal.close();
+    }
+
+    /** A core's state as "key=hex(value)" lines, in key order: what tests compare. */
+    static List<String> render(StateSnapshot snapshot) {
+        var out = new ArrayList<String>();
+        for (StateEntry e : snapshot) {
+            out.add(new String(e.key(), StandardCharsets.UTF_8) + "=" + HexFormat.of().formatHex(e.value()));
+        }
+        return out;
     }
 }

@@ -76,7 +76,7 @@ class ForeignCheckpointTruncationTest {
             assertThat(recovered.report().checkpointId()).isEqualTo(6L);
             long keys = 0;
             for (var state : recovered.coreStates()) {
-                keys += CheckpointRecoveryTest.render(state).size();
+                keys += CoreThreads.render(state).size();
             }
             assertThat(keys).isEqualTo(written);
         }

@@ -1,6 +1,6 @@
 package io.laminar.storage.checkpoint;
 
-import static io.laminar.storage.checkpoint.CheckpointRecoveryTest.render;
+import static io.laminar.storage.checkpoint.CoreThreads.render;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

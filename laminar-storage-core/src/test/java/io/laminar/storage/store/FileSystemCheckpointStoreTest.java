@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The contract on a real file system with real fsync, plus what only a file system has. */
-class FileSystemCheckpointStoreTest extends CheckpointStoreContractTest {
+class FileSystemCheckpointStoreTest extends CheckpointStoreContract {
 
     private static final Predicate<Path> MANIFEST_TEMP_FILES = path -> path.getParent().endsWith("manifests")
             && path.getFileName().toString().endsWith(".tmp");

@@ -3,7 +3,7 @@ package io.laminar.storage.sample;
 import static io.laminar.storage.sample.SampleClient.batch;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.laminar.storage.checkpoint.s3.S3ProxyServer;
+import io.laminar.storage.store.s3.S3ProxyServer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Map;

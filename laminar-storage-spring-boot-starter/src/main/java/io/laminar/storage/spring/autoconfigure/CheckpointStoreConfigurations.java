@@ -1,9 +1,9 @@
 package io.laminar.storage.spring.autoconfigure;
 
-import io.laminar.storage.checkpoint.s3.S3CheckpointStore;
 import io.laminar.storage.spring.autoconfigure.LaminarStorageProperties.StoreType;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.FileSystemCheckpointStore;
+import io.laminar.storage.store.s3.S3CheckpointStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import org.springframework.beans.factory.ObjectProvider;
@@ -24,6 +24,7 @@ final class CheckpointStoreConfigurations {
 
     /** What to add to use the S3 store: Spring Cloud AWS's S3 starter brings the SDK and the client. */
     static final String S3_DEPENDENCY = "io.awspring.cloud:spring-cloud-aws-starter-s3";
+    static final String S3_STORE_DEPENDENCY = "io.laminar:laminar-storage-s3";
 
     private CheckpointStoreConfigurations() {
     }
@@ -53,7 +54,7 @@ final class CheckpointStoreConfigurations {
      * The client stays the context's: the store does not close it.
      */
     @Configuration(proxyBeanMethods = false)
-    @ConditionalOnClass(S3Client.class)
+    @ConditionalOnClass({S3CheckpointStore.class, S3Client.class})
     @ConditionalOnMissingBean(CheckpointStore.class)
     @ConditionalOnCheckpointStoreType(StoreType.S3)
     static final class S3 {
@@ -80,22 +81,40 @@ final class CheckpointStoreConfigurations {
     }
 
     /**
-     * The S3 store was asked for, but the AWS SDK is not on the classpath: fail with what to add,
+     * The S3 store was asked for, but its module is not on the classpath: fail with what to add,
      * instead of a missing {@code CheckpointStore} bean.
      */
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnMissingBean(CheckpointStore.class)
     @ConditionalOnCheckpointStoreType(StoreType.S3)
+    @ConditionalOnMissingClass("io.laminar.storage.store.s3.S3CheckpointStore")
+    static final class S3StoreMissing {
+
+        @Bean
+        CheckpointStore laminarCheckpointStore() {
+            throw s3Missing("the module " + S3_STORE_DEPENDENCY + ", which is not on the classpath. Add the"
+                    + " dependencies " + S3_STORE_DEPENDENCY + " and " + S3_DEPENDENCY);
+        }
+    }
+
+    /** The S3 store was asked for and its module is there, but the AWS SDK was excluded. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnMissingBean(CheckpointStore.class)
+    @ConditionalOnCheckpointStoreType(StoreType.S3)
+    @ConditionalOnClass(name = "io.laminar.storage.store.s3.S3CheckpointStore")
     @ConditionalOnMissingClass("software.amazon.awssdk.services.s3.S3Client")
     static final class S3SdkMissing {
 
         @Bean
         CheckpointStore laminarCheckpointStore() {
-            throw new InvalidConfigurationPropertyValueException(OnCheckpointStoreTypeCondition.PROPERTY, "s3",
-                    "The S3 checkpoint store needs the AWS SDK for S3 and an S3Client, which are not on the "
-                    + "classpath. Add the dependency " + S3_DEPENDENCY + " (it configures the client from the "
-                    + "spring.cloud.aws.* properties), or set " + OnCheckpointStoreTypeCondition.PROPERTY
-                    + " to filesystem");
+            throw s3Missing("the AWS SDK for S3 and an S3Client, which are not on the classpath. Add the"
+                    + " dependency " + S3_DEPENDENCY);
         }
+    }
+
+    private static InvalidConfigurationPropertyValueException s3Missing(String what) {
+        return new InvalidConfigurationPropertyValueException(OnCheckpointStoreTypeCondition.PROPERTY, "s3",
+                "The S3 checkpoint store needs " + what + " (it configures the client from the spring.cloud.aws.*"
+                + " properties), or set " + OnCheckpointStoreTypeCondition.PROPERTY + " to filesystem");
     }
 }

@@ -28,7 +28,7 @@ import org.springframework.context.annotation.Import;
 @AutoConfiguration(afterName = "io.awspring.cloud.autoconfigure.s3.S3AutoConfiguration")
 @EnableConfigurationProperties(LaminarStorageProperties.class)
 @Import({CheckpointStoreConfigurations.FileSystem.class, CheckpointStoreConfigurations.S3.class,
-        CheckpointStoreConfigurations.S3SdkMissing.class})
+        CheckpointStoreConfigurations.S3StoreMissing.class, CheckpointStoreConfigurations.S3SdkMissing.class})
 public final class LaminarStorageAutoConfiguration {
 
     /**

@@ -1,6 +1,6 @@
 package io.laminar.storage.spring.autoconfigure;
 
-import io.laminar.storage.checkpoint.s3.S3CheckpointStore;
+import io.laminar.storage.store.s3.S3CheckpointStore;
 
 /**
  * Adjusts the auto-configured {@link S3CheckpointStore} (with {@code laminar.storage.checkpoint.store=s3})

@@ -10,10 +10,10 @@ import io.awspring.cloud.autoconfigure.core.CredentialsProviderAutoConfiguration
 import io.awspring.cloud.autoconfigure.core.RegionProviderAutoConfiguration;
 import io.awspring.cloud.autoconfigure.s3.S3AutoConfiguration;
 import io.laminar.storage.StorageException;
-import io.laminar.storage.checkpoint.s3.S3CheckpointStore;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.FileSystemCheckpointStore;
+import io.laminar.storage.store.s3.S3CheckpointStore;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -179,6 +179,17 @@ class S3CheckpointStoreAutoConfigurationTests {
                     put(runtime, "k", "v");
                     runtime.triggerCheckpoint().get(30, TimeUnit.SECONDS);
                 });
+    }
+
+    @Test
+    void withoutTheS3ModuleTheS3StoreShouldFailSayingWhichDependenciesToAdd() {
+        runner().withClassLoader(new FilteredClassLoader(S3CheckpointStore.class)).run(context -> {
+            assertThat(context).hasFailed();
+            var failure = findCause(context, InvalidConfigurationPropertyValueException.class);
+            assertThat(failure.getName()).isEqualTo("laminar.storage.checkpoint.store");
+            assertThat(failure.getReason()).contains("needs the module io.laminar:laminar-storage-s3")
+                    .contains("io.awspring.cloud:spring-cloud-aws-starter-s3");
+        });
     }
 
     @Test

@@ -1,6 +1,6 @@
 package io.laminar.storage.spring.autoconfigure;
 
-import io.laminar.storage.checkpoint.s3.S3ProxyServer;
+import io.laminar.storage.store.s3.S3ProxyServer;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;

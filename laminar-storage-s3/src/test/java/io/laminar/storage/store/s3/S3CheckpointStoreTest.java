@@ -1,4 +1,4 @@
-package io.laminar.storage.checkpoint.s3;
+package io.laminar.storage.store.s3;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -44,7 +44,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * extends this class and says how to make a store; it may add its own cases. Nothing here assumes
  * a file system: the three hooks are all an object store needs to provide too.
  */
-public abstract class CheckpointStoreContractTest {
+public abstract class CheckpointStoreContract {
 
     /** A new, empty store. Closed after the test. */
     protected abstract CheckpointStore createStore() throws Exception;

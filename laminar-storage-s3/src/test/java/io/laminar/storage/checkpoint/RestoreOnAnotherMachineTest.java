@@ -1,15 +1,15 @@
 package io.laminar.storage.checkpoint;
 
-import static io.laminar.storage.checkpoint.CheckpointRecoveryTest.render;
+import static io.laminar.storage.checkpoint.CoreThreads.render;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.laminar.storage.checkpoint.s3.S3CheckpointStore;
-import io.laminar.storage.checkpoint.s3.S3ProxyServer;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.FileSystemCheckpointStore;
+import io.laminar.storage.store.s3.S3CheckpointStore;
+import io.laminar.storage.store.s3.S3ProxyServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
-package io.laminar.storage.checkpoint.s3;
+package io.laminar.storage.store.s3;
 
 import io.laminar.storage.store.CheckpointStore;
-import io.laminar.storage.store.CheckpointStoreContractTest;
+import io.laminar.storage.store.CheckpointStoreContract;
 import java.util.concurrent.atomic.AtomicInteger;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -12,7 +12,7 @@ import software.amazon.awssdk.services.s3.model.PutObjectRequest;
  * prefix of {@link #BUCKET}. A subclass starts the server, creates the bucket and says which client
  * reaches it.
  */
-abstract class S3StoreContractTest extends CheckpointStoreContractTest {
+abstract class S3StoreContractTest extends CheckpointStoreContract {
 
     static final String BUCKET = "contract";
     private static final AtomicInteger PREFIXES = new AtomicInteger();
