@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -208,6 +209,12 @@ public final class PerCoreWalManager implements AutoCloseable {
     public boolean isFailed(int core) {
         checkCore(core);
         return states[core].wal.isFailed();
+    }
+
+    /** Why {@code core}'s log failed ({@link WriteAheadLog#failure()}); empty while it has not. */
+    public Optional<Throwable> failure(int core) {
+        checkCore(core);
+        return states[core].wal.failure();
     }
 
     /** Live counters of {@code core}'s log. */

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.EnumSet;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -409,6 +410,15 @@ public final class WriteAheadLog implements AutoCloseable {
     /** Whether the log has failed; see {@link WalFailedException}. */
     public boolean isFailed() {
         return failure != null;
+    }
+
+    /**
+     * Why the log failed: what the write or fdatasync threw (say, an {@link IOException} "No space
+     * left on device"). Empty while it has not failed.
+     */
+    public Optional<Throwable> failure() {
+        var f = failure;
+        return f == null ? Optional.empty() : Optional.of(f.getCause());
     }
 
     /**

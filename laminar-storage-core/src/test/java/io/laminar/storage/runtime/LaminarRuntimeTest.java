@@ -10,6 +10,7 @@ import io.laminar.storage.checkpoint.CheckpointManifest;
 import io.laminar.storage.checkpoint.CheckpointStore;
 import io.laminar.storage.checkpoint.FileSystemCheckpointStore;
 import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
+import io.laminar.storage.io.FaultyFileIO;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import java.nio.charset.StandardCharsets;
@@ -303,6 +304,44 @@ class LaminarRuntimeTest {
         long started = System.nanoTime();
         runtime.close();
         assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(20));
+    }
+
+    @Test
+    void aFailedWalReachesDurableTasksAndCloseWithItsCause() throws Exception {
+        var io = FaultyFileIO.overSystem();
+        var wal = PerCoreWalManager.open(dir.resolve("wal"), PerCoreWalOptions.builder().cores(CORES)
+                .segmentSize(1 << 20).maxEntrySize(64 * 1024).fileIO(io).build());
+        open.add(wal);
+        var runtime = LaminarRuntime.builder(wal, store()).build();
+        runtime.start();
+        runtime.submitDurable(1, c -> {
+            c.store().put(bytes("a"), bytes("1"));
+            return null;
+        }).join();
+        io.forces().on(path -> path.getFileName().toString().startsWith("core-0001-"))
+                .withMessage("No space left on device").failNow();
+
+        var lost = runtime.submitDurable(1, c -> {
+            c.store().put(bytes("b"), bytes("2"));
+            return null;
+        });
+
+        assertThatThrownBy(lost::join).isInstanceOf(CompletionException.class)
+                .hasCauseInstanceOf(StorageException.class)
+                .satisfies(e -> assertThat(e.getCause()).hasMessageContaining("the WAL of core 1")
+                        .hasMessageContaining("No space left on device")
+                        .hasMessageContaining("changes after number 1 of that core are not durable"))
+                .hasRootCauseInstanceOf(FaultyFileIO.InjectedIOException.class)
+                .hasRootCauseMessage("No space left on device (fdatasync of " + wal.directory().toAbsolutePath()
+                        + "/core-0001-00000000000000000000.wal)");
+        assertThat(wal.failure(0)).isEmpty();
+        assertThat(wal.failure(1)).get().isInstanceOf(FaultyFileIO.InjectedIOException.class);
+        assertThatThrownBy(runtime::close).isInstanceOf(StorageException.class)
+                .hasMessageContaining("the changes of core 1 up to number 2 could not be made durable")
+                .hasRootCauseInstanceOf(FaultyFileIO.InjectedIOException.class)
+                .hasRootCauseMessage("No space left on device (fdatasync of " + wal.directory().toAbsolutePath()
+                        + "/core-0001-00000000000000000000.wal)");
+        io.forces().stopFailing(); // so that the WAL closes after the test
     }
 
     @Test
