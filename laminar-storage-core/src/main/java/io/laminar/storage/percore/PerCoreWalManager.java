@@ -217,6 +217,15 @@ public final class PerCoreWalManager implements AutoCloseable {
         return states[core].wal.failure();
     }
 
+    /**
+     * The segment file of {@code core}'s log that holds the record at {@code position}
+     * ({@link WriteAheadLog#segmentFile}): what a message about that record names.
+     */
+    public Path segmentFile(int core, long position) {
+        checkCore(core);
+        return states[core].wal.segmentFile(position);
+    }
+
     /** Live counters of {@code core}'s log. */
     public WalStatistics statistics(int core) {
         checkCore(core);

@@ -387,6 +387,21 @@ public final class WriteAheadLog implements AutoCloseable {
         return durablePosition;
     }
 
+    /**
+     * The segment file that holds the record at {@code position}: what a message about that record
+     * names.
+     *
+     * @throws IllegalArgumentException if {@code position} is not in the log
+     */
+    public Path segmentFile(long position) {
+        var segment = segments.floorEntry(position);
+        if (segment == null || position >= endPosition()) {
+            throw new IllegalArgumentException("position " + position + " is not in the WAL in " + directory
+                    + ", which holds the positions from " + startPosition() + " to " + endPosition());
+        }
+        return segment.getValue().path();
+    }
+
     /** The directory of the log. */
     public Path directory() {
         return directory;

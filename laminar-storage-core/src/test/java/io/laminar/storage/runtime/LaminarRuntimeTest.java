@@ -9,10 +9,15 @@ import io.laminar.storage.checkpoint.CheckpointListener;
 import io.laminar.storage.checkpoint.CheckpointManifest;
 import io.laminar.storage.checkpoint.CheckpointStore;
 import io.laminar.storage.checkpoint.FileSystemCheckpointStore;
+import io.laminar.storage.checkpoint.RecoveryManager;
 import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
 import io.laminar.storage.io.FaultyFileIO;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
+import io.laminar.storage.state.StateChangeFormat;
+import io.laminar.storage.state.StateCorruptionException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -342,6 +347,37 @@ class LaminarRuntimeTest {
                 .hasRootCauseMessage("No space left on device (fdatasync of " + wal.directory().toAbsolutePath()
                         + "/core-0001-00000000000000000000.wal)");
         io.forces().stopFailing(); // so that the WAL closes after the test
+    }
+
+    @Test
+    void aChangeThatDoesNotParseFailsRecoveryNamingTheCoreTheSegmentFileAndThePosition() throws Exception {
+        long badPosition;
+        try (var wal = PerCoreWalManager.open(dir.resolve("wal"),
+                PerCoreWalOptions.builder().cores(CORES).segmentSize(1 << 20).maxEntrySize(64 * 1024).build())) {
+            var writer = wal.writer(1);
+            var put = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+            StateChangeFormat.encode(put, StateChangeFormat.PUT, bytes("k"), 1, bytes("v"), 1);
+            wal.whenDurable(1, writer.append(put.flip())).join();
+            badPosition = wal.durablePosition(1);
+            // Its checksum is valid, its body is no change: what a writer bug or a newer format leaves.
+            wal.whenDurable(1, writer.append(new byte[0])).join();
+        }
+        var wal = wal();
+        var store = store();
+        var segment = wal.directory().resolve("core-0001-00000000000000000000.wal");
+        Consumer<Throwable> namesCoreFileAndPosition = e -> assertThat(e)
+                .isInstanceOf(StateCorruptionException.class)
+                .hasMessageContaining("position " + badPosition + " of the log of core 1 in " + wal.directory())
+                .hasMessageContaining("segment file " + segment)
+                .hasMessageContaining("is not a valid state record: it is empty")
+                .hasMessageContaining("restore")
+                .satisfies(c -> assertThat(((StateCorruptionException) c).position()).isEqualTo(badPosition))
+                .satisfies(c -> assertThat(((StateCorruptionException) c).file()).isEqualTo(segment));
+
+        assertThatThrownBy(() -> new RecoveryManager(wal, store).recover()).satisfies(namesCoreFileAndPosition);
+        var runtime = LaminarRuntime.builder(wal, store).build();
+        open.add(runtime);
+        assertThatThrownBy(runtime::start).satisfies(namesCoreFileAndPosition);
     }
 
     @Test
