@@ -27,6 +27,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>If an append fails (the WAL failed), the drainer stops: every later change on a core thread
  * throws, pending {@link CoreChangelog#whenDurable} futures fail, and the manager must be reopened.
+ * Each of these exceptions has the WAL's failure (what its write or fdatasync threw) as its cause.
  *
  * <p>Thread-safety: {@link #changelog}, {@link #statistics()} and {@link #close()} may be called
  * from any thread; each {@link CoreChangelog} has its own threading rules.
@@ -255,12 +256,15 @@ public final class ChangelogDrainer implements AutoCloseable {
             if (pendingCount[core] == 0) {
                 continue;
             }
-            if (wal.isFailed(core)) {
+            var walFailure = wal.failure(core);
+            if (walFailure.isPresent()) {
                 // Nothing appended after the failure will ever be durable: stop rather than let
                 // core threads and durable futures wait forever.
-                throw new StorageException("the WAL of core " + core + " in " + wal.directory()
-                        + " failed; changes after number " + changelogs[core].durableChanges()
-                        + " of that core are not durable");
+                var cause = walFailure.get();
+                throw new StorageException("the WAL of core " + core + " in " + wal.directory() + " failed (" + cause
+                        + "); changes after number " + changelogs[core].durableChanges() + " of that core are not "
+                        + "durable. Check the disk, then reopen the per-core WAL (restart the application) to "
+                        + "recover what is durable", cause);
             }
             long durableSequence = wal.durableSequence(core);
             long durableChange = -1;

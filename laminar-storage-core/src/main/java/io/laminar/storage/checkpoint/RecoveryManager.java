@@ -7,6 +7,7 @@ import io.laminar.storage.percore.RecordKind;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.state.StateChangeFormat;
+import io.laminar.storage.state.StateCorruptionException;
 import io.laminar.storage.state.StateSnapshot;
 import io.laminar.storage.store.CheckpointCorruptException;
 import io.laminar.storage.store.CheckpointManifest;
@@ -103,6 +104,9 @@ public final class RecoveryManager {
      *
      * @throws StorageException if no consistent state can be recovered (the message says what is missing),
      *                          or the store cannot be read (the message names the checkpoint and the file)
+     * @throws io.laminar.storage.state.StateCorruptionException if a WAL record to replay has an intact
+     *                          checksum but is no valid state change (the message names the core, the
+     *                          segment file and the position)
      * @throws IOException      if the store cannot be listed
      */
     public RecoveredState recover() throws IOException {
@@ -200,7 +204,13 @@ public final class RecoveryManager {
             if (record.kind() != RecordKind.DATA) {
                 return;
             }
-            StateChangeFormat.apply(record.body(), replayers[record.core()]);
+            try {
+                StateChangeFormat.apply(record.body(), replayers[record.core()]);
+            } catch (IllegalArgumentException e) {
+                throw new StateCorruptionException("the log of core " + record.core() + " in " + wal.directory(),
+                        wal.segmentFile(record.core(), record.position()), record.position(),
+                        record.body().remaining(), e.getMessage());
+            }
             perCore[record.core()]++;
             if ((++counters[0] & 0xFFFF) == 0) {
                 long now = System.nanoTime();

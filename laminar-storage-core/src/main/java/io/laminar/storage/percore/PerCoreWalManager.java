@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -208,6 +209,21 @@ public final class PerCoreWalManager implements AutoCloseable {
     public boolean isFailed(int core) {
         checkCore(core);
         return states[core].wal.isFailed();
+    }
+
+    /** Why {@code core}'s log failed ({@link WriteAheadLog#failure()}); empty while it has not. */
+    public Optional<Throwable> failure(int core) {
+        checkCore(core);
+        return states[core].wal.failure();
+    }
+
+    /**
+     * The segment file of {@code core}'s log that holds the record at {@code position}
+     * ({@link WriteAheadLog#segmentFile}): what a message about that record names.
+     */
+    public Path segmentFile(int core, long position) {
+        checkCore(core);
+        return states[core].wal.segmentFile(position);
     }
 
     /** Live counters of {@code core}'s log. */

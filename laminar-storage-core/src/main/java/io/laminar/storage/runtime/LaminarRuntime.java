@@ -276,7 +276,9 @@ public final class LaminarRuntime implements AutoCloseable {
     /**
      * As {@link #submit}, but the future completes only once every change the task made (and every
      * change before it on that core) is fsynced in the core's WAL; exceptionally if the WAL fails
-     * first. Completed on the runtime's acknowledger thread.
+     * first, with a {@link StorageException} that names the core and has as its cause what the WAL's
+     * write or fdatasync threw ({@link PerCoreWalManager#failure}). Completed on the runtime's
+     * acknowledger thread.
      */
     public <T> CompletableFuture<T> submitDurable(int core, CoreTask<T> task) {
         return enqueue(core, task, true);
@@ -382,8 +384,8 @@ public final class LaminarRuntime implements AutoCloseable {
      * waits until every change is durable, and stops the core threads, the checkpoints and the
      * drainer. Idempotent.
      *
-     * @throws StorageException if changes could not be made durable (the WAL failed); they were
-     *                          not acknowledged
+     * @throws StorageException if changes could not be made durable (the WAL failed; its cause
+     *                          says why); they were not acknowledged
      */
     @Override
     public void close() {

@@ -121,16 +121,9 @@ public final class WalStateStore implements StateStore, AutoCloseable {
                 }
             });
         } catch (IllegalArgumentException e) {
-            throw corrupt(record, wal, e.getMessage());
+            throw new StateCorruptionException("the WAL in " + wal.directory(), wal.segmentFile(record.position()),
+                    record.position(), record.payload().remaining(), e.getMessage());
         }
-    }
-
-    private static StateCorruptionException corrupt(WalRecord record, WriteAheadLog wal, String problem) {
-        return new StateCorruptionException("the record at position " + record.position() + " of the WAL in "
-                + wal.directory() + " (" + record.payload().remaining() + " bytes) is not a valid state record: "
-                + problem + ". Its checksum is intact, so something other than this WalStateStore (or an "
-                + "incompatible version) wrote it; the store refuses to guess its state from it",
-                record.position());
     }
 
     // ---- reads ---------------------------------------------------------------------------------

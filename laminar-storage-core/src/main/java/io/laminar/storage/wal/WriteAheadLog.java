@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.EnumSet;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -386,6 +387,21 @@ public final class WriteAheadLog implements AutoCloseable {
         return durablePosition;
     }
 
+    /**
+     * The segment file that holds the record at {@code position}: what a message about that record
+     * names.
+     *
+     * @throws IllegalArgumentException if {@code position} is not in the log
+     */
+    public Path segmentFile(long position) {
+        var segment = segments.floorEntry(position);
+        if (segment == null || position >= endPosition()) {
+            throw new IllegalArgumentException("position " + position + " is not in the WAL in " + directory
+                    + ", which holds the positions from " + startPosition() + " to " + endPosition());
+        }
+        return segment.getValue().path();
+    }
+
     /** The directory of the log. */
     public Path directory() {
         return directory;
@@ -409,6 +425,15 @@ public final class WriteAheadLog implements AutoCloseable {
     /** Whether the log has failed; see {@link WalFailedException}. */
     public boolean isFailed() {
         return failure != null;
+    }
+
+    /**
+     * Why the log failed: what the write or fdatasync threw (say, an {@link IOException} "No space
+     * left on device"). Empty while it has not failed.
+     */
+    public Optional<Throwable> failure() {
+        var f = failure;
+        return f == null ? Optional.empty() : Optional.of(f.getCause());
     }
 
     /**

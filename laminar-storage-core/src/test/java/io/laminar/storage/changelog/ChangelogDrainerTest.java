@@ -196,10 +196,14 @@ class ChangelogDrainerTest {
             var store = new ChangelogAwareStateStore(drainer.changelog(0));
             store.put(bytes("a"), bytes("1"));
             drainer.changelog(0).whenDurable(1).get(30, TimeUnit.SECONDS);
-            io.forces().failNow();
+            io.forces().withMessage("No space left on device").failNow();
             store.put(bytes("b"), bytes("2"));
             var pending = drainer.changelog(0).whenDurable(2);
-            assertThatThrownBy(() -> pending.get(30, TimeUnit.SECONDS)).hasCauseInstanceOf(RuntimeException.class);
+            assertThatThrownBy(() -> pending.get(30, TimeUnit.SECONDS)).hasCauseInstanceOf(RuntimeException.class)
+                    .hasMessageContaining("the WAL of core 0").hasMessageContaining("No space left on device")
+                    .hasRootCauseInstanceOf(FaultyFileIO.InjectedIOException.class)
+                    .hasRootCauseMessage("No space left on device (fdatasync of " + dir.toAbsolutePath()
+                            + "/core-0000-00000000000000000000.wal)");
             assertThat(drainer.changelog(0).durableChanges()).isEqualTo(1);
         }
     }

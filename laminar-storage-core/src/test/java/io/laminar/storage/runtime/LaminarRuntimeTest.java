@@ -7,12 +7,18 @@ import io.laminar.storage.StorageException;
 import io.laminar.storage.changelog.CutContext;
 import io.laminar.storage.checkpoint.CheckpointListener;
 import io.laminar.storage.checkpoint.CoreChains;
+import io.laminar.storage.checkpoint.RecoveryManager;
 import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
+import io.laminar.storage.io.FaultyFileIO;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
+import io.laminar.storage.state.StateChangeFormat;
+import io.laminar.storage.state.StateCorruptionException;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.FileSystemCheckpointStore;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -304,6 +310,75 @@ class LaminarRuntimeTest {
         long started = System.nanoTime();
         runtime.close();
         assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(20));
+    }
+
+    @Test
+    void aFailedWalReachesDurableTasksAndCloseWithItsCause() throws Exception {
+        var io = FaultyFileIO.overSystem();
+        var wal = PerCoreWalManager.open(dir.resolve("wal"), PerCoreWalOptions.builder().cores(CORES)
+                .segmentSize(1 << 20).maxEntrySize(64 * 1024).fileIO(io).build());
+        open.add(wal);
+        var runtime = LaminarRuntime.builder(wal, store()).build();
+        runtime.start();
+        runtime.submitDurable(1, c -> {
+            c.store().put(bytes("a"), bytes("1"));
+            return null;
+        }).join();
+        io.forces().on(path -> path.getFileName().toString().startsWith("core-0001-"))
+                .withMessage("No space left on device").failNow();
+
+        var lost = runtime.submitDurable(1, c -> {
+            c.store().put(bytes("b"), bytes("2"));
+            return null;
+        });
+
+        assertThatThrownBy(lost::join).isInstanceOf(CompletionException.class)
+                .hasCauseInstanceOf(StorageException.class)
+                .satisfies(e -> assertThat(e.getCause()).hasMessageContaining("the WAL of core 1")
+                        .hasMessageContaining("No space left on device")
+                        .hasMessageContaining("changes after number 1 of that core are not durable"))
+                .hasRootCauseInstanceOf(FaultyFileIO.InjectedIOException.class)
+                .hasRootCauseMessage("No space left on device (fdatasync of " + wal.directory().toAbsolutePath()
+                        + "/core-0001-00000000000000000000.wal)");
+        assertThat(wal.failure(0)).isEmpty();
+        assertThat(wal.failure(1)).get().isInstanceOf(FaultyFileIO.InjectedIOException.class);
+        assertThatThrownBy(runtime::close).isInstanceOf(StorageException.class)
+                .hasMessageContaining("the changes of core 1 up to number 2 could not be made durable")
+                .hasRootCauseInstanceOf(FaultyFileIO.InjectedIOException.class)
+                .hasRootCauseMessage("No space left on device (fdatasync of " + wal.directory().toAbsolutePath()
+                        + "/core-0001-00000000000000000000.wal)");
+        io.forces().stopFailing(); // so that the WAL closes after the test
+    }
+
+    @Test
+    void aChangeThatDoesNotParseFailsRecoveryNamingTheCoreTheSegmentFileAndThePosition() throws Exception {
+        long badPosition;
+        try (var wal = PerCoreWalManager.open(dir.resolve("wal"),
+                PerCoreWalOptions.builder().cores(CORES).segmentSize(1 << 20).maxEntrySize(64 * 1024).build())) {
+            var writer = wal.writer(1);
+            var put = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+            StateChangeFormat.encode(put, StateChangeFormat.PUT, bytes("k"), 1, bytes("v"), 1);
+            wal.whenDurable(1, writer.append(put.flip())).join();
+            badPosition = wal.durablePosition(1);
+            // Its checksum is valid, its body is no change: what a writer bug or a newer format leaves.
+            wal.whenDurable(1, writer.append(new byte[0])).join();
+        }
+        var wal = wal();
+        var store = store();
+        var segment = wal.directory().resolve("core-0001-00000000000000000000.wal");
+        Consumer<Throwable> namesCoreFileAndPosition = e -> assertThat(e)
+                .isInstanceOf(StateCorruptionException.class)
+                .hasMessageContaining("position " + badPosition + " of the log of core 1 in " + wal.directory())
+                .hasMessageContaining("segment file " + segment)
+                .hasMessageContaining("is not a valid state record: it is empty")
+                .hasMessageContaining("restore")
+                .satisfies(c -> assertThat(((StateCorruptionException) c).position()).isEqualTo(badPosition))
+                .satisfies(c -> assertThat(((StateCorruptionException) c).file()).isEqualTo(segment));
+
+        assertThatThrownBy(() -> new RecoveryManager(wal, store).recover()).satisfies(namesCoreFileAndPosition);
+        var runtime = LaminarRuntime.builder(wal, store).build();
+        open.add(runtime);
+        assertThatThrownBy(runtime::start).satisfies(namesCoreFileAndPosition);
     }
 
     @Test

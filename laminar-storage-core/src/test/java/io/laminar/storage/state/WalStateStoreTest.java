@@ -137,7 +137,10 @@ class WalStateStoreTest {
                 .isInstanceOf(StateCorruptionException.class)
                 .hasMessageContaining("is not a valid state record")
                 .hasMessageContaining("the value length at byte 6 is 1000000 but 3 bytes follow it")
-                .satisfies(e -> assertThat(((StateCorruptionException) e).position()).isPositive());
+                .hasMessageContaining("segment file " + dir.resolve("wal-00000000000000000000.wal"))
+                .satisfies(e -> assertThat(((StateCorruptionException) e).position()).isPositive())
+                .satisfies(e -> assertThat(((StateCorruptionException) e).file())
+                        .isEqualTo(dir.resolve("wal-00000000000000000000.wal")));
         // The failed open released the log: it can be opened again.
         WriteAheadLog.open(dir, small()).close();
     }

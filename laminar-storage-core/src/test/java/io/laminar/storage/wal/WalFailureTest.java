@@ -268,6 +268,7 @@ class WalFailureTest {
         try {
             assertThat(io.writes().awaitInjection(WAIT)).isTrue();
             assertThat(wal.isFailed()).as("failed before anyone needed the spare segment").isFalse();
+            assertThat(wal.failure()).isEmpty();
             var newest = segmentFiles(dir).get(segmentFiles(dir).size() - 1);
             long base = WalFormat.parseSegmentFileName("wal", newest.getFileName().toString());
 
@@ -293,6 +294,9 @@ class WalFailureTest {
                     .hasMessageContaining("free disk space under " + dir)
                     .hasMessageContaining("No space left on device");
             assertThat(wal.isFailed()).isTrue();
+            assertThat(wal.failure()).get().isSameAs(failure.getCause())
+                    .satisfies(cause -> assertThat(cause).hasRootCauseMessage("No space left on device (write of "
+                            + spare.toAbsolutePath() + ")"));
             assertThatThrownBy(() -> wal.append(payload(1))).isInstanceOf(WalFailedException.class)
                     .hasMessageContaining(spare.toString()).hasMessageContaining("free disk space");
             assertThat(segmentFiles(dir)).as("no segment was started for position " + failedPosition)

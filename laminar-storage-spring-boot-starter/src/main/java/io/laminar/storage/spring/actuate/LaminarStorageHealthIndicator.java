@@ -31,7 +31,8 @@ import org.springframework.boot.health.contributor.Status;
  *
  * <h2>Details</h2>
  * {@code runtime} ({@code running} or {@code not running}); {@code wal}: per core its {@code state}
- * ({@code ok} or {@code failed}) and {@code durablePosition}; {@code failedCores} if any;
+ * ({@code ok} or {@code failed}), {@code durablePosition} and, if it failed, {@code cause} (what the
+ * write or fdatasync threw, say "No space left on device"); {@code failedCores} if any;
  * {@code checkpoints}: counts of {@code completed}, {@code failed}, {@code inProgress};
  * {@code lastCheckpoint}: {@code id}, {@code completedAt}; {@code checkpointAge} and
  * {@code maxCheckpointAge} (ISO-8601 durations, the latter {@code unchecked} when off);
@@ -72,15 +73,18 @@ public final class LaminarStorageHealthIndicator extends AbstractHealthIndicator
         boolean running = runtime.isRunning();
         var cores = new ArrayList<Map<String, Object>>();
         var failedCores = new ArrayList<Integer>();
+        var causes = new ArrayList<String>();
         for (int core = 0; core < wal.cores(); core++) {
-            boolean failed = wal.isFailed(core);
-            if (failed) {
-                failedCores.add(core);
-            }
+            var failure = wal.failure(core);
             var detail = new LinkedHashMap<String, Object>();
             detail.put("core", core);
-            detail.put("state", failed ? "failed" : "ok");
+            detail.put("state", failure.isPresent() ? "failed" : "ok");
             detail.put("durablePosition", wal.durablePosition(core));
+            if (failure.isPresent()) {
+                failedCores.add(core);
+                causes.add(failure.get().toString());
+                detail.put("cause", failure.get().toString());
+            }
             cores.add(detail);
         }
         var snapshot = history.snapshot();
@@ -110,8 +114,8 @@ public final class LaminarStorageHealthIndicator extends AbstractHealthIndicator
 
         if (!failedCores.isEmpty()) {
             builder.down().withDetail("reason", "the write-ahead log of " + cores(failedCores) + " failed and refuses "
-                    + "changes; restart the application to recover what is durable, after checking the disk of "
-                    + wal.directory());
+                    + "changes (" + String.join("; ", causes) + "); restart the application to recover what is "
+                    + "durable, after checking the disk of " + wal.directory());
         } else if (died.isPresent()) {
             builder.down().withDetail("reason", died.get().getMessage());
         } else if (!running) {

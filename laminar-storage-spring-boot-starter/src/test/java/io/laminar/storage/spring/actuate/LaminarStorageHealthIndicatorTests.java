@@ -80,7 +80,8 @@ class LaminarStorageHealthIndicatorTests {
         start();
         test.put(test.keyOn(0, "a"), 100);
         // Core 1's log cannot fdatasync any more: the change is never durable, and the log fails.
-        test.walIo.forces().on(path -> path.getFileName().toString().matches("core-0001-\\d{20}\\.wal")).failNow();
+        test.walIo.forces().on(path -> path.getFileName().toString().matches("core-0001-\\d{20}\\.wal"))
+                .withMessage("No space left on device").failNow();
         var key = test.keyOn(1, "b");
         assertThatThrownBy(() -> test.put(key, 100)).isInstanceOf(ExecutionException.class);
         assertThat(test.wal.isFailed(1)).isTrue();
@@ -89,10 +90,12 @@ class LaminarStorageHealthIndicatorTests {
 
         assertThat(health.getStatus()).isEqualTo(Status.DOWN);
         assertThat(health.getDetails()).containsEntry("failedCores", List.of(1));
-        assertThat(wal(health).get(0)).containsEntry("state", "ok");
-        assertThat(wal(health).get(1)).containsEntry("state", "failed");
+        var cause = "io.laminar.storage.io.FaultyFileIO$InjectedIOException: No space left on device (fdatasync of "
+                + test.wal.directory().toAbsolutePath() + "/core-0001-00000000000000000000.wal)";
+        assertThat(wal(health).get(0)).containsEntry("state", "ok").doesNotContainKey("cause");
+        assertThat(wal(health).get(1)).containsEntry("state", "failed").containsEntry("cause", cause);
         assertThat((String) health.getDetails().get("reason"))
-                .startsWith("the write-ahead log of core 1 failed and refuses changes")
+                .startsWith("the write-ahead log of core 1 failed and refuses changes (" + cause + ")")
                 .contains(test.wal.directory().toString());
     }
 
