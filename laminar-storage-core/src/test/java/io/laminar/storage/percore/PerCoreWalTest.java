@@ -331,8 +331,9 @@ class PerCoreWalTest {
     void theSmallestSegmentSizeHoldsOneEntryOfTheLargestSize() {
         long min = PerCoreWalOptions.minSegmentSize(1 << 20);
         assertThat(min).isEqualTo(64 + 24 + 24 + (1 << 20)); // segment, frame and entry headers
-        PerCoreWalOptions.builder().cores(1).maxEntrySize(1 << 20).segmentSize(min).build();
-        assertThatThrownBy(() -> PerCoreWalOptions.builder().cores(1).maxEntrySize(1 << 20).segmentSize(min - 8).build())
+        var options = PerCoreWalOptions.builder().cores(1).maxEntrySize(1 << 20);
+        options.segmentSize(min).build();
+        assertThatThrownBy(() -> options.segmentSize(min - 8).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("segmentSize of at least " + min);
         assertThat(PerCoreWalOptions.minSegmentSize(1024)).isEqualTo(WalOptions.MIN_SEGMENT_SIZE);
     }

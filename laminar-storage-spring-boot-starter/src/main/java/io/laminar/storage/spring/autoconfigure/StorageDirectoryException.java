@@ -62,7 +62,8 @@ final class StorageDirectoryException extends RuntimeException {
                 "its write-ahead log is already open: the lock file " + cause.lockFile() + " is held by another "
                         + "process, or by another PerCoreWalManager in this one",
                 "Stop the other application that uses " + value + ", or set " + DIR + " to a directory that only "
-                        + "this application uses: two applications must never write to the same write-ahead log", cause);
+                        + "this application uses: two applications must never write to the same write-ahead log",
+                cause);
     }
 
     /** The path itself or its nearest ancestor that exists: the one to fix. */
