@@ -7,6 +7,7 @@ import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.StateFileRef;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,8 +40,10 @@ import org.slf4j.LoggerFactory;
  * <h2>Retention and orphans</h2>
  * {@link #applyRetention()} keeps the newest {@code retainedCheckpoints} manifests, deletes older
  * manifests, then deletes every file no remaining manifest references. {@link #deleteOrphans()}
- * deletes files no published manifest references (left by a crash or a failure between writing
- * state files and publishing the manifest). Both assume this manager is the store's only writer.
+ * deletes files no published manifest references (left by a crash between writing state files and
+ * publishing the manifest, or by a failed checkpoint whose files {@link #discard} could not delete).
+ * {@link #discard} deletes the files of a checkpoint that failed, as soon as it failed. All three
+ * assume this manager is the store's only writer.
  *
  * <h2>Thread-safety</h2>
  * Not thread-safe: one checkpoint thread (Ring 1) uses it; the snapshots it reads are immutable.
@@ -56,6 +59,8 @@ public final class IncrementalCheckpointManager {
     private final double maxDeltaFraction;
     private final Map<Integer, Chain> committed = new TreeMap<>();
     private Long committedId;
+    /** The state files {@link #writeState} wrote, or began to write, since the last commit or discard. */
+    private final List<String> uncommitted = new ArrayList<>();
 
     /**
      * One core's committed chain: the snapshot it represents, its files (full first), their sizes,
@@ -264,6 +269,52 @@ public final class IncrementalCheckpointManager {
             committed.put(core, state.next.get(core));
         }
         committedId = checkpointId;
+        uncommitted.clear();
+    }
+
+    /**
+     * Deletes the state files {@link #writeState} wrote, or began to write, for checkpoint
+     * {@code checkpointId} since the last {@link #commit}, once that checkpoint failed. Deletes
+     * nothing if the store shows a manifest of {@code checkpointId} published all the same (a
+     * publish that threw may have landed: the files are then that checkpoint's), or cannot tell.
+     * Only that manifest can reference them: they are named with its id, and later ids are not
+     * published yet. Either way the files are no longer this manager's to delete: what is left is
+     * an orphan for {@link #deleteOrphans} or a published checkpoint for retention.
+     *
+     * @return how many files were deleted
+     * @throws IOException if the store cannot tell whether the manifest is published (nothing is
+     *                     deleted), or a deletion failed (the others are still tried, and their
+     *                     failures are suppressed on the first)
+     */
+    public int discard(long checkpointId) throws IOException {
+        var files = List.copyOf(uncommitted);
+        uncommitted.clear();
+        if (files.isEmpty()) {
+            return 0;
+        }
+        if (store.readManifest(checkpointId).isPresent()) {
+            log.warn("checkpoint {} failed, but its manifest is published all the same: its {} state files stay, and "
+                    + "recovery may use it", checkpointId, files.size());
+            return 0;
+        }
+        IOException failure = null;
+        int deleted = 0;
+        for (var file : files) {
+            try {
+                store.deleteFile(file);
+                deleted++;
+            } catch (IOException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        return deleted;
     }
 
     /**
@@ -276,7 +327,7 @@ public final class IncrementalCheckpointManager {
         var header = new StateFileFormat.Header(full ? StateFileFormat.FULL : StateFileFormat.DELTA, core, epoch,
                 checkpointId);
         if (full) {
-            return store.writeFile(CoreChains.stateFilePath(core, checkpointId, true), out -> {
+            return write(CoreChains.stateFilePath(core, checkpointId, true), out -> {
                 var writer = new StateFileFormat.Writer(out, header);
                 try {
                     snapshot.forEach((key, value) -> {
@@ -304,7 +355,7 @@ public final class IncrementalCheckpointManager {
                         : change.value().length - (long) before.length;
             }
         }
-        return store.writeFile(CoreChains.stateFilePath(core, checkpointId, false), out -> {
+        return write(CoreChains.stateFilePath(core, checkpointId, false), out -> {
             var writer = new StateFileFormat.Writer(out, header);
             try {
                 for (var change : changes) {
@@ -319,6 +370,17 @@ public final class IncrementalCheckpointManager {
             }
             writer.finish();
         });
+    }
+
+    /** Writes a state file into the store, remembering it until the commit so that {@link #discard} finds it. */
+    private StateFileRef write(String path, CheckpointStore.ContentWriter content) throws IOException {
+        uncommitted.add(path); // before the write: one that fails may still have landed
+        try {
+            return store.writeFile(path, content);
+        } catch (FileAlreadyExistsException e) {
+            uncommitted.remove(path); // the file with other bytes is not this write's
+            throw e;
+        }
     }
 
     /**

@@ -56,8 +56,15 @@ import org.slf4j.LoggerFactory;
  *       the same store does not count), so that recovering from any retained checkpoint still
  *       finds every record it needs.</li>
  * </ol>
- * A checkpoint that fails before its manifest is published leaves the previous checkpoints intact;
- * its files, if any, are orphans deleted by the next checkpoint. Once the manifest is published the
+ * A checkpoint that fails before its manifest is published leaves the previous checkpoints intact,
+ * and the state files it wrote are deleted as its failure is handled (see
+ * {@link IncrementalCheckpointManager#discard}): if publishing the manifest threw, the store is
+ * first asked whether the manifest landed all the same, and if it did, or the store cannot tell,
+ * the files stay. A file that cannot be deleted is left to the next checkpoint's orphan cleanup,
+ * and its failure is added to the checkpoint's failure as suppressed, never in its place. (A
+ * publish that lands only after the store answered that it had not, such as a timed-out request
+ * an object store still completes, finds its files gone: recovery skips that checkpoint as it
+ * skips any with a missing file.) Once the manifest is published the
  * checkpoint exists: a failure of retention or truncation is logged and reported to
  * {@link CheckpointListener#publishedButNotCleanedUp}, and the checkpoint still completes (the
  * future completes with its manifest and listeners hear {@code completed}); the next checkpoint
@@ -223,9 +230,24 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             return manifest;
         } catch (Throwable e) {
             long failedId = id;
+            discardStateFiles(failedId, e);
             log.warn("checkpoint {} failed; the previous checkpoint is intact", failedId, e);
             notify(l -> l.failed(failedId, e));
             throw e;
+        }
+    }
+
+    /**
+     * Deletes the state files failed checkpoint {@code id} wrote. A failure to do so is added to
+     * {@code failure} as suppressed: the checkpoint's own failure is what its callers must hear.
+     */
+    private void discardStateFiles(long id, Throwable failure) {
+        try {
+            files.discard(id);
+        } catch (Exception e) {
+            failure.addSuppressed(e);
+            log.warn("checkpoint {} failed and not every state file it wrote could be deleted; the next checkpoint "
+                    + "deletes them: {}", id, e.toString());
         }
     }
 

@@ -50,6 +50,14 @@ public record PerCoreWalOptions(
                 WalListener.NONE);
     }
 
+    /**
+     * The smallest segment size for entries of up to {@code maxEntrySize} bytes: one such entry,
+     * with its header, must fit in a segment (see {@link WalOptions#minSegmentSize}).
+     */
+    public static long minSegmentSize(int maxEntrySize) {
+        return WalOptions.minSegmentSize((long) maxEntrySize + CoreRecordFormat.HEADER_LENGTH);
+    }
+
     /** A builder with the defaults: one core per available processor, 1 MiB entries, group commit. */
     public static Builder builder() {
         return new Builder();

@@ -56,17 +56,24 @@ public record WalOptions(
         if (maxRecordSize < 1) {
             throw new IllegalArgumentException("maxRecordSize must be at least 1, but was " + maxRecordSize);
         }
-        long largestFrame = WalFormat.paddedFrameLength(maxRecordSize);
-        if (WalFormat.SEGMENT_HEADER_LENGTH + largestFrame > segmentSize) {
+        long minSegmentSize = minSegmentSize(maxRecordSize);
+        if (segmentSize < minSegmentSize) {
             throw new IllegalArgumentException("maxRecordSize (" + maxRecordSize + ") must fit in one segment: with "
-                    + (WalFormat.SEGMENT_HEADER_LENGTH + largestFrame - maxRecordSize)
-                    + " bytes of headers it needs segmentSize of at least "
-                    + (WalFormat.SEGMENT_HEADER_LENGTH + largestFrame) + ", but segmentSize was " + segmentSize);
+                    + (minSegmentSize - maxRecordSize) + " bytes of headers it needs segmentSize of at least "
+                    + minSegmentSize + ", but segmentSize was " + segmentSize);
         }
         if (writeBufferSize < 4096 || writeBufferSize > (1 << 30)) {
             throw new IllegalArgumentException(
                     "writeBufferSize must be between 4096 and 1 GiB, but was " + writeBufferSize);
         }
+    }
+
+    /**
+     * The smallest segment size for records of up to {@code maxRecordSize} bytes: one such record
+     * and the segment's header must fit, and never less than {@link #MIN_SEGMENT_SIZE}. A multiple of 8.
+     */
+    public static long minSegmentSize(long maxRecordSize) {
+        return Math.max(MIN_SEGMENT_SIZE, WalFormat.SEGMENT_HEADER_LENGTH + WalFormat.paddedFrameLength(maxRecordSize));
     }
 
     /** A builder with the defaults: 64 MiB segments, 16 MiB records, group commit, fail on corruption. */

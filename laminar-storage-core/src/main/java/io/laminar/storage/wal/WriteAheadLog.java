@@ -175,7 +175,9 @@ public final class WriteAheadLog implements AutoCloseable {
      * say so). See {@link #recoveryReport()} for what was found.
      *
      * @throws WalCorruptionException if the log is corrupt and the policy is {@link CorruptionPolicy#FAIL}
-     * @throws StorageException       if the directory cannot be used or another process holds the log
+     * @throws WalDirectoryException  if the directory cannot be created or written to
+     * @throws WalLockedException     if another process, or another open log in this one, holds the log
+     * @throws StorageException       if the log cannot be read
      */
     public static WriteAheadLog open(Path directory, WalOptions options) {
         return open(directory, options, 0, false);
@@ -190,7 +192,8 @@ public final class WriteAheadLog implements AutoCloseable {
      * @throws IllegalArgumentException if {@code firstPosition} is negative or not a multiple of 8
      *                                  (records start at multiples of 8)
      * @throws IllegalStateException    if the directory already holds segments of this log
-     * @throws StorageException         if the directory cannot be used or another process holds the log
+     * @throws WalDirectoryException    if the directory cannot be created or written to
+     * @throws WalLockedException       if another process, or another open log in this one, holds the log
      */
     public static WriteAheadLog create(Path directory, WalOptions options, long firstPosition) {
         if (firstPosition < 0 || firstPosition % WalFormat.ALIGNMENT != 0) {
@@ -205,16 +208,16 @@ public final class WriteAheadLog implements AutoCloseable {
         try {
             Files.createDirectories(directory);
         } catch (IOException e) {
-            throw new StorageException("cannot create the WAL directory " + directory + " (" + e
-                    + "): check that the path is a directory this process may write to", e);
+            throw new WalDirectoryException("cannot create the WAL directory " + directory + " (" + e
+                    + "): check that the path is a directory this process may write to", directory, e);
         }
         var lockPath = directory.resolve(options.name() + ".lock");
         FileChannel lockChannel;
         try {
             lockChannel = io.open(lockPath, EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE));
         } catch (IOException e) {
-            throw new StorageException("cannot write to the WAL directory " + directory + " (creating " + lockPath
-                    + " failed: " + e + "): check that this process may write there", e);
+            throw new WalDirectoryException("cannot write to the WAL directory " + directory + " (creating " + lockPath
+                    + " failed: " + e + "): check that this process may write there", directory, e);
         }
         FileLock lock;
         try {
@@ -224,9 +227,10 @@ public final class WriteAheadLog implements AutoCloseable {
         }
         if (lock == null) {
             closeQuietly(lockChannel);
-            throw new StorageException("the WAL '" + options.name() + "' in " + directory
+            throw new WalLockedException("the WAL '" + options.name() + "' in " + directory
                     + " is already open (lock file " + lockPath + " is held by another process or by another "
-                    + "WriteAheadLog in this one): close it first, or give this log another directory or name");
+                    + "WriteAheadLog in this one): close it first, or give this log another directory or name",
+                    lockPath);
         }
         try {
             var recovered = new WalRecovery(directory, options).recover();

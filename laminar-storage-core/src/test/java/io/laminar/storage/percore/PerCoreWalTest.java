@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalOptions;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -330,6 +331,17 @@ class PerCoreWalTest {
             // (320 KB). The JVM itself may allocate a little now and then (a buffer-full wait, a deopt).
             assertThat(allocated).isLessThan(20_000);
         }
+    }
+
+    @Test
+    void theSmallestSegmentSizeHoldsOneEntryOfTheLargestSize() {
+        long min = PerCoreWalOptions.minSegmentSize(1 << 20);
+        assertThat(min).isEqualTo(64 + 24 + 24 + (1 << 20)); // segment, frame and entry headers
+        var options = PerCoreWalOptions.builder().cores(1).maxEntrySize(1 << 20);
+        options.segmentSize(min).build();
+        assertThatThrownBy(() -> options.segmentSize(min - 8).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("segmentSize of at least " + min);
+        assertThat(PerCoreWalOptions.minSegmentSize(1024)).isEqualTo(WalOptions.MIN_SEGMENT_SIZE);
     }
 
     @Test

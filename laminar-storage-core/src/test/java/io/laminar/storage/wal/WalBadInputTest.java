@@ -5,7 +5,6 @@ import static io.laminar.storage.wal.WalTestFiles.readAll;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.laminar.storage.StorageException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -260,7 +259,7 @@ class WalBadInputTest {
         var file = Files.write(dir.resolve("not-a-directory"), new byte[] {1, 2, 3});
 
         assertThatThrownBy(() -> WriteAheadLog.open(file, small().build()))
-                .isInstanceOf(StorageException.class)
+                .isInstanceOfSatisfying(WalDirectoryException.class, e -> assertThat(e.directory()).isEqualTo(file))
                 .hasMessageContaining("cannot create the WAL directory " + file)
                 .hasMessageContaining("check that the path is a directory");
         assertThat(Files.readAllBytes(file)).containsExactly(1, 2, 3);
@@ -272,7 +271,7 @@ class WalBadInputTest {
         var below = file.resolve("wal");
 
         assertThatThrownBy(() -> WriteAheadLog.open(below, small().build()))
-                .isInstanceOf(StorageException.class)
+                .isInstanceOfSatisfying(WalDirectoryException.class, e -> assertThat(e.directory()).isEqualTo(below))
                 .hasMessageContaining("cannot create the WAL directory " + below);
     }
 
@@ -282,7 +281,8 @@ class WalBadInputTest {
             var written = append(wal, 5);
             for (var policy : CorruptionPolicy.values()) {
                 assertThatThrownBy(() -> WriteAheadLog.open(dir, small().corruptionPolicy(policy).build()))
-                        .isInstanceOf(StorageException.class)
+                        .isInstanceOfSatisfying(WalLockedException.class,
+                                e -> assertThat(e.lockFile()).isEqualTo(dir.resolve("wal.lock")))
                         .hasMessageContaining("already open")
                         .hasMessageContaining(dir.resolve("wal.lock").toString());
             }

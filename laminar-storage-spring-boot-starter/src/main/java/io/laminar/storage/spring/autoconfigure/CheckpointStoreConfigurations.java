@@ -5,7 +5,6 @@ import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.FileSystemCheckpointStore;
 import io.laminar.storage.store.s3.S3CheckpointStore;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -41,9 +40,13 @@ final class CheckpointStoreConfigurations {
             try {
                 return FileSystemCheckpointStore.open(directory);
             } catch (IOException ex) {
-                throw new UncheckedIOException("Cannot open the checkpoint store in " + directory.toAbsolutePath()
-                        + " (laminar.storage.checkpoint.filesystem.dir, by default <laminar.storage.dir>/checkpoints): "
-                        + ex.getMessage(), ex);
+                // Name the property the directory comes from: its own, or laminar.storage.dir.
+                var configured = properties.getCheckpoint().getFilesystem().getDir();
+                throw (configured != null)
+                        ? StorageDirectoryException.unusable(LaminarStorageProperties.PREFIX
+                                + ".checkpoint.filesystem.dir", configured, directory, ex)
+                        : StorageDirectoryException.unusable(LaminarStorageProperties.PREFIX + ".dir",
+                                properties.getDir(), directory, ex);
             }
         }
     }

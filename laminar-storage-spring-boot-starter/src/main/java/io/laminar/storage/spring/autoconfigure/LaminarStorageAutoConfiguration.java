@@ -7,6 +7,8 @@ import io.laminar.storage.runtime.CoreInitializer;
 import io.laminar.storage.runtime.CutContextProvider;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.wal.WalDirectoryException;
+import io.laminar.storage.wal.WalLockedException;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -34,6 +36,8 @@ public final class LaminarStorageAutoConfiguration {
     /**
      * The per-core WAL in {@code <laminar.storage.dir>/wal}, opened (and its logs' torn tails
      * repaired) when the bean is created; closed, after a final sync, when the bean is destroyed.
+     * A directory that cannot be used, or whose WAL is open elsewhere, fails with a
+     * {@link StorageDirectoryException} naming {@code laminar.storage.dir}.
      */
     @Bean
     @ConditionalOnMissingBean
@@ -62,6 +66,11 @@ public final class LaminarStorageAutoConfiguration {
                     options.cores(), ex.getMessage() + ". Set " + LaminarStorageProperties.PREFIX
                     + ".cores to the number of cores the directory was created with, or point "
                     + LaminarStorageProperties.PREFIX + ".dir at another directory");
+        } catch (WalDirectoryException ex) {
+            throw StorageDirectoryException.unusable(LaminarStorageProperties.PREFIX + ".dir", properties.getDir(),
+                    directory, ex);
+        } catch (WalLockedException ex) {
+            throw StorageDirectoryException.locked(properties.getDir(), ex);
         }
     }
 

@@ -4,6 +4,7 @@ import io.laminar.storage.changelog.ChangelogOptions;
 import io.laminar.storage.changelog.OverflowPolicy;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -29,8 +30,12 @@ public class LaminarStorageProperties implements Validator {
     /** The prefix of every property of this class. */
     public static final String PREFIX = "laminar.storage";
 
-    private static final DataSize MIN_SEGMENT_SIZE = DataSize.ofKilobytes(64);
-    private static final DataSize MAX_SEGMENT_SIZE = DataSize.ofGigabytes(1);
+    /**
+     * The smallest segment size: the WAL's, for entries of the default largest size (the starter
+     * does not change it), so that this check and the WAL's own cannot disagree.
+     */
+    private static final long MIN_SEGMENT_SIZE = PerCoreWalOptions.minSegmentSize(
+            PerCoreWalOptions.DEFAULT_MAX_ENTRY_SIZE);
     private static final Duration MAX_GROUP_COMMIT_WAIT = Duration.ofSeconds(10);
     private static final int MAX_CORES = 9_999;
     private static final int MAX_QUEUE_CAPACITY = 1 << 24;
@@ -172,6 +177,17 @@ public class LaminarStorageProperties implements Validator {
                 + ", but was " + value);
     }
 
+    /** A size as the property would be written: in the largest unit that is exact, 1GB, 64KB or 1048688B. */
+    private static String size(long bytes) {
+        var units = new String[] {"B", "KB", "MB", "GB"};
+        int unit = 0;
+        while (unit < units.length - 1 && bytes != 0 && bytes % 1024 == 0) {
+            bytes /= 1024;
+            unit++;
+        }
+        return bytes + units[unit];
+    }
+
     private static void requireNotNegative(Errors errors, String field, Duration value) {
         if (value == null) {
             errors.rejectValue(field, "laminar.storage.invalid", PREFIX + "." + field + " must be set");
@@ -221,8 +237,8 @@ public class LaminarStorageProperties implements Validator {
 
         /**
          * Size of each segment file of each core's write-ahead log. The files are pre-allocated,
-         * so the disk needs at least cores times this. Between 64KB and 1GB, and large enough for
-         * the largest record (a little over 1MB by default).
+         * so the disk needs at least cores times this. Between 1048688B (a segment holds at least
+         * one record of the largest size: 1MB and 112 bytes of headers) and 1GB, a multiple of 8 bytes.
          */
         private DataSize segmentSize = DataSize.ofMegabytes(64);
 
@@ -274,19 +290,14 @@ public class LaminarStorageProperties implements Validator {
             if (this.segmentSize == null) {
                 errors.rejectValue("wal.segment-size", "laminar.storage.invalid",
                         PREFIX + ".wal.segment-size must be set");
-            } else if (this.segmentSize.compareTo(MIN_SEGMENT_SIZE) < 0
-                    || this.segmentSize.compareTo(MAX_SEGMENT_SIZE) > 0
-                    || this.segmentSize.toBytes() % 8 != 0) {
-                reject(errors, "wal.segment-size", "must be a multiple of 8 bytes between 64KB and 1GB",
-                        this.segmentSize);
             } else {
-                // The WAL needs room for its largest record in one segment; it alone knows its
-                // header sizes, so ask it with the default entry size.
-                try {
-                    PerCoreWalOptions.builder().cores(1).segmentSize(this.segmentSize.toBytes()).build();
-                } catch (IllegalArgumentException ex) {
-                    reject(errors, "wal.segment-size", "is too small for the largest write-ahead log record ("
-                            + ex.getMessage() + ")", this.segmentSize);
+                long bytes = this.segmentSize.toBytes();
+                if (bytes < MIN_SEGMENT_SIZE || bytes > WalOptions.MAX_SEGMENT_SIZE || bytes % 8 != 0) {
+                    int entry = PerCoreWalOptions.DEFAULT_MAX_ENTRY_SIZE;
+                    reject(errors, "wal.segment-size", "must be a multiple of 8 bytes between " + size(MIN_SEGMENT_SIZE)
+                            + " and " + size(WalOptions.MAX_SEGMENT_SIZE) + " (a segment holds at least one record of "
+                            + "the largest size: " + size(entry) + " and " + (MIN_SEGMENT_SIZE - entry)
+                            + " bytes of headers)", this.segmentSize);
                 }
             }
             if (this.syncPolicy == null) {

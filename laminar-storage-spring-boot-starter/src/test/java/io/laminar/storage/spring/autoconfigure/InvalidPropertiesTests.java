@@ -50,10 +50,12 @@ class InvalidPropertiesTests {
     @CsvSource(delimiter = '|', textBlock = """
             cores=0                           | cores                     | laminar.storage.cores must be at least 1, but was 0
             cores=10000                       | cores                     | laminar.storage.cores must be at most 9999
-            wal.segment-size=4KB              | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 64KB and 1GB, but was 4096B
-            wal.segment-size=2GB              | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 64KB and 1GB
-            wal.segment-size=65539            | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes
-            wal.segment-size=512KB            | wal.segment-size          | laminar.storage.wal.segment-size is too small for the largest write-ahead log record
+            wal.segment-size=1KB              | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB (a segment holds at least one record of the largest size: 1MB and 112 bytes of headers), but was 1024B
+            wal.segment-size=64KB             | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB
+            wal.segment-size=100KB            | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB
+            wal.segment-size=1048680          | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB (a segment holds at least one record of the largest size: 1MB and 112 bytes of headers), but was 1048680B
+            wal.segment-size=2GB              | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB
+            wal.segment-size=1048692          | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes
             wal.group-commit-max-wait=-1ms    | wal.group-commit-max-wait | laminar.storage.wal.group-commit-max-wait must not be negative, but was PT-0.001S
             wal.group-commit-max-wait=11s     | wal.group-commit-max-wait | laminar.storage.wal.group-commit-max-wait must be at most 10s, but was PT11S
             wal.sync-interval=0s              | wal.sync-interval         | laminar.storage.wal.sync-interval must be positive, but was PT0S
@@ -75,6 +77,13 @@ class InvalidPropertiesTests {
                     .contains("Reason: " + message);
             assertThat(analysis.getAction()).contains("Update your application's configuration");
         });
+    }
+
+    @Test
+    void theSmallestSegmentSizeTheMessageStatesShouldBeAccepted() {
+        // Just below it is refused above; the WAL itself accepts what the properties accept.
+        runner().withPropertyValues("laminar.storage.wal.segment-size=1048688")
+                .run(context -> assertThat(context).hasNotFailed());
     }
 
     @Test

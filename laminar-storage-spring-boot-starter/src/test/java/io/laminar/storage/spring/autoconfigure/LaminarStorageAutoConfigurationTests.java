@@ -276,10 +276,10 @@ class LaminarStorageAutoConfigurationTests {
         var file = Files.writeString(this.dir.resolve("a-file"), "not a directory");
         runner().withPropertyValues("laminar.storage.checkpoint.filesystem.dir=" + file).run(context -> {
             assertThat(context).hasFailed();
-            var failure = findCause(context, java.io.UncheckedIOException.class);
-            assertThat(failure).hasMessageContaining("Cannot open the checkpoint store in " + file)
+            var failure = findCause(context, StorageDirectoryException.class);
+            assertThat(failure).hasMessageContaining("Cannot use the directory " + file)
                     .hasMessageContaining("laminar.storage.checkpoint.filesystem.dir")
-                    .hasMessageContaining("a file is in the way");
+                    .hasMessageContaining(file + " is a file, not a directory");
         });
     }
 
