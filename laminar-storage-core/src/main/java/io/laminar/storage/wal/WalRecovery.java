@@ -48,6 +48,19 @@ final class WalRecovery {
 
     /** The result of an open: the segments in position order, ready for appending at the end. */
     record Recovered(List<Segment> segments, long logId, long endPosition, WalRecoveryReport report) {
+
+        /**
+         * The report as the opened log stands: a log without segments (a new one, which starts at
+         * {@code newLogStart}, or one whose segments were all cut away) gets its first segment from
+         * {@code open}, so it reports that segment and where it starts, never the -1 of "no segment".
+         */
+        WalRecoveryReport report(long newLogStart) {
+            if (!segments.isEmpty()) {
+                return report;
+            }
+            long start = endPosition >= 0 ? endPosition : newLogStart;
+            return new WalRecoveryReport(1, 0, start, start, report.tornTailBytes(), report.dropped(), report.duration());
+        }
     }
 
     private final Path directory;

@@ -127,7 +127,7 @@ public final class WriteAheadLog implements AutoCloseable {
         this.io = options.fileIO();
         this.lockChannel = lockChannel;
         this.fileLock = fileLock;
-        this.recoveryReport = recovered.report();
+        this.recoveryReport = recovered.report(newLogStart);
         this.syncEveryAppend = options.syncPolicy() instanceof SyncPolicy.EveryAppend;
         this.preallocator = Executors.newSingleThreadExecutor(r -> daemon(r, "laminar-wal-prealloc-" + options.name()));
         // A new log (no segment found) starts at newLogStart; one whose segments were all cut away

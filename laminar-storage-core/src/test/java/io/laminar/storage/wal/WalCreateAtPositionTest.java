@@ -27,6 +27,10 @@ class WalCreateAtPositionTest {
         try (var wal = WriteAheadLog.create(dir, options(), first)) {
             assertThat(wal.startPosition()).isEqualTo(first);
             assertThat(wal.endPosition()).isEqualTo(first);
+            // A new log's report says where it starts, as the log does (it once said -1).
+            assertThat(wal.recoveryReport().startPosition()).isEqualTo(first);
+            assertThat(wal.recoveryReport().endPosition()).isEqualTo(first);
+            assertThat(wal.recoveryReport().segments()).isOne();
             assertThat(wal.append(record(0))).isEqualTo(first);
             for (int i = 1; i < 500; i++) {
                 last = wal.append(record(i));
