@@ -411,7 +411,7 @@ public final class PerCoreWalManager implements AutoCloseable {
 
     private void deleteSegments(int core) {
         var prefix = CoreRecordFormat.walName(core) + "-";
-        var io = options.fileIO();
+        var io = options.wal().fileIO();
         try (var files = Files.list(directory)) {
             for (var path : (Iterable<Path>) files::iterator) {
                 var name = path.getFileName().toString();
