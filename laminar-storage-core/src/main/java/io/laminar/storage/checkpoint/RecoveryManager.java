@@ -13,6 +13,7 @@ import io.laminar.storage.store.CheckpointCorruptException;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.StateFileRef;
+import io.laminar.storage.store.StorePaths;
 import io.laminar.storage.store.VerifyingInputStream;
 import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
@@ -462,7 +463,10 @@ public final class RecoveryManager {
         int cores = wal.cores();
         var listed = new HashMap<String, StateFileRef>();
         for (var ref : manifest.files()) {
-            checkPath(ref.path());
+            var problem = StorePaths.problemWith(ref.path());
+            if (problem != null) {
+                throw new Unusable("it names a path outside the checkpoint store: " + problem);
+            }
             listed.put(ref.path(), ref);
             var size = fileSize(ref.path());
             if (size.isEmpty()) {
@@ -534,12 +538,5 @@ public final class RecoveryManager {
             stores.add(target);
         }
         return stores;
-    }
-
-    private static void checkPath(String path) throws Unusable {
-        if (path.isEmpty() || path.startsWith("/") || path.contains("\\") || path.contains(":")
-                || java.util.Arrays.asList(path.split("/")).contains("..")) {
-            throw new Unusable("it names the path '" + path + "', which is outside the checkpoint store");
-        }
     }
 }

@@ -46,6 +46,22 @@ final class CoreRecordFormat {
         return String.format("core-%04d", core);
     }
 
+    /** The core whose log has WAL name {@code walName} ({@link #walName}), or -1 if it is no core's. */
+    static int core(String walName) {
+        if (walName.length() != 9 || !walName.startsWith("core-")) {
+            return -1;
+        }
+        int core = 0;
+        for (int i = 5; i < 9; i++) {
+            char c = walName.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            core = core * 10 + (c - '0');
+        }
+        return core;
+    }
+
     /** Writes the header at index 0 of {@code buffer} (absolute puts; position and limit unchanged). */
     static void putHeader(ByteBuffer buffer, RecordKind kind, int core, long epoch, long sequence) {
         buffer.put(OFFSET_KIND, kind.code)

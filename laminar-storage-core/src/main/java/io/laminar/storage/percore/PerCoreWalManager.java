@@ -1,6 +1,7 @@
 package io.laminar.storage.percore;
 
 import io.laminar.storage.StorageException;
+import io.laminar.storage.wal.WalFileNames;
 import io.laminar.storage.wal.WalReader;
 import io.laminar.storage.wal.WalRecord;
 import io.laminar.storage.wal.WalStatistics;
@@ -16,7 +17,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
 
 /**
  * One write-ahead log per core in one directory, with a global epoch, durable acknowledgements by
@@ -24,9 +24,10 @@ import java.util.regex.Pattern;
  *
  * <h2>Layout</h2>
  * Core {@code c}'s log is a {@link WriteAheadLog} named {@code core-0003} (four digits), so its
- * segments are {@code core-0003-<base position>.wal}: the same record format, reader and recovery
- * as any WAL. Every payload starts with a 24-byte entry header (kind, epoch, sequence; documented
- * byte by byte in {@code CoreRecordFormat}).
+ * segments are {@code core-0003-<base position>.wal} and its lock file {@code core-0003.lock} (see
+ * {@link WalFileNames}): the same record format, reader and recovery as any WAL. Every payload
+ * starts with a 24-byte entry header (kind, epoch, sequence; documented byte by byte in
+ * {@code CoreRecordFormat}).
  *
  * <h2>Writing and epochs</h2>
  * Each core has one {@link CoreWalWriter}, used by exactly one thread. The global {@link #epoch()}
@@ -53,8 +54,6 @@ import java.util.regex.Pattern;
  * All methods of this class are thread-safe; each {@link CoreWalWriter} belongs to one thread.
  */
 public final class PerCoreWalManager implements AutoCloseable {
-
-    private static final Pattern CORE_FILE = Pattern.compile("core-(\\d{4})(-\\d{20}\\.wal|\\.lock)");
 
     private final Path directory;
     private final PerCoreWalOptions options;
@@ -410,12 +409,11 @@ public final class PerCoreWalManager implements AutoCloseable {
     }
 
     private void deleteSegments(int core) {
-        var prefix = CoreRecordFormat.walName(core) + "-";
-        var io = options.fileIO();
+        var walName = CoreRecordFormat.walName(core);
+        var io = options.wal().fileIO();
         try (var files = Files.list(directory)) {
             for (var path : (Iterable<Path>) files::iterator) {
-                var name = path.getFileName().toString();
-                if (name.startsWith(prefix) && name.endsWith(".wal") && name.length() == prefix.length() + 24) {
+                if (WalFileNames.segmentBase(walName, path.getFileName().toString()) >= 0) {
                     io.deleteIfExists(path);
                 }
             }
@@ -601,14 +599,12 @@ public final class PerCoreWalManager implements AutoCloseable {
         long start = log.startPosition();
         long written = log.writtenPosition();
         var bases = new ArrayList<Long>();
-        var prefix = CoreRecordFormat.walName(core) + "-";
+        var walName = CoreRecordFormat.walName(core);
         try (var files = Files.list(directory)) {
-            files.map(p -> p.getFileName().toString())
-                    .filter(n -> n.startsWith(prefix) && n.endsWith(".wal") && n.length() == prefix.length() + 24)
-                    .map(n -> Long.parseLong(n.substring(prefix.length(), prefix.length() + 20)))
-                    .filter(base -> base >= start && base <= written)
+            files.mapToLong(p -> WalFileNames.segmentBase(walName, p.getFileName().toString()))
+                    .filter(base -> base >= 0 && base >= start && base <= written)
                     .forEach(bases::add);
-        } catch (IOException | NumberFormatException e) {
+        } catch (IOException e) {
             bases.clear(); // the full scan below finds the same tail, only slower
         }
         bases.sort(Comparator.reverseOrder());
@@ -643,11 +639,10 @@ public final class PerCoreWalManager implements AutoCloseable {
         int highest = -1;
         if (Files.isDirectory(directory)) {
             try (var files = Files.list(directory)) {
-                for (var name : (Iterable<String>) files.map(p -> p.getFileName().toString())::iterator) {
-                    var m = CORE_FILE.matcher(name);
-                    if (m.matches()) {
-                        highest = Math.max(highest, Integer.parseInt(m.group(1)));
-                    }
+                for (var path : (Iterable<Path>) files::iterator) {
+                    // A segment or lock file of a core's log; .dropped and temporary files do not count.
+                    var walName = WalFileNames.logName(path.getFileName().toString());
+                    highest = Math.max(highest, walName.map(CoreRecordFormat::core).orElse(-1));
                 }
             } catch (IOException e) {
                 throw new StorageException("cannot list the per-core WAL directory " + directory + ": " + e, e);

@@ -1,37 +1,43 @@
 package io.laminar.storage.percore;
 
-import io.laminar.storage.io.FileIO;
-import io.laminar.storage.wal.CorruptionPolicy;
-import io.laminar.storage.wal.SyncPolicy;
 import io.laminar.storage.wal.WalListener;
 import io.laminar.storage.wal.WalOptions;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
- * Immutable settings of a {@link PerCoreWalManager}. Build with {@link #builder()}; every value is
- * validated there with a message that names the setting.
+ * Immutable settings of a {@link PerCoreWalManager}: the number of cores, the largest entry, and
+ * the {@link WalOptions} every core's log is opened with. Build with {@link #builder()}; every value
+ * is validated there with a message that names the setting.
  *
- * @param cores            how many cores, each with its own log {@code core-0000} ... (1 to 9999);
- *                         a directory must always be opened with the same number
- * @param maxEntrySize     the largest body {@link CoreWalWriter#append} accepts; each WAL record is
- *                         this plus the 24-byte entry header
- * @param segmentSize      size of each segment file of each core's log
- * @param writeBufferSize  each core log's in-memory write buffer (see {@link WalOptions#writeBufferSize()})
- * @param syncPolicy       when each core's syncer fsyncs plain appends (group commit by default)
- * @param corruptionPolicy what opening does with corruption that is not a torn tail
- * @param fileIO           the file-system seam
+ * <pre>{@code
+ * PerCoreWalOptions.builder()
+ *         .cores(4)
+ *         .maxEntrySize(64 * 1024)
+ *         .wal(wal -> wal.segmentSize(16L << 20).syncPolicy(SyncPolicy.everyAppend()))
+ *         .build();
+ * }</pre>
+ *
+ * @param cores        how many cores, each with its own log {@code core-0000} ... (1 to 9999);
+ *                     a directory must always be opened with the same number
+ * @param maxEntrySize the largest body {@link CoreWalWriter#append} accepts; each WAL record is
+ *                     this plus the 24-byte entry header
+ * @param wal          the options of every core's log (segment size, write buffer, sync policy,
+ *                     corruption policy, file-system seam). Three of its values belong to the
+ *                     per-core WAL and are set here, whatever the given options say: its
+ *                     {@link WalOptions#maxRecordSize() maxRecordSize} is {@code maxEntrySize} plus
+ *                     the entry header, its {@link WalOptions#name() name} is {@code core} (core
+ *                     {@code c}'s log is named {@code core-000c}) and its
+ *                     {@link WalOptions#listener() listener} is {@link WalListener#NONE} (each core's
+ *                     log reports to the manager)
  */
-public record PerCoreWalOptions(
-        int cores,
-        int maxEntrySize,
-        long segmentSize,
-        int writeBufferSize,
-        SyncPolicy syncPolicy,
-        CorruptionPolicy corruptionPolicy,
-        FileIO fileIO) {
+public record PerCoreWalOptions(int cores, int maxEntrySize, WalOptions wal) {
 
     public static final int DEFAULT_MAX_ENTRY_SIZE = 1 << 20;
+    /** The default {@link WalOptions#writeBufferSize()} of each core's log (smaller than a lone WAL's). */
     public static final int DEFAULT_WRITE_BUFFER_SIZE = 4 << 20;
+
+    private static final String TEMPLATE_NAME = "core";
 
     public PerCoreWalOptions {
         if (cores < 1) {
@@ -41,13 +47,8 @@ public record PerCoreWalOptions(
             throw new IllegalArgumentException("cores must be at most " + CoreRecordFormat.MAX_CORES
                     + " (file names carry the core id as four digits), but was " + cores);
         }
-        if (maxEntrySize < 0 || maxEntrySize > Integer.MAX_VALUE - 64) {
-            throw new IllegalArgumentException("maxEntrySize must be at least 0, but was " + maxEntrySize);
-        }
-        // The WAL validates the rest; building its options once here reports bad values at build time.
-        // (Record fields are assigned after this compact constructor, hence the parameters.)
-        walOptions(0, maxEntrySize, segmentSize, writeBufferSize, syncPolicy, corruptionPolicy, fileIO,
-                WalListener.NONE);
+        Objects.requireNonNull(wal, "wal");
+        wal = template(wal.toBuilder(), maxEntrySize);
     }
 
     /**
@@ -58,30 +59,28 @@ public record PerCoreWalOptions(
         return WalOptions.minSegmentSize((long) maxEntrySize + CoreRecordFormat.HEADER_LENGTH);
     }
 
-    /** A builder with the defaults: one core per available processor, 1 MiB entries, group commit. */
+    /**
+     * A builder with the defaults: one core per available processor, 1 MiB entries, and each core's
+     * log with the {@link WalOptions} defaults but a {@link #DEFAULT_WRITE_BUFFER_SIZE 4 MiB} write buffer.
+     */
     public static Builder builder() {
         return new Builder();
     }
 
     /** The options of core {@code core}'s log. */
     WalOptions walOptions(int core, WalListener listener) {
-        return walOptions(core, maxEntrySize, segmentSize, writeBufferSize, syncPolicy, corruptionPolicy, fileIO,
-                listener);
+        return wal.toBuilder().name(CoreRecordFormat.walName(core)).listener(listener).build();
     }
 
-    private static WalOptions walOptions(int core, int maxEntrySize, long segmentSize, int writeBufferSize,
-                                         SyncPolicy syncPolicy, CorruptionPolicy corruptionPolicy, FileIO fileIO,
-                                         WalListener listener) {
+    /** {@code wal} with the values the per-core WAL sets itself, validated. */
+    private static WalOptions template(WalOptions.Builder wal, int maxEntrySize) {
+        if (maxEntrySize < 0 || maxEntrySize > Integer.MAX_VALUE - 64) {
+            throw new IllegalArgumentException("maxEntrySize must be at least 0, but was " + maxEntrySize);
+        }
         try {
-            return WalOptions.builder()
-                    .name(CoreRecordFormat.walName(core))
+            return wal.name(TEMPLATE_NAME)
                     .maxRecordSize(maxEntrySize + CoreRecordFormat.HEADER_LENGTH)
-                    .segmentSize(segmentSize)
-                    .writeBufferSize(writeBufferSize)
-                    .syncPolicy(Objects.requireNonNull(syncPolicy, "syncPolicy"))
-                    .corruptionPolicy(Objects.requireNonNull(corruptionPolicy, "corruptionPolicy"))
-                    .fileIO(Objects.requireNonNull(fileIO, "fileIO"))
-                    .listener(listener)
+                    .listener(WalListener.NONE)
                     .build();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid per-core WAL options (each record is maxEntrySize ("
@@ -94,11 +93,7 @@ public record PerCoreWalOptions(
     public static final class Builder {
         private int cores = Runtime.getRuntime().availableProcessors();
         private int maxEntrySize = DEFAULT_MAX_ENTRY_SIZE;
-        private long segmentSize = WalOptions.DEFAULT_SEGMENT_SIZE;
-        private int writeBufferSize = DEFAULT_WRITE_BUFFER_SIZE;
-        private SyncPolicy syncPolicy = SyncPolicy.groupCommit();
-        private CorruptionPolicy corruptionPolicy = CorruptionPolicy.FAIL;
-        private FileIO fileIO = FileIO.system();
+        private WalOptions.Builder wal = WalOptions.builder().writeBufferSize(DEFAULT_WRITE_BUFFER_SIZE);
 
         private Builder() {
         }
@@ -113,34 +108,30 @@ public record PerCoreWalOptions(
             return this;
         }
 
-        public Builder segmentSize(long segmentSize) {
-            this.segmentSize = segmentSize;
+        /**
+         * Every core's log gets these options, but for the name, maximum record size and listener,
+         * which the per-core WAL sets (see {@link PerCoreWalOptions#wal()}). Replaces what earlier
+         * calls of {@code wal} set.
+         */
+        public Builder wal(WalOptions wal) {
+            this.wal = Objects.requireNonNull(wal, "wal").toBuilder();
             return this;
         }
 
-        public Builder writeBufferSize(int writeBufferSize) {
-            this.writeBufferSize = writeBufferSize;
-            return this;
-        }
-
-        public Builder syncPolicy(SyncPolicy syncPolicy) {
-            this.syncPolicy = syncPolicy;
-            return this;
-        }
-
-        public Builder corruptionPolicy(CorruptionPolicy corruptionPolicy) {
-            this.corruptionPolicy = corruptionPolicy;
-            return this;
-        }
-
-        public Builder fileIO(FileIO fileIO) {
-            this.fileIO = fileIO;
+        /**
+         * Adjusts the options of every core's log, keeping what is not set here:
+         * {@code wal(w -> w.segmentSize(16L << 20))}. Needs no maximum record size that fits the
+         * segment size: the per-core WAL sets it from {@link #maxEntrySize} when built.
+         */
+        public Builder wal(Consumer<WalOptions.Builder> settings) {
+            settings.accept(this.wal);
             return this;
         }
 
         public PerCoreWalOptions build() {
-            return new PerCoreWalOptions(cores, maxEntrySize, segmentSize, writeBufferSize, syncPolicy,
-                    corruptionPolicy, fileIO);
+            // Built from the builder with the real maxRecordSize: a WalOptions built first with the
+            // default one (16 MiB) would not fit a small segment size.
+            return new PerCoreWalOptions(cores, maxEntrySize, template(wal, maxEntrySize));
         }
     }
 }

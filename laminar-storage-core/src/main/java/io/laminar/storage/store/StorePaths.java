@@ -13,8 +13,9 @@ public final class StorePaths {
     /**
      * What is wrong with a store path, or null if it is fine. A path is relative, uses '/' as its
      * only separator, and every segment is a plain name: no empty segment, no "." or "..", no
-     * backslash, no control character. These are the shapes that could resolve outside the store
-     * root (or to another file than the one named) on some file system or object store.
+     * backslash, no ':', no control character. These are the shapes that could resolve outside the
+     * store root (or to another file than the one named) on some file system or object store: a
+     * ':' names a drive ({@code C:x}) or an alternate data stream ({@code x:y}) on Windows.
      */
     public static String problemWith(String path) {
         if (path == null) {
@@ -28,6 +29,9 @@ public final class StorePaths {
         }
         if (path.indexOf('\\') >= 0) {
             return "the path '" + path + "' contains a backslash";
+        }
+        if (path.indexOf(':') >= 0) {
+            return "the path '" + path + "' contains a ':'";
         }
         for (int i = 0; i < path.length(); i++) {
             if (Character.isISOControl(path.charAt(i))) {

@@ -8,8 +8,9 @@ import java.util.zip.CRC32C;
  * The on-disk format of the write-ahead log, version 1. All integers are little-endian.
  *
  * <h2>Segment file</h2>
- * A log is a sequence of segment files {@code <name>-<base position as 20 decimal digits>.wal}.
- * Each is created at its full size, pre-written with zeros, and starts with a 64-byte header:
+ * A log is a sequence of segment files {@code <name>-<base position as 20 decimal digits>.wal} (the
+ * names of a log's files are documented in {@link WalFileNames}). Each is created at its full
+ * size, pre-written with zeros, and starts with a 64-byte header:
  * <pre>
  * offset size field
  *   0     8   magic, the ASCII bytes "LAMWAL01" read as a little-endian long
@@ -71,30 +72,6 @@ final class WalFormat {
 
     static long paddedFrameLength(long payloadLength) {
         return align(FRAME_HEADER_LENGTH + payloadLength);
-    }
-
-    static String segmentFileName(String logName, long basePosition) {
-        return String.format("%s-%020d.wal", logName, basePosition);
-    }
-
-    /** The base position in a segment file name, or -1 if the name is not a segment of this log. */
-    static long parseSegmentFileName(String logName, String fileName) {
-        var prefix = logName + "-";
-        if (!fileName.startsWith(prefix) || !fileName.endsWith(".wal")
-                || fileName.length() != prefix.length() + 20 + 4) {
-            return -1;
-        }
-        var digits = fileName.substring(prefix.length(), prefix.length() + 20);
-        for (int i = 0; i < digits.length(); i++) {
-            if (!Character.isDigit(digits.charAt(i))) {
-                return -1;
-            }
-        }
-        try {
-            return Long.parseLong(digits);
-        } catch (NumberFormatException e) {
-            return -1;
-        }
     }
 
     static ByteBuffer encodeSegmentHeader(long basePosition, long logId, long capacity) {

@@ -2,7 +2,6 @@ package io.laminar.storage.wal;
 
 import io.laminar.storage.io.FileIO;
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * Immutable settings of a {@link WriteAheadLog}. Build with {@link #builder()}; every value is
@@ -10,8 +9,8 @@ import java.util.regex.Pattern;
  *
  * @param name            the prefix of the log's file names: segments are
  *                        {@code <name>-<20-digit base position>.wal}, the lock file is
- *                        {@code <name>.lock}; several logs may share a directory under
- *                        different names
+ *                        {@code <name>.lock} (see {@link WalFileNames}); several logs may share a
+ *                        directory under different names
  * @param segmentSize     size of each segment file, which is pre-written with zeros so that an
  *                        fdatasync never has to journal a file-size change
  * @param maxRecordSize   the largest payload {@code append} accepts
@@ -38,14 +37,12 @@ public record WalOptions(
     public static final int DEFAULT_MAX_RECORD_SIZE = 16 << 20;
     public static final int DEFAULT_WRITE_BUFFER_SIZE = 32 << 20;
 
-    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_]+(-[A-Za-z0-9_]+)*");
-
     public WalOptions {
         Objects.requireNonNull(syncPolicy, "syncPolicy");
         Objects.requireNonNull(corruptionPolicy, "corruptionPolicy");
         Objects.requireNonNull(fileIO, "fileIO");
         Objects.requireNonNull(listener, "listener");
-        if (name == null || !NAME.matcher(name).matches() || name.length() > 64) {
+        if (!WalFileNames.isLogName(name)) {
             throw new IllegalArgumentException("name must be 1 to 64 letters, digits, '_' or inner '-', but was '"
                     + name + "'");
         }

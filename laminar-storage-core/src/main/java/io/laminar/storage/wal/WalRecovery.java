@@ -75,11 +75,11 @@ final class WalRecovery {
     }
 
     static Path preallocatedFile(Path directory, String logName) {
-        return directory.resolve(logName + "-next.wal.tmp");
+        return directory.resolve(WalFileNames.spareFileName(logName));
     }
 
     static Path sparseFile(Path directory, String logName) {
-        return directory.resolve(logName + "-sparse.wal.tmp");
+        return directory.resolve(WalFileNames.sparseFileName(logName));
     }
 
     /**
@@ -136,7 +136,7 @@ final class WalRecovery {
         var found = new ArrayList<Path>();
         try (var stream = Files.newDirectoryStream(directory, options.name() + "-*.wal")) {
             for (var path : stream) {
-                if (WalFormat.parseSegmentFileName(options.name(), path.getFileName().toString()) >= 0) {
+                if (baseFromName(path) >= 0) {
                     found.add(path);
                 }
             }
@@ -146,7 +146,7 @@ final class WalRecovery {
     }
 
     private long baseFromName(Path path) {
-        return WalFormat.parseSegmentFileName(options.name(), path.getFileName().toString());
+        return WalFileNames.segmentBase(options.name(), path.getFileName().toString());
     }
 
     /** What a scan of one segment found. */
@@ -364,7 +364,8 @@ final class WalRecovery {
         if (offset >= 0) {
             keep = index + 1;
             long bytes = damaged.dirtyEnd - offset;
-            var keptAs = unusedPath(damaged.path.resolveSibling(damaged.path.getFileName() + ".dropped-" + offset));
+            var keptAs = unusedPath(damaged.path.resolveSibling(
+                    WalFileNames.droppedFileName(damaged.path.getFileName().toString(), offset)));
             copyRegion(damaged.channel, offset, bytes, keptAs);
             zero(damaged.channel, offset, damaged.dirtyEnd);
             damaged.channel.force(false);
@@ -375,7 +376,8 @@ final class WalRecovery {
         }
         for (int i = offset >= 0 ? index + 1 : index; i < scans.size(); i++) {
             var scan = scans.get(i);
-            var keptAs = unusedPath(scan.path.resolveSibling(scan.path.getFileName() + ".dropped"));
+            var keptAs = unusedPath(scan.path.resolveSibling(
+                    WalFileNames.droppedFileName(scan.path.getFileName().toString())));
             scan.channel.close();
             io.atomicMove(scan.path, keptAs);
             dropped.add(new WalRecoveryReport.DroppedRegion(scan.path, scan.base, scan.fileSize,

@@ -211,7 +211,7 @@ public final class WriteAheadLog implements AutoCloseable {
             throw new WalDirectoryException("cannot create the WAL directory " + directory + " (" + e
                     + "): check that the path is a directory this process may write to", directory, e);
         }
-        var lockPath = directory.resolve(options.name() + ".lock");
+        var lockPath = directory.resolve(WalFileNames.lockFileName(options.name()));
         FileChannel lockChannel;
         try {
             lockChannel = io.open(lockPath, EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE));
@@ -953,7 +953,7 @@ public final class WriteAheadLog implements AutoCloseable {
     /** Turns the spare pre-written file into the segment starting at {@code base}. Under flushLock. */
     private Segment activateSegment(long base) throws IOException {
         Path spare = takePreallocated();
-        var target = directory.resolve(WalFormat.segmentFileName(options.name(), base));
+        var target = directory.resolve(WalFileNames.segmentFileName(options.name(), base));
         var channel = io.open(spare, EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
         try {
             var header = WalFormat.encodeSegmentHeader(base, logId, options.segmentSize());

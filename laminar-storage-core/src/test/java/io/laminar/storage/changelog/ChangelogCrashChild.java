@@ -26,7 +26,7 @@ public final class ChangelogCrashChild {
     private static final CrashWorkload WORKLOAD = new CrashWorkload(100, 200);
 
     static PerCoreWalOptions options() {
-        return PerCoreWalOptions.builder().cores(CORES).segmentSize(128 * 1024).maxEntrySize(4096).build();
+        return PerCoreWalOptions.builder().cores(CORES).maxEntrySize(4096).wal(w -> w.segmentSize(128 * 1024)).build();
     }
 
     /** Operation {@code index} (1-based) of {@code core}, applied to {@code target}. */

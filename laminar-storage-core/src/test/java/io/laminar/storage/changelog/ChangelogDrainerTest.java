@@ -27,7 +27,7 @@ class ChangelogDrainerTest {
     Path dir;
 
     private PerCoreWalOptions.Builder options(int cores) {
-        return PerCoreWalOptions.builder().cores(cores).segmentSize(256 * 1024).maxEntrySize(4096);
+        return PerCoreWalOptions.builder().cores(cores).maxEntrySize(4096).wal(w -> w.segmentSize(256 * 1024));
     }
 
     private static byte[] bytes(String s) {
@@ -103,7 +103,7 @@ class ChangelogDrainerTest {
     @Test
     void aSlowDiskMakesRing0WaitAndLosesNothing() throws Exception {
         var io = FaultyFileIO.overSystem().slowWrites(Duration.ofMillis(2), FaultyFileIO.SEGMENTS);
-        var walOptions = options(1).maxEntrySize(1024).writeBufferSize(4096).fileIO(io).build();
+        var walOptions = options(1).maxEntrySize(1024).wal(w -> w.writeBufferSize(4096).fileIO(io)).build();
         var store = (ChangelogAwareStateStore) null;
         try (var wal = PerCoreWalManager.open(dir, walOptions);
              var drainer = ChangelogDrainer.start(wal, ChangelogOptions.defaults().withQueueCapacity(8).withBatchLimit(4))) {
@@ -131,7 +131,7 @@ class ChangelogDrainerTest {
     @Test
     void failPolicyRefusesAChangeWhenTheQueueIsFullAndTheStoreStaysUnchanged() throws Exception {
         var io = FaultyFileIO.overSystem().slowWrites(Duration.ofMillis(20), FaultyFileIO.SEGMENTS);
-        var walOptions = options(1).maxEntrySize(1024).writeBufferSize(4096).fileIO(io).build();
+        var walOptions = options(1).maxEntrySize(1024).wal(w -> w.writeBufferSize(4096).fileIO(io)).build();
         try (var wal = PerCoreWalManager.open(dir, walOptions);
              var drainer = ChangelogDrainer.start(wal,
                      ChangelogOptions.defaults().withQueueCapacity(4).withBatchLimit(1)
@@ -191,7 +191,7 @@ class ChangelogDrainerTest {
     @Test
     void durableFuturesFailWhenTheWalFails() throws Exception {
         var io = FaultyFileIO.overSystem();
-        try (var wal = PerCoreWalManager.open(dir, options(1).fileIO(io).build());
+        try (var wal = PerCoreWalManager.open(dir, options(1).wal(w -> w.fileIO(io)).build());
              var drainer = ChangelogDrainer.start(wal, ChangelogOptions.defaults())) {
             var store = new ChangelogAwareStateStore(drainer.changelog(0));
             store.put(bytes("a"), bytes("1"));

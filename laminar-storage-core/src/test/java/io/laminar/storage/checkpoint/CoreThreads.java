@@ -32,7 +32,8 @@ final class CoreThreads implements AutoCloseable {
     }
 
     static PerCoreWalOptions walOptions(int cores, io.laminar.storage.io.FileIO io) {
-        return PerCoreWalOptions.builder().cores(cores).segmentSize(64 * 1024).maxEntrySize(8192).fileIO(io).build();
+        return PerCoreWalOptions.builder().cores(cores).maxEntrySize(8192)
+                .wal(w -> w.segmentSize(64 * 1024).fileIO(io)).build();
     }
 
     final PerCoreWalManager wal;

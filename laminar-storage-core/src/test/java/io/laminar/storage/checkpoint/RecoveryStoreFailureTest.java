@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Recovery when the checkpoint store misbehaves: a store that cannot be read (throttled,
@@ -181,6 +182,32 @@ class RecoveryStoreFailureTest {
             case FILE_SIZE, OPEN_FILE -> "503 Slow Down (" + first + ")";
             case MID_READ -> "503 Slow Down (reading " + first + " at byte 100)";
         };
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"../../etc/passwd", "C:/Windows/win.ini", "state/x.lsf:stream"})
+    void aManifestNamingAPathOutsideTheStoreIsSkippedEvenFromAStoreThatDoesNotCheckPaths(String path)
+            throws Exception {
+        var newest = checkpoints.get(1);
+        var files = new ArrayList<>(newest.files());
+        files.set(0, new StateFileRef(path, files.get(0).size(), files.get(0).crc32c()));
+        var forged = new CheckpointManifest(newest.checkpointId(), newest.epoch(), newest.createdAt(),
+                newest.walPositions(), newest.sources(), newest.operators(), files, newest.parentCheckpointId(),
+                newest.stateBytes(), newest.writtenBytes(), newest.watermark());
+        var lax = new ForwardingCheckpointStore(store) {
+            @Override
+            public Optional<CheckpointManifest> readManifest(long checkpointId) throws IOException {
+                return checkpointId == forged.checkpointId() ? Optional.of(forged) : delegate.readManifest(checkpointId);
+            }
+        };
+
+        var recovered = recover(tmp.resolve("a/wal"), lax);
+        assertThat(recovered.report().checkpointId()).isEqualTo(checkpoints.get(0).checkpointId());
+        assertThat(recovered.report().skipped()).singleElement().satisfies(skipped -> {
+            assertThat(skipped.checkpointId()).isEqualTo(newest.checkpointId());
+            assertThat(skipped.reason()).contains("outside the checkpoint store", "'" + path + "'");
+        });
+        assertThat(states(recovered)).isEqualTo(statesAt.get(1));
     }
 
     @Test

@@ -33,8 +33,8 @@ class PerCoreWalStressTest {
     @Test
     @SuppressWarnings("unchecked")
     void concurrentOwnersAndCheckpointsLeaveLogsThatReplayExactlyAsTheModelSaysAfterAReopen() throws Exception {
-        var options = PerCoreWalOptions.builder().cores(CORES).maxEntrySize(512).segmentSize(64 * 1024)
-                .writeBufferSize(32 * 1024).build();
+        var options = PerCoreWalOptions.builder().cores(CORES).maxEntrySize(512)
+                .wal(w -> w.segmentSize(64 * 1024).writeBufferSize(32 * 1024)).build();
         var model = new List[CORES];
         var acknowledgements = new CopyOnWriteArrayList<CompletableFuture<Long>>();
         var cuts = new CopyOnWriteArrayList<PreparedCheckpoint>();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalListener;
 import io.laminar.storage.wal.WalOptions;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -24,8 +25,8 @@ class PerCoreWalTest {
     Path dir;
 
     static PerCoreWalOptions.Builder options(int cores) {
-        return PerCoreWalOptions.builder().cores(cores).maxEntrySize(1024).segmentSize(64 * 1024)
-                .writeBufferSize(16 * 1024);
+        return PerCoreWalOptions.builder().cores(cores).maxEntrySize(1024)
+                .wal(w -> w.segmentSize(64 * 1024).writeBufferSize(16 * 1024));
     }
 
     static byte[] bytes(String s) {
@@ -120,7 +121,7 @@ class PerCoreWalTest {
 
     @Test
     void durableSequenceAndWhenDurableAcknowledgeEntriesBySequence() throws Exception {
-        var opts = options(2).syncPolicy(SyncPolicy.none()).build();
+        var opts = options(2).wal(w -> w.syncPolicy(SyncPolicy.none())).build();
         try (var wal = PerCoreWalManager.open(dir, opts)) {
             assertThat(wal.durableSequence(0)).isEqualTo(-1);
             long first = wal.writer(0).append(bytes("one"));
@@ -309,7 +310,7 @@ class PerCoreWalTest {
     @Test
     void theAppendPathAllocatesNothingOnceWarm() {
         var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-        try (var wal = PerCoreWalManager.open(dir, options(1).writeBufferSize(1 << 20).build())) {
+        try (var wal = PerCoreWalManager.open(dir, options(1).wal(w -> w.writeBufferSize(1 << 20)).build())) {
             var writer = wal.writer(0);
             var body = ByteBuffer.allocate(100);
             for (int i = 0; i < 20_000; i++) {
@@ -338,10 +339,27 @@ class PerCoreWalTest {
         long min = PerCoreWalOptions.minSegmentSize(1 << 20);
         assertThat(min).isEqualTo(64 + 24 + 24 + (1 << 20)); // segment, frame and entry headers
         var options = PerCoreWalOptions.builder().cores(1).maxEntrySize(1 << 20);
-        options.segmentSize(min).build();
-        assertThatThrownBy(() -> options.segmentSize(min - 8).build())
+        options.wal(w -> w.segmentSize(min)).build();
+        assertThatThrownBy(() -> options.wal(w -> w.segmentSize(min - 8)).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("segmentSize of at least " + min);
         assertThat(PerCoreWalOptions.minSegmentSize(1024)).isEqualTo(WalOptions.MIN_SEGMENT_SIZE);
+    }
+
+    @Test
+    void everyCoresLogHasTheWalOptionsButForItsNameMaxRecordSizeAndListener() {
+        var template = WalOptions.builder().name("mine").segmentSize(2L << 20).maxRecordSize(1 << 20)
+                .writeBufferSize(1 << 20).syncPolicy(SyncPolicy.none()).listener(new WalListener() { }).build();
+        var options = PerCoreWalOptions.builder().cores(2).maxEntrySize(1000).wal(template).build();
+        assertThat(options.wal()).isEqualTo(template.toBuilder().name("core").maxRecordSize(1000 + 24)
+                .listener(WalListener.NONE).build());
+        var core1 = options.walOptions(1, WalListener.NONE);
+        assertThat(core1.name()).isEqualTo("core-0001");
+        assertThat(core1.toBuilder().name("core").build()).isEqualTo(options.wal());
+        // The defaults: the WAL's, with a smaller write buffer per core.
+        var defaults = PerCoreWalOptions.builder().build();
+        assertThat(defaults.maxEntrySize()).isEqualTo(PerCoreWalOptions.DEFAULT_MAX_ENTRY_SIZE);
+        assertThat(defaults.wal()).isEqualTo(WalOptions.builder().name("core").maxRecordSize((1 << 20) + 24)
+                .writeBufferSize(PerCoreWalOptions.DEFAULT_WRITE_BUFFER_SIZE).build());
     }
 
     @Test

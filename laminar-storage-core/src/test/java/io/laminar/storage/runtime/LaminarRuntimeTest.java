@@ -57,7 +57,8 @@ class LaminarRuntimeTest {
 
     private PerCoreWalManager wal() {
         var wal = PerCoreWalManager.open(dir.resolve("wal"),
-                PerCoreWalOptions.builder().cores(CORES).segmentSize(1 << 20).maxEntrySize(64 * 1024).build());
+                PerCoreWalOptions.builder().cores(CORES).maxEntrySize(64 * 1024)
+                        .wal(w -> w.segmentSize(1 << 20)).build());
         open.add(wal);
         return wal;
     }
@@ -316,7 +317,7 @@ class LaminarRuntimeTest {
     void aFailedWalReachesDurableTasksAndCloseWithItsCause() throws Exception {
         var io = FaultyFileIO.overSystem();
         var wal = PerCoreWalManager.open(dir.resolve("wal"), PerCoreWalOptions.builder().cores(CORES)
-                .segmentSize(1 << 20).maxEntrySize(64 * 1024).fileIO(io).build());
+                .maxEntrySize(64 * 1024).wal(w -> w.segmentSize(1 << 20).fileIO(io)).build());
         open.add(wal);
         var runtime = LaminarRuntime.builder(wal, store()).build();
         runtime.start();
@@ -354,7 +355,8 @@ class LaminarRuntimeTest {
     void aChangeThatDoesNotParseFailsRecoveryNamingTheCoreTheSegmentFileAndThePosition() throws Exception {
         long badPosition;
         try (var wal = PerCoreWalManager.open(dir.resolve("wal"),
-                PerCoreWalOptions.builder().cores(CORES).segmentSize(1 << 20).maxEntrySize(64 * 1024).build())) {
+                PerCoreWalOptions.builder().cores(CORES).maxEntrySize(64 * 1024)
+                        .wal(w -> w.segmentSize(1 << 20)).build())) {
             var writer = wal.writer(1);
             var put = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
             StateChangeFormat.encode(put, StateChangeFormat.PUT, bytes("k"), 1, bytes("v"), 1);

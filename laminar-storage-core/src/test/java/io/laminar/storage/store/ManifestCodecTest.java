@@ -274,7 +274,7 @@ class ManifestCodecTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"../x", "/abs", "a/../../b", "a\\b", "a//b", "", "./a", "a/", "a\u0000b"})
+    @ValueSource(strings = {"../x", "/abs", "a/../../b", "a\\b", "a//b", "", "./a", "a/", "a\u0000b", "C:/x", "a:b"})
     void aFilePathThatEscapesTheStoreIsRefused(String path) {
         var tree = tree(manifest());
         ((ObjectNode) tree.get("files").get(0)).put("path", path);

@@ -322,11 +322,11 @@ class WalCrashTest {
             List<String> segmentNames;
             try (Stream<Path> files = Files.list(logDir)) {
                 segmentNames = files.map(p -> p.getFileName().toString())
-                        .filter(n -> WalFormat.parseSegmentFileName(WalCrashChild.LOG_NAME, n) >= 0).sorted().toList();
+                        .filter(n -> WalFileNames.segmentBase(WalCrashChild.LOG_NAME, n) >= 0).sorted().toList();
             }
             assertThat(report.segments()).as("segments reported vs files %s", segmentNames)
                     .isEqualTo(segmentNames.size()).isPositive();
-            assertThat(WalFormat.parseSegmentFileName(WalCrashChild.LOG_NAME, segmentNames.get(0)))
+            assertThat(WalFileNames.segmentBase(WalCrashChild.LOG_NAME, segmentNames.get(0)))
                     .as("base of the oldest segment").isEqualTo(report.startPosition());
             return new Outcome(report.startPosition(), report.endPosition(), report.records(), report.segments(),
                     report.tornTailBytes());

@@ -271,7 +271,7 @@ class WalFailureTest {
             assertThat(wal.isFailed()).as("failed before anyone needed the spare segment").isFalse();
             assertThat(wal.failure()).isEmpty();
             var newest = segmentFiles(dir).get(segmentFiles(dir).size() - 1);
-            long base = WalFormat.parseSegmentFileName("wal", newest.getFileName().toString());
+            long base = WalFileNames.segmentBase("wal", newest.getFileName().toString());
 
             long failedPosition = -1;
             Throwable failure = null;
@@ -301,7 +301,7 @@ class WalFailureTest {
             assertThatThrownBy(() -> wal.append(payload(1))).isInstanceOf(WalFailedException.class)
                     .hasMessageContaining(spare.toString()).hasMessageContaining("free disk space");
             assertThat(segmentFiles(dir)).as("no segment was started for position " + failedPosition)
-                    .doesNotContain(dir.resolve(WalFormat.segmentFileName("wal", failedPosition)));
+                    .doesNotContain(dir.resolve(WalFileNames.segmentFileName("wal", failedPosition)));
         } finally {
             closeFailedLog(wal, io);
         }
@@ -360,7 +360,7 @@ class WalFailureTest {
                 .hasRootCauseInstanceOf(IOException.class);
         assertThat(wal.isFailed()).isTrue();
         assertThat(io.closedWithUnsyncedWrites()).filteredOn(SEGMENTS)
-                .as("segments closed with writes no fdatasync covered").containsExactly(dir.resolve(WalFormat.segmentFileName("wal", 0)));
+                .as("segments closed with writes no fdatasync covered").containsExactly(dir.resolve(WalFileNames.segmentFileName("wal", 0)));
         assertThat(io.openFiles()).as("files still open after close").isEmpty();
         wal.close(); // idempotent, and quiet the second time
 

@@ -28,7 +28,7 @@ final class WalTestFiles {
     /** The segment files of the log named {@code name} in {@code dir}, in position order. */
     static List<Path> segments(Path dir, String name) {
         try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(p -> WalFormat.parseSegmentFileName(name, p.getFileName().toString()) >= 0)
+            return files.filter(p -> WalFileNames.segmentBase(name, p.getFileName().toString()) >= 0)
                     .sorted((a, b) -> Long.compare(base(name, a), base(name, b)))
                     .toList();
         } catch (IOException e) {
@@ -42,7 +42,7 @@ final class WalTestFiles {
 
     /** The base position in a segment's file name. */
     static long base(String name, Path segment) {
-        return WalFormat.parseSegmentFileName(name, segment.getFileName().toString());
+        return WalFileNames.segmentBase(name, segment.getFileName().toString());
     }
 
     static long base(Path segment) {
@@ -70,7 +70,7 @@ final class WalTestFiles {
 
     /** The segment path for a base position, whether or not the file exists. */
     static Path segmentPath(Path dir, long base) {
-        return dir.resolve(WalFormat.segmentFileName("wal", base));
+        return dir.resolve(WalFileNames.segmentFileName("wal", base));
     }
 
     /** The unpadded frame length of a record with {@code payloadLength} bytes. */

@@ -157,7 +157,7 @@ class WriteAheadLogTest {
     @Test
     void positionsBeyondFourGibibytesWorkAcrossRotationAndReopen() throws Exception {
         long base = 5L << 30; // a log that has already written 5 GiB: int offsets would overflow here
-        var segment = dir.resolve(WalFormat.segmentFileName("wal", base));
+        var segment = dir.resolve(WalFileNames.segmentFileName("wal", base));
         try (var channel = java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.CREATE_NEW,
                 java.nio.file.StandardOpenOption.WRITE)) {
             channel.write(WalFormat.encodeSegmentHeader(base, 42, 64 * 1024), 0);

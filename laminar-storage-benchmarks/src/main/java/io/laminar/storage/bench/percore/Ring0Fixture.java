@@ -32,7 +32,8 @@ public final class Ring0Fixture implements AutoCloseable {
     final TimedFileIO io = new TimedFileIO();
 
     private Ring0Fixture(Path directory, int cores) {
-        wal = PerCoreWalManager.open(directory, PerCoreWalOptions.builder().cores(cores).fileIO(io).build());
+        wal = PerCoreWalManager.open(directory,
+                PerCoreWalOptions.builder().cores(cores).wal(w -> w.fileIO(io)).build());
         ChangelogDrainer started;
         try {
             started = ChangelogDrainer.start(wal, ChangelogOptions.defaults());

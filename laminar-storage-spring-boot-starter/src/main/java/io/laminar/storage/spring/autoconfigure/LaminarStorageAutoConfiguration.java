@@ -45,8 +45,8 @@ public final class LaminarStorageAutoConfiguration {
                                                ObjectProvider<PerCoreWalOptionsCustomizer> customizers) {
         var builder = PerCoreWalOptions.builder()
                 .cores(properties.getCores())
-                .segmentSize(properties.getWal().getSegmentSize().toBytes())
-                .syncPolicy(properties.syncPolicy());
+                .wal(wal -> wal.segmentSize(properties.getWal().getSegmentSize().toBytes())
+                        .syncPolicy(properties.syncPolicy()));
         customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
         PerCoreWalOptions options;
         try {

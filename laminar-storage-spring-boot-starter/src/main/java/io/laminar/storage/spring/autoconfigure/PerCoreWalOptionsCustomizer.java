@@ -4,8 +4,9 @@ import io.laminar.storage.percore.PerCoreWalOptions;
 
 /**
  * Adjusts the options of the auto-configured {@link io.laminar.storage.percore.PerCoreWalManager}
- * after the {@code laminar.storage.*} properties were applied to them, for what no property covers
- * (maximum entry size, write buffer, corruption policy, group-commit batch size).
+ * after the {@code laminar.storage.*} properties were applied to them, for what no property covers:
+ * the maximum entry size, and through {@code builder.wal(wal -> ...)} the options of every core's
+ * log (write buffer, corruption policy, group-commit batch size, ...).
  *
  * <p>Every bean of this type is applied, in {@link org.springframework.core.Ordered} /
  * {@link org.springframework.core.annotation.Order @Order} order. Called once, on the thread that

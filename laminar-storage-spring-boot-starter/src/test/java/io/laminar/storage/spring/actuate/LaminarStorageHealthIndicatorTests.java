@@ -216,8 +216,8 @@ class LaminarStorageHealthIndicatorTests {
 
     @Test
     void downOnceACoreThreadOfTheRuntimeDied() throws Exception {
-        var options = io.laminar.storage.percore.PerCoreWalOptions.builder().cores(2).segmentSize(1 << 20)
-                .maxEntrySize(64 * 1024).build();
+        var options = io.laminar.storage.percore.PerCoreWalOptions.builder().cores(2).maxEntrySize(64 * 1024)
+                .wal(w -> w.segmentSize(1 << 20)).build();
         try (var wal = io.laminar.storage.percore.PerCoreWalManager.open(dir.resolve("wal"), options);
                 var store = io.laminar.storage.store.FileSystemCheckpointStore.open(dir.resolve("checkpoints"))) {
             var runtime = io.laminar.storage.runtime.LaminarRuntime.builder(wal, store)

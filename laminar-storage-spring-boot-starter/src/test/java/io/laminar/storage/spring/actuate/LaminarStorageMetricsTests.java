@@ -353,7 +353,7 @@ class LaminarStorageMetricsTests {
     void backpressureWaitsCountWhenASlowDiskFillsTheChangelogQueue() throws Exception {
         // A small write buffer on a slow disk: the drainer waits for the WAL, the queue of 8 changes
         // fills, and the core thread waits for room.
-        bind(TestRuntime.open(dir, 1, new CheckpointHistory(), options -> options.writeBufferSize(4096),
+        bind(TestRuntime.open(dir, 1, new CheckpointHistory(), options -> options.wal(w -> w.writeBufferSize(4096)),
                 ChangelogOptions.defaults().withQueueCapacity(8).withBatchLimit(4)));
         test.start();
         test.walIo.slowWrites(Duration.ofMillis(2), FaultyFileIO.ANY);

@@ -34,8 +34,8 @@ public final class TestRuntime implements AutoCloseable {
     private TestRuntime(Path dir, int cores, CheckpointHistory history, Consumer<PerCoreWalOptions.Builder> walOptions,
                         ChangelogOptions changelogOptions) {
         this.history = history;
-        var options = PerCoreWalOptions.builder().cores(cores).segmentSize(256 * 1024).maxEntrySize(4096)
-                .fileIO(walIo);
+        var options = PerCoreWalOptions.builder().cores(cores).maxEntrySize(4096)
+                .wal(w -> w.segmentSize(256 * 1024).fileIO(walIo));
         walOptions.accept(options);
         this.wal = PerCoreWalManager.open(dir.resolve("wal"), options.build());
         try {

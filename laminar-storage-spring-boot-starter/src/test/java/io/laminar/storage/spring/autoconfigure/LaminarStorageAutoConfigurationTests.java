@@ -78,8 +78,9 @@ class LaminarStorageAutoConfigurationTests {
                     assertThat(wal.directory()).isEqualTo(this.dir.resolve("wal"));
                     var options = wal.options();
                     assertThat(options.cores()).isEqualTo(Runtime.getRuntime().availableProcessors());
-                    assertThat(options.segmentSize()).isEqualTo(64L << 20);
-                    assertThat(options.syncPolicy()).isEqualTo(SyncPolicy.groupCommit(Duration.ofMillis(1), 4096));
+                    assertThat(options.wal().segmentSize()).isEqualTo(64L << 20);
+                    assertThat(options.wal().syncPolicy())
+                            .isEqualTo(SyncPolicy.groupCommit(Duration.ofMillis(1), 4096));
 
                     var runtime = context.getBean(LaminarRuntime.class);
                     assertThat(runtime.isRunning()).isTrue();
@@ -131,8 +132,8 @@ class LaminarStorageAutoConfigurationTests {
                 .run(context -> {
                     var options = context.getBean(PerCoreWalManager.class).options();
                     assertThat(options.cores()).isEqualTo(3);
-                    assertThat(options.segmentSize()).isEqualTo(4L << 20);
-                    assertThat(options.syncPolicy()).isEqualTo(SyncPolicy.interval(Duration.ofMillis(5)));
+                    assertThat(options.wal().segmentSize()).isEqualTo(4L << 20);
+                    assertThat(options.wal().syncPolicy()).isEqualTo(SyncPolicy.interval(Duration.ofMillis(5)));
                     var store = (FileSystemCheckpointStore) context.getBean(CheckpointStore.class);
                     assertThat(store.root()).isEqualTo(checkpoints.toAbsolutePath().normalize());
 
@@ -149,7 +150,7 @@ class LaminarStorageAutoConfigurationTests {
     void userDefinedBeansShouldMakeTheAutoConfiguredOnesBackOff() throws IOException {
         var userStore = FileSystemCheckpointStore.open(this.dir.resolve("user-store"));
         var userWal = PerCoreWalManager.open(this.dir.resolve("user-wal"),
-                PerCoreWalOptions.builder().cores(1).segmentSize(2L << 20).build());
+                PerCoreWalOptions.builder().cores(1).wal(w -> w.segmentSize(2L << 20)).build());
         try {
             runner().withBean(CheckpointStore.class, () -> userStore)
                     .withBean(PerCoreWalManager.class, () -> userWal)

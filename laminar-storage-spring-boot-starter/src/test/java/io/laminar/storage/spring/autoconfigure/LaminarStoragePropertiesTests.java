@@ -45,7 +45,7 @@ class LaminarStoragePropertiesTests {
         assertThat(properties.changelogOptions()).isEqualTo(ChangelogOptions.defaults());
         assertThat(properties.syncPolicy()).isEqualTo(SyncPolicy.groupCommit());
         assertThat(properties.getWal().getSegmentSize().toBytes())
-                .isEqualTo(PerCoreWalOptions.builder().build().segmentSize());
+                .isEqualTo(PerCoreWalOptions.builder().build().wal().segmentSize());
     }
 
     @Test

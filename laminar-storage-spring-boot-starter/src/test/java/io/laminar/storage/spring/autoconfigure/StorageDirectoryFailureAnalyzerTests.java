@@ -106,7 +106,7 @@ class StorageDirectoryFailureAnalyzerTests {
     @Test
     void aDirectoryWhoseWalAnotherManagerHoldsNamesTheLockFileAndTheFix() throws IOException {
         var dir = this.tmp.resolve("data");
-        var options = PerCoreWalOptions.builder().cores(2).segmentSize(2 << 20).build();
+        var options = PerCoreWalOptions.builder().cores(2).wal(w -> w.segmentSize(2 << 20)).build();
         try (var other = PerCoreWalManager.open(dir.resolve("wal"), options)) {
             var analysis = analysis(dir);
             assertThat(analysis.getDescription()).contains("cannot use the directory " + dir.resolve("wal"),
@@ -121,7 +121,7 @@ class StorageDirectoryFailureAnalyzerTests {
     @Test
     void applicationStartupPrintsTheAnalysis(CapturedOutput output) throws IOException {
         var dir = this.tmp.resolve("data");
-        var options = PerCoreWalOptions.builder().cores(2).segmentSize(2 << 20).build();
+        var options = PerCoreWalOptions.builder().cores(2).wal(w -> w.segmentSize(2 << 20)).build();
         try (var other = PerCoreWalManager.open(dir.resolve("wal"), options)) {
             var application = new SpringApplicationBuilder(InvalidPropertiesTests.Application.class)
                     .web(WebApplicationType.NONE).properties(QuickStorage.properties(dir));

@@ -95,7 +95,7 @@ class LaminarStorageHealthAutoConfigurationTests {
     void runShouldReportDownOnceTheWriteAheadLogOfACoreFailed() {
         var io = FaultyFileIO.overSystem();
         runner().withPropertyValues("laminar.storage.checkpoint.interval=0")
-                .withBean(PerCoreWalOptionsCustomizer.class, () -> options -> options.fileIO(io))
+                .withBean(PerCoreWalOptionsCustomizer.class, () -> options -> options.wal(w -> w.fileIO(io)))
                 .run(context -> {
                     var runtime = context.getBean(LaminarRuntime.class);
                     io.forces().failNow();
