@@ -2,6 +2,7 @@
  * laminar-storage: the durability layer of a stream processor.
  *
  * <p>Sub-packages by concern, each depending only on those listed before it (tests enforce it):
+ * {@code concurrent} (the thread plumbing: daemon threads, joins, the polling loops' back-off),
  * {@code io} (the seam through which every file is opened, so tests can inject failures),
  * {@code wal} (the write-ahead log), {@code percore} (one log per core, epochs and barriers),
  * {@code state} (the state stores), {@code changelog} (Ring 1: the drainer that makes Ring 0's

@@ -1,6 +1,8 @@
 package io.laminar.storage.changelog;
 
 import io.laminar.storage.StorageException;
+import io.laminar.storage.concurrent.Backoff;
+import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.percore.CoreWalWriter;
 import io.laminar.storage.percore.PerCoreWalManager;
 import java.nio.ByteBuffer;
@@ -71,8 +73,7 @@ public final class ChangelogDrainer implements AutoCloseable {
             changelogs[core] = new CoreChangelog(core, this, options, maxEntrySize);
             writers[core] = wal.writer(core);
         }
-        thread = new Thread(this::run, "laminar-changelog-drainer");
-        thread.setDaemon(true);
+        thread = Threads.daemon("laminar-changelog-drainer", this::run);
     }
 
     /**
@@ -106,17 +107,7 @@ public final class ChangelogDrainer implements AutoCloseable {
     public void close() {
         stopping = true;
         LockSupport.unpark(thread);
-        boolean interrupted = false;
-        while (thread.isAlive()) {
-            try {
-                thread.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        Threads.joinUninterruptibly(thread);
     }
 
     RuntimeException failure() {
@@ -155,7 +146,7 @@ public final class ChangelogDrainer implements AutoCloseable {
                     writer.disableAutomaticBarriers(); // the drainer thread becomes each writer's owner here
                 }
             }
-            int idle = 0;
+            var backoff = new Backoff(49, 10, IDLE_PARK_NANOS);
             while (true) {
                 int work = 0;
                 for (int core = 0; core < changelogs.length; core++) {
@@ -163,20 +154,16 @@ public final class ChangelogDrainer implements AutoCloseable {
                 }
                 publishDurable();
                 if (work > 0) {
-                    idle = 0;
+                    backoff.reset();
                     continue;
                 }
                 if (stopping) {
                     finishPending();
                     return;
                 }
-                if (++idle < 50) {
-                    Thread.onSpinWait();
-                } else if (idle < 60) {
-                    Thread.yield();
-                } else {
+                if (!backoff.spinOrYield()) {
                     parked = true;
-                    LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+                    LockSupport.parkNanos(this, backoff.parkNanos());
                     parked = false;
                 }
             }

@@ -1,12 +1,12 @@
 package io.laminar.storage.changelog;
 
+import io.laminar.storage.concurrent.Backoff;
 import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.state.StateChangeFormat;
 import io.laminar.storage.state.StateStore;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 import org.jctools.queues.SpscArrayQueue;
 
@@ -45,6 +45,7 @@ public final class CoreChangelog implements ChangelogSink {
     final SpscArrayQueue<ChangeEntry> queue;
     final SpscArrayQueue<ChangeEntry> free;
     private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
+    private final Backoff backoff = new Backoff(100, 100, 10_000); // core thread: waiting for room
 
     private long published;
     private long cutEpoch; // core thread: the epoch of the last marker published
@@ -205,15 +206,10 @@ public final class CoreChangelog implements ChangelogSink {
         }
         long started = System.nanoTime();
         drainer.wake();
-        for (int idle = 0; !queue.offer(entry); idle++) {
+        backoff.reset();
+        while (!queue.offer(entry)) {
             drainer.checkRunning();
-            if (idle < 100) {
-                Thread.onSpinWait();
-            } else if (idle < 200) {
-                Thread.yield();
-            } else {
-                LockSupport.parkNanos(10_000);
-            }
+            backoff.idle();
         }
         backpressureWaits++;
         backpressureWaitNanos += System.nanoTime() - started;

@@ -4,6 +4,7 @@ import io.laminar.storage.StorageException;
 import io.laminar.storage.changelog.ChangelogDrainer;
 import io.laminar.storage.changelog.CoreCut;
 import io.laminar.storage.changelog.CutContext;
+import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.percore.CorePositions;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.state.StateSnapshot;
@@ -113,11 +114,7 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
         this.watermark = b.watermark;
         this.stepObserver = b.stepObserver;
         this.listeners.addAll(b.listeners);
-        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-            var t = new Thread(r, "laminar-checkpoint");
-            t.setDaemon(true);
-            return t;
-        });
+        this.thread = Executors.newSingleThreadScheduledExecutor(Threads.daemonFactory("laminar-checkpoint"));
     }
 
     /** A builder over the WAL, its (aligned) drainer and the store. */

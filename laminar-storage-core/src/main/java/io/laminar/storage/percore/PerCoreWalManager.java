@@ -1,6 +1,7 @@
 package io.laminar.storage.percore;
 
 import io.laminar.storage.StorageException;
+import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.wal.WalFileNames;
 import io.laminar.storage.wal.WalReader;
 import io.laminar.storage.wal.WalRecord;
@@ -70,11 +71,7 @@ public final class PerCoreWalManager implements AutoCloseable {
         int cores = options.cores();
         this.states = new CoreState[cores];
         this.writers = new CoreWalWriter[cores];
-        this.completions = Executors.newSingleThreadExecutor(r -> {
-            var thread = new Thread(r, "laminar-percore-acks");
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.completions = Executors.newSingleThreadExecutor(Threads.daemonFactory("laminar-percore-acks"));
         this.coordinator = new EpochCoordinator(this);
     }
 

@@ -10,6 +10,8 @@ import io.laminar.storage.checkpoint.CheckpointStep;
 import io.laminar.storage.checkpoint.RecoveryManager;
 import io.laminar.storage.checkpoint.RecoveryReport;
 import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
+import io.laminar.storage.concurrent.Backoff;
+import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.store.CheckpointManifest;
@@ -142,7 +144,7 @@ public final class LaminarRuntime implements AutoCloseable {
                 checkpointCustomizers.forEach(c -> c.accept(checkpoints));
                 coordinator = checkpoints.build();
                 acknowledger = Executors.newSingleThreadExecutor(r -> {
-                    var thread = daemon(r, "laminar-durable-ack");
+                    var thread = Threads.daemon("laminar-durable-ack", r);
                     acknowledgerThread = thread;
                     return thread;
                 });
@@ -200,7 +202,7 @@ public final class LaminarRuntime implements AutoCloseable {
                 LockSupport.unpark(core.thread);
             }
             for (var core : started) {
-                joinQuietly(core.thread);
+                Threads.joinUninterruptibly(core.thread);
             }
         }
         if (coordinator != null) {
@@ -433,7 +435,7 @@ public final class LaminarRuntime implements AutoCloseable {
                 LockSupport.unpark(core.thread);
             }
             for (var core : running) {
-                joinQuietly(core.thread);
+                Threads.joinUninterruptibly(core.thread);
             }
             StorageException notDurable = null;
             for (var core : running) {
@@ -477,26 +479,6 @@ public final class LaminarRuntime implements AutoCloseable {
         }
     }
 
-    private static void joinQuietly(Thread thread) {
-        boolean interrupted = false;
-        while (thread.isAlive()) {
-            try {
-                thread.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static Thread daemon(Runnable r, String name) {
-        var t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
-    }
-
     /** One core: its thread, its store and its task queue. */
     private final class Core implements CoreContext, Runnable {
         final int index;
@@ -506,6 +488,7 @@ public final class LaminarRuntime implements AutoCloseable {
         final Thread thread;
         final CompletableFuture<Void> initialized = new CompletableFuture<>();
         final Supplier<CutContext> cut;
+        private final Backoff backoff = new Backoff(SPINS, YIELDS, PARK_NANOS); // core thread only
         volatile boolean parked;
         volatile boolean stop;
         volatile StorageException dead;
@@ -517,8 +500,7 @@ public final class LaminarRuntime implements AutoCloseable {
             this.changelog = changelog;
             this.queue = new MpscArrayQueue<>(taskQueueCapacity);
             this.cut = () -> cutContext.cutContext(index, store);
-            this.thread = new Thread(this, String.format("laminar-core-%d", index));
-            this.thread.setDaemon(true);
+            this.thread = Threads.daemon(String.format("laminar-core-%d", index), this);
         }
 
         @Override
@@ -541,17 +523,16 @@ public final class LaminarRuntime implements AutoCloseable {
                 return;
             }
             try {
-                int idle = 0;
                 while (true) {
                     pollCheckpoint();
                     if (queue.drain(this::runTask, DRAIN_LIMIT) > 0) {
-                        idle = 0;
+                        backoff.reset();
                     } else if (stop) {
                         if (queue.isEmpty()) {
                             return;
                         }
                     } else {
-                        idle(++idle);
+                        idle();
                     }
                 }
             } catch (Throwable e) {
@@ -599,15 +580,11 @@ public final class LaminarRuntime implements AutoCloseable {
             task.run(this);
         }
 
-        private void idle(int rounds) {
-            if (rounds <= SPINS) {
-                Thread.onSpinWait();
-            } else if (rounds <= SPINS + YIELDS) {
-                Thread.yield();
-            } else {
+        private void idle() {
+            if (!backoff.spinOrYield()) {
                 parked = true;
                 if (queue.isEmpty() && !stop) {
-                    LockSupport.parkNanos(PARK_NANOS);
+                    LockSupport.parkNanos(backoff.parkNanos());
                 }
                 parked = false;
             }

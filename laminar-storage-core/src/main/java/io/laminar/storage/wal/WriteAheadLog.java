@@ -1,6 +1,8 @@
 package io.laminar.storage.wal;
 
 import io.laminar.storage.StorageException;
+import io.laminar.storage.concurrent.Backoff;
+import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.io.FileIO;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -129,7 +131,8 @@ public final class WriteAheadLog implements AutoCloseable {
         this.fileLock = fileLock;
         this.recoveryReport = recovered.report(newLogStart);
         this.syncEveryAppend = options.syncPolicy() instanceof SyncPolicy.EveryAppend;
-        this.preallocator = Executors.newSingleThreadExecutor(r -> daemon(r, "laminar-wal-prealloc-" + options.name()));
+        this.preallocator = Executors.newSingleThreadExecutor(
+                Threads.daemonFactory("laminar-wal-prealloc-" + options.name()));
         // A new log (no segment found) starts at newLogStart; one whose segments were all cut away
         // starts again where they ended.
         long end = recovered.endPosition() >= 0 ? recovered.endPosition() : newLogStart;
@@ -163,8 +166,8 @@ public final class WriteAheadLog implements AutoCloseable {
         } finally {
             flushLock.unlock();
         }
-        this.syncer = daemon(this::runSyncer, "laminar-wal-syncer-" + options.name());
-        this.acknowledger = daemon(this::runAcknowledger, "laminar-wal-ack-" + options.name());
+        this.syncer = Threads.daemon("laminar-wal-syncer-" + options.name(), this::runSyncer);
+        this.acknowledger = Threads.daemon("laminar-wal-ack-" + options.name(), this::runAcknowledger);
         acknowledger.start();
         syncer.start();
     }
@@ -455,10 +458,10 @@ public final class WriteAheadLog implements AutoCloseable {
         long finalEnd = ring.closeForAppends();
         stopSyncer = true;
         LockSupport.unpark(syncer);
-        boolean interrupted = joinUninterruptibly(syncer);
+        boolean interrupted = Threads.joinDeferringInterrupt(syncer);
         stopAcknowledger = true;
         LockSupport.unpark(acknowledger);
-        interrupted |= joinUninterruptibly(acknowledger);
+        interrupted |= Threads.joinDeferringInterrupt(acknowledger);
         StorageException error = null;
         flushLock.lock();
         try {
@@ -524,7 +527,9 @@ public final class WriteAheadLog implements AutoCloseable {
 
     private long reserveWhenFull(int padded) {
         statistics.bufferFullWaits.increment();
-        for (int idle = 0; ; idle++) {
+        var backoff = scratch.get().backoff;
+        backoff.reset();
+        while (true) {
             checkWritable();
             long position = ring.tryReserve(padded);
             if (position >= 0) {
@@ -537,13 +542,7 @@ public final class WriteAheadLog implements AutoCloseable {
             if (!syncEveryAppend) {
                 helpWrite(); // under EveryAppend every appender writes out on its own path anyway
             }
-            if (idle < 100) {
-                Thread.onSpinWait();
-            } else if (idle < 200) {
-                Thread.yield();
-            } else {
-                LockSupport.parkNanos(50_000);
-            }
+            backoff.idle();
         }
     }
 
@@ -664,7 +663,7 @@ public final class WriteAheadLog implements AutoCloseable {
                 ? Math.max(50_000, Math.min(g.maxWait().toNanos(), IDLE_PARK_NANOS))
                 : IDLE_PARK_NANOS;
         long nextIntervalSync = System.nanoTime() + intervalNanos;
-        int idle = 0;
+        var backoff = new Backoff(49, 10, parkNanos); // then parks for parkNanos or until the next interval sync
         while (!stopSyncer) {
             boolean worked = false;
             if (failure == null) {
@@ -681,14 +680,10 @@ public final class WriteAheadLog implements AutoCloseable {
                 failWaiters(failedException());
             }
             if (worked) {
-                idle = 0;
+                backoff.reset();
                 continue;
             }
-            if (++idle < 50) {
-                Thread.onSpinWait();
-            } else if (idle < 60) {
-                Thread.yield();
-            } else {
+            if (!backoff.spinOrYield()) {
                 syncerParked = true;
                 if (!hasWork()) {
                     long park = intervalNanos > 0
@@ -1035,24 +1030,6 @@ public final class WriteAheadLog implements AutoCloseable {
 
     // ---- helpers -----------------------------------------------------------------------------
 
-    private static Thread daemon(Runnable task, String name) {
-        var thread = new Thread(task, name);
-        thread.setDaemon(true);
-        return thread;
-    }
-
-    private static boolean joinUninterruptibly(Thread thread) {
-        boolean interrupted = false;
-        while (thread.isAlive()) {
-            try {
-                thread.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        return interrupted;
-    }
-
     private static void release(FileLock lock, FileChannel channel) {
         try {
             lock.release();
@@ -1074,6 +1051,7 @@ public final class WriteAheadLog implements AutoCloseable {
     private static final class AppendScratch {
         final CRC32C crc = new CRC32C();
         final ByteBuffer view;
+        final Backoff backoff = new Backoff(100, 100, 50_000); // while the buffer is full
 
         AppendScratch(ByteBuffer view) {
             this.view = view;

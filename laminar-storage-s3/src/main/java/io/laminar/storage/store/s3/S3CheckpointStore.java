@@ -1,6 +1,7 @@
 package io.laminar.storage.store.s3;
 
 import io.laminar.storage.StorageException;
+import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.store.CheckpointConflictException;
 import io.laminar.storage.store.CheckpointCorruptException;
 import io.laminar.storage.store.CheckpointManifest;
@@ -36,7 +37,6 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -180,13 +180,8 @@ public final class S3CheckpointStore implements CheckpointStore {
         this.retryMaxDelay = b.retryMaxDelay;
         this.incompleteUploadMaxAge = b.incompleteUploadMaxAge;
         this.closeClient = b.closeClient;
-        var threads = new AtomicInteger();
         var pool = new ThreadPoolExecutor(uploadThreads, uploadThreads, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), r -> {
-                    var t = new Thread(r, "laminar-s3-upload-" + threads.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
+                new LinkedBlockingQueue<>(), Threads.numberedDaemonFactory("laminar-s3-upload-"));
         pool.allowCoreThreadTimeOut(true);
         this.uploads = pool;
         this.buffers = new ArrayBlockingQueue<>(uploadThreads + 1);
