@@ -361,9 +361,16 @@ class LaminarRuntimeTest {
             var put = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
             StateChangeFormat.encode(put, StateChangeFormat.PUT, bytes("k"), 1, bytes("v"), 1);
             wal.whenDurable(1, writer.append(put.flip())).join();
-            badPosition = wal.durablePosition(1);
             // Its checksum is valid, its body is no change: what a writer bug or a newer format leaves.
-            wal.whenDurable(1, writer.append(new byte[0])).join();
+            long bad = writer.append(new byte[0]);
+            wal.whenDurable(1, bad).join();
+            var positions = new ArrayList<Long>();
+            wal.replay(wal.startPositions(), r -> {
+                if (r.core() == 1 && r.sequence() == bad) {
+                    positions.add(r.position());
+                }
+            });
+            badPosition = positions.get(0);
         }
         var wal = wal();
         var store = store();
