@@ -7,7 +7,8 @@
  * {@link io.laminar.storage.checkpoint.CheckpointHistory} that monitoring reads. Where checkpoints
  * are stored is the {@code store} package's concern.
  *
- * <p>Depends on {@code store}, {@code percore}, {@code changelog}, {@code state}, {@code io} and the
- * JDK (a test enforces it).
+ * <p>Depends on {@code store}, {@code percore}, {@code changelog}, {@code state}, {@code io},
+ * {@code io.laminar.storage} ({@code StorageException}) and the JDK (a test enforces it); not on
+ * {@code wal} directly, nor on {@code runtime}.
  */
 package io.laminar.storage.checkpoint;
