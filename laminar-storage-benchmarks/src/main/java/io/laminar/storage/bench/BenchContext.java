@@ -24,7 +24,7 @@ public final class BenchContext {
     private final Path root;
     private int counter;
 
-    BenchContext(Settings settings, Path root) {
+    public BenchContext(Settings settings, Path root) {
         this.settings = settings;
         this.root = root;
     }

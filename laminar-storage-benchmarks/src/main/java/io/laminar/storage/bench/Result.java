@@ -73,7 +73,7 @@ public final class Result {
     }
 
     /** laminar's advantage over {@code vs}: above 1 means laminar is better (faster or lower latency). */
-    void ratio(double value, String vs) {
+    public void ratio(double value, String vs) {
         ratio = value;
         ratioVs = vs;
     }
@@ -131,7 +131,7 @@ public final class Result {
     }
 
     /** The row as the JSON object the suite writes: the fixed fields first, then the extras. */
-    Map<String, Object> toJson() {
+    public Map<String, Object> toJson() {
         var row = new LinkedHashMap<String, Object>();
         row.put("scenario", scenario);
         row.put("system", system);

@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * <h2>Thread-safety</h2>
  * Not thread-safe: one checkpoint thread (Ring 1) uses it; the snapshots it reads are immutable.
  */
-public final class IncrementalCheckpointManager {
+final class IncrementalCheckpointManager {
 
     private static final Logger log = LoggerFactory.getLogger(IncrementalCheckpointManager.class);
     private static final Pattern STATE_FILE = Pattern.compile("state/core-\\d{4}/(\\d{20})-(full|delta)\\.lsf");
@@ -78,7 +78,7 @@ public final class IncrementalCheckpointManager {
     }
 
     /** What {@link #writeState} wrote for one checkpoint, to put in its manifest and then {@link #commit}. */
-    public static final class WrittenState {
+    static final class WrittenState {
         private final List<List<StateFileRef>> chains;
         private final long writtenBytes;
         private final long stateBytes;
@@ -95,19 +95,19 @@ public final class IncrementalCheckpointManager {
         }
 
         /** Per core, its chain of files, full first. */
-        public List<List<StateFileRef>> chains() {
+        List<List<StateFileRef>> chains() {
             return chains;
         }
 
         /** Every file of every chain, without repeats. */
-        public List<StateFileRef> files() {
+        List<StateFileRef> files() {
             var all = new java.util.LinkedHashSet<StateFileRef>();
             chains.forEach(all::addAll);
             return List.copyOf(all);
         }
 
         /** The bytes this checkpoint wrote. */
-        public long writtenBytes() {
+        long writtenBytes() {
             return writtenBytes;
         }
 
@@ -116,12 +116,12 @@ public final class IncrementalCheckpointManager {
          * lengths of every key and value (without the file format's framing), whatever part of it
          * this checkpoint wrote.
          */
-        public long stateBytes() {
+        long stateBytes() {
             return stateBytes;
         }
 
         /** The checkpoint whose files this one builds on, or null if every core wrote a full file. */
-        public Long parentId() {
+        Long parentId() {
             return parentId;
         }
     }
@@ -132,7 +132,7 @@ public final class IncrementalCheckpointManager {
      * @param maxDeltas           the most deltas a chain may hold before a full file is written (0: always full)
      * @param maxDeltaFraction    a full file is written once a chain's deltas exceed this fraction of its full file
      */
-    public IncrementalCheckpointManager(CheckpointStore store, int retainedCheckpoints, int maxDeltas,
+    IncrementalCheckpointManager(CheckpointStore store, int retainedCheckpoints, int maxDeltas,
             double maxDeltaFraction) {
         if (retainedCheckpoints < 1) {
             throw new IllegalArgumentException("retainedCheckpoints must be at least 1, but was " + retainedCheckpoints);
@@ -150,7 +150,7 @@ public final class IncrementalCheckpointManager {
     }
 
     /** The store. */
-    public CheckpointStore store() {
+    CheckpointStore store() {
         return store;
     }
 
@@ -159,7 +159,7 @@ public final class IncrementalCheckpointManager {
      * The next checkpoint id that collides with nothing in the store: above every published
      * manifest and every state file (an orphan not yet deleted must not be overwritten).
      */
-    public long nextCheckpointId() throws IOException {
+    long nextCheckpointId() throws IOException {
         long highest = -1;
         for (long id : store.listCheckpoints()) {
             highest = Math.max(highest, id);
@@ -178,7 +178,7 @@ public final class IncrementalCheckpointManager {
      * committed chain, a full file, or nothing if it did not change. Nothing is committed: call
      * {@link #commit} once the manifest is published.
      */
-    public WrittenState writeState(long checkpointId, long epoch, List<StateSnapshot> snapshots) throws IOException {
+    WrittenState writeState(long checkpointId, long epoch, List<StateSnapshot> snapshots) throws IOException {
         var chains = new ArrayList<List<StateFileRef>>();
         var next = new ArrayList<Chain>();
         long written = 0;
@@ -232,7 +232,7 @@ public final class IncrementalCheckpointManager {
      * @throws IllegalArgumentException if the manifest does not have one chain per core, or names
      *                                  a file it does not list
      */
-    public void resume(CheckpointManifest manifest, List<StateSnapshot> checkpointStates) {
+    void resume(CheckpointManifest manifest, List<StateSnapshot> checkpointStates) {
         var refs = new java.util.HashMap<String, StateFileRef>();
         manifest.files().forEach(ref -> refs.put(ref.path(), ref));
         var chains = new TreeMap<Integer, Chain>();
@@ -264,7 +264,7 @@ public final class IncrementalCheckpointManager {
     }
 
     /** The checkpoint whose state was written is published: later checkpoints build on it. */
-    public void commit(long checkpointId, WrittenState state) {
+    void commit(long checkpointId, WrittenState state) {
         for (int core = 0; core < state.next.size(); core++) {
             committed.put(core, state.next.get(core));
         }
@@ -286,7 +286,7 @@ public final class IncrementalCheckpointManager {
      *                     deleted), or a deletion failed (the others are still tried, and their
      *                     failures are suppressed on the first)
      */
-    public int discard(long checkpointId) throws IOException {
+    int discard(long checkpointId) throws IOException {
         var files = List.copyOf(uncommitted);
         uncommitted.clear();
         if (files.isEmpty()) {
@@ -389,7 +389,7 @@ public final class IncrementalCheckpointManager {
      * (those that could be read). Deleting manifests first means a crash in between leaves only
      * orphan files, never a manifest without its files.
      */
-    public List<CheckpointManifest> applyRetention(Runnable beforeDeleting) throws IOException {
+    List<CheckpointManifest> applyRetention(Runnable beforeDeleting) throws IOException {
         var ids = store.listCheckpoints();
         int drop = Math.max(0, ids.size() - retainedCheckpoints);
         if (drop > 0 && beforeDeleting != null) {
@@ -417,7 +417,7 @@ public final class IncrementalCheckpointManager {
      * interrupted writes left that is not a file ({@link CheckpointStore#cleanUpIncompleteWrites()}).
      * Returns how many files were deleted.
      */
-    public int deleteOrphans() throws IOException {
+    int deleteOrphans() throws IOException {
         Set<String> referenced = new HashSet<>();
         boolean unreadable = false;
         long newestManifest = -1;

@@ -138,7 +138,7 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
     }
 
     /** Adds a listener. */
-    public void addListener(CheckpointListener listener) {
+    void addListener(CheckpointListener listener) {
         listeners.add(Objects.requireNonNull(listener, "listener"));
     }
 

@@ -46,14 +46,14 @@ import java.nio.ByteOrder;
  *
  * <p>Stateless; thread-safe.
  */
-public final class StateFileFormat {
+final class StateFileFormat {
 
     /** "LSTF". */
-    public static final int MAGIC = 0x4654534C; // little-endian bytes 'L' 'S' 'T' 'F'
-    public static final byte VERSION = 1;
-    public static final byte FULL = 1;
-    public static final byte DELTA = 2;
-    public static final int HEADER_LENGTH = 32;
+    static final int MAGIC = 0x4654534C; // little-endian bytes 'L' 'S' 'T' 'F'
+    static final byte VERSION = 1;
+    static final byte FULL = 1;
+    static final byte DELTA = 2;
+    static final int HEADER_LENGTH = 32;
     static final byte PUT = 1;
     static final byte DELETE = 2;
     static final int END = 0xFF;
@@ -62,17 +62,17 @@ public final class StateFileFormat {
     }
 
     /** The header of a state file. */
-    public record Header(byte kind, int core, long epoch, long checkpointId) {
+    record Header(byte kind, int core, long epoch, long checkpointId) {
     }
 
     /** Writes state entries to a stream in this format; call {@link #finish()} once at the end. Single-threaded. */
-    public static final class Writer implements ChangelogSink {
+    static final class Writer implements ChangelogSink {
         private final OutputStream out;
         private final byte[] small = new byte[9];
         private long entries;
         private long bytes;
 
-        public Writer(OutputStream out, Header header) throws IOException {
+        Writer(OutputStream out, Header header) throws IOException {
             this.out = out;
             var h = ByteBuffer.allocate(HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
             h.putInt(MAGIC).put(VERSION).put(header.kind()).putShort((short) 0).putInt(header.core())
@@ -106,7 +106,7 @@ public final class StateFileFormat {
         }
 
         /** Writes the trailer; returns the number of entries. */
-        public long finish() throws IOException {
+        long finish() throws IOException {
             var t = ByteBuffer.wrap(small).order(ByteOrder.LITTLE_ENDIAN);
             t.put((byte) END).putLong(entries);
             write(small, 9);
@@ -115,12 +115,12 @@ public final class StateFileFormat {
         }
 
         /** The entries written so far. */
-        public long entries() {
+        long entries() {
             return entries;
         }
 
         /** The bytes written so far. */
-        public long bytes() {
+        long bytes() {
             return bytes;
         }
 
@@ -150,7 +150,7 @@ public final class StateFileFormat {
      *
      * @throws IOException with a message saying what is wrong with the bytes
      */
-    public static Header read(InputStream in, int expectedCore, ChangelogSink target) throws IOException {
+    static Header read(InputStream in, int expectedCore, ChangelogSink target) throws IOException {
         return read(in, "(unnamed)", -1, expectedCore, target);
     }
 
@@ -170,7 +170,7 @@ public final class StateFileFormat {
      *                     unknown version, kind or op, another core, a length that is negative or
      *                     runs past the end, a file cut short, a wrong entry count, bytes after the trailer
      */
-    public static Header read(InputStream in, String file, long size, int expectedCore, ChangelogSink target)
+    static Header read(InputStream in, String file, long size, int expectedCore, ChangelogSink target)
             throws IOException {
         return new Reader(in, file, size).read(expectedCore, target);
     }

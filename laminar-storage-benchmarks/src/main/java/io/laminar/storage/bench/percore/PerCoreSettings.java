@@ -36,7 +36,7 @@ public record PerCoreSettings(
         Duration jmhIterationTime,
         long quietDiskWaitMillis) {
 
-    static PerCoreSettings forRun(boolean quick) {
+    public static PerCoreSettings forRun(boolean quick) {
         return quick ? quickRun() : defaultRun();
     }
 

@@ -1,9 +1,10 @@
-package io.laminar.storage.bench.percore;
+package io.laminar.storage.bench.jmh;
 
 import io.laminar.storage.bench.BenchContext;
 import io.laminar.storage.bench.Result;
 import io.laminar.storage.bench.Scenario;
-import io.laminar.storage.bench.jmh.Ring0PutBenchmark;
+import io.laminar.storage.bench.percore.PerCoreSettings;
+import io.laminar.storage.bench.percore.Ring0Fixture;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;

@@ -1,5 +1,6 @@
-package io.laminar.storage.bench;
+package io.laminar.storage.bench.suite;
 
+import io.laminar.storage.bench.Result;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

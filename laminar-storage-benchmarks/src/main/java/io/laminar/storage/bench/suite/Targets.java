@@ -1,5 +1,6 @@
-package io.laminar.storage.bench;
+package io.laminar.storage.bench.suite;
 
+import io.laminar.storage.bench.Result;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;

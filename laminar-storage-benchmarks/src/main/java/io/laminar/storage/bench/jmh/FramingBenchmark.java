@@ -1,8 +1,8 @@
-package io.laminar.storage.wal;
+package io.laminar.storage.bench.jmh;
 
 import io.laminar.storage.bench.Payloads;
+import io.laminar.storage.wal.WalFraming;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -18,12 +18,12 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * CRC32C framing, in memory, on the WAL's own (package-private) code: that is why this benchmark
- * lives in the WAL's package rather than a copy of the framing living here.
+ * CRC32C framing, in memory, on the WAL's own code ({@link WalFraming} runs it outside a log)
+ * rather than a copy of it.
  * <ul>
  *   <li>{@code putFrame}: what an append does after reserving space: write the header, copy the
- *       payload, CRC32C the frame, publish the length ({@link FrameRing#putFrame}).</li>
- *   <li>{@code verifyFrame}: what a reader and recovery do per record ({@link WalFormat#frameCrc}).</li>
+ *       payload, CRC32C the frame, publish the length ({@link WalFraming#put}).</li>
+ *   <li>{@code verifyFrame}: what a reader and recovery do per record ({@link WalFraming#verify}).</li>
  *   <li>{@code crc32cOnly}: one {@code CRC32C.update} over the same frame bytes, the floor for
  *       both.</li>
  * </ul>
@@ -40,43 +40,33 @@ public class FramingBenchmark {
     @Param({"64", "1024"})
     int payloadBytes;
 
-    private FrameRing ring;
-    private ByteBuffer ringView;
+    private WalFraming ring;
     private ByteBuffer payload;
     private ByteBuffer frame;
     private int frameLength;
-    private int paddedLength;
-    private long position;
     private final CRC32C crc = new CRC32C();
 
     @Setup
     public void setup() {
-        ring = new FrameRing(1 << 20, 0);
-        ringView = ring.newView();
+        ring = new WalFraming(1 << 20);
         payload = ByteBuffer.wrap(Payloads.random(payloadBytes, 1));
-        frameLength = WalFormat.FRAME_HEADER_LENGTH + payloadBytes;
-        paddedLength = (int) WalFormat.paddedFrameLength(payloadBytes);
         // A valid frame at position 0 for the read side, framed by the write side's code.
-        var source = new FrameRing(1 << 16, 0);
-        source.putFrame(0, payload, 0, crc, source.newView());
-        frame = ByteBuffer.allocateDirect(paddedLength).order(ByteOrder.LITTLE_ENDIAN);
-        var sourceView = source.newView();
-        frame.put(sourceView.limit(paddedLength).position(0)).clear();
-        if (WalFormat.frameCrc(crc, frame, 0, frameLength) != frame.getInt(WalFormat.OFFSET_CRC)) {
+        frame = WalFraming.frame(payload);
+        frameLength = frame.getInt(0); // the frame's length field: header and payload, no padding
+        if (!WalFraming.verify(crc, frame)) {
             throw new IllegalStateException("the test frame does not verify");
         }
     }
 
     @Benchmark
     public void putFrame() {
-        // No consumer drains this ring: putFrame only indexes it, so positions can just keep going round.
-        ring.putFrame(position, payload, 0, crc, ringView);
-        position += paddedLength;
+        // No consumer drains this ring: putFrame only indexes it, so positions just keep going round.
+        ring.put(payload);
     }
 
     @Benchmark
-    public int verifyFrame() {
-        return WalFormat.frameCrc(crc, frame, 0, frameLength);
+    public boolean verifyFrame() {
+        return WalFraming.verify(crc, frame);
     }
 
     @Benchmark

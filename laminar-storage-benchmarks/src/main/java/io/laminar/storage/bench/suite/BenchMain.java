@@ -1,4 +1,4 @@
-package io.laminar.storage.bench;
+package io.laminar.storage.bench.suite;
 
 import java.util.Arrays;
 

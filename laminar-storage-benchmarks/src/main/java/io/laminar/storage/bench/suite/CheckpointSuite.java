@@ -1,5 +1,7 @@
-package io.laminar.storage.bench;
+package io.laminar.storage.bench.suite;
 
+import io.laminar.storage.bench.Result;
+import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.bench.checkpoint.FullScenario;
 import io.laminar.storage.bench.checkpoint.IncrementalScenario;
 import io.laminar.storage.bench.checkpoint.RestoreScenario;

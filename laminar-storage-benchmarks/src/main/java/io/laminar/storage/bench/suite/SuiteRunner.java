@@ -1,5 +1,10 @@
-package io.laminar.storage.bench;
+package io.laminar.storage.bench.suite;
 
+import io.laminar.storage.bench.BenchContext;
+import io.laminar.storage.bench.ClosedLoop;
+import io.laminar.storage.bench.Result;
+import io.laminar.storage.bench.Scenario;
+import io.laminar.storage.bench.Settings;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,9 @@
-package io.laminar.storage.bench;
+package io.laminar.storage.bench.suite;
 
+import io.laminar.storage.bench.Result;
+import io.laminar.storage.bench.Scenario;
+import io.laminar.storage.bench.jmh.Ring0AllocScenario;
 import io.laminar.storage.bench.percore.CoresScenario;
-import io.laminar.storage.bench.percore.Ring0AllocScenario;
 import io.laminar.storage.bench.percore.Ring0PutScenario;
 import io.laminar.storage.bench.percore.Ring0SustainedScenario;
 import java.io.PrintStream;

@@ -1,5 +1,6 @@
-package io.laminar.storage.bench;
+package io.laminar.storage.bench.suite;
 
+import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.bench.scenario.AppendNoSyncScenario;
 import io.laminar.storage.bench.scenario.BulkScenario;
 import io.laminar.storage.bench.scenario.DurableGroupScenario;

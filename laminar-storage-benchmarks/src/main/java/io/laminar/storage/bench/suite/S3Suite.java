@@ -1,5 +1,7 @@
-package io.laminar.storage.bench;
+package io.laminar.storage.bench.suite;
 
+import io.laminar.storage.bench.Result;
+import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.bench.s3.RestoreScenario;
 import io.laminar.storage.bench.s3.UploadScenario;
 import java.io.PrintStream;
