@@ -17,6 +17,7 @@
  * (an enforcer rule and a test check it); the Spring Boot starter adapts its listener and
  * statistics interfaces, and backends live in modules of their own ({@code laminar-storage-s3}).
  * The test is {@code io.laminar.storage.ArchitectureTest} in the core's tests: it checks every rule
- * written in these package-info files.
+ * written in these package-info files. {@code ARCHITECTURE.md} at the root of the repository draws
+ * the whole picture.
  */
 package io.laminar.storage;
