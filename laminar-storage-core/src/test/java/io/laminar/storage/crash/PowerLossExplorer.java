@@ -77,8 +77,22 @@ final class PowerLossExplorer {
         while (chosen.size() > budget) {
             chosen.remove(random.nextInt(chosen.size()));
         }
-        var model = new DiskModel();
         var checker = workload.checker(seed);
+        // The library logs every recovery at INFO and every torn tail at WARN: keep each state's log,
+        // and show it only with a violation.
+        var stateLog = new java.io.ByteArrayOutputStream();
+        var err = System.err;
+        System.setErr(new java.io.PrintStream(stateLog, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            return exploreFrom(workload, seed, budget, trace, chosen, checker, stateLog);
+        } finally {
+            System.setErr(err);
+        }
+    }
+
+    private Result exploreFrom(Workload workload, long seed, int budget, PowerLossTrace trace, List<Integer> chosen,
+            Checker checker, java.io.ByteArrayOutputStream stateLog) throws Exception {
+        var model = new DiskModel();
         int applied = 0;
         long states = 0;
         var violations = new ArrayList<String>();
@@ -99,6 +113,7 @@ final class PowerLossExplorer {
                 var image = model.crash(stateSeed);
                 var dir = scratch.resolve(workload.name() + "-state");
                 image.writeTo(dir);
+                stateLog.reset();
                 states++;
                 try {
                     checker.check(dir);
@@ -111,7 +126,7 @@ final class PowerLossExplorer {
                     e.printStackTrace(new PrintWriter(stack));
                     violations.add(workload.name() + " at trace point " + point + " of " + trace.size()
                             + " (after " + (point > 0 ? trace.get(point - 1) : "nothing") + "), " + image.cut()
-                            + ": " + e + "\n  image kept in " + kept + "\n" + stack);
+                            + ": " + e + "\n  image kept in " + kept + "\n" + stack + "\n  log of the recovery:\n" + stateLog);
                 } finally {
                     deleteTree(dir);
                 }
