@@ -11,11 +11,29 @@ import java.nio.file.StandardOpenOption;
 import java.util.Set;
 
 /**
- * The one seam through which the library opens, moves, deletes and syncs files.
+ * The one seam through which the library opens, moves, links, deletes and syncs files: every write,
+ * {@code force}, size change, rename, hard link, deletion and directory sync of the library goes
+ * through it or through a channel it returned. Directories are created, and some files listed, read
+ * and memory-mapped (read-only), with {@link Files} and the JDK directly.
  *
- * <p>Production code uses {@link #system()}. Tests substitute an implementation that fails a
- * {@code force}, slows writes down or drops unsynced bytes, so that failure handling is exercised
- * with real code paths instead of mocks.
+ * <p>Production code uses {@link #system()}. The core's test-jar has two implementations that run
+ * the real code paths instead of mocks:
+ * <ul>
+ *   <li>{@code FaultyFileIO} makes {@code write} and {@code force} throw (after N calls, once, or
+ *       on a switch) and slows them down;</li>
+ *   <li>{@code PowerLossFileIO} records every call above, with what each {@code force} and
+ *       directory sync made durable, and produces the file systems a power cut could leave: unsynced
+ *       writes lost, kept, or torn at 512-byte-sector or 4 KiB-page granularity and out of order;
+ *       files grown with zeros; creations, renames, links and deletions not followed by a directory
+ *       sync undone. Its javadoc says exactly what it models and what not.</li>
+ * </ul>
+ * A test that kills the process ({@code SIGKILL}) keeps everything written in the page cache; only
+ * {@code PowerLossFileIO} loses what was not synced.
+ *
+ * <p>What the library relies on, as Linux ext4 and xfs provide it: {@code force} (fdatasync or
+ * fsync) makes a file's data and size durable but not its name; {@link #syncDirectory} makes the
+ * entries of a directory durable; {@link #atomicMove} and {@link #createLink} are atomic, so after a
+ * power cut a name refers to the old file or to the new one, never to a mix.
  *
  * <p>Implementations must be thread-safe.
  */

@@ -33,6 +33,10 @@ import java.util.function.Predicate;
  * {@code force}: {@link #closedWithUnsyncedWrites()} lists the files whose channel was closed with
  * writes that no fdatasync covered.
  *
+ * <p>It makes calls fail; {@link PowerLossFileIO} makes what was not synced vanish at a simulated
+ * power cut. They compose: {@code new FaultyFileIO(new PowerLossFileIO(root))} records what the
+ * failed and the successful calls did (a failed {@code force} syncs nothing).
+ *
  * <p>Thread-safe.
  */
 public final class FaultyFileIO implements FileIO {
