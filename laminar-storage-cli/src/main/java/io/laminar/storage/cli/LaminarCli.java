@@ -20,7 +20,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "laminar",
         mixinStandardHelpOptions = true,
         versionProvider = LaminarCli.Version.class,
-        subcommands = {WalCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {WalCommand.class, CheckpointCommand.class, CommandLine.HelpCommand.class},
         description = {
                 "Inspect, verify and repair laminar-storage WALs and checkpoints.",
                 "",
