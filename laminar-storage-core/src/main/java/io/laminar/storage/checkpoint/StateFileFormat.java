@@ -46,7 +46,7 @@ import java.nio.ByteOrder;
  *
  * <p>Stateless; thread-safe.
  */
-final class StateFileFormat {
+public final class StateFileFormat {
 
     /** "LSTF". */
     static final int MAGIC = 0x4654534C; // little-endian bytes 'L' 'S' 'T' 'F'
@@ -62,7 +62,7 @@ final class StateFileFormat {
     }
 
     /** The header of a state file. */
-    record Header(byte kind, int core, long epoch, long checkpointId) {
+    public record Header(byte kind, int core, long epoch, long checkpointId) {
     }
 
     /** Writes state entries to a stream in this format; call {@link #finish()} once at the end. Single-threaded. */
@@ -170,7 +170,7 @@ final class StateFileFormat {
      *                     unknown version, kind or op, another core, a length that is negative or
      *                     runs past the end, a file cut short, a wrong entry count, bytes after the trailer
      */
-    static Header read(InputStream in, String file, long size, int expectedCore, ChangelogSink target)
+    public static Header read(InputStream in, String file, long size, int expectedCore, ChangelogSink target)
             throws IOException {
         return new Reader(in, file, size).read(expectedCore, target);
     }

@@ -571,12 +571,44 @@ public final class PerCoreWalManager implements AutoCloseable {
     }
 
     private CoreRecord decode(int core, WalRecord record) {
-        var payload = record.payload();
-        var problem = CoreRecordFormat.check(payload, core);
+        var problem = CoreRecordFormat.check(record.payload(), core);
         if (problem != null) {
             throw new StorageException("the log of core " + core + " in " + directory + " holds a record at position "
                     + record.position() + " that is not a valid per-core entry: " + problem);
         }
+        return decodeChecked(core, record);
+    }
+
+    /**
+     * The core whose log has WAL name {@code walName} ({@code core-0003}: 3), or -1 if the name is
+     * no core's. For tools that look at a directory without opening it. Stateless; thread-safe.
+     */
+    public static int coreOfLog(String walName) {
+        return CoreRecordFormat.core(walName);
+    }
+
+    /** The WAL name of core {@code core}'s log, {@code core-0003}. Stateless; thread-safe. */
+    public static String logName(int core) {
+        return CoreRecordFormat.walName(core);
+    }
+
+    /**
+     * Decodes a record read from core {@code core}'s log (for example through
+     * {@link io.laminar.storage.wal.WalInspection#forEachRecord}) as replay does. The body is a view
+     * valid as long as the record's payload. Stateless; thread-safe.
+     *
+     * @throws IllegalArgumentException saying what is wrong if the payload is not a valid per-core entry of that core
+     */
+    public static CoreRecord decodeRecord(int core, WalRecord record) {
+        var problem = CoreRecordFormat.check(record.payload(), core);
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
+        }
+        return decodeChecked(core, record);
+    }
+
+    private static CoreRecord decodeChecked(int core, WalRecord record) {
+        var payload = record.payload();
         return new CoreRecord(core, CoreRecordFormat.kind(payload), CoreRecordFormat.epoch(payload),
                 CoreRecordFormat.sequence(payload), record.position(), record.nextPosition(),
                 CoreRecordFormat.body(payload));

@@ -87,6 +87,7 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
     private final Path manifestRoot;
     private final FileIO io;
     private final Set<Path> durableDirectories = ConcurrentHashMap.newKeySet();
+    private volatile boolean readOnly;
 
     private FileSystemCheckpointStore(Path root, FileIO io) {
         this.root = root;
@@ -98,6 +99,32 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
     /** Opens (creating it if needed) the store in {@code root} on the real file system. */
     public static FileSystemCheckpointStore open(Path root) throws IOException {
         return open(root, FileIO.system());
+    }
+
+    /**
+     * Opens the existing store in {@code root} for reading only: it creates, deletes and writes
+     * nothing (temporary files are left alone), so it is safe beside a process that is writing to
+     * the store. Its write and delete methods throw {@link UnsupportedOperationException}.
+     *
+     * @throws java.nio.file.NoSuchFileException if {@code root} or its {@code manifests} directory does not exist
+     */
+    public static FileSystemCheckpointStore openReadOnly(Path root) throws IOException {
+        var store = new FileSystemCheckpointStore(root.toAbsolutePath().normalize(), FileIO.system());
+        store.readOnly = true;
+        if (!Files.isDirectory(store.root)) {
+            throw new NoSuchFileException(store.root.toString(), null, "no such directory");
+        }
+        if (!Files.isDirectory(store.manifestRoot)) {
+            throw new NoSuchFileException(store.manifestRoot.toString(), null,
+                    "no manifests directory: not a checkpoint store");
+        }
+        return store;
+    }
+
+    private void checkWritable() {
+        if (readOnly) {
+            throw new UnsupportedOperationException("the checkpoint store in " + root + " was opened read-only");
+        }
     }
 
     /**
@@ -127,6 +154,7 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
     /** Streams the producer's bytes straight into the temp file: no staging copy. */
     @Override
     public StateFileRef writeFile(String path, ContentWriter content) throws IOException {
+        checkWritable();
         Objects.requireNonNull(content, "content");
         var target = stateFile(path);
         var directory = target.getParent();
@@ -236,6 +264,7 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
 
     @Override
     public void deleteFile(String path) throws IOException {
+        checkWritable();
         var file = stateFile(path);
         io.deleteIfExists(file);
         if (Files.isDirectory(file.getParent())) {
@@ -245,6 +274,7 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
 
     @Override
     public void publishManifest(CheckpointManifest manifest) throws IOException {
+        checkWritable();
         var bytes = ManifestCodec.encode(manifest);
         long id = manifest.checkpointId();
         for (var ref : manifest.files()) {
@@ -337,6 +367,7 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
 
     @Override
     public void deleteManifest(long checkpointId) throws IOException {
+        checkWritable();
         io.deleteIfExists(manifestFile(checkpointId));
         // Durable, so that a crash cannot resurrect a manifest whose files are deleted next.
         io.syncDirectory(manifestRoot);

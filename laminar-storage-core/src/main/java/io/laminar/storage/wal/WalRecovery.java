@@ -67,11 +67,74 @@ final class WalRecovery {
     private final WalOptions options;
     private final FileIO io;
     private final CRC32C crc = new CRC32C();
+    /** Inspect only ({@link #inspect()}): open files for reading, change nothing, record what a repair would do. */
+    private final boolean readOnly;
+    /** The checksums of the frame {@link #frameProblem} last rejected for a CRC mismatch, else null. */
+    private Integer lastStoredCrc;
+    private Integer lastComputedCrc;
+    /** In read-only mode: the corruption found and what {@link CorruptionPolicy#TRUNCATE} would cut. */
+    private WalInspection.Damage corruption;
+    private final List<WalRecoveryReport.DroppedRegion> plannedCut = new ArrayList<>();
 
     WalRecovery(Path directory, WalOptions options) {
+        this(directory, options, false);
+    }
+
+    private WalRecovery(Path directory, WalOptions options, boolean readOnly) {
         this.directory = directory;
         this.options = options;
         this.io = options.fileIO();
+        this.readOnly = readOnly;
+    }
+
+    /**
+     * Classifies log {@code logName} in {@code directory} exactly as {@link #recover()} would, but
+     * changes nothing: files are opened for reading only, no lock is taken, nothing is zeroed,
+     * copied, renamed or deleted.
+     */
+    static WalInspection inspect(Path directory, String logName) throws IOException {
+        var options = WalOptions.builder().name(logName).corruptionPolicy(CorruptionPolicy.TRUNCATE).build();
+        return new WalRecovery(directory, options, true).inspectLog();
+    }
+
+    private WalInspection inspectLog() throws IOException {
+        var scans = new ArrayList<Scan>();
+        try {
+            for (var path : listSegments()) {
+                scans.add(scan(path));
+            }
+            var segments = new ArrayList<WalInspection.SegmentInfo>();
+            for (var scan : scans) {
+                segments.add(new WalInspection.SegmentInfo(scan.path, scan.base, scan.logId, scan.capacity,
+                        scan.fileSize, scan.records, scan.endOffset, scan.endPosition, scan.headerProblem));
+            }
+            long firstBase = scans.isEmpty() ? -1 : scans.get(0).base;
+            int keep = checkChain(scans, new ArrayList<>());
+            var kept = new ArrayList<>(segments.subList(0, keep));
+            WalInspection.Damage torn = null;
+            if (keep > 0) {
+                var last = scans.get(keep - 1);
+                // What recover() would zero in the newest segment it keeps (repairTornTail).
+                long bytes = last.dirtyEnd - last.endOffset;
+                if (bytes > 0) {
+                    torn = new WalInspection.Damage(WalInspection.DamageKind.TORN_TAIL, last.path, last.endOffset,
+                            last.endPosition, bytes, last.problem != null ? last.problem
+                            : "non-zero bytes after the last record", null, last.storedCrc, last.computedCrc,
+                            last.laterValidRecords);
+                }
+                // A segment cut at an offset keeps its records before the cut only.
+                var info = kept.get(keep - 1);
+                kept.set(keep - 1, new WalInspection.SegmentInfo(info.path(), info.basePosition(), info.logId(),
+                        info.capacity(), info.fileSize(), last.records, last.endOffset, last.endPosition,
+                        info.headerProblem()));
+            }
+            long end = keep == 0 ? firstBase : scans.get(keep - 1).endPosition;
+            return new WalInspection(directory, options.name(), segments, kept, end, torn, corruption, plannedCut);
+        } finally {
+            for (var scan : scans) {
+                scan.channel.close();
+            }
+        }
     }
 
     static Path preallocatedFile(Path directory, String logName) {
@@ -165,13 +228,16 @@ final class WalRecovery {
         long laterValidRecords;
         long laterMaxDurableMark = -1;
         long dirtyEnd;
+        Integer storedCrc;
+        Integer computedCrc;
     }
 
     private Scan scan(Path path) throws IOException {
         var scan = new Scan();
         scan.path = path;
         scan.base = baseFromName(path);
-        scan.channel = io.open(path, EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
+        scan.channel = io.open(path, readOnly ? EnumSet.of(StandardOpenOption.READ)
+                : EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
         scan.fileSize = scan.channel.size();
         var headerBuffer = ByteBuffer.allocate((int) Math.min(scan.fileSize, WalFormat.SEGMENT_HEADER_LENGTH));
         readFully(scan.channel, headerBuffer, 0);
@@ -209,6 +275,8 @@ final class WalRecovery {
             var problem = frameProblem(map, offset, limit, position);
             if (problem != null) {
                 scan.problem = problem;
+                scan.storedCrc = lastStoredCrc;
+                scan.computedCrc = lastComputedCrc;
                 break;
             }
             int padded = (int) WalFormat.align(map.getInt(offset));
@@ -247,6 +315,8 @@ final class WalRecovery {
 
     /** Why the frame at {@code offset} is not a valid record at {@code position}, or null if it is. */
     private String frameProblem(ByteBuffer map, int offset, int limit, long position) {
+        lastStoredCrc = null;
+        lastComputedCrc = null;
         int length = map.getInt(offset);
         if (length < WalFormat.FRAME_HEADER_LENGTH) {
             return "frame length " + length + " is smaller than the " + WalFormat.FRAME_HEADER_LENGTH
@@ -262,6 +332,8 @@ final class WalRecovery {
         int storedCrc = map.getInt(offset + WalFormat.OFFSET_CRC);
         int computedCrc = WalFormat.frameCrc(crc, map, offset, length);
         if (storedCrc != computedCrc) {
+            lastStoredCrc = storedCrc;
+            lastComputedCrc = computedCrc;
             return String.format("stored CRC32C 0x%08x does not match the computed 0x%08x", storedCrc, computedCrc);
         }
         return null;
@@ -319,6 +391,11 @@ final class WalRecovery {
                         : "there is no record here (frame length 0), yet non-zero bytes follow up to file offset "
                           + scan.dirtyEnd;
                 var message = corruptionMessage(scan.path, scan.endOffset, scan.endPosition, problem, why);
+                if (readOnly) {
+                    corruption = new WalInspection.Damage(WalInspection.DamageKind.CORRUPTION, scan.path,
+                            scan.endOffset, scan.endPosition, scan.dirtyEnd - scan.endOffset, problem, message,
+                            scan.storedCrc, scan.computedCrc, scan.laterValidRecords);
+                }
                 return cut(scans, i, scan.endOffset, message, dropped);
             }
         }
@@ -356,6 +433,9 @@ final class WalRecovery {
     private int cut(List<Scan> scans, int index, long offset, String message,
                     List<WalRecoveryReport.DroppedRegion> dropped) throws IOException {
         var damaged = scans.get(index);
+        if (readOnly) {
+            return planCut(scans, index, offset, message);
+        }
         if (options.corruptionPolicy() == CorruptionPolicy.FAIL) {
             throw new WalCorruptionException(message, damaged.path, offset);
         }
@@ -382,6 +462,32 @@ final class WalRecovery {
             io.atomicMove(scan.path, keptAs);
             dropped.add(new WalRecoveryReport.DroppedRegion(scan.path, scan.base, scan.fileSize,
                     scan.records + scan.laterValidRecords, keptAs, message));
+        }
+        return keep;
+    }
+
+    /** In read-only mode: records what {@link #cut} would do under TRUNCATE, and does nothing. */
+    private int planCut(List<Scan> scans, int index, long offset, String message) {
+        var damaged = scans.get(index);
+        if (corruption == null) {
+            corruption = new WalInspection.Damage(WalInspection.DamageKind.CORRUPTION, damaged.path, Math.max(offset, 0),
+                    damaged.base, offset >= 0 ? damaged.dirtyEnd - offset : damaged.fileSize, message, message,
+                    null, null, damaged.laterValidRecords);
+        }
+        int keep = index;
+        if (offset >= 0) {
+            keep = index + 1;
+            plannedCut.add(new WalRecoveryReport.DroppedRegion(damaged.path, damaged.endPosition,
+                    damaged.dirtyEnd - offset, damaged.laterValidRecords, unusedPath(damaged.path.resolveSibling(
+                    WalFileNames.droppedFileName(damaged.path.getFileName().toString(), offset))), message));
+            damaged.dirtyEnd = offset;
+            damaged.problem = null;
+        }
+        for (int i = offset >= 0 ? index + 1 : index; i < scans.size(); i++) {
+            var scan = scans.get(i);
+            plannedCut.add(new WalRecoveryReport.DroppedRegion(scan.path, scan.base, scan.fileSize,
+                    scan.records + scan.laterValidRecords, unusedPath(scan.path.resolveSibling(
+                    WalFileNames.droppedFileName(scan.path.getFileName().toString()))), message));
         }
         return keep;
     }

@@ -1,0 +1,482 @@
+package io.laminar.storage.cli;
+
+import io.laminar.storage.checkpoint.CoreChains;
+import io.laminar.storage.checkpoint.StateFileFormat;
+import io.laminar.storage.state.ChangelogSink;
+import io.laminar.storage.store.CheckpointCorruptException;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.StateFileRef;
+import io.laminar.storage.store.VerifyingInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code laminar checkpoint}: the checkpoints of a store. All read-only. */
+@Command(name = "checkpoint", mixinStandardHelpOptions = true,
+        description = {"List, show, verify and compare the checkpoints of a store. Read-only: nothing in the store is "
+                + "written or deleted, so it is safe beside a running application.", StoreOptions.HELP},
+        subcommands = {CheckpointCommand.Ls.class, CheckpointCommand.Show.class, CheckpointCommand.Verify.class,
+                CheckpointCommand.Diff.class},
+        footer = {"", "Examples:", "  laminar checkpoint ls /var/lib/orders/checkpoints",
+                "  laminar checkpoint show /var/lib/orders/checkpoints 42",
+                "  laminar checkpoint verify s3://my-checkpoints/orders/ --all",
+                "  laminar checkpoint diff /var/lib/orders/checkpoints 41 42"})
+final class CheckpointCommand implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** A manifest, or why it could not be read. */
+    record Loaded(long id, CheckpointManifest manifest, String problem) {
+    }
+
+    static List<Long> ids(CheckpointStore store) {
+        try {
+            return store.listCheckpoints();
+        } catch (IOException e) {
+            throw new CliException("cannot list the checkpoints of " + store + ": " + LaminarCli.message(e), e);
+        }
+    }
+
+    static Loaded load(CheckpointStore store, long id) {
+        try {
+            var manifest = store.readManifest(id);
+            if (manifest.isEmpty()) {
+                throw new CliException("the store " + store + " has no checkpoint " + id);
+            }
+            return new Loaded(id, manifest.get(), null);
+        } catch (CheckpointCorruptException e) {
+            return new Loaded(id, null, e.getMessage());
+        } catch (IOException e) {
+            throw new CliException("cannot read checkpoint " + id + " of " + store + ": " + LaminarCli.message(e), e);
+        }
+    }
+
+    static long retainedBytes(CheckpointManifest m) {
+        return m.files().stream().mapToLong(StateFileRef::size).sum();
+    }
+
+    static Map<String, Object> summaryJson(CheckpointManifest m) {
+        var j = new LinkedHashMap<String, Object>();
+        j.put("checkpointId", m.checkpointId());
+        j.put("epoch", m.epoch());
+        j.put("createdAt", m.createdAt().toString());
+        j.put("parentCheckpointId", m.parentCheckpointId());
+        j.put("files", m.files().size());
+        j.put("stateBytes", m.stateBytes());
+        j.put("writtenBytes", m.writtenBytes());
+        j.put("retainedBytes", retainedBytes(m));
+        j.put("walPositions", m.walPositions());
+        return j;
+    }
+
+    // ---- ls -------------------------------------------------------------------------------------
+
+    @Command(name = "ls", mixinStandardHelpOptions = true,
+            description = {"List the checkpoints: id, epoch, time, parent, files, state, written and retained bytes.",
+                    "Read-only.", StoreOptions.HELP},
+            footer = {"", "Examples:", "  laminar checkpoint ls /var/lib/orders/checkpoints",
+                    "  AWS_PROFILE=ops laminar checkpoint ls s3://my-checkpoints/orders/ --json"})
+    static final class Ls implements Callable<Integer> {
+        @Parameters(paramLabel = "STORE")
+        String store;
+        @Mixin
+        StoreOptions options;
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            PrintWriter out = spec.commandLine().getOut();
+            boolean damaged = false;
+            var list = new ArrayList<Map<String, Object>>();
+            try (var s = options.openReadOnly(store)) {
+                var ids = ids(s);
+                if (!json) {
+                    out.printf("%d checkpoint%s in %s%n", ids.size(), ids.size() == 1 ? "" : "s", s);
+                    if (!ids.isEmpty()) {
+                        out.printf("%-8s %-8s %-32s %-8s %6s %12s %12s %12s%n", "ID", "EPOCH", "CREATED", "PARENT",
+                                "FILES", "STATE", "WRITTEN", "RETAINED");
+                    }
+                }
+                for (long id : ids) {
+                    var loaded = load(s, id);
+                    if (loaded.manifest() == null) {
+                        damaged = true;
+                        if (json) {
+                            list.add(Map.of("checkpointId", id, "corrupt", loaded.problem()));
+                        } else {
+                            out.printf("%-8d CORRUPT: %s%n", id, loaded.problem());
+                        }
+                        continue;
+                    }
+                    var m = loaded.manifest();
+                    if (json) {
+                        list.add(summaryJson(m));
+                    } else {
+                        out.printf("%-8d %-8d %-32s %-8s %6d %12s %12s %12s%n", id, m.epoch(), m.createdAt(),
+                                m.parentCheckpointId() == null ? "-" : m.parentCheckpointId(), m.files().size(),
+                                Output.bytes(m.stateBytes()), Output.bytes(m.writtenBytes()),
+                                Output.bytes(retainedBytes(m)));
+                    }
+                }
+                if (json) {
+                    Output.printJson(out, Map.of("store", s.toString(), "checkpoints", list));
+                }
+            }
+            out.flush();
+            return damaged ? LaminarCli.EXIT_DAMAGE : LaminarCli.EXIT_CLEAN;
+        }
+    }
+
+    // ---- show -----------------------------------------------------------------------------------
+
+    @Command(name = "show", mixinStandardHelpOptions = true,
+            description = {"Show one checkpoint's manifest: WAL positions per core, source offsets, each core's chain "
+                    + "of state files, every file with size and CRC32C.", "Read-only.", StoreOptions.HELP},
+            footer = {"", "Example:", "  laminar checkpoint show /var/lib/orders/checkpoints 42 --json"})
+    static final class Show implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "STORE")
+        String store;
+        @Parameters(index = "1", paramLabel = "ID")
+        long id;
+        @Mixin
+        StoreOptions options;
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            PrintWriter out = spec.commandLine().getOut();
+            try (var s = options.openReadOnly(store)) {
+                var loaded = load(s, id);
+                if (loaded.manifest() == null) {
+                    throw new CliException("checkpoint " + id + " is corrupt: " + loaded.problem(),
+                            LaminarCli.EXIT_DAMAGE, null);
+                }
+                var m = loaded.manifest();
+                var sources = new TreeMap<String, Object>();
+                m.sources().forEach((k, v) -> sources.put(k, Map.of("offsets", new TreeMap<>(v.offsets()),
+                        "metadata", new TreeMap<>(v.metadata()))));
+                var operators = new TreeMap<String, Object>();
+                m.operators().forEach((k, v) -> operators.put(k, Map.of("stateFiles", v.stateFiles(),
+                        "inlineBytes", v.inline() == null ? 0 : v.inline().length)));
+                if (json) {
+                    var j = summaryJson(m);
+                    j.put("watermark", m.watermark() == Long.MIN_VALUE ? null : m.watermark());
+                    j.put("sources", sources);
+                    j.put("operators", operators);
+                    var files = new ArrayList<Map<String, Object>>();
+                    for (var f : m.files()) {
+                        files.add(Map.of("path", f.path(), "size", f.size(), "crc32c", f.crc32c()));
+                    }
+                    j.put("files", files);
+                    Output.printJson(out, j);
+                } else {
+                    out.printf("checkpoint %d, epoch %d, created %s, parent %s%n", m.checkpointId(), m.epoch(),
+                            m.createdAt(), m.parentCheckpointId() == null ? "none (full)" : m.parentCheckpointId());
+                    out.printf("state %s, written %s, retained %s in %d files, watermark %s%n",
+                            Output.bytes(m.stateBytes()), Output.bytes(m.writtenBytes()), Output.bytes(retainedBytes(m)),
+                            m.files().size(), m.watermark() == Long.MIN_VALUE ? "none" : m.watermark());
+                    out.println("WAL positions (replay starts here):");
+                    for (int core = 0; core < m.walPositions().size(); core++) {
+                        out.printf("  core %d: %d%n", core, m.walPositions().get(core));
+                    }
+                    out.println("sources:" + (sources.isEmpty() ? " none" : ""));
+                    sources.forEach((k, v) -> out.println("  " + k + ": " + v));
+                    out.println("operators:");
+                    new TreeMap<>(m.operators()).forEach((k, v) -> out.println("  " + k + ": " + v.stateFiles()));
+                    out.println("files:");
+                    for (var f : m.files()) {
+                        out.printf("  %s  %d bytes  crc32c %s%n", f.path(), f.size(), f.crc32c());
+                    }
+                }
+            }
+            out.flush();
+            return LaminarCli.EXIT_CLEAN;
+        }
+    }
+
+    // ---- verify ---------------------------------------------------------------------------------
+
+    static final class Which {
+        @Parameters(paramLabel = "ID", description = "The checkpoint to verify (default: the newest).")
+        Long id;
+        @Option(names = "--all", description = "Verify every checkpoint in the store.")
+        boolean all;
+    }
+
+    @Command(name = "verify", mixinStandardHelpOptions = true,
+            description = {"Download and check every file a checkpoint references: its size and CRC32C as the manifest "
+                    + "records them, and that each state file parses (header, core, every entry). The manifest's own "
+                    + "CRC32C is checked first. Read-only.", StoreOptions.HELP},
+            footer = {"", "Examples:", "  laminar checkpoint verify /var/lib/orders/checkpoints",
+                    "  laminar checkpoint verify /var/lib/orders/checkpoints 42",
+                    "  laminar checkpoint verify s3://my-checkpoints/orders/ --all --endpoint http://127.0.0.1:9000",
+                    "", "Exit codes: 0 clean, 1 damage found (the file is named), 2 usage or access error."})
+    static final class Verify implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "STORE")
+        String store;
+        @ArgGroup(exclusive = true)
+        Which which = new Which();
+        @Mixin
+        StoreOptions options;
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            PrintWriter out = spec.commandLine().getOut();
+            boolean damaged = false;
+            var results = new ArrayList<Map<String, Object>>();
+            try (var s = options.openReadOnly(store)) {
+                List<Long> ids;
+                if (which != null && which.id != null) {
+                    ids = List.of(which.id);
+                } else {
+                    var all = ids(s);
+                    if (all.isEmpty()) {
+                        throw new CliException("the store " + s + " holds no checkpoint");
+                    }
+                    ids = which != null && which.all ? all : List.of(all.get(all.size() - 1));
+                }
+                var loaded = new ArrayList<Loaded>();
+                long total = 0;
+                for (long id : ids) {
+                    var l = load(s, id);
+                    loaded.add(l);
+                    if (l.manifest() != null) {
+                        total += retainedBytes(l.manifest());
+                    }
+                }
+                var verified = new HashMap<String, String>(); // path -> problem ("" if fine), checked once
+                try (var progress = new Progress("verify", total)) {
+                    for (var l : loaded) {
+                        var r = new LinkedHashMap<String, Object>();
+                        r.put("checkpointId", l.id());
+                        var problems = new ArrayList<Map<String, Object>>();
+                        if (l.manifest() == null) {
+                            problems.add(Map.of("file", "manifest", "problem", l.problem()));
+                        } else {
+                            var coreOf = new HashMap<String, Integer>();
+                            for (int core = 0; core < l.manifest().walPositions().size(); core++) {
+                                var chain = l.manifest().operators().get(CoreChains.name(core));
+                                if (chain != null) {
+                                    for (var f : chain.stateFiles()) {
+                                        coreOf.put(f, core);
+                                    }
+                                }
+                            }
+                            for (var ref : l.manifest().files()) {
+                                var problem = verified.get(ref.path());
+                                if (problem == null) {
+                                    problem = check(s, ref, l.id(), coreOf.get(ref.path()), progress);
+                                    verified.put(ref.path(), problem);
+                                } else {
+                                    progress.advance(ref.size());
+                                }
+                                if (!problem.isEmpty()) {
+                                    problems.add(Map.of("file", ref.path(), "problem", problem));
+                                }
+                            }
+                            r.put("files", l.manifest().files().size());
+                            r.put("bytes", retainedBytes(l.manifest()));
+                        }
+                        r.put("ok", problems.isEmpty());
+                        r.put("problems", problems);
+                        damaged |= !problems.isEmpty();
+                        results.add(r);
+                    }
+                }
+                if (json) {
+                    Output.printJson(out, Map.of("store", s.toString(), "damaged", damaged, "checkpoints", results));
+                } else {
+                    for (var r : results) {
+                        @SuppressWarnings("unchecked")
+                        var problems = (List<Map<String, Object>>) r.get("problems");
+                        if (problems.isEmpty()) {
+                            out.printf("checkpoint %d: OK, %d files, %s verified%n", r.get("checkpointId"), r.get("files"),
+                                    Output.bytes((Long) r.get("bytes")));
+                        } else {
+                            out.printf("checkpoint %d: DAMAGED%n", r.get("checkpointId"));
+                            for (var p : problems) {
+                                out.printf("  %s: %s%n", p.get("file"), p.get("problem"));
+                            }
+                        }
+                    }
+                    out.println(damaged ? "damage found" : "all verified");
+                }
+            }
+            out.flush();
+            return damaged ? LaminarCli.EXIT_DAMAGE : LaminarCli.EXIT_CLEAN;
+        }
+
+        /** "" if the file is fine, else what is wrong with it. Access errors end the command. */
+        private static String check(CheckpointStore store, StateFileRef ref, long id, Integer core, Progress progress) {
+            try {
+                var size = store.fileSize(ref.path());
+                if (size.isEmpty()) {
+                    return "missing from the store";
+                }
+                if (size.get() != ref.size()) {
+                    return "size is " + size.get() + " bytes, the manifest records " + ref.size();
+                }
+                try (var in = VerifyingInputStream.open(store, ref, id);
+                     var counted = new CountingStream(in, progress)) {
+                    if (core != null) {
+                        StateFileFormat.read(counted, ref.path(), ref.size(), core, IGNORE);
+                    }
+                    counted.transferTo(java.io.OutputStream.nullOutputStream());
+                    if (!in.verified()) {
+                        return "could not be read to its end";
+                    }
+                }
+                return "";
+            } catch (CheckpointCorruptException e) {
+                return e.getMessage();
+            } catch (NoSuchFileException e) {
+                return "missing from the store";
+            } catch (IOException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith("state file ")) {
+                    return e.getMessage(); // StateFileFormat: the bytes do not parse
+                }
+                throw new CliException("cannot read " + ref.path() + " from " + store + ": " + LaminarCli.message(e), e);
+            }
+        }
+    }
+
+    static final ChangelogSink IGNORE = new ChangelogSink() {
+        @Override
+        public void onPut(byte[] key, byte[] value) {
+        }
+
+        @Override
+        public void onDelete(byte[] key) {
+        }
+
+        @Override
+        public void onClear() {
+        }
+    };
+
+    /** Counts the bytes read into the progress bar. */
+    static final class CountingStream extends java.io.FilterInputStream {
+        private final Progress progress;
+
+        CountingStream(InputStream in, Progress progress) {
+            super(in);
+            this.progress = progress;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = in.read();
+            if (b >= 0) {
+                progress.advance(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                progress.advance(n);
+            }
+            return n;
+        }
+    }
+
+    // ---- diff -----------------------------------------------------------------------------------
+
+    @Command(name = "diff", mixinStandardHelpOptions = true,
+            description = {"Compare the files of two checkpoints: added (in ID2 only), shared, dropped (in ID1 only), "
+                    + "with bytes.", "Read-only.", StoreOptions.HELP},
+            footer = {"", "Example:", "  laminar checkpoint diff /var/lib/orders/checkpoints 41 42"})
+    static final class Diff implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "STORE")
+        String store;
+        @Parameters(index = "1", paramLabel = "ID1")
+        long id1;
+        @Parameters(index = "2", paramLabel = "ID2")
+        long id2;
+        @Mixin
+        StoreOptions options;
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            PrintWriter out = spec.commandLine().getOut();
+            try (var s = options.openReadOnly(store)) {
+                var a = load(s, id1);
+                var b = load(s, id2);
+                for (var l : List.of(a, b)) {
+                    if (l.manifest() == null) {
+                        throw new CliException("checkpoint " + l.id() + " is corrupt: " + l.problem(),
+                                LaminarCli.EXIT_DAMAGE, null);
+                    }
+                }
+                var before = new TreeMap<String, StateFileRef>();
+                a.manifest().files().forEach(f -> before.put(f.path(), f));
+                var after = new TreeMap<String, StateFileRef>();
+                b.manifest().files().forEach(f -> after.put(f.path(), f));
+                var groups = new LinkedHashMap<String, List<StateFileRef>>();
+                groups.put("added", after.values().stream().filter(f -> !before.containsKey(f.path())).toList());
+                groups.put("shared", after.values().stream().filter(f -> before.containsKey(f.path())).toList());
+                groups.put("dropped", before.values().stream().filter(f -> !after.containsKey(f.path())).toList());
+                if (json) {
+                    var j = new LinkedHashMap<String, Object>();
+                    j.put("from", id1);
+                    j.put("to", id2);
+                    groups.forEach((k, files) -> {
+                        j.put(k, files.stream().map(f -> Map.of("path", f.path(), "size", f.size())).toList());
+                        j.put(k + "Bytes", files.stream().mapToLong(StateFileRef::size).sum());
+                    });
+                    Output.printJson(out, j);
+                } else {
+                    out.printf("checkpoint %d -> %d%n", id1, id2);
+                    groups.forEach((k, files) -> {
+                        out.printf("%s: %d files, %s%n", k, files.size(),
+                                Output.bytes(files.stream().mapToLong(StateFileRef::size).sum()));
+                        for (var f : files) {
+                            out.printf("  %s %s  %d bytes%n", k.equals("added") ? "+" : k.equals("dropped") ? "-" : "=",
+                                    f.path(), f.size());
+                        }
+                    });
+                }
+            }
+            out.flush();
+            return LaminarCli.EXIT_CLEAN;
+        }
+    }
+}
