@@ -11,6 +11,7 @@ import io.laminar.storage.wal.WalDirectoryException;
 import io.laminar.storage.wal.WalLockedException;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
@@ -24,10 +25,13 @@ import org.springframework.context.annotation.Import;
  * {@link LaminarRuntime} and the {@link LaminarRuntimeLifecycle} that recovers and starts it
  * before the application takes traffic and closes it on shutdown.
  *
- * <p>Every bean backs off when the application defines one of its type. The S3 store uses the
+ * <p>{@code laminar.storage.enabled=false} switches all of it off (and with it every other
+ * laminar-storage auto-configuration, which needs the runtime). Every bean backs off when the
+ * application defines one of its type. The S3 store uses the
  * {@code S3Client} of Spring Cloud AWS's S3 auto-configuration, hence the ordering after it.
  */
 @AutoConfiguration(afterName = "io.awspring.cloud.autoconfigure.s3.S3AutoConfiguration")
+@ConditionalOnBooleanProperty(name = LaminarStorageProperties.PREFIX + ".enabled", matchIfMissing = true)
 @EnableConfigurationProperties(LaminarStorageProperties.class)
 @Import({CheckpointStoreConfigurations.FileSystem.class, CheckpointStoreConfigurations.S3.class,
         CheckpointStoreConfigurations.S3StoreMissing.class, CheckpointStoreConfigurations.S3SdkMissing.class})
@@ -45,6 +49,7 @@ public final class LaminarStorageAutoConfiguration {
                                                ObjectProvider<PerCoreWalOptionsCustomizer> customizers) {
         var builder = PerCoreWalOptions.builder()
                 .cores(properties.getCores())
+                .maxEntrySize((int) properties.getWal().getMaxEntrySize().toBytes())
                 .wal(wal -> wal.segmentSize(properties.getWal().getSegmentSize().toBytes())
                         .syncPolicy(properties.syncPolicy()));
         customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
