@@ -28,9 +28,9 @@ import java.lang.annotation.Target;
  * }</pre>
  *
  * <p>The directory wins over a {@code laminar.storage.dir} set anywhere else (application
- * properties, test properties): the point is isolation. The other attributes are defaults for
- * quick tests, used only where nothing else sets the property. Add {@code laminar-storage-test} in
- * test scope; it works with any test framework the TestContext framework runs under.
+ * properties, test properties): the point is isolation. So does {@link #segmentSize()}, unless it
+ * is empty. Add {@code laminar-storage-test} in test scope; it works with any test framework the
+ * TestContext framework runs under.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
@@ -39,8 +39,9 @@ import java.lang.annotation.Target;
 public @interface AutoConfigureLaminarStorage {
 
     /**
-     * {@code laminar.storage.wal.segment-size} unless set elsewhere: small segments are quick to
-     * pre-allocate, and a test writes little (the production default is 64MB per core).
+     * {@code laminar.storage.wal.segment-size} in the test, over what the application's
+     * configuration says: small segments are quick to pre-allocate, and a test writes little (the
+     * default is 64MB per core, written in full before the first record). Empty: the application's.
      */
     String segmentSize() default "2MB";
 

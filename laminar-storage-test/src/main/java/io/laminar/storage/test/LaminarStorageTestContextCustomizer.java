@@ -8,7 +8,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
-import java.util.Map;
 import java.util.Objects;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
@@ -20,7 +19,7 @@ import org.springframework.test.context.MergedContextConfiguration;
 
 /**
  * Creates a temporary data directory for each application context it customizes, puts it first in
- * the environment as {@code laminar.storage.dir}, and registers a {@link TemporaryDataDirectory} bean
+ * the environment as {@code laminar.storage.dir} (with the test's segment size), and registers a {@link TemporaryDataDirectory} bean
  * that deletes it when the context closes. Every bean of the storage (the WAL, the checkpoint store,
  * the runtime) is made to depend on that bean, so Spring destroys them, closing the logs and taking
  * the final checkpoint, before the directory is deleted.
@@ -33,7 +32,6 @@ final class LaminarStorageTestContextCustomizer implements ContextCustomizer {
     /** The name of the bean that owns a context's directory. */
     static final String BEAN_NAME = "laminarStorageTestDirectory";
     static final String PROPERTY_SOURCE = "laminarStorageTest";
-    static final String DEFAULTS_PROPERTY_SOURCE = "laminarStorageTestDefaults";
 
     private final String segmentSize;
     private final boolean keep;
@@ -51,12 +49,12 @@ final class LaminarStorageTestContextCustomizer implements ContextCustomizer {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a temporary laminar.storage.dir", e);
         }
-        var sources = context.getEnvironment().getPropertySources();
-        sources.addFirst(new MapPropertySource(PROPERTY_SOURCE, Map.of("laminar.storage.dir", directory.toString())));
+        var properties = new java.util.HashMap<String, Object>();
+        properties.put("laminar.storage.dir", directory.toString());
         if (!this.segmentSize.isEmpty()) {
-            sources.addLast(new MapPropertySource(DEFAULTS_PROPERTY_SOURCE,
-                    Map.of("laminar.storage.wal.segment-size", this.segmentSize)));
+            properties.put("laminar.storage.wal.segment-size", this.segmentSize);
         }
+        context.getEnvironment().getPropertySources().addFirst(new MapPropertySource(PROPERTY_SOURCE, properties));
         var owner = new TemporaryDataDirectory(directory, this.keep);
         if (!(context instanceof BeanDefinitionRegistry registry)) {
             throw new IllegalStateException("@AutoConfigureLaminarStorage needs a context that takes bean definitions, "

@@ -17,6 +17,9 @@ import java.util.concurrent.TimeUnit;
  */
 final class OpenContexts {
 
+    /** The quick start's {@code laminar.storage.dir}, which the annotation replaces. */
+    static final Path QUICK_START_DIR = Path.of("/var/lib/orders");
+
     /** Test class name to the data directory of its context. */
     static final Map<String, Path> DIRECTORIES = new ConcurrentHashMap<>();
 
@@ -28,7 +31,7 @@ final class OpenContexts {
             throws Exception {
         var dir = directory.path();
         assertThat(dir.getFileName().toString()).startsWith("laminar-storage-test-");
-        assertThat(dir).isNotEqualTo(Path.of("target/shared-laminar-data"));
+        assertThat(dir).isNotEqualTo(QUICK_START_DIR);
         assertThat(runtime.wal().directory()).isEqualTo(dir.resolve("wal"));
         assertThat(runtime.cores()).isEqualTo(cores);
         assertThat(dir.resolve("wal/core-0000.lock")).exists();
@@ -46,7 +49,7 @@ final class OpenContexts {
             }
         });
         DIRECTORIES.put(testClass.getName(), dir);
-        assertThat(Files.isDirectory(Path.of("target/shared-laminar-data"))).as("the shared directory is never used")
+        assertThat(Files.isDirectory(QUICK_START_DIR)).as("the shared directory is never used")
                 .isFalse();
     }
 }

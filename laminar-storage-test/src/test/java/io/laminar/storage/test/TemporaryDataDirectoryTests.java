@@ -22,6 +22,7 @@ class TemporaryDataDirectoryTests {
 
     private static ConfigurableApplicationContext start(boolean keep, String... properties) {
         return new SpringApplicationBuilder(LaminarStorageTestApplication.class).web(WebApplicationType.NONE)
+                .properties("spring.main.banner-mode=off")
                 .properties(properties)
                 .initializers(context -> new LaminarStorageTestContextCustomizer("2MB", keep)
                         .customizeContext(context, null))
@@ -84,7 +85,7 @@ class TemporaryDataDirectoryTests {
                 .getResourceAsStream("META-INF/spring.factories").readAllBytes(), StandardCharsets.UTF_8);
         assertThat(factories).contains("org.springframework.test.context.ContextCustomizerFactory")
                 .contains(LaminarStorageTestContextCustomizerFactory.class.getName());
-        assertThat(Files.exists(java.nio.file.Path.of("target/shared-laminar-data"))).isFalse();
+        assertThat(Files.exists(OpenContexts.QUICK_START_DIR)).isFalse();
     }
 
     static class Plain {

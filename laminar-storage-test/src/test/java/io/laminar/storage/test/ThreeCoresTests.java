@@ -6,7 +6,7 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 
 /** The other of two test classes with different properties, so different cached contexts, in one run. */
-@SpringBootTest(properties = {"laminar.storage.cores=3", "laminar.storage.checkpoint.final-on-shutdown=false"})
+@SpringBootTest(classes = LaminarStorageTestApplication.class, properties = {"laminar.storage.cores=3", "laminar.storage.checkpoint.final-on-shutdown=false"})
 @AutoConfigureLaminarStorage
 class ThreeCoresTests {
 

@@ -6,7 +6,7 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 
 /** One of two test classes with different properties, so different cached contexts, in one run. */
-@SpringBootTest(properties = "laminar.storage.cores=2")
+@SpringBootTest(classes = LaminarStorageTestApplication.class, properties = "laminar.storage.cores=2")
 @AutoConfigureLaminarStorage
 class TwoCoresTests {
 
