@@ -1,6 +1,7 @@
 package io.laminar.storage.spring.autoconfigure;
 
 import io.laminar.storage.checkpoint.CheckpointListener;
+import io.laminar.storage.checkpoint.RecoveryListener;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.runtime.CoreInitializer;
@@ -83,7 +84,8 @@ public final class LaminarStorageAutoConfiguration {
      * The runtime over the WAL and the store, built but not started: {@link LaminarRuntimeLifecycle}
      * starts it. Its settings are applied in this order: the properties, the
      * {@link CutContextProvider} bean (at most one), the {@link CoreInitializer} beans (all, in
-     * order), the {@link LaminarRuntimeCustomizer} beans; at start, the coordinator gets the
+     * order), the {@link RecoveryListener} beans (all, in order, looked up when the recovery starts),
+     * the {@link LaminarRuntimeCustomizer} beans; at start, the coordinator gets the
      * checkpoint properties, then the {@link StateCheckpointCoordinatorCustomizer} beans.
      */
     @Bean
@@ -92,7 +94,8 @@ public final class LaminarStorageAutoConfiguration {
                                   ObjectProvider<CutContextProvider> cutContextProviders,
                                   ObjectProvider<CoreInitializer> coreInitializers,
                                   ObjectProvider<LaminarRuntimeCustomizer> runtimeCustomizers,
-                                  ObjectProvider<StateCheckpointCoordinatorCustomizer> coordinatorCustomizers) {
+                                  ObjectProvider<StateCheckpointCoordinatorCustomizer> coordinatorCustomizers,
+                                  ObjectProvider<RecoveryListener> recoveryListeners) {
         var checkpoint = properties.getCheckpoint();
         var builder = LaminarRuntime.builder(wal, store)
                 .changelogOptions(properties.changelogOptions())
@@ -103,7 +106,7 @@ public final class LaminarStorageAutoConfiguration {
                     coordinatorCustomizers.orderedStream().forEach(customizer -> customizer.customize(coordinator));
                 });
         var hooks = new RuntimeHookBeans(cutContextProviders, coreInitializers);
-        builder.cutContext(hooks).onRecovered(hooks);
+        builder.cutContext(hooks).onRecovered(hooks).recoveryListener(new RecoveryListenerBeans(recoveryListeners));
         runtimeCustomizers.orderedStream().forEach(customizer -> customizer.customize(builder));
         return builder.build();
     }
