@@ -33,6 +33,9 @@ public final class LaminarStorageObservations implements CheckpointListener, Rec
     private static final String UPLOAD = "upload";
     private static final String PUBLISH = "publish";
     private static final String CLEANUP = "cleanup";
+    /** Events of the cleanup step; with a meter registry, counters {@code laminar.storage.checkpoint.step.retention} and {@code .truncation}. */
+    private static final Observation.Event RETENTION_EVENT = Observation.Event.of("retention");
+    private static final Observation.Event TRUNCATION_EVENT = Observation.Event.of("truncation");
 
     private final ObservationRegistry registry;
     private final String store;
@@ -89,8 +92,7 @@ public final class LaminarStorageObservations implements CheckpointListener, Rec
             stopStep(running, null);
             running.step = step(running.checkpoint, next);
         } else if (running.step != null) {
-            running.step.event(Observation.Event.of("laminar.storage.checkpoint." + step.name().toLowerCase(),
-                    step.name().toLowerCase()));
+            running.step.event(step == CheckpointStep.RETENTION ? RETENTION_EVENT : TRUNCATION_EVENT);
         }
     }
 
@@ -168,7 +170,7 @@ public final class LaminarStorageObservations implements CheckpointListener, Rec
             return;
         }
         if (skipReason != null) {
-            step.event(Observation.Event.of("laminar.storage.recovery.skipped", skipReason));
+            step.event(Observation.Event.of("skipped", skipReason));
         }
         step.lowCardinalityKeyValue(RecoveryKeys.OUTCOME.withValue(skipReason == null ? "restored" : "skipped"))
                 .stop();
