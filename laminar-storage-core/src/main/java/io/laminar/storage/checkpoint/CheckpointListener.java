@@ -15,6 +15,16 @@ public interface CheckpointListener {
     }
 
     /**
+     * Checkpoint {@code checkpointId} reached {@code step}, in the order of {@link CheckpointStep}
+     * ({@link CheckpointStep#RETENTION} only when retention deletes something,
+     * {@link CheckpointStep#TRUNCATION} only when a retained checkpoint bounds it). For tracing: the
+     * time between {@link #started} and {@link CheckpointStep#CUT} is the barrier, from there to
+     * {@link CheckpointStep#STATE_FILES_WRITTEN} the upload of the state files, and so on.
+     */
+    default void step(long checkpointId, CheckpointStep step) {
+    }
+
+    /**
      * Checkpoint {@code manifest.checkpointId()} is published (and, unless
      * {@link #publishedButNotCleanedUp} was called just before, retention applied and the WAL
      * truncated as far as it allows).

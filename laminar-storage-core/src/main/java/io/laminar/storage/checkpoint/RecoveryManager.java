@@ -94,10 +94,17 @@ public final class RecoveryManager {
 
     private final PerCoreWalManager wal;
     private final CheckpointStore store;
+    private final RecoveryListener listener;
 
     public RecoveryManager(PerCoreWalManager wal, CheckpointStore store) {
+        this(wal, store, RecoveryListener.NONE);
+    }
+
+    /** A recovery manager whose {@link #recover()} reports its phases to {@code listener}. */
+    public RecoveryManager(PerCoreWalManager wal, CheckpointStore store, RecoveryListener listener) {
         this.wal = wal;
         this.store = store;
+        this.listener = java.util.Objects.requireNonNull(listener, "listener");
     }
 
     /**
@@ -111,6 +118,26 @@ public final class RecoveryManager {
      * @throws IOException      if the store cannot be listed
      */
     public RecoveredState recover() throws IOException {
+        notify(RecoveryListener::started);
+        try {
+            var recovered = recoverNotifying();
+            notify(l -> l.completed(recovered.report()));
+            return recovered;
+        } catch (IOException | RuntimeException | Error e) {
+            notify(l -> l.failed(e));
+            throw e;
+        }
+    }
+
+    private void notify(java.util.function.Consumer<RecoveryListener> call) {
+        try {
+            call.accept(listener);
+        } catch (RuntimeException e) {
+            log.warn("recovery listener {} threw", listener, e);
+        }
+    }
+
+    private RecoveredState recoverNotifying() throws IOException {
         long started = System.nanoTime();
         int cores = wal.cores();
         var skipped = new ArrayList<SkippedCheckpoint>();
@@ -121,6 +148,7 @@ public final class RecoveryManager {
             CheckpointManifest manifest;
             List<ChangelogAwareStateStore> stores;
             boolean adopt;
+            notify(l -> l.restoreStarted(id));
             try {
                 manifest = readManifest(id);
                 adopt = checkWal(manifest, start);
@@ -128,8 +156,10 @@ public final class RecoveryManager {
             } catch (Unusable | CheckpointCorruptException e) {
                 log.warn("checkpoint {} skipped: {}", id, e.getMessage());
                 skipped.add(new SkippedCheckpoint(id, e.getMessage()));
+                notify(l -> l.restoreEnded(id, e.getMessage()));
                 continue;
             } catch (StoreUnreadable e) {
+                notify(l -> l.restoreEnded(id, "the store could not be read: " + causeOf(e)));
                 throw new StorageException("Cannot recover " + wal.directory() + ": reading " + e.what
                         + " of checkpoint " + id + " from " + store + " failed: " + causeOf(e)
                         + ". This is a failure of the store, not a problem of the checkpoint, so recovery stops rather"
@@ -138,6 +168,7 @@ public final class RecoveryManager {
                         + " checkpoint is permanently unreadable, delete its manifest to fall back to an older one.",
                         e.getCause());
             }
+            notify(l -> l.restoreEnded(id, null));
             var from = new long[cores];
             for (int core = 0; core < cores; core++) {
                 from[core] = manifest.walPositions().get(core);
@@ -200,6 +231,7 @@ public final class RecoveryManager {
         var perCore = new long[cores];
         var counters = new long[2]; // records, bytes
         var lastLog = new long[] {System.nanoTime()};
+        notify(l -> l.replayStarted(manifest == null ? null : manifest.checkpointId()));
         wal.replay(from, record -> {
             counters[1] += record.nextPosition() - record.position();
             if (record.kind() != RecordKind.DATA) {
@@ -224,6 +256,7 @@ public final class RecoveryManager {
                 }
             }
         });
+        notify(l -> l.replayEnded(counters[0], counters[1]));
         var snapshots = new ArrayList<StateSnapshot>();
         var perCoreList = new ArrayList<Long>();
         for (int core = 0; core < cores; core++) {

@@ -299,6 +299,8 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
 
     private void step(CheckpointStep step) {
         stepObserver.accept(step);
+        long id = nextId - 1; // the checkpoint under way: runCheckpoint took its id
+        notify(l -> l.step(id, step));
     }
 
     private void notify(Consumer<CheckpointListener> call) {

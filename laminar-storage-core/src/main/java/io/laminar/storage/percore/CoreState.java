@@ -33,6 +33,7 @@ final class CoreState implements WalListener {
 
     final int core;
     private final Executor completions;
+    private final java.util.List<PerCoreWalListener> listeners;
     private final Runnable completeWaiters = this::completeWaiters;
     private final PriorityQueue<Waiter> waiters = new PriorityQueue<>();
 
@@ -58,9 +59,10 @@ final class CoreState implements WalListener {
     private volatile boolean hasWaiters;
     private volatile RuntimeException failure;
 
-    CoreState(int core, Executor completions) {
+    CoreState(int core, Executor completions, java.util.List<PerCoreWalListener> listeners) {
         this.core = core;
         this.completions = completions;
+        this.listeners = listeners;
     }
 
     /** Called once after recovery, before any thread can append. */
@@ -133,12 +135,34 @@ final class CoreState implements WalListener {
             // Not on this thread: user code attached to the futures must not run under the WAL's sync lock.
             schedule();
         }
+        for (var listener : listeners) {
+            try {
+                listener.onSync(core, records, bytes, nanos);
+            } catch (RuntimeException ignored) {
+                // a metrics listener must not fail the log
+            }
+        }
     }
 
     @Override
     public void onFailure(Throwable cause) {
         failure = new IllegalStateException("the log of core " + core + " failed: " + cause, cause);
         schedule();
+        if (!listeners.isEmpty()) {
+            try {
+                completions.execute(() -> {
+                    for (var listener : listeners) {
+                        try {
+                            listener.onFailure(core, cause);
+                        } catch (RuntimeException ignored) {
+                            // nothing to do: the failure is reported through the manager anyway
+                        }
+                    }
+                });
+            } catch (RejectedExecutionException closing) {
+                // the manager is closing
+            }
+        }
     }
 
     // ---- durable acknowledgements ------------------------------------------------------------

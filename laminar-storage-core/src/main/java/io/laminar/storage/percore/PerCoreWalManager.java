@@ -62,6 +62,7 @@ public final class PerCoreWalManager implements AutoCloseable {
     private final CoreWalWriter[] writers;
     private final ExecutorService completions;
     private final EpochCoordinator coordinator;
+    private final java.util.List<PerCoreWalListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile long epoch;
     private volatile boolean closed;
 
@@ -104,13 +105,21 @@ public final class PerCoreWalManager implements AutoCloseable {
     }
 
     private void openCore(int core) {
-        var state = new CoreState(core, completions);
+        var state = new CoreState(core, completions, listeners);
         var log = WriteAheadLog.open(directory, options.walOptions(core, state));
         states[core] = state; // before anything can fail, so that a failed open closes this log too
         state.wal = log;
         var tail = recoverTail(core, log);
         state.recovered(log, tail.nextSequence, tail.epoch, tail.position);
         writers[core] = new CoreWalWriter(this, state, tail.nextSequence, tail.epoch);
+    }
+
+    /**
+     * Adds a listener of every core's fdatasyncs and failures from now on (see
+     * {@link PerCoreWalListener} for the threads it is called on and what it must not do).
+     */
+    public void addListener(PerCoreWalListener listener) {
+        listeners.add(java.util.Objects.requireNonNull(listener, "listener"));
     }
 
     // ---- writing -----------------------------------------------------------------------------

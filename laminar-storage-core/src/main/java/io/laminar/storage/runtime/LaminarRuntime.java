@@ -7,6 +7,7 @@ import io.laminar.storage.changelog.CoreChangelog;
 import io.laminar.storage.changelog.CutContext;
 import io.laminar.storage.checkpoint.CheckpointListener;
 import io.laminar.storage.checkpoint.CheckpointStep;
+import io.laminar.storage.checkpoint.RecoveryListener;
 import io.laminar.storage.checkpoint.RecoveryManager;
 import io.laminar.storage.checkpoint.RecoveryReport;
 import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
@@ -89,6 +90,7 @@ public final class LaminarRuntime implements AutoCloseable {
     private final int taskQueueCapacity;
     private final boolean finalCheckpointOnClose;
     private final List<CheckpointListener> listeners = new CopyOnWriteArrayList<>();
+    private final RecoveryListener recoveryListener;
 
     private final Object lifecycle = new Object();
     private volatile State state = State.NEW;
@@ -113,6 +115,7 @@ public final class LaminarRuntime implements AutoCloseable {
         this.taskQueueCapacity = b.taskQueueCapacity;
         this.finalCheckpointOnClose = b.finalCheckpointOnClose;
         this.listeners.addAll(b.listeners);
+        this.recoveryListener = b.recoveryListener;
     }
 
     /** A builder over an open per-core WAL and a checkpoint store (both stay owned by the caller). */
@@ -136,7 +139,7 @@ public final class LaminarRuntime implements AutoCloseable {
             }
             state = State.STARTING;
             try {
-                var recovered = new RecoveryManager(wal, store).recover();
+                var recovered = new RecoveryManager(wal, store, recoveryListener).recover();
                 drainer = ChangelogDrainer.start(wal, changelogOptions);
                 var checkpoints = StateCheckpointCoordinator.builder(wal, drainer, store)
                         .resumeFrom(recovered)
@@ -638,6 +641,11 @@ public final class LaminarRuntime implements AutoCloseable {
         }
 
         @Override
+        public void step(long checkpointId, CheckpointStep step) {
+            each(l -> l.step(checkpointId, step));
+        }
+
+        @Override
         public void completed(CheckpointManifest manifest, Duration duration, long writtenBytes) {
             each(l -> l.completed(manifest, duration, writtenBytes));
         }
@@ -674,6 +682,7 @@ public final class LaminarRuntime implements AutoCloseable {
         private int taskQueueCapacity = 4096;
         private boolean finalCheckpointOnClose;
         private final List<CheckpointListener> listeners = new ArrayList<>();
+        private RecoveryListener recoveryListener = RecoveryListener.NONE;
 
         private Builder(PerCoreWalManager wal, CheckpointStore store) {
             this.wal = Objects.requireNonNull(wal, "wal");
@@ -726,6 +735,12 @@ public final class LaminarRuntime implements AutoCloseable {
         /** Adds a checkpoint listener; repeatable. */
         public Builder listener(CheckpointListener listener) {
             this.listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        /** Hears the phases of the recovery {@link LaminarRuntime#start()} runs (default: nothing). */
+        public Builder recoveryListener(RecoveryListener listener) {
+            this.recoveryListener = Objects.requireNonNull(listener, "listener");
             return this;
         }
 

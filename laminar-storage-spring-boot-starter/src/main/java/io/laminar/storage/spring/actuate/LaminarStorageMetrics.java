@@ -2,6 +2,10 @@ package io.laminar.storage.spring.actuate;
 
 import io.laminar.storage.changelog.ChangelogStatistics;
 import io.laminar.storage.checkpoint.CheckpointHistory;
+import io.laminar.storage.checkpoint.CheckpointListener;
+import io.laminar.storage.percore.PerCoreWalListener;
+import io.laminar.storage.store.CheckpointManifest;
+import java.time.Duration;
 import io.laminar.storage.checkpoint.RecoveryReport;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.runtime.LaminarRuntime;
@@ -13,6 +17,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.TimeGauge;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.BaseUnits;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.Objects;
@@ -24,8 +29,15 @@ import java.util.function.ToLongFunction;
  * Binds the meters of a {@link LaminarRuntime} to a {@link MeterRegistry}: the per-core write-ahead
  * logs, the checkpoints, the recovery and the changelog. Every meter is a function over an object
  * the library already keeps up to date ({@link WalStatistics}, {@link CheckpointHistory},
- * {@link RecoveryReport}, {@link ChangelogStatistics}), read when the registry is scraped: the
- * append path and the core threads never call Micrometer.
+ * {@link RecoveryReport}, {@link ChangelogStatistics}), read when the registry is scraped, except
+ * two real {@link Timer}s, so that their latency distribution can be published
+ * ({@code management.metrics.distribution.percentiles-histogram.laminar.storage.wal.fsync=true}
+ * and the other {@code management.metrics.distribution.*} settings apply to them):
+ * {@code laminar.storage.wal.fsync} records each fdatasync on the thread that made it (a
+ * {@link PerCoreWalListener}; one timer update per fsync, not per record), and
+ * {@code laminar.storage.checkpoint.duration} each completed checkpoint (a
+ * {@link CheckpointListener}). Both count from when the binder was bound, before the runtime
+ * starts under Spring Boot. The append path and the core threads never call Micrometer.
  *
  * <p>Names start with {@code laminar.storage.}; every meter has a description and a base unit
  * (timers and time gauges in the registry's base time unit). Per-core meters carry the tag
@@ -40,7 +52,7 @@ import java.util.function.ToLongFunction;
  *   <tr><th>name</th><th>type</th><th>unit</th><th>what</th></tr>
  *   <tr><td>laminar.storage.wal.records</td><td>counter</td><td>records</td><td>records appended (per core)</td></tr>
  *   <tr><td>laminar.storage.wal.bytes</td><td>counter</td><td>bytes</td><td>payload bytes appended (per core)</td></tr>
- *   <tr><td>laminar.storage.wal.fsync</td><td>function timer</td><td>seconds</td><td>fdatasync calls and time in them (per core)</td></tr>
+ *   <tr><td>laminar.storage.wal.fsync</td><td>timer</td><td>seconds</td><td>each fdatasync (per core)</td></tr>
  *   <tr><td>laminar.storage.wal.fsync.max</td><td>time gauge</td><td>seconds</td><td>longest fdatasync (per core)</td></tr>
  *   <tr><td>laminar.storage.wal.fsync.last</td><td>time gauge</td><td>seconds</td><td>latest fdatasync (per core)</td></tr>
  *   <tr><td>laminar.storage.wal.fsync.records</td><td>counter</td><td>records</td><td>records made durable by fdatasync (per core)</td></tr>
@@ -54,7 +66,7 @@ import java.util.function.ToLongFunction;
  *   <tr><td>laminar.storage.checkpoints</td><td>counter</td><td>checkpoints</td><td>finished checkpoints, tag {@code outcome}: completed, failed</td></tr>
  *   <tr><td>laminar.storage.checkpoints.in.progress</td><td>gauge</td><td>checkpoints</td><td>checkpoints under way</td></tr>
  *   <tr><td>laminar.storage.checkpoint.cleanup.failures</td><td>counter</td><td>failures</td><td>completed checkpoints whose retention or WAL truncation failed</td></tr>
- *   <tr><td>laminar.storage.checkpoint.duration</td><td>function timer</td><td>seconds</td><td>completed checkpoints and their total duration</td></tr>
+ *   <tr><td>laminar.storage.checkpoint.duration</td><td>timer</td><td>seconds</td><td>each completed checkpoint</td></tr>
  *   <tr><td>laminar.storage.checkpoint.last.duration</td><td>time gauge</td><td>seconds</td><td>duration of the latest completed</td></tr>
  *   <tr><td>laminar.storage.checkpoint.size</td><td>gauge</td><td>bytes</td><td>logical state size of the latest completed</td></tr>
  *   <tr><td>laminar.storage.checkpoint.incremental</td><td>gauge</td><td>bytes</td><td>bytes the latest completed wrote</td></tr>
@@ -116,6 +128,7 @@ public final class LaminarStorageMetrics implements MeterBinder {
     // ---- WAL ---------------------------------------------------------------------------------
 
     private void bindWal(MeterRegistry registry, PerCoreWalManager wal) {
+        var fsync = new Timer[wal.cores()];
         for (int core = 0; core < wal.cores(); core++) {
             int c = core;
             var coreTags = tags.and("core", Integer.toString(core));
@@ -126,10 +139,11 @@ public final class LaminarStorageMetrics implements MeterBinder {
                     wal, stat(c, WalStatistics::appends));
             counter(registry, "wal.bytes", coreTags, BaseUnits.BYTES,
                     "Payload bytes appended to the core's write-ahead log", wal, stat(c, WalStatistics::appendedBytes));
-            FunctionTimer.builder(PREFIX + "wal.fsync", wal, w -> w.statistics(c).syncs(),
-                            w -> w.statistics(c).syncNanosTotal(), TimeUnit.NANOSECONDS)
+            fsync[core] = Timer.builder(PREFIX + "wal.fsync")
                     .tags(coreTags)
                     .description("fdatasync calls on the core's write-ahead log and the time spent in them")
+                    .minimumExpectedValue(Duration.ofNanos(10_000))
+                    .maximumExpectedValue(Duration.ofSeconds(10))
                     .register(registry);
             TimeGauge.builder(PREFIX + "wal.fsync.max", wal, TimeUnit.NANOSECONDS, stat(c, WalStatistics::maxSyncNanos))
                     .tags(coreTags)
@@ -167,6 +181,14 @@ public final class LaminarStorageMetrics implements MeterBinder {
                     "1 if the core's write-ahead log failed (a write or fdatasync threw) and refuses appends, "
                             + "else 0", wal, w -> w.isFailed(c) ? 1 : 0);
         }
+        // Each fdatasync is timed where it happens (a real timer, so that a percentile histogram can
+        // be switched on); the manager's listeners outlive the logs recovery may replace.
+        wal.addListener(new PerCoreWalListener() {
+            @Override
+            public void onSync(int core, int records, long bytes, long nanos) {
+                fsync[core].record(nanos, TimeUnit.NANOSECONDS);
+            }
+        });
     }
 
     /** A statistic of the log {@code core} has now (looked up at each read, see {@link #bindWal}). */
@@ -188,11 +210,18 @@ public final class LaminarStorageMetrics implements MeterBinder {
         counter(registry, "checkpoint.cleanup.failures", tags, "failures",
                 "Completed checkpoints whose retention or WAL truncation failed after publication (retried by "
                         + "the next checkpoint)", history, x -> history.cleanupFailureCount());
-        FunctionTimer.builder(PREFIX + "checkpoint.duration", history, x -> history.completedCount(),
-                        x -> history.totalCompletedDuration().toNanos(), TimeUnit.NANOSECONDS)
+        var duration = Timer.builder(PREFIX + "checkpoint.duration")
                 .tags(tags)
                 .description("Completed checkpoints and the time they took, from start to publication")
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofMinutes(10))
                 .register(registry);
+        runtime.addCheckpointListener(new CheckpointListener() {
+            @Override
+            public void completed(CheckpointManifest manifest, Duration took, long writtenBytes) {
+                duration.record(took);
+            }
+        });
         TimeGauge.builder(PREFIX + "checkpoint.last.duration", history, TimeUnit.NANOSECONDS,
                         x -> latest(c -> c.duration().toNanos()))
                 .tags(tags)

@@ -75,7 +75,12 @@ final class CheckpointStoreConfigurations {
                         + "S3Client bean");
             }
             var s3 = properties.getCheckpoint().getS3();
-            var builder = S3CheckpointStore.builder(client, s3.getBucket()).prefix(s3.getPrefix());
+            var builder = S3CheckpointStore.builder(client, s3.getBucket()).prefix(s3.getPrefix())
+                    .partSize(s3.getPartSize().toBytes())
+                    .uploadThreads(s3.getUploadThreads())
+                    .maxAttempts(s3.getMaxAttempts())
+                    .retryBackoff(s3.getRetryBaseDelay(), s3.getRetryMaxDelay())
+                    .incompleteUploadMaxAge(s3.getIncompleteUploadMaxAge());
             customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
             // build() lists the bucket once, so a missing bucket or rejected credentials fail the
             // startup here, with a message naming the bucket.

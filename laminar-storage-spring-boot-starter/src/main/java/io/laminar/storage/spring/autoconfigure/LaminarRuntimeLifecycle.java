@@ -1,6 +1,7 @@
 package io.laminar.storage.spring.autoconfigure;
 
 import io.laminar.storage.checkpoint.CheckpointListener;
+import io.laminar.storage.percore.PerCoreWalListener;
 import io.laminar.storage.runtime.LaminarRuntime;
 import java.util.Objects;
 import org.slf4j.Logger;
@@ -38,6 +39,15 @@ import org.springframework.context.SmartLifecycle;
  * probe (a Kubernetes startup probe): a recovery takes about the time to read the checkpoint plus
  * to replay the WAL written since it.
  *
+ * <h2>A failed write-ahead log refuses traffic</h2>
+ * Once the write-ahead log of any core fails (a write or fdatasync threw), that core refuses every
+ * change until the application restarts. The lifecycle listens to the WAL
+ * ({@link PerCoreWalListener#onFailure}) and then publishes {@link ReadinessState#REFUSING_TRAFFIC},
+ * so that the readiness probe ({@code /actuator/health/readiness}, group {@code readiness} with its
+ * {@code readinessState} contributor) takes the instance out of the load balancer; the liveness
+ * state is left alone: whether to restart is the health indicator's DOWN and the platform's call.
+ * The event is published on the WAL's {@code laminar-percore-acks} thread, once per failed core.
+ *
  * <h2>Stop: drain, final checkpoint, sync</h2>
  * {@link #stop()} runs in the reverse order, after the web server stopped (and finished its
  * graceful shutdown) and after the listener containers stopped: it publishes
@@ -67,6 +77,7 @@ public final class LaminarRuntimeLifecycle implements SmartLifecycle {
     private final Object lock = new Object();
     private volatile boolean running;
     private boolean stopped;
+    private boolean walWatched;
 
     /**
      * A lifecycle for {@code runtime}.
@@ -93,6 +104,18 @@ public final class LaminarRuntimeLifecycle implements SmartLifecycle {
                         + " was stopped and cannot start again; restart the application instead");
             }
             this.listeners.orderedStream().forEach(this.runtime::addCheckpointListener);
+            if (!this.walWatched) {
+                this.walWatched = true;
+                this.runtime.wal().addListener(new PerCoreWalListener() {
+                    @Override
+                    public void onFailure(int core, Throwable cause) {
+                        log.error("the write-ahead log of core {} failed ({}): readiness now refuses traffic; "
+                                + "restart the application to recover what is durable", core, cause.toString());
+                        AvailabilityChangeEvent.publish(LaminarRuntimeLifecycle.this.events,
+                                LaminarRuntimeLifecycle.this, ReadinessState.REFUSING_TRAFFIC);
+                    }
+                });
+            }
             if (this.runtime.isRunning()) {
                 log.info("the laminar-storage runtime over {} was already started", this.runtime.wal().directory());
             } else {

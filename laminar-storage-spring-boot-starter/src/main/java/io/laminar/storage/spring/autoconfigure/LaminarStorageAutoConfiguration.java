@@ -1,6 +1,7 @@
 package io.laminar.storage.spring.autoconfigure;
 
 import io.laminar.storage.checkpoint.CheckpointListener;
+import io.laminar.storage.checkpoint.RecoveryListener;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.runtime.CoreInitializer;
@@ -11,6 +12,7 @@ import io.laminar.storage.wal.WalDirectoryException;
 import io.laminar.storage.wal.WalLockedException;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
@@ -24,10 +26,13 @@ import org.springframework.context.annotation.Import;
  * {@link LaminarRuntime} and the {@link LaminarRuntimeLifecycle} that recovers and starts it
  * before the application takes traffic and closes it on shutdown.
  *
- * <p>Every bean backs off when the application defines one of its type. The S3 store uses the
+ * <p>{@code laminar.storage.enabled=false} switches all of it off (and with it every other
+ * laminar-storage auto-configuration, which needs the runtime). Every bean backs off when the
+ * application defines one of its type. The S3 store uses the
  * {@code S3Client} of Spring Cloud AWS's S3 auto-configuration, hence the ordering after it.
  */
 @AutoConfiguration(afterName = "io.awspring.cloud.autoconfigure.s3.S3AutoConfiguration")
+@ConditionalOnBooleanProperty(name = LaminarStorageProperties.PREFIX + ".enabled", matchIfMissing = true)
 @EnableConfigurationProperties(LaminarStorageProperties.class)
 @Import({CheckpointStoreConfigurations.FileSystem.class, CheckpointStoreConfigurations.S3.class,
         CheckpointStoreConfigurations.S3StoreMissing.class, CheckpointStoreConfigurations.S3SdkMissing.class})
@@ -45,6 +50,7 @@ public final class LaminarStorageAutoConfiguration {
                                                ObjectProvider<PerCoreWalOptionsCustomizer> customizers) {
         var builder = PerCoreWalOptions.builder()
                 .cores(properties.getCores())
+                .maxEntrySize((int) properties.getWal().getMaxEntrySize().toBytes())
                 .wal(wal -> wal.segmentSize(properties.getWal().getSegmentSize().toBytes())
                         .syncPolicy(properties.syncPolicy()));
         customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
@@ -78,7 +84,8 @@ public final class LaminarStorageAutoConfiguration {
      * The runtime over the WAL and the store, built but not started: {@link LaminarRuntimeLifecycle}
      * starts it. Its settings are applied in this order: the properties, the
      * {@link CutContextProvider} bean (at most one), the {@link CoreInitializer} beans (all, in
-     * order), the {@link LaminarRuntimeCustomizer} beans; at start, the coordinator gets the
+     * order), the {@link RecoveryListener} beans (all, in order, looked up when the recovery starts),
+     * the {@link LaminarRuntimeCustomizer} beans; at start, the coordinator gets the
      * checkpoint properties, then the {@link StateCheckpointCoordinatorCustomizer} beans.
      */
     @Bean
@@ -87,7 +94,8 @@ public final class LaminarStorageAutoConfiguration {
                                   ObjectProvider<CutContextProvider> cutContextProviders,
                                   ObjectProvider<CoreInitializer> coreInitializers,
                                   ObjectProvider<LaminarRuntimeCustomizer> runtimeCustomizers,
-                                  ObjectProvider<StateCheckpointCoordinatorCustomizer> coordinatorCustomizers) {
+                                  ObjectProvider<StateCheckpointCoordinatorCustomizer> coordinatorCustomizers,
+                                  ObjectProvider<RecoveryListener> recoveryListeners) {
         var checkpoint = properties.getCheckpoint();
         var builder = LaminarRuntime.builder(wal, store)
                 .changelogOptions(properties.changelogOptions())
@@ -98,7 +106,7 @@ public final class LaminarStorageAutoConfiguration {
                     coordinatorCustomizers.orderedStream().forEach(customizer -> customizer.customize(coordinator));
                 });
         var hooks = new RuntimeHookBeans(cutContextProviders, coreInitializers);
-        builder.cutContext(hooks).onRecovered(hooks);
+        builder.cutContext(hooks).onRecovered(hooks).recoveryListener(new RecoveryListenerBeans(recoveryListeners));
         runtimeCustomizers.orderedStream().forEach(customizer -> customizer.customize(builder));
         return builder.build();
     }

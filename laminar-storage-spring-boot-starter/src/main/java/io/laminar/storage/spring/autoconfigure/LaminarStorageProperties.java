@@ -8,9 +8,17 @@ import io.laminar.storage.wal.WalOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.origin.Origin;
+import org.springframework.boot.origin.OriginProvider;
+import org.springframework.context.EnvironmentAware;
+import org.springframework.core.env.Environment;
 import org.springframework.util.StringUtils;
 import org.springframework.util.unit.DataSize;
+import org.springframework.validation.BindingResult;
 import org.springframework.validation.Errors;
+import org.springframework.validation.FieldError;
 import org.springframework.validation.Validator;
 
 /**
@@ -25,22 +33,28 @@ import org.springframework.validation.Validator;
  * <p>Not thread-safe: bound once at startup, then only read.
  */
 @ConfigurationProperties("laminar.storage")
-public class LaminarStorageProperties implements Validator {
+public class LaminarStorageProperties implements Validator, EnvironmentAware {
 
     /** The prefix of every property of this class. */
     public static final String PREFIX = "laminar.storage";
 
-    /**
-     * The smallest segment size: the WAL's, for entries of the default largest size (the starter
-     * does not change it), so that this check and the WAL's own cannot disagree.
-     */
-    private static final long MIN_SEGMENT_SIZE = PerCoreWalOptions.minSegmentSize(
-            PerCoreWalOptions.DEFAULT_MAX_ENTRY_SIZE);
+    /** The largest {@code wal.max-entry-size}. */
+    private static final long MAX_ENTRY_SIZE = 256L << 20;
     private static final Duration MAX_GROUP_COMMIT_WAIT = Duration.ofSeconds(10);
     private static final int MAX_CORES = 9_999;
+    /** S3's smallest part, and the largest the S3 store buffers (S3CheckpointStore's bounds; the module is optional). */
+    private static final long MIN_PART_SIZE = 5L << 20;
+    private static final long MAX_PART_SIZE = Integer.MAX_VALUE - 8;
     private static final int MAX_QUEUE_CAPACITY = 1 << 24;
     /** The batch bound of group commit; what {@link SyncPolicy#groupCommit()} uses. */
     private static final int GROUP_COMMIT_MAX_BATCH_RECORDS = 4096;
+
+    /**
+     * Whether to auto-configure laminar-storage: the write-ahead logs, the checkpoint store, the
+     * runtime and everything that observes them. False backs off completely (no directory is
+     * opened, no lock taken), e.g. in a test or a profile that does not need the storage.
+     */
+    private boolean enabled = true;
 
     /**
      * Directory of the data: the write-ahead logs go to its 'wal' subdirectory and, with the
@@ -65,6 +79,17 @@ public class LaminarStorageProperties implements Validator {
     private final Changelog changelog = new Changelog();
 
     private final Health health = new Health();
+
+    /** Set by Spring before the properties are bound; null if they are bound without a context. */
+    private Environment environment;
+
+    public boolean isEnabled() {
+        return this.enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+        this.enabled = enabled;
+    }
 
     public Path getDir() {
         return this.dir;
@@ -145,36 +170,121 @@ public class LaminarStorageProperties implements Validator {
         return LaminarStorageProperties.class.isAssignableFrom(type);
     }
 
+    /** The environment the properties are bound from: where {@link #validate} finds each value's origin. */
+    @Override
+    public void setEnvironment(Environment environment) {
+        this.environment = environment;
+    }
+
     /**
      * Checks every value. Field names are the properties' names relative to {@link #PREFIX} (in
-     * their dashed form), so the failure analysis prints the name the user wrote, and each message
-     * repeats the full name for logs that show only the message.
+     * their dashed form), so the failure analysis prints the name the user wrote, with the
+     * {@code Origin} of the value (a file and line, an environment variable) for nested properties
+     * as for top-level ones; each message repeats the full name for logs that show only the message.
      */
     @Override
     public void validate(Object target, Errors errors) {
         var properties = (LaminarStorageProperties) target;
-        properties.validateTopLevel(errors);
-        properties.wal.validate(errors, properties.cores);
-        properties.checkpoint.validate(errors);
-        properties.changelog.validate(errors);
-        properties.health.validate(errors);
+        var checks = new Checks(errors, this.environment);
+        properties.validateTopLevel(checks);
+        properties.wal.validate(checks);
+        properties.checkpoint.validate(checks);
+        properties.checkpoint.s3.validate(checks);
+        properties.changelog.validate(checks);
+        properties.health.validate(checks);
     }
 
-    private void validateTopLevel(Errors errors) {
+    private void validateTopLevel(Checks checks) {
         if (this.dir == null || this.dir.toString().isEmpty()) {
-            reject(errors, "dir", "must be set to the directory of the data", this.dir);
+            checks.reject("", "dir", "must be set to the directory of the data", this.dir);
         }
         if (this.cores < 1) {
-            reject(errors, "cores", "must be at least 1", this.cores);
+            checks.reject("", "cores", "must be at least 1", this.cores);
         } else if (this.cores > MAX_CORES) {
-            reject(errors, "cores", "must be at most " + MAX_CORES + " (file names carry the core id as four digits)",
-                    this.cores);
+            checks.reject("", "cores", "must be at most " + MAX_CORES
+                    + " (file names carry the core id as four digits)", this.cores);
         }
     }
 
-    static void reject(Errors errors, String field, String requirement, Object value) {
-        errors.rejectValue(field, "laminar.storage.invalid", PREFIX + "." + field + " " + requirement
-                + ", but was " + value);
+    /**
+     * Records the errors of {@link #validate}. Spring Boot finds the origin of a rejected value
+     * only for the direct properties of the validated object ({@code laminar.storage.cores}), so the
+     * origin of a nested one ({@code laminar.storage.wal.segment-size}) is looked up here, in the
+     * environment's property sources, and carried by the error itself.
+     */
+    private static final class Checks {
+
+        private static final String CODE = "laminar.storage.invalid";
+
+        private final Errors errors;
+        private final Environment environment;
+
+        Checks(Errors errors, Environment environment) {
+            this.errors = errors;
+            this.environment = environment;
+        }
+
+        /** Rejects {@code group.property} (relative to {@link #PREFIX}; {@code group} empty at the top level). */
+        void reject(String group, String property, String requirement, Object value) {
+            add(group, property, value, name(group, property) + " " + requirement + ", but was " + value);
+        }
+
+        /** Rejects {@code group.property} with {@code message}. */
+        void fail(String group, String property, String message) {
+            add(group, property, null, message);
+        }
+
+        void requireNotNegative(String group, String property, Duration value) {
+            if (value == null) {
+                fail(group, property, name(group, property) + " must be set");
+            } else if (value.isNegative()) {
+                reject(group, property, "must not be negative", value);
+            }
+        }
+
+        private void add(String group, String property, Object value, String message) {
+            var field = group.isEmpty() ? property : group + "." + property;
+            var origin = origin(name(group, property));
+            if (origin != null && this.errors instanceof BindingResult result) {
+                result.addError(new OriginFieldError(result.getObjectName(), field, value, CODE, message, origin));
+            } else {
+                this.errors.rejectValue(field, CODE, message);
+            }
+        }
+
+        private Origin origin(String name) {
+            if (this.environment == null || !ConfigurationPropertyName.isValid(name)) {
+                return null;
+            }
+            var propertyName = ConfigurationPropertyName.of(name);
+            for (var source : ConfigurationPropertySources.get(this.environment)) {
+                var property = source.getConfigurationProperty(propertyName);
+                if (property != null) {
+                    return property.getOrigin();
+                }
+            }
+            return null;
+        }
+
+        private static String name(String group, String property) {
+            return PREFIX + "." + (group.isEmpty() ? "" : group + ".") + property;
+        }
+    }
+
+    /** A field error that knows where its value came from, which Spring Boot's failure analysis prints. */
+    private static final class OriginFieldError extends FieldError implements OriginProvider {
+
+        private final transient Origin origin;
+
+        OriginFieldError(String objectName, String field, Object value, String code, String message, Origin origin) {
+            super(objectName, field, value, false, new String[] {code}, null, message);
+            this.origin = origin;
+        }
+
+        @Override
+        public Origin getOrigin() {
+            return this.origin;
+        }
     }
 
     /** A size as the property would be written: in the largest unit that is exact, 1GB, 64KB or 1048688B. */
@@ -186,14 +296,6 @@ public class LaminarStorageProperties implements Validator {
             unit++;
         }
         return bytes + units[unit];
-    }
-
-    private static void requireNotNegative(Errors errors, String field, Duration value) {
-        if (value == null) {
-            errors.rejectValue(field, "laminar.storage.invalid", PREFIX + "." + field + " must be set");
-        } else if (value.isNegative()) {
-            reject(errors, field, "must not be negative", value);
-        }
     }
 
     /** The write-ahead log's sync policy, as the property {@code wal.sync-policy} names it. */
@@ -254,6 +356,13 @@ public class LaminarStorageProperties implements Validator {
         /** With the interval sync policy, the period between syncs. */
         private Duration syncInterval = Duration.ofMillis(100);
 
+        /**
+         * Largest state change (key, value and a few bytes of encoding) one record of a core's
+         * write-ahead log holds; a larger change fails its task. Between 1B and 256MB; a segment
+         * must hold at least one such record, so 'segment-size' must exceed it by 112 bytes.
+         */
+        private DataSize maxEntrySize = DataSize.ofBytes(PerCoreWalOptions.DEFAULT_MAX_ENTRY_SIZE);
+
         public DataSize getSegmentSize() {
             return this.segmentSize;
         }
@@ -286,30 +395,47 @@ public class LaminarStorageProperties implements Validator {
             this.syncInterval = syncInterval;
         }
 
-        private void validate(Errors errors, int cores) {
-            if (this.segmentSize == null) {
-                errors.rejectValue("wal.segment-size", "laminar.storage.invalid",
-                        PREFIX + ".wal.segment-size must be set");
+        public DataSize getMaxEntrySize() {
+            return this.maxEntrySize;
+        }
+
+        public void setMaxEntrySize(DataSize maxEntrySize) {
+            this.maxEntrySize = maxEntrySize;
+        }
+
+        private void validate(Checks checks) {
+            boolean entryValid = false;
+            if (this.maxEntrySize == null) {
+                checks.fail("wal", "max-entry-size", PREFIX + ".wal.max-entry-size must be set");
+            } else if (this.maxEntrySize.toBytes() < 1 || this.maxEntrySize.toBytes() > MAX_ENTRY_SIZE) {
+                checks.reject("wal", "max-entry-size", "must be between 1B and " + size(MAX_ENTRY_SIZE),
+                        this.maxEntrySize);
             } else {
+                entryValid = true;
+            }
+            if (this.segmentSize == null) {
+                checks.fail("wal", "segment-size", PREFIX + ".wal.segment-size must be set");
+            } else if (entryValid) {
+                // The WAL's own smallest segment for this entry size, so that the two checks cannot disagree.
+                int entry = (int) this.maxEntrySize.toBytes();
+                long min = PerCoreWalOptions.minSegmentSize(entry);
                 long bytes = this.segmentSize.toBytes();
-                if (bytes < MIN_SEGMENT_SIZE || bytes > WalOptions.MAX_SEGMENT_SIZE || bytes % 8 != 0) {
-                    int entry = PerCoreWalOptions.DEFAULT_MAX_ENTRY_SIZE;
-                    reject(errors, "wal.segment-size", "must be a multiple of 8 bytes between " + size(MIN_SEGMENT_SIZE)
+                if (bytes < min || bytes > WalOptions.MAX_SEGMENT_SIZE || bytes % 8 != 0) {
+                    checks.reject("wal", "segment-size", "must be a multiple of 8 bytes between " + size(min)
                             + " and " + size(WalOptions.MAX_SEGMENT_SIZE) + " (a segment holds at least one record of "
-                            + "the largest size: " + size(entry) + " and " + (MIN_SEGMENT_SIZE - entry)
+                            + "the largest size: " + size(entry) + " ('wal.max-entry-size') and " + (min - entry)
                             + " bytes of headers)", this.segmentSize);
                 }
             }
             if (this.syncPolicy == null) {
-                errors.rejectValue("wal.sync-policy", "laminar.storage.invalid",
-                        PREFIX + ".wal.sync-policy must be set");
+                checks.fail("wal", "sync-policy", PREFIX + ".wal.sync-policy must be set");
             }
-            requireNotNegative(errors, "wal.group-commit-max-wait", this.groupCommitMaxWait);
+            checks.requireNotNegative("wal", "group-commit-max-wait", this.groupCommitMaxWait);
             if (this.groupCommitMaxWait != null && this.groupCommitMaxWait.compareTo(MAX_GROUP_COMMIT_WAIT) > 0) {
-                reject(errors, "wal.group-commit-max-wait", "must be at most 10s", this.groupCommitMaxWait);
+                checks.reject("wal", "group-commit-max-wait", "must be at most 10s", this.groupCommitMaxWait);
             }
             if (this.syncInterval == null || this.syncInterval.isNegative() || this.syncInterval.isZero()) {
-                reject(errors, "wal.sync-interval", "must be positive", this.syncInterval);
+                checks.reject("wal", "sync-interval", "must be positive", this.syncInterval);
             }
         }
     }
@@ -382,22 +508,17 @@ public class LaminarStorageProperties implements Validator {
             return this.s3;
         }
 
-        private void validate(Errors errors) {
-            requireNotNegative(errors, "checkpoint.interval", this.interval);
+        private void validate(Checks checks) {
+            checks.requireNotNegative("checkpoint", "interval", this.interval);
             if (this.retained < 1) {
-                reject(errors, "checkpoint.retained", "must be at least 1", this.retained);
+                checks.reject("checkpoint", "retained", "must be at least 1", this.retained);
             }
             if (this.store == null) {
-                errors.rejectValue("checkpoint.store", "laminar.storage.invalid",
-                        PREFIX + ".checkpoint.store must be set to filesystem or s3");
+                checks.fail("checkpoint", "store", PREFIX + ".checkpoint.store must be set to filesystem or s3");
             }
             if (this.store == StoreType.S3 && !StringUtils.hasText(this.s3.getBucket())) {
-                errors.rejectValue("checkpoint.s3.bucket", "laminar.storage.invalid", PREFIX
-                        + ".checkpoint.s3.bucket must be set when " + PREFIX + ".checkpoint.store is s3");
-            }
-            if (this.s3.getPrefix() == null) {
-                errors.rejectValue("checkpoint.s3.prefix", "laminar.storage.invalid",
-                        PREFIX + ".checkpoint.s3.prefix must not be null (leave it empty for the bucket's root)");
+                checks.fail("checkpoint", "s3.bucket", PREFIX + ".checkpoint.s3.bucket must be set when " + PREFIX
+                        + ".checkpoint.store is s3");
             }
         }
     }
@@ -431,6 +552,105 @@ public class LaminarStorageProperties implements Validator {
 
         /** Key prefix of every object of the store, e.g. 'my-app/'; empty for the bucket's root. */
         private String prefix = "";
+
+        /**
+         * Part size of the multipart uploads of state files (between 5MB, the S3 minimum, and
+         * 2047MB); a file up to this size goes up in one PUT. Each upload holds at most
+         * 'upload-threads' + 1 buffers of this size in memory.
+         */
+        private DataSize partSize = DataSize.ofMegabytes(16);
+
+        /** How many parts of one upload go up at once: the size of the store's upload pool (1 to 64). */
+        private int uploadThreads = 4;
+
+        /** How often a request is tried in all before its transient failure (throttling, 5xx) is reported (1 to 100). */
+        private int maxAttempts = 5;
+
+        /**
+         * Backoff before the first retry of a request; the n-th waits a random time up to
+         * 'retry-base-delay' times 2^(n-1), at most 'retry-max-delay'.
+         */
+        private Duration retryBaseDelay = Duration.ofMillis(100);
+
+        /** The longest backoff between two attempts of a request (at least 'retry-base-delay'). */
+        private Duration retryMaxDelay = Duration.ofSeconds(5);
+
+        /** How old an incomplete multipart upload (left by a crash) must be before cleanup aborts it. */
+        private Duration incompleteUploadMaxAge = Duration.ofHours(1);
+
+        public DataSize getPartSize() {
+            return this.partSize;
+        }
+
+        public void setPartSize(DataSize partSize) {
+            this.partSize = partSize;
+        }
+
+        public int getUploadThreads() {
+            return this.uploadThreads;
+        }
+
+        public void setUploadThreads(int uploadThreads) {
+            this.uploadThreads = uploadThreads;
+        }
+
+        public int getMaxAttempts() {
+            return this.maxAttempts;
+        }
+
+        public void setMaxAttempts(int maxAttempts) {
+            this.maxAttempts = maxAttempts;
+        }
+
+        public Duration getRetryBaseDelay() {
+            return this.retryBaseDelay;
+        }
+
+        public void setRetryBaseDelay(Duration retryBaseDelay) {
+            this.retryBaseDelay = retryBaseDelay;
+        }
+
+        public Duration getRetryMaxDelay() {
+            return this.retryMaxDelay;
+        }
+
+        public void setRetryMaxDelay(Duration retryMaxDelay) {
+            this.retryMaxDelay = retryMaxDelay;
+        }
+
+        public Duration getIncompleteUploadMaxAge() {
+            return this.incompleteUploadMaxAge;
+        }
+
+        public void setIncompleteUploadMaxAge(Duration incompleteUploadMaxAge) {
+            this.incompleteUploadMaxAge = incompleteUploadMaxAge;
+        }
+
+        private void validate(Checks checks) {
+            if (this.prefix == null) {
+                checks.fail("checkpoint.s3", "prefix", PREFIX
+                        + ".checkpoint.s3.prefix must not be null (leave it empty for the bucket's root)");
+            }
+            if (this.partSize == null || this.partSize.toBytes() < MIN_PART_SIZE
+                    || this.partSize.toBytes() > MAX_PART_SIZE) {
+                checks.reject("checkpoint.s3", "part-size", "must be between 5MB (the S3 minimum) and "
+                        + MAX_PART_SIZE + "B", this.partSize);
+            }
+            if (this.uploadThreads < 1 || this.uploadThreads > 64) {
+                checks.reject("checkpoint.s3", "upload-threads", "must be between 1 and 64", this.uploadThreads);
+            }
+            if (this.maxAttempts < 1 || this.maxAttempts > 100) {
+                checks.reject("checkpoint.s3", "max-attempts", "must be between 1 and 100", this.maxAttempts);
+            }
+            checks.requireNotNegative("checkpoint.s3", "retry-base-delay", this.retryBaseDelay);
+            checks.requireNotNegative("checkpoint.s3", "retry-max-delay", this.retryMaxDelay);
+            if (this.retryBaseDelay != null && this.retryMaxDelay != null
+                    && this.retryMaxDelay.compareTo(this.retryBaseDelay) < 0) {
+                checks.reject("checkpoint.s3", "retry-max-delay", "must be at least "
+                        + PREFIX + ".checkpoint.s3.retry-base-delay (" + this.retryBaseDelay + ")", this.retryMaxDelay);
+            }
+            checks.requireNotNegative("checkpoint.s3", "incomplete-upload-max-age", this.incompleteUploadMaxAge);
+        }
 
         public String getBucket() {
             return this.bucket;
@@ -477,13 +697,13 @@ public class LaminarStorageProperties implements Validator {
             this.overflowPolicy = overflowPolicy;
         }
 
-        private void validate(Errors errors) {
+        private void validate(Checks checks) {
             if (this.queueCapacity < 2 || this.queueCapacity > MAX_QUEUE_CAPACITY) {
-                reject(errors, "changelog.queue-capacity", "must be between 2 and " + MAX_QUEUE_CAPACITY,
+                checks.reject("changelog", "queue-capacity", "must be between 2 and " + MAX_QUEUE_CAPACITY,
                         this.queueCapacity);
             }
             if (this.overflowPolicy == null) {
-                errors.rejectValue("changelog.overflow-policy", "laminar.storage.invalid",
+                checks.fail("changelog", "overflow-policy",
                         PREFIX + ".changelog.overflow-policy must be set to backpressure or fail");
             }
         }
@@ -517,10 +737,10 @@ public class LaminarStorageProperties implements Validator {
             this.staleCheckpointStatus = staleCheckpointStatus;
         }
 
-        private void validate(Errors errors) {
-            requireNotNegative(errors, "health.max-checkpoint-age", this.maxCheckpointAge);
+        private void validate(Checks checks) {
+            checks.requireNotNegative("health", "max-checkpoint-age", this.maxCheckpointAge);
             if (this.staleCheckpointStatus == null) {
-                errors.rejectValue("health.stale-checkpoint-status", "laminar.storage.invalid",
+                checks.fail("health", "stale-checkpoint-status",
                         PREFIX + ".health.stale-checkpoint-status must be set to down or out-of-service");
             }
         }

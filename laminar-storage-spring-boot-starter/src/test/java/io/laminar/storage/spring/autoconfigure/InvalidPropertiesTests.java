@@ -3,7 +3,9 @@ package io.laminar.storage.spring.autoconfigure;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatException;
 
+import io.laminar.storage.percore.PerCoreWalManager;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Objects;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -18,12 +20,16 @@ import org.springframework.boot.autoconfigure.ImportAutoConfiguration;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.context.properties.bind.validation.BindValidationException;
 import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.env.OriginTrackedMapPropertySource;
+import org.springframework.boot.origin.OriginTrackedValue;
+import org.springframework.boot.origin.TextResourceOrigin;
 import org.springframework.boot.diagnostics.FailureAnalyzer;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
+import org.springframework.core.io.ByteArrayResource;
 import org.springframework.core.env.StandardEnvironment;
 import org.springframework.core.io.support.SpringFactoriesLoader;
 import org.springframework.core.io.support.SpringFactoriesLoader.ArgumentResolver;
@@ -50,10 +56,10 @@ class InvalidPropertiesTests {
     @CsvSource(delimiter = '|', textBlock = """
             cores=0                           | cores                     | laminar.storage.cores must be at least 1, but was 0
             cores=10000                       | cores                     | laminar.storage.cores must be at most 9999
-            wal.segment-size=1KB              | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB (a segment holds at least one record of the largest size: 1MB and 112 bytes of headers), but was 1024B
+            wal.segment-size=1KB              | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB (a segment holds at least one record of the largest size: 1MB ('wal.max-entry-size') and 112 bytes of headers), but was 1024B
             wal.segment-size=64KB             | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB
             wal.segment-size=100KB            | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB
-            wal.segment-size=1048680          | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB (a segment holds at least one record of the largest size: 1MB and 112 bytes of headers), but was 1048680B
+            wal.segment-size=1048680          | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB (a segment holds at least one record of the largest size: 1MB ('wal.max-entry-size') and 112 bytes of headers), but was 1048680B
             wal.segment-size=2GB              | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB
             wal.segment-size=1048692          | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes
             wal.group-commit-max-wait=-1ms    | wal.group-commit-max-wait | laminar.storage.wal.group-commit-max-wait must not be negative, but was PT-0.001S
@@ -64,6 +70,14 @@ class InvalidPropertiesTests {
             checkpoint.store=s3               | checkpoint.s3.bucket      | laminar.storage.checkpoint.s3.bucket must be set when laminar.storage.checkpoint.store is s3
             changelog.queue-capacity=1        | changelog.queue-capacity  | laminar.storage.changelog.queue-capacity must be between 2 and 16777216, but was 1
             health.max-checkpoint-age=-1s     | health.max-checkpoint-age | laminar.storage.health.max-checkpoint-age must not be negative, but was PT-1S
+            wal.max-entry-size=0              | wal.max-entry-size        | laminar.storage.wal.max-entry-size must be between 1B and 256MB, but was 0B
+            wal.max-entry-size=2MB            | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 2097264B and 1GB (a segment holds at least one record of the largest size: 2MB ('wal.max-entry-size') and 112 bytes of headers), but was 2097152B
+            checkpoint.s3.part-size=1MB       | checkpoint.s3.part-size   | laminar.storage.checkpoint.s3.part-size must be between 5MB (the S3 minimum) and 2147483639B, but was 1048576B
+            checkpoint.s3.upload-threads=0    | checkpoint.s3.upload-threads | laminar.storage.checkpoint.s3.upload-threads must be between 1 and 64, but was 0
+            checkpoint.s3.max-attempts=101    | checkpoint.s3.max-attempts | laminar.storage.checkpoint.s3.max-attempts must be between 1 and 100, but was 101
+            checkpoint.s3.retry-base-delay=-1s | checkpoint.s3.retry-base-delay | laminar.storage.checkpoint.s3.retry-base-delay must not be negative, but was PT-1S
+            checkpoint.s3.retry-max-delay=10ms | checkpoint.s3.retry-max-delay | laminar.storage.checkpoint.s3.retry-max-delay must be at least laminar.storage.checkpoint.s3.retry-base-delay (PT0.1S), but was PT0.01S
+            checkpoint.s3.incomplete-upload-max-age=-1h | checkpoint.s3.incomplete-upload-max-age | laminar.storage.checkpoint.s3.incomplete-upload-max-age must not be negative, but was PT-1H
             """)
     void invalidValueShouldFailStartupNamingTheProperty(String assignment, String property, String message) {
         runner().withPropertyValues("laminar.storage." + assignment).run(context -> {
@@ -77,6 +91,36 @@ class InvalidPropertiesTests {
                     .contains("Reason: " + message);
             assertThat(analysis.getAction()).contains("Update your application's configuration");
         });
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            cores                 | 0
+            wal.segment-size      | 1KB
+            wal.max-entry-size    | 0
+            checkpoint.retained   | 0
+            checkpoint.s3.part-size | 1MB
+            health.max-checkpoint-age | -1s
+            """)
+    void theFailureAnalysisShouldNameWhereTheValueCameFromForNestedPropertiesToo(String property, String value) {
+        var origin = new TextResourceOrigin(new ByteArrayResource(new byte[0], "application-test.yml"),
+                new TextResourceOrigin.Location(6, 4));
+        runner().withInitializer(context -> context.getEnvironment().getPropertySources().addFirst(
+                        new OriginTrackedMapPropertySource("application-test.yml", Map.of("laminar.storage." + property,
+                                OriginTrackedValue.of(value, origin)))))
+                .run(context -> {
+                    assertThat(context).hasFailed();
+                    assertThat(analyze(context.getStartupFailure()).getDescription())
+                            .contains("Property: laminar.storage." + property)
+                            .contains("Origin: " + origin);
+                });
+    }
+
+    @Test
+    void aLargerMaxEntrySizeShouldReachTheWalAndRaiseTheSmallestSegmentSize() {
+        runner().withPropertyValues("laminar.storage.wal.max-entry-size=2MB", "laminar.storage.wal.segment-size=4MB")
+                .run(context -> assertThat(context.getBean(PerCoreWalManager.class).options().maxEntrySize())
+                        .isEqualTo(2 << 20));
     }
 
     @Test

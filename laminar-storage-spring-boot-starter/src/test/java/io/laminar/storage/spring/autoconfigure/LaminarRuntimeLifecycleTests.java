@@ -5,6 +5,7 @@ import static io.laminar.storage.spring.autoconfigure.LaminarStorageAutoConfigur
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatException;
 
+import io.laminar.storage.io.FaultyFileIO;
 import io.laminar.storage.runtime.CoreInitializer;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.store.FileSystemCheckpointStore;
@@ -19,6 +20,7 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.autoconfigure.ImportAutoConfiguration;
 import org.springframework.boot.autoconfigure.availability.ApplicationAvailabilityAutoConfiguration;
 import org.springframework.boot.availability.ApplicationAvailability;
+import org.springframework.boot.availability.LivenessState;
 import org.springframework.boot.availability.ReadinessState;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -91,6 +93,40 @@ class LaminarRuntimeLifecycleTests {
             assertThatException().isThrownBy(context::start)
                     .havingRootCause().isInstanceOf(IllegalStateException.class)
                     .withMessageContaining("was stopped and cannot start again; restart the application instead");
+        }
+    }
+
+    @Test
+    void readinessShouldRefuseTrafficOnceTheWalOfACoreFailed() throws Exception {
+        var io = FaultyFileIO.overSystem();
+        var application = new SpringApplicationBuilder(ReadinessApplication.class)
+                .web(WebApplicationType.NONE)
+                .properties("laminar.storage.dir=" + this.dir, "laminar.storage.cores=2",
+                        "laminar.storage.wal.segment-size=2MB", "laminar.storage.checkpoint.interval=0")
+                .initializers(context -> {
+                    context.getBeanFactory().registerSingleton("seenReadiness", new CopyOnWriteArrayList<>());
+                    context.getBeanFactory().registerSingleton("faultyFileIo",
+                            (PerCoreWalOptionsCustomizer) options -> options.wal(w -> w.fileIO(io)));
+                });
+        try (var context = application.run()) {
+            var availability = context.getBean(ApplicationAvailability.class);
+            assertThat(availability.getReadinessState()).isEqualTo(ReadinessState.ACCEPTING_TRAFFIC);
+            assertThat(availability.getLivenessState()).isEqualTo(LivenessState.CORRECT);
+            var runtime = context.getBean(LaminarRuntime.class);
+            io.forces().withMessage("No space left on device").failNow();
+            var key = "k".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            var put = runtime.submitDurable(runtime.coreOf(key), c -> {
+                c.store().put(key, new byte[10]);
+                return null;
+            });
+            assertThat(put).failsWithin(java.time.Duration.ofSeconds(10));
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                    .until(availability::getReadinessState, ReadinessState.REFUSING_TRAFFIC::equals);
+            assertThat(availability.getLivenessState()).isEqualTo(LivenessState.CORRECT);
+            io.forces().stopFailing();
+            context.getBean(LaminarRuntimeLifecycle.class).stop(); // the failed core's changes fail the close
+        } catch (RuntimeException closing) {
+            assertThat(closing).hasStackTraceContaining("No space left on device");
         }
     }
 

@@ -102,6 +102,41 @@ class LaminarStorageAutoConfigurationTests {
     }
 
     @Test
+    void enabledFalseShouldBackOffEverythingAndTouchNoDirectory() {
+        var everything = AutoConfigurations.of(ImportCandidates.load(AutoConfiguration.class,
+                getClass().getClassLoader()).getCandidates().stream()
+                .filter(name -> name.startsWith("io.laminar.storage."))
+                .map(name -> {
+                    try {
+                        return Class.forName(name);
+                    } catch (ClassNotFoundException e) {
+                        throw new AssertionError(e);
+                    }
+                }).toArray(Class<?>[]::new));
+        var data = this.dir.resolve("data");
+        new ApplicationContextRunner().withConfiguration(everything)
+                .withBean(io.micrometer.core.instrument.simple.SimpleMeterRegistry.class)
+                .withPropertyValues("laminar.storage.dir=" + data, "laminar.storage.enabled=false")
+                .run(context -> {
+                    assertThat(context).hasNotFailed()
+                            .doesNotHaveBean(LaminarStorageProperties.class)
+                            .doesNotHaveBean(PerCoreWalManager.class)
+                            .doesNotHaveBean(CheckpointStore.class)
+                            .doesNotHaveBean(LaminarRuntime.class)
+                            .doesNotHaveBean(LaminarRuntimeLifecycle.class)
+                            .doesNotHaveBean(io.laminar.storage.checkpoint.CheckpointHistory.class)
+                            .doesNotHaveBean(io.laminar.storage.spring.actuate.LaminarStorageMetrics.class);
+                    assertThat(data).doesNotExist();
+                });
+    }
+
+    @Test
+    void enabledTrueShouldBeTheDefault() {
+        runner().withPropertyValues("laminar.storage.enabled=true")
+                .run(context -> assertThat(context).hasSingleBean(LaminarRuntime.class));
+    }
+
+    @Test
     void runShouldRecoverWhatThePreviousContextMadeDurable() {
         var runner = runner().withPropertyValues("laminar.storage.checkpoint.final-on-shutdown=false");
         runner.run(context -> {

@@ -39,6 +39,16 @@ class LaminarStoragePropertiesTests {
         assertThat(properties.getCheckpoint().getStore()).isEqualTo(StoreType.FILESYSTEM);
         assertThat(properties.getCheckpoint().isFinalOnShutdown()).isTrue();
         assertThat(properties.getCheckpoint().getS3().getPrefix()).isEmpty();
+        assertThat(properties.isEnabled()).isTrue();
+        assertThat(properties.getWal().getMaxEntrySize().toBytes()).isEqualTo(PerCoreWalOptions.DEFAULT_MAX_ENTRY_SIZE);
+        // The S3 store's own defaults.
+        var s3 = properties.getCheckpoint().getS3();
+        assertThat(s3.getPartSize().toBytes()).isEqualTo(io.laminar.storage.store.s3.S3CheckpointStore.DEFAULT_PART_SIZE);
+        assertThat(s3.getUploadThreads()).isEqualTo(4);
+        assertThat(s3.getMaxAttempts()).isEqualTo(5);
+        assertThat(s3.getRetryBaseDelay()).isEqualTo(Duration.ofMillis(100));
+        assertThat(s3.getRetryMaxDelay()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(s3.getIncompleteUploadMaxAge()).isEqualTo(Duration.ofHours(1));
         assertThat(properties.getHealth().getMaxCheckpointAge()).isZero();
         assertThat(properties.getHealth().getStaleCheckpointStatus()).isEqualTo(StaleCheckpointStatus.OUT_OF_SERVICE);
         // The same defaults as core, so that the starter changes nothing by itself.
@@ -95,13 +105,18 @@ class LaminarStoragePropertiesTests {
         // (management.*, checked by their own tests); these are the properties of this class.
         assertThat(described.keySet()).filteredOn(name -> name.startsWith(LaminarStorageProperties.PREFIX + "."))
                 .containsExactlyInAnyOrder(
-                "laminar.storage.dir", "laminar.storage.cores",
+                "laminar.storage.enabled", "laminar.storage.dir", "laminar.storage.cores",
                 "laminar.storage.wal.segment-size", "laminar.storage.wal.sync-policy",
+                "laminar.storage.wal.max-entry-size",
                 "laminar.storage.wal.group-commit-max-wait", "laminar.storage.wal.sync-interval",
                 "laminar.storage.checkpoint.interval", "laminar.storage.checkpoint.retained",
                 "laminar.storage.checkpoint.store", "laminar.storage.checkpoint.final-on-shutdown",
                 "laminar.storage.checkpoint.filesystem.dir",
                 "laminar.storage.checkpoint.s3.bucket", "laminar.storage.checkpoint.s3.prefix",
+                "laminar.storage.checkpoint.s3.part-size", "laminar.storage.checkpoint.s3.upload-threads",
+                "laminar.storage.checkpoint.s3.max-attempts", "laminar.storage.checkpoint.s3.retry-base-delay",
+                "laminar.storage.checkpoint.s3.retry-max-delay",
+                "laminar.storage.checkpoint.s3.incomplete-upload-max-age",
                 "laminar.storage.changelog.queue-capacity", "laminar.storage.changelog.overflow-policy",
                 "laminar.storage.health.max-checkpoint-age", "laminar.storage.health.stale-checkpoint-status");
         var undescribed = new ArrayList<String>();
@@ -117,6 +132,42 @@ class LaminarStoragePropertiesTests {
                 .containsEntry("laminar.storage.checkpoint.interval", Duration.class.getName())
                 .containsEntry("laminar.storage.wal.group-commit-max-wait", Duration.class.getName())
                 .containsEntry("laminar.storage.health.max-checkpoint-age", Duration.class.getName());
+    }
+
+    @Test
+    void everyEnumValueShouldHaveAHintWithADescription() throws IOException {
+        var hints = new LinkedHashMap<String, Map<String, String>>();
+        for (var hint : laminarMetadata().get("hints")) {
+            var values = new LinkedHashMap<String, String>();
+            hint.get("values").forEach(v -> values.put(v.get("value").asString(),
+                    v.has("description") ? v.get("description").asString() : ""));
+            hints.put(hint.get("name").asString(), values);
+        }
+        Map<String, Class<? extends Enum<?>>> enums = Map.of(
+                "laminar.storage.wal.sync-policy", SyncPolicyType.class,
+                "laminar.storage.checkpoint.store", StoreType.class,
+                "laminar.storage.changelog.overflow-policy", OverflowPolicy.class,
+                "laminar.storage.health.stale-checkpoint-status", StaleCheckpointStatus.class);
+        enums.forEach((property, type) -> {
+            var expected = java.util.Arrays.stream(type.getEnumConstants())
+                    .map(constant -> constant.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')).toList();
+            assertThat(hints).as(property).containsKey(property);
+            assertThat(hints.get(property).keySet()).as(property).containsExactlyInAnyOrderElementsOf(expected);
+            assertThat(hints.get(property).values()).as(property + " descriptions").allMatch(d -> d.length() > 20);
+        });
+    }
+
+    @Test
+    void theAutoconfigureProcessorShouldHaveWrittenTheConditionsOfEveryAutoConfiguration() throws IOException {
+        var properties = new java.util.Properties();
+        try (var in = LaminarStoragePropertiesTests.class.getClassLoader()
+                .getResourceAsStream("META-INF/spring-autoconfigure-metadata.properties")) {
+            assertThat(in).as("spring-autoconfigure-metadata.properties").isNotNull();
+            properties.load(in);
+        }
+        assertThat(properties.stringPropertyNames()).contains(
+                LaminarStorageAutoConfiguration.class.getName() + ".AutoConfigureAfter",
+                "io.laminar.storage.spring.autoconfigure.metrics.LaminarStorageMetricsAutoConfiguration.ConditionalOnClass");
     }
 
     /** This module's generated metadata (the classpath holds Spring Boot's too). */

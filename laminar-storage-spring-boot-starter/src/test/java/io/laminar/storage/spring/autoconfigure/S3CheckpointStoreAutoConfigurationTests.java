@@ -15,6 +15,7 @@ import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.FileSystemCheckpointStore;
 import io.laminar.storage.store.s3.S3CheckpointStore;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
@@ -110,6 +111,31 @@ class S3CheckpointStoreAutoConfigurationTests {
             });
             assertThat(get(runtime, "order-7")).isEqualTo("state-7");
         });
+    }
+
+    @Test
+    void s3TuningPropertiesShouldReachTheStore() {
+        runner().withPropertyValues("laminar.storage.checkpoint.s3.part-size=8MB",
+                        "laminar.storage.checkpoint.s3.upload-threads=7", "laminar.storage.checkpoint.s3.max-attempts=9",
+                        "laminar.storage.checkpoint.s3.retry-base-delay=20ms",
+                        "laminar.storage.checkpoint.s3.retry-max-delay=2s",
+                        "laminar.storage.checkpoint.s3.incomplete-upload-max-age=30m")
+                .run(context -> {
+                    var store = context.getBean(S3CheckpointStore.class);
+                    assertThat(store.partSize()).isEqualTo(8 << 20);
+                    assertThat(store).hasFieldOrPropertyWithValue("uploadThreads", 7)
+                            .hasFieldOrPropertyWithValue("maxAttempts", 9)
+                            .hasFieldOrPropertyWithValue("retryBaseDelay", Duration.ofMillis(20))
+                            .hasFieldOrPropertyWithValue("retryMaxDelay", Duration.ofSeconds(2))
+                            .hasFieldOrPropertyWithValue("incompleteUploadMaxAge", Duration.ofMinutes(30));
+                });
+    }
+
+    @Test
+    void s3CustomizersShouldBeAppliedAfterTheProperties() {
+        runner().withPropertyValues("laminar.storage.checkpoint.s3.part-size=8MB")
+                .withBean(S3CheckpointStoreCustomizer.class, () -> builder -> builder.partSize(5L << 20))
+                .run(context -> assertThat(context.getBean(S3CheckpointStore.class).partSize()).isEqualTo(5 << 20));
     }
 
     @Test

@@ -44,6 +44,37 @@ class LaminarStorageMetricsAutoConfigurationTests {
     }
 
     @Test
+    void fsyncAndCheckpointTimersShouldHonourTheDistributionProperties() {
+        runner().withPropertyValues("management.metrics.distribution.percentiles-histogram.laminar.storage=true",
+                        "management.metrics.distribution.percentiles.laminar.storage.wal.fsync=0.5,0.99",
+                        "management.metrics.distribution.slo.laminar.storage.checkpoint.duration=100ms,1s")
+                .run(context -> {
+                    var registry = context.getBean(MeterRegistry.class);
+                    var runtime = context.getBean(LaminarRuntime.class);
+                    for (int i = 0; i < 20; i++) {
+                        var key = ("k" + i).getBytes(StandardCharsets.UTF_8);
+                        runtime.submitDurable(runtime.coreOf(key), c -> {
+                            c.store().put(key, new byte[10]);
+                            return null;
+                        }).get(10, TimeUnit.SECONDS);
+                    }
+                    runtime.triggerCheckpoint().get(30, TimeUnit.SECONDS);
+
+                    var fsync = registry.get("laminar.storage.wal.fsync").tag("core", "0").timer().takeSnapshot();
+                    assertThat(fsync.count()).isPositive();
+                    // Percentile histograms show as buckets only in registries that aggregate them
+                    // (Prometheus: see QuickStartApplicationTests); the simple registry computes the percentiles.
+                    assertThat(fsync.percentileValues()).extracting(v -> v.percentile()).containsExactly(0.5, 0.99);
+                    var checkpoint = registry.get("laminar.storage.checkpoint.duration").timer().takeSnapshot();
+                    assertThat(checkpoint.count()).isEqualTo(1);
+                    assertThat(checkpoint.histogramCounts()).extracting(c -> c.bucket(TimeUnit.MILLISECONDS))
+                            .contains(100.0, 1000.0);
+                });
+        runner().run(context -> assertThat(context.getBean(MeterRegistry.class).get("laminar.storage.wal.fsync")
+                .tag("core", "0").timer().takeSnapshot().percentileValues()).as("no percentiles unless asked").isEmpty());
+    }
+
+    @Test
     void runShouldBindTheMetersOfTheRuntimeToTheApplicationsRegistry() {
         runner().run(context -> {
             assertThat(context).hasNotFailed().hasSingleBean(LaminarStorageMetrics.class);
