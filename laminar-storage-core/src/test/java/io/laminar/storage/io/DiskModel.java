@@ -79,58 +79,58 @@ public final class DiskModel {
     /** Applies the next operation of a trace. */
     public void apply(Op op) {
         if (op instanceof Op.Write w) {
-                var f = inodes.get(w.inode());
-                int end = Math.toIntExact(w.offset() + w.data().length);
-                f.current = grow(f.current, end);
-                System.arraycopy(w.data(), 0, f.current, (int) w.offset(), w.data().length);
-                f.size = Math.max(f.size, end);
-                f.pending.add(op);
+            var f = inodes.get(w.inode());
+            int end = Math.toIntExact(w.offset() + w.data().length);
+            f.current = grow(f.current, end);
+            System.arraycopy(w.data(), 0, f.current, (int) w.offset(), w.data().length);
+            f.size = Math.max(f.size, end);
+            f.pending.add(op);
         } else if (op instanceof Op.SetSize s) {
-                var f = inodes.get(s.inode());
-                int size = Math.toIntExact(s.size());
-                f.current = grow(f.current, size);
-                if (size < f.size) {
-                    Arrays.fill(f.current, size, f.size, (byte) 0);
-                }
-                f.size = size;
-                f.pending.add(op);
+            var f = inodes.get(s.inode());
+            int size = Math.toIntExact(s.size());
+            f.current = grow(f.current, size);
+            if (size < f.size) {
+                Arrays.fill(f.current, size, f.size, (byte) 0);
+            }
+            f.size = size;
+            f.pending.add(op);
         } else if (op instanceof Op.Sync s) {
-                var f = inodes.get(s.inode());
-                f.durable = Arrays.copyOf(f.current, f.size);
-                f.pending.clear();
+            var f = inodes.get(s.inode());
+            f.durable = Arrays.copyOf(f.current, f.size);
+            f.pending.clear();
         } else if (op instanceof Op.Link l) {
-                if (l.created()) {
-                    inodes.put(l.inode(), new Inode());
-                    nextInode = Math.max(nextInode, l.inode() + 1);
-                }
-                dir(parent(l.path())).current.put(name(l.path()), l.inode());
-                pendingDirOps.add(new PendingDirOp(op, new HashSet<>(Set.of(parent(l.path())))));
+            if (l.created()) {
+                inodes.put(l.inode(), new Inode());
+                nextInode = Math.max(nextInode, l.inode() + 1);
+            }
+            dir(parent(l.path())).current.put(name(l.path()), l.inode());
+            pendingDirOps.add(new PendingDirOp(op, new HashSet<>(Set.of(parent(l.path())))));
         } else if (op instanceof Op.Unlink u) {
-                dir(parent(u.path())).current.remove(name(u.path()));
-                pendingDirOps.add(new PendingDirOp(op, new HashSet<>(Set.of(parent(u.path())))));
+            dir(parent(u.path())).current.remove(name(u.path()));
+            pendingDirOps.add(new PendingDirOp(op, new HashSet<>(Set.of(parent(u.path())))));
         } else if (op instanceof Op.Rename r) {
-                dir(parent(r.from())).current.remove(name(r.from()));
-                dir(parent(r.to())).current.put(name(r.to()), r.inode());
-                pendingDirOps.add(new PendingDirOp(op, new HashSet<>(Arrays.asList(parent(r.from()), parent(r.to())))));
+            dir(parent(r.from())).current.remove(name(r.from()));
+            dir(parent(r.to())).current.put(name(r.to()), r.inode());
+            pendingDirOps.add(new PendingDirOp(op, new HashSet<>(Arrays.asList(parent(r.from()), parent(r.to())))));
         } else if (op instanceof Op.SyncDir s) {
-                var dir = dir(s.directory());
-                dir.durable.clear();
-                dir.durable.putAll(dir.current);
-                pendingDirOps.removeIf(p -> p.unsynced().remove(s.directory()) && p.unsynced().isEmpty());
+            var dir = dir(s.directory());
+            dir.durable.clear();
+            dir.durable.putAll(dir.current);
+            pendingDirOps.removeIf(p -> p.unsynced().remove(s.directory()) && p.unsynced().isEmpty());
         } else if (op instanceof Op.Adopt a) {
-                if (a.content() == null) {
-                    dir(a.path());
-                } else {
-                    var f = new Inode();
-                    f.durable = a.content().clone();
-                    f.current = a.content().clone();
-                    f.size = a.content().length;
-                    int inode = nextInode++;
-                    inodes.put(inode, f);
-                    var dir = dir(parent(a.path()));
-                    dir.current.put(name(a.path()), inode);
-                    dir.durable.put(name(a.path()), inode);
-                }
+            if (a.content() == null) {
+                dir(a.path());
+            } else {
+                var f = new Inode();
+                f.durable = a.content().clone();
+                f.current = a.content().clone();
+                f.size = a.content().length;
+                int inode = nextInode++;
+                inodes.put(inode, f);
+                var dir = dir(parent(a.path()));
+                dir.current.put(name(a.path()), inode);
+                dir.durable.put(name(a.path()), inode);
+            }
         }
         // Op.Mark: nothing on disk
     }
@@ -188,27 +188,27 @@ public final class DiskModel {
     private static void applyEntryChange(PendingDirOp pending, Map<String, TreeMap<String, Integer>> entries) {
         var op = pending.op();
         if (op instanceof Op.Link l) {
-                if (pending.unsynced().contains(parent(l.path()))) {
-                    entries.get(parent(l.path())).put(name(l.path()), l.inode());
-                }
+            if (pending.unsynced().contains(parent(l.path()))) {
+                entries.get(parent(l.path())).put(name(l.path()), l.inode());
+            }
         } else if (op instanceof Op.Unlink u) {
-                var dir = entries.get(parent(u.path()));
-                if (pending.unsynced().contains(parent(u.path())) && Integer.valueOf(u.inode()).equals(dir.get(name(u.path())))) {
-                    dir.remove(name(u.path()));
-                }
+            var dir = entries.get(parent(u.path()));
+            if (pending.unsynced().contains(parent(u.path())) && Integer.valueOf(u.inode()).equals(dir.get(name(u.path())))) {
+                dir.remove(name(u.path()));
+            }
         } else if (op instanceof Op.Rename r) {
-                var from = entries.get(parent(r.from()));
-                var to = entries.get(parent(r.to()));
-                boolean fromPending = pending.unsynced().contains(parent(r.from()));
-                if (fromPending) {
-                    if (!Integer.valueOf(r.inode()).equals(from.get(name(r.from())))) {
-                        return; // its source was never there: the rename cannot have happened
-                    }
-                    from.remove(name(r.from()));
+            var from = entries.get(parent(r.from()));
+            var to = entries.get(parent(r.to()));
+            boolean fromPending = pending.unsynced().contains(parent(r.from()));
+            if (fromPending) {
+                if (!Integer.valueOf(r.inode()).equals(from.get(name(r.from())))) {
+                    return; // its source was never there: the rename cannot have happened
                 }
-                if (pending.unsynced().contains(parent(r.to()))) {
-                    to.put(name(r.to()), r.inode());
-                }
+                from.remove(name(r.from()));
+            }
+            if (pending.unsynced().contains(parent(r.to()))) {
+                to.put(name(r.to()), r.inode());
+            }
         } else {
             throw new IllegalStateException("not an entry change: " + op);
         }
