@@ -20,7 +20,8 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "laminar",
         mixinStandardHelpOptions = true,
         versionProvider = LaminarCli.Version.class,
-        subcommands = {WalCommand.class, CheckpointCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {WalCommand.class, CheckpointCommand.class, RecoverCommand.class,
+                CommandLine.HelpCommand.class},
         description = {
                 "Inspect, verify and repair laminar-storage WALs and checkpoints.",
                 "",
@@ -33,6 +34,7 @@ import picocli.CommandLine.ScopeType;
                 "  laminar wal verify /var/lib/orders/wal",
                 "  laminar checkpoint ls /var/lib/orders/checkpoints",
                 "  laminar checkpoint verify s3://my-checkpoints/orders/ --all",
+                "  laminar recover --dry-run --dir /var/lib/orders/wal --store /var/lib/orders/checkpoints",
                 "",
                 "STORE is a checkpoint store directory or s3://bucket/prefix (see `laminar help checkpoint`).",
                 "",
