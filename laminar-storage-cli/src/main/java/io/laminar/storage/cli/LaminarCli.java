@@ -20,7 +20,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "laminar",
         mixinStandardHelpOptions = true,
         versionProvider = LaminarCli.Version.class,
-        subcommands = {WalCommand.class, CheckpointCommand.class, RecoverCommand.class,
+        subcommands = {WalCommand.class, CheckpointCommand.class, RecoverCommand.class, StoreCommand.class,
                 CommandLine.HelpCommand.class},
         description = {
                 "Inspect, verify and repair laminar-storage WALs and checkpoints.",
@@ -35,6 +35,7 @@ import picocli.CommandLine.ScopeType;
                 "  laminar checkpoint ls /var/lib/orders/checkpoints",
                 "  laminar checkpoint verify s3://my-checkpoints/orders/ --all",
                 "  laminar recover --dry-run --dir /var/lib/orders/wal --store /var/lib/orders/checkpoints",
+                "  laminar store copy /var/lib/orders/checkpoints s3://my-checkpoints/orders/",
                 "",
                 "STORE is a checkpoint store directory or s3://bucket/prefix (see `laminar help checkpoint`).",
                 "",
