@@ -20,7 +20,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "laminar",
         mixinStandardHelpOptions = true,
         versionProvider = LaminarCli.Version.class,
-        subcommands = {WalCommand.class, CheckpointCommand.class, RecoverCommand.class, StoreCommand.class,
+        subcommands = {WalCommand.class, CheckpointCommand.class, RecoverCommand.class, StoreCommand.class, StateCommand.class,
                 CommandLine.HelpCommand.class},
         description = {
                 "Inspect, verify and repair laminar-storage WALs and checkpoints.",
@@ -36,6 +36,7 @@ import picocli.CommandLine.ScopeType;
                 "  laminar checkpoint verify s3://my-checkpoints/orders/ --all",
                 "  laminar recover --dry-run --dir /var/lib/orders/wal --store /var/lib/orders/checkpoints",
                 "  laminar store copy /var/lib/orders/checkpoints s3://my-checkpoints/orders/",
+                "  laminar state get /var/lib/orders/checkpoints order-4711 --dir /var/lib/orders/wal",
                 "",
                 "STORE is a checkpoint store directory or s3://bucket/prefix (see `laminar help checkpoint`).",
                 "",
