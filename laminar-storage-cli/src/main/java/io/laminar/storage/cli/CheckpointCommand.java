@@ -32,11 +32,12 @@ import picocli.CommandLine.Spec;
         description = {"List, show, verify and compare the checkpoints of a store. Read-only: nothing in the store is "
                 + "written or deleted, so it is safe beside a running application.", StoreOptions.HELP},
         subcommands = {CheckpointCommand.Ls.class, CheckpointCommand.Show.class, CheckpointCommand.Verify.class,
-                CheckpointCommand.Diff.class},
+                CheckpointCommand.Diff.class, CheckpointCommand.History.class},
         footer = {"", "Examples:", "  laminar checkpoint ls /var/lib/orders/checkpoints",
                 "  laminar checkpoint show /var/lib/orders/checkpoints 42",
                 "  laminar checkpoint verify s3://my-checkpoints/orders/ --all",
-                "  laminar checkpoint diff /var/lib/orders/checkpoints 41 42"})
+                "  laminar checkpoint diff /var/lib/orders/checkpoints 41 42",
+                "  laminar checkpoint history /var/lib/orders/checkpoints --html history.html"})
 final class CheckpointCommand implements Runnable {
 
     @Spec
@@ -477,6 +478,55 @@ final class CheckpointCommand implements Runnable {
             }
             out.flush();
             return LaminarCli.EXIT_CLEAN;
+        }
+    }
+
+    // ---- history --------------------------------------------------------------------------------
+
+    @Command(name = "history", mixinStandardHelpOptions = true,
+            description = {"Write a self-contained HTML report of the checkpoints in the store: charts of the state size "
+                    + "(stateBytes), the incremental bytes each checkpoint wrote (writtenBytes) and the bytes it retains "
+                    + "(every file it references), and a table. The file needs no network (inline SVG and CSS, no "
+                    + "script): open it in any browser, attach it to a ticket.", "Read-only.", StoreOptions.HELP},
+            footer = {"", "Examples:", "  laminar checkpoint history /var/lib/orders/checkpoints --html history.html",
+                    "  laminar checkpoint history s3://my-checkpoints/orders/ --html /tmp/orders-history.html"})
+    static final class History implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "STORE")
+        String store;
+        @Option(names = "--html", paramLabel = "FILE", required = true, description = "The HTML file to write.")
+        java.nio.file.Path html;
+        @Mixin
+        StoreOptions options;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            PrintWriter out = spec.commandLine().getOut();
+            boolean damaged = false;
+            var loaded = new ArrayList<Loaded>();
+            String name;
+            try (var s = options.openReadOnly(store)) {
+                name = s.toString();
+                for (long id : ids(s)) {
+                    var l = load(s, id);
+                    damaged |= l.manifest() == null;
+                    loaded.add(l);
+                }
+            }
+            var page = HistoryPage.render(name, loaded);
+            try {
+                var parent = html.toAbsolutePath().getParent();
+                if (parent != null) {
+                    java.nio.file.Files.createDirectories(parent);
+                }
+                java.nio.file.Files.writeString(html, page, java.nio.charset.StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new CliException("cannot write " + html + ": " + LaminarCli.message(e), e);
+            }
+            out.printf("wrote %s: %d checkpoints%s%n", html, loaded.size(), damaged ? " (some CORRUPT)" : "");
+            out.flush();
+            return damaged ? LaminarCli.EXIT_DAMAGE : LaminarCli.EXIT_CLEAN;
         }
     }
 }

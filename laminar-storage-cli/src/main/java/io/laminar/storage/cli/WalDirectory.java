@@ -2,6 +2,7 @@ package io.laminar.storage.cli;
 
 import io.laminar.storage.percore.CoreRecord;
 import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.percore.PerCoreWalView;
 import io.laminar.storage.wal.WalInspection;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -67,6 +68,27 @@ final class WalDirectory {
             }
         }
         return false;
+    }
+
+    /**
+     * The per-core WAL in {@code dir} as recovery would read it, read-only ({@link PerCoreWalView#inspect}):
+     * no lock, no repair. A directory that holds no log yet (a new machine's) is {@code cores} empty
+     * logs, as opening it would create them.
+     *
+     * @throws io.laminar.storage.StorageException if a log holds corruption on which open would fail
+     */
+    static PerCoreWalView view(Path dir, java.util.function.IntSupplier cores) {
+        if (!Files.isDirectory(dir)) {
+            throw new CliException(Files.exists(dir) ? dir + " is a file, not a WAL directory" : "no such directory: " + dir);
+        }
+        var resolved = dir;
+        if (names(dir).isEmpty() && Files.isDirectory(dir.resolve("wal"))) {
+            resolved = dir.resolve("wal");
+        }
+        if (names(resolved).isEmpty()) {
+            return PerCoreWalView.empty(cores.getAsInt());
+        }
+        return PerCoreWalView.inspect(resolved);
     }
 
     static List<Log> open(Path dir, Integer onlyCore) {

@@ -2,7 +2,9 @@ package io.laminar.storage.checkpoint;
 
 import io.laminar.storage.StorageException;
 import io.laminar.storage.percore.CorePositions;
+import io.laminar.storage.percore.CoreRecord;
 import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.percore.PerCoreWalView;
 import io.laminar.storage.percore.RecordKind;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
@@ -26,6 +28,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,6 +87,14 @@ import org.slf4j.LoggerFactory;
  * WAL with no history of its own (nothing was ever written to it) over a store that lists
  * checkpoints none of which is usable: it would start empty and bury them under empty checkpoints.
  *
+ * <h2>Dry run</h2>
+ * {@link #dryRun} runs the very same choice, checks and replay over a {@link PerCoreWalView} (for
+ * example {@link PerCoreWalView#inspect}, which reads a WAL directory without its lock and repairs
+ * nothing) and changes nothing: an adoption is reported ({@link RecoveryReport#adoptedCheckpoint()})
+ * but not done, and the recovered state is built in memory only. So its report says which checkpoint
+ * a recovery would pick now, which it would skip and why, how many records it would replay per core
+ * and whether it would adopt; the {@code laminar recover --dry-run} command prints it.
+ *
  * <p>Long replays log progress (percent, MB/s) at INFO. Not thread-safe: one recovery at a time,
  * before the WAL has writers.
  */
@@ -92,7 +103,8 @@ public final class RecoveryManager {
     private static final Logger log = LoggerFactory.getLogger(RecoveryManager.class);
     private static final long PROGRESS_EVERY_NANOS = 5_000_000_000L;
 
-    private final PerCoreWalManager wal;
+    private final PerCoreWalView wal;
+    private final PerCoreWalManager writable; // null in a dry run
     private final CheckpointStore store;
     private final RecoveryListener listener;
 
@@ -102,9 +114,24 @@ public final class RecoveryManager {
 
     /** A recovery manager whose {@link #recover()} reports its phases to {@code listener}. */
     public RecoveryManager(PerCoreWalManager wal, CheckpointStore store, RecoveryListener listener) {
+        this(wal, wal, store, listener);
+    }
+
+    private RecoveryManager(PerCoreWalView wal, PerCoreWalManager writable, CheckpointStore store,
+                            RecoveryListener listener) {
         this.wal = wal;
+        this.writable = writable;
         this.store = store;
         this.listener = java.util.Objects.requireNonNull(listener, "listener");
+    }
+
+    /**
+     * A recovery manager whose {@link #recover()} decides exactly as a real recovery over the same
+     * WAL and store would, and changes nothing: it never adopts (the report says it would) and never
+     * writes to the WAL or the store. See "Dry run" in the class description.
+     */
+    public static RecoveryManager dryRun(PerCoreWalView wal, CheckpointStore store) {
+        return new RecoveryManager(wal, null, store, RecoveryListener.NONE);
     }
 
     /**
@@ -173,9 +200,12 @@ public final class RecoveryManager {
             for (int core = 0; core < cores; core++) {
                 from[core] = manifest.walPositions().get(core);
             }
-            if (adopt) {
+            if (adopt && writable == null) {
+                log.info("dry run: would adopt checkpoint {} (epoch {}) at WAL positions {}", id, manifest.epoch(),
+                        java.util.Arrays.toString(from));
+            } else if (adopt) {
                 // Only now that its files proved usable: the WAL's positions follow the checkpoint's.
-                wal.adoptCheckpoint(CorePositions.of(from), manifest.epoch());
+                writable.adoptCheckpoint(CorePositions.of(from), manifest.epoch());
                 log.warn("the WAL in {} has no history of its own: restoring checkpoint {} (epoch {}) as it is, and the"
                         + " WAL continues from its positions {}. Changes made after that checkpoint on the machine that"
                         + " took it are not restored; sources resume from the checkpoint's offsets.", wal.directory(),
@@ -231,8 +261,7 @@ public final class RecoveryManager {
         var perCore = new long[cores];
         var counters = new long[2]; // records, bytes
         var lastLog = new long[] {System.nanoTime()};
-        notify(l -> l.replayStarted(manifest == null ? null : manifest.checkpointId()));
-        wal.replay(from, record -> {
+        Consumer<CoreRecord> apply = record -> {
             counters[1] += record.nextPosition() - record.position();
             if (record.kind() != RecordKind.DATA) {
                 return;
@@ -255,7 +284,12 @@ public final class RecoveryManager {
                             String.format("%.1f", counters[1] / 1048576.0 / Math.max(seconds, 1e-9)));
                 }
             }
-        });
+        };
+        notify(l -> l.replayStarted(manifest == null ? null : manifest.checkpointId()));
+        // A dry run does not adopt: the adopted WAL would hold just the checkpoint's barriers, no data.
+        if (!(adopted && writable == null)) {
+            wal.replay(from, apply);
+        }
         notify(l -> l.replayEnded(counters[0], counters[1]));
         var snapshots = new ArrayList<StateSnapshot>();
         var perCoreList = new ArrayList<Long>();

@@ -54,7 +54,7 @@ import java.util.function.Consumer;
  * <h2>Thread-safety</h2>
  * All methods of this class are thread-safe; each {@link CoreWalWriter} belongs to one thread.
  */
-public final class PerCoreWalManager implements AutoCloseable {
+public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
 
     private final Path directory;
     private final PerCoreWalOptions options;
@@ -453,34 +453,9 @@ public final class PerCoreWalManager implements AutoCloseable {
         checkCores(from, "from");
         var cursors = openCursors(from);
         try {
-            long records = 0;
-            long lastEpoch = -1;
-            while (true) {
-                long next = Long.MAX_VALUE;
-                for (var cursor : cursors) {
-                    if (cursor.head != null) {
-                        next = Math.min(next, cursor.head.epoch());
-                    }
-                }
-                if (next == Long.MAX_VALUE || next > throughEpoch) {
-                    break;
-                }
-                for (var cursor : cursors) {
-                    while (cursor.head != null && cursor.head.epoch() == next) {
-                        visitor.accept(cursor.head);
-                        records++;
-                        cursor.advance();
-                    }
-                }
-                lastEpoch = next;
-            }
-            var nextPositions = new long[cursors.length];
-            for (int core = 0; core < cursors.length; core++) {
-                nextPositions[core] = cursors[core].nextPosition();
-            }
-            return new ReplayResult(records, lastEpoch, CorePositions.of(nextPositions));
+            return CoreCursor.merge(cursors, throughEpoch, visitor);
         } finally {
-            closeCursors(cursors);
+            CoreCursor.closeAll(cursors);
         }
     }
 
@@ -506,86 +481,28 @@ public final class PerCoreWalManager implements AutoCloseable {
             }
             return complete;
         } finally {
-            closeCursors(cursors);
+            CoreCursor.closeAll(cursors);
         }
     }
 
-    private Cursor[] openCursors(CorePositions from) {
-        var cursors = new Cursor[cores()];
+    private CoreCursor[] openCursors(CorePositions from) {
+        var cursors = new CoreCursor[cores()];
         try {
             for (int core = 0; core < cursors.length; core++) {
                 var log = states[core].wal;
-                cursors[core] = new Cursor(core, log.reader(from.position(core)), log.durablePosition());
+                cursors[core] = new CoreCursor(directory, core, CoreCursor.Source.of(log.reader(from.position(core))),
+                        log.durablePosition());
                 cursors[core].advance();
             }
         } catch (RuntimeException e) {
-            closeCursors(cursors);
+            CoreCursor.closeAll(cursors);
             throw e;
         }
         return cursors;
     }
 
-    private static void closeCursors(Cursor[] cursors) {
-        for (var cursor : cursors) {
-            if (cursor != null) {
-                cursor.reader.close();
-            }
-        }
-    }
-
-    /** Reads one core's records below a limit with a one-record look-ahead, checking their headers. */
-    private final class Cursor {
-        final int core;
-        final WalReader reader;
-        final long limit;
-        CoreRecord head;
-        private long lastSequence = Long.MIN_VALUE;
-        private long lastEpoch = Long.MIN_VALUE;
-
-        Cursor(int core, WalReader reader, long limit) {
-            this.core = core;
-            this.reader = reader;
-            this.limit = limit;
-        }
-
-        void advance() {
-            WalRecord record = reader.position() < limit ? reader.next() : null;
-            if (record == null) {
-                head = null;
-                return;
-            }
-            head = decode(core, record);
-            if (lastSequence != Long.MIN_VALUE && head.sequence() != lastSequence + 1) {
-                throw inconsistent(core, record, "sequence " + head.sequence() + " follows sequence " + lastSequence);
-            }
-            if (head.epoch() < lastEpoch) {
-                throw inconsistent(core, record, "epoch " + head.epoch() + " follows epoch " + lastEpoch);
-            }
-            if (lastEpoch != Long.MIN_VALUE && head.epoch() > lastEpoch && head.kind() != RecordKind.BARRIER) {
-                throw inconsistent(core, record, "epoch " + head.epoch() + " starts without a barrier");
-            }
-            lastSequence = head.sequence();
-            lastEpoch = head.epoch();
-        }
-
-        long nextPosition() {
-            return head != null ? head.position() : reader.position();
-        }
-    }
-
-    private StorageException inconsistent(int core, WalRecord record, String problem) {
-        return new StorageException("the log of core " + core + " in " + directory + " is inconsistent at position "
-                + record.position() + ": " + problem + ". The checksums are intact, so the files were probably "
-                + "mixed up (copied, restored or renamed); restore the directory as a whole");
-    }
-
     private CoreRecord decode(int core, WalRecord record) {
-        var problem = CoreRecordFormat.check(record.payload(), core);
-        if (problem != null) {
-            throw new StorageException("the log of core " + core + " in " + directory + " holds a record at position "
-                    + record.position() + " that is not a valid per-core entry: " + problem);
-        }
-        return decodeChecked(core, record);
+        return CoreCursor.decode(directory, core, record);
     }
 
     /**
@@ -664,7 +581,7 @@ public final class PerCoreWalManager implements AutoCloseable {
             return null; // not a record boundary after all: an older base (or the start) will do
         }
         try (reader) {
-            var cursor = new Cursor(core, reader, log.writtenPosition());
+            var cursor = new CoreCursor(directory, core, CoreCursor.Source.of(reader), log.writtenPosition());
             CoreRecord last = null;
             for (cursor.advance(); cursor.head != null; cursor.advance()) {
                 last = cursor.head;

@@ -148,38 +148,119 @@ public record WalInspection(Path directory, String logName, List<SegmentInfo> se
      *                          since the inspection)
      */
     public void forEachRecord(long fromPosition, RecordVisitor visitor) {
-        var crc = new CRC32C();
-        for (var segment : keptSegments) {
-            if (segment.endPosition() <= fromPosition || segment.records() == 0) {
-                continue;
+        var cursor = new Cursor(fromPosition, false);
+        for (WalRecord record; (record = cursor.next()) != null; ) {
+            if (!visitor.visit(record, cursor.storedCrc, cursor.segmentPath)) {
+                return;
             }
-            try (var channel = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
-                var map = channel.map(FileChannel.MapMode.READ_ONLY, 0, segment.endOffset()).order(ByteOrder.LITTLE_ENDIAN);
-                int offset = WalFormat.SEGMENT_HEADER_LENGTH;
-                long position = segment.basePosition();
-                while (offset < segment.endOffset()) {
-                    int length = map.getInt(offset);
-                    int stored = map.getInt(offset + WalFormat.OFFSET_CRC);
-                    if (length < WalFormat.FRAME_HEADER_LENGTH || offset + length > segment.endOffset()
-                            || map.getLong(offset + WalFormat.OFFSET_POSITION) != position
-                            || WalFormat.frameCrc(crc, map, offset, length) != stored) {
-                        throw new StorageException("WAL segment " + segment.path() + " changed while it was read: the "
-                                + "frame at file offset " + offset + " no longer validates");
+        }
+    }
+
+    /**
+     * A pull reader of the valid records of the kept segments from {@code fromPosition} on, checked
+     * as {@link #forEachRecord} checks them: what a read-only replay merges. Holds no file handle
+     * (each segment is mapped read-only and its channel closed at once). Not thread-safe.
+     *
+     * @throws IllegalArgumentException if {@code fromPosition} lies outside the kept records or is
+     *                                  not aligned, as {@link WriteAheadLog#reader(long)} would throw;
+     *                                  {@link Cursor#next()} throws it if no record starts there
+     */
+    public Cursor cursor(long fromPosition) {
+        long start = keptSegments.isEmpty() ? 0 : keptSegments.get(0).basePosition();
+        long end = Math.max(endPosition, start);
+        if (fromPosition < start || fromPosition > end || fromPosition % WalFormat.ALIGNMENT != 0) {
+            throw new IllegalArgumentException("no record of the WAL " + logName + " in " + directory
+                    + " starts at position " + fromPosition + " (the log holds positions " + start + " to " + end + ")");
+        }
+        return new Cursor(fromPosition, true);
+    }
+
+    /** See {@link #cursor(long)}. */
+    public final class Cursor {
+        private final CRC32C crc = new CRC32C();
+        private final long from;
+        private final boolean strict;
+        private int segmentIndex = -1;
+        private ByteBuffer map;
+        private int offset;
+        private long position;
+        private long segmentEnd;
+        private int storedCrc;
+        private Path segmentPath;
+
+        private Cursor(long from, boolean strict) {
+            this.from = from;
+            this.strict = strict;
+            this.position = from;
+        }
+
+        /** The position of the next record (after the last, the end of the kept records). */
+        public long position() {
+            return position;
+        }
+
+        /** The next record, or null after the last. Its payload is valid until the next call. */
+        public WalRecord next() {
+            while (true) {
+                if (map == null || offset >= segmentEnd) {
+                    if (!nextSegment()) {
+                        return null;
                     }
-                    int padded = (int) WalFormat.align(length);
-                    if (position >= fromPosition) {
-                        ByteBuffer payload = map.duplicate().position(offset + WalFormat.FRAME_HEADER_LENGTH)
-                                .limit(offset + length).slice().asReadOnlyBuffer();
-                        if (!visitor.visit(new WalRecord(position, position + padded, payload), stored, segment.path())) {
-                            return;
-                        }
-                    }
-                    offset += padded;
-                    position += padded;
+                    continue;
                 }
-            } catch (IOException e) {
-                throw new StorageException("cannot read WAL segment " + segment.path() + ": " + e, new UncheckedIOException(e));
+                int length = map.getInt(offset);
+                int stored = map.getInt(offset + WalFormat.OFFSET_CRC);
+                long recordPosition = segmentBase() + offset - WalFormat.SEGMENT_HEADER_LENGTH;
+                if (length < WalFormat.FRAME_HEADER_LENGTH || offset + length > segmentEnd
+                        || map.getLong(offset + WalFormat.OFFSET_POSITION) != recordPosition
+                        || WalFormat.frameCrc(crc, map, offset, length) != stored) {
+                    throw new StorageException("WAL segment " + segmentPath + " changed while it was read: the "
+                            + "frame at file offset " + offset + " no longer validates");
+                }
+                int padded = (int) WalFormat.align(length);
+                int at = offset;
+                offset += padded;
+                if (recordPosition + padded <= from) {
+                    continue;
+                }
+                if (recordPosition < from) {
+                    if (strict) {
+                        throw new IllegalArgumentException("no record of the WAL " + logName + " in " + directory
+                                + " starts at position " + from + ": it lies inside the record at " + recordPosition);
+                    }
+                    continue;
+                }
+                storedCrc = stored;
+                position = recordPosition + padded;
+                ByteBuffer payload = map.duplicate().position(at + WalFormat.FRAME_HEADER_LENGTH)
+                        .limit(at + length).slice().asReadOnlyBuffer();
+                return new WalRecord(recordPosition, recordPosition + padded, payload);
             }
+        }
+
+        private long segmentBase() {
+            return keptSegments.get(segmentIndex).basePosition();
+        }
+
+        private boolean nextSegment() {
+            map = null;
+            while (++segmentIndex < keptSegments.size()) {
+                var segment = keptSegments.get(segmentIndex);
+                if (segment.endPosition() <= from || segment.records() == 0) {
+                    continue;
+                }
+                try (var channel = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
+                    map = channel.map(FileChannel.MapMode.READ_ONLY, 0, segment.endOffset()).order(ByteOrder.LITTLE_ENDIAN);
+                } catch (IOException e) {
+                    throw new StorageException("cannot read WAL segment " + segment.path() + ": " + e,
+                            new UncheckedIOException(e));
+                }
+                segmentPath = segment.path();
+                offset = WalFormat.SEGMENT_HEADER_LENGTH;
+                segmentEnd = segment.endOffset();
+                return true;
+            }
+            return false;
         }
     }
 }
