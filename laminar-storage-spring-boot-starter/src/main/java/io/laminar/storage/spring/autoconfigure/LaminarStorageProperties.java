@@ -80,6 +80,8 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
 
     private final Health health = new Health();
 
+    private final Page page = new Page();
+
     /** Set by Spring before the properties are bound; null if they are bound without a context. */
     private Environment environment;
 
@@ -121,6 +123,10 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
 
     public Health getHealth() {
         return this.health;
+    }
+
+    public Page getPage() {
+        return this.page;
     }
 
     /** The directory of the per-core write-ahead logs: {@code <dir>/wal}. */
@@ -743,6 +749,26 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
                 checks.fail("health", "stale-checkpoint-status",
                         PREFIX + ".health.stale-checkpoint-status must be set to down or out-of-service");
             }
+        }
+    }
+
+    /** The checkpoint page, an HTML view of the checkpoints under the actuator (endpoint {@code laminar}). */
+    public static class Page {
+
+        /**
+         * Whether to offer the checkpoint page: a read-only HTML page at '<management base
+         * path>/laminar' (with the actuator, once 'laminar' is exposed over the web) showing the
+         * recent checkpoints as charts, the latest one, each core's WAL and health, and the recovery
+         * report. Off by default.
+         */
+        private boolean enabled = false;
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
         }
     }
 }

@@ -1,0 +1,80 @@
+package io.laminar.storage.spring.actuate;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * Debian's chromium, headless, for tests that look at a page in a real browser: installed with
+ * apt-get when missing (the caller is skipped, saying why, when that is impossible), run with a
+ * fresh profile and no network of its own, killed if it hangs. The same harness as the CLI's
+ * {@code CheckpointHistoryIT}.
+ */
+final class HeadlessChromium {
+
+    static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+
+    /** What chromium printed and how it ended. */
+    record Result(int exit, String out, String err) {
+
+        @Override
+        public String toString() {
+            return "exit " + exit + "\n--- stdout\n" + out + "\n--- stderr\n" + err;
+        }
+    }
+
+    private HeadlessChromium() {
+    }
+
+    /** Installs chromium if it is missing; skips the calling test when that is impossible. */
+    static void ensureInstalled() throws Exception {
+        if (Files.isExecutable(CHROMIUM)) {
+            return;
+        }
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/apt-get")),
+                "no /usr/bin/chromium and no apt-get to install it: skipping the browser check");
+        var log = Files.createTempFile("apt-chromium", ".log");
+        var process = new ProcessBuilder("sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
+                + "apt-get install -y -qq chromium").redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        boolean done = process.waitFor(10, TimeUnit.MINUTES);
+        if (!done) {
+            process.destroyForcibly();
+        }
+        Assumptions.assumeTrue(done && process.exitValue() == 0 && Files.isExecutable(CHROMIUM),
+                () -> "cannot install chromium (apt-get update && apt-get install -y chromium failed, e.g. not root or "
+                        + "no mirror): skipping the browser check. " + tail(log));
+    }
+
+    private static String tail(Path log) {
+        try {
+            var lines = Files.readAllLines(log);
+            return String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size()));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** Runs headless chromium with a fresh profile under {@code temp}; kills it after 60 s. */
+    static Result run(Path temp, String... args) throws Exception {
+        var command = new ArrayList<>(List.of(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + Files.createTempDirectory(temp, "profile")));
+        command.addAll(List.of(args));
+        var out = Files.createTempFile(temp, "chromium", ".out");
+        var err = Files.createTempFile(temp, "chromium", ".err");
+        var process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+            throw new AssertionError("chromium hung for 60 s and was killed: " + command);
+        }
+        return new Result(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                Files.readString(err, StandardCharsets.UTF_8));
+    }
+}
