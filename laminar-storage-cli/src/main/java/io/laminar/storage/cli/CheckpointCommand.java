@@ -13,10 +13,12 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
@@ -50,6 +52,19 @@ final class CheckpointCommand implements Runnable {
 
     /** A manifest, or why it could not be read. */
     record Loaded(long id, CheckpointManifest manifest, String problem) {
+
+        /** The manifest, or a CliException (exit 1): {@code checkpoint <id> is corrupt: <problem>}. */
+        CheckpointManifest manifestOrFail() {
+            return manifestOrFail("checkpoint " + id);
+        }
+
+        /** The manifest, or a CliException (exit 1): {@code <name> is corrupt: <problem>}. */
+        CheckpointManifest manifestOrFail(String name) {
+            if (manifest == null) {
+                throw new CliException(name + " is corrupt: " + problem, LaminarCli.EXIT_DAMAGE, null);
+            }
+            return manifest;
+        }
     }
 
     static List<Long> ids(CheckpointStore store) {
@@ -74,8 +89,28 @@ final class CheckpointCommand implements Runnable {
         }
     }
 
+    /**
+     * The newest checkpoint of the store whose manifest reads (a newer corrupt one is passed over),
+     * or empty if there is none. A checkpoint that cannot be read at all ends the command.
+     */
+    static Optional<CheckpointManifest> newestReadable(CheckpointStore store) {
+        var ids = ids(store);
+        for (int i = ids.size() - 1; i >= 0; i--) {
+            var loaded = load(store, ids.get(i));
+            if (loaded.manifest() != null) {
+                return Optional.of(loaded.manifest());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The sum of the files' sizes. */
+    static long size(Collection<StateFileRef> files) {
+        return files.stream().mapToLong(StateFileRef::size).sum();
+    }
+
     static long retainedBytes(CheckpointManifest m) {
-        return m.files().stream().mapToLong(StateFileRef::size).sum();
+        return size(m.files());
     }
 
     static Map<String, Object> summaryJson(CheckpointManifest m) {
@@ -104,20 +139,18 @@ final class CheckpointCommand implements Runnable {
         String store;
         @Mixin
         StoreOptions options;
-        @Option(names = "--json", description = "Print JSON.")
-        boolean json;
-        @Spec
-        CommandSpec spec;
+        @Mixin
+        OutputOptions output;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             boolean damaged = false;
             var list = new ArrayList<Map<String, Object>>();
             try (var s = options.openReadOnly(store)) {
                 var ids = ids(s);
-                if (!json) {
-                    out.printf("%d checkpoint%s in %s%n", ids.size(), ids.size() == 1 ? "" : "s", s);
+                if (!output.json) {
+                    out.printf("%d checkpoint%s in %s%n", ids.size(), Output.plural(ids.size()), s);
                     if (!ids.isEmpty()) {
                         out.printf("%-8s %-8s %-32s %-8s %6s %12s %12s %12s%n", "ID", "EPOCH", "CREATED", "PARENT",
                                 "FILES", "STATE", "WRITTEN", "RETAINED");
@@ -127,7 +160,7 @@ final class CheckpointCommand implements Runnable {
                     var loaded = load(s, id);
                     if (loaded.manifest() == null) {
                         damaged = true;
-                        if (json) {
+                        if (output.json) {
                             list.add(Map.of("checkpointId", id, "corrupt", loaded.problem()));
                         } else {
                             out.printf("%-8d CORRUPT: %s%n", id, loaded.problem());
@@ -135,7 +168,7 @@ final class CheckpointCommand implements Runnable {
                         continue;
                     }
                     var m = loaded.manifest();
-                    if (json) {
+                    if (output.json) {
                         list.add(summaryJson(m));
                     } else {
                         out.printf("%-8d %-8d %-32s %-8s %6d %12s %12s %12s%n", id, m.epoch(), m.createdAt(),
@@ -144,7 +177,7 @@ final class CheckpointCommand implements Runnable {
                                 Output.bytes(retainedBytes(m)));
                     }
                 }
-                if (json) {
+                if (output.json) {
                     Output.printJson(out, Map.of("store", s.toString(), "checkpoints", list));
                 }
             }
@@ -166,28 +199,21 @@ final class CheckpointCommand implements Runnable {
         long id;
         @Mixin
         StoreOptions options;
-        @Option(names = "--json", description = "Print JSON.")
-        boolean json;
-        @Spec
-        CommandSpec spec;
+        @Mixin
+        OutputOptions output;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             try (var s = options.openReadOnly(store)) {
-                var loaded = load(s, id);
-                if (loaded.manifest() == null) {
-                    throw new CliException("checkpoint " + id + " is corrupt: " + loaded.problem(),
-                            LaminarCli.EXIT_DAMAGE, null);
-                }
-                var m = loaded.manifest();
+                var m = load(s, id).manifestOrFail();
                 var sources = new TreeMap<String, Object>();
                 m.sources().forEach((k, v) -> sources.put(k, Map.of("offsets", new TreeMap<>(v.offsets()),
                         "metadata", new TreeMap<>(v.metadata()))));
                 var operators = new TreeMap<String, Object>();
                 m.operators().forEach((k, v) -> operators.put(k, Map.of("stateFiles", v.stateFiles(),
                         "inlineBytes", v.inline() == null ? 0 : v.inline().length)));
-                if (json) {
+                if (output.json) {
                     var j = summaryJson(m);
                     j.put("watermark", m.watermark() == Long.MIN_VALUE ? null : m.watermark());
                     j.put("sources", sources);
@@ -247,14 +273,12 @@ final class CheckpointCommand implements Runnable {
         Which which = new Which();
         @Mixin
         StoreOptions options;
-        @Option(names = "--json", description = "Print JSON.")
-        boolean json;
-        @Spec
-        CommandSpec spec;
+        @Mixin
+        OutputOptions output;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             boolean damaged = false;
             var results = new ArrayList<Map<String, Object>>();
             try (var s = options.openReadOnly(store)) {
@@ -316,7 +340,7 @@ final class CheckpointCommand implements Runnable {
                         results.add(r);
                     }
                 }
-                if (json) {
+                if (output.json) {
                     Output.printJson(out, Map.of("store", s.toString(), "damaged", damaged, "checkpoints", results));
                 } else {
                     for (var r : results) {
@@ -430,45 +454,36 @@ final class CheckpointCommand implements Runnable {
         long id2;
         @Mixin
         StoreOptions options;
-        @Option(names = "--json", description = "Print JSON.")
-        boolean json;
-        @Spec
-        CommandSpec spec;
+        @Mixin
+        OutputOptions output;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             try (var s = options.openReadOnly(store)) {
                 var a = load(s, id1);
                 var b = load(s, id2);
-                for (var l : List.of(a, b)) {
-                    if (l.manifest() == null) {
-                        throw new CliException("checkpoint " + l.id() + " is corrupt: " + l.problem(),
-                                LaminarCli.EXIT_DAMAGE, null);
-                    }
-                }
                 var before = new TreeMap<String, StateFileRef>();
-                a.manifest().files().forEach(f -> before.put(f.path(), f));
+                a.manifestOrFail().files().forEach(f -> before.put(f.path(), f));
                 var after = new TreeMap<String, StateFileRef>();
-                b.manifest().files().forEach(f -> after.put(f.path(), f));
+                b.manifestOrFail().files().forEach(f -> after.put(f.path(), f));
                 var groups = new LinkedHashMap<String, List<StateFileRef>>();
                 groups.put("added", after.values().stream().filter(f -> !before.containsKey(f.path())).toList());
                 groups.put("shared", after.values().stream().filter(f -> before.containsKey(f.path())).toList());
                 groups.put("dropped", before.values().stream().filter(f -> !after.containsKey(f.path())).toList());
-                if (json) {
+                if (output.json) {
                     var j = new LinkedHashMap<String, Object>();
                     j.put("from", id1);
                     j.put("to", id2);
                     groups.forEach((k, files) -> {
                         j.put(k, files.stream().map(f -> Map.of("path", f.path(), "size", f.size())).toList());
-                        j.put(k + "Bytes", files.stream().mapToLong(StateFileRef::size).sum());
+                        j.put(k + "Bytes", size(files));
                     });
                     Output.printJson(out, j);
                 } else {
                     out.printf("checkpoint %d -> %d%n", id1, id2);
                     groups.forEach((k, files) -> {
-                        out.printf("%s: %d files, %s%n", k, files.size(),
-                                Output.bytes(files.stream().mapToLong(StateFileRef::size).sum()));
+                        out.printf("%s: %d files, %s%n", k, files.size(), Output.bytes(size(files)));
                         for (var f : files) {
                             out.printf("  %s %s  %d bytes%n", k.equals("added") ? "+" : k.equals("dropped") ? "-" : "=",
                                     f.path(), f.size());

@@ -10,7 +10,7 @@ import java.util.Locale;
 import tools.jackson.databind.ObjectWriter;
 import tools.jackson.databind.json.JsonMapper;
 
-/** Formatting shared by the commands: sizes, bytes as text or hex, JSON. Stateless. */
+/** Formatting shared by the commands: sizes, plurals, bytes as text or hex, JSON. Stateless. */
 final class Output {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -29,6 +29,11 @@ final class Output {
     /** {@code value} as one line of JSON (JSON Lines). */
     static void printJsonLine(PrintWriter out, Object value) {
         out.println(COMPACT.writeValueAsString(value));
+    }
+
+    /** The plural ending for {@code n} things: {@code ""} for one, else {@code "s"}. */
+    static String plural(long n) {
+        return n == 1 ? "" : "s";
     }
 
     static String bytes(long n) {

@@ -14,9 +14,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code laminar recover --dry-run}: the library's own recovery ({@link RecoveryManager#dryRun}) over
@@ -47,21 +45,19 @@ final class RecoverCommand implements Callable<Integer> {
     String store;
     @Mixin
     StoreOptions options;
-    @Option(names = "--json", description = "Print JSON.")
-    boolean json;
-    @Spec
-    CommandSpec spec;
+    @Mixin
+    OutputOptions output;
 
     @Override
     public Integer call() throws IOException {
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = output.out();
         try (var s = options.openReadOnly(store)) {
             RecoveredState recovered;
             try {
                 var wal = WalDirectory.view(dir, () -> coresOfNewest(s));
                 recovered = RecoveryManager.dryRun(wal, s).recover();
             } catch (StorageException e) {
-                if (json) {
+                if (output.json) {
                     Output.printJson(out, Map.of("wouldFail", true, "error", e.getMessage()));
                 } else {
                     out.println("recovery would fail: " + e.getMessage());
@@ -72,7 +68,7 @@ final class RecoverCommand implements Callable<Integer> {
             var report = recovered.report();
             var keys = new ArrayList<Long>();
             recovered.coreStates().forEach(state -> keys.add(state.size()));
-            if (json) {
+            if (output.json) {
                 var j = new LinkedHashMap<String, Object>();
                 j.put("wouldFail", false);
                 j.put("checkpointId", report.checkpointId());
@@ -117,14 +113,8 @@ final class RecoverCommand implements Callable<Integer> {
 
     /** For a WAL directory with no log yet: as many cores as the newest readable checkpoint has. */
     static int coresOfNewest(CheckpointStore store) {
-        var ids = CheckpointCommand.ids(store);
-        for (int i = ids.size() - 1; i >= 0; i--) {
-            var loaded = CheckpointCommand.load(store, ids.get(i));
-            if (loaded.manifest() != null) {
-                return loaded.manifest().walPositions().size();
-            }
-        }
-        throw new CliException("the WAL directory holds no log and the store " + store
-                + " no readable checkpoint: there is nothing to recover");
+        return CheckpointCommand.newestReadable(store).map(m -> m.walPositions().size())
+                .orElseThrow(() -> new CliException("the WAL directory holds no log and the store " + store
+                        + " no readable checkpoint: there is nothing to recover"));
     }
 }

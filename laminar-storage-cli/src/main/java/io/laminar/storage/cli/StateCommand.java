@@ -60,8 +60,6 @@ final class StateCommand implements Runnable {
         Long checkpoint;
         @Option(names = "--hex", description = "KEY and --prefix are hex (e.g. 0a1b), not UTF-8 text.")
         boolean hex;
-        @Option(names = "--json", description = "Print JSON.")
-        boolean json;
 
         byte[] bytes(String text) {
             if (!hex) {
@@ -134,12 +132,12 @@ final class StateCommand implements Runnable {
         Source source;
         @Mixin
         StoreOptions options;
-        @Spec
-        CommandSpec spec;
+        @Mixin
+        OutputOptions output;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             var k = source.bytes(key);
             try (var s = options.openReadOnly(store)) {
                 var recovered = source.recover(s);
@@ -149,7 +147,7 @@ final class StateCommand implements Runnable {
                     value = recovered.coreStates().get(c).get(k);
                     core = c;
                 }
-                if (source.json) {
+                if (output.json) {
                     var j = new LinkedHashMap<String, Object>();
                     putBytes(j, "key", k);
                     j.put("found", value != null);
@@ -188,12 +186,12 @@ final class StateCommand implements Runnable {
         Source source;
         @Mixin
         StoreOptions options;
-        @Spec
-        CommandSpec spec;
+        @Mixin
+        OutputOptions output;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             var p = prefix == null ? new byte[0] : source.bytes(prefix);
             try (var s = options.openReadOnly(store)) {
                 var recovered = source.recover(s);
@@ -210,7 +208,7 @@ final class StateCommand implements Runnable {
                 hits.sort((a, b) -> Arrays.compareUnsigned(a.entry().key(), b.entry().key()));
                 boolean truncated = limit > 0 && hits.size() > limit;
                 var shown = truncated ? hits.subList(0, limit) : hits;
-                if (source.json) {
+                if (output.json) {
                     var entries = new ArrayList<Map<String, Object>>();
                     for (var h : shown) {
                         var j = new LinkedHashMap<String, Object>();
@@ -226,7 +224,7 @@ final class StateCommand implements Runnable {
                     j.put("truncated", truncated);
                     Output.printJson(out, j);
                 } else {
-                    out.printf("%d key%s%s (%s)%n", hits.size(), hits.size() == 1 ? "" : "s",
+                    out.printf("%d key%s%s (%s)%n", hits.size(), Output.plural(hits.size()),
                             prefix == null ? "" : " with prefix " + Output.display(p), source.describe(recovered));
                     for (var h : shown) {
                         out.printf("%s = %s  (core %d)%n", Output.display(h.entry().key()),

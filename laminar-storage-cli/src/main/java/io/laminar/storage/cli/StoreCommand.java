@@ -17,7 +17,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -62,20 +61,18 @@ final class StoreCommand implements Runnable {
         Long id;
         @Mixin
         StoreOptions options;
-        @Option(names = "--json", description = "Print JSON.")
-        boolean json;
-        @Spec
-        CommandSpec spec;
+        @Mixin
+        OutputOptions output;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             try (var src = options.openReadOnly(source); var dst = options.openWritable(target)) {
                 var manifest = pick(src);
                 long checkpoint = manifest.checkpointId();
                 var copied = new ArrayList<StateFileRef>();
                 var skipped = new ArrayList<StateFileRef>();
-                long total = manifest.files().stream().mapToLong(StateFileRef::size).sum();
+                long total = CheckpointCommand.size(manifest.files());
                 try (var progress = new Progress("copy", total)) {
                     for (var ref : manifest.files()) {
                         if (alreadyThere(dst, ref, checkpoint)) {
@@ -99,9 +96,9 @@ final class StoreCommand implements Runnable {
                     throw new CliException("the manifest of checkpoint " + checkpoint + " that " + dst
                             + " holds differs from the one of " + src, LaminarCli.EXIT_DAMAGE, null);
                 }
-                long copiedBytes = copied.stream().mapToLong(StateFileRef::size).sum();
-                long skippedBytes = skipped.stream().mapToLong(StateFileRef::size).sum();
-                if (json) {
+                long copiedBytes = CheckpointCommand.size(copied);
+                long skippedBytes = CheckpointCommand.size(skipped);
+                if (output.json) {
                     var j = new LinkedHashMap<String, Object>();
                     j.put("checkpointId", checkpoint);
                     j.put("source", src.toString());
@@ -132,21 +129,10 @@ final class StoreCommand implements Runnable {
 
         private CheckpointManifest pick(CheckpointStore src) {
             if (id != null) {
-                var loaded = CheckpointCommand.load(src, id);
-                if (loaded.manifest() == null) {
-                    throw new CliException("checkpoint " + id + " of " + src + " is corrupt: " + loaded.problem(),
-                            LaminarCli.EXIT_DAMAGE, null);
-                }
-                return loaded.manifest();
+                return CheckpointCommand.load(src, id).manifestOrFail("checkpoint " + id + " of " + src);
             }
-            var ids = CheckpointCommand.ids(src);
-            for (int i = ids.size() - 1; i >= 0; i--) {
-                var loaded = CheckpointCommand.load(src, ids.get(i));
-                if (loaded.manifest() != null) {
-                    return loaded.manifest();
-                }
-            }
-            throw new CliException("the store " + src + " holds no readable checkpoint");
+            return CheckpointCommand.newestReadable(src)
+                    .orElseThrow(() -> new CliException("the store " + src + " holds no readable checkpoint"));
         }
 
         private static CheckpointManifest read(CheckpointStore store, long id) {

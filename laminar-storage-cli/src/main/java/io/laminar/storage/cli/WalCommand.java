@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -127,15 +128,13 @@ final class WalCommand implements Runnable {
     static final class Ls implements Callable<Integer> {
         @Parameters(paramLabel = "DIR", description = "The WAL directory.")
         Path dir;
-        @Option(names = "--json", description = "Print JSON.")
-        boolean json;
-        @Spec
-        CommandSpec spec;
+        @Mixin
+        OutputOptions output;
 
         @Override
         public Integer call() {
             var logs = WalDirectory.open(dir, null);
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             var list = new ArrayList<Map<String, Object>>();
             boolean damaged = false;
             for (var log : logs) {
@@ -145,7 +144,7 @@ final class WalCommand implements Runnable {
                 String tail = i.corruption() != null ? "CORRUPT (open fails; see `laminar wal verify`)"
                         : i.tornTail() != null ? "torn tail of " + i.tornTail().bytes() + " bytes (open zeroes it)" : "clean";
                 damaged |= i.corruption() != null;
-                if (json) {
+                if (output.json) {
                     var m = new LinkedHashMap<String, Object>();
                     m.put("log", log.name());
                     m.put("core", log.core() >= 0 ? log.core() : null);
@@ -176,7 +175,7 @@ final class WalCommand implements Runnable {
                 } else {
                     out.printf("%s%s: %d segment%s, positions %d..%d, %d records, epochs %s, last sequence %d, %s on disk, tail %s%n",
                             log.name(), log.core() >= 0 ? " (core " + log.core() + ")" : "", i.segments().size(),
-                            i.segments().size() == 1 ? "" : "s", i.startPosition(), i.endPosition(), i.records(),
+                            Output.plural(i.segments().size()), i.startPosition(), i.endPosition(), i.records(),
                             summary.firstEpoch < 0 ? "-" : summary.firstEpoch + ".." + summary.lastEpoch,
                             summary.lastSequence, Output.bytes(bytes), tail);
                     for (var s : i.segments()) {
@@ -187,7 +186,7 @@ final class WalCommand implements Runnable {
                     }
                 }
             }
-            if (json) {
+            if (output.json) {
                 Output.printJson(out, Map.of("directory", WalDirectory.resolve(dir).toString(), "logs", list));
             }
             out.flush();
@@ -332,14 +331,12 @@ final class WalCommand implements Runnable {
     static final class Verify implements Callable<Integer> {
         @Parameters(paramLabel = "DIR", description = "The WAL directory.")
         Path dir;
-        @Option(names = "--json", description = "Print JSON.")
-        boolean json;
-        @Spec
-        CommandSpec spec;
+        @Mixin
+        OutputOptions output;
 
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             var logs = WalDirectory.open(dir, null);
             long total = 0;
             for (var log : logs) {
@@ -375,9 +372,9 @@ final class WalCommand implements Runnable {
                     m.put("status", status);
                     damaged |= status.equals("CORRUPT");
                     results.add(m);
-                    if (!json) {
+                    if (!output.json) {
                         out.printf("%s: %s, %d records in %d segment%s (positions %d..%d)%n", log.name(), status,
-                                i.records(), i.segments().size(), i.segments().size() == 1 ? "" : "s",
+                                i.records(), i.segments().size(), Output.plural(i.segments().size()),
                                 i.startPosition(), i.endPosition());
                         if (i.corruption() != null) {
                             out.println("  corruption: " + describe(i.corruption()));
@@ -396,7 +393,7 @@ final class WalCommand implements Runnable {
                     }
                 }
             }
-            if (json) {
+            if (output.json) {
                 Output.printJson(out, Map.of("directory", WalDirectory.resolve(dir).toString(), "damaged", damaged,
                         "logs", results));
             } else {
@@ -425,14 +422,12 @@ final class WalCommand implements Runnable {
         Path dir;
         @Option(names = "--yes", description = "Cut the log as shown.")
         boolean yes;
-        @Option(names = "--json", description = "Print JSON.")
-        boolean json;
-        @Spec
-        CommandSpec spec;
+        @Mixin
+        OutputOptions output;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = output.out();
             var resolved = WalDirectory.resolve(dir);
             var damaged = WalDirectory.open(dir, null).stream().filter(l -> l.inspection().corruption() != null).toList();
             var plan = new ArrayList<Map<String, Object>>();
@@ -440,7 +435,7 @@ final class WalCommand implements Runnable {
                 plan.add(planJson(log.name(), log.inspection().truncationPlan()));
             }
             if (damaged.isEmpty()) {
-                if (json) {
+                if (output.json) {
                     Output.printJson(out, Map.of("directory", resolved.toString(), "damaged", false, "plan", plan));
                 } else {
                     out.println("nothing to repair: no log in " + resolved + " holds corruption (torn tails are "
@@ -450,7 +445,7 @@ final class WalCommand implements Runnable {
                 return LaminarCli.EXIT_CLEAN;
             }
             if (!yes) {
-                if (json) {
+                if (output.json) {
                     Output.printJson(out, Map.of("directory", resolved.toString(), "damaged", true, "applied", false,
                             "plan", plan));
                 } else {
@@ -458,8 +453,8 @@ final class WalCommand implements Runnable {
                         out.println(log.name() + ": " + describe(log.inspection().corruption()));
                         printRegions(out, "would cut", log.inspection().truncationPlan());
                     }
-                    out.println("Nothing was changed. Stop the application, then run again with --yes to cut the "
-                            + (damaged.size() == 1 ? "log" : "logs") + " as shown.");
+                    out.println("Nothing was changed. Stop the application, then run again with --yes to cut the log"
+                            + Output.plural(damaged.size()) + " as shown.");
                 }
                 out.flush();
                 return LaminarCli.EXIT_DAMAGE;
@@ -490,12 +485,12 @@ final class WalCommand implements Runnable {
                             + "(its lock file is held): stop the application first", e);
                 }
                 applied.add(planJson(log.name(), report.dropped()));
-                if (!json) {
+                if (!output.json) {
                     out.println(log.name() + ": " + describe(log.inspection().corruption()));
                     printRegions(out, "cut", report.dropped());
                 }
             }
-            if (json) {
+            if (output.json) {
                 Output.printJson(out, Map.of("directory", resolved.toString(), "damaged", true, "applied", true,
                         "cut", applied));
             } else {

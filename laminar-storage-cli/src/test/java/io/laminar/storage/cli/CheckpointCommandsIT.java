@@ -2,38 +2,22 @@ package io.laminar.storage.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.laminar.storage.store.FileSystemCheckpointStore;
 import io.laminar.storage.store.s3.S3CheckpointStore;
 import io.laminar.storage.store.s3.S3ProxyServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** `laminar checkpoint ...` against stores written by the real runtime (a directory and an S3Proxy bucket). */
-class CheckpointCommandsIT {
+class CheckpointCommandsIT extends RuntimeDataIT {
 
-    @TempDir
-    static Path shared;
-    static Path data;
-    static List<Long> ids;
     static S3ProxyServer s3;
-
-    @TempDir
-    Path temp;
 
     @BeforeAll
     static void produce() throws Exception {
-        data = shared.resolve("data");
-        RuntimeData.run(data, 3, 2, 40);
-        try (var store = FileSystemCheckpointStore.open(data.resolve("checkpoints"))) {
-            ids = store.listCheckpoints();
-        }
         assertThat(ids).hasSize(2);
         s3 = S3ProxyServer.inMemory();
         s3.start();
@@ -55,18 +39,7 @@ class CheckpointCommandsIT {
     }
 
     Path copyOfStore() throws Exception {
-        var copy = temp.resolve("checkpoints");
-        try (var files = Files.walk(store())) {
-            for (var file : files.toList()) {
-                var target = copy.resolve(store().relativize(file).toString());
-                if (Files.isDirectory(file)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(file, target);
-                }
-            }
-        }
-        return copy;
+        return RuntimeData.copyTree(store(), temp.resolve("checkpoints"));
     }
 
     @Test
@@ -147,33 +120,24 @@ class CheckpointCommandsIT {
         assertThat(noSuchId.err()).contains("has no checkpoint 999");
     }
 
-    Map<String, String> s3Env(String secret) {
-        return Map.of("AWS_ACCESS_KEY_ID", S3ProxyServer.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", secret,
-                "AWS_REGION", S3ProxyServer.REGION);
-    }
-
-    String[] s3Args(String... args) {
-        return Stream.concat(Stream.of(args), Stream.of("--endpoint", s3.endpoint().toString())).toArray(String[]::new);
-    }
-
     @Test
     void s3StoreLsAndVerify() throws Exception {
-        var ls = Cli.run(s3Env(S3ProxyServer.SECRET_KEY), s3Args("checkpoint", "ls", "s3://ckpt/orders/"));
+        var ls = Cli.runS3(s3, S3ProxyServer.SECRET_KEY, "checkpoint", "ls", "s3://ckpt/orders/");
         assertThat(ls.exit()).as(ls.toString()).isZero();
         assertThat(ls.out()).contains("2 checkpoints");
-        var verify = Cli.run(s3Env(S3ProxyServer.SECRET_KEY), s3Args("checkpoint", "verify", "s3://ckpt/orders/", "--all"));
+        var verify = Cli.runS3(s3, S3ProxyServer.SECRET_KEY, "checkpoint", "verify", "s3://ckpt/orders/", "--all");
         assertThat(verify.exit()).as(verify.toString()).isZero();
         assertThat(verify.out()).contains("all verified");
     }
 
     @Test
     void s3ErrorsAreShortAndNeverShowTheSecret() throws Exception {
-        var noBucket = Cli.run(s3Env(S3ProxyServer.SECRET_KEY), s3Args("checkpoint", "ls", "s3://no-such-bucket/x/"));
+        var noBucket = Cli.runS3(s3, S3ProxyServer.SECRET_KEY, "checkpoint", "ls", "s3://no-such-bucket/x/");
         assertThat(noBucket.exit()).as(noBucket.toString()).isEqualTo(2);
         assertThat(noBucket.err()).contains("no-such-bucket").doesNotContain("\tat ");
         assertThat(noBucket.err().lines().count()).isLessThanOrEqualTo(2);
         var wrongSecret = "wrong-secret-4711";
-        var denied = Cli.run(s3Env(wrongSecret), s3Args("checkpoint", "ls", "s3://ckpt/orders/"));
+        var denied = Cli.runS3(s3, wrongSecret, "checkpoint", "ls", "s3://ckpt/orders/");
         assertThat(denied.exit()).as(denied.toString()).isEqualTo(2);
         assertThat(denied.err() + denied.out()).contains("ckpt").doesNotContain(wrongSecret, S3ProxyServer.SECRET_KEY);
         assertThat(denied.err().lines().count()).isLessThanOrEqualTo(2);

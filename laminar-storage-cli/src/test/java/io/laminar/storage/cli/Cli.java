@@ -1,5 +1,6 @@
 package io.laminar.storage.cli;
 
+import io.laminar.storage.store.s3.S3ProxyServer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -8,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /** Runs the packaged tool as a child process, as a user would. */
 final class Cli {
@@ -43,6 +45,13 @@ final class Cli {
                 "-Xmx256m", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-jar", jar().toString()));
         command.addAll(List.of(args));
         return exec(command, env);
+    }
+
+    /** Runs the tool against the S3Proxy {@code s3} ({@code --endpoint} appended) with its access key and {@code secret}. */
+    static Result runS3(S3ProxyServer s3, String secret, String... args) throws IOException, InterruptedException {
+        var all = Stream.concat(Stream.of(args), Stream.of("--endpoint", s3.endpoint().toString())).toArray(String[]::new);
+        return run(Map.of("AWS_ACCESS_KEY_ID", S3ProxyServer.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", secret,
+                "AWS_REGION", S3ProxyServer.REGION), all);
     }
 
     static Result exec(List<String> command, Map<String, String> env) throws IOException, InterruptedException {

@@ -13,9 +13,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -23,36 +21,9 @@ import tools.jackson.databind.json.JsonMapper;
  * `laminar recover --dry-run` says what the library's recovery then really does: the same
  * checkpoint, the same skipped checkpoints and reasons, the same records per core, the same adoption.
  */
-class RecoverCommandIT {
+class RecoverCommandIT extends RuntimeDataIT { // data: a third round of writes after the last checkpoint
 
     static final JsonMapper JSON = JsonMapper.builder().build();
-
-    @TempDir
-    static Path shared;
-    static Path data;
-
-    @TempDir
-    Path temp;
-
-    @BeforeAll
-    static void produce() throws Exception {
-        data = shared.resolve("data");
-        RuntimeData.run(data, 3, 2, 40); // a third round of writes after the last checkpoint
-    }
-
-    static Path copyTree(Path from, Path to) throws Exception {
-        try (var files = Files.walk(from)) {
-            for (var file : files.toList()) {
-                var target = to.resolve(from.relativize(file).toString());
-                if (Files.isDirectory(file)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(file, target);
-                }
-            }
-        }
-        return to;
-    }
 
     static JsonNode dryRun(Path wal, Path store, int expectedExit) throws Exception {
         var result = Cli.run("recover", "--dry-run", "--dir", wal.toString(), "--store", store.toString(), "--json");
@@ -94,7 +65,7 @@ class RecoverCommandIT {
 
     @Test
     void dryRunChangesNothingWorksBesideTheLockAndAgreesWithRecovery() throws Exception {
-        var dir = copyTree(data, temp.resolve("data"));
+        var dir = RuntimeData.copyTree(data, temp.resolve("data"));
         var wal = dir.resolve("wal");
         var before = WalCommandsIT.snapshot(wal);
         JsonNode dry;
@@ -128,7 +99,7 @@ class RecoverCommandIT {
 
     @Test
     void aDamagedCheckpointIsSkippedForTheSameReason() throws Exception {
-        var dir = copyTree(data, temp.resolve("data"));
+        var dir = RuntimeData.copyTree(data, temp.resolve("data"));
         var store = dir.resolve("checkpoints");
         long newest;
         try (var s = FileSystemCheckpointStore.openReadOnly(store)) {
@@ -149,7 +120,7 @@ class RecoverCommandIT {
 
     @Test
     void aNewMachineWouldAdopt() throws Exception {
-        var store = copyTree(data.resolve("checkpoints"), temp.resolve("checkpoints"));
+        var store = RuntimeData.copyTree(data.resolve("checkpoints"), temp.resolve("checkpoints"));
         var wal = Files.createDirectories(temp.resolve("new-wal"));
         var dry = dryRun(wal, store, 0);
         assertThat(dry.get("adopt").asBoolean()).isTrue();
@@ -161,7 +132,7 @@ class RecoverCommandIT {
 
     @Test
     void aRecoveryThatWouldFailSaysWhy() throws Exception {
-        var dir = copyTree(data, temp.resolve("data"));
+        var dir = RuntimeData.copyTree(data, temp.resolve("data"));
         WalCommandsIT.flip(dir.resolve("wal/core-0000-00000000000000000000.wal"), 64 + 24 + 2);
         var result = Cli.run("recover", "--dry-run", "--dir", dir.resolve("wal").toString(), "--store",
                 dir.resolve("checkpoints").toString());

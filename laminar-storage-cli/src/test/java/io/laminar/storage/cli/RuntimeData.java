@@ -5,7 +5,9 @@ import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.FileSystemCheckpointStore;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
@@ -49,6 +51,21 @@ final class RuntimeData {
                 runtime.close();
             }
         }
+    }
+
+    /** Copies the tree {@code from} to {@code to} (which must not exist yet) and returns {@code to}. */
+    static Path copyTree(Path from, Path to) throws IOException {
+        try (var files = Files.walk(from)) {
+            for (var file : files.toList()) {
+                var target = to.resolve(from.relativize(file).toString());
+                if (Files.isDirectory(file)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(file, target);
+                }
+            }
+        }
+        return to;
     }
 
     static void run(Path dir, int rounds, int checkpoints, int keys) throws Exception {

@@ -2,29 +2,11 @@ package io.laminar.storage.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.laminar.storage.store.FileSystemCheckpointStore;
-import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** `laminar state get/scan` against a runtime-written directory with writes after the last checkpoint. */
-class StateCommandsIT {
-
-    @TempDir
-    static Path shared;
-    static Path data;
-    static List<Long> ids;
-
-    @BeforeAll
-    static void produce() throws Exception {
-        data = shared.resolve("data");
-        RuntimeData.run(data, 3, 2, 40); // round 0 and 1 checkpointed, round 2 only in the WAL
-        try (var store = FileSystemCheckpointStore.openReadOnly(data.resolve("checkpoints"))) {
-            ids = store.listCheckpoints();
-        }
-    }
+class StateCommandsIT extends RuntimeDataIT { // data: round 0 and 1 checkpointed, round 2 only in the WAL
 
     String store() {
         return data.resolve("checkpoints").toString();

@@ -13,32 +13,19 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** `laminar store copy` between a directory and an S3Proxy bucket, both ways, then a real restore from the copy. */
-class StoreCopyIT {
+class StoreCopyIT extends RuntimeDataIT {
 
-    @TempDir
-    static Path shared;
-    static Path data;
     static long newest;
     static S3ProxyServer s3;
 
-    @TempDir
-    Path temp;
-
     @BeforeAll
     static void produce() throws Exception {
-        data = shared.resolve("data");
-        RuntimeData.run(data, 3, 2, 40);
-        try (var store = FileSystemCheckpointStore.openReadOnly(data.resolve("checkpoints"))) {
-            var ids = store.listCheckpoints();
-            newest = ids.get(ids.size() - 1);
-        }
+        newest = ids.get(ids.size() - 1);
         s3 = S3ProxyServer.inMemory();
         s3.start();
         s3.createBucket("copy");
@@ -52,9 +39,7 @@ class StoreCopyIT {
     }
 
     static Cli.Result s3Run(String... args) throws Exception {
-        var all = Stream.concat(Stream.of(args), Stream.of("--endpoint", s3.endpoint().toString())).toArray(String[]::new);
-        return Cli.run(Map.of("AWS_ACCESS_KEY_ID", S3ProxyServer.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY",
-                S3ProxyServer.SECRET_KEY, "AWS_REGION", S3ProxyServer.REGION), all);
+        return Cli.runS3(s3, S3ProxyServer.SECRET_KEY, args);
     }
 
     /** The state a new machine restores from {@code store}: recovery over an empty WAL directory (it adopts). */
@@ -145,7 +130,7 @@ class StoreCopyIT {
 
     @Test
     void aDamagedSourceFileIsNotPublished() throws Exception {
-        var src = RecoverCommandIT.copyTree(data.resolve("checkpoints"), temp.resolve("src"));
+        var src = RuntimeData.copyTree(data.resolve("checkpoints"), temp.resolve("src"));
         Path victim;
         try (var files = Files.walk(src.resolve("state"))) {
             victim = files.filter(f -> f.getFileName().toString().startsWith(String.format("%020d", newest)))

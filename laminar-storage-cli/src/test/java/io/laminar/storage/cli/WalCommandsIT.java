@@ -14,25 +14,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** `laminar wal ...` against WAL directories written by the real runtime, run as a child process. */
-class WalCommandsIT {
-
-    @TempDir
-    static Path shared;
-    static Path data;
-
-    @TempDir
-    Path temp;
-
-    @BeforeAll
-    static void produce() throws Exception {
-        data = shared.resolve("data");
-        RuntimeData.run(data, 3, 2, 40);
-    }
+class WalCommandsIT extends RuntimeDataIT {
 
     @Test
     void helpShowsUsageExamplesAndExitCodes() throws Exception {
