@@ -4,12 +4,12 @@ import io.laminar.storage.percore.RecordKind;
 import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.state.StateChangeFormat;
 import io.laminar.storage.wal.CorruptionPolicy;
+import io.laminar.storage.wal.WalFileNames;
 import io.laminar.storage.wal.WalInspection;
 import io.laminar.storage.wal.WalLockedException;
 import io.laminar.storage.wal.WalOptions;
 import io.laminar.storage.wal.WalRecoveryReport;
 import io.laminar.storage.wal.WriteAheadLog;
-import io.laminar.storage.wal.WalFileNames;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.channels.FileChannel;
@@ -23,10 +23,10 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code laminar wal}: the per-core logs of a WAL directory. */
 @Command(name = "wal", mixinStandardHelpOptions = true,

@@ -2,6 +2,7 @@ package io.laminar.storage.spring.actuate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.laminar.storage.report.HeadlessChromium;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.spring.autoconfigure.QuickStorage;
 import java.net.URI;
@@ -160,15 +161,9 @@ class CheckpointPageTests {
             assertThat(colors.size()).as("distinct colors in " + png).isGreaterThan(20); // not a blank page
             // The series are on screen (duration blue, state green), and the UP badge.
             for (int rgb : List.of(0x1f77b4, 0x2ca02c, 0x2a7d2e)) {
-                assertThat(colors.stream().anyMatch(c -> near(c, rgb))).as("color %06x on screen", rgb).isTrue();
+                assertThat(colors.stream().anyMatch(c -> HeadlessChromium.near(c, rgb))).as("color %06x on screen", rgb).isTrue();
             }
         }
     }
 
-    static boolean near(int argb, int rgb) {
-        int dr = ((argb >> 16) & 0xff) - ((rgb >> 16) & 0xff);
-        int dg = ((argb >> 8) & 0xff) - ((rgb >> 8) & 0xff);
-        int db = (argb & 0xff) - (rgb & 0xff);
-        return Math.abs(dr) + Math.abs(dg) + Math.abs(db) < 30;
-    }
 }

@@ -1,4 +1,4 @@
-package io.laminar.storage.spring.actuate;
+package io.laminar.storage.report;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,15 +12,16 @@ import org.junit.jupiter.api.Assumptions;
 /**
  * Debian's chromium, headless, for tests that look at a page in a real browser: installed with
  * apt-get when missing (the caller is skipped, saying why, when that is impossible), run with a
- * fresh profile and no network of its own, killed if it hangs. The same harness as the CLI's
- * {@code CheckpointHistoryIT}.
+ * fresh profile and no network of its own, killed if it hangs. The one harness of the tests that
+ * render this module's charts: the CLI's history report and the starter's checkpoint page (from
+ * this module's test-jar).
  */
-final class HeadlessChromium {
+public final class HeadlessChromium {
 
-    static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    public static final Path CHROMIUM = Path.of("/usr/bin/chromium");
 
     /** What chromium printed and how it ended. */
-    record Result(int exit, String out, String err) {
+    public record Result(int exit, String out, String err) {
 
         @Override
         public String toString() {
@@ -32,7 +33,7 @@ final class HeadlessChromium {
     }
 
     /** Installs chromium if it is missing; skips the calling test when that is impossible. */
-    static void ensureInstalled() throws Exception {
+    public static void ensureInstalled() throws Exception {
         if (Files.isExecutable(CHROMIUM)) {
             return;
         }
@@ -60,7 +61,7 @@ final class HeadlessChromium {
     }
 
     /** Runs headless chromium with a fresh profile under {@code temp}; kills it after 60 s. */
-    static Result run(Path temp, String... args) throws Exception {
+    public static Result run(Path temp, String... args) throws Exception {
         var command = new ArrayList<>(List.of(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu",
                 "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + Files.createTempDirectory(temp, "profile")));
@@ -76,5 +77,13 @@ final class HeadlessChromium {
         }
         return new Result(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
                 Files.readString(err, StandardCharsets.UTF_8));
+    }
+
+    /** Whether a screenshot pixel ({@code argb}) is within a small distance of colour {@code rgb}. */
+    public static boolean near(int argb, int rgb) {
+        int dr = ((argb >> 16) & 0xff) - ((rgb >> 16) & 0xff);
+        int dg = ((argb >> 8) & 0xff) - ((rgb >> 8) & 0xff);
+        int db = (argb & 0xff) - (rgb & 0xff);
+        return Math.abs(dr) + Math.abs(dg) + Math.abs(db) < 30;
     }
 }
