@@ -353,7 +353,7 @@ class LaminarRuntimeTest {
 
     @Test
     void aChangeThatDoesNotParseFailsRecoveryNamingTheCoreTheSegmentFileAndThePosition() throws Exception {
-        long badPosition;
+        long badSequence;
         try (var wal = PerCoreWalManager.open(dir.resolve("wal"),
                 PerCoreWalOptions.builder().cores(CORES).maxEntrySize(64 * 1024)
                         .wal(w -> w.segmentSize(1 << 20)).build())) {
@@ -362,14 +362,22 @@ class LaminarRuntimeTest {
             StateChangeFormat.encode(put, StateChangeFormat.PUT, bytes("k"), 1, bytes("v"), 1);
             wal.whenDurable(1, writer.append(put.flip())).join();
             // Its checksum is valid, its body is no change: what a writer bug or a newer format leaves.
-            long bad = writer.append(new byte[0]);
-            wal.whenDurable(1, bad).join();
+            badSequence = writer.append(new byte[0]);
+            wal.whenDurable(1, badSequence).join();
+        }
+        // Where the damaged record is, as the reopened log says (a replay reads up to the durable
+        // position, which the syncer publishes just after it completes the future above).
+        long badPosition;
+        try (var reopened = PerCoreWalManager.open(dir.resolve("wal"),
+                PerCoreWalOptions.builder().cores(CORES).maxEntrySize(64 * 1024)
+                        .wal(w -> w.segmentSize(1 << 20)).build())) {
             var positions = new ArrayList<Long>();
-            wal.replay(wal.startPositions(), r -> {
-                if (r.core() == 1 && r.sequence() == bad) {
+            reopened.replay(reopened.startPositions(), r -> {
+                if (r.core() == 1 && r.sequence() == badSequence) {
                     positions.add(r.position());
                 }
             });
+            assertThat(positions).as("the damaged record in the reopened log").hasSize(1);
             badPosition = positions.get(0);
         }
         var wal = wal();
