@@ -54,8 +54,9 @@ final class RecoverCommand implements Callable<Integer> {
         try (var s = options.openReadOnly(store)) {
             RecoveredState recovered;
             try {
-                var wal = WalDirectory.view(dir, () -> coresOfNewest(s));
-                recovered = RecoveryManager.dryRun(wal, s).recover();
+                var listed = StateCommand.ListedStore.now(s); // before the WAL is inspected
+                var wal = WalDirectory.view(dir, () -> coresOfNewest(listed));
+                recovered = RecoveryManager.dryRun(wal, listed).recover();
             } catch (StorageException e) {
                 if (output.json) {
                     Output.printJson(out, Map.of("wouldFail", true, "error", e.getMessage()));

@@ -74,7 +74,7 @@ final class StateCommand implements Runnable {
 
         /** The recovered state, or a CliException (exit 1) saying why recovery would fail. */
         RecoveredState recover(CheckpointStore store) throws IOException {
-            var source = checkpoint == null ? store : new OneCheckpoint(store, checkpoint);
+            var source = checkpoint == null ? ListedStore.now(store) : ListedStore.only(store, checkpoint);
             try {
                 PerCoreWalView wal = dir != null ? WalDirectory.view(dir, () -> RecoverCommand.coresOfNewest(source))
                         : PerCoreWalView.empty(RecoverCommand.coresOfNewest(source));
@@ -240,22 +240,35 @@ final class StateCommand implements Runnable {
         }
     }
 
-    /** A store as recovery sees it when it may use only one checkpoint. Read-only. */
-    static final class OneCheckpoint implements CheckpointStore {
+    /** A store as recovery sees it, with a listing fixed when it is made (all of it, or one checkpoint). Read-only. */
+    static final class ListedStore implements CheckpointStore {
         private final CheckpointStore store;
-        private final long id;
+        private final List<Long> ids;
 
-        OneCheckpoint(CheckpointStore store, long id) {
+        private ListedStore(CheckpointStore store, List<Long> ids) {
             this.store = store;
-            this.id = id;
+            this.ids = List.copyOf(ids);
         }
 
-        @Override
-        public List<Long> listCheckpoints() throws IOException {
+        /**
+         * The store with the checkpoints it lists now. A command lists the store before it inspects
+         * the WAL: a checkpoint published later could have barriers past what the inspection saw.
+         */
+        static ListedStore now(CheckpointStore store) throws IOException {
+            return new ListedStore(store, store.listCheckpoints());
+        }
+
+        /** The store as if checkpoint {@code id} were its only one. */
+        static ListedStore only(CheckpointStore store, long id) throws IOException {
             if (!store.listCheckpoints().contains(id)) {
                 throw new CliException("the store " + store + " has no checkpoint " + id);
             }
-            return List.of(id);
+            return new ListedStore(store, List.of(id));
+        }
+
+        @Override
+        public List<Long> listCheckpoints() {
+            return ids;
         }
 
         @Override

@@ -60,8 +60,13 @@ final class StoreOptions {
         if (spec.startsWith("s3://")) {
             return openS3(spec);
         }
+        var dir = Path.of(spec);
+        if (!Files.isDirectory(dir.resolve("manifests"))
+                && (Files.isDirectory(dir.resolve("checkpoints")) || Files.isDirectory(dir.resolve("wal")))) {
+            dir = dir.resolve("checkpoints"); // a laminar.storage.dir: the application reads <dir>/checkpoints
+        }
         try {
-            return FileSystemCheckpointStore.open(Path.of(spec));
+            return FileSystemCheckpointStore.open(dir);
         } catch (IOException e) {
             throw new CliException("cannot open the checkpoint store " + spec + ": " + LaminarCli.message(e), e);
         }

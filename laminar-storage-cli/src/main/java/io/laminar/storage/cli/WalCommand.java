@@ -464,6 +464,7 @@ final class WalCommand implements Runnable {
                 checkNotLocked(resolved, log.name());
             }
             var applied = new ArrayList<Map<String, Object>>();
+            var cut = new ArrayList<String>();
             for (var log : damaged) {
                 // New segments as large as the newest kept one (the application's size), else the default.
                 var kept = log.inspection().keptSegments();
@@ -481,10 +482,19 @@ final class WalCommand implements Runnable {
                 try (var wal = WriteAheadLog.open(resolved, options)) {
                     report = wal.recoveryReport();
                 } catch (WalLockedException e) {
+                    // Taken since the check above (the application started meanwhile): say what is cut already.
+                    if (output.json) {
+                        Output.printJson(out, Map.of("directory", resolved.toString(), "damaged", true,
+                                "applied", !applied.isEmpty(), "cut", applied));
+                        out.flush();
+                    }
                     throw new CliException("the WAL " + log.name() + " in " + resolved + " is open in another process "
-                            + "(its lock file is held): stop the application first", e);
+                            + "(its lock file is held): " + (cut.isEmpty() ? "nothing was cut" : "the log"
+                            + Output.plural(cut.size()) + " " + String.join(", ", cut) + " were cut already, the others"
+                            + " not") + ". Stop the application first, then run again to cut the rest", e);
                 }
                 applied.add(planJson(log.name(), report.dropped()));
+                cut.add(log.name());
                 if (!output.json) {
                     out.println(log.name() + ": " + describe(log.inspection().corruption()));
                     printRegions(out, "cut", report.dropped());

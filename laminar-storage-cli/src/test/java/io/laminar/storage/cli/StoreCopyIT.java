@@ -129,6 +129,19 @@ class StoreCopyIT extends RuntimeDataIT {
     }
 
     @Test
+    void aCopyIntoADataDirectoryLandsInItsCheckpointsDirectory() throws Exception {
+        // A new machine's laminar.storage.dir: the application reads <dir>/checkpoints, so must the copy.
+        var dataDir = temp.resolve("new-machine");
+        Files.createDirectories(dataDir.resolve("wal"));
+        var copy = Cli.run("store", "copy", data.resolve("checkpoints").toString(), dataDir.toString());
+        assertThat(copy.exit()).as(copy.toString()).isZero();
+        assertThat(dataDir.resolve("manifests")).doesNotExist();
+        try (var copied = FileSystemCheckpointStore.openReadOnly(dataDir.resolve("checkpoints"))) {
+            assertThat(copied.listCheckpoints()).containsExactly(newest);
+        }
+    }
+
+    @Test
     void aDamagedSourceFileIsNotPublished() throws Exception {
         var src = RuntimeData.copyTree(data.resolve("checkpoints"), temp.resolve("src"));
         Path victim;

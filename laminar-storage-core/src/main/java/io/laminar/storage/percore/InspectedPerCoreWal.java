@@ -104,8 +104,13 @@ final class InspectedPerCoreWal implements PerCoreWalView {
             }
             var entry = CoreCursor.decode(directory, core, record);
             return entry.kind() == RecordKind.BARRIER && entry.epoch() == barrierEpoch;
-        } catch (StorageException | IllegalArgumentException e) {
+        } catch (IllegalArgumentException e) {
             return false;
+        } catch (StorageException e) {
+            // The inspection found the log whole, so a file that cannot be read now was changed or
+            // deleted meanwhile (a live application truncated it): not "another WAL's checkpoint".
+            throw new StorageException("the log of core " + core + " in " + directory + " changed while it was"
+                    + " inspected (" + e.getMessage() + "); run the command again", e);
         }
     }
 
