@@ -29,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,8 +40,9 @@ import org.slf4j.LoggerFactory;
  * Newest first, a checkpoint is used only if its manifest reads and is well-formed (one WAL
  * position per core, every path relative and inside the store, a {@code core-NNNN} chain per core
  * whose files the manifest lists), every file it references exists with the recorded size and
- * CRC32C (checked before any byte of it is used, and again on the very bytes that are parsed, which
- * are a second read), its state files parse, and each core's WAL still holds the records from its
+ * CRC32C, its state files parse (each file is read once, parsed as it is verified into a state of
+ * its own that is used only once every file of the checkpoint reached its end with the recorded size
+ * and CRC32C: no byte is used before its checksum passed), and each core's WAL still holds the records from its
  * recorded position, starting with the checkpoint's own barrier (so a checkpoint taken with another
  * WAL, whose positions name other records here, is never replayed against this one). Otherwise it
  * is skipped, and the report says why; the next older one is tried.
@@ -523,18 +523,22 @@ public final class RecoveryManager {
     }
 
     /**
-     * Checks everything a manifest references, then loads each core's chain, reading each file
-     * again through a {@link VerifyingInputStream}: what is parsed is verified too.
+     * Checks everything a manifest references and loads each core's chain, reading each file once,
+     * through a {@link VerifyingInputStream}: its bytes are parsed as they arrive into stores of this
+     * attempt's own, which are returned only once every file reached its end with the recorded size
+     * and CRC32C and passed the format's checks. On any failure they are dropped: nothing read from a
+     * file is used before its checksum passed.
      */
     private List<ChangelogAwareStateStore> restore(CheckpointManifest manifest) throws IOException {
         int cores = wal.cores();
-        var listed = new HashMap<String, StateFileRef>();
+        var listed = new java.util.LinkedHashMap<String, StateFileRef>();
         for (var ref : manifest.files()) {
             var problem = StorePaths.problemWith(ref.path());
             if (problem != null) {
                 throw new Unusable("it names a path outside the checkpoint store: " + problem);
             }
             listed.put(ref.path(), ref);
+            // Cheap, and fails fast before any file is downloaded.
             var size = fileSize(ref.path());
             if (size.isEmpty()) {
                 throw new Unusable("its state file " + ref.path() + " is missing");
@@ -543,19 +547,8 @@ public final class RecoveryManager {
                 throw new Unusable("its state file " + ref.path() + " has " + size.get() + " bytes, the manifest says "
                         + ref.size());
             }
-            var crc = new CRC32C();
-            try (var in = openFile(ref)) {
-                var buffer = new byte[64 * 1024];
-                for (int n; (n = in.read(buffer)) > 0; ) {
-                    crc.update(buffer, 0, n);
-                }
-            }
-            var actual = String.format("%08x", crc.getValue());
-            if (!actual.equalsIgnoreCase(ref.crc32c())) {
-                throw new Unusable("its state file " + ref.path() + " has CRC32C " + actual + ", the manifest says "
-                        + ref.crc32c() + ": the file is damaged");
-            }
         }
+        var unread = new java.util.LinkedHashMap<>(listed);
         var stores = new ArrayList<ChangelogAwareStateStore>();
         for (int core = 0; core < cores; core++) {
             var chain = manifest.operators().get(CoreChains.name(core));
@@ -572,38 +565,80 @@ public final class RecoveryManager {
                     throw new Unusable("core " + core + "'s chain names " + path + ", which the manifest does not list");
                 }
                 var ref = listed.get(path);
-                // Verified again as it is parsed: the CRC32C check above was of another download, and
-                // this one may differ (on S3, only a full-object CRC32C reported by the server would
-                // catch it). A mismatch at the end throws, and this whole restore is dropped.
-                var verifying = open(ref, () -> VerifyingInputStream.open(store, ref, manifest.checkpointId()));
-                try (var in = new BufferedInputStream(new StoreStream(verifying, "its state file " + path), 1 << 20)) {
-                    var sink = target == null ? loader : target.replayer();
-                    var header = StateFileFormat.read(in, path, ref.size(), core, sink);
-                    if (!verifying.verified()) {
-                        // The parser reads up to the end of the stream, where the stream verifies.
-                        throw new IllegalStateException("the state file " + path + " of checkpoint "
-                                + manifest.checkpointId() + " was parsed without reaching its end; its bytes are"
-                                + " unverified (a bug: report it)");
-                    }
-                    byte expected = i == 0 ? StateFileFormat.FULL : StateFileFormat.DELTA;
-                    if (header.kind() != expected) {
-                        throw new Unusable("the state file " + path + " is of kind " + header.kind() + ", expected "
-                                + expected);
-                    }
-                    if (target == null) {
-                        target = loader.build(ChangelogSink.NONE);
-                    }
-                } catch (Unusable | StoreUnreadable e) {
-                    throw e;
-                } catch (IOException e) {
-                    // The store's own failures are StoreUnreadable: this is the parser's, about the bytes.
-                    throw new Unusable("its " + e.getMessage());
-                } catch (IllegalArgumentException e) {
-                    throw new Unusable("its state file " + path + " is damaged: " + e.getMessage());
+                unread.remove(path);
+                var sink = target == null ? loader : target.replayer();
+                int expectedCore = core;
+                var header = readVerified(manifest, ref,
+                        in -> StateFileFormat.read(in, path, ref.size(), expectedCore, sink));
+                byte expected = i == 0 ? StateFileFormat.FULL : StateFileFormat.DELTA;
+                if (header.kind() != expected) {
+                    throw new Unusable("the state file " + path + " is of kind " + header.kind() + ", expected "
+                            + expected);
+                }
+                if (target == null) {
+                    target = loader.build(ChangelogSink.NONE);
                 }
             }
             stores.add(target);
         }
+        // Listed but in no chain: not loaded, but a checkpoint with a damaged file is still not used.
+        for (var ref : unread.values()) {
+            readVerified(manifest, ref, null);
+        }
         return stores;
+    }
+
+    @FunctionalInterface
+    private interface Parser {
+        StateFileFormat.Header parse(InputStream in) throws IOException;
+    }
+
+    /**
+     * Reads the file of {@code ref} once, to its end, through a {@link VerifyingInputStream},
+     * handing its bytes to {@code parser} (null: only verify). A size or CRC32C that differs from
+     * the manifest's makes the checkpoint {@link Unusable} even if the parser failed first (the rest
+     * is read to tell: damaged bytes, not a bad format, are then the reason); a format error of
+     * verified bytes makes it {@link Unusable} too; a failure of the store is {@link StoreUnreadable}.
+     */
+    private StateFileFormat.Header readVerified(CheckpointManifest manifest, StateFileRef ref, Parser parser)
+            throws IOException {
+        var path = ref.path();
+        var verifying = open(ref, () -> VerifyingInputStream.open(store, ref, manifest.checkpointId()));
+        try (var in = new BufferedInputStream(new StoreStream(verifying, "its state file " + path), 1 << 20)) {
+            StateFileFormat.Header header = null;
+            String damaged = null;
+            if (parser != null) {
+                try {
+                    header = parser.parse(in);
+                } catch (CheckpointCorruptException | StoreUnreadable | Unusable e) {
+                    throw e;
+                } catch (IOException e) {
+                    // The store's own failures are StoreUnreadable: this is the parser's, about the bytes.
+                    damaged = "its " + e.getMessage();
+                } catch (IllegalArgumentException e) {
+                    damaged = "its state file " + path + " is damaged: " + e.getMessage();
+                }
+            }
+            // To the end (the parser stopped there, or early on damaged bytes): the end verifies.
+            var buffer = new byte[64 * 1024];
+            while (in.read(buffer) >= 0) {
+                // checksummed by the verifying stream
+            }
+            if (!verifying.verified()) {
+                throw new IllegalStateException("the state file " + path + " of checkpoint "
+                        + manifest.checkpointId() + " was read without reaching its end; its bytes are unverified"
+                        + " (a bug: report it)");
+            }
+            if (damaged != null) {
+                throw new Unusable(damaged);
+            }
+            return header;
+        } catch (CheckpointCorruptException e) {
+            if (verifying.problem() == null) {
+                throw e;
+            }
+            throw new Unusable("its state file " + path + " is damaged: " + verifying.problem()
+                    + " (corrupt bytes, of which nothing was used)");
+        }
     }
 }

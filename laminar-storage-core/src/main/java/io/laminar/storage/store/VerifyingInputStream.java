@@ -24,6 +24,7 @@ public final class VerifyingInputStream extends FilterInputStream {
     private final CRC32C crc = new CRC32C();
     private long read;
     private boolean verified;
+    private String problem;
 
     private VerifyingInputStream(InputStream in, StateFileRef ref, long checkpointId) {
         super(in);
@@ -40,6 +41,14 @@ public final class VerifyingInputStream extends FilterInputStream {
     /** Whether the whole file has been read and matched its reference. */
     public boolean verified() {
         return verified;
+    }
+
+    /**
+     * What did not match, once reading threw {@link CheckpointCorruptException} (for example "its
+     * CRC32C is 1a2b3c4d, but 5e6f7a8b was recorded"); null before.
+     */
+    public String problem() {
+        return problem;
     }
 
     @Override
@@ -117,6 +126,7 @@ public final class VerifyingInputStream extends FilterInputStream {
     }
 
     private CheckpointCorruptException corrupt(String problem) {
+        this.problem = problem;
         return new CheckpointCorruptException(checkpointId, "State file '" + ref.path() + "' of checkpoint "
                 + checkpointId + " is corrupt: " + problem + ". Do not use what was read from it: recover from an"
                 + " older checkpoint that does not reference this file, or restore the file from a backup.");

@@ -480,6 +480,87 @@ class CheckpointRecoveryTest {
                 .contains("Checkpoint " + newest.checkpointId(), (3L << 30) + " bytes", "not read");
     }
 
+    /** Counts, per path, the bytes read through {@link CheckpointStore#openFile}. */
+    static final class CountingStore extends ForwardingCheckpointStore {
+        final Map<String, java.util.concurrent.atomic.AtomicLong> bytesRead = new java.util.concurrent.ConcurrentHashMap<>();
+
+        CountingStore(CheckpointStore delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public java.io.InputStream openFile(String path) throws IOException {
+            var count = bytesRead.computeIfAbsent(path, p -> new java.util.concurrent.atomic.AtomicLong());
+            return new java.io.FilterInputStream(delegate.openFile(path)) {
+                @Override
+                public int read() throws IOException {
+                    int b = in.read();
+                    if (b >= 0) {
+                        count.incrementAndGet();
+                    }
+                    return b;
+                }
+
+                @Override
+                public int read(byte[] buffer, int offset, int length) throws IOException {
+                    int n = in.read(buffer, offset, length);
+                    if (n > 0) {
+                        count.addAndGet(n);
+                    }
+                    return n;
+                }
+
+                @Override
+                public long skip(long n) throws IOException {
+                    long skipped = in.skip(n);
+                    count.addAndGet(skipped);
+                    return skipped;
+                }
+            };
+        }
+    }
+
+    @Test
+    void recoveryReadsEachStateFileExactlyOnce() throws Exception {
+        CheckpointManifest manifest;
+        List<String> expected0;
+        List<String> expected1;
+        try (var cores = new CoreThreads(walDir, 2, null, null);
+             var coordinator = coordinator(cores).build()) {
+            for (int i = 0; i < 200; i++) {
+                cores.putDurably(i % 2, "k" + i, value(i));
+            }
+            manifest = coordinator.triggerCheckpoint().join();
+            for (int round = 1; round < 3; round++) {
+                for (int i = 0; i < 4; i++) {
+                    cores.putDurably(i % 2, "k" + (round * 10 + i), value(round));
+                }
+                manifest = coordinator.triggerCheckpoint().join();
+            }
+            cores.putDurably(0, "after", value(7));
+            expected0 = render(cores.state(0));
+            expected1 = render(cores.state(1));
+        }
+        // A chain of a full file and deltas on each core: every one of its files is read.
+        assertThat(manifest.operators().get("core-0000").stateFiles()).hasSize(3);
+        assertThat(manifest.operators().get("core-0001").stateFiles()).hasSize(3);
+        var counting = new CountingStore(store);
+
+        RecoveredState recovered;
+        try (var wal = PerCoreWalManager.open(walDir, CoreThreads.walOptions(2))) {
+            recovered = new RecoveryManager(wal, counting).recover();
+        }
+
+        assertThat(recovered.report().checkpointId()).isEqualTo(manifest.checkpointId());
+        assertThat(render(recovered.coreStates().get(0))).isEqualTo(expected0);
+        assertThat(render(recovered.coreStates().get(1))).isEqualTo(expected1);
+        var expectedBytes = new java.util.TreeMap<String, Long>();
+        manifest.files().forEach(f -> expectedBytes.put(f.path(), f.size()));
+        var actualBytes = new java.util.TreeMap<String, Long>();
+        counting.bytesRead.forEach((path, n) -> actualBytes.put(path, n.get()));
+        assertThat(actualBytes).as("bytes read per state file").isEqualTo(expectedBytes);
+    }
+
     @Test
     void aStateFileWithAMatchingChecksumButDamagedContentIsNeverPartiallyApplied() throws Exception {
         var manifests = new ArrayList<CheckpointManifest>();

@@ -24,7 +24,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -263,15 +262,15 @@ class RecoveryStoreFailureTest {
     }
 
     /**
-     * A store whose every read after the first of some paths returns their bytes with one bit
-     * flipped, {@code fromEnd} bytes before the end: as a second download damaged on the way.
+     * A store whose every read of some paths returns their bytes with one bit flipped, {@code fromEnd}
+     * bytes before the end, while the files it holds (and their sizes) are intact: as a download
+     * damaged on the way. Recovery reads each state file once, so that read is the one parsed.
      */
-    static final class DamagedOnSecondReadStore extends ForwardingCheckpointStore {
+    static final class DamagedInTransitStore extends ForwardingCheckpointStore {
         private final Set<String> paths;
         private final int fromEnd;
-        private final Set<String> readOnce = ConcurrentHashMap.newKeySet();
 
-        DamagedOnSecondReadStore(CheckpointStore delegate, Collection<String> paths, int fromEnd) {
+        DamagedInTransitStore(CheckpointStore delegate, Collection<String> paths, int fromEnd) {
             super(delegate);
             this.paths = Set.copyOf(paths);
             this.fromEnd = fromEnd;
@@ -279,7 +278,7 @@ class RecoveryStoreFailureTest {
 
         @Override
         public InputStream openFile(String path) throws IOException {
-            if (!paths.contains(path) || readOnce.add(path)) {
+            if (!paths.contains(path)) {
                 return delegate.openFile(path);
             }
             byte[] bytes;
@@ -295,7 +294,7 @@ class RecoveryStoreFailureTest {
     void aStateFileDamagedOnlyWhenItIsReadToBeParsedIsNeverRestored() throws Exception {
         var newest = checkpoints.get(1);
         // 20 bytes before the end lies in the last entry's value: the file still parses.
-        var damaging = new DamagedOnSecondReadStore(store, ownFiles(newest), 20);
+        var damaging = new DamagedInTransitStore(store, ownFiles(newest), 20);
 
         var restored = recover(tmp.resolve("b/wal"), damaging);
 

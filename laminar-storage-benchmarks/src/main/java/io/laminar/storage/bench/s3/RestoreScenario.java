@@ -21,11 +21,11 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * {@code restore}: one FULL checkpoint of the state is uploaded into an {@link S3CheckpointStore};
  * then, timed, what a new machine with an empty data directory does: open a new
  * {@link PerCoreWalManager}, and {@link RecoveryManager#recover()} with the S3 store (check every
- * state file's CRC32C, load the chains, and let the new WAL adopt the checkpoint): system
+ * state file's size, load the chains while verifying their CRC32C, and let the new WAL adopt the checkpoint): system
  * {@code laminar}. Beside it, system {@code raw}: plain GETs of the same objects, read to the end,
  * one after the other. Rounds alternate the two, each laminar round into a new directory; the
- * median is kept. Recovery reads each state file twice (the CRC32C check before any byte is used,
- * then the load), so it transfers twice the bytes that {@code raw} does.
+ * median is kept. Recovery reads each state file once (parsed as its CRC32C is checked, into a
+ * state used only once every file verified), so it transfers the same bytes that {@code raw} does.
  */
 public final class RestoreScenario implements Scenario {
 

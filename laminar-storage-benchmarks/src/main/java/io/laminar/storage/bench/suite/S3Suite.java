@@ -45,7 +45,7 @@ public final class S3Suite {
                     number(r.extra("bytes"), "%,.0f"), r.mbPerSec() == null ? "-" : String.format("%,.1f", r.mbPerSec()),
                     notes(r));
         }
-        out.println("(MB/s: the checkpoint's state file bytes over the time; restore reads every state file twice)");
+        out.println("(MB/s: the checkpoint's state file bytes over the time; restore reads every state file once)");
     }
 
     private static String notes(Result r) {
