@@ -18,6 +18,18 @@ public final class StorePaths {
      * ':' names a drive ({@code C:x}) or an alternate data stream ({@code x:y}) on Windows.
      */
     public static String problemWith(String path) {
+        if (path != null && path.indexOf(':') >= 0) {
+            return "the path '" + path + "' contains a ':'";
+        }
+        return problemWithKey(path);
+    }
+
+    /**
+     * What is wrong with an object key prefix, or null if it is fine: the rule of
+     * {@link #problemWith} but for ':', which only means something to file systems (an object key
+     * never becomes a file name).
+     */
+    public static String problemWithKey(String path) {
         if (path == null) {
             return "the path is missing";
         }
@@ -29,9 +41,6 @@ public final class StorePaths {
         }
         if (path.indexOf('\\') >= 0) {
             return "the path '" + path + "' contains a backslash";
-        }
-        if (path.indexOf(':') >= 0) {
-            return "the path '" + path + "' contains a ':'";
         }
         for (int i = 0; i < path.length(); i++) {
             if (Character.isISOControl(path.charAt(i))) {

@@ -928,9 +928,7 @@ public final class S3CheckpointStore implements CheckpointStore {
                 return this;
             }
             var trimmed = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
-            // A prefix is only ever part of an object key, never a file name: the store paths' rule
-            // against ':' (a drive or a data stream on Windows) does not apply to it.
-            var problem = StorePaths.problemWith(trimmed.replace(':', '-'));
+            var problem = StorePaths.problemWithKey(trimmed);
             if (problem != null) {
                 throw new IllegalArgumentException("prefix must be a relative key prefix of plain names separated by"
                         + " '/', but " + problem.replace("the path", "the prefix"));

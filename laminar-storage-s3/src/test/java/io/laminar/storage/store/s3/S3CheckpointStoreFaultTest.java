@@ -315,6 +315,8 @@ class S3CheckpointStoreFaultTest {
         assertThatThrownBy(() -> builder.maxAttempts(0)).hasMessageContaining("maxAttempts");
         assertThatThrownBy(() -> builder.prefix("/abs")).hasMessageContaining("prefix");
         assertThatThrownBy(() -> builder.prefix("a/../b")).hasMessageContaining("prefix");
+        assertThatThrownBy(() -> builder.prefix("a/../b:c")).hasMessageContaining("the prefix 'a/../b:c'");
+        assertThat(builder.prefix("orders:v1/")).isSameAs(builder); // a key may hold ':', a file name may not
         assertThatThrownBy(() -> S3CheckpointStore.builder(client, "a/b")).hasMessageContaining("bucket");
         try (var one = S3CheckpointStore.builder(client, BUCKET).prefix("apps/one").build();
              var two = S3CheckpointStore.builder(client, BUCKET).prefix("x/").build()) {
