@@ -376,7 +376,7 @@ final class CheckpointCommand implements Runnable {
                 try (var in = VerifyingInputStream.open(store, ref, id);
                      var counted = new CountingStream(in, progress)) {
                     if (core != null) {
-                        StateFileFormat.read(counted, ref.path(), ref.size(), core, IGNORE);
+                        StateFileFormat.read(counted, ref.path(), ref.size(), core, ChangelogSink.NONE);
                     }
                     counted.transferTo(java.io.OutputStream.nullOutputStream());
                     if (!in.verified()) {
@@ -396,20 +396,6 @@ final class CheckpointCommand implements Runnable {
             }
         }
     }
-
-    static final ChangelogSink IGNORE = new ChangelogSink() {
-        @Override
-        public void onPut(byte[] key, byte[] value) {
-        }
-
-        @Override
-        public void onDelete(byte[] key) {
-        }
-
-        @Override
-        public void onClear() {
-        }
-    };
 
     /** Counts the bytes read into the progress bar. */
     static final class CountingStream extends java.io.FilterInputStream {

@@ -1,12 +1,12 @@
 package io.laminar.storage.cli;
 
+import io.laminar.storage.report.CheckpointCharts;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
-import java.util.Locale;
 import tools.jackson.databind.ObjectWriter;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -36,18 +36,9 @@ final class Output {
         return n == 1 ? "" : "s";
     }
 
+    /** {@code 1.5 MiB}: the same labels as the report's charts. */
     static String bytes(long n) {
-        if (n < 1024) {
-            return n + " B";
-        }
-        String[] units = {"KiB", "MiB", "GiB", "TiB"};
-        double v = n;
-        int u = -1;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
-        }
-        return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+        return CheckpointCharts.label(n, CheckpointCharts.Unit.BYTES);
     }
 
     static String crc(Integer crc) {

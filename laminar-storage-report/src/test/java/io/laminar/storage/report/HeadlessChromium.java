@@ -5,8 +5,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Assumptions;
 
 /**
@@ -77,6 +80,31 @@ public final class HeadlessChromium {
         }
         return new Result(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
                 Files.readString(err, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Takes a 1200x900 screenshot of {@code url} into {@code png} and returns the colours of every
+     * third pixel of every third row: what a test checks to know the page was drawn, not just built.
+     *
+     * @throws AssertionError if chromium failed or the image is missing or not 1200x900
+     */
+    public static Set<Integer> screenshotColors(Path temp, Path png, String url) throws Exception {
+        Files.deleteIfExists(png);
+        var shot = run(temp, "--screenshot=" + png, "--window-size=1200,900", "--hide-scrollbars", url);
+        if (shot.exit() != 0 || !Files.exists(png)) {
+            throw new AssertionError("no screenshot " + png + " of " + url + ": " + shot);
+        }
+        var image = ImageIO.read(png.toFile());
+        if (image == null || image.getWidth() != 1200 || image.getHeight() != 900) {
+            throw new AssertionError(png + " is not a 1200x900 image");
+        }
+        var colors = new HashSet<Integer>();
+        for (int y = 0; y < image.getHeight(); y += 3) {
+            for (int x = 0; x < image.getWidth(); x += 3) {
+                colors.add(image.getRGB(x, y));
+            }
+        }
+        return colors;
     }
 
     /** Whether a screenshot pixel ({@code argb}) is within a small distance of colour {@code rgb}. */
