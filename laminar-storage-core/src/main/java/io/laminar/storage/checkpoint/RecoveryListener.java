@@ -9,8 +9,10 @@ package io.laminar.storage.checkpoint;
  * {@link io.laminar.storage.runtime.LaminarRuntime}, the one calling {@code start()}), in this
  * order: {@link #started}; for each checkpoint tried, newest first, {@link #restoreStarted} then
  * {@link #restoreEnded}; {@link #replayStarted} and {@link #replayEnded} unless recovery stopped
- * before; then {@link #completed} or {@link #failed}. An exception a listener throws is logged and
- * ignored. Return quickly: recovery waits.
+ * before; then {@link #completed} or {@link #failed}. While a checkpoint's files are restored and while
+ * the WAL is replayed, {@link #progress} comes every {@link RecoveryOptions#progressInterval()} (5 s
+ * by default) and once at the end of the phase. An exception a listener throws is logged and
+ * ignored. Return quickly: recovery waits (the parallel downloads go on meanwhile).
  */
 public interface RecoveryListener {
 
@@ -41,6 +43,16 @@ public interface RecoveryListener {
      * onto an empty state (recovery from the WAL alone).
      */
     default void replayStarted(Long checkpointId) {
+    }
+
+    /**
+     * How far the recovery is: bytes and files done of the total, the rate and the time left. Comes
+     * every {@link RecoveryOptions#progressInterval()} while state files are restored (between
+     * {@link #restoreStarted} and {@link #restoreEnded}; a checkpoint that is skipped may end before
+     * its files are all read) and while the WAL is replayed (between {@link #replayStarted} and
+     * {@link #replayEnded}), and once more when the phase has read everything.
+     */
+    default void progress(RecoveryProgress progress) {
     }
 
     /** The replay ended, having replayed {@code records} data records in {@code bytes} bytes of WAL. */

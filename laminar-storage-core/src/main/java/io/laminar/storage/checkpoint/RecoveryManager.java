@@ -16,11 +16,7 @@ import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.StateFileRef;
 import io.laminar.storage.store.StorePaths;
-import io.laminar.storage.store.VerifyingInputStream;
-import java.io.BufferedInputStream;
-import java.io.FilterInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.NoSuchFileException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -95,18 +91,25 @@ import org.slf4j.LoggerFactory;
  * a recovery would pick now, which it would skip and why, how many records it would replay per core
  * and whether it would adopt; the {@code laminar recover --dry-run} command prints it.
  *
- * <p>Long replays log progress (percent, MB/s) at INFO. Not thread-safe: one recovery at a time,
- * before the WAL has writers.
+ * <h2>Parallel restore, and progress</h2>
+ * A checkpoint's state files are fetched and parsed in parallel by a {@link ChainRestorer} (threads
+ * {@code laminar-restore-fetch-N} and {@code laminar-restore-parse-N}, as many as the
+ * {@link RecoveryOptions} say, all ended before {@link #recover()} returns). While it runs, and while
+ * the WAL is replayed, recovery logs a progress line at INFO and calls
+ * {@link RecoveryListener#progress} every {@link RecoveryOptions#progressInterval()}: bytes and files
+ * done of the total, the rate and the time left.
+ *
+ * <p>Not thread-safe: one recovery at a time, before the WAL has writers.
  */
 public final class RecoveryManager {
 
     private static final Logger log = LoggerFactory.getLogger(RecoveryManager.class);
-    private static final long PROGRESS_EVERY_NANOS = 5_000_000_000L;
 
     private final PerCoreWalView wal;
     private final PerCoreWalManager writable; // null in a dry run
     private final CheckpointStore store;
     private final RecoveryListener listener;
+    private final RecoveryOptions options;
 
     public RecoveryManager(PerCoreWalManager wal, CheckpointStore store) {
         this(wal, store, RecoveryListener.NONE);
@@ -114,15 +117,22 @@ public final class RecoveryManager {
 
     /** A recovery manager whose {@link #recover()} reports its phases to {@code listener}. */
     public RecoveryManager(PerCoreWalManager wal, CheckpointStore store, RecoveryListener listener) {
-        this(wal, wal, store, listener);
+        this(wal, store, listener, RecoveryOptions.DEFAULTS);
+    }
+
+    /** As {@link #RecoveryManager(PerCoreWalManager, CheckpointStore, RecoveryListener)}, restoring as {@code options} say. */
+    public RecoveryManager(PerCoreWalManager wal, CheckpointStore store, RecoveryListener listener,
+                           RecoveryOptions options) {
+        this(wal, wal, store, listener, options);
     }
 
     private RecoveryManager(PerCoreWalView wal, PerCoreWalManager writable, CheckpointStore store,
-                            RecoveryListener listener) {
+                            RecoveryListener listener, RecoveryOptions options) {
         this.wal = wal;
         this.writable = writable;
         this.store = store;
         this.listener = java.util.Objects.requireNonNull(listener, "listener");
+        this.options = java.util.Objects.requireNonNull(options, "options");
     }
 
     /**
@@ -131,7 +141,7 @@ public final class RecoveryManager {
      * writes to the WAL or the store. See "Dry run" in the class description.
      */
     public static RecoveryManager dryRun(PerCoreWalView wal, CheckpointStore store) {
-        return new RecoveryManager(wal, null, store, RecoveryListener.NONE);
+        return new RecoveryManager(wal, null, store, RecoveryListener.NONE, RecoveryOptions.DEFAULTS);
     }
 
     /**
@@ -154,6 +164,17 @@ public final class RecoveryManager {
             notify(l -> l.failed(e));
             throw e;
         }
+    }
+
+    /** Logs a progress line and tells the listener. */
+    private void progress(RecoveryProgress progress) {
+        if (progress.phase() == RecoveryProgress.Phase.RESTORE) {
+            log.info("recovery of {}: restoring checkpoint {}: {}", wal.directory(), progress.checkpointId(),
+                    progress.describe());
+        } else {
+            log.info("recovery of {}: replaying the WAL: {}", wal.directory(), progress.describe());
+        }
+        notify(l -> l.progress(progress));
     }
 
     private void notify(java.util.function.Consumer<RecoveryListener> call) {
@@ -260,7 +281,10 @@ public final class RecoveryManager {
         long totalBytes = total;
         var perCore = new long[cores];
         var counters = new long[2]; // records, bytes
-        var lastLog = new long[] {System.nanoTime()};
+        long replayStarted = System.nanoTime();
+        long interval = options.progressInterval().toNanos();
+        var lastLog = new long[] {replayStarted};
+        Long checkpointId = manifest == null ? null : manifest.checkpointId();
         Consumer<CoreRecord> apply = record -> {
             counters[1] += record.nextPosition() - record.position();
             if (record.kind() != RecordKind.DATA) {
@@ -274,14 +298,12 @@ public final class RecoveryManager {
                         record.body().remaining(), e.getMessage());
             }
             perCore[record.core()]++;
-            if ((++counters[0] & 0xFFFF) == 0) {
+            if ((++counters[0] & 0x3FF) == 0) {
                 long now = System.nanoTime();
-                if (now - lastLog[0] > PROGRESS_EVERY_NANOS) {
+                if (now - lastLog[0] >= interval) {
                     lastLog[0] = now;
-                    double seconds = (now - started) / 1e9;
-                    log.info("recovery of {}: replayed {}% of the WAL ({} MB, {} MB/s)", wal.directory(),
-                            totalBytes == 0 ? 100 : counters[1] * 100 / totalBytes, counters[1] >> 20,
-                            String.format("%.1f", counters[1] / 1048576.0 / Math.max(seconds, 1e-9)));
+                    progress(RecoveryProgress.of(RecoveryProgress.Phase.REPLAY, checkpointId, counters[1],
+                            Math.max(totalBytes, counters[1]), 0, 0, now - replayStarted));
                 }
             }
         };
@@ -290,6 +312,8 @@ public final class RecoveryManager {
         if (!(adopted && writable == null)) {
             wal.replay(from, apply);
         }
+        progress(RecoveryProgress.of(RecoveryProgress.Phase.REPLAY, checkpointId, counters[1], counters[1], 0, 0,
+                System.nanoTime() - replayStarted));
         notify(l -> l.replayEnded(counters[0], counters[1]));
         var snapshots = new ArrayList<StateSnapshot>();
         var perCoreList = new ArrayList<Long>();
@@ -338,7 +362,7 @@ public final class RecoveryManager {
     }
 
     /** A checkpoint cannot be used; the message says why. */
-    private static final class Unusable extends IOException {
+    static final class Unusable extends IOException {
         private static final long serialVersionUID = 1L;
 
         Unusable(String message) {
@@ -350,7 +374,7 @@ public final class RecoveryManager {
      * The store could not be read, for a reason that is not the checkpoint's content (the cause):
      * recovery stops. {@code what} names what was read, e.g. "its state file core-0000/...".
      */
-    private static final class StoreUnreadable extends IOException {
+    static final class StoreUnreadable extends IOException {
         private static final long serialVersionUID = 1L;
         final String what;
 
@@ -382,87 +406,6 @@ public final class RecoveryManager {
             return Optional.empty();
         } catch (IOException | RuntimeException e) {
             throw new StoreUnreadable("its state file " + path, e);
-        }
-    }
-
-    /**
-     * Opens a state file: a missing file is {@link Unusable}, and any other failure of the store, at
-     * the open or at any read, a {@link StoreUnreadable} naming the file.
-     */
-    private InputStream openFile(StateFileRef ref) throws IOException {
-        return new StoreStream(open(ref, () -> store.openFile(ref.path())), "its state file " + ref.path());
-    }
-
-    /** Opens a state file as {@code opener} does, telling a missing file from a failure of the store. */
-    private static <T extends InputStream> T open(StateFileRef ref, Opener<T> opener) throws IOException {
-        var what = "its state file " + ref.path();
-        try {
-            return opener.open();
-        } catch (NoSuchFileException e) {
-            throw new Unusable(what + " is missing");
-        } catch (IOException | RuntimeException e) {
-            throw new StoreUnreadable(what, e);
-        }
-    }
-
-    @FunctionalInterface
-    private interface Opener<T extends InputStream> {
-        T open() throws IOException;
-    }
-
-    /**
-     * A stream of the store that tells its failures apart: a {@link CheckpointCorruptException}
-     * (the bytes do not match what was recorded) passes as it is, anything else is a
-     * {@link StoreUnreadable}. So what the state file parser still throws is about the bytes alone.
-     */
-    private static final class StoreStream extends FilterInputStream {
-        private final String what;
-
-        StoreStream(InputStream in, String what) {
-            super(in);
-            this.what = what;
-        }
-
-        @Override
-        public int read() throws IOException {
-            try {
-                return in.read();
-            } catch (CheckpointCorruptException e) {
-                throw e;
-            } catch (IOException | RuntimeException e) {
-                throw new StoreUnreadable(what, e);
-            }
-        }
-
-        @Override
-        public int read(byte[] buffer, int offset, int length) throws IOException {
-            try {
-                return in.read(buffer, offset, length);
-            } catch (CheckpointCorruptException e) {
-                throw e;
-            } catch (IOException | RuntimeException e) {
-                throw new StoreUnreadable(what, e);
-            }
-        }
-
-        @Override
-        public long skip(long n) throws IOException {
-            try {
-                return in.skip(n);
-            } catch (CheckpointCorruptException e) {
-                throw e;
-            } catch (IOException | RuntimeException e) {
-                throw new StoreUnreadable(what, e);
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            try {
-                in.close();
-            } catch (IOException | RuntimeException e) {
-                throw new StoreUnreadable(what, e);
-            }
         }
     }
 
@@ -523,9 +466,9 @@ public final class RecoveryManager {
     }
 
     /**
-     * Checks everything a manifest references and loads each core's chain, reading each file once,
-     * through a {@link VerifyingInputStream}: its bytes are parsed as they arrive into stores of this
-     * attempt's own, which are returned only once every file reached its end with the recorded size
+     * Checks everything a manifest references and loads each core's chain with a {@link ChainRestorer}
+     * (files fetched and parsed in parallel), reading each file once, through a
+     * {@code VerifyingInputStream}: its bytes are parsed as they arrive into stores of this attempt's own, which are returned only once every file reached its end with the recorded size
      * and CRC32C and passed the format's checks. On any failure they are dropped: nothing read from a
      * file is used before its checksum passed.
      */
@@ -549,96 +492,25 @@ public final class RecoveryManager {
             }
         }
         var unread = new java.util.LinkedHashMap<>(listed);
-        var stores = new ArrayList<ChangelogAwareStateStore>();
+        var chains = new ArrayList<ChainRestorer.Chain>();
         for (int core = 0; core < cores; core++) {
             var chain = manifest.operators().get(CoreChains.name(core));
             if (chain == null || chain.stateFiles().isEmpty()) {
                 throw new Unusable("it has no state chain for core " + core);
             }
-            // The full file is bulk-loaded (its entries come in key order), the deltas applied on top;
-            // all into a store of its own, dropped on any error: never a partially applied state.
-            var loader = ChangelogAwareStateStore.bulkLoader();
-            ChangelogAwareStateStore target = null;
-            for (int i = 0; i < chain.stateFiles().size(); i++) {
-                var path = chain.stateFiles().get(i);
+            var files = new ArrayList<StateFileRef>();
+            for (var path : chain.stateFiles()) {
                 if (!listed.containsKey(path)) {
                     throw new Unusable("core " + core + "'s chain names " + path + ", which the manifest does not list");
                 }
-                var ref = listed.get(path);
+                files.add(listed.get(path));
                 unread.remove(path);
-                var sink = target == null ? loader : target.replayer();
-                int expectedCore = core;
-                var header = readVerified(manifest, ref,
-                        in -> StateFileFormat.read(in, path, ref.size(), expectedCore, sink));
-                byte expected = i == 0 ? StateFileFormat.FULL : StateFileFormat.DELTA;
-                if (header.kind() != expected) {
-                    throw new Unusable("the state file " + path + " is of kind " + header.kind() + ", expected "
-                            + expected);
-                }
-                if (target == null) {
-                    target = loader.build(ChangelogSink.NONE);
-                }
             }
-            stores.add(target);
+            chains.add(new ChainRestorer.Chain(core, files));
         }
         // Listed but in no chain: not loaded, but a checkpoint with a damaged file is still not used.
-        for (var ref : unread.values()) {
-            readVerified(manifest, ref, null);
-        }
-        return stores;
-    }
-
-    @FunctionalInterface
-    private interface Parser {
-        StateFileFormat.Header parse(InputStream in) throws IOException;
-    }
-
-    /**
-     * Reads the file of {@code ref} once, to its end, through a {@link VerifyingInputStream},
-     * handing its bytes to {@code parser} (null: only verify). A size or CRC32C that differs from
-     * the manifest's makes the checkpoint {@link Unusable} even if the parser failed first (the rest
-     * is read to tell: damaged bytes, not a bad format, are then the reason); a format error of
-     * verified bytes makes it {@link Unusable} too; a failure of the store is {@link StoreUnreadable}.
-     */
-    private StateFileFormat.Header readVerified(CheckpointManifest manifest, StateFileRef ref, Parser parser)
-            throws IOException {
-        var path = ref.path();
-        var verifying = open(ref, () -> VerifyingInputStream.open(store, ref, manifest.checkpointId()));
-        try (var in = new BufferedInputStream(new StoreStream(verifying, "its state file " + path), 1 << 20)) {
-            StateFileFormat.Header header = null;
-            String damaged = null;
-            if (parser != null) {
-                try {
-                    header = parser.parse(in);
-                } catch (CheckpointCorruptException | StoreUnreadable | Unusable e) {
-                    throw e;
-                } catch (IOException e) {
-                    // The store's own failures are StoreUnreadable: this is the parser's, about the bytes.
-                    damaged = "its " + e.getMessage();
-                } catch (IllegalArgumentException e) {
-                    damaged = "its state file " + path + " is damaged: " + e.getMessage();
-                }
-            }
-            // To the end (the parser stopped there, or early on damaged bytes): the end verifies.
-            var buffer = new byte[64 * 1024];
-            while (in.read(buffer) >= 0) {
-                // checksummed by the verifying stream
-            }
-            if (!verifying.verified()) {
-                throw new IllegalStateException("the state file " + path + " of checkpoint "
-                        + manifest.checkpointId() + " was read without reaching its end; its bytes are unverified"
-                        + " (a bug: report it)");
-            }
-            if (damaged != null) {
-                throw new Unusable(damaged);
-            }
-            return header;
-        } catch (CheckpointCorruptException e) {
-            if (verifying.problem() == null) {
-                throw e;
-            }
-            throw new Unusable("its state file " + path + " is damaged: " + verifying.problem()
-                    + " (corrupt bytes, of which nothing was used)");
-        }
+        long totalBytes = listed.values().stream().mapToLong(StateFileRef::size).sum();
+        return new ChainRestorer(store, manifest.checkpointId(), options, this::progress)
+                .restore(chains, List.copyOf(unread.values()), listed.size(), totalBytes);
     }
 }
