@@ -35,7 +35,8 @@ import java.util.function.BiFunction;
  *
  * <p>The state is bulk-loaded ({@link ChangelogAwareStateStore#restore}, nothing published to the
  * WAL): {@code entriesPerCore} entries of {@value #KEY_BYTES} B keys (core, index big-endian, then
- * filler, so they come in key order) and {@value #VALUE_BYTES} B random values.
+ * filler, so they come in key order) and {@value #VALUE_BYTES} B random values (or
+ * {@code valueBytes}, for the {@code restore} scenario's small-value rows).
  */
 public final class CheckpointFixture implements AutoCloseable {
 
@@ -54,6 +55,8 @@ public final class CheckpointFixture implements AutoCloseable {
     final StateCheckpointCoordinator coordinator;
     final ChangelogAwareStateStore[] stores = new ChangelogAwareStateStore[CORES];
     public final long entriesPerCore;
+    /** The size of every value. */
+    public final int valueBytes;
     private final ConcurrentLinkedQueue<Runnable>[] tasks;
     private final Thread[] threads = new Thread[CORES];
     private final long[] ops = new long[CORES];
@@ -62,7 +65,12 @@ public final class CheckpointFixture implements AutoCloseable {
 
     /** Entries per core for {@code stateBytes} of key + value bytes across the cores. */
     static long entriesPerCore(long stateBytes) {
-        return Math.max(1, stateBytes / CORES / (KEY_BYTES + VALUE_BYTES));
+        return entriesPerCore(stateBytes, VALUE_BYTES);
+    }
+
+    /** Entries per core for {@code stateBytes} of key + value bytes across the cores, with {@code valueBytes} values. */
+    static long entriesPerCore(long stateBytes, int valueBytes) {
+        return Math.max(1, stateBytes / CORES / (KEY_BYTES + valueBytes));
     }
 
     /** Bytes of a core's FULL state file with {@code entries} entries. */
@@ -94,8 +102,15 @@ public final class CheckpointFixture implements AutoCloseable {
     @SuppressWarnings("unchecked")
     public CheckpointFixture(Path directory, long stateBytes, int maxDeltas, CheckpointStore checkpointStore)
             throws IOException {
+        this(directory, stateBytes, maxDeltas, checkpointStore, VALUE_BYTES);
+    }
+
+    /** As {@link #CheckpointFixture(Path, long, int, CheckpointStore)}, with values of {@code valueBytes}. */
+    public CheckpointFixture(Path directory, long stateBytes, int maxDeltas, CheckpointStore checkpointStore,
+                             int valueBytes) throws IOException {
         this.directory = directory;
-        this.entriesPerCore = entriesPerCore(stateBytes);
+        this.valueBytes = valueBytes;
+        this.entriesPerCore = entriesPerCore(stateBytes, valueBytes);
         wal = PerCoreWalManager.open(directory.resolve("wal"), PerCoreWalOptions.builder().cores(CORES).build());
         ChangelogDrainer d = null;
         CheckpointStore s;
@@ -122,7 +137,8 @@ public final class CheckpointFixture implements AutoCloseable {
         coordinator = c;
         tasks = new ConcurrentLinkedQueue[CORES];
         for (int core = 0; core < CORES; core++) {
-            stores[core] = ChangelogAwareStateStore.restore(entries(core, entriesPerCore), drainer.changelog(core));
+            stores[core] = ChangelogAwareStateStore.restore(entries(core, entriesPerCore, valueBytes),
+                    drainer.changelog(core));
             tasks[core] = new ConcurrentLinkedQueue<>();
         }
         for (int core = 0; core < CORES; core++) {
@@ -146,9 +162,9 @@ public final class CheckpointFixture implements AutoCloseable {
     }
 
     /** Key-ordered entries of a core; the arrays are reused (restore copies them). */
-    private static Iterator<StateEntry> entries(int core, long count) {
+    private static Iterator<StateEntry> entries(int core, long count, int valueBytes) {
         var key = new byte[KEY_BYTES];
-        var value = new byte[VALUE_BYTES];
+        var value = new byte[valueBytes];
         var random = new SplittableRandom(core * 31L + 7);
         return new Iterator<>() {
             long next;
@@ -206,7 +222,7 @@ public final class CheckpointFixture implements AutoCloseable {
             done[core] = run(core, (store, changelog) -> {
                 var random = new SplittableRandom(seed + c);
                 var key = new byte[KEY_BYTES];
-                var values = new byte[16][VALUE_BYTES];
+                var values = new byte[16][valueBytes];
                 for (var v : values) {
                     fill(random, v);
                 }

@@ -65,6 +65,9 @@ public final class CheckpointSuite {
 
     private static String notes(Result r) {
         var notes = new ArrayList<String>();
+        if (r.scenario().equals(RestoreScenario.NAME)) {
+            notes.add(r.recordBytes() + " B values");
+        }
         add(notes, r, "vsRaw", "%sx raw");
         add(notes, r, "stateFilesSeconds", "state files %s s");
         add(notes, r, "writtenFraction", "written/full %s");
@@ -73,6 +76,9 @@ public final class CheckpointSuite {
         add(notes, r, "openMillis", "open %s ms");
         add(notes, r, "recoverMillis", "recover %s ms");
         add(notes, r, "complete", "complete %s");
+        add(notes, r, "heapBytesPerStateByte", "heap %s B per key+value B");
+        add(notes, r, "gcMillis", "GC %s ms");
+        add(notes, r, "inserts", "map inserts %s");
         add(notes, r, "p99Ratio", "p99 %sx baseline");
         add(notes, r, "checkpointSeconds", "checkpoints %s s");
         add(notes, r, "backpressureWaits", "bp waits %s");
@@ -131,6 +137,14 @@ public final class CheckpointSuite {
                         size(dbl(r, "stateBytes")), size(dbl(r, "walBytesReplayed")), r.mbPerSec(),
                         r.extra("complete")),
                 r -> dbl(r, "seconds") <= budget && Boolean.TRUE.equals(r.extra("complete"))));
+        var rawRestore = find(results, RestoreScenario.NAME, "raw");
+        checks.add(check(restore.filter(r -> rawRestore.isPresent()),
+                "restore: <= 1.3x a raw read of the same bytes + the same number of map inserts",
+                r -> String.format("%.2fx: %.2f s vs raw %.2f s (heap per key+value byte %s vs raw %s)",
+                        dbl(r, "seconds") / dbl(rawRestore.get(), "seconds"), dbl(r, "seconds"),
+                        dbl(rawRestore.get(), "seconds"), r.extra("heapBytesPerStateByte"),
+                        rawRestore.get().extra("heapBytesPerStateByte")),
+                r -> dbl(r, "seconds") <= 1.3 * dbl(rawRestore.get(), "seconds")));
 
         var during = find(results, Ring0DuringCheckpointScenario.NAME, "laminar");
         var baseline = find(results, Ring0DuringCheckpointScenario.NAME, "none");
