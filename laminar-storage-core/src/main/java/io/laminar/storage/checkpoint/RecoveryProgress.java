@@ -49,10 +49,10 @@ public record RecoveryProgress(Phase phase, Long checkpointId, long bytesDone, l
         return bytesDone >= bytesTotal && filesDone >= filesTotal;
     }
 
-    /** For a log line, e.g. "512 of 1024 MB (3 of 4 files), 120.5 MB/s, about 4 s left". */
+    /** For a log line, e.g. "512.0 of 1024.0 MiB (3 of 4 files), 120.5 MiB/s, about 4 s left". */
     public String describe() {
         var sb = new StringBuilder();
-        sb.append(bytesDone >> 20).append(" of ").append(bytesTotal >> 20).append(" MiB");
+        sb.append(String.format("%.1f of %.1f MiB", bytesDone / 1048576.0, bytesTotal / 1048576.0));
         if (filesTotal > 0) {
             sb.append(" (").append(filesDone).append(" of ").append(filesTotal).append(" files)");
         }

@@ -9,6 +9,7 @@ import io.laminar.storage.checkpoint.CheckpointListener;
 import io.laminar.storage.checkpoint.CheckpointStep;
 import io.laminar.storage.checkpoint.RecoveryListener;
 import io.laminar.storage.checkpoint.RecoveryManager;
+import io.laminar.storage.checkpoint.RecoveryOptions;
 import io.laminar.storage.checkpoint.RecoveryReport;
 import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
 import io.laminar.storage.concurrent.Backoff;
@@ -91,6 +92,7 @@ public final class LaminarRuntime implements AutoCloseable {
     private final boolean finalCheckpointOnClose;
     private final List<CheckpointListener> listeners = new CopyOnWriteArrayList<>();
     private final RecoveryListener recoveryListener;
+    private final RecoveryOptions recoveryOptions;
 
     private final Object lifecycle = new Object();
     private volatile State state = State.NEW;
@@ -116,6 +118,7 @@ public final class LaminarRuntime implements AutoCloseable {
         this.finalCheckpointOnClose = b.finalCheckpointOnClose;
         this.listeners.addAll(b.listeners);
         this.recoveryListener = b.recoveryListener;
+        this.recoveryOptions = b.recoveryOptions;
     }
 
     /** A builder over an open per-core WAL and a checkpoint store (both stay owned by the caller). */
@@ -139,7 +142,7 @@ public final class LaminarRuntime implements AutoCloseable {
             }
             state = State.STARTING;
             try {
-                var recovered = new RecoveryManager(wal, store, recoveryListener).recover();
+                var recovered = new RecoveryManager(wal, store, recoveryListener, recoveryOptions).recover();
                 drainer = ChangelogDrainer.start(wal, changelogOptions);
                 var checkpoints = StateCheckpointCoordinator.builder(wal, drainer, store)
                         .resumeFrom(recovered)
@@ -683,6 +686,7 @@ public final class LaminarRuntime implements AutoCloseable {
         private boolean finalCheckpointOnClose;
         private final List<CheckpointListener> listeners = new ArrayList<>();
         private RecoveryListener recoveryListener = RecoveryListener.NONE;
+        private RecoveryOptions recoveryOptions = RecoveryOptions.DEFAULTS;
 
         private Builder(PerCoreWalManager wal, CheckpointStore store) {
             this.wal = Objects.requireNonNull(wal, "wal");
@@ -741,6 +745,12 @@ public final class LaminarRuntime implements AutoCloseable {
         /** Hears the phases of the recovery {@link LaminarRuntime#start()} runs (default: nothing). */
         public Builder recoveryListener(RecoveryListener listener) {
             this.recoveryListener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** How the recovery {@link LaminarRuntime#start()} runs restores the checkpoint (default: {@link RecoveryOptions#DEFAULTS}). */
+        public Builder recoveryOptions(RecoveryOptions options) {
+            this.recoveryOptions = Objects.requireNonNull(options, "options");
             return this;
         }
 

@@ -36,8 +36,10 @@ import org.springframework.boot.health.contributor.Status;
  * {@code checkpoints}: counts of {@code completed}, {@code failed}, {@code inProgress};
  * {@code lastCheckpoint}: {@code id}, {@code completedAt}; {@code checkpointAge} and
  * {@code maxCheckpointAge} (ISO-8601 durations, the latter {@code unchecked} when off);
- * {@code lastFailure}: {@code id}, {@code failedAt}, {@code cause}; and {@code reason} when the
- * status is not UP. Times are ISO-8601 strings.
+ * {@code lastFailure}: {@code id}, {@code failedAt}, {@code cause}; with a
+ * {@link RecoveryProgressTracker}, {@code recovery} (see {@link RecoveryProgressTracker#details()}:
+ * while the recovery at start runs, its phase, bytes and files done of the total, rate and time
+ * left; then its outcome); and {@code reason} when the status is not UP. Times are ISO-8601 strings.
  *
  * <p>Thread-safe: every check reads the runtime and the history afresh.
  */
@@ -47,6 +49,7 @@ public final class LaminarStorageHealthIndicator extends AbstractHealthIndicator
     private final CheckpointHistory history;
     private final Duration maxCheckpointAge;
     private final Status staleStatus;
+    private final RecoveryProgressTracker recovery;
 
     /**
      * @param runtime          the runtime whose WAL is checked
@@ -57,7 +60,17 @@ public final class LaminarStorageHealthIndicator extends AbstractHealthIndicator
      */
     public LaminarStorageHealthIndicator(LaminarRuntime runtime, CheckpointHistory history, Duration maxCheckpointAge,
                                          Status staleStatus) {
+        this(runtime, history, maxCheckpointAge, staleStatus, null);
+    }
+
+    /**
+     * As {@link #LaminarStorageHealthIndicator(LaminarRuntime, CheckpointHistory, Duration, Status)},
+     * with the {@code recovery} details from {@code recovery} (null: without them).
+     */
+    public LaminarStorageHealthIndicator(LaminarRuntime runtime, CheckpointHistory history, Duration maxCheckpointAge,
+                                         Status staleStatus, RecoveryProgressTracker recovery) {
         super("laminar-storage health check failed");
+        this.recovery = recovery;
         this.runtime = Objects.requireNonNull(runtime, "runtime");
         this.history = Objects.requireNonNull(history, "history");
         this.maxCheckpointAge = Objects.requireNonNull(maxCheckpointAge, "maxCheckpointAge");
@@ -105,6 +118,9 @@ public final class LaminarStorageHealthIndicator extends AbstractHealthIndicator
                     "completedAt", latest.completedAt().toString()));
         }
         builder.withDetail("checkpointAge", age.toString());
+        if (recovery != null) {
+            builder.withDetail("recovery", recovery.details());
+        }
         builder.withDetail("maxCheckpointAge", maxCheckpointAge.isZero() ? "unchecked" : maxCheckpointAge.toString());
         var failure = snapshot.lastFailure();
         if (failure != null) {
@@ -118,6 +134,8 @@ public final class LaminarStorageHealthIndicator extends AbstractHealthIndicator
                     + "durable, after checking the disk of " + wal.directory());
         } else if (died.isPresent()) {
             builder.down().withDetail("reason", died.get().getMessage());
+        } else if (!running && recovery != null && recovery.active()) {
+            builder.outOfService().withDetail("reason", "the runtime is recovering its state (see recovery)");
         } else if (!running) {
             builder.outOfService().withDetail("reason", "the runtime is not running (not started yet, or closing)");
         } else if (stale) {

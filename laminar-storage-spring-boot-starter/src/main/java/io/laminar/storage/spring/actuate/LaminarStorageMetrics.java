@@ -77,6 +77,11 @@ import java.util.function.ToLongFunction;
  *   <tr><td>laminar.storage.recovery.replayed</td><td>gauge</td><td>records</td><td>WAL records it replayed</td></tr>
  *   <tr><td>laminar.storage.recovery.replayed.bytes</td><td>gauge</td><td>bytes</td><td>WAL bytes it replayed</td></tr>
  *   <tr><td>laminar.storage.recovery.skipped</td><td>gauge</td><td>checkpoints</td><td>newer checkpoints it could not use</td></tr>
+ *   <tr><td>laminar.storage.recovery.active</td><td>gauge</td><td>recoveries</td><td>1 while the recovery at start runs, else 0 (with a {@link RecoveryProgressTracker})</td></tr>
+ *   <tr><td>laminar.storage.recovery.progress.bytes</td><td>gauge</td><td>bytes</td><td>bytes done of the phase in progress (state files read, or WAL replayed); tag {@code of}: done, total</td></tr>
+ *   <tr><td>laminar.storage.recovery.progress.files</td><td>gauge</td><td>files</td><td>state files of the checkpoint being restored read and verified; tag {@code of}: done, total</td></tr>
+ *   <tr><td>laminar.storage.recovery.progress.rate</td><td>gauge</td><td>bytes</td><td>bytes per second of the phase in progress</td></tr>
+ *   <tr><td>laminar.storage.recovery.progress.eta</td><td>time gauge</td><td>seconds</td><td>time left at that rate (NaN while unknown)</td></tr>
  *   <tr><td>laminar.storage.changelog.queue.depth</td><td>gauge</td><td>changes</td><td>changes waiting for the drainer, all cores</td></tr>
  *   <tr><td>laminar.storage.changelog.queue.depth.max</td><td>gauge</td><td>changes</td><td>most changes ever waiting in one core's queue</td></tr>
  *   <tr><td>laminar.storage.changelog.backpressure</td><td>function timer</td><td>seconds</td><td>times core threads waited for queue room, and how long</td></tr>
@@ -103,6 +108,7 @@ public final class LaminarStorageMetrics implements MeterBinder {
     private final LaminarRuntime runtime;
     private final CheckpointHistory history;
     private final Tags tags;
+    private final RecoveryProgressTracker progress;
     private volatile ChangelogStatistics changelog;
 
     /** Meters of {@code runtime}, with checkpoints and recovery as {@code history} saw them. */
@@ -112,9 +118,20 @@ public final class LaminarStorageMetrics implements MeterBinder {
 
     /** As {@link #LaminarStorageMetrics(LaminarRuntime, CheckpointHistory)}, with {@code tags} on every meter. */
     public LaminarStorageMetrics(LaminarRuntime runtime, CheckpointHistory history, Iterable<Tag> tags) {
+        this(runtime, history, tags, null);
+    }
+
+    /**
+     * As {@link #LaminarStorageMetrics(LaminarRuntime, CheckpointHistory, Iterable)}, with the
+     * {@code laminar.storage.recovery.active} and {@code .progress.*} meters over {@code progress}
+     * (null: without them).
+     */
+    public LaminarStorageMetrics(LaminarRuntime runtime, CheckpointHistory history, Iterable<Tag> tags,
+                                 RecoveryProgressTracker progress) {
         this.runtime = Objects.requireNonNull(runtime, "runtime");
         this.history = Objects.requireNonNull(history, "history");
         this.tags = Tags.of(tags);
+        this.progress = progress;
     }
 
     @Override
@@ -255,6 +272,9 @@ public final class LaminarStorageMetrics implements MeterBinder {
     // ---- recovery ----------------------------------------------------------------------------
 
     private void bindRecovery(MeterRegistry registry) {
+        if (progress != null) {
+            bindRecoveryProgress(registry, progress);
+        }
         TimeGauge.builder(PREFIX + "recovery.duration", runtime, TimeUnit.NANOSECONDS,
                         r -> recovery(report -> report.duration().toNanos()))
                 .tags(tags)
@@ -314,6 +334,35 @@ public final class LaminarStorageMetrics implements MeterBinder {
     }
 
     // ---- helpers -----------------------------------------------------------------------------
+
+    /** Meters over the tracker, read while the recovery runs (e.g. by a registry that pushes). */
+    private void bindRecoveryProgress(MeterRegistry registry, RecoveryProgressTracker tracker) {
+        gauge(registry, "recovery.active", tags, "recoveries", "1 while the recovery at start runs, else 0",
+                tracker, t -> t.active() ? 1 : 0);
+        gauge(registry, "recovery.progress.bytes", tags.and("of", "done"), BaseUnits.BYTES,
+                "Bytes done of the recovery phase in progress: state file bytes read and checksummed, or WAL bytes"
+                        + " replayed", tracker, t -> progressOf(t, p -> p.bytesDone()));
+        gauge(registry, "recovery.progress.bytes", tags.and("of", "total"), BaseUnits.BYTES,
+                "Bytes the recovery phase in progress reads in all", tracker, t -> progressOf(t, p -> p.bytesTotal()));
+        gauge(registry, "recovery.progress.files", tags.and("of", "done"), BaseUnits.FILES,
+                "State files of the checkpoint being restored that were read to their end and verified", tracker,
+                t -> progressOf(t, p -> p.filesDone()));
+        gauge(registry, "recovery.progress.files", tags.and("of", "total"), BaseUnits.FILES,
+                "State files of the checkpoint being restored", tracker, t -> progressOf(t, p -> p.filesTotal()));
+        gauge(registry, "recovery.progress.rate", tags, BaseUnits.BYTES,
+                "Bytes per second of the recovery phase in progress", tracker, t -> progressOf(t, p -> p.bytesPerSecond()));
+        TimeGauge.builder(PREFIX + "recovery.progress.eta", tracker, TimeUnit.MILLISECONDS,
+                        t -> progressOf(t, p -> p.eta() == null ? Double.NaN : p.eta().toMillis()))
+                .tags(tags)
+                .description("Time left in the recovery phase in progress at its rate so far (NaN while unknown)")
+                .register(registry);
+    }
+
+    private static double progressOf(RecoveryProgressTracker tracker,
+                                     ToDoubleFunction<io.laminar.storage.checkpoint.RecoveryProgress> value) {
+        var p = tracker.snapshot().progress();
+        return p == null ? Double.NaN : value.applyAsDouble(p);
+    }
 
     private static <T> void counter(MeterRegistry registry, String name, Tags tags, String unit, String description,
                                     T observed, ToDoubleFunction<T> value) {

@@ -99,6 +99,7 @@ public final class LaminarStorageAutoConfiguration {
         var checkpoint = properties.getCheckpoint();
         var builder = LaminarRuntime.builder(wal, store)
                 .changelogOptions(properties.changelogOptions())
+                .recoveryOptions(properties.recoveryOptions())
                 .finalCheckpointOnClose(checkpoint.isFinalOnShutdown())
                 .checkpoints(coordinator -> {
                     coordinator.interval(checkpoint.getInterval()).retainedCheckpoints(checkpoint.getRetained());

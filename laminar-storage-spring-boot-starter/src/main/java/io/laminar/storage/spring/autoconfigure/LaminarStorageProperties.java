@@ -2,6 +2,7 @@ package io.laminar.storage.spring.autoconfigure;
 
 import io.laminar.storage.changelog.ChangelogOptions;
 import io.laminar.storage.changelog.OverflowPolicy;
+import io.laminar.storage.checkpoint.RecoveryOptions;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.wal.SyncPolicy;
 import io.laminar.storage.wal.WalOptions;
@@ -80,6 +81,8 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
 
     private final Health health = new Health();
 
+    private final Recovery recovery = new Recovery();
+
     private final Page page = new Page();
 
     /** Set by Spring before the properties are bound; null if they are bound without a context. */
@@ -127,6 +130,17 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
 
     public Page getPage() {
         return this.page;
+    }
+
+    public Recovery getRecovery() {
+        return this.recovery;
+    }
+
+    /** The recovery options these properties describe. */
+    public RecoveryOptions recoveryOptions() {
+        return RecoveryOptions.builder().fetchThreads(this.recovery.getFetchThreads())
+                .parseThreads(this.recovery.getParseThreads()).progressInterval(this.recovery.getProgressInterval())
+                .build();
     }
 
     /** The directory of the per-core write-ahead logs: {@code <dir>/wal}. */
@@ -198,6 +212,7 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
         properties.checkpoint.s3.validate(checks);
         properties.changelog.validate(checks);
         properties.health.validate(checks);
+        properties.recovery.validate(checks);
     }
 
     private void validateTopLevel(Checks checks) {
@@ -748,6 +763,60 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
             if (this.staleCheckpointStatus == null) {
                 checks.fail("health", "stale-checkpoint-status",
                         PREFIX + ".health.stale-checkpoint-status must be set to down or out-of-service");
+            }
+        }
+    }
+
+    /** How the recovery at start restores the newest checkpoint. */
+    public static class Recovery {
+
+        /**
+         * How many state files are downloaded (and checksummed) at once, across every core's chain,
+         * 1 to 64. Each holds at most 1 MiB that its parser has not taken yet.
+         */
+        private int fetchThreads = RecoveryOptions.DEFAULTS.fetchThreads();
+
+        /** How many cores' chains are parsed into state at once, 1 to 64. Defaults to the processors, at most 8. */
+        private int parseThreads = RecoveryOptions.DEFAULTS.parseThreads();
+
+        /** How often the recovery logs a progress line and updates the progress in the health details and meters. */
+        private Duration progressInterval = RecoveryOptions.DEFAULTS.progressInterval();
+
+        public int getFetchThreads() {
+            return this.fetchThreads;
+        }
+
+        public void setFetchThreads(int fetchThreads) {
+            this.fetchThreads = fetchThreads;
+        }
+
+        public int getParseThreads() {
+            return this.parseThreads;
+        }
+
+        public void setParseThreads(int parseThreads) {
+            this.parseThreads = parseThreads;
+        }
+
+        public Duration getProgressInterval() {
+            return this.progressInterval;
+        }
+
+        public void setProgressInterval(Duration progressInterval) {
+            this.progressInterval = progressInterval;
+        }
+
+        private void validate(Checks checks) {
+            if (this.fetchThreads < 1 || this.fetchThreads > 64) {
+                checks.reject("recovery", "fetch-threads", "must be between 1 and 64", this.fetchThreads);
+            }
+            if (this.parseThreads < 1 || this.parseThreads > 64) {
+                checks.reject("recovery", "parse-threads", "must be between 1 and 64", this.parseThreads);
+            }
+            if (this.progressInterval == null) {
+                checks.fail("recovery", "progress-interval", PREFIX + ".recovery.progress-interval must be set");
+            } else if (this.progressInterval.compareTo(Duration.ofMillis(1)) < 0) {
+                checks.reject("recovery", "progress-interval", "must be at least 1ms", this.progressInterval);
             }
         }
     }

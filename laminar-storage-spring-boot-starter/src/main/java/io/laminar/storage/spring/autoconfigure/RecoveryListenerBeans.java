@@ -1,6 +1,7 @@
 package io.laminar.storage.spring.autoconfigure;
 
 import io.laminar.storage.checkpoint.RecoveryListener;
+import io.laminar.storage.checkpoint.RecoveryProgress;
 import io.laminar.storage.checkpoint.RecoveryReport;
 import java.util.List;
 import java.util.function.Consumer;
@@ -44,6 +45,11 @@ final class RecoveryListenerBeans implements RecoveryListener {
     @Override
     public void replayStarted(Long checkpointId) {
         each(l -> l.replayStarted(checkpointId));
+    }
+
+    @Override
+    public void progress(RecoveryProgress progress) {
+        each(l -> l.progress(progress));
     }
 
     @Override

@@ -3,9 +3,11 @@ package io.laminar.storage.spring.autoconfigure.health;
 import io.laminar.storage.checkpoint.CheckpointHistory;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.spring.actuate.LaminarStorageHealthIndicator;
+import io.laminar.storage.spring.actuate.RecoveryProgressTracker;
 import io.laminar.storage.spring.autoconfigure.LaminarStorageAutoConfiguration;
 import io.laminar.storage.spring.autoconfigure.LaminarStorageProperties;
 import io.laminar.storage.spring.autoconfigure.history.LaminarStorageCheckpointHistoryAutoConfiguration;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -35,11 +37,13 @@ public final class LaminarStorageHealthAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean(name = "laminarStorageHealthIndicator", value = LaminarStorageHealthIndicator.class)
     LaminarStorageHealthIndicator laminarStorageHealthIndicator(LaminarRuntime runtime, CheckpointHistory history,
-                                                                LaminarStorageProperties properties) {
+                                                                LaminarStorageProperties properties,
+                                                                ObjectProvider<RecoveryProgressTracker> recoveryProgress) {
         var status = switch (properties.getHealth().getStaleCheckpointStatus()) {
             case DOWN -> Status.DOWN;
             case OUT_OF_SERVICE -> Status.OUT_OF_SERVICE;
         };
-        return new LaminarStorageHealthIndicator(runtime, history, properties.effectiveMaxCheckpointAge(), status);
+        return new LaminarStorageHealthIndicator(runtime, history, properties.effectiveMaxCheckpointAge(), status,
+                recoveryProgress.getIfAvailable());
     }
 }

@@ -2,6 +2,7 @@ package io.laminar.storage.spring.autoconfigure.history;
 
 import io.laminar.storage.checkpoint.CheckpointHistory;
 import io.laminar.storage.runtime.LaminarRuntime;
+import io.laminar.storage.spring.actuate.RecoveryProgressTracker;
 import io.laminar.storage.spring.autoconfigure.LaminarRuntimeLifecycle;
 import io.laminar.storage.spring.autoconfigure.LaminarStorageAutoConfiguration;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -12,7 +13,9 @@ import org.springframework.context.annotation.Bean;
 /**
  * Auto-configuration of the {@link CheckpointHistory} that the metrics, the {@code checkpoints}
  * endpoint and the health indicator read: present whenever a {@link LaminarRuntime} bean is, so
- * that it hears every checkpoint from the first, whichever of those is enabled.
+ * that it hears every checkpoint from the first, whichever of those is enabled; and the
+ * {@link RecoveryProgressTracker} that the health details and the meters read while the recovery
+ * at start runs.
  *
  * <p>Being a {@code CheckpointListener} bean, the history is added to the runtime by
  * {@link LaminarRuntimeLifecycle} before the runtime starts. {@link RecoveryReportHandOver} then
@@ -28,6 +31,16 @@ public final class LaminarStorageCheckpointHistoryAutoConfiguration {
     @ConditionalOnMissingBean
     CheckpointHistory laminarCheckpointHistory() {
         return new CheckpointHistory();
+    }
+
+    /**
+     * The progress of the recovery at start, for the health details and the meters; a
+     * {@code RecoveryListener} bean, so the runtime's recovery reports to it.
+     */
+    @Bean
+    @ConditionalOnMissingBean
+    RecoveryProgressTracker laminarRecoveryProgress() {
+        return new RecoveryProgressTracker();
     }
 
     @Bean

@@ -3,9 +3,12 @@ package io.laminar.storage.spring.autoconfigure.metrics;
 import io.laminar.storage.checkpoint.CheckpointHistory;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.spring.actuate.LaminarStorageMetrics;
+import io.laminar.storage.spring.actuate.RecoveryProgressTracker;
 import io.laminar.storage.spring.autoconfigure.LaminarStorageAutoConfiguration;
 import io.laminar.storage.spring.autoconfigure.history.LaminarStorageCheckpointHistoryAutoConfiguration;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -27,7 +30,8 @@ public final class LaminarStorageMetricsAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    LaminarStorageMetrics laminarStorageMetrics(LaminarRuntime runtime, CheckpointHistory history) {
-        return new LaminarStorageMetrics(runtime, history);
+    LaminarStorageMetrics laminarStorageMetrics(LaminarRuntime runtime, CheckpointHistory history,
+                                                ObjectProvider<RecoveryProgressTracker> recoveryProgress) {
+        return new LaminarStorageMetrics(runtime, history, Tags.empty(), recoveryProgress.getIfAvailable());
     }
 }
