@@ -111,10 +111,12 @@ import software.amazon.awssdk.services.s3.model.UploadPartRequest;
  *
  * <h2>Integrity</h2>
  * Every upload carries the CRC32C of its bytes in {@code x-amz-checksum-crc32c}, the SDK's flexible
- * checksum field: the store computes it as the bytes pass (so the SDK neither computes it again nor
- * adds a trailer) and the server refuses a part or object whose bytes do not match. Multipart uploads ask
- * for a full-object CRC32C ({@code ChecksumType.FULL_OBJECT}) and state the expected one at
- * completion, so the stored object carries the CRC32C of its whole content, as a single PUT's does.
+ * checksum field: the store computes it (so the SDK neither computes it again nor adds a trailer) and
+ * the server refuses a part or object whose bytes do not match. Multipart uploads ask for a
+ * full-object CRC32C ({@code ChecksumType.FULL_OBJECT}) and state the expected one at completion, so
+ * the stored object carries the CRC32C of its whole content, as a single PUT's does. Each byte is
+ * checksummed once: a part by the upload thread that sends it, and the full-object CRC32C is the
+ * parts' combined ({@code Crc32c.combine}), not a second pass over the bytes on the writing thread.
  * Downloads are plain (or ranged, to resume) GETs; the bytes read are checksummed and, at the end,
  * compared with the object's full-object CRC32C when the server reports one, and with its size
  * always; a mismatch fails the read with {@link CheckpointCorruptException}. On top of that the
@@ -628,9 +630,8 @@ public final class S3CheckpointStore implements CheckpointStore {
     private final class Upload extends OutputStream {
         private final String path;
         private final String key;
-        private final CRC32C crc = new CRC32C();
         private final Semaphore inFlight = new Semaphore(uploadThreads);
-        private final List<Future<CompletedPart>> parts = new ArrayList<>();
+        private final List<Future<SentPart>> parts = new ArrayList<>();
         private long size;
         private byte[] buffer;
         private int filled;
@@ -643,7 +644,9 @@ public final class S3CheckpointStore implements CheckpointStore {
         }
 
         // Producers write in small pieces (a state file's entries field by field): a write only
-        // copies into the part buffer; the whole buffer is checksummed once, before it is sent.
+        // copies into the part buffer. Each part is checksummed once, by the thread that sends it;
+        // the full-object CRC32C is the combination of the parts' (Crc32c.combine), so the producer,
+        // whose thread is the upload's one serial stage, never checksums.
 
         @Override
         public void write(int b) throws IOException {
@@ -705,7 +708,6 @@ public final class S3CheckpointStore implements CheckpointStore {
                 activeUploads.add(uploadId);
             }
             checkParts();
-            crc.update(buffer, 0, filled);
             try {
                 inFlight.acquire();
             } catch (InterruptedException e) {
@@ -737,14 +739,20 @@ public final class S3CheckpointStore implements CheckpointStore {
             filled = 0;
         }
 
-        private CompletedPart uploadPart(int number, byte[] bytes, int length) throws IOException {
-            var checksum = base64(crc32c(bytes, 0, length));
+        /** A part that went up: what the completion lists, and its CRC32C and length for the full-object one. */
+        private record SentPart(CompletedPart part, int crc32c, int length) {
+        }
+
+        private SentPart uploadPart(int number, byte[] bytes, int length) throws IOException {
+            int crc = crc32c(bytes, 0, length);
+            var checksum = base64(crc);
             var request = UploadPartRequest.builder().bucket(bucket).key(key).uploadId(uploadId).partNumber(number)
                     .contentLength((long) length).checksumCRC32C(checksum)
                     .build();
             var response = call("upload part " + number + " of state file '" + path + "'", key,
                     () -> client.uploadPart(request, body(bytes, length)));
-            return CompletedPart.builder().partNumber(number).eTag(response.eTag()).checksumCRC32C(checksum).build();
+            return new SentPart(CompletedPart.builder().partNumber(number).eTag(response.eTag())
+                    .checksumCRC32C(checksum).build(), crc, length);
         }
 
         /** Fails fast once a part upload has failed, rather than after the producer is done. */
@@ -758,12 +766,23 @@ public final class S3CheckpointStore implements CheckpointStore {
 
         StateFileRef finish() throws IOException {
             finished = true;
-            if (uploadId == null && buffer != null) {
-                crc.update(buffer, 0, filled); // the only buffer: one PUT (a last part is checksummed as it is sent)
-            } else if (uploadId != null && filled > 0) {
-                sendPart();
+            int full;
+            List<CompletedPart> completed = null;
+            if (uploadId == null) {
+                full = buffer == null ? 0 : crc32c(buffer, 0, filled); // the only buffer: one PUT
+            } else {
+                if (filled > 0) {
+                    sendPart();
+                }
+                completed = new ArrayList<>();
+                full = 0; // the CRC32C of no bytes
+                for (var part : parts) {
+                    var sent = result(part);
+                    completed.add(sent.part());
+                    full = Crc32c.combine(full, sent.crc32c(), sent.length());
+                }
             }
-            int full = (int) crc.getValue();
+            var checksum = base64(full);
             var ref = new StateFileRef(path, size, String.format("%08x", Integer.toUnsignedLong(full)));
             try {
                 if (uploadId == null) {
@@ -771,15 +790,11 @@ public final class S3CheckpointStore implements CheckpointStore {
                     int length = filled;
                     call("write state file '" + path + "'", key, () -> client.putObject(PutObjectRequest.builder()
                                     .bucket(bucket).key(key).ifNoneMatch("*").contentLength((long) length)
-                                    .checksumCRC32C(base64(full)).build(),
+                                    .checksumCRC32C(checksum).build(),
                             body(bytes, length)));
                 } else {
-                    var completed = new ArrayList<CompletedPart>();
-                    for (var part : parts) {
-                        completed.add(result(part));
-                    }
                     var request = CompleteMultipartUploadRequest.builder().bucket(bucket).key(key).uploadId(uploadId)
-                            .ifNoneMatch("*").checksumCRC32C(base64(full)).checksumType(ChecksumType.FULL_OBJECT)
+                            .ifNoneMatch("*").checksumCRC32C(checksum).checksumType(ChecksumType.FULL_OBJECT)
                             .mpuObjectSize(size)
                             .multipartUpload(CompletedMultipartUpload.builder().parts(completed).build()).build();
                     call("complete the upload of state file '" + path + "'", key,
@@ -825,7 +840,7 @@ public final class S3CheckpointStore implements CheckpointStore {
             return String.format("%08x", crc.getValue()).equals(ref.crc32c());
         }
 
-        private CompletedPart result(Future<CompletedPart> part) throws IOException {
+        private SentPart result(Future<SentPart> part) throws IOException {
             try {
                 return part.get();
             } catch (InterruptedException e) {
