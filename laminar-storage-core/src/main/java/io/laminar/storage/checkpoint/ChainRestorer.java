@@ -401,7 +401,7 @@ final class ChainRestorer {
      */
     private final class FilePipe extends InputStream {
         private static final Object END = new Object();
-        private final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(CHUNKS_PER_FILE + 1);
+        private final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(CHUNKS_PER_FILE);
         /** The file's number in the sequential order. */
         final int index;
         private volatile boolean abandoned;

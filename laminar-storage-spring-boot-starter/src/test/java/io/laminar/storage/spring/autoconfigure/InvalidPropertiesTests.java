@@ -78,6 +78,9 @@ class InvalidPropertiesTests {
             checkpoint.s3.retry-base-delay=-1s | checkpoint.s3.retry-base-delay | laminar.storage.checkpoint.s3.retry-base-delay must not be negative, but was PT-1S
             checkpoint.s3.retry-max-delay=10ms | checkpoint.s3.retry-max-delay | laminar.storage.checkpoint.s3.retry-max-delay must be at least laminar.storage.checkpoint.s3.retry-base-delay (PT0.1S), but was PT0.01S
             checkpoint.s3.incomplete-upload-max-age=-1h | checkpoint.s3.incomplete-upload-max-age | laminar.storage.checkpoint.s3.incomplete-upload-max-age must not be negative, but was PT-1H
+            recovery.fetch-threads=0          | recovery.fetch-threads    | laminar.storage.recovery.fetch-threads must be between 1 and 64, but was 0
+            recovery.parse-threads=65         | recovery.parse-threads    | laminar.storage.recovery.parse-threads must be between 1 and 64, but was 65
+            recovery.progress-interval=0s     | recovery.progress-interval | laminar.storage.recovery.progress-interval must be at least 1ms, but was PT0S
             """)
     void invalidValueShouldFailStartupNamingTheProperty(String assignment, String property, String message) {
         runner().withPropertyValues("laminar.storage." + assignment).run(context -> {

@@ -119,7 +119,8 @@ class LaminarStoragePropertiesTests {
                 "laminar.storage.checkpoint.s3.incomplete-upload-max-age",
                 "laminar.storage.changelog.queue-capacity", "laminar.storage.changelog.overflow-policy",
                 "laminar.storage.health.max-checkpoint-age", "laminar.storage.health.stale-checkpoint-status",
-                "laminar.storage.page.enabled");
+                "laminar.storage.page.enabled", "laminar.storage.recovery.fetch-threads",
+                "laminar.storage.recovery.parse-threads", "laminar.storage.recovery.progress-interval");
         var undescribed = new ArrayList<String>();
         described.forEach((name, description) -> {
             if (description.isBlank()) {
