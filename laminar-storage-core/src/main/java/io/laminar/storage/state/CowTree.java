@@ -86,6 +86,8 @@ final class CowTree {
         /** 1 when the children are leaves. */
         final int height;
         final byte[][] keys = new byte[INNER_CAPACITY][];
+        /** {@link #prefix} of each of {@link #keys}, so that most comparisons of a descent read no key array. */
+        final long[] prefixes = new long[INNER_CAPACITY];
         final Node[] children = new Node[INNER_CAPACITY];
 
         Inner(Object owner, int height) {
@@ -136,10 +138,29 @@ final class CowTree {
         return Arrays.compareUnsigned(a, b);
     }
 
+    private static final java.lang.invoke.VarHandle BIG_ENDIAN_LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.BIG_ENDIAN);
+
+    /**
+     * The first eight bytes of {@code key}, big-endian, zero-padded: if two prefixes differ, their
+     * unsigned order is the keys' order; if they are equal, the keys must be compared.
+     */
+    static long prefix(byte[] key) {
+        if (key.length >= Long.BYTES) {
+            return (long) BIG_ENDIAN_LONGS.get(key, 0);
+        }
+        long p = 0;
+        for (int i = 0; i < Long.BYTES; i++) {
+            p = p << 8 | (i < key.length ? key[i] & 0xFF : 0);
+        }
+        return p;
+    }
+
     /** The internal value array for {@code key} under {@code node}, or null; callers must not modify or keep it. */
     static byte[] get(Node node, byte[] key) {
+        long prefix = prefix(key);
         while (node instanceof Inner inner) {
-            node = inner.children[childIndex(inner, key)];
+            node = inner.children[childIndex(inner, key, prefix)];
         }
         var leaf = (Leaf) node;
         int i = search(leaf, key);
@@ -192,12 +213,16 @@ final class CowTree {
     }
 
     /** The child whose range holds {@code key}: the last one whose lower bound is at most the key. */
-    private static int childIndex(Inner inner, byte[] key) {
+    private static int childIndex(Inner inner, byte[] key, long prefix) {
         int lo = 1;
         int hi = inner.size - 1;
         while (lo <= hi) {
             int mid = (lo + hi) >>> 1;
-            if (compare(inner.keys[mid], key) <= 0) {
+            int c = Long.compareUnsigned(inner.prefixes[mid], prefix);
+            if (c == 0) {
+                c = compare(inner.keys[mid], key);
+            }
+            if (c <= 0) {
                 lo = mid + 1;
             } else {
                 hi = mid - 1;
@@ -225,27 +250,28 @@ final class CowTree {
         } else if (cell != null) {
             // The first write since a snapshot: the snapshot keeps the old cell, the tree gets a new one.
             var fresh = new Cell(cell.key, hash, adopt ? value : value.clone(), owner);
-            place(fresh);
+            place(fresh, cell);
             index.replace(cell, fresh);
         } else {
             var fresh = new Cell(adopt ? key : key.clone(), hash, adopt ? value : value.clone(), owner);
-            place(fresh);
+            place(fresh, null);
             index.add(fresh);
             size++;
         }
         modCount++;
     }
 
-    /** Puts {@code cell} into the tree, in place of the cell of its key if there is one. */
-    private void place(Cell cell) {
+    /** Puts {@code cell} into the tree: in place of {@code old}, the cell of its key, or as a new key if null. */
+    private void place(Cell cell, Cell old) {
         var r = writable(root);
         root = r;
-        var right = insert(r, cell);
+        var right = insert(r, cell, prefix(cell.key), old);
         if (right != null) {
             var top = new Inner(owner, height(r) + 1);
             top.children[0] = r;
             top.children[1] = right;
             top.keys[1] = splitKey;
+            top.prefixes[1] = prefix(splitKey);
             top.size = 2;
             root = top;
         }
@@ -260,7 +286,7 @@ final class CowTree {
         index.remove(cell);
         var r = writable(root);
         root = r;
-        removeFrom(r, key);
+        removeFrom(r, cell, prefix(key));
         while (root instanceof Inner inner && inner.size <= 1) {
             root = inner.size == 0 ? new Leaf(owner) : inner.children[0];
         }
@@ -296,32 +322,38 @@ final class CowTree {
         var inner = (Inner) node;
         var copy = new Inner(owner, inner.height);
         System.arraycopy(inner.keys, 0, copy.keys, 0, inner.size);
+        System.arraycopy(inner.prefixes, 0, copy.prefixes, 0, inner.size);
         System.arraycopy(inner.children, 0, copy.children, 0, inner.size);
         copy.size = inner.size;
         return copy;
     }
 
     /** Inserts into an owned node; returns the new right sibling if the node split ({@link #splitKey} set). */
-    private Node insert(Node node, Cell cell) {
+    private Node insert(Node node, Cell cell, long prefix, Cell old) {
         if (node instanceof Leaf leaf) {
-            return insertIntoLeaf(leaf, cell);
+            return insertIntoLeaf(leaf, cell, old);
         }
         var inner = (Inner) node;
-        int index = childIndex(inner, cell.key);
+        int index = childIndex(inner, cell.key, prefix);
         var child = writable(inner.children[index]);
         inner.children[index] = child;
-        var right = insert(child, cell);
+        var right = insert(child, cell, prefix, old);
         if (right == null) {
             return null;
         }
         return insertChild(inner, index + 1, splitKey, right);
     }
 
-    private Node insertIntoLeaf(Leaf leaf, Cell cell) {
+    private Node insertIntoLeaf(Leaf leaf, Cell cell, Cell old) {
+        if (old != null) {
+            // A scan of one array for the cell itself: no key array is read.
+            leaf.cells[slotOf(leaf, old)] = cell;
+            return null;
+        }
         int slot = search(leaf, cell.key);
         if (slot >= 0) {
-            leaf.cells[slot] = cell;
-            return null;
+            throw new IllegalStateException("the tree holds key " + StateSnapshot.hex(cell.key)
+                    + " but its point index does not (a bug: report it)");
         }
         int at = -slot - 1;
         if (leaf.size < LEAF_CAPACITY) {
@@ -346,6 +378,18 @@ final class CowTree {
         return right;
     }
 
+    /** The slot of {@code cell} (by identity) in the leaf its key leads to. */
+    private static int slotOf(Leaf leaf, Cell cell) {
+        var cells = leaf.cells;
+        for (int i = 0; i < leaf.size; i++) {
+            if (cells[i] == cell) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("the cell of key " + StateSnapshot.hex(cell.key)
+                + " is not in the leaf its key leads to (a bug: report it)");
+    }
+
     private static void insertAt(Leaf leaf, int at, Cell cell) {
         int tail = leaf.size - at;
         System.arraycopy(leaf.keys, at, leaf.keys, at + 1, tail);
@@ -365,6 +409,7 @@ final class CowTree {
         int half = INNER_CAPACITY / 2;
         int moved = INNER_CAPACITY - half;
         System.arraycopy(inner.keys, half, right.keys, 0, moved);
+        System.arraycopy(inner.prefixes, half, right.prefixes, 0, moved);
         System.arraycopy(inner.children, half, right.children, 0, moved);
         Arrays.fill(inner.keys, half, INNER_CAPACITY, null);
         Arrays.fill(inner.children, half, INNER_CAPACITY, null);
@@ -383,16 +428,18 @@ final class CowTree {
     private static void insertChildAt(Inner inner, int at, byte[] key, Node child) {
         int tail = inner.size - at;
         System.arraycopy(inner.keys, at, inner.keys, at + 1, tail);
+        System.arraycopy(inner.prefixes, at, inner.prefixes, at + 1, tail);
         System.arraycopy(inner.children, at, inner.children, at + 1, tail);
         inner.keys[at] = key;
+        inner.prefixes[at] = prefix(key);
         inner.children[at] = child;
         inner.size++;
     }
 
-    /** Removes a key known to be present from an owned node. */
-    private void removeFrom(Node node, byte[] key) {
+    /** Removes {@code cell}, known to be in the tree, from an owned node. */
+    private void removeFrom(Node node, Cell cell, long prefix) {
         if (node instanceof Leaf leaf) {
-            int at = search(leaf, key);
+            int at = slotOf(leaf, cell);
             int tail = leaf.size - at - 1;
             System.arraycopy(leaf.keys, at + 1, leaf.keys, at, tail);
             System.arraycopy(leaf.cells, at + 1, leaf.cells, at, tail);
@@ -402,10 +449,10 @@ final class CowTree {
             return;
         }
         var inner = (Inner) node;
-        int index = childIndex(inner, key);
+        int index = childIndex(inner, cell.key, prefix);
         var child = writable(inner.children[index]);
         inner.children[index] = child;
-        removeFrom(child, key);
+        removeFrom(child, cell, prefix);
         if (child.size == 0) {
             removeChild(inner, index);
         } else if (child.size < MIN_FILL && inner.size > 1) {
@@ -436,8 +483,10 @@ final class CowTree {
             var left = (Inner) into;
             var right = (Inner) from;
             System.arraycopy(right.keys, 0, left.keys, n, right.size);
+            System.arraycopy(right.prefixes, 0, left.prefixes, n, right.size);
             System.arraycopy(right.children, 0, left.children, n, right.size);
             left.keys[n] = separator;
+            left.prefixes[n] = prefix(separator);
         }
         into.size = n + from.size;
     }
@@ -445,6 +494,7 @@ final class CowTree {
     private static void removeChild(Inner inner, int at) {
         int tail = inner.size - at - 1;
         System.arraycopy(inner.keys, at + 1, inner.keys, at, tail);
+        System.arraycopy(inner.prefixes, at + 1, inner.prefixes, at, tail);
         System.arraycopy(inner.children, at + 1, inner.children, at, tail);
         inner.size--;
         inner.keys[inner.size] = null;
@@ -500,6 +550,7 @@ final class CowTree {
                     for (int c = i; c < end; c++) {
                         parent.children[c - i] = nodes.get(c);
                         parent.keys[c - i] = c == i ? null : bounds.get(c);
+                        parent.prefixes[c - i] = c == i ? 0 : prefix(bounds.get(c));
                     }
                     parent.size = end - i;
                     parents.add(parent);
@@ -563,6 +614,9 @@ final class CowTree {
             var to = i + 1 < inner.size ? inner.keys[i + 1] : upper;
             if (i > 0 && ((lower != null && compare(from, lower) < 0) || (upper != null && compare(from, upper) >= 0))) {
                 throw new IllegalStateException("separator " + StateSnapshot.hex(from) + " out of bounds");
+            }
+            if (i > 0 && inner.prefixes[i] != prefix(from)) {
+                throw new IllegalStateException("separator " + StateSnapshot.hex(from) + " has a stale prefix");
             }
             count += check(inner.children[i], from, to, expectedHeight - 1, false);
         }
