@@ -1,9 +1,13 @@
 package io.laminar.storage.state;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.ConcurrentModificationException;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
+import java.util.function.Consumer;
 
 /**
  * The map under both state stores: a copy-on-write B+-tree of byte keys (unsigned lexicographic
@@ -41,6 +45,8 @@ final class CowTree {
     static final int INNER_CAPACITY = 32;
     /** Below this a node is merged with a neighbour when the two fit in one node. */
     private static final int MIN_FILL = 8;
+    private static final VarHandle BIG_ENDIAN_LONGS =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
     abstract static sealed class Node permits Leaf, Inner {
         final Object owner;
@@ -137,9 +143,6 @@ final class CowTree {
     static int compare(byte[] a, byte[] b) {
         return Arrays.compareUnsigned(a, b);
     }
-
-    private static final java.lang.invoke.VarHandle BIG_ENDIAN_LONGS =
-            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.BIG_ENDIAN);
 
     /**
      * The first eight bytes of {@code key}, big-endian, zero-padded: if two prefixes differ, their
@@ -673,7 +676,7 @@ final class CowTree {
         }
     }
 
-    static void forEachCell(Node node, java.util.function.Consumer<Cell> action) {
+    static void forEachCell(Node node, Consumer<Cell> action) {
         if (node instanceof Leaf leaf) {
             for (int i = 0; i < leaf.size; i++) {
                 action.accept(leaf.cells[i]);
