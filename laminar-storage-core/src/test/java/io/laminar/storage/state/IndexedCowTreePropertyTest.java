@@ -169,6 +169,33 @@ class IndexedCowTreePropertyTest {
     }
 
     @Test
+    void aLargeStateIndexedRegionByRegionAtRestoreFindsEveryKey() {
+        // Above 4096 keys the index of a restored or adopted tree is built region by region
+        // (PointIndex.of); sizes around the table's doublings.
+        var random = new Random(seed("largeIndexBuild"));
+        for (int size : new int[] {4_095, 4_097, 65_536, 100_003}) {
+            var loader = ChangelogAwareStateStore.bulkLoader();
+            var model = newModel();
+            for (int i = 0; i < size; i++) {
+                var key = new byte[] {(byte) (i >>> 24), (byte) (i >>> 16), (byte) (i >>> 8), (byte) i, 7};
+                var value = new byte[random.nextInt(5)];
+                random.nextBytes(value);
+                model.put(key.clone(), value.clone());
+                loader.onPut(key, value);
+            }
+            var restored = loader.build(ChangelogSink.NONE);
+            var adopted = ChangelogAwareStateStore.fromSnapshot(restored.snapshot(), ChangelogSink.NONE);
+            for (var store : List.of(restored, adopted)) {
+                assertThat(store.checkInvariants()).isEqualTo(size);
+                for (var entry : model.entrySet()) {
+                    assertThat(store.get(entry.getKey())).isEqualTo(entry.getValue());
+                }
+                assertThat(store.get(new byte[] {0, 0, 0, 0, 8})).isNull();
+            }
+        }
+    }
+
+    @Test
     void theIndexFindsEveryCellThroughCollisionsWrapAroundAndBackwardShiftDeletes() {
         // Hashes drawn from a handful of values, several of them homed at the table's last slots,
         // so runs are long and wrap around the end; removals must leave every other cell findable.
