@@ -45,6 +45,13 @@ import org.slf4j.LoggerFactory;
  * fdatasync covers the record. Segments are pre-written with zeros (a background thread prepares
  * the next one) so that an fdatasync does not have to journal a change of file size.
  *
+ * <h2>I/O backends</h2>
+ * How frames reach the segment file and how they are synced is the {@link WalIoBackend} of
+ * {@link WalOptions#ioBackend()}: buffered {@code FileChannel} writes (the default) or O_DIRECT, each
+ * followed by fdatasync. The backend is decided when the log opens ({@link #ioBackend()} says which);
+ * every backend writes the same bytes at the same offsets, so a log opens with any backend whichever
+ * wrote it, and recovery, readers and the failure rules below are the same for all.
+ *
  * <h2>Failure</h2>
  * If a write or an fdatasync throws, the log fails: pending and later durable appends complete
  * exceptionally with {@link WalFailedException}, and every later write throws it. Nothing retries an
@@ -77,6 +84,7 @@ public final class WriteAheadLog implements AutoCloseable {
     private final Path directory;
     private final WalOptions options;
     private final FileIO io;
+    private final SegmentIo segmentIo;
     private final FileChannel lockChannel;
     private final FileLock fileLock;
     private final long logId;
@@ -122,11 +130,12 @@ public final class WriteAheadLog implements AutoCloseable {
     private long writtenRecords;
     private long firstUnsyncedNanos;
 
-    private WriteAheadLog(Path directory, WalOptions options, FileChannel lockChannel, FileLock fileLock,
-                          WalRecovery.Recovered recovered, long newLogStart) throws IOException {
+    private WriteAheadLog(Path directory, WalOptions options, SegmentIo segmentIo, FileChannel lockChannel,
+                          FileLock fileLock, WalRecovery.Recovered recovered, long newLogStart) throws IOException {
         this.directory = directory;
         this.options = options;
         this.io = options.fileIO();
+        this.segmentIo = segmentIo;
         this.lockChannel = lockChannel;
         this.fileLock = fileLock;
         this.recoveryReport = recovered.report(newLogStart);
@@ -151,7 +160,10 @@ public final class WriteAheadLog implements AutoCloseable {
             for (var segment : recovered.segments()) {
                 segments.put(segment.basePosition(), segment);
             }
-            active = segments.lastEntry().getValue();
+            var newest = segments.lastEntry().getValue();
+            // Recovery wrote through a plain channel (and synced); the backend writes from here on.
+            active = newest.withWriter(segmentIo.writer(newest.path(), newest.capacity(), channelOf(newest)));
+            segments.put(active.basePosition(), active);
         }
         this.durablePosition = end;
         this.written = new Written(end, 0);
@@ -235,21 +247,22 @@ public final class WriteAheadLog implements AutoCloseable {
                     + "WriteAheadLog in this one): close it first, or give this log another directory or name",
                     lockPath);
         }
+        WalRecovery.Recovered recovered = null;
         try {
-            var recovered = new WalRecovery(directory, options).recover();
+            var segmentIo = SegmentIo.resolve(directory, lockPath, options);
+            recovered = new WalRecovery(directory, options).recover();
             if (mustBeNew && recovered.endPosition() >= 0) {
-                for (var segment : recovered.segments()) {
-                    segment.closeQuietly();
-                }
                 throw new IllegalStateException("cannot create the WAL '" + options.name() + "' in " + directory
                         + " at position " + newLogStart + ": the directory already holds segments of it (up to position "
                         + recovered.endPosition() + "); delete them first or open the log as it is");
             }
-            return new WriteAheadLog(directory, options, lockChannel, lock, recovered, newLogStart);
+            return new WriteAheadLog(directory, options, segmentIo, lockChannel, lock, recovered, newLogStart);
         } catch (IOException e) {
+            closeQuietly(recovered);
             release(lock, lockChannel);
             throw new StorageException("cannot open the WAL in " + directory + ": " + e, e);
         } catch (RuntimeException e) {
+            closeQuietly(recovered);
             release(lock, lockChannel);
             throw e;
         }
@@ -412,6 +425,15 @@ public final class WriteAheadLog implements AutoCloseable {
     /** The directory of the log. */
     public Path directory() {
         return directory;
+    }
+
+    /**
+     * The I/O backend this log writes with: the one {@link WalOptions#ioBackend()} chooses, or
+     * {@link WalIoBackend#FILE_CHANNEL} where an {@code -or-fallback} choice could not run it. Never an
+     * {@code -or-fallback} value.
+     */
+    public WalIoBackend ioBackend() {
+        return segmentIo.backend();
     }
 
     /** The options the log was opened with. */
@@ -805,7 +827,7 @@ public final class WriteAheadLog implements AutoCloseable {
         if (to <= from) {
             return;
         }
-        ring.writeTo(active.channel(), from, to, active.fileOffset(from));
+        ring.writeTo(active.writer(), from, to, active.fileOffset(from));
         ring.release(to);
         if (writtenRecords == syncedRecords) {
             firstUnsyncedNanos = System.nanoTime();
@@ -840,7 +862,7 @@ public final class WriteAheadLog implements AutoCloseable {
             }
             long started = System.nanoTime();
             try {
-                segment.channel().force(false);
+                segment.writer().sync();
             } catch (IOException | RuntimeException e) {
                 throw fail(e); // under the lock: no other thread can sync and succeed in between
             }
@@ -958,11 +980,12 @@ public final class WriteAheadLog implements AutoCloseable {
             channel.force(false); // the header is durable before the file gets its segment name
             io.atomicMove(spare, target);
             io.syncDirectory(directory);
+            return new Segment(target, base, options.segmentSize(),
+                    segmentIo.writer(target, options.segmentSize(), channel));
         } catch (IOException | RuntimeException e) {
             closeQuietly(channel);
             throw e;
         }
-        return new Segment(target, base, options.segmentSize(), channel);
     }
 
     /**
@@ -1037,6 +1060,19 @@ public final class WriteAheadLog implements AutoCloseable {
             // Closing the channel below releases the lock as well.
         }
         closeQuietly(channel);
+    }
+
+    /** The plain channel recovery opened a segment with. */
+    private static FileChannel channelOf(Segment segment) {
+        return ((FileChannelSegmentWriter) segment.writer()).channel();
+    }
+
+    private static void closeQuietly(WalRecovery.Recovered recovered) {
+        if (recovered != null) {
+            for (var segment : recovered.segments()) {
+                segment.closeQuietly();
+            }
+        }
     }
 
     private static void closeQuietly(FileChannel channel) {
