@@ -328,7 +328,8 @@ public final class WriteAheadLog implements AutoCloseable {
     /**
      * Deletes the segments that lie entirely before {@code position}: what a completed checkpoint
      * calls for the oldest position it still needs. The segment holding {@code position} and the
-     * segment being written are kept.
+     * segment being written are kept. Segments are deleted oldest first, with a directory sync after
+     * each, so that a power cut never leaves a gap in the chain.
      *
      * @return how many segments were deleted
      */
@@ -355,15 +356,19 @@ public final class WriteAheadLog implements AutoCloseable {
                     throw new StorageException("cannot delete the WAL segment " + segment.path() + ": " + e
                             + "; it holds only positions before " + position + " and may be deleted by hand", e);
                 }
-                deleted++;
-            }
-            if (deleted > 0) {
+                // Oldest first, each deletion durable before the next: a power cut then leaves the
+                // segments a contiguous chain. With one sync after all of them, a file system that
+                // persists directory changes out of order could bring back an older segment while a
+                // newer one stayed deleted, and the gap between them reads as corruption at open.
                 try {
                     io.syncDirectory(directory);
                 } catch (IOException e) {
                     throw new StorageException("cannot sync the WAL directory " + directory + " after deleting "
-                            + deleted + " segments: " + e, e);
+                            + segment.path().getFileName() + ": " + e, e);
                 }
+                deleted++;
+            }
+            if (deleted > 0) {
                 statistics.segmentsDeleted.add(deleted);
                 log.debug("WAL {}: deleted {} segments before position {}", directory, deleted, position);
             }
