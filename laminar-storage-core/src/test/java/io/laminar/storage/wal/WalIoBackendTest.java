@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.nio.file.ExtendedOpenOption;
 import io.laminar.storage.io.FaultyFileIO;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -140,6 +142,30 @@ class WalIoBackendTest {
             assertThat(wal.ioBackend()).isEqualTo(WalIoBackend.DIRECT);
             assertThat(readAll(wal)).containsExactly(new byte[] {1, 2, 3});
         }
+    }
+
+    @Test
+    void directOrFallbackWarnsOncePerDirectoryNotOncePerLog() throws Exception {
+        var io = FaultyFileIO.overSystem().refuseOpenOption(ExtendedOpenOption.DIRECT);
+        var captured = new ByteArrayOutputStream();
+        var original = System.err;
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            for (var name : List.of("core-0000", "core-0001", "core-0002")) {
+                try (var wal = WriteAheadLog.open(dir, small(WalIoBackend.DIRECT_OR_FALLBACK).name(name).fileIO(io)
+                        .build())) {
+                    assertThat(wal.ioBackend()).isEqualTo(WalIoBackend.FILE_CHANNEL);
+                }
+            }
+        } finally {
+            System.setErr(original);
+        }
+        var warnings = captured.toString(StandardCharsets.UTF_8).lines()
+                .filter(line -> line.contains("WARN") && line.contains("the WAL I/O backend 'direct' cannot run"))
+                .toList();
+        assertThat(warnings).hasSize(1);
+        assertThat(warnings.get(0)).contains("refuses O_DIRECT").contains("uses 'file-channel' instead")
+                .contains("laminar.storage.wal.io-backend");
     }
 
     @Test
