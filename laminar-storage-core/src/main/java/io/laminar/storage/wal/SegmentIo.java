@@ -89,6 +89,14 @@ final class SegmentIo {
     }
 
     /**
+     * Whether a write returns only once the bytes reached the disk (O_DIRECT), so that group commit
+     * should gather records before writing rather than write each as it arrives.
+     */
+    boolean writesWaitForTheDisk() {
+        return backend == WalIoBackend.DIRECT;
+    }
+
+    /**
      * The writer of the segment {@code path} of {@code capacity} bytes, whose header is written and
      * synced through {@code channel} (opened for reading and writing through the log's {@link FileIO}).
      * The writer owns the channel from here on: it keeps it, or closes it and opens the file its own way.

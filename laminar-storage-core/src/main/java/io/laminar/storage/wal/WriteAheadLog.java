@@ -741,10 +741,18 @@ public final class WriteAheadLog implements AutoCloseable {
         flushLock.lock();
         try {
             before = ring.released();
-            writeCommitted();
-            boolean requested = requestedEnd.get() > durablePosition;
-            if ((groupCommit || requested) && ring.released() > durablePosition) {
-                linger();
+            boolean requested;
+            if (groupCommit && segmentIo.writesWaitForTheDisk()) {
+                // Each write is a trip to the disk here: gather the batch first, then write it once.
+                lingerBeforeWriting();
+                writeCommitted();
+                requested = requestedEnd.get() > durablePosition;
+            } else {
+                writeCommitted();
+                requested = requestedEnd.get() > durablePosition;
+                if ((groupCommit || requested) && ring.released() > durablePosition) {
+                    linger();
+                }
             }
             sync = (requested || groupCommit || intervalDue) && ring.released() > durablePosition;
         } catch (IOException | RuntimeException e) {
@@ -786,6 +794,35 @@ public final class WriteAheadLog implements AutoCloseable {
                 return;
             } else {
                 Thread.yield();
+            }
+        }
+    }
+
+    /**
+     * Group commit for a backend whose writes wait for the disk (O_DIRECT): wait, before writing
+     * anything, while records keep arriving, within maxWait and half the write buffer. Writing each
+     * arrival as {@link #linger} does would cost a disk round trip per record, and measured with 8
+     * writers it halved the records per fdatasync. Only when the last sync covered several records.
+     * Under flushLock.
+     */
+    private void lingerBeforeWriting() {
+        if (!(options.syncPolicy() instanceof SyncPolicy.GroupCommit g) || g.maxWait().isZero()
+                || lastSyncRecords <= 1) {
+            return;
+        }
+        long now = System.nanoTime();
+        long deadline = now + g.maxWait().toNanos();
+        long quietUntil = now + Math.min(LINGER_QUIET_NANOS, g.maxWait().toNanos());
+        long seen = ring.reservedEnd();
+        while (now < deadline && seen - ring.released() < ring.capacity() / 2) {
+            Thread.yield();
+            now = System.nanoTime();
+            long reserved = ring.reservedEnd();
+            if (reserved != seen) {
+                seen = reserved;
+                quietUntil = now + LINGER_QUIET_NANOS;
+            } else if (now >= quietUntil) {
+                return;
             }
         }
     }
