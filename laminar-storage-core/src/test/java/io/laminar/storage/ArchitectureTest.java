@@ -18,7 +18,7 @@ import java.util.stream.Stream;
  * <pre>
  * root (StorageException), concurrent            JDK only
  * io                                             JDK (+ concurrent)
- * wal          io, root
+ * wal          io, root, com.sun.nio.file (O_DIRECT)
  * percore      wal, io, root
  * state        wal, root
  * changelog    state, percore, root, JCTools
@@ -45,6 +45,8 @@ class ArchitectureTest {
     private static final String RUNTIME = "io.laminar.storage.runtime";
 
     private static final String[] JDK = {"java.."};
+    /** {@code com.sun.nio.file.ExtendedOpenOption.DIRECT}, for the WAL's O_DIRECT backend (module jdk.unsupported). */
+    private static final String JDK_DIRECT_IO = "com.sun.nio.file..";
     private static final String SLF4J = "org.slf4j..";
     private static final String JCTOOLS = "org.jctools..";
     private static final String JACKSON = "tools.jackson..";
@@ -63,7 +65,7 @@ class ArchitectureTest {
 
     @ArchTest
     static final ArchRule wal_depends_on_io_and_root =
-            onlyDependsOn(WAL, JDK, CONCURRENT, SLF4J, ROOT, IO);
+            onlyDependsOn(WAL, JDK, CONCURRENT, SLF4J, ROOT, IO, JDK_DIRECT_IO);
 
     @ArchTest
     static final ArchRule percore_depends_on_wal_io_and_root =

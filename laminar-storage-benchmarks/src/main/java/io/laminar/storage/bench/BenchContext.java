@@ -1,15 +1,17 @@
 package io.laminar.storage.bench;
 
+import io.laminar.storage.wal.WalIoBackend;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * What a scenario gets from the suite: the run's {@link Settings} and fresh directories on the
- * benchmark disk. Directories are deleted by {@link #deleteTree} after each system, so one
+ * What a scenario gets from the suite: the run's {@link Settings}, the WAL I/O backends to measure
+ * laminar with ({@code --backend}), and fresh directories on the benchmark disk. Directories are deleted by {@link #deleteTree} after each system, so one
  * scenario's files never slow down the next one, and {@link #newDirectory} first lets the disk
  * finish writing back what the previous system left dirty.
  */
@@ -22,15 +24,29 @@ public final class BenchContext {
 
     private final Settings settings;
     private final Path root;
+    private final List<WalIoBackend> backends;
     private int counter;
 
     public BenchContext(Settings settings, Path root) {
+        this(settings, root, List.of(WalIoBackend.FILE_CHANNEL));
+    }
+
+    public BenchContext(Settings settings, Path root, List<WalIoBackend> backends) {
         this.settings = settings;
         this.root = root;
+        this.backends = List.copyOf(backends);
     }
 
     public Settings settings() {
         return settings;
+    }
+
+    /**
+     * The WAL I/O backends each laminar measurement runs with, side by side in the same rounds
+     * ({@code --backend}; the suites without that option measure {@code file-channel} only).
+     */
+    public List<WalIoBackend> backends() {
+        return backends;
     }
 
     /**

@@ -3,6 +3,7 @@ package io.laminar.storage.percore;
 import io.laminar.storage.StorageException;
 import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.wal.WalFileNames;
+import io.laminar.storage.wal.WalIoBackend;
 import io.laminar.storage.wal.WalReader;
 import io.laminar.storage.wal.WalRecord;
 import io.laminar.storage.wal.WalStatistics;
@@ -229,6 +230,16 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
     public Path segmentFile(int core, long position) {
         checkCore(core);
         return states[core].wal.segmentFile(position);
+    }
+
+    /**
+     * The I/O backend {@code core}'s log writes with ({@link WriteAheadLog#ioBackend()}): the one the
+     * options choose, or {@code file-channel} where an {@code -or-fallback} choice could not run it.
+     * Every core's log is in one directory, so all cores report the same one.
+     */
+    public WalIoBackend ioBackend(int core) {
+        checkCore(core);
+        return states[core].wal.ioBackend();
     }
 
     /** Live counters of {@code core}'s log. */

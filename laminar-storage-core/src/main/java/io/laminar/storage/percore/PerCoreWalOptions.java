@@ -23,7 +23,7 @@ import java.util.function.Consumer;
  * @param maxEntrySize the largest body {@link CoreWalWriter#append} accepts; each WAL record is
  *                     this plus the 24-byte entry header
  * @param wal          the options of every core's log (segment size, write buffer, sync policy,
- *                     corruption policy, file-system seam). Three of its values belong to the
+ *                     corruption policy, I/O backend, file-system seam). Three of its values belong to the
  *                     per-core WAL and are set here, whatever the given options say: its
  *                     {@link WalOptions#maxRecordSize() maxRecordSize} is {@code maxEntrySize} plus
  *                     the entry header, its {@link WalOptions#name() name} is {@code core} (core

@@ -19,29 +19,36 @@ import java.util.Objects;
  * {@link ChangelogSink}).
  *
  * <h2>Snapshots and checkpoints</h2>
- * The map is a copy-on-write B+-tree whose nodes carry an owner token. {@link #snapshot()} captures
+ * The map is a copy-on-write B+-tree whose nodes and per-key cells carry an owner token, with a
+ * hash index beside it that leads from each key straight to its cell. {@link #snapshot()} captures
  * the root and starts a new token: two small allocations, no copying, microseconds at most. After
- * it, the core thread copies a node (and the path to it) the first time it writes to it, and
- * mutates it in place from then on; the snapshot keeps the old nodes. At an epoch boundary a
- * checkpoint takes a snapshot on the core thread, hands it to a Ring 1 thread, and there writes
- * either all of it or {@code snapshot.changesSince(previousSnapshot)}, a delta that costs time in
- * proportion to what changed.
+ * it, the core thread copies a node (and the path to it) and the key's cell the first time it
+ * writes to them, and mutates them in place from then on; the snapshot keeps the old ones. At an
+ * epoch boundary a checkpoint takes a snapshot on the core thread, hands it to a Ring 1 thread, and
+ * there writes either all of it or {@code snapshot.changesSince(previousSnapshot)}, a delta that
+ * costs time in proportion to what changed.
  *
- * <h2>What allocates on put</h2>
+ * <h2>Cost of a put</h2>
  * <ul>
- *   <li>Overwriting a key whose value array was allocated since the last snapshot, with a value of
- *       the same length: nothing (the bytes are copied into the existing array).</li>
- *   <li>Overwriting with another length, or a value still shared with a snapshot: one value array.</li>
- *   <li>A new key: the key and value copies, plus a new leaf (and parents) when a node splits.</li>
- *   <li>The first write to a node after a snapshot: a copy of that node and of its ancestors that
- *       are not yet copied (a leaf is three objects: the node and two 32-slot arrays).</li>
+ *   <li>Overwriting a key already written since the last snapshot: a hash of the key, a probe of
+ *       the index and, for a value of the same length, a copy of the bytes into the existing array.
+ *       The tree is not touched and nothing is allocated. With another length: one value array.</li>
+ *   <li>The first write to a key after a snapshot: a new cell and value array, and a descent of the
+ *       tree that copies the leaf and those of its ancestors not yet copied (a leaf is three objects:
+ *       the node and two 32-slot arrays).</li>
+ *   <li>A new key: the key and value copies and a cell, a descent, a new leaf (and parents) when a
+ *       node splits, and now and then the index doubling.</li>
  *   <li>Whatever the sink allocates.</li>
  * </ul>
  *
+ * <h2>Memory</h2>
+ * Per key, besides the key and value arrays: two leaf slots (8 bytes, leaves about 3/4 full), the
+ * cell (32 bytes) and the index's share of its table (8 to 16 bytes, the table at most half full).
+ *
  * <h2>Restore</h2>
  * {@link #restore} bulk-loads entries in key order (from a checkpoint); {@link #fromSnapshot} starts
- * from a snapshot in O(1); {@link #replayer()} applies changelog entries (WAL replay) without
- * publishing them again.
+ * from a snapshot without copying it (it only indexes its cells); {@link #replayer()} applies
+ * changelog entries (WAL replay) without publishing them again.
  */
 public final class ChangelogAwareStateStore implements StateStore {
 
@@ -75,8 +82,9 @@ public final class ChangelogAwareStateStore implements StateStore {
     }
 
     /**
-     * A store that starts with the state of {@code snapshot}, in O(1): it shares the snapshot's
-     * nodes and copies each the first time it writes to it.
+     * A store that starts with the state of {@code snapshot}: it shares the snapshot's nodes and
+     * cells and copies each the first time it writes to it. It builds its hash index in one pass
+     * over the snapshot's cells (O(size), but no key or value is copied or hashed again).
      */
     public static ChangelogAwareStateStore fromSnapshot(StateSnapshot snapshot, ChangelogSink changelog) {
         return new ChangelogAwareStateStore(new CowTree(snapshot.root(), snapshot.size()), changelog);
@@ -208,6 +216,14 @@ public final class ChangelogAwareStateStore implements StateStore {
         public ChangelogAwareStateStore build(ChangelogSink changelog) {
             return new ChangelogAwareStateStore(loader.build(), changelog);
         }
+    }
+
+    /**
+     * For tests: verifies the tree, its ownership marks and its index (see
+     * {@link CowTree#checkInvariants()}) and returns the key count. Walks everything.
+     */
+    long checkInvariants() {
+        return tree.checkInvariants();
     }
 
     @Override

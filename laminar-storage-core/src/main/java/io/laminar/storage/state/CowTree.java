@@ -1,38 +1,52 @@
 package io.laminar.storage.state;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.ConcurrentModificationException;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
+import java.util.function.Consumer;
 
 /**
  * The map under both state stores: a copy-on-write B+-tree of byte keys (unsigned lexicographic
- * order) whose nodes carry an owner token.
+ * order) whose nodes and cells carry an owner token, with a {@link PointIndex} beside it.
  *
- * <p>The writer mutates in place every node whose {@code owner} is the tree's current token; any
- * other node may be shared with a {@link StateSnapshot} and is copied (with the path to it) the
- * first time the writer changes it. {@link #freeze()} hands out the current root and starts a new
- * token, so from then on every existing node is read-only for the writer: that is the whole cost of
- * a snapshot. Unchanged subtrees stay the very same objects in the tree and in its snapshots, which
- * is what {@link StateSnapshot#changesSince} uses to skip them.
+ * <p>A leaf holds, per key, the key array and a {@link Cell}: the key's current value. The writer
+ * mutates in place every node and every cell whose {@code owner} is the tree's current token; any
+ * other node or cell may be shared with a {@link StateSnapshot} and is copied (a node with the path
+ * to it) the first time the writer changes it. {@link #freeze()} hands out the current root and
+ * starts a new token, so from then on every existing node and cell is read-only for the writer:
+ * that is the whole cost of a snapshot. Unchanged subtrees and cells stay the very same objects in
+ * the tree and in its snapshots, which is what {@link StateSnapshot#changesSince} uses to skip them.
  *
- * <p>Value arrays: a leaf tracks, per slot, whether its value array was allocated since the leaf
- * became owned ({@link Leaf#ownedValues}); only such an array is overwritten in place (when the new
- * value has the same length), because an inherited one may be read by a snapshot.
+ * <p>The point index maps every key of the live tree to its cell. A put of a present key whose cell
+ * is owned never touches the tree: it finds the cell by hash and overwrites its value (in place when
+ * the length is the same, so a steady-state overwrite allocates nothing). Only the first write to a
+ * key after a snapshot (the cell is shared) descends the tree to put a new cell into a writable
+ * leaf; new keys and removals descend it as a plain B+-tree does. Reads of the live tree go through
+ * the index; snapshots read the tree.
  *
  * <p>Invariants: every leaf is at the same depth; no node is empty except an empty root leaf;
  * {@code Inner.keys[i]} ({@code i >= 1}) is a lower bound of child {@code i} and greater than every
- * key of child {@code i - 1} ({@code keys[0]} is unused).
+ * key of child {@code i - 1} ({@code keys[0]} is unused); {@code Leaf.keys[i] == Leaf.cells[i].key};
+ * a node or cell owned by the current token sits only under owned nodes (so no snapshot reaches it);
+ * the index holds exactly the live tree's cells.
+ *
+ * <p>Memory per key, besides the key and value arrays: the leaf's two slots (8 bytes, leaves about
+ * 3/4 full), the cell (32 bytes) and the index's share of its table (8 to 16 bytes).
  *
  * <p>Not thread-safe: one writer thread; snapshots are the way to read from other threads.
  */
 final class CowTree {
 
-    /** At most 63 so that {@link Leaf#ownedValues} can be a {@code long} bit set with room to shift. */
     static final int LEAF_CAPACITY = 32;
     static final int INNER_CAPACITY = 32;
     /** Below this a node is merged with a neighbour when the two fit in one node. */
     private static final int MIN_FILL = 8;
+    private static final VarHandle BIG_ENDIAN_LONGS =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
     abstract static sealed class Node permits Leaf, Inner {
         final Object owner;
@@ -43,11 +57,31 @@ final class CowTree {
         }
     }
 
+    /**
+     * One key's value. The writer replaces {@link #value} (or overwrites its bytes) only while it
+     * owns the cell; once a snapshot may see the cell it never changes again, so two snapshots that
+     * hold the same cell hold the same value.
+     */
+    static final class Cell {
+        /** Never modified; shared by the leaf, the index and later cells of the same key. */
+        final byte[] key;
+        /** {@link PointIndex#hash} of the key. */
+        final int hash;
+        final Object owner;
+        byte[] value;
+
+        Cell(byte[] key, int hash, byte[] value, Object owner) {
+            this.key = key;
+            this.hash = hash;
+            this.value = value;
+            this.owner = owner;
+        }
+    }
+
     static final class Leaf extends Node {
+        /** The cells' keys again, so that a search reads no cell. */
         final byte[][] keys = new byte[LEAF_CAPACITY][];
-        final byte[][] values = new byte[LEAF_CAPACITY][];
-        /** Bit i: values[i] was allocated by the current owner, so no snapshot can see it. */
-        long ownedValues;
+        final Cell[] cells = new Cell[LEAF_CAPACITY];
 
         Leaf(Object owner) {
             super(owner);
@@ -58,6 +92,8 @@ final class CowTree {
         /** 1 when the children are leaves. */
         final int height;
         final byte[][] keys = new byte[INNER_CAPACITY][];
+        /** {@link #prefix} of each of {@link #keys}, so that most comparisons of a descent read no key array. */
+        final long[] prefixes = new long[INNER_CAPACITY];
         final Node[] children = new Node[INNER_CAPACITY];
 
         Inner(Object owner, int height) {
@@ -68,6 +104,7 @@ final class CowTree {
 
     private Object owner = new Object();
     private Node root = new Leaf(owner);
+    private PointIndex index = new PointIndex(0);
     private long size;
     /** Counts structural and value changes, so that iterators over the live tree fail fast. */
     private int modCount;
@@ -77,10 +114,14 @@ final class CowTree {
     CowTree() {
     }
 
-    /** A tree that starts out sharing every node of {@code root}; the first write copies. */
+    /**
+     * A tree that starts out sharing every node and cell of {@code root} (holding {@code size} keys);
+     * the first write to each copies it. Builds the point index: O(size), no key or value is copied.
+     */
     CowTree(Node root, long size) {
         this.root = root;
         this.size = size;
+        this.index = PointIndex.of(root, size);
     }
 
     long size() {
@@ -103,18 +144,36 @@ final class CowTree {
         return Arrays.compareUnsigned(a, b);
     }
 
-    /** The internal value array for {@code key}, or null; callers must not modify or keep it. */
+    /**
+     * The first eight bytes of {@code key}, big-endian, zero-padded: if two prefixes differ, their
+     * unsigned order is the keys' order; if they are equal, the keys must be compared.
+     */
+    static long prefix(byte[] key) {
+        if (key.length >= Long.BYTES) {
+            return (long) BIG_ENDIAN_LONGS.get(key, 0);
+        }
+        long p = 0;
+        for (int i = 0; i < Long.BYTES; i++) {
+            p = p << 8 | (i < key.length ? key[i] & 0xFF : 0);
+        }
+        return p;
+    }
+
+    /** The internal value array for {@code key} under {@code node}, or null; callers must not modify or keep it. */
     static byte[] get(Node node, byte[] key) {
+        long prefix = prefix(key);
         while (node instanceof Inner inner) {
-            node = inner.children[childIndex(inner, key)];
+            node = inner.children[childIndex(inner, key, prefix)];
         }
         var leaf = (Leaf) node;
         int i = search(leaf, key);
-        return i >= 0 ? leaf.values[i] : null;
+        return i >= 0 ? leaf.cells[i].value : null;
     }
 
+    /** The live tree's internal value array for {@code key} (through the index), or null; do not modify or keep it. */
     byte[] get(byte[] key) {
-        return get(root, key);
+        var cell = index.find(key, PointIndex.hash(key));
+        return cell == null ? null : cell.value;
     }
 
     /** A copy of the value of {@code key}, or null: what a store's {@code get} returns. */
@@ -157,12 +216,16 @@ final class CowTree {
     }
 
     /** The child whose range holds {@code key}: the last one whose lower bound is at most the key. */
-    private static int childIndex(Inner inner, byte[] key) {
+    private static int childIndex(Inner inner, byte[] key, long prefix) {
         int lo = 1;
         int hi = inner.size - 1;
         while (lo <= hi) {
             int mid = (lo + hi) >>> 1;
-            if (compare(inner.keys[mid], key) <= 0) {
+            int c = Long.compareUnsigned(inner.prefixes[mid], prefix);
+            if (c == 0) {
+                c = compare(inner.keys[mid], key);
+            }
+            if (c <= 0) {
                 lo = mid + 1;
             } else {
                 hi = mid - 1;
@@ -178,28 +241,55 @@ final class CowTree {
      * caller must not touch them again); otherwise they are copied as needed.
      */
     void put(byte[] key, byte[] value, boolean adopt) {
+        int hash = PointIndex.hash(key);
+        var cell = index.find(key, hash);
+        if (cell != null && cell.owner == owner) {
+            if (!adopt && cell.value.length == value.length) {
+                // The steady-state overwrite: no allocation, no tree, and no snapshot can see this array.
+                System.arraycopy(value, 0, cell.value, 0, value.length);
+            } else {
+                cell.value = adopt ? value : value.clone();
+            }
+        } else if (cell != null) {
+            // The first write since a snapshot: the snapshot keeps the old cell, the tree gets a new one.
+            var fresh = new Cell(cell.key, hash, adopt ? value : value.clone(), owner);
+            place(fresh, cell);
+            index.replace(cell, fresh);
+        } else {
+            var fresh = new Cell(adopt ? key : key.clone(), hash, adopt ? value : value.clone(), owner);
+            place(fresh, null);
+            index.add(fresh);
+            size++;
+        }
+        modCount++;
+    }
+
+    /** Puts {@code cell} into the tree: in place of {@code old}, the cell of its key, or as a new key if null. */
+    private void place(Cell cell, Cell old) {
         var r = writable(root);
         root = r;
-        var right = insert(r, key, value, adopt);
+        var right = insert(r, cell, prefix(cell.key), old);
         if (right != null) {
             var top = new Inner(owner, height(r) + 1);
             top.children[0] = r;
             top.children[1] = right;
             top.keys[1] = splitKey;
+            top.prefixes[1] = prefix(splitKey);
             top.size = 2;
             root = top;
         }
-        modCount++;
     }
 
     /** Removes {@code key}; returns whether it was there. */
     boolean remove(byte[] key) {
-        if (get(key) == null) {
+        var cell = index.find(key, PointIndex.hash(key));
+        if (cell == null) {
             return false; // no path copying for a key that is not there
         }
+        index.remove(cell);
         var r = writable(root);
         root = r;
-        removeFrom(r, key);
+        removeFrom(r, cell, prefix(key));
         while (root instanceof Inner inner && inner.size <= 1) {
             root = inner.size == 0 ? new Leaf(owner) : inner.children[0];
         }
@@ -208,9 +298,10 @@ final class CowTree {
         return true;
     }
 
-    /** O(1): snapshots keep the old nodes; the tree starts over with an empty root. */
+    /** O(1) in the tree: snapshots keep the old nodes; the tree starts over with an empty root and index. */
     void clear() {
         root = new Leaf(owner);
+        index = new PointIndex(0);
         size = 0;
         modCount++;
     }
@@ -227,89 +318,88 @@ final class CowTree {
         if (node instanceof Leaf leaf) {
             var copy = new Leaf(owner);
             System.arraycopy(leaf.keys, 0, copy.keys, 0, leaf.size);
-            System.arraycopy(leaf.values, 0, copy.values, 0, leaf.size);
-            copy.size = leaf.size; // ownedValues stays 0: every value array is shared with the snapshot
+            System.arraycopy(leaf.cells, 0, copy.cells, 0, leaf.size); // the cells stay shared: not owned
+            copy.size = leaf.size;
             return copy;
         }
         var inner = (Inner) node;
         var copy = new Inner(owner, inner.height);
         System.arraycopy(inner.keys, 0, copy.keys, 0, inner.size);
+        System.arraycopy(inner.prefixes, 0, copy.prefixes, 0, inner.size);
         System.arraycopy(inner.children, 0, copy.children, 0, inner.size);
         copy.size = inner.size;
         return copy;
     }
 
     /** Inserts into an owned node; returns the new right sibling if the node split ({@link #splitKey} set). */
-    private Node insert(Node node, byte[] key, byte[] value, boolean adopt) {
+    private Node insert(Node node, Cell cell, long prefix, Cell old) {
         if (node instanceof Leaf leaf) {
-            return insertIntoLeaf(leaf, key, value, adopt);
+            return insertIntoLeaf(leaf, cell, old);
         }
         var inner = (Inner) node;
-        int index = childIndex(inner, key);
+        int index = childIndex(inner, cell.key, prefix);
         var child = writable(inner.children[index]);
         inner.children[index] = child;
-        var right = insert(child, key, value, adopt);
+        var right = insert(child, cell, prefix, old);
         if (right == null) {
             return null;
         }
         return insertChild(inner, index + 1, splitKey, right);
     }
 
-    private Node insertIntoLeaf(Leaf leaf, byte[] key, byte[] value, boolean adopt) {
-        int slot = search(leaf, key);
-        if (slot >= 0) {
-            var old = leaf.values[slot];
-            long bit = 1L << slot;
-            if (!adopt && old.length == value.length && (leaf.ownedValues & bit) != 0) {
-                // The steady-state overwrite: no allocation, and no snapshot can see this array.
-                System.arraycopy(value, 0, old, 0, value.length);
-            } else {
-                leaf.values[slot] = adopt ? value : value.clone();
-                leaf.ownedValues |= bit;
-            }
+    private Node insertIntoLeaf(Leaf leaf, Cell cell, Cell old) {
+        if (old != null) {
+            // A scan of one array for the cell itself: no key array is read.
+            leaf.cells[slotOf(leaf, old)] = cell;
             return null;
         }
-        size++;
-        var ownKey = adopt ? key : key.clone();
-        var ownValue = adopt ? value : value.clone();
+        int slot = search(leaf, cell.key);
+        if (slot >= 0) {
+            throw new IllegalStateException("the tree holds key " + StateSnapshot.hex(cell.key)
+                    + " but its point index does not (a bug: report it)");
+        }
         int at = -slot - 1;
         if (leaf.size < LEAF_CAPACITY) {
-            insertAt(leaf, at, ownKey, ownValue);
+            insertAt(leaf, at, cell);
             return null;
         }
         var right = new Leaf(owner);
         int half = LEAF_CAPACITY / 2;
         int moved = LEAF_CAPACITY - half;
         System.arraycopy(leaf.keys, half, right.keys, 0, moved);
-        System.arraycopy(leaf.values, half, right.values, 0, moved);
+        System.arraycopy(leaf.cells, half, right.cells, 0, moved);
         Arrays.fill(leaf.keys, half, LEAF_CAPACITY, null);
-        Arrays.fill(leaf.values, half, LEAF_CAPACITY, null);
-        right.ownedValues = leaf.ownedValues >>> half;
-        leaf.ownedValues &= lowBits(half);
+        Arrays.fill(leaf.cells, half, LEAF_CAPACITY, null);
         right.size = moved;
         leaf.size = half;
         if (at <= half) {
-            insertAt(leaf, at, ownKey, ownValue);
+            insertAt(leaf, at, cell);
         } else {
-            insertAt(right, at - half, ownKey, ownValue);
+            insertAt(right, at - half, cell);
         }
         splitKey = right.keys[0];
         return right;
     }
 
-    private static void insertAt(Leaf leaf, int at, byte[] key, byte[] value) {
-        int tail = leaf.size - at;
-        System.arraycopy(leaf.keys, at, leaf.keys, at + 1, tail);
-        System.arraycopy(leaf.values, at, leaf.values, at + 1, tail);
-        leaf.keys[at] = key;
-        leaf.values[at] = value;
-        long mask = leaf.ownedValues;
-        leaf.ownedValues = (mask & lowBits(at)) | ((mask & ~lowBits(at)) << 1) | (1L << at);
-        leaf.size++;
+    /** The slot of {@code cell} (by identity) in the leaf its key leads to. */
+    private static int slotOf(Leaf leaf, Cell cell) {
+        var cells = leaf.cells;
+        for (int i = 0; i < leaf.size; i++) {
+            if (cells[i] == cell) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("the cell of key " + StateSnapshot.hex(cell.key)
+                + " is not in the leaf its key leads to (a bug: report it)");
     }
 
-    private static long lowBits(int n) {
-        return (1L << n) - 1; // n < 64: LEAF_CAPACITY < 64
+    private static void insertAt(Leaf leaf, int at, Cell cell) {
+        int tail = leaf.size - at;
+        System.arraycopy(leaf.keys, at, leaf.keys, at + 1, tail);
+        System.arraycopy(leaf.cells, at, leaf.cells, at + 1, tail);
+        leaf.keys[at] = cell.key;
+        leaf.cells[at] = cell;
+        leaf.size++;
     }
 
     /** Puts {@code child} (lower bound {@code key}) at {@code at}; splits a full node and returns its right half. */
@@ -322,6 +412,7 @@ final class CowTree {
         int half = INNER_CAPACITY / 2;
         int moved = INNER_CAPACITY - half;
         System.arraycopy(inner.keys, half, right.keys, 0, moved);
+        System.arraycopy(inner.prefixes, half, right.prefixes, 0, moved);
         System.arraycopy(inner.children, half, right.children, 0, moved);
         Arrays.fill(inner.keys, half, INNER_CAPACITY, null);
         Arrays.fill(inner.children, half, INNER_CAPACITY, null);
@@ -340,31 +431,31 @@ final class CowTree {
     private static void insertChildAt(Inner inner, int at, byte[] key, Node child) {
         int tail = inner.size - at;
         System.arraycopy(inner.keys, at, inner.keys, at + 1, tail);
+        System.arraycopy(inner.prefixes, at, inner.prefixes, at + 1, tail);
         System.arraycopy(inner.children, at, inner.children, at + 1, tail);
         inner.keys[at] = key;
+        inner.prefixes[at] = prefix(key);
         inner.children[at] = child;
         inner.size++;
     }
 
-    /** Removes a key known to be present from an owned node. */
-    private void removeFrom(Node node, byte[] key) {
+    /** Removes {@code cell}, known to be in the tree, from an owned node. */
+    private void removeFrom(Node node, Cell cell, long prefix) {
         if (node instanceof Leaf leaf) {
-            int at = search(leaf, key);
+            int at = slotOf(leaf, cell);
             int tail = leaf.size - at - 1;
             System.arraycopy(leaf.keys, at + 1, leaf.keys, at, tail);
-            System.arraycopy(leaf.values, at + 1, leaf.values, at, tail);
+            System.arraycopy(leaf.cells, at + 1, leaf.cells, at, tail);
             leaf.size--;
             leaf.keys[leaf.size] = null;
-            leaf.values[leaf.size] = null;
-            long mask = leaf.ownedValues;
-            leaf.ownedValues = (mask & lowBits(at)) | ((mask >>> 1) & ~lowBits(at));
+            leaf.cells[leaf.size] = null;
             return;
         }
         var inner = (Inner) node;
-        int index = childIndex(inner, key);
+        int index = childIndex(inner, cell.key, prefix);
         var child = writable(inner.children[index]);
         inner.children[index] = child;
-        removeFrom(child, key);
+        removeFrom(child, cell, prefix);
         if (child.size == 0) {
             removeChild(inner, index);
         } else if (child.size < MIN_FILL && inner.size > 1) {
@@ -389,16 +480,16 @@ final class CowTree {
         if (into instanceof Leaf left) {
             var right = (Leaf) from;
             System.arraycopy(right.keys, 0, left.keys, n, right.size);
-            System.arraycopy(right.values, 0, left.values, n, right.size);
-            // A right node shared with a snapshot lends arrays the writer must not overwrite in place.
-            long rightOwned = right.owner == owner ? right.ownedValues : 0;
-            left.ownedValues |= rightOwned << n;
+            // Cells keep their own owner: those of a right node shared with a snapshot stay read-only.
+            System.arraycopy(right.cells, 0, left.cells, n, right.size);
         } else {
             var left = (Inner) into;
             var right = (Inner) from;
             System.arraycopy(right.keys, 0, left.keys, n, right.size);
+            System.arraycopy(right.prefixes, 0, left.prefixes, n, right.size);
             System.arraycopy(right.children, 0, left.children, n, right.size);
             left.keys[n] = separator;
+            left.prefixes[n] = prefix(separator);
         }
         into.size = n + from.size;
     }
@@ -406,6 +497,7 @@ final class CowTree {
     private static void removeChild(Inner inner, int at) {
         int tail = inner.size - at - 1;
         System.arraycopy(inner.keys, at + 1, inner.keys, at, tail);
+        System.arraycopy(inner.prefixes, at + 1, inner.prefixes, at, tail);
         System.arraycopy(inner.children, at + 1, inner.children, at, tail);
         inner.size--;
         inner.keys[inner.size] = null;
@@ -436,8 +528,7 @@ final class CowTree {
                 lowerBounds.add(key);
             }
             leaf.keys[leaf.size] = key;
-            leaf.values[leaf.size] = value;
-            leaf.ownedValues |= 1L << leaf.size;
+            leaf.cells[leaf.size] = new Cell(key, PointIndex.hash(key), value, owner);
             leaf.size++;
             last = key;
             size++;
@@ -462,6 +553,7 @@ final class CowTree {
                     for (int c = i; c < end; c++) {
                         parent.children[c - i] = nodes.get(c);
                         parent.keys[c - i] = c == i ? null : bounds.get(c);
+                        parent.prefixes[c - i] = c == i ? 0 : prefix(bounds.get(c));
                     }
                     parent.size = end - i;
                     parents.add(parent);
@@ -479,6 +571,7 @@ final class CowTree {
                 tree.root = new Leaf(owner);
             }
             tree.size = size;
+            tree.index = PointIndex.of(tree.root, size);
             return tree;
         }
     }
@@ -507,8 +600,12 @@ final class CowTree {
             for (int i = 0; i < leaf.size; i++) {
                 var key = leaf.keys[i];
                 if ((i > 0 && compare(leaf.keys[i - 1], key) >= 0) || (lower != null && compare(key, lower) < 0)
-                        || (upper != null && compare(key, upper) >= 0) || leaf.values[i] == null) {
+                        || (upper != null && compare(key, upper) >= 0)) {
                     throw new IllegalStateException("leaf key " + StateSnapshot.hex(key) + " out of order or bounds");
+                }
+                var cell = leaf.cells[i];
+                if (cell == null || cell.key != key || cell.value == null) {
+                    throw new IllegalStateException("leaf key " + StateSnapshot.hex(key) + " has no cell of its own");
                 }
             }
             return leaf.size;
@@ -521,9 +618,47 @@ final class CowTree {
             if (i > 0 && ((lower != null && compare(from, lower) < 0) || (upper != null && compare(from, upper) >= 0))) {
                 throw new IllegalStateException("separator " + StateSnapshot.hex(from) + " out of bounds");
             }
+            if (i > 0 && inner.prefixes[i] != prefix(from)) {
+                throw new IllegalStateException("separator " + StateSnapshot.hex(from) + " has a stale prefix");
+            }
             count += check(inner.children[i], from, to, expectedHeight - 1, false);
         }
         return count;
+    }
+
+    /**
+     * Verifies the live tree: the invariants of {@link #checkInvariants(Node)}, its size, that nothing
+     * the writer owns sits under a node it does not own (a snapshot would see it change), and that
+     * the point index holds exactly the tree's cells. For tests: it walks everything.
+     */
+    long checkInvariants() {
+        long count = checkInvariants(root);
+        if (count != size) {
+            throw new IllegalStateException("the tree holds " + count + " keys but counts " + size);
+        }
+        checkOwnership(root, true);
+        index.check(root, size);
+        return count;
+    }
+
+    private void checkOwnership(Node node, boolean underOwned) {
+        boolean owned = node.owner == owner;
+        if (owned && !underOwned) {
+            throw new IllegalStateException("an owned node under a node a snapshot may share");
+        }
+        if (node instanceof Leaf leaf) {
+            for (int i = 0; i < leaf.size; i++) {
+                if (leaf.cells[i].owner == owner && !owned) {
+                    throw new IllegalStateException("the owned cell of " + StateSnapshot.hex(leaf.keys[i])
+                            + " in a leaf a snapshot may share");
+                }
+            }
+        } else {
+            var inner = (Inner) node;
+            for (int i = 0; i < inner.size; i++) {
+                checkOwnership(inner.children[i], owned);
+            }
+        }
     }
 
     // ---- iteration -----------------------------------------------------------------------------
@@ -531,12 +666,25 @@ final class CowTree {
     static void forEach(Node node, EntryVisitor visitor) {
         if (node instanceof Leaf leaf) {
             for (int i = 0; i < leaf.size; i++) {
-                visitor.visit(leaf.keys[i], leaf.values[i]);
+                visitor.visit(leaf.keys[i], leaf.cells[i].value);
             }
         } else {
             var inner = (Inner) node;
             for (int i = 0; i < inner.size; i++) {
                 forEach(inner.children[i], visitor);
+            }
+        }
+    }
+
+    static void forEachCell(Node node, Consumer<Cell> action) {
+        if (node instanceof Leaf leaf) {
+            for (int i = 0; i < leaf.size; i++) {
+                action.accept(leaf.cells[i]);
+            }
+        } else {
+            var inner = (Inner) node;
+            for (int i = 0; i < inner.size; i++) {
+                forEachCell(inner.children[i], action);
             }
         }
     }
@@ -622,7 +770,7 @@ final class CowTree {
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }
-            var entry = new StateEntry(leaf.keys[slot].clone(), leaf.values[slot].clone());
+            var entry = new StateEntry(leaf.keys[slot].clone(), leaf.cells[slot].value.clone());
             slot++;
             return entry;
         }

@@ -113,13 +113,14 @@ public final class StateSnapshot implements Iterable<StateEntry> {
                 changes.onDelete(xl.keys[a.offset]);
                 a.advance();
             } else if (c > 0) {
-                changes.onPut(yl.keys[b.offset], yl.values[b.offset]);
+                changes.onPut(yl.keys[b.offset], yl.cells[b.offset].value);
                 b.advance();
             } else {
-                var before = xl.values[a.offset];
-                var after = yl.values[b.offset];
-                if (before != after && !Arrays.equals(before, after)) {
-                    changes.onPut(yl.keys[b.offset], after);
+                // The same cell in both: unchanged (a cell a snapshot sees never changes again).
+                var before = xl.cells[a.offset];
+                var after = yl.cells[b.offset];
+                if (before != after && !Arrays.equals(before.value, after.value)) {
+                    changes.onPut(yl.keys[b.offset], after.value);
                 }
                 a.advance();
                 b.advance();

@@ -5,7 +5,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
 
@@ -143,16 +142,15 @@ final class FrameRing {
         return (int) INT.getAcquire(buffer, index(position));
     }
 
-    /** Writes the frames in [from, to) to {@code channel} at {@code fileOffset}. */
-    void writeTo(FileChannel channel, long from, long to, long fileOffset) throws IOException {
+    /** Writes the frames in [from, to) through {@code writer} at {@code fileOffset}. */
+    void writeTo(SegmentWriter writer, long from, long to, long fileOffset) throws IOException {
         long remaining = to - from;
         while (remaining > 0) {
             int i = index(from);
             int chunk = (int) Math.min(remaining, capacity - i);
             consumerView.limit(i + chunk).position(i);
-            while (consumerView.hasRemaining()) {
-                fileOffset += channel.write(consumerView, fileOffset);
-            }
+            writer.write(consumerView, fileOffset);
+            fileOffset += chunk;
             from += chunk;
             remaining -= chunk;
         }

@@ -1,27 +1,27 @@
 package io.laminar.storage.wal;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 
 /**
  * One segment file of a log: where it is, the position of its first record and its size.
  *
- * <p>The {@link #channel()} is the writer's; only the log's flush-lock holder writes through it.
- * Readers open their own channels. Immutable apart from closing the channel.
+ * <p>The {@link #writer()} is the log's, as its {@link WalIoBackend} writes; only the log's
+ * flush-lock holder writes through it. Readers open their own channels. Immutable apart from
+ * closing the writer.
  */
 final class Segment {
 
     private final Path path;
     private final long basePosition;
     private final long capacity;
-    private final FileChannel channel;
+    private final SegmentWriter writer;
 
-    Segment(Path path, long basePosition, long capacity, FileChannel channel) {
+    Segment(Path path, long basePosition, long capacity, SegmentWriter writer) {
         this.path = path;
         this.basePosition = basePosition;
         this.capacity = capacity;
-        this.channel = channel;
+        this.writer = writer;
     }
 
     Path path() {
@@ -36,8 +36,13 @@ final class Segment {
         return capacity;
     }
 
-    FileChannel channel() {
-        return channel;
+    SegmentWriter writer() {
+        return writer;
+    }
+
+    /** This segment, written from now on through {@code newWriter} (which took over the file). */
+    Segment withWriter(SegmentWriter newWriter) {
+        return new Segment(path, basePosition, capacity, newWriter);
     }
 
     long fileOffset(long position) {
@@ -51,7 +56,7 @@ final class Segment {
 
     void closeQuietly() {
         try {
-            channel.close();
+            writer.close();
         } catch (IOException ignored) {
             // Closing a channel we no longer write through cannot lose data; nothing to report.
         }

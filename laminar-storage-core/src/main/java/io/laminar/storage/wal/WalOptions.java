@@ -18,6 +18,8 @@ import java.util.Objects;
  *                        it is full (rounded up to a power of two of at least one record frame)
  * @param syncPolicy      when plain appends are synced
  * @param corruptionPolicy what {@code open} does with corruption that is not a torn tail
+ * @param ioBackend       how segments are written and synced ({@link WalIoBackend#FILE_CHANNEL} by
+ *                        default); the files are the same whichever is chosen
  * @param fileIO          the file-system seam
  * @param listener        callbacks for metrics and logging
  */
@@ -28,6 +30,7 @@ public record WalOptions(
         int writeBufferSize,
         SyncPolicy syncPolicy,
         CorruptionPolicy corruptionPolicy,
+        WalIoBackend ioBackend,
         FileIO fileIO,
         WalListener listener) {
 
@@ -40,6 +43,7 @@ public record WalOptions(
     public WalOptions {
         Objects.requireNonNull(syncPolicy, "syncPolicy");
         Objects.requireNonNull(corruptionPolicy, "corruptionPolicy");
+        Objects.requireNonNull(ioBackend, "ioBackend");
         Objects.requireNonNull(fileIO, "fileIO");
         Objects.requireNonNull(listener, "listener");
         if (!WalFileNames.isLogName(name)) {
@@ -87,7 +91,7 @@ public record WalOptions(
     public Builder toBuilder() {
         return new Builder().name(name).segmentSize(segmentSize).maxRecordSize(maxRecordSize)
                 .writeBufferSize(writeBufferSize).syncPolicy(syncPolicy).corruptionPolicy(corruptionPolicy)
-                .fileIO(fileIO).listener(listener);
+                .ioBackend(ioBackend).fileIO(fileIO).listener(listener);
     }
 
     /** The write buffer's real capacity: a power of two that holds at least two of the largest frames. */
@@ -104,6 +108,7 @@ public record WalOptions(
         private int writeBufferSize = DEFAULT_WRITE_BUFFER_SIZE;
         private SyncPolicy syncPolicy = SyncPolicy.groupCommit();
         private CorruptionPolicy corruptionPolicy = CorruptionPolicy.FAIL;
+        private WalIoBackend ioBackend = WalIoBackend.FILE_CHANNEL;
         private FileIO fileIO = FileIO.system();
         private WalListener listener = WalListener.NONE;
 
@@ -140,6 +145,15 @@ public record WalOptions(
             return this;
         }
 
+        /**
+         * How segments are written and synced; {@link WalIoBackend#FILE_CHANNEL} by default. A backend
+         * that cannot run in the log's directory fails {@link WriteAheadLog#open} (see {@link WalIoBackend}).
+         */
+        public Builder ioBackend(WalIoBackend ioBackend) {
+            this.ioBackend = ioBackend;
+            return this;
+        }
+
         public Builder fileIO(FileIO fileIO) {
             this.fileIO = fileIO;
             return this;
@@ -152,7 +166,7 @@ public record WalOptions(
 
         public WalOptions build() {
             return new WalOptions(name, segmentSize, maxRecordSize, writeBufferSize, syncPolicy, corruptionPolicy,
-                    fileIO, listener);
+                    ioBackend, fileIO, listener);
         }
     }
 }

@@ -177,7 +177,7 @@ final class WalRecovery {
             var segments = new ArrayList<Segment>();
             long records = 0;
             for (var scan : scans) {
-                segments.add(new Segment(scan.path, scan.base, scan.capacity, scan.channel));
+                segments.add(new Segment(scan.path, scan.base, scan.capacity, new FileChannelSegmentWriter(scan.channel)));
                 records += scan.records;
             }
             // With every segment cut away, the log starts again where its first segment started.

@@ -6,6 +6,7 @@ import io.laminar.storage.io.FileIO;
 import io.laminar.storage.io.PowerLossFileIO;
 import io.laminar.storage.wal.SyncPolicy;
 import io.laminar.storage.wal.WalOptions;
+import io.laminar.storage.wal.WalTestBackend;
 import io.laminar.storage.wal.WriteAheadLog;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -43,7 +44,7 @@ final class WalPowerLossWorkload implements PowerLossExplorer.Workload {
     }
 
     static WalOptions options(FileIO io, SyncPolicy policy) {
-        return WalOptions.builder().name("log").segmentSize(64 * 1024).maxRecordSize(8192).writeBufferSize(128 * 1024).syncPolicy(policy)
+        return WalTestBackend.options().name("log").segmentSize(64 * 1024).maxRecordSize(8192).writeBufferSize(128 * 1024).syncPolicy(policy)
                 .fileIO(io).build();
     }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.ReadableByteChannel;
+import java.nio.file.FileSystemException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -55,6 +56,7 @@ public final class FaultyFileIO implements FileIO {
     private final List<Path> closedUnsynced = new CopyOnWriteArrayList<>();
     private volatile Slowdown slowWrites = Slowdown.NONE;
     private volatile Slowdown slowForces = Slowdown.NONE;
+    private final Set<OpenOption> refusedOptions = ConcurrentHashMap.newKeySet();
 
     public FaultyFileIO(FileIO delegate) {
         this.delegate = Objects.requireNonNull(delegate, "delegate");
@@ -90,6 +92,16 @@ public final class FaultyFileIO implements FileIO {
         return this;
     }
 
+    /**
+     * Makes every later {@code open} with {@code option} fail as a file system that does not support
+     * it does (Linux answers EINVAL): say {@code ExtendedOpenOption.DIRECT} on a file system that
+     * refuses O_DIRECT.
+     */
+    public FaultyFileIO refuseOpenOption(OpenOption option) {
+        refusedOptions.add(Objects.requireNonNull(option, "option"));
+        return this;
+    }
+
     /** Files whose channel was closed while it had writes that no successful fdatasync covered. */
     public List<Path> closedWithUnsyncedWrites() {
         return List.copyOf(closedUnsynced);
@@ -106,6 +118,12 @@ public final class FaultyFileIO implements FileIO {
 
     @Override
     public FileChannel open(Path path, Set<? extends OpenOption> options) throws IOException {
+        for (var option : options) {
+            if (refusedOptions.contains(option)) {
+                throw new FileSystemException(path.toString(), null, "Invalid argument (injected: this file system "
+                        + "does not support the open option " + option + ")");
+            }
+        }
         var channel = new Channel(delegate.open(path, options), normalize(path));
         openChannels.add(channel);
         return channel;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalIoBackend;
 import io.laminar.storage.wal.WalListener;
 import io.laminar.storage.wal.WalOptions;
 import java.nio.ByteBuffer;
@@ -72,6 +73,20 @@ class PerCoreWalTest {
             all[core] = core;
         }
         return prepareWhilePolling(wal, Duration.ofSeconds(30), all).join();
+    }
+
+    @Test
+    void everyCoresLogWritesWithTheIoBackendTheOptionsChooseAndReplaysWithAnother() {
+        try (var wal = PerCoreWalManager.open(dir, options(2).wal(w -> w.ioBackend(WalIoBackend.DIRECT)).build())) {
+            assertThat(wal.ioBackend(0)).isEqualTo(WalIoBackend.DIRECT);
+            assertThat(wal.ioBackend(1)).isEqualTo(WalIoBackend.DIRECT);
+            wal.writer(0).append(bytes("a"));
+            wal.writer(1).append(bytes("b"));
+        }
+        try (var wal = PerCoreWalManager.open(dir, options(2).build())) {
+            assertThat(wal.ioBackend(0)).isEqualTo(WalIoBackend.FILE_CHANNEL);
+            assertThat(replayAll(wal, wal.startPositions(), Long.MAX_VALUE)).containsExactly("0/0/a", "1/0/b");
+        }
     }
 
     @Test

@@ -27,7 +27,7 @@ class WalBadInputTest {
     Path dir;
 
     private static WalOptions.Builder small() {
-        return WalOptions.builder().segmentSize(64 * 1024).maxRecordSize(4096).writeBufferSize(16 * 1024);
+        return WalTestBackend.options().segmentSize(64 * 1024).maxRecordSize(4096).writeBufferSize(16 * 1024);
     }
 
     private static byte[] payload(int i) {
@@ -186,7 +186,7 @@ class WalBadInputTest {
     @ParameterizedTest
     @ValueSource(longs = {0, -1, 4096, 65528, 65537, 65540, (1L << 30) + 8, Long.MAX_VALUE})
     void optionsRejectAnInvalidSegmentSize(long segmentSize) {
-        assertThatThrownBy(() -> WalOptions.builder().segmentSize(segmentSize).maxRecordSize(1024).build())
+        assertThatThrownBy(() -> WalTestBackend.options().segmentSize(segmentSize).maxRecordSize(1024).build())
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("segmentSize")
                 .hasMessageContaining("but was " + segmentSize);
@@ -195,23 +195,23 @@ class WalBadInputTest {
     @Test
     void optionsRejectAMaxRecordSizeThatDoesNotFitInASegment() {
         // 64 bytes of segment header and 24 of frame header leave 65448 bytes for one record.
-        assertThat(WalOptions.builder().segmentSize(65536).maxRecordSize(65448).build().maxRecordSize())
+        assertThat(WalTestBackend.options().segmentSize(65536).maxRecordSize(65448).build().maxRecordSize())
                 .isEqualTo(65448);
         for (int tooLarge : new int[] {65449, 65536, Integer.MAX_VALUE}) {
-            assertThatThrownBy(() -> WalOptions.builder().segmentSize(65536).maxRecordSize(tooLarge).build())
+            assertThatThrownBy(() -> WalTestBackend.options().segmentSize(65536).maxRecordSize(tooLarge).build())
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("maxRecordSize (" + tooLarge + ") must fit in one segment")
                     .hasMessageContaining("segmentSize was 65536");
         }
         // The default segment size with a too-large maxRecordSize.
-        assertThatThrownBy(() -> WalOptions.builder().maxRecordSize(128 << 20).build())
+        assertThatThrownBy(() -> WalTestBackend.options().maxRecordSize(128 << 20).build())
                 .hasMessageContaining("maxRecordSize (" + (128 << 20) + ")");
     }
 
     @ParameterizedTest
     @ValueSource(ints = {0, -1, Integer.MIN_VALUE})
     void optionsRejectANonPositiveMaxRecordSize(int maxRecordSize) {
-        assertThatThrownBy(() -> WalOptions.builder().maxRecordSize(maxRecordSize).build())
+        assertThatThrownBy(() -> WalTestBackend.options().maxRecordSize(maxRecordSize).build())
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("maxRecordSize must be at least 1, but was " + maxRecordSize);
     }
@@ -219,7 +219,7 @@ class WalBadInputTest {
     @ParameterizedTest
     @ValueSource(strings = {"", "a/b", "../up", "-x", "x-", "a--b", "a b", "wal.log", "ö", "*"})
     void optionsRejectABadName(String name) {
-        assertThatThrownBy(() -> WalOptions.builder().name(name).build())
+        assertThatThrownBy(() -> WalTestBackend.options().name(name).build())
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("name must be")
                 .hasMessageContaining("but was '" + name + "'");
@@ -227,19 +227,19 @@ class WalBadInputTest {
 
     @Test
     void optionsRejectANullOrTooLongName() {
-        assertThatThrownBy(() -> WalOptions.builder().name(null).build())
+        assertThatThrownBy(() -> WalTestBackend.options().name(null).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("but was 'null'");
         var tooLong = "n".repeat(65);
-        assertThatThrownBy(() -> WalOptions.builder().name(tooLong).build())
+        assertThatThrownBy(() -> WalTestBackend.options().name(tooLong).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("but was '" + tooLong + "'");
-        assertThat(WalOptions.builder().name("n".repeat(64)).build().name()).hasSize(64);
-        assertThat(WalOptions.builder().name("orders-v2_eu").build().name()).isEqualTo("orders-v2_eu");
+        assertThat(WalTestBackend.options().name("n".repeat(64)).build().name()).hasSize(64);
+        assertThat(WalTestBackend.options().name("orders-v2_eu").build().name()).isEqualTo("orders-v2_eu");
     }
 
     @ParameterizedTest
     @ValueSource(ints = {0, 4095, -1, (1 << 30) + 1})
     void optionsRejectAnInvalidWriteBufferSize(int writeBufferSize) {
-        assertThatThrownBy(() -> WalOptions.builder().writeBufferSize(writeBufferSize).build())
+        assertThatThrownBy(() -> WalTestBackend.options().writeBufferSize(writeBufferSize).build())
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("writeBufferSize")
                 .hasMessageContaining("but was " + writeBufferSize);
@@ -247,8 +247,8 @@ class WalBadInputTest {
 
     @Test
     void optionsRejectMissingPolicies() {
-        assertThatThrownBy(() -> WalOptions.builder().syncPolicy(null).build()).hasMessageContaining("syncPolicy");
-        assertThatThrownBy(() -> WalOptions.builder().corruptionPolicy(null).build())
+        assertThatThrownBy(() -> WalTestBackend.options().syncPolicy(null).build()).hasMessageContaining("syncPolicy");
+        assertThatThrownBy(() -> WalTestBackend.options().corruptionPolicy(null).build())
                 .hasMessageContaining("corruptionPolicy");
     }
 

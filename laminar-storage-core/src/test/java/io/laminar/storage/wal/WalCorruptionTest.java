@@ -45,7 +45,7 @@ class WalCorruptionTest {
     Path dir;
 
     private static WalOptions.Builder small() {
-        return WalOptions.builder().segmentSize(SEGMENT_SIZE).maxRecordSize(4096).writeBufferSize(16 * 1024);
+        return WalTestBackend.options().segmentSize(SEGMENT_SIZE).maxRecordSize(4096).writeBufferSize(16 * 1024);
     }
 
     /** Non-zero payload bytes of 16 to 915 bytes, different for every i. */

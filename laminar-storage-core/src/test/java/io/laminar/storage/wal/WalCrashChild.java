@@ -59,7 +59,7 @@ public final class WalCrashChild {
         var policy = args[5];
         exitWhenOrphaned();
 
-        var options = WalOptions.builder().name(LOG_NAME).segmentSize(segmentSize).maxRecordSize(MAX_RECORD_SIZE)
+        var options = WalTestBackend.options().name(LOG_NAME).segmentSize(segmentSize).maxRecordSize(MAX_RECORD_SIZE)
                 .writeBufferSize(writeBufferSize).syncPolicy(syncPolicy(policy)).build();
         var wal = WriteAheadLog.open(dir, options);
         var report = wal.recoveryReport();

@@ -132,7 +132,7 @@ class WalCrashTest {
         var java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         var command = List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=info", WalTestBackend.childJvmArgument(),
                 "-cp", System.getProperty("java.class.path"), WalCrashChild.class.getName(),
                 logDir.toString(), Integer.toString(plan.round), Integer.toString(plan.writers),
                 Long.toString(plan.segmentSize), Integer.toString(plan.writeBufferSize), plan.policy);
@@ -279,7 +279,7 @@ class WalCrashTest {
                 assertThat(previous).as("%s acknowledged twice", ack).isNull();
             }
 
-            var options = WalOptions.builder().name(WalCrashChild.LOG_NAME).segmentSize(64 * 1024)
+            var options = WalTestBackend.options().name(WalCrashChild.LOG_NAME).segmentSize(64 * 1024)
                     .maxRecordSize(WalCrashChild.MAX_RECORD_SIZE).build();
             try (var wal = WriteAheadLog.open(logDir, options)) {
                 var report = wal.recoveryReport();

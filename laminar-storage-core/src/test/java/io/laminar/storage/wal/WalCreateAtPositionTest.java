@@ -17,7 +17,7 @@ class WalCreateAtPositionTest {
     Path dir;
 
     private static WalOptions options() {
-        return WalOptions.builder().segmentSize(64 * 1024).maxRecordSize(4096).writeBufferSize(16 * 1024).build();
+        return WalTestBackend.options().segmentSize(64 * 1024).maxRecordSize(4096).writeBufferSize(16 * 1024).build();
     }
 
     @Test

@@ -52,7 +52,7 @@ class WalFailureTest {
     Path dir;
 
     private static WalOptions.Builder options(FileIO io) {
-        return WalOptions.builder().segmentSize(SEGMENT_SIZE).maxRecordSize(4096).writeBufferSize(16 * 1024)
+        return WalTestBackend.options().segmentSize(SEGMENT_SIZE).maxRecordSize(4096).writeBufferSize(16 * 1024)
                 .fileIO(io);
     }
 

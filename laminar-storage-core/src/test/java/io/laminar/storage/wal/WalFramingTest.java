@@ -30,7 +30,7 @@ class WalFramingTest {
         var frame = WalFraming.frame(ByteBuffer.wrap(payload));
         assertThat(frame.capacity()).isEqualTo(WalFraming.frameLength(payload.length))
                 .isEqualTo(WalTestFiles.paddedFrameLength(payload.length));
-        try (var wal = WriteAheadLog.open(dir, WalOptions.builder().build())) {
+        try (var wal = WriteAheadLog.open(dir, WalTestBackend.options().build())) {
             assertThat(wal.append(payload)).isZero();
             wal.sync().get(10, TimeUnit.SECONDS);
         }

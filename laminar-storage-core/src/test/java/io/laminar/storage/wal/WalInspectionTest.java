@@ -22,7 +22,7 @@ class WalInspectionTest {
     Path dir;
 
     private WalOptions options(CorruptionPolicy policy) {
-        return WalOptions.builder().segmentSize(64 * 1024).maxRecordSize(4096).corruptionPolicy(policy).build();
+        return WalTestBackend.options().segmentSize(64 * 1024).maxRecordSize(4096).corruptionPolicy(policy).build();
     }
 
     private void write(int records) {

@@ -20,7 +20,7 @@ class WriteAheadLogTest {
     Path dir;
 
     private WalOptions.Builder small() {
-        return WalOptions.builder().segmentSize(64 * 1024).maxRecordSize(4096).writeBufferSize(16 * 1024);
+        return WalTestBackend.options().segmentSize(64 * 1024).maxRecordSize(4096).writeBufferSize(16 * 1024);
     }
 
     static byte[] record(int i) {
@@ -82,7 +82,7 @@ class WriteAheadLogTest {
 
     @Test
     void syncPolicyNoneNeverSyncsWhenTheWriteBufferFills() throws Exception {
-        var options = WalOptions.builder().segmentSize(1 << 20).maxRecordSize(4096).writeBufferSize(4096)
+        var options = WalTestBackend.options().segmentSize(1 << 20).maxRecordSize(4096).writeBufferSize(4096)
                 .syncPolicy(SyncPolicy.none()).build();
         try (var wal = WriteAheadLog.open(dir, options)) {
             var payload = new byte[200];

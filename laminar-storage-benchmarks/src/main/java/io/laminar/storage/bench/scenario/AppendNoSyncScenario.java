@@ -8,6 +8,7 @@ import io.laminar.storage.bench.RawFile;
 import io.laminar.storage.bench.Result;
 import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalIoBackend;
 import io.laminar.storage.wal.WalOptions;
 import io.laminar.storage.wal.WriteAheadLog;
 import java.nio.ByteBuffer;
@@ -38,7 +39,9 @@ public final class AppendNoSyncScenario implements Scenario {
         var results = new ArrayList<Result>();
         for (int size : RECORD_SIZES) {
             byte[] payload = Payloads.random(size, size);
-            results.add(laminar(context, payload));
+            for (var backend : context.backends()) {
+                results.add(laminar(context, payload, backend));
+            }
             results.add(raw(context, payload));
             results.add(chronicleQueue(context, payload));
         }
@@ -55,9 +58,10 @@ public final class AppendNoSyncScenario implements Scenario {
         return new Phase(s.latencyMeasure(), s.latencyPhaseBytes() / size);
     }
 
-    private Result laminar(BenchContext context, byte[] payload) throws Exception {
-        var dir = context.newDirectory(NAME + "-laminar-" + payload.length);
-        try (var wal = WriteAheadLog.open(dir, WalOptions.builder().syncPolicy(SyncPolicy.none()).build())) {
+    private Result laminar(BenchContext context, byte[] payload, WalIoBackend backend) throws Exception {
+        var dir = context.newDirectory(NAME + "-laminar-" + payload.length + "-" + backend.propertyValue());
+        var options = WalOptions.builder().syncPolicy(SyncPolicy.none()).ioBackend(backend).build();
+        try (var wal = WriteAheadLog.open(dir, options)) {
             BenchContext.settleAfterOpen();
             ByteBuffer buffer = ByteBuffer.wrap(payload);
             var stats = wal.statistics();
@@ -75,7 +79,8 @@ public final class AppendNoSyncScenario implements Scenario {
                             fullWaits[1] = stats.bufferFullWaits();
                         }
                     });
-            return new Result(NAME, "laminar", 1, payload.length).throughput(m.ops(), m.seconds()).latency(m.nanos())
+            return DurableSingleScenario.laminarRow(NAME, backend, 1, payload.length).throughput(m.ops(), m.seconds())
+                    .latency(m.nanos())
                     .extra("bufferFullWaits", fullWaits[1] - fullWaits[0]);
         } finally {
             BenchContext.deleteTree(dir);

@@ -8,10 +8,13 @@ import io.laminar.storage.bench.Result;
 import io.laminar.storage.bench.Rounds;
 import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalIoBackend;
 import io.laminar.storage.wal.WalOptions;
 import io.laminar.storage.wal.WriteAheadLog;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -36,18 +39,21 @@ public final class BulkScenario implements Scenario {
     @Override
     public List<Result> run(BenchContext context) throws Exception {
         byte[] payload = Payloads.random(RECORD_BYTES, 1024);
-        return Rounds.interleaved(context.settings().bulkRounds(), List.of(
-                () -> laminar(context, payload),
-                () -> raw(context, payload)), Result::mbPerSec, "runsMbPerSec");
+        var systems = new ArrayList<Callable<Result>>();
+        for (var backend : context.backends()) {
+            systems.add(() -> laminar(context, payload, backend));
+        }
+        systems.add(() -> raw(context, payload));
+        return Rounds.interleaved(context.settings().bulkRounds(), systems, Result::mbPerSec, "runsMbPerSec");
     }
 
     private long batches(long bytes) {
         return Math.max(1, bytes / ((long) RECORDS_PER_SYNC * RECORD_BYTES));
     }
 
-    private Result laminar(BenchContext context, byte[] payload) throws Exception {
-        var dir = context.newDirectory(NAME + "-laminar");
-        var options = WalOptions.builder().syncPolicy(SyncPolicy.none()).build();
+    private Result laminar(BenchContext context, byte[] payload, WalIoBackend backend) throws Exception {
+        var dir = context.newDirectory(NAME + "-laminar-" + backend.propertyValue());
+        var options = WalOptions.builder().syncPolicy(SyncPolicy.none()).ioBackend(backend).build();
         try (var wal = WriteAheadLog.open(dir, options)) {
             BenchContext.settleAfterOpen();
             var buffer = ByteBuffer.wrap(payload);
@@ -61,7 +67,7 @@ public final class BulkScenario implements Scenario {
             var stats = wal.statistics();
             long syncsBefore = stats.syncs();
             long syncNanosBefore = stats.syncNanosTotal();
-            var result = measure(context, "laminar", batch);
+            var result = measure(context, DurableSingleScenario.laminarRow(NAME, backend, 1, RECORD_BYTES), batch);
             long syncs = stats.syncs() - syncsBefore;
             return result.extra("syncs", syncs)
                     .extra("syncMicros", Result.round((stats.syncNanosTotal() - syncNanosBefore) / 1e3 / syncs, 1))
@@ -85,7 +91,7 @@ public final class BulkScenario implements Scenario {
                 file.sync();
             };
             runBatches(batch, batches(context.settings().bulkWarmupBytes()), null);
-            return measure(context, "raw", batch);
+            return measure(context, new Result(NAME, "raw", 1, RECORD_BYTES), batch);
         } finally {
             BenchContext.deleteTree(dir);
         }
@@ -98,13 +104,13 @@ public final class BulkScenario implements Scenario {
     }
 
     /** Times the measured batches: MB/s over all of them, and the latency of each 1 MiB batch as extras. */
-    private Result measure(BenchContext context, String system, Batch batch) throws Exception {
+    private Result measure(BenchContext context, Result row, Batch batch) throws Exception {
         long count = batches(context.settings().bulkBytes());
         var histogram = ClosedLoop.newHistogram();
         long start = System.nanoTime();
         runBatches(batch, count, histogram);
         double seconds = (System.nanoTime() - start) / 1e9;
-        return new Result(NAME, system, 1, RECORD_BYTES).throughput(count * RECORDS_PER_SYNC, seconds)
+        return row.throughput(count * RECORDS_PER_SYNC, seconds)
                 .extra("batchP50Micros", histogram.getValueAtPercentile(50) / 1e3)
                 .extra("batchP99Micros", histogram.getValueAtPercentile(99) / 1e3)
                 .extra("batchMaxMicros", histogram.getMaxValue() / 1e3);

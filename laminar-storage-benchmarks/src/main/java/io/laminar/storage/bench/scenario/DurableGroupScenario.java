@@ -7,6 +7,7 @@ import io.laminar.storage.bench.Result;
 import io.laminar.storage.bench.Rounds;
 import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalIoBackend;
 import io.laminar.storage.wal.WalOptions;
 import io.laminar.storage.wal.WriteAheadLog;
 import java.nio.ByteBuffer;
@@ -39,7 +40,9 @@ public final class DurableGroupScenario implements Scenario {
         byte[] payload = Payloads.random(DurableSingleScenario.RECORD_BYTES, 256);
         var systems = new ArrayList<Callable<Result>>();
         for (int threads : THREADS) {
-            systems.add(() -> laminar(context, payload, threads));
+            for (var backend : context.backends()) {
+                systems.add(() -> laminar(context, payload, threads, backend));
+            }
             systems.add(() -> DurableSingleScenario.rocksDb(context, payload, NAME, threads));
         }
         systems.add(() -> DurableSingleScenario.raw(context, payload, NAME));
@@ -47,10 +50,10 @@ public final class DurableGroupScenario implements Scenario {
                 DurableSingleScenario.RUNS_FIELD);
     }
 
-    private Result laminar(BenchContext context, byte[] payload, int threads) throws Exception {
-        var dir = context.newDirectory(NAME + "-laminar-" + threads);
+    private Result laminar(BenchContext context, byte[] payload, int threads, WalIoBackend backend) throws Exception {
+        var dir = context.newDirectory(NAME + "-laminar-" + threads + "-" + backend.propertyValue());
         var options = WalOptions.builder().segmentSize(DurableSingleScenario.SEGMENT_SIZE).syncPolicy(GROUP_COMMIT)
-                .build();
+                .ioBackend(backend).build();
         try (var wal = WriteAheadLog.open(dir, options)) {
             BenchContext.settleAfterOpen();
             var syncs = new SyncCounter(wal.statistics());
@@ -58,7 +61,8 @@ public final class DurableGroupScenario implements Scenario {
                 var buffer = ByteBuffer.wrap(payload);
                 return () -> wal.appendDurable(buffer).join();
             }, DurableSingleScenario.warmup(context), DurableSingleScenario.measure(context), syncs);
-            return syncs.addTo(new Result(NAME, "laminar", threads, payload.length).throughput(m.ops(), m.seconds())
+            return syncs.addTo(DurableSingleScenario.laminarRow(NAME, backend, threads, payload.length)
+                    .throughput(m.ops(), m.seconds())
                     .latency(m.nanos()), m.seconds());
         } finally {
             BenchContext.deleteTree(dir);

@@ -10,10 +10,13 @@ import io.laminar.storage.bench.RocksDbSync;
 import io.laminar.storage.bench.Rounds;
 import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalIoBackend;
 import io.laminar.storage.wal.WalOptions;
 import io.laminar.storage.wal.WriteAheadLog;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 
 /**
  * {@code durable-single}: one writer, every 128 B record durable before the next is written.
@@ -37,10 +40,13 @@ public final class DurableSingleScenario implements Scenario {
     @Override
     public List<Result> run(BenchContext context) throws Exception {
         byte[] payload = Payloads.random(RECORD_BYTES, 128);
-        return Rounds.interleaved(context.settings().durableRounds(), List.of(
-                () -> laminar(context, payload),
-                () -> raw(context, payload, NAME),
-                () -> rocksDb(context, payload, NAME, 1)), Result::recordsPerSec, RUNS_FIELD);
+        var systems = new ArrayList<Callable<Result>>();
+        for (var backend : context.backends()) {
+            systems.add(() -> laminar(context, payload, backend));
+        }
+        systems.add(() -> raw(context, payload, NAME));
+        systems.add(() -> rocksDb(context, payload, NAME, 1));
+        return Rounds.interleaved(context.settings().durableRounds(), systems, Result::recordsPerSec, RUNS_FIELD);
     }
 
     /** Every run's records/s when a system ran in several rounds. */
@@ -54,15 +60,21 @@ public final class DurableSingleScenario implements Scenario {
         return Phase.of(context.settings().durableMeasure());
     }
 
-    private Result laminar(BenchContext context, byte[] payload) throws Exception {
-        var dir = context.newDirectory(NAME + "-laminar");
-        var options = WalOptions.builder().segmentSize(SEGMENT_SIZE).syncPolicy(SyncPolicy.everyAppend()).build();
+    /** A laminar row of {@code scenario}: system {@code laminar} and the backend it ran with. */
+    static Result laminarRow(String scenario, WalIoBackend backend, int threads, int recordBytes) {
+        return new Result(scenario, "laminar", threads, recordBytes).extra("backend", backend.propertyValue());
+    }
+
+    private Result laminar(BenchContext context, byte[] payload, WalIoBackend backend) throws Exception {
+        var dir = context.newDirectory(NAME + "-laminar-" + backend.propertyValue());
+        var options = WalOptions.builder().segmentSize(SEGMENT_SIZE).syncPolicy(SyncPolicy.everyAppend())
+                .ioBackend(backend).build();
         try (var wal = WriteAheadLog.open(dir, options)) {
             BenchContext.settleAfterOpen();
             var buffer = ByteBuffer.wrap(payload);
             var syncs = new SyncCounter(wal.statistics());
             var m = ClosedLoop.run(1, t -> () -> wal.append(buffer), warmup(context), measure(context), syncs);
-            return syncs.addTo(new Result(NAME, "laminar", 1, RECORD_BYTES).throughput(m.ops(), m.seconds())
+            return syncs.addTo(laminarRow(NAME, backend, 1, RECORD_BYTES).throughput(m.ops(), m.seconds())
                     .latency(m.nanos()), m.seconds());
         } finally {
             BenchContext.deleteTree(dir);

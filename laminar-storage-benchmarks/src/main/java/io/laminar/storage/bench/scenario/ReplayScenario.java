@@ -5,6 +5,7 @@ import io.laminar.storage.bench.Payloads;
 import io.laminar.storage.bench.Result;
 import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalIoBackend;
 import io.laminar.storage.wal.WalOptions;
 import io.laminar.storage.wal.WalRecord;
 import io.laminar.storage.wal.WriteAheadLog;
@@ -44,29 +45,40 @@ public final class ReplayScenario implements Scenario {
     public List<Result> run(BenchContext context) throws Exception {
         var dir = context.newDirectory(NAME);
         try {
-            long records = writeLog(dir, context.settings().replayBytes());
+            var backends = context.backends();
+            long records = writeLog(dir, context.settings().replayBytes(), backends.get(0));
             // One untimed pass of each, so the measured runs do not include JIT compilation.
             raw(dir);
-            laminar(dir, records);
-            var laminarRuns = new ArrayList<Result>();
+            laminar(dir, records, backends.get(0));
+            var laminarRuns = new ArrayList<List<Result>>();
+            for (int b = 0; b < backends.size(); b++) {
+                laminarRuns.add(new ArrayList<>());
+            }
             var rawRuns = new ArrayList<Result>();
             for (int i = 0; i < context.settings().replayRepeats(); i++) {
                 rawRuns.add(raw(dir));
-                laminarRuns.add(laminar(dir, records));
+                for (int b = 0; b < backends.size(); b++) {
+                    laminarRuns.get(b).add(laminar(dir, records, backends.get(b)));
+                }
             }
-            return List.of(Result.median(laminarRuns, Result::mbPerSec, "runsMbPerSec"),
-                    Result.median(rawRuns, Result::mbPerSec, "runsMbPerSec"));
+            var rows = new ArrayList<Result>();
+            for (var runs : laminarRuns) {
+                rows.add(Result.median(runs, Result::mbPerSec, "runsMbPerSec"));
+            }
+            rows.add(Result.median(rawRuns, Result::mbPerSec, "runsMbPerSec"));
+            return rows;
         } finally {
             BenchContext.deleteTree(dir);
         }
     }
 
     /** Writes records until the log holds {@code bytes}; each payload starts with its sequence number. */
-    private static long writeLog(Path dir, long bytes) {
+    private static long writeLog(Path dir, long bytes, WalIoBackend backend) {
         var payload = Payloads.random(RECORD_BYTES, 7);
         var buffer = ByteBuffer.wrap(payload);
         long records = 0;
-        try (var wal = WriteAheadLog.open(dir, WalOptions.builder().syncPolicy(SyncPolicy.none()).build())) {
+        var options = WalOptions.builder().syncPolicy(SyncPolicy.none()).ioBackend(backend).build();
+        try (var wal = WriteAheadLog.open(dir, options)) {
             long start = wal.endPosition();
             while (wal.endPosition() - start < bytes) {
                 buffer.putLong(0, records++);
@@ -76,9 +88,10 @@ public final class ReplayScenario implements Scenario {
         return records;
     }
 
-    private static Result laminar(Path dir, long expectedRecords) {
+    private static Result laminar(Path dir, long expectedRecords, WalIoBackend backend) {
         long started = System.nanoTime();
-        try (var wal = WriteAheadLog.open(dir, WalOptions.builder().syncPolicy(SyncPolicy.none()).build())) {
+        var options = WalOptions.builder().syncPolicy(SyncPolicy.none()).ioBackend(backend).build();
+        try (var wal = WriteAheadLog.open(dir, options)) {
             long opened = System.nanoTime();
             long records = 0;
             try (var reader = wal.reader()) {
@@ -97,7 +110,7 @@ public final class ReplayScenario implements Scenario {
             }
             double seconds = (finished - started) / 1e9;
             long logBytes = wal.endPosition() - wal.startPosition();
-            return new Result(NAME, "laminar", 1, RECORD_BYTES).recordsPerSecond(records, seconds)
+            return DurableSingleScenario.laminarRow(NAME, backend, 1, RECORD_BYTES).recordsPerSecond(records, seconds)
                     .bytesPerSecond(logBytes, seconds)
                     .extra("logBytes", logBytes)
                     .extra("openMillis", Result.round((opened - started) / 1e6, 1))

@@ -41,7 +41,9 @@ public final class BenchMain {
         return """
                 usage:
                   java -jar laminar-storage-benchmarks.jar wal [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
+                                                               [--backend file-channel|direct|all]
                       the WAL scenario suite: laminar vs raw FileChannel, RocksDB and Chronicle Queue
+                      --backend    the WAL I/O backends laminar runs with, side by side (default: all)
                       --quick      smoke run, under two minutes (default: the full run, to quote)
                       --json FILE  also write the result rows as a JSON array to FILE
                       --dir DIR    where benchmark files go (default: a temp dir under java.io.tmpdir);

@@ -5,31 +5,34 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
 import tools.jackson.databind.SerializationFeature;
 import tools.jackson.databind.json.JsonMapper;
 
 /** Prints the result table and the targets, and writes the rows as JSON. */
 final class Report {
 
-    private static final String ROW = "%-15s %-16s %4s %6s %14s %10s %10s %10s %9s  %s%n";
+    private static final String ROW = "%-15s %-16s %-13s %4s %6s %14s %10s %10s %10s %9s  %s%n";
 
     private Report() {
     }
 
     static void printTable(List<Result> results, PrintStream out) {
-        out.printf(ROW, "scenario", "system", "thr", "bytes", "rec/s", "MB/s", "p50 us", "p99 us", "rec/sync",
+        out.printf(ROW, "scenario", "system", "backend", "thr", "bytes", "rec/s", "MB/s", "p50 us", "p99 us", "rec/sync",
                 "vs target comparison (>1: laminar better)");
-        out.println("-".repeat(130));
+        out.println("-".repeat(144));
         String previous = null;
         for (var r : results) {
             if (previous != null && !previous.equals(r.scenario())) {
                 out.println();
             }
             previous = r.scenario();
-            out.printf(ROW, r.scenario(), r.system(), r.threads(), r.recordBytes(), count(r.recordsPerSec()),
+            out.printf(ROW, r.scenario(), r.system(), Objects.toString(r.extra(Targets.BACKEND), "-"), r.threads(), r.recordBytes(), count(r.recordsPerSec()),
                     decimal(r.mbPerSec()), micros(r.p50Micros()), micros(r.p99Micros()),
                     decimalOrDash(r.extra("recordsPerSync")),
-                    r.ratio() == null ? "" : String.format("%.2fx %s", r.ratio(), r.ratioVs()));
+                    (r.ratio() == null ? "" : String.format("%.2fx %s", r.ratio(), r.ratioVs()))
+                            + (r.extra(Targets.VS_FILE_CHANNEL) instanceof Number n
+                            ? String.format("; %.2fx file-channel", n.doubleValue()) : ""));
         }
     }
 

@@ -5,6 +5,7 @@ import io.laminar.storage.bench.ClosedLoop;
 import io.laminar.storage.bench.Result;
 import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.bench.Settings;
+import io.laminar.storage.wal.WalIoBackend;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,10 +33,17 @@ public final class SuiteRunner {
      * @param ratios    sets comparison ratios on the rows once all ran (may do nothing)
      * @param targets   the targets checked against the rows
      * @param table     prints the rows
+     * @param backends  whether the suite takes {@code --backend} (laminar measured per WAL I/O backend)
      */
     public record Suite(String command, String title, List<Scenario> scenarios, Consumer<List<Result>> ratios,
                         Function<List<Result>, List<Targets.Check>> targets,
-                        BiConsumer<List<Result>, PrintStream> table) {
+                        BiConsumer<List<Result>, PrintStream> table, boolean backends) {
+
+        /** A suite without {@code --backend}: laminar runs with the default backend, file-channel. */
+        public Suite(String command, String title, List<Scenario> scenarios, Consumer<List<Result>> ratios,
+                     Function<List<Result>, List<Targets.Check>> targets, BiConsumer<List<Result>, PrintStream> table) {
+            this(command, title, scenarios, ratios, targets, table, false);
+        }
 
         List<String> scenarioNames() {
             return scenarios.stream().map(Scenario::name).toList();
@@ -45,13 +53,17 @@ public final class SuiteRunner {
     private SuiteRunner() {
     }
 
-    /** Command-line options shared by the suites. */
-    private record Options(boolean quick, Path json, Path dir, Set<String> scenarios) {
+    /** The backends {@code --backend} can name: those that run as chosen (no fallback), then {@code all}. */
+    static final List<WalIoBackend> MEASURED_BACKENDS = List.of(WalIoBackend.FILE_CHANNEL, WalIoBackend.DIRECT);
 
-        static Options parse(String[] args, List<String> names) {
+    /** Command-line options shared by the suites. */
+    private record Options(boolean quick, Path json, Path dir, Set<String> scenarios, List<WalIoBackend> backends) {
+
+        static Options parse(String[] args, List<String> names, boolean backendOption) {
             boolean quick = false;
             Path json = null;
             Path dir = null;
+            List<WalIoBackend> backends = backendOption ? MEASURED_BACKENDS : List.of(WalIoBackend.FILE_CHANNEL);
             var scenarios = new LinkedHashSet<String>();
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
@@ -65,10 +77,29 @@ public final class SuiteRunner {
                         }
                         scenarios.add(name);
                     }
+                    case "--backend" -> {
+                        if (!backendOption) {
+                            throw new IllegalArgumentException("--backend is an option of the wal suite only");
+                        }
+                        backends = backends(value(args, ++i, "--backend"));
+                    }
                     default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
                 }
             }
-            return new Options(quick, json, dir, scenarios);
+            return new Options(quick, json, dir, scenarios, backends);
+        }
+
+        private static List<WalIoBackend> backends(String value) {
+            if (value.equals("all")) {
+                return MEASURED_BACKENDS;
+            }
+            for (var backend : MEASURED_BACKENDS) {
+                if (backend.propertyValue().equals(value)) {
+                    return List.of(backend);
+                }
+            }
+            throw new IllegalArgumentException("unknown backend '" + value + "'; choose from "
+                    + MEASURED_BACKENDS.stream().map(WalIoBackend::propertyValue).toList() + " or all");
         }
 
         private static String value(String[] args, int i, String option) {
@@ -83,7 +114,7 @@ public final class SuiteRunner {
     static int run(Suite suite, String[] args) throws Exception {
         Options options;
         try {
-            options = Options.parse(args, suite.scenarioNames());
+            options = Options.parse(args, suite.scenarioNames(), suite.backends());
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage() + "\n" + BenchMain.usage());
             return 2;
@@ -108,7 +139,11 @@ public final class SuiteRunner {
         System.out.printf("every latency sample includes about %.0f ns of System.nanoTime() overhead%n%n", timer);
         warmHarness();
 
-        var context = new BenchContext(settings, root);
+        if (suite.backends()) {
+            System.out.println("laminar WAL I/O backends, measured side by side: "
+                    + options.backends().stream().map(WalIoBackend::propertyValue).toList());
+        }
+        var context = new BenchContext(settings, root, options.backends());
         var results = new ArrayList<Result>();
         var failed = new ArrayList<String>();
         long suiteStart = System.nanoTime();

@@ -30,6 +30,6 @@ public final class WalSuite {
         System.setProperty("chronicle.analytics.disable", "true");
         System.setProperty("chronicle.announcer.disable", "true");
         return SuiteRunner.run(new SuiteRunner.Suite("wal", "laminar-storage WAL suite", SCENARIOS,
-                Targets::addRatios, Targets::evaluate, Report::printTable), args);
+                Targets::addRatios, Targets::evaluate, Report::printTable, true), args);
     }
 }

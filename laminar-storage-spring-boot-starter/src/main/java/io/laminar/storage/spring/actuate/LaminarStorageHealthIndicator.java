@@ -30,8 +30,10 @@ import org.springframework.boot.health.contributor.Status;
  * </ol>
  *
  * <h2>Details</h2>
- * {@code runtime} ({@code running} or {@code not running}); {@code wal}: per core its {@code state}
- * ({@code ok} or {@code failed}), {@code durablePosition} and, if it failed, {@code cause} (what the
+ * {@code runtime} ({@code running} or {@code not running}); {@code walIoBackend}: the I/O backend
+ * the write-ahead logs write with ({@code file-channel} or {@code direct}; also {@code file-channel}
+ * where {@code direct-or-fallback} fell back); {@code wal}: per core its {@code state}
+ * ({@code ok} or {@code failed}), {@code ioBackend}, {@code durablePosition} and, if it failed, {@code cause} (what the
  * write or fdatasync threw, say "No space left on device"); {@code failedCores} if any;
  * {@code checkpoints}: counts of {@code completed}, {@code failed}, {@code inProgress};
  * {@code lastCheckpoint}: {@code id}, {@code completedAt}; {@code checkpointAge} and
@@ -92,6 +94,7 @@ public final class LaminarStorageHealthIndicator extends AbstractHealthIndicator
             var detail = new LinkedHashMap<String, Object>();
             detail.put("core", core);
             detail.put("state", failure.isPresent() ? "failed" : "ok");
+            detail.put("ioBackend", wal.ioBackend(core).propertyValue());
             detail.put("durablePosition", wal.durablePosition(core));
             if (failure.isPresent()) {
                 failedCores.add(core);
@@ -106,6 +109,7 @@ public final class LaminarStorageHealthIndicator extends AbstractHealthIndicator
 
         var died = runtime.failure();
         builder.withDetail("runtime", running ? "running" : died.isPresent() ? "failed" : "not running");
+        builder.withDetail("walIoBackend", wal.ioBackend(0).propertyValue());
         builder.withDetail("wal", cores);
         if (!failedCores.isEmpty()) {
             builder.withDetail("failedCores", failedCores);

@@ -8,6 +8,7 @@ import io.laminar.storage.percore.PerCoreWalListener;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.wal.WalIoBackend;
 import io.laminar.storage.wal.WalStatistics;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.FunctionTimer;
@@ -63,6 +64,7 @@ import java.util.function.ToLongFunction;
  *   <tr><td>laminar.storage.wal.deleted.segments</td><td>counter</td><td>segments</td><td>segments deleted by truncation (per core)</td></tr>
  *   <tr><td>laminar.storage.wal.buffer.full</td><td>counter</td><td>waits</td><td>appends that waited for buffer room (per core)</td></tr>
  *   <tr><td>laminar.storage.wal.failed</td><td>gauge</td><td>logs</td><td>1 if the core's log failed, else 0 (per core)</td></tr>
+ *   <tr><td>laminar.storage.wal.io.backend</td><td>gauge</td><td>logs</td><td>1 for the I/O backend the core's log writes with, 0 for the others; tag {@code backend}: file-channel, direct (per core)</td></tr>
  *   <tr><td>laminar.storage.checkpoints</td><td>counter</td><td>checkpoints</td><td>finished checkpoints, tag {@code outcome}: completed, failed</td></tr>
  *   <tr><td>laminar.storage.checkpoints.in.progress</td><td>gauge</td><td>checkpoints</td><td>checkpoints under way</td></tr>
  *   <tr><td>laminar.storage.checkpoint.cleanup.failures</td><td>counter</td><td>failures</td><td>completed checkpoints whose retention or WAL truncation failed</td></tr>
@@ -197,6 +199,14 @@ public final class LaminarStorageMetrics implements MeterBinder {
             gauge(registry, "wal.failed", coreTags, "logs",
                     "1 if the core's write-ahead log failed (a write or fdatasync threw) and refuses appends, "
                             + "else 0", wal, w -> w.isFailed(c) ? 1 : 0);
+            for (var backend : WalIoBackend.values()) {
+                if (backend.fallsBack()) {
+                    continue; // a choice, never what a log writes with
+                }
+                gauge(registry, "wal.io.backend", coreTags.and("backend", backend.propertyValue()), "logs",
+                        "1 if the core's write-ahead log writes with this I/O backend "
+                                + "(laminar.storage.wal.io-backend), else 0", wal, w -> w.ioBackend(c) == backend ? 1 : 0);
+            }
         }
         // Each fdatasync is timed where it happens (a real timer, so that a percentile histogram can
         // be switched on); the manager's listeners outlive the logs recovery may replace.

@@ -9,6 +9,7 @@ import io.laminar.storage.runtime.CutContextProvider;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.wal.WalDirectoryException;
+import io.laminar.storage.wal.WalIoBackendUnavailableException;
 import io.laminar.storage.wal.WalLockedException;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -52,7 +53,8 @@ public final class LaminarStorageAutoConfiguration {
                 .cores(properties.getCores())
                 .maxEntrySize((int) properties.getWal().getMaxEntrySize().toBytes())
                 .wal(wal -> wal.segmentSize(properties.getWal().getSegmentSize().toBytes())
-                        .syncPolicy(properties.syncPolicy()));
+                        .syncPolicy(properties.syncPolicy())
+                        .ioBackend(properties.getWal().getIoBackend()));
         customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
         PerCoreWalOptions options;
         try {
@@ -72,6 +74,10 @@ public final class LaminarStorageAutoConfiguration {
                     options.cores(), ex.getMessage() + ". Set " + LaminarStorageProperties.PREFIX
                     + ".cores to the number of cores the directory was created with, or point "
                     + LaminarStorageProperties.PREFIX + ".dir at another directory");
+        } catch (WalIoBackendUnavailableException ex) {
+            // The message names the property, the reason and the fix; the failure analyzer shows it as such.
+            throw new InvalidConfigurationPropertyValueException(LaminarStorageProperties.PREFIX + ".wal.io-backend",
+                    options.wal().ioBackend().propertyValue(), ex.getMessage());
         } catch (WalDirectoryException ex) {
             throw StorageDirectoryException.unusable(LaminarStorageProperties.PREFIX + ".dir", properties.getDir(),
                     directory, ex);

@@ -5,6 +5,7 @@ import io.laminar.storage.changelog.OverflowPolicy;
 import io.laminar.storage.checkpoint.RecoveryOptions;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalIoBackend;
 import io.laminar.storage.wal.WalOptions;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -384,6 +385,16 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
          */
         private DataSize maxEntrySize = DataSize.ofBytes(PerCoreWalOptions.DEFAULT_MAX_ENTRY_SIZE);
 
+        /**
+         * How each core's write-ahead log writes and fsyncs its segment files: 'file-channel'
+         * (buffered writes, then fdatasync), 'direct' (O_DIRECT writes from an aligned buffer, then
+         * fdatasync; startup fails where the file system refuses O_DIRECT or 'segment-size' is not a
+         * multiple of its block size) or 'direct-or-fallback' (direct where it can run, else one
+         * warning and file-channel). The files are the same with every backend, so it may be changed
+         * between runs. Measure with the benchmarks' wal suite before leaving the default.
+         */
+        private WalIoBackend ioBackend = WalIoBackend.FILE_CHANNEL;
+
         public DataSize getSegmentSize() {
             return this.segmentSize;
         }
@@ -420,6 +431,14 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
             return this.maxEntrySize;
         }
 
+        public WalIoBackend getIoBackend() {
+            return this.ioBackend;
+        }
+
+        public void setIoBackend(WalIoBackend ioBackend) {
+            this.ioBackend = ioBackend;
+        }
+
         public void setMaxEntrySize(DataSize maxEntrySize) {
             this.maxEntrySize = maxEntrySize;
         }
@@ -450,6 +469,10 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
             }
             if (this.syncPolicy == null) {
                 checks.fail("wal", "sync-policy", PREFIX + ".wal.sync-policy must be set");
+            }
+            if (this.ioBackend == null) {
+                checks.fail("wal", "io-backend", PREFIX + ".wal.io-backend must be set to one of "
+                        + WalIoBackend.validValues());
             }
             checks.requireNotNegative("wal", "group-commit-max-wait", this.groupCommitMaxWait);
             if (this.groupCommitMaxWait != null && this.groupCommitMaxWait.compareTo(MAX_GROUP_COMMIT_WAIT) > 0) {

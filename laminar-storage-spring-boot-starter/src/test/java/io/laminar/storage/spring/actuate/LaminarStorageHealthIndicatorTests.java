@@ -61,6 +61,7 @@ class LaminarStorageHealthIndicatorTests {
 
         assertThat(health.getStatus()).isEqualTo(Status.UP);
         assertThat(health.getDetails()).containsEntry("runtime", "running")
+                .containsEntry("walIoBackend", "file-channel")
                 .containsEntry("checkpointAge", "PT5S")
                 .containsEntry("maxCheckpointAge", "PT30S")
                 .containsEntry("checkpoints", Map.of("completed", 1L, "failed", 0L, "inProgress", 0))
@@ -70,6 +71,7 @@ class LaminarStorageHealthIndicatorTests {
         assertThat(wal(health)).hasSize(2).allSatisfy(core -> assertThat(core).containsEntry("state", "ok"));
         for (int core = 0; core < 2; core++) {
             assertThat(wal(health).get(core)).containsEntry("core", core)
+                    .containsEntry("ioBackend", "file-channel")
                     .containsEntry("durablePosition", test.wal.durablePosition(core));
             assertThat((Long) wal(health).get(core).get("durablePosition")).isPositive();
         }

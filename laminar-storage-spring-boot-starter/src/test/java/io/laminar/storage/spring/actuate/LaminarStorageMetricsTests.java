@@ -49,6 +49,7 @@ class LaminarStorageMetricsTests {
             Map.entry("laminar.storage.wal.deleted.segments", "segments"),
             Map.entry("laminar.storage.wal.buffer.full", "waits"),
             Map.entry("laminar.storage.wal.failed", "logs"),
+            Map.entry("laminar.storage.wal.io.backend", "logs"),
             Map.entry("laminar.storage.checkpoints", "checkpoints"),
             Map.entry("laminar.storage.checkpoints.in.progress", "checkpoints"),
             Map.entry("laminar.storage.checkpoint.cleanup.failures", "failures"),
@@ -134,9 +135,12 @@ class LaminarStorageMetricsTests {
             assertThat(previous).as("unit of %s", id).isIn(null, id.getBaseUnit());
         }
         assertThat(new TreeMap<>(units)).isEqualTo(UNITS);
-        // Per-core meters carry the core; checkpoint counts the outcome.
+        // Per-core meters carry the core (the backend gauge also its backend); checkpoint counts the outcome.
+        assertThat(registry.find("laminar.storage.wal.io.backend").meters())
+                .extracting(m -> m.getId().getTag("core") + "/" + m.getId().getTag("backend"))
+                .containsExactlyInAnyOrder("0/file-channel", "0/direct", "1/file-channel", "1/direct");
         for (var name : UNITS.keySet()) {
-            if (name.startsWith("laminar.storage.wal.")) {
+            if (name.startsWith("laminar.storage.wal.") && !name.equals("laminar.storage.wal.io.backend")) {
                 assertThat(registry.find(name).meters()).extracting(m -> m.getId().getTag("core"))
                         .containsExactlyInAnyOrder("0", "1");
             }
@@ -179,6 +183,8 @@ class LaminarStorageMetricsTests {
                     .isCloseTo((double) s.syncedRecords() / s.syncs(), within(1e-9));
             assertThat(gauge("laminar.storage.wal.unsynced", "core", c)).isEqualTo(s.unsyncedBytes());
             assertThat(gauge("laminar.storage.wal.failed", "core", c)).isZero();
+            assertThat(gauge("laminar.storage.wal.io.backend", "core", c, "backend", "file-channel")).isEqualTo(1);
+            assertThat(gauge("laminar.storage.wal.io.backend", "core", c, "backend", "direct")).isZero();
         }
         // Every put is a record of at least its key and 100 value bytes, fsynced before put() returned.
         assertThat(counter("laminar.storage.wal.records", "core", "0")).isGreaterThanOrEqualTo(20);

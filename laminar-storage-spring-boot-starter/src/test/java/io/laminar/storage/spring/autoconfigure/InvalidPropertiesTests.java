@@ -3,7 +3,10 @@ package io.laminar.storage.spring.autoconfigure;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatException;
 
+import com.sun.nio.file.ExtendedOpenOption;
+import io.laminar.storage.io.FaultyFileIO;
 import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.wal.WalIoBackend;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
@@ -149,6 +152,55 @@ class InvalidPropertiesTests {
             assertThat(analysis.getDescription()).contains("laminar.storage.checkpoint.store").contains("ftp");
             assertThat(analysis.getAction()).contains("FILESYSTEM").contains("S3");
         });
+    }
+
+    @Test
+    void unknownIoBackendShouldFailNamingThePropertyAndTheValidValues() {
+        runner().withPropertyValues("laminar.storage.wal.io-backend=io-uring").run(context -> {
+            assertThat(context).hasFailed();
+            var analysis = analyze(context.getStartupFailure());
+            assertThat(analysis.getDescription()).contains("laminar.storage.wal.io-backend").contains("io-uring");
+            assertThat(analysis.getAction()).contains("file-channel").contains("direct").contains("direct-or-fallback");
+        });
+    }
+
+    @Test
+    void directIoBackendOnAFileSystemThatRefusesODirectShouldFailNamingThePropertyTheReasonAndTheFix() {
+        var io = FaultyFileIO.overSystem().refuseOpenOption(ExtendedOpenOption.DIRECT);
+        runner().withPropertyValues("laminar.storage.wal.io-backend=direct")
+                .withBean(PerCoreWalOptionsCustomizer.class, () -> builder -> builder.wal(w -> w.fileIO(io)))
+                .run(context -> {
+                    assertThat(context).hasFailed();
+                    var analysis = analyze(context.getStartupFailure());
+                    assertThat(analysis.getDescription())
+                            .contains("Invalid value 'direct' for configuration property 'laminar.storage.wal.io-backend'")
+                            .contains("refuses O_DIRECT")
+                            .contains("'direct-or-fallback'").contains("'file-channel'");
+                });
+    }
+
+    @Test
+    void directIoBackendWithASegmentSizeNotAMultipleOfTheBlockSizeShouldFailNamingBothProperties() {
+        runner().withPropertyValues("laminar.storage.wal.io-backend=direct", "laminar.storage.wal.segment-size=1048696B")
+                .run(context -> {
+                    assertThat(context).hasFailed();
+                    assertThat(analyze(context.getStartupFailure()).getDescription())
+                            .contains("Invalid value 'direct' for configuration property 'laminar.storage.wal.io-backend'")
+                            .contains("segmentSize (1048696 bytes) is not a multiple of the file system's block size")
+                            .contains("laminar.storage.wal.segment-size");
+                });
+    }
+
+    @Test
+    void directOrFallbackOnAFileSystemThatRefusesODirectShouldStartWithFileChannel() {
+        var io = FaultyFileIO.overSystem().refuseOpenOption(ExtendedOpenOption.DIRECT);
+        runner().withPropertyValues("laminar.storage.wal.io-backend=direct-or-fallback")
+                .withBean(PerCoreWalOptionsCustomizer.class, () -> builder -> builder.wal(w -> w.fileIO(io)))
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(context.getBean(PerCoreWalManager.class).ioBackend(0))
+                            .isEqualTo(WalIoBackend.FILE_CHANNEL);
+                });
     }
 
     @Test

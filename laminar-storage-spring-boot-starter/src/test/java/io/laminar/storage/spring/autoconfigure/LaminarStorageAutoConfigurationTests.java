@@ -14,6 +14,7 @@ import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.FileSystemCheckpointStore;
 import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalIoBackend;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -162,6 +163,7 @@ class LaminarStorageAutoConfigurationTests {
         var checkpoints = this.dir.resolve("elsewhere");
         runner().withPropertyValues("laminar.storage.cores=3", "laminar.storage.wal.segment-size=4MB",
                         "laminar.storage.wal.sync-policy=interval", "laminar.storage.wal.sync-interval=5ms",
+                        "laminar.storage.wal.io-backend=direct",
                         "laminar.storage.checkpoint.interval=50ms", "laminar.storage.checkpoint.retained=2",
                         "laminar.storage.checkpoint.filesystem.dir=" + checkpoints)
                 .run(context -> {
@@ -169,6 +171,8 @@ class LaminarStorageAutoConfigurationTests {
                     assertThat(options.cores()).isEqualTo(3);
                     assertThat(options.wal().segmentSize()).isEqualTo(4L << 20);
                     assertThat(options.wal().syncPolicy()).isEqualTo(SyncPolicy.interval(Duration.ofMillis(5)));
+                    assertThat(options.wal().ioBackend()).isEqualTo(WalIoBackend.DIRECT);
+                    assertThat(context.getBean(PerCoreWalManager.class).ioBackend(2)).isEqualTo(WalIoBackend.DIRECT);
                     var store = (FileSystemCheckpointStore) context.getBean(CheckpointStore.class);
                     assertThat(store.root()).isEqualTo(checkpoints.toAbsolutePath().normalize());
 

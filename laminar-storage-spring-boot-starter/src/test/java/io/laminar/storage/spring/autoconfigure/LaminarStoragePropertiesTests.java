@@ -9,6 +9,7 @@ import io.laminar.storage.spring.autoconfigure.LaminarStorageProperties.StaleChe
 import io.laminar.storage.spring.autoconfigure.LaminarStorageProperties.StoreType;
 import io.laminar.storage.spring.autoconfigure.LaminarStorageProperties.SyncPolicyType;
 import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalIoBackend;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -107,7 +108,7 @@ class LaminarStoragePropertiesTests {
                 .containsExactlyInAnyOrder(
                 "laminar.storage.enabled", "laminar.storage.dir", "laminar.storage.cores",
                 "laminar.storage.wal.segment-size", "laminar.storage.wal.sync-policy",
-                "laminar.storage.wal.max-entry-size",
+                "laminar.storage.wal.max-entry-size", "laminar.storage.wal.io-backend",
                 "laminar.storage.wal.group-commit-max-wait", "laminar.storage.wal.sync-interval",
                 "laminar.storage.checkpoint.interval", "laminar.storage.checkpoint.retained",
                 "laminar.storage.checkpoint.store", "laminar.storage.checkpoint.final-on-shutdown",
@@ -147,6 +148,7 @@ class LaminarStoragePropertiesTests {
         }
         Map<String, Class<? extends Enum<?>>> enums = Map.of(
                 "laminar.storage.wal.sync-policy", SyncPolicyType.class,
+                "laminar.storage.wal.io-backend", WalIoBackend.class,
                 "laminar.storage.checkpoint.store", StoreType.class,
                 "laminar.storage.changelog.overflow-policy", OverflowPolicy.class,
                 "laminar.storage.health.stale-checkpoint-status", StaleCheckpointStatus.class);
