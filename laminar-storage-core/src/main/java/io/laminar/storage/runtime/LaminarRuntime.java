@@ -8,17 +8,26 @@ import io.laminar.storage.changelog.CutContext;
 import io.laminar.storage.checkpoint.CheckpointListener;
 import io.laminar.storage.checkpoint.CheckpointStep;
 import io.laminar.storage.checkpoint.RecoveryListener;
+import io.laminar.storage.checkpoint.RecoveredState;
 import io.laminar.storage.checkpoint.RecoveryManager;
 import io.laminar.storage.checkpoint.RecoveryReport;
 import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
 import io.laminar.storage.concurrent.Backoff;
 import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.replication.ChangeReplicator;
+import io.laminar.storage.replication.ReplicatedChangeSink;
+import io.laminar.storage.state.StateChangeFormat;
 import io.laminar.storage.state.ChangelogAwareStateStore;
+import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.ConnectorCheckpoint;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,6 +46,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.jctools.queues.MpscArrayQueue;
 import org.slf4j.Logger;
@@ -62,6 +72,21 @@ import org.slf4j.LoggerFactory;
  * WAL when its {@code submitDurable} future completes: only then may they be acknowledged to anyone.
  * The {@code submit} future completes on the core thread and the {@code submitDurable} future on the
  * runtime's acknowledger thread: use the {@code *Async} methods for continuations that are slow.
+ *
+ * <h2>Replicated durability</h2>
+ * Built with a {@link Builder#replicator ChangeReplicator}, a {@code submitDurable} future completes
+ * only once the task's changes are fsynced locally <em>and</em> acknowledged by the replicator; it
+ * fails if the replica is not acknowledged within the replicator's timeout. {@link #start()} first
+ * opens the replicator, which fences every earlier owner of the shard. If the data directory has no
+ * history of its own (a takeover: another machine owned the shard), it restores the newest
+ * checkpoint, then every replicated change after that checkpoint's replication positions
+ * ({@link RecoveryReport#recordsFromReplication()}), and takes a checkpoint before it takes any task,
+ * so that what it restored is in the store and not only in memory. A file
+ * {@value #TAKEOVER_MARKER} in the WAL directory marks a takeover under way: it is created (and
+ * fsynced) before the recovery and deleted after that checkpoint, so a crash in between repeats the
+ * takeover instead of continuing from a local WAL that lacks the replicated changes. A replicator
+ * that fails for good (fenced by a new owner) fails the runtime ({@link #failure()}): every later
+ * task that changes state and every durable task fails.
  *
  * <h2>Lifecycle</h2>
  * {@link #start()} once, {@link #close()} once. Close refuses new tasks, runs the queued ones, takes
@@ -91,6 +116,7 @@ public final class LaminarRuntime implements AutoCloseable {
     private final boolean finalCheckpointOnClose;
     private final List<CheckpointListener> listeners = new CopyOnWriteArrayList<>();
     private final RecoveryListener recoveryListener;
+    private final ChangeReplicator replicator; // null: local durability
 
     private final Object lifecycle = new Object();
     private volatile State state = State.NEW;
@@ -116,7 +142,11 @@ public final class LaminarRuntime implements AutoCloseable {
         this.finalCheckpointOnClose = b.finalCheckpointOnClose;
         this.listeners.addAll(b.listeners);
         this.recoveryListener = b.recoveryListener;
+        this.replicator = b.replicator;
     }
+
+    /** The file in the WAL directory that marks a takeover whose first checkpoint is not yet taken. */
+    public static final String TAKEOVER_MARKER = "replication-takeover.pending";
 
     /** A builder over an open per-core WAL and a checkpoint store (both stay owned by the caller). */
     public static Builder builder(PerCoreWalManager wal, CheckpointStore store) {
@@ -139,11 +169,19 @@ public final class LaminarRuntime implements AutoCloseable {
             }
             state = State.STARTING;
             try {
+                boolean takeover = false;
+                if (replicator != null) {
+                    replicator.open(wal.cores()); // fences the previous owner before anything is read
+                    takeover = beginTakeoverIfNew();
+                }
                 var recovered = new RecoveryManager(wal, store, recoveryListener).recover();
-                drainer = ChangelogDrainer.start(wal, changelogOptions);
+                drainer = ChangelogDrainer.start(wal, changelogOptions, replicator);
                 var checkpoints = StateCheckpointCoordinator.builder(wal, drainer, store)
                         .resumeFrom(recovered)
                         .listener(new Forwarder());
+                if (replicator != null) {
+                    checkpoints.replicator(replicator);
+                }
                 checkpointCustomizers.forEach(c -> c.accept(checkpoints));
                 coordinator = checkpoints.build();
                 acknowledger = Executors.newSingleThreadExecutor(r -> {
@@ -157,6 +195,10 @@ public final class LaminarRuntime implements AutoCloseable {
                     var coreStore = ChangelogAwareStateStore.fromSnapshot(recovered.coreStates().get(core), changelog);
                     started[core] = new Core(core, coreStore, changelog);
                 }
+                var report = recovered.report();
+                if (takeover) {
+                    report = restoreReplicated(recovered, started);
+                }
                 cores = started;
                 for (var core : started) {
                     core.thread.start();
@@ -165,7 +207,10 @@ public final class LaminarRuntime implements AutoCloseable {
                     awaitInitialized(core);
                 }
                 coordinator.start();
-                recoveryReport = recovered.report();
+                if (takeover) {
+                    completeTakeover();
+                }
+                recoveryReport = report;
                 recoveredSources = recovered.sources();
                 accepting = true;
                 state = State.RUNNING;
@@ -181,6 +226,106 @@ public final class LaminarRuntime implements AutoCloseable {
                 stopAfterFailedStart();
                 throw e;
             }
+        }
+    }
+
+    /**
+     * Whether this start is a takeover: the WAL has no history of its own (or a marker says an
+     * earlier takeover did not reach its first checkpoint). Writes the marker first.
+     */
+    private boolean beginTakeoverIfNew() throws IOException {
+        var marker = wal.directory().resolve(TAKEOVER_MARKER);
+        if (Files.exists(marker)) {
+            log.warn("{} exists: the takeover of an earlier start did not complete its first checkpoint; "
+                    + "restoring the replicated changes again", marker);
+            return true;
+        }
+        // No data record of its own: what PerCoreWalManager.canAdopt accepts at its current positions.
+        if (!wal.canAdopt(wal.startPositions(), wal.epoch())) {
+            return false;
+        }
+        try (var channel = FileChannel.open(marker, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        try (var dir = FileChannel.open(wal.directory(), StandardOpenOption.READ)) {
+            dir.force(true);
+        }
+        return true;
+    }
+
+    /** Applies every replicated change after the restored checkpoint to the cores' stores. */
+    private RecoveryReport restoreReplicated(RecoveredState recovered, Core[] started) {
+        long began = System.nanoTime();
+        var manifest = recovered.checkpoint();
+        Map<String, String> from = Map.of();
+        if (manifest != null) {
+            var positions = manifest.sources().get(ChangeReplicator.SOURCE_NAME);
+            if (positions == null) {
+                throw new StorageException("cannot take over " + wal.directory() + ": checkpoint "
+                        + manifest.checkpointId() + " holds no replication positions (source '"
+                        + ChangeReplicator.SOURCE_NAME + "'): it was taken without replication, so the replicated "
+                        + "changes after it cannot be told apart from those in it. Start the previous owner again "
+                        + "with durability replicated until it has taken a checkpoint, or restore without replication");
+            }
+            from = positions.offsets();
+        }
+        var replayers = new ChangelogSink[started.length];
+        for (int core = 0; core < started.length; core++) {
+            replayers[core] = started[core].store.replayer();
+        }
+        long records = replicator.restore(from, manifest == null ? -1 : manifest.epoch(), new ReplicatedChangeSink() {
+            @Override
+            public void change(int core, ByteBuffer change) {
+                StateChangeFormat.apply(change, replayers[checkCore(core)]);
+            }
+
+            @Override
+            public void clear(int core, Predicate<byte[]> scope) {
+                var store = started[checkCore(core)].store;
+                var doomed = new ArrayList<byte[]>();
+                store.snapshot().forEach((key, value) -> {
+                    if (scope.test(key)) {
+                        doomed.add(key);
+                    }
+                });
+                doomed.forEach(replayers[core]::onDelete);
+            }
+
+            private int checkCore(int core) {
+                if (core < 0 || core >= started.length) {
+                    throw new StorageException("a replicated change of core " + core + " cannot be restored into "
+                            + started.length + " cores: the shard was written with more cores; start it with the "
+                            + "same number of cores");
+                }
+                return core;
+            }
+        });
+        var report = recovered.report();
+        var duration = report.duration().plusNanos(System.nanoTime() - began);
+        log.info("takeover of {}: {} replicated changes restored after checkpoint {}", wal.directory(), records,
+                report.checkpointId());
+        return report.withReplication(records, duration);
+    }
+
+    /** The first checkpoint of a takeover: from then on the restored changes are in the store. */
+    private void completeTakeover() throws IOException {
+        try {
+            var manifest = coordinator.triggerCheckpoint().get(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            log.info("takeover of {}: checkpoint {} holds the restored state", wal.directory(), manifest.checkpointId());
+        } catch (ExecutionException e) {
+            throw new StorageException("the first checkpoint of the takeover of " + wal.directory() + " failed ("
+                    + e.getCause() + "); nothing was served. Start again: the takeover is repeated", e.getCause());
+        } catch (TimeoutException e) {
+            throw new StorageException("the first checkpoint of the takeover of " + wal.directory() + " did not "
+                    + "complete within " + CLOSE_TIMEOUT + "; nothing was served. Start again", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageException("interrupted during the first checkpoint of a takeover", e);
+        }
+        var marker = wal.directory().resolve(TAKEOVER_MARKER);
+        Files.deleteIfExists(marker);
+        try (var dir = FileChannel.open(wal.directory(), StandardOpenOption.READ)) {
+            dir.force(true);
         }
     }
 
@@ -232,7 +377,16 @@ public final class LaminarRuntime implements AutoCloseable {
      * durable change.
      */
     public Optional<StorageException> failure() {
-        return Optional.ofNullable(failure);
+        if (failure != null) {
+            return Optional.of(failure);
+        }
+        var d = drainer;
+        var cause = d == null ? Optional.<RuntimeException>empty() : d.failureCause();
+        if (cause.isPresent() && cause.get() instanceof StorageException storage) {
+            return Optional.of(storage);
+        }
+        return cause.map(c -> new StorageException("the changelog drainer of the runtime over " + wal.directory()
+                + " failed: " + c + "; no change can be made durable any more", c));
     }
 
     /** The number of cores (the per-core WAL's). */
@@ -623,6 +777,12 @@ public final class LaminarRuntime implements AutoCloseable {
                 result.complete(value);
                 return;
             }
+            var stopped = drainer.failureCause();
+            if (stopped.isPresent()) {
+                // e.g. fenced: even a task that changed nothing must not be acknowledged as durable
+                result.completeExceptionally(stopped.get());
+                return;
+            }
             core.changelog.whenDurable(core.changelog.publishedChanges()).whenCompleteAsync((change, failure) -> {
                 if (failure != null) {
                     result.completeExceptionally(failure);
@@ -683,6 +843,7 @@ public final class LaminarRuntime implements AutoCloseable {
         private boolean finalCheckpointOnClose;
         private final List<CheckpointListener> listeners = new ArrayList<>();
         private RecoveryListener recoveryListener = RecoveryListener.NONE;
+        private ChangeReplicator replicator;
 
         private Builder(PerCoreWalManager wal, CheckpointStore store) {
             this.wal = Objects.requireNonNull(wal, "wal");
@@ -741,6 +902,17 @@ public final class LaminarRuntime implements AutoCloseable {
         /** Hears the phases of the recovery {@link LaminarRuntime#start()} runs (default: nothing). */
         public Builder recoveryListener(RecoveryListener listener) {
             this.recoveryListener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * Replicated durability: every durable change is also acknowledged by {@code replicator}
+         * before its future completes, and a start on an empty directory takes the shard over from
+         * the replicated log (see the class javadoc). The runtime opens the replicator in
+         * {@link LaminarRuntime#start()}; the caller closes it after the runtime. Default: none.
+         */
+        public Builder replicator(ChangeReplicator replicator) {
+            this.replicator = Objects.requireNonNull(replicator, "replicator");
             return this;
         }
 
