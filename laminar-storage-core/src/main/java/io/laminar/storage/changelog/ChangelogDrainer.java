@@ -117,7 +117,7 @@ public final class ChangelogDrainer implements AutoCloseable {
 
     /**
      * Why the drainer stopped making changes durable (a WAL failure, or the replicator's failure, e.g.
-     * a {@link io.laminar.storage.replication.FencedException}), or empty while it runs. Any thread.
+     * a {@link io.laminar.storage.FencedException}), or empty while it runs. Any thread.
      */
     public Optional<RuntimeException> failureCause() {
         return Optional.ofNullable(failure);

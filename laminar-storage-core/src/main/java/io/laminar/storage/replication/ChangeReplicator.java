@@ -73,7 +73,7 @@ public interface ChangeReplicator extends AutoCloseable {
     long replicatedSequence(int core);
 
     /**
-     * Why this replicator can replicate nothing more, for good: a {@link FencedException} once another
+     * Why this replicator can replicate nothing more, for good: a {@link io.laminar.storage.FencedException} once another
      * owner took over, or another unrecoverable error. Empty while it works (or retries).
      */
     Optional<RuntimeException> failure();

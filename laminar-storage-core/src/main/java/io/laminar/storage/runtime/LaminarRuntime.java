@@ -1,5 +1,6 @@
 package io.laminar.storage.runtime;
 
+import io.laminar.storage.FencedException;
 import io.laminar.storage.StorageException;
 import io.laminar.storage.changelog.ChangelogDrainer;
 import io.laminar.storage.changelog.ChangelogOptions;
@@ -84,9 +85,11 @@ import org.slf4j.LoggerFactory;
  * so that what it restored is in the store and not only in memory. A file
  * {@value #TAKEOVER_MARKER} in the WAL directory marks a takeover under way: it is created (and
  * fsynced) before the recovery and deleted after that checkpoint, so a crash in between repeats the
- * takeover instead of continuing from a local WAL that lacks the replicated changes. A replicator
- * that fails for good (fenced by a new owner) fails the runtime ({@link #failure()}): every later
- * task that changes state and every durable task fails.
+ * takeover instead of continuing from a local WAL that lacks the replicated changes. The start also
+ * claims a new owner epoch in the checkpoint store ({@link CheckpointStore#claimOwnership()}), so an
+ * older owner can no longer publish checkpoints or delete files. A replicator that fails for good
+ * (fenced by a new owner), or a checkpoint refused by the store with a {@link FencedException}, fails
+ * the runtime ({@link #failure()}): every later task that changes state and every durable task fails.
  *
  * <h2>Lifecycle</h2>
  * {@link #start()} once, {@link #close()} once. Close refuses new tasks, runs the queued ones, takes
@@ -172,6 +175,8 @@ public final class LaminarRuntime implements AutoCloseable {
                 boolean takeover = false;
                 if (replicator != null) {
                     replicator.open(wal.cores()); // fences the previous owner before anything is read
+                    long ownerEpoch = store.claimOwnership(); // and fences its checkpoint publishing and deletes
+                    log.info("owner epoch {} of the checkpoint store {} claimed", ownerEpoch, store);
                     takeover = beginTakeoverIfNew();
                 }
                 var recovered = new RecoveryManager(wal, store, recoveryListener).recover();
@@ -777,7 +782,7 @@ public final class LaminarRuntime implements AutoCloseable {
                 result.complete(value);
                 return;
             }
-            var stopped = drainer.failureCause();
+            var stopped = failure().map(RuntimeException.class::cast);
             if (stopped.isPresent()) {
                 // e.g. fenced: even a task that changed nothing must not be acknowledged as durable
                 result.completeExceptionally(stopped.get());
@@ -812,12 +817,23 @@ public final class LaminarRuntime implements AutoCloseable {
 
         @Override
         public void publishedButNotCleanedUp(CheckpointManifest manifest, CheckpointStep step, Throwable cause) {
+            fencedBy(cause);
             each(l -> l.publishedButNotCleanedUp(manifest, step, cause));
         }
 
         @Override
         public void failed(long checkpointId, Throwable cause) {
+            fencedBy(cause);
             each(l -> l.failed(checkpointId, cause));
+        }
+
+        /** A newer owner fenced this one in the checkpoint store: the runtime fails, as when Kafka fences it. */
+        private void fencedBy(Throwable cause) {
+            if (cause instanceof FencedException fenced && failure == null) {
+                log.error("the checkpoint store fenced this runtime: {}", fenced.getMessage());
+                failure = fenced;
+                accepting = false;
+            }
         }
 
         private void each(Consumer<CheckpointListener> call) {

@@ -1,5 +1,6 @@
 package io.laminar.storage.replication;
 
+import io.laminar.storage.FencedException;
 import io.laminar.storage.state.StateChangeFormat;
 import java.nio.ByteBuffer;
 import java.time.Duration;

@@ -3,10 +3,10 @@ package io.laminar.storage.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.laminar.storage.FencedException;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.replication.ChangeReplicator;
-import io.laminar.storage.replication.FencedException;
 import io.laminar.storage.replication.MemoryReplicator;
 import io.laminar.storage.replication.ReplicationTimeoutException;
 import io.laminar.storage.store.CheckpointStore;
@@ -157,6 +157,29 @@ class ReplicatedRuntimeTest {
         assertThatThrownBy(() -> another.get(10, TimeUnit.SECONDS)).isInstanceOf(Exception.class);
         assertThat(log.records()).extracting(r -> new String(r.change(), StandardCharsets.UTF_8))
                 .noneMatch(c -> c.contains("after") || c.contains("later"));
+    }
+
+    @Test
+    void aFencedOwnerCanNeitherPublishACheckpointNorDeleteAFileOfTheNewOwner() throws Exception {
+        var a = LaminarRuntime.builder(wal("wal-a"), store()).replicator(new MemoryReplicator(log, Duration.ofSeconds(30)))
+                .checkpoints(c -> c.retainedCheckpoints(1)).build();
+        open.add(a);
+        a.start();
+        put(a, "k", "a").get(10, TimeUnit.SECONDS);
+        a.triggerCheckpoint().get(10, TimeUnit.SECONDS);
+
+        var b = start("wal-b", new MemoryReplicator(log, Duration.ofSeconds(30))); // claims a newer owner epoch
+        put(b, "k", "b").get(10, TimeUnit.SECONDS);
+        b.triggerCheckpoint().get(10, TimeUnit.SECONDS);
+        var checkpoints = store().listCheckpoints();
+        var files = store().listFiles();
+
+        // A's next checkpoint (its retention would delete all but one) is refused, and fails A.
+        assertThatThrownBy(() -> a.triggerCheckpoint().get(10, TimeUnit.SECONDS)).cause()
+                .isInstanceOf(io.laminar.storage.FencedException.class);
+        assertThat(a.failure()).get().isInstanceOf(io.laminar.storage.FencedException.class);
+        assertThat(store().listCheckpoints()).isEqualTo(checkpoints);
+        assertThat(store().listFiles()).containsAll(files);
     }
 
     @Test

@@ -65,6 +65,16 @@ public class ForwardingCheckpointStore implements CheckpointStore {
     }
 
     @Override
+    public long claimOwnership() throws IOException {
+        return delegate.claimOwnership();
+    }
+
+    @Override
+    public long ownerEpoch() {
+        return delegate.ownerEpoch();
+    }
+
+    @Override
     public int cleanUpIncompleteWrites() throws IOException {
         return delegate.cleanUpIncompleteWrites();
     }

@@ -1,9 +1,9 @@
 package io.laminar.storage.replication.kafka;
 
+import io.laminar.storage.FencedException;
 import io.laminar.storage.StorageException;
 import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.replication.ChangeReplicator;
-import io.laminar.storage.replication.FencedException;
 import io.laminar.storage.replication.ReplicatedChangeSink;
 import io.laminar.storage.state.StateChangeFormat;
 import java.nio.ByteBuffer;

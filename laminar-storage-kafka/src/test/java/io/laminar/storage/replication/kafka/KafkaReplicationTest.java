@@ -4,9 +4,9 @@ import static io.laminar.storage.replication.kafka.Shards.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.laminar.storage.FencedException;
 import io.laminar.storage.StorageException;
 import io.laminar.storage.replication.ChangeReplicator;
-import io.laminar.storage.replication.FencedException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
