@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Replication through real Kafka brokers (three KRaft brokers in this JVM, shared by the class):
+ * Replication through real Kafka brokers (three KRaft brokers in this JVM, {@link SharedKafkaCluster}):
  * machine loss, fencing of the old owner, the topic checks and truncation. Each test has a shard
  * (and topic) of its own.
  */
@@ -44,14 +44,13 @@ class KafkaReplicationTest {
 
     @BeforeAll
     void startBrokers() throws Exception {
-        cluster = KafkaCluster.start(3);
+        cluster = SharedKafkaCluster.get();
         admin = cluster.admin();
     }
 
     @AfterAll
     void stopBrokers() throws Exception {
-        admin.close();
-        cluster.close();
+        admin.close(); // the cluster is shared: SharedKafkaCluster stops it
     }
 
     private static String newShard() {

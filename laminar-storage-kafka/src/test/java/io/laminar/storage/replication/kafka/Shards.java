@@ -27,8 +27,11 @@ final class Shards {
     }
 
     static KafkaReplicatorOptions.Builder options(KafkaCluster cluster, String shard) {
-        return KafkaReplicatorOptions.builder(shard).bootstrapServers(cluster.bootstrapServers())
-                .partitions(4).replicationFactor(3).minInSyncReplicas(2).ackTimeout(Duration.ofSeconds(10));
+        var builder = KafkaReplicatorOptions.builder(shard);
+        if (cluster != null) {
+            builder.bootstrapServers(cluster.bootstrapServers());
+        }
+        return builder.partitions(4).replicationFactor(3).minInSyncReplicas(2).ackTimeout(Duration.ofSeconds(10));
     }
 
     /** A running owner. */
