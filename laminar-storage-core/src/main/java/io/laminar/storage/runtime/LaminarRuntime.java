@@ -394,6 +394,20 @@ public final class LaminarRuntime implements AutoCloseable {
                 + " failed: " + c + "; no change can be made durable any more", c));
     }
 
+    /** Whether durable changes are replicated ({@link Builder#replicator}) before they are acknowledged. */
+    public boolean isReplicated() {
+        return replicator != null;
+    }
+
+    /**
+     * What goes wrong with replication right now while the replicator retries (e.g. the brokers do
+     * not answer: durable tasks wait and then fail after its ack timeout), or its failure for good;
+     * empty while it works, and always empty without replication.
+     */
+    public Optional<String> replicationProblem() {
+        return replicator == null ? Optional.empty() : replicator.problem();
+    }
+
     /** The number of cores (the per-core WAL's). */
     public int cores() {
         return wal.cores();
