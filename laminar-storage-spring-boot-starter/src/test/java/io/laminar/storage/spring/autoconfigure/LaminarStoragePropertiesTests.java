@@ -119,7 +119,10 @@ class LaminarStoragePropertiesTests {
                 "laminar.storage.checkpoint.s3.incomplete-upload-max-age",
                 "laminar.storage.changelog.queue-capacity", "laminar.storage.changelog.overflow-policy",
                 "laminar.storage.health.max-checkpoint-age", "laminar.storage.health.stale-checkpoint-status",
-                "laminar.storage.page.enabled");
+                "laminar.storage.page.enabled", "laminar.storage.durability", "laminar.storage.shard",
+                "laminar.storage.replication.topic", "laminar.storage.replication.partitions",
+                "laminar.storage.replication.replication-factor", "laminar.storage.replication.min-insync-replicas",
+                "laminar.storage.replication.ack-timeout", "laminar.storage.replication.create-topic");
         var undescribed = new ArrayList<String>();
         described.forEach((name, description) -> {
             if (description.isBlank()) {
