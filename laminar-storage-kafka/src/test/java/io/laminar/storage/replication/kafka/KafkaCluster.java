@@ -29,6 +29,14 @@ public final class KafkaCluster implements AutoCloseable {
 
     /** Starts a cluster and waits until every broker is ready. */
     public static KafkaCluster start(int brokers) throws Exception {
+        return start(brokers, Map.of());
+    }
+
+    /**
+     * As {@link #start(int)}, with broker settings that replace the defaults above (a benchmark
+     * under load wants Kafka's default session timeout: a short one fences busy brokers).
+     */
+    public static KafkaCluster start(int brokers, Map<String, String> overrides) throws Exception {
         var nodes = new TestKitNodes.Builder()
                 .setNumControllerNodes(1)
                 .setNumBrokerNodes(brokers)
@@ -50,6 +58,7 @@ public final class KafkaCluster implements AutoCloseable {
                 .setConfigProp("log.segment.bytes", Integer.toString(8 << 20))
                 .setConfigProp("replica.lag.time.max.ms", "3000")
                 .setDeleteOnClose(true);
+        overrides.forEach(builder::setConfigProp);
         bindToLoopback(builder, nodes);
         var kit = builder.build();
         try {
