@@ -180,6 +180,7 @@ class KafkaFailoverProcessTest {
                 Thread.sleep(20);
             }
             signal(a.process, "STOP");
+            Thread.sleep(500); // the reader takes what the child printed before it stopped out of the pipe
             Map<String, Long> ackedBeforePause = new HashMap<>();
             long lastBeforePause = 0;
             for (var line : a.lines) {
