@@ -317,6 +317,11 @@ final class StateCommand implements Runnable {
         }
 
         @Override
+        public long newestOwnerEpoch() throws IOException {
+            return store.newestOwnerEpoch();
+        }
+
+        @Override
         public long ownerEpoch() {
             return -1;
         }

@@ -27,7 +27,9 @@ import io.laminar.storage.store.ConnectorCheckpoint;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -87,7 +89,10 @@ import org.slf4j.LoggerFactory;
  * fsynced) before the recovery and deleted after that checkpoint, so a crash in between repeats the
  * takeover instead of continuing from a local WAL that lacks the replicated changes. The start also
  * claims a new owner epoch in the checkpoint store ({@link CheckpointStore#claimOwnership()}), so an
- * older owner can no longer publish checkpoints or delete files. A replicator that fails for good
+ * older owner can no longer publish checkpoints or delete files. The claimed epoch is recorded in
+ * {@value #OWNER_EPOCH_FILE} in the WAL directory; a directory with a WAL history of its own whose
+ * shard has been owned with a newer epoch since (an old owner restarted on its stale disk) is
+ * refused before it fences anyone. A replicator that fails for good
  * (fenced by a new owner), or a checkpoint refused by the store with a {@link FencedException}, fails
  * the runtime ({@link #failure()}): every later task that changes state and every durable task fails.
  *
@@ -150,6 +155,8 @@ public final class LaminarRuntime implements AutoCloseable {
 
     /** The file in the WAL directory that marks a takeover whose first checkpoint is not yet taken. */
     public static final String TAKEOVER_MARKER = "replication-takeover.pending";
+    /** The file in the WAL directory that holds the owner epoch this directory last claimed (decimal). */
+    public static final String OWNER_EPOCH_FILE = "replication-owner-epoch";
 
     /** A builder over an open per-core WAL and a checkpoint store (both stay owned by the caller). */
     public static Builder builder(PerCoreWalManager wal, CheckpointStore store) {
@@ -174,9 +181,14 @@ public final class LaminarRuntime implements AutoCloseable {
             try {
                 boolean takeover = false;
                 if (replicator != null) {
+                    // Before fencing anyone: a data directory another owner has superseded must not
+                    // fence the real owner and then start from its stale WAL.
+                    long previousOwner = refuseStaleDirectory();
                     replicator.open(wal.cores()); // fences the previous owner before anything is read
                     long ownerEpoch = store.claimOwnership(); // and fences its checkpoint publishing and deletes
-                    log.info("owner epoch {} of the checkpoint store {} claimed", ownerEpoch, store);
+                    log.info("owner epoch {} of the checkpoint store {} claimed (previous owner epoch {})", ownerEpoch,
+                            store, previousOwner);
+                    recordOwnerEpoch(ownerEpoch);
                     takeover = beginTakeoverIfNew();
                 }
                 var recovered = new RecoveryManager(wal, store, recoveryListener).recover();
@@ -231,6 +243,47 @@ public final class LaminarRuntime implements AutoCloseable {
                 stopAfterFailedStart();
                 throw e;
             }
+        }
+    }
+
+    /**
+     * Refuses a WAL that has a history of its own but whose shard was owned by someone else since
+     * this directory last owned it (the store's newest owner epoch is not the one this directory
+     * recorded): its WAL lacks that owner's changes, and starting from it would bury them. Returns
+     * the store's newest owner epoch.
+     */
+    private long refuseStaleDirectory() throws IOException {
+        long newest = store.newestOwnerEpoch();
+        boolean ownHistory = !Files.exists(wal.directory().resolve(TAKEOVER_MARKER))
+                && !wal.canAdopt(wal.startPositions(), wal.epoch());
+        if (!ownHistory) {
+            return newest; // a takeover: it restores everything from the store and Kafka
+        }
+        var file = wal.directory().resolve(OWNER_EPOCH_FILE);
+        long mine = Files.exists(file) ? Long.parseLong(Files.readString(file).trim()) : 0;
+        if (newest > mine) {
+            throw new StorageException("the data directory " + wal.directory() + " is stale: it last owned its shard "
+                    + (mine == 0 ? "before replication was enabled" : "with owner epoch " + mine) + ", but "
+                    + store + " has been owned with owner epoch " + newest + " since, by another process whose "
+                    + "changes this WAL does not hold. Nothing was fenced or changed. Delete this data directory (every "
+                    + "acknowledged change is in the checkpoint store and Kafka) and start again: it then takes the "
+                    + "shard over");
+        }
+        return newest;
+    }
+
+    /** Durably records {@code epoch} as the owner epoch of this data directory (temp file, fsync, rename, dir fsync). */
+    private void recordOwnerEpoch(long epoch) throws IOException {
+        var file = wal.directory().resolve(OWNER_EPOCH_FILE);
+        var temp = wal.directory().resolve(OWNER_EPOCH_FILE + ".tmp");
+        try (var channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            channel.write(ByteBuffer.wrap((epoch + "\n").getBytes(StandardCharsets.US_ASCII)));
+            channel.force(true);
+        }
+        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (var dir = FileChannel.open(wal.directory(), StandardOpenOption.READ)) {
+            dir.force(true);
         }
     }
 

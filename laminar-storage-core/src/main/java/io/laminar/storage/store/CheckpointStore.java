@@ -134,6 +134,9 @@ public interface CheckpointStore extends AutoCloseable {
      */
     long claimOwnership() throws IOException;
 
+    /** The newest owner epoch claimed in this store by anyone, or 0 if none. Claims nothing. */
+    long newestOwnerEpoch() throws IOException;
+
     /** The owner epoch this store object claimed, or -1 if it has not claimed one. */
     long ownerEpoch();
 

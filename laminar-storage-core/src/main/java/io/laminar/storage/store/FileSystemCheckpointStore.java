@@ -435,8 +435,8 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
         return ownerEpoch;
     }
 
-    /** The newest owner epoch claimed in this store, or 0 if none. */
-    private long newestOwnerEpoch() throws IOException {
+    @Override
+    public long newestOwnerEpoch() throws IOException {
         var directory = root.resolve(OWNER_DIRECTORY);
         if (!Files.isDirectory(directory)) {
             return 0;

@@ -258,6 +258,28 @@ class ReplicatedRuntimeTest {
     }
 
     @Test
+    void anOldOwnerRestartedOnItsStaleDirectoryIsRefusedBeforeItFencesAnyone() throws Exception {
+        var a = start("wal-a", new MemoryReplicator(log, Duration.ofSeconds(30)));
+        put(a, "k", "from-a").get(10, TimeUnit.SECONDS);
+        closeAll(); // A stops (its WAL and store too); its directory stays
+        var b = start("wal-b", new MemoryReplicator(log, Duration.ofSeconds(30)));
+        put(b, "k", "from-b").get(10, TimeUnit.SECONDS);
+
+        var stale = LaminarRuntime.builder(wal("wal-a"), store())
+                .replicator(new MemoryReplicator(log, Duration.ofSeconds(30))).build();
+        open.add(stale);
+        assertThatThrownBy(stale::start).isInstanceOf(io.laminar.storage.StorageException.class)
+                .hasMessageContaining("is stale: it last owned its shard with owner epoch 1")
+                .hasMessageContaining("owner epoch 2 since")
+                .hasMessageContaining("Delete this data directory");
+        // B was not fenced: it goes on acknowledging and checkpointing.
+        put(b, "k2", "from-b").get(10, TimeUnit.SECONDS);
+        b.triggerCheckpoint().get(10, TimeUnit.SECONDS);
+        assertThat(b.failure()).isEmpty();
+        assertThat(contents(b)).isEqualTo(Map.of("k", "from-b", "k2", "from-b"));
+    }
+
+    @Test
     void replicatedRecordsAreTruncatedOnlyBehindTheOldestRetainedCheckpoint() throws Exception {
         var replicator = new MemoryReplicator(log, Duration.ofSeconds(30));
         var runtime = LaminarRuntime.builder(wal("wal"), store()).replicator(replicator)

@@ -91,9 +91,11 @@ public abstract class CheckpointStoreContract {
     @Test
     void eachClaimGetsANewerOwnerEpoch() throws Exception {
         assertThat(store.ownerEpoch()).isEqualTo(-1);
+        assertThat(store.newestOwnerEpoch()).isZero();
         long first = store.claimOwnership();
         var other = anotherStore();
         long second = other.claimOwnership();
+        assertThat(store.newestOwnerEpoch()).isEqualTo(second);
 
         assertThat(first).isPositive();
         assertThat(second).isGreaterThan(first);

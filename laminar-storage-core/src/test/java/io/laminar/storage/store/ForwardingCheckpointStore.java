@@ -70,6 +70,11 @@ public class ForwardingCheckpointStore implements CheckpointStore {
     }
 
     @Override
+    public long newestOwnerEpoch() throws IOException {
+        return delegate.newestOwnerEpoch();
+    }
+
+    @Override
     public long ownerEpoch() {
         return delegate.ownerEpoch();
     }

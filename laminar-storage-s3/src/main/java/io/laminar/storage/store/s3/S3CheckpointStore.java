@@ -403,8 +403,8 @@ public final class S3CheckpointStore implements CheckpointStore {
         return ownerEpoch;
     }
 
-    /** The newest owner epoch claimed under this prefix, or 0 if none. */
-    private long newestOwnerEpoch() throws IOException {
+    @Override
+    public long newestOwnerEpoch() throws IOException {
         long newest = 0;
         for (var object : list(prefix + OWNER_PREFIX, "list the owner epochs")) {
             var suffix = object.key().substring(prefix.length() + OWNER_PREFIX.length());
