@@ -18,12 +18,13 @@ import java.util.stream.Stream;
  * <pre>
  * root (StorageException), concurrent            JDK only
  * io                                             JDK (+ concurrent)
+ * replication  root                              the replication SPI: what a backend implements
  * wal          io, root, com.sun.nio.file (O_DIRECT)
  * percore      wal, io, root
  * state        wal, root
- * changelog    state, percore, root, JCTools
+ * changelog    state, percore, replication, root, JCTools
  * store        io, root, Jackson                 the checkpoint store SPI: nothing above io
- * checkpoint   store, percore, changelog, state, io, root
+ * checkpoint   store, percore, changelog, state, replication, io, root
  * runtime      everything above, JCTools
  * </pre>
  *
@@ -43,6 +44,7 @@ class ArchitectureTest {
     private static final String STORE = "io.laminar.storage.store";
     private static final String CHECKPOINT = "io.laminar.storage.checkpoint";
     private static final String RUNTIME = "io.laminar.storage.runtime";
+    private static final String REPLICATION = "io.laminar.storage.replication";
 
     private static final String[] JDK = {"java.."};
     /** {@code com.sun.nio.file.ExtendedOpenOption.DIRECT}, for the WAL's O_DIRECT backend (module jdk.unsupported). */
@@ -64,6 +66,10 @@ class ArchitectureTest {
             onlyDependsOn(IO, JDK, CONCURRENT);
 
     @ArchTest
+    static final ArchRule replication_depends_on_the_root_only =
+            onlyDependsOn(REPLICATION, JDK, ROOT);
+
+    @ArchTest
     static final ArchRule wal_depends_on_io_and_root =
             onlyDependsOn(WAL, JDK, CONCURRENT, SLF4J, ROOT, IO, JDK_DIRECT_IO);
 
@@ -77,7 +83,7 @@ class ArchitectureTest {
 
     @ArchTest
     static final ArchRule changelog_depends_on_state_percore_root_and_jctools =
-            onlyDependsOn(CHANGELOG, JDK, CONCURRENT, SLF4J, ROOT, STATE, PERCORE, JCTOOLS);
+            onlyDependsOn(CHANGELOG, JDK, CONCURRENT, SLF4J, ROOT, STATE, PERCORE, REPLICATION, JCTOOLS);
 
     @ArchTest
     static final ArchRule store_depends_on_io_root_and_jackson =
@@ -85,12 +91,12 @@ class ArchitectureTest {
 
     @ArchTest
     static final ArchRule checkpoint_depends_on_store_percore_changelog_state_io_and_root =
-            onlyDependsOn(CHECKPOINT, JDK, CONCURRENT, SLF4J, ROOT, IO, STATE, PERCORE, CHANGELOG, STORE);
+            onlyDependsOn(CHECKPOINT, JDK, CONCURRENT, SLF4J, ROOT, IO, STATE, PERCORE, CHANGELOG, STORE, REPLICATION);
 
     @ArchTest
     static final ArchRule runtime_depends_on_the_packages_below_and_jctools =
             onlyDependsOn(RUNTIME, JDK, CONCURRENT, SLF4J, JCTOOLS,
-                    ROOT, IO, WAL, PERCORE, STATE, CHANGELOG, STORE, CHECKPOINT);
+                    ROOT, IO, WAL, PERCORE, STATE, CHANGELOG, STORE, CHECKPOINT, REPLICATION);
 
     /** Implied by the rule on {@code store} above, stated on its own because it is the point of the SPI. */
     @ArchTest
@@ -116,7 +122,7 @@ class ArchitectureTest {
     @ArchTest
     static final ArchRule every_class_is_in_a_package_with_a_rule =
             classes().should().resideInAnyPackage(
-                    ROOT, CONCURRENT, IO, WAL, PERCORE, STATE, CHANGELOG, STORE, CHECKPOINT, RUNTIME)
+                    ROOT, CONCURRENT, IO, WAL, PERCORE, STATE, CHANGELOG, STORE, CHECKPOINT, RUNTIME, REPLICATION)
                     .because("a new package of the core gets its dependency rule in this test and its "
                             + "package-info.java");
 

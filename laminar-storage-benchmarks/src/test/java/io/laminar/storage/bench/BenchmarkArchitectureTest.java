@@ -25,6 +25,7 @@ import java.util.Set;
  * bench.percore      the per-core suite's scenarios and the Ring 0 fixture
  * bench.checkpoint   the checkpoint suite's scenarios and the checkpoint fixture
  * bench.s3           the S3 suite's scenarios (on the checkpoint fixture)
+ * bench.replication  the replication suite's scenario (Kafka brokers in this JVM)
  * bench.jmh          the JMH benchmarks (and ring0-alloc, which runs one)
  * bench              the shared harness (context, settings, closed loop, result rows): below all
  * </pre>

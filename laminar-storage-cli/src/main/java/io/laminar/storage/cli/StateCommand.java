@@ -312,6 +312,21 @@ final class StateCommand implements Runnable {
         }
 
         @Override
+        public long claimOwnership() {
+            throw new UnsupportedOperationException("read-only");
+        }
+
+        @Override
+        public long newestOwnerEpoch() throws IOException {
+            return store.newestOwnerEpoch();
+        }
+
+        @Override
+        public long ownerEpoch() {
+            return -1;
+        }
+
+        @Override
         public String toString() {
             return store.toString();
         }

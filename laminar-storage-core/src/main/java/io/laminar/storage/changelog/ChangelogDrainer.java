@@ -5,8 +5,11 @@ import io.laminar.storage.concurrent.Backoff;
 import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.percore.CoreWalWriter;
 import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.replication.ChangeReplicator;
+import io.laminar.storage.replication.ReplicationTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Optional;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +34,17 @@ import org.slf4j.LoggerFactory;
  * throws, pending {@link CoreChangelog#whenDurable} futures fail, and the manager must be reopened.
  * Each of these exceptions has the WAL's failure (what its write or fdatasync threw) as its cause.
  *
+ * <h2>Replication</h2>
+ * Started with a {@link ChangeReplicator}, the drainer hands it every data record it appends (with
+ * the core, epoch and sequence the WAL gave it) and ends a replicated batch after each pass. A change
+ * is then durable only once its core's WAL has fdatasync'd it <em>and</em> the replicator has
+ * acknowledged its batch. A batch that waits for its replica longer than
+ * {@link ChangeReplicator#ackTimeout()} fails its changes' futures with a
+ * {@link ReplicationTimeoutException} (never completes them on the local fsync alone); the
+ * replicator keeps retrying it, and later batches complete once it succeeds. A replicator that fails
+ * for good ({@link ChangeReplicator#failure()}, e.g. fenced by a new owner) stops the drainer as a
+ * failed WAL does, with that failure as the cause.
+ *
  * <p>Thread-safety: {@link #changelog}, {@link #statistics()} and {@link #close()} may be called
  * from any thread; each {@link CoreChangelog} has its own threading rules.
  */
@@ -44,28 +58,35 @@ public final class ChangelogDrainer implements AutoCloseable {
     private final ChangelogOptions options;
     private final CoreChangelog[] changelogs;
     private final CoreWalWriter[] writers;
+    private final ChangeReplicator replicator; // null: local durability only
+    private final long ackTimeoutNanos;
     private final Thread thread;
     private final Statistics statistics = new Statistics();
 
     // Drainer thread only: per core, batches appended but not yet known durable (change, sequence).
     private final long[][] pendingChange;
     private final long[][] pendingSequence;
+    private final long[][] pendingSince; // System.nanoTime() when the batch was appended
     private final int[] pendingHead;
     private final int[] pendingCount;
+    private boolean batchOpen; // drainer thread: records handed to the replicator since the last endBatch
     private ByteBuffer scratch = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN);
 
     private volatile boolean stopping;
     private volatile boolean parked;
     private volatile RuntimeException failure;
 
-    private ChangelogDrainer(PerCoreWalManager wal, ChangelogOptions options) {
+    private ChangelogDrainer(PerCoreWalManager wal, ChangelogOptions options, ChangeReplicator replicator) {
         this.wal = wal;
         this.options = options;
+        this.replicator = replicator;
+        this.ackTimeoutNanos = replicator == null ? Long.MAX_VALUE : replicator.ackTimeout().toNanos();
         int cores = wal.cores();
         changelogs = new CoreChangelog[cores];
         writers = new CoreWalWriter[cores];
         pendingChange = new long[cores][PENDING_BATCHES];
         pendingSequence = new long[cores][PENDING_BATCHES];
+        pendingSince = new long[cores][PENDING_BATCHES];
         pendingHead = new int[cores];
         pendingCount = new int[cores];
         int maxEntrySize = wal.options().maxEntrySize();
@@ -80,9 +101,26 @@ public final class ChangelogDrainer implements AutoCloseable {
      * Starts a drainer over {@code wal}: from now on it is the only writer of every core's log.
      */
     public static ChangelogDrainer start(PerCoreWalManager wal, ChangelogOptions options) {
-        var drainer = new ChangelogDrainer(wal, options);
+        return start(wal, options, null);
+    }
+
+    /**
+     * As {@link #start(PerCoreWalManager, ChangelogOptions)}, replicating every change through
+     * {@code replicator} (already {@link ChangeReplicator#open opened}; null: none) before it counts
+     * as durable. The caller keeps owning the replicator and closes it after the drainer.
+     */
+    public static ChangelogDrainer start(PerCoreWalManager wal, ChangelogOptions options, ChangeReplicator replicator) {
+        var drainer = new ChangelogDrainer(wal, options, replicator);
         drainer.thread.start();
         return drainer;
+    }
+
+    /**
+     * Why the drainer stopped making changes durable (a WAL failure, or the replicator's failure, e.g.
+     * a {@link io.laminar.storage.FencedException}), or empty while it runs. Any thread.
+     */
+    public Optional<RuntimeException> failureCause() {
+        return Optional.ofNullable(failure);
     }
 
     /** The changelog that core {@code core}'s thread publishes to. */
@@ -152,6 +190,10 @@ public final class ChangelogDrainer implements AutoCloseable {
                 for (int core = 0; core < changelogs.length; core++) {
                     work += drain(core);
                 }
+                if (replicator != null && batchOpen) {
+                    replicator.endBatch();
+                    batchOpen = false;
+                }
                 publishDurable();
                 if (work > 0) {
                     backoff.reset();
@@ -209,6 +251,10 @@ public final class ChangelogDrainer implements AutoCloseable {
             entry.encodeTo(scratch);
             scratch.flip();
             lastSequence = writer.append(scratch);
+            if (replicator != null) {
+                replicator.append(core, writer.epoch(), lastSequence, scratch);
+                batchOpen = true;
+            }
             lastChange = entry.changeNumber;
             changelog.free.offer(entry); // if the pool is full the entry goes to the garbage collector
             drained++;
@@ -235,10 +281,18 @@ public final class ChangelogDrainer implements AutoCloseable {
         int slot = (pendingHead[core] + count) % PENDING_BATCHES;
         pendingChange[core][slot] = change;
         pendingSequence[core][slot] = sequence;
+        pendingSince[core][slot] = System.nanoTime();
         pendingCount[core] = count + 1;
     }
 
     private void publishDurable() {
+        if (replicator != null) {
+            var replicationFailure = replicator.failure();
+            if (replicationFailure.isPresent()) {
+                // Fenced, or replication is impossible for good: nothing more may be acknowledged.
+                throw replicationFailure.get();
+            }
+        }
         for (int core = 0; core < changelogs.length; core++) {
             if (pendingCount[core] == 0) {
                 continue;
@@ -254,6 +308,9 @@ public final class ChangelogDrainer implements AutoCloseable {
                         + "recover what is durable", cause);
             }
             long durableSequence = wal.durableSequence(core);
+            if (replicator != null) {
+                durableSequence = Math.min(durableSequence, replicator.replicatedSequence(core));
+            }
             long durableChange = -1;
             while (pendingCount[core] > 0 && pendingSequence[core][pendingHead[core]] <= durableSequence) {
                 durableChange = pendingChange[core][pendingHead[core]];
@@ -263,6 +320,27 @@ public final class ChangelogDrainer implements AutoCloseable {
             if (durableChange >= 0) {
                 changelogs[core].publishDurable(durableChange);
             }
+            if (replicator != null) {
+                failTimedOut(core);
+            }
+        }
+    }
+
+    /** Fails the futures of the batches of {@code core} that waited longer than the ack timeout. */
+    private void failTimedOut(int core) {
+        long now = System.nanoTime();
+        long timedOutChange = -1;
+        while (pendingCount[core] > 0 && now - pendingSince[core][pendingHead[core]] > ackTimeoutNanos) {
+            timedOutChange = pendingChange[core][pendingHead[core]];
+            pendingHead[core] = (pendingHead[core] + 1) % PENDING_BATCHES;
+            pendingCount[core]--;
+        }
+        if (timedOutChange >= 0) {
+            var problem = replicator.problem().map(p -> " (" + p + ")").orElse("");
+            changelogs[core].failWaitersUpTo(timedOutChange, new ReplicationTimeoutException("the changes of core "
+                    + core + " up to number " + timedOutChange + " were not acknowledged by the replicas within "
+                    + replicator.ackTimeout() + problem + "; they are not acknowledged as durable. They are "
+                    + "retried in order and may still become durable: check the replicas, then retry the task"));
         }
     }
 

@@ -51,6 +51,7 @@ public final class CoreChangelog implements ChangelogSink {
     private long cutEpoch; // core thread: the epoch of the last marker published
     private volatile CoreCut cut;
     private volatile long durable;
+    private volatile TimedOut timedOut; // the latest batch whose replica timed out, or null
     volatile long backpressureWaits;
     volatile long backpressureWaitNanos;
     volatile long rejected;
@@ -169,10 +170,14 @@ public final class CoreChangelog implements ChangelogSink {
         }
         var waiter = new Waiter(change, new CompletableFuture<>());
         waiters.add(waiter);
+        var late = timedOut;
         if (durable >= change) {
             waiter.future.complete(change);
         } else if (drainer.failure() != null) {
             waiter.future.completeExceptionally(drainer.failure());
+        } else if (late != null && change <= late.change() && waiters.remove(waiter)) {
+            // its batch already timed out waiting for its replica: no later publish covers it soon
+            waiter.future.completeExceptionally(late.cause());
         }
         return waiter.future;
     }
@@ -230,6 +235,21 @@ public final class CoreChangelog implements ChangelogSink {
         }
     }
 
+    /**
+     * Drainer thread: the batches up to change {@code change} waited too long for their replica;
+     * their waiters fail with {@code cause} (the changes may still become durable later).
+     */
+    void failWaitersUpTo(long change, RuntimeException cause) {
+        timedOut = new TimedOut(change, cause);
+        for (var it = waiters.iterator(); it.hasNext(); ) {
+            var waiter = it.next();
+            if (waiter.change <= change && waiter.change > durable) {
+                it.remove();
+                waiter.future.completeExceptionally(cause);
+            }
+        }
+    }
+
     void failWaiters(Throwable cause) {
         for (Waiter waiter; (waiter = waiters.poll()) != null; ) {
             waiter.future.completeExceptionally(cause);
@@ -237,5 +257,8 @@ public final class CoreChangelog implements ChangelogSink {
     }
 
     private record Waiter(long change, CompletableFuture<Long> future) {
+    }
+
+    private record TimedOut(long change, RuntimeException cause) {
     }
 }

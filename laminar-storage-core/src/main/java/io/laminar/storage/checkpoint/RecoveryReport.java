@@ -18,9 +18,19 @@ import java.util.List;
  * @param bytesReplayed          the WAL bytes those records (and the barriers among them) take
  * @param recordsReplayedPerCore per core, the data records replayed
  * @param duration               how long the recovery took
+ * @param recordsFromReplication the changes restored from the replicated log (Kafka) after the
+ *                               checkpoint, at a takeover of the shard by a new owner; 0 otherwise
  */
 public record RecoveryReport(Long checkpointId, boolean adoptedCheckpoint, List<SkippedCheckpoint> skipped,
-        long recordsReplayed, long bytesReplayed, List<Long> recordsReplayedPerCore, Duration duration) {
+        long recordsReplayed, long bytesReplayed, List<Long> recordsReplayedPerCore, Duration duration,
+        long recordsFromReplication) {
+
+    /** A report of a recovery that restored nothing from a replicated log. */
+    public RecoveryReport(Long checkpointId, boolean adoptedCheckpoint, List<SkippedCheckpoint> skipped,
+            long recordsReplayed, long bytesReplayed, List<Long> recordsReplayedPerCore, Duration duration) {
+        this(checkpointId, adoptedCheckpoint, skipped, recordsReplayed, bytesReplayed, recordsReplayedPerCore,
+                duration, 0);
+    }
 
     /**
      * @throws IllegalArgumentException if {@code adoptedCheckpoint} is set without a {@code checkpointId}
@@ -32,5 +42,15 @@ public record RecoveryReport(Long checkpointId, boolean adoptedCheckpoint, List<
         }
         skipped = List.copyOf(skipped);
         recordsReplayedPerCore = List.copyOf(recordsReplayedPerCore);
+        if (recordsFromReplication < 0) {
+            throw new IllegalArgumentException("recordsFromReplication must not be negative, but was "
+                    + recordsFromReplication);
+        }
+    }
+
+    /** This report with {@code records} changes restored from the replicated log and {@code duration}. */
+    public RecoveryReport withReplication(long records, Duration duration) {
+        return new RecoveryReport(checkpointId, adoptedCheckpoint, skipped, recordsReplayed, bytesReplayed,
+                recordsReplayedPerCore, duration, records);
     }
 }

@@ -7,6 +7,7 @@ import io.laminar.storage.changelog.CutContext;
 import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.percore.CorePositions;
 import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.replication.ChangeReplicator;
 import io.laminar.storage.state.StateSnapshot;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
@@ -90,6 +91,7 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
     private final Function<List<CoreCut>, Map<String, OperatorCheckpoint>> operators;
     private final ToLongFunction<List<CoreCut>> watermark;
     private final Consumer<CheckpointStep> stepObserver;
+    private final ChangeReplicator replicator; // null: no replication
     private final List<CheckpointListener> listeners = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService thread;
     private long nextId = -1; // checkpoint thread only
@@ -113,6 +115,7 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
         this.operators = b.operators;
         this.watermark = b.watermark;
         this.stepObserver = b.stepObserver;
+        this.replicator = b.replicator;
         this.listeners.addAll(b.listeners);
         this.thread = Executors.newSingleThreadScheduledExecutor(Threads.daemonFactory("laminar-checkpoint"));
     }
@@ -179,6 +182,9 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             id = nextId++; // never reused, even if this one fails
             long startedId = id;
             notify(l -> l.started(startedId));
+            // Taken before the epoch advances: every replicated record before these positions belongs
+            // to an earlier epoch, so it is in this checkpoint (recovery skips the rest of those).
+            var replicated = replicator == null ? null : replicator.positions();
             // 1. The aligned cut.
             var prepared = wal.epochCoordinator().prepareCheckpoint(barrierTimeout);
             var cuts = new ArrayList<CoreCut>();
@@ -210,8 +216,16 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
                 var paths = written.chains().get(core).stream().map(StateFileRef::path).toList();
                 ops.put(CoreChains.name(core), new OperatorCheckpoint(new byte[0], paths));
             }
+            var sourceMap = new LinkedHashMap<String, ConnectorCheckpoint>(sources.apply(cutList));
+            if (sourceMap.containsKey(ChangeReplicator.SOURCE_NAME)) {
+                throw new IllegalArgumentException("the source name " + ChangeReplicator.SOURCE_NAME
+                        + " is reserved for the replication positions");
+            }
+            if (replicated != null) {
+                sourceMap.put(ChangeReplicator.SOURCE_NAME, new ConnectorCheckpoint(replicated, Map.of()));
+            }
             var manifest = new CheckpointManifest(id, prepared.epoch(), Instant.now(),
-                    boxed(prepared.replayFrom()), sources.apply(cutList), ops, written.files(),
+                    boxed(prepared.replayFrom()), sourceMap, ops, written.files(),
                     written.parentId(), written.stateBytes(), written.writtenBytes(), watermark.applyAsLong(cutList));
             store.publishManifest(manifest);
             files.commit(id, written);
@@ -267,6 +281,15 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
                     positions[core] = oldest.get().walPositions().get(core);
                 }
                 wal.truncateBefore(CorePositions.of(positions));
+            }
+            // The replicated log: behind the oldest retained checkpoint, whichever WAL took it (a
+            // retained checkpoint without positions, from before replication, holds it back).
+            if (replicator != null && !retained.isEmpty()) {
+                var positions = retained.get(0).sources().get(ChangeReplicator.SOURCE_NAME);
+                if (positions != null) {
+                    current[0] = CheckpointStep.TRUNCATION;
+                    replicator.truncateBefore(positions.offsets());
+                }
             }
         } catch (Exception e) {
             var step = current[0];
@@ -345,6 +368,7 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
         private Consumer<CheckpointStep> stepObserver = s -> { };
         private final List<CheckpointListener> listeners = new ArrayList<>();
         private RecoveredState resumeFrom;
+        private ChangeReplicator replicator;
 
         private Builder(PerCoreWalManager wal, ChangelogDrainer drainer, CheckpointStore store) {
             this.wal = Objects.requireNonNull(wal, "wal");
@@ -427,6 +451,16 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
          */
         public Builder resumeFrom(RecoveredState recovered) {
             this.resumeFrom = Objects.requireNonNull(recovered, "recovered");
+            return this;
+        }
+
+        /**
+         * Records {@code replicator}'s {@link ChangeReplicator#positions()} in every manifest, as the
+         * reserved source {@link ChangeReplicator#SOURCE_NAME}, taken right before the cut, and
+         * truncates the replicated log behind the oldest retained checkpoint. Default: none.
+         */
+        public Builder replicator(ChangeReplicator replicator) {
+            this.replicator = Objects.requireNonNull(replicator, "replicator");
             return this;
         }
 

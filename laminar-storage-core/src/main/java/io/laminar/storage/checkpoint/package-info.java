@@ -8,7 +8,7 @@
  * are stored is the {@code store} package's concern. What only the orchestration uses (the state
  * file format, the chain bookkeeping) is package-private.
  *
- * <p>Depends on {@code store}, {@code percore}, {@code changelog}, {@code state}, {@code io},
+ * <p>Depends on {@code store}, {@code percore}, {@code changelog}, {@code state}, {@code replication}, {@code io},
  * {@code io.laminar.storage} ({@code StorageException}) and the JDK (a test enforces it); not on
  * {@code wal} directly, nor on {@code runtime}.
  */

@@ -1,5 +1,6 @@
 package io.laminar.storage.runtime;
 
+import io.laminar.storage.FencedException;
 import io.laminar.storage.StorageException;
 import io.laminar.storage.changelog.ChangelogDrainer;
 import io.laminar.storage.changelog.ChangelogOptions;
@@ -7,6 +8,7 @@ import io.laminar.storage.changelog.CoreChangelog;
 import io.laminar.storage.changelog.CutContext;
 import io.laminar.storage.checkpoint.CheckpointListener;
 import io.laminar.storage.checkpoint.CheckpointStep;
+import io.laminar.storage.checkpoint.RecoveredState;
 import io.laminar.storage.checkpoint.RecoveryListener;
 import io.laminar.storage.checkpoint.RecoveryManager;
 import io.laminar.storage.checkpoint.RecoveryOptions;
@@ -15,11 +17,21 @@ import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
 import io.laminar.storage.concurrent.Backoff;
 import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.replication.ChangeReplicator;
+import io.laminar.storage.replication.ReplicatedChangeSink;
 import io.laminar.storage.state.ChangelogAwareStateStore;
+import io.laminar.storage.state.ChangelogSink;
+import io.laminar.storage.state.StateChangeFormat;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.ConnectorCheckpoint;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -38,6 +50,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.jctools.queues.MpscArrayQueue;
 import org.slf4j.Logger;
@@ -63,6 +76,26 @@ import org.slf4j.LoggerFactory;
  * WAL when its {@code submitDurable} future completes: only then may they be acknowledged to anyone.
  * The {@code submit} future completes on the core thread and the {@code submitDurable} future on the
  * runtime's acknowledger thread: use the {@code *Async} methods for continuations that are slow.
+ *
+ * <h2>Replicated durability</h2>
+ * Built with a {@link Builder#replicator ChangeReplicator}, a {@code submitDurable} future completes
+ * only once the task's changes are fsynced locally <em>and</em> acknowledged by the replicator; it
+ * fails if the replica is not acknowledged within the replicator's timeout. {@link #start()} first
+ * opens the replicator, which fences every earlier owner of the shard. If the data directory has no
+ * history of its own (a takeover: another machine owned the shard), it restores the newest
+ * checkpoint, then every replicated change after that checkpoint's replication positions
+ * ({@link RecoveryReport#recordsFromReplication()}), and takes a checkpoint before it takes any task,
+ * so that what it restored is in the store and not only in memory. A file
+ * {@value #TAKEOVER_MARKER} in the WAL directory marks a takeover under way: it is created (and
+ * fsynced) before the recovery and deleted after that checkpoint, so a crash in between repeats the
+ * takeover instead of continuing from a local WAL that lacks the replicated changes. The start also
+ * claims a new owner epoch in the checkpoint store ({@link CheckpointStore#claimOwnership()}), so an
+ * older owner can no longer publish checkpoints or delete files. The claimed epoch is recorded in
+ * {@value #OWNER_EPOCH_FILE} in the WAL directory; a directory with a WAL history of its own whose
+ * shard has been owned with a newer epoch since (an old owner restarted on its stale disk) is
+ * refused before it fences anyone. A replicator that fails for good
+ * (fenced by a new owner), or a checkpoint refused by the store with a {@link FencedException}, fails
+ * the runtime ({@link #failure()}): every later task that changes state and every durable task fails.
  *
  * <h2>Lifecycle</h2>
  * {@link #start()} once, {@link #close()} once. Close refuses new tasks, runs the queued ones, takes
@@ -93,6 +126,7 @@ public final class LaminarRuntime implements AutoCloseable {
     private final List<CheckpointListener> listeners = new CopyOnWriteArrayList<>();
     private final RecoveryListener recoveryListener;
     private final RecoveryOptions recoveryOptions;
+    private final ChangeReplicator replicator; // null: local durability
 
     private final Object lifecycle = new Object();
     private volatile State state = State.NEW;
@@ -119,7 +153,13 @@ public final class LaminarRuntime implements AutoCloseable {
         this.listeners.addAll(b.listeners);
         this.recoveryListener = b.recoveryListener;
         this.recoveryOptions = b.recoveryOptions;
+        this.replicator = b.replicator;
     }
+
+    /** The file in the WAL directory that marks a takeover whose first checkpoint is not yet taken. */
+    public static final String TAKEOVER_MARKER = "replication-takeover.pending";
+    /** The file in the WAL directory that holds the owner epoch this directory last claimed (decimal). */
+    public static final String OWNER_EPOCH_FILE = "replication-owner-epoch";
 
     /** A builder over an open per-core WAL and a checkpoint store (both stay owned by the caller). */
     public static Builder builder(PerCoreWalManager wal, CheckpointStore store) {
@@ -142,11 +182,26 @@ public final class LaminarRuntime implements AutoCloseable {
             }
             state = State.STARTING;
             try {
+                boolean takeover = false;
+                if (replicator != null) {
+                    // Before fencing anyone: a data directory another owner has superseded must not
+                    // fence the real owner and then start from its stale WAL.
+                    long previousOwner = refuseStaleDirectory();
+                    replicator.open(wal.cores()); // fences the previous owner before anything is read
+                    long ownerEpoch = store.claimOwnership(); // and fences its checkpoint publishing and deletes
+                    log.info("owner epoch {} of the checkpoint store {} claimed (previous owner epoch {})", ownerEpoch,
+                            store, previousOwner);
+                    recordOwnerEpoch(ownerEpoch);
+                    takeover = beginTakeoverIfNew();
+                }
                 var recovered = new RecoveryManager(wal, store, recoveryListener, recoveryOptions).recover();
-                drainer = ChangelogDrainer.start(wal, changelogOptions);
+                drainer = ChangelogDrainer.start(wal, changelogOptions, replicator);
                 var checkpoints = StateCheckpointCoordinator.builder(wal, drainer, store)
                         .resumeFrom(recovered)
                         .listener(new Forwarder());
+                if (replicator != null) {
+                    checkpoints.replicator(replicator);
+                }
                 checkpointCustomizers.forEach(c -> c.accept(checkpoints));
                 coordinator = checkpoints.build();
                 acknowledger = Executors.newSingleThreadExecutor(r -> {
@@ -160,6 +215,10 @@ public final class LaminarRuntime implements AutoCloseable {
                     var coreStore = ChangelogAwareStateStore.fromSnapshot(recovered.coreStates().get(core), changelog);
                     started[core] = new Core(core, coreStore, changelog);
                 }
+                var report = recovered.report();
+                if (takeover) {
+                    report = restoreReplicated(recovered, started);
+                }
                 cores = started;
                 for (var core : started) {
                     core.thread.start();
@@ -168,7 +227,10 @@ public final class LaminarRuntime implements AutoCloseable {
                     awaitInitialized(core);
                 }
                 coordinator.start();
-                recoveryReport = recovered.report();
+                if (takeover) {
+                    completeTakeover();
+                }
+                recoveryReport = report;
                 recoveredSources = recovered.sources();
                 accepting = true;
                 state = State.RUNNING;
@@ -184,6 +246,147 @@ public final class LaminarRuntime implements AutoCloseable {
                 stopAfterFailedStart();
                 throw e;
             }
+        }
+    }
+
+    /**
+     * Refuses a WAL that has a history of its own but whose shard was owned by someone else since
+     * this directory last owned it (the store's newest owner epoch is not the one this directory
+     * recorded): its WAL lacks that owner's changes, and starting from it would bury them. Returns
+     * the store's newest owner epoch.
+     */
+    private long refuseStaleDirectory() throws IOException {
+        long newest = store.newestOwnerEpoch();
+        boolean ownHistory = !Files.exists(wal.directory().resolve(TAKEOVER_MARKER))
+                && !wal.canAdopt(wal.startPositions(), wal.epoch());
+        if (!ownHistory) {
+            return newest; // a takeover: it restores everything from the store and Kafka
+        }
+        var file = wal.directory().resolve(OWNER_EPOCH_FILE);
+        long mine = Files.exists(file) ? Long.parseLong(Files.readString(file).trim()) : 0;
+        if (newest > mine) {
+            throw new StorageException("the data directory " + wal.directory() + " is stale: it last owned its shard "
+                    + (mine == 0 ? "before replication was enabled" : "with owner epoch " + mine) + ", but "
+                    + store + " has been owned with owner epoch " + newest + " since, by another process whose "
+                    + "changes this WAL does not hold. Nothing was fenced or changed. Delete this data directory (every "
+                    + "acknowledged change is in the checkpoint store and Kafka) and start again: it then takes the "
+                    + "shard over");
+        }
+        return newest;
+    }
+
+    /** Durably records {@code epoch} as the owner epoch of this data directory (temp file, fsync, rename, dir fsync). */
+    private void recordOwnerEpoch(long epoch) throws IOException {
+        var file = wal.directory().resolve(OWNER_EPOCH_FILE);
+        var temp = wal.directory().resolve(OWNER_EPOCH_FILE + ".tmp");
+        try (var channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            channel.write(ByteBuffer.wrap((epoch + "\n").getBytes(StandardCharsets.US_ASCII)));
+            channel.force(true);
+        }
+        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (var dir = FileChannel.open(wal.directory(), StandardOpenOption.READ)) {
+            dir.force(true);
+        }
+    }
+
+    /**
+     * Whether this start is a takeover: the WAL has no history of its own (or a marker says an
+     * earlier takeover did not reach its first checkpoint). Writes the marker first.
+     */
+    private boolean beginTakeoverIfNew() throws IOException {
+        var marker = wal.directory().resolve(TAKEOVER_MARKER);
+        if (Files.exists(marker)) {
+            log.warn("{} exists: the takeover of an earlier start did not complete its first checkpoint; "
+                    + "restoring the replicated changes again", marker);
+            return true;
+        }
+        // No data record of its own: what PerCoreWalManager.canAdopt accepts at its current positions.
+        if (!wal.canAdopt(wal.startPositions(), wal.epoch())) {
+            return false;
+        }
+        try (var channel = FileChannel.open(marker, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        try (var dir = FileChannel.open(wal.directory(), StandardOpenOption.READ)) {
+            dir.force(true);
+        }
+        return true;
+    }
+
+    /** Applies every replicated change after the restored checkpoint to the cores' stores. */
+    private RecoveryReport restoreReplicated(RecoveredState recovered, Core[] started) {
+        long began = System.nanoTime();
+        var manifest = recovered.checkpoint();
+        Map<String, String> from = Map.of();
+        if (manifest != null) {
+            var positions = manifest.sources().get(ChangeReplicator.SOURCE_NAME);
+            if (positions == null) {
+                throw new StorageException("cannot take over " + wal.directory() + ": checkpoint "
+                        + manifest.checkpointId() + " holds no replication positions (source '"
+                        + ChangeReplicator.SOURCE_NAME + "'): it was taken without replication, so the replicated "
+                        + "changes after it cannot be told apart from those in it. Start the previous owner again "
+                        + "with durability replicated until it has taken a checkpoint, or restore without replication");
+            }
+            from = positions.offsets();
+        }
+        var replayers = new ChangelogSink[started.length];
+        for (int core = 0; core < started.length; core++) {
+            replayers[core] = started[core].store.replayer();
+        }
+        long records = replicator.restore(from, manifest == null ? -1 : manifest.epoch(), new ReplicatedChangeSink() {
+            @Override
+            public void change(int core, ByteBuffer change) {
+                StateChangeFormat.apply(change, replayers[checkCore(core)]);
+            }
+
+            @Override
+            public void clear(int core, Predicate<byte[]> scope) {
+                var store = started[checkCore(core)].store;
+                var doomed = new ArrayList<byte[]>();
+                store.snapshot().forEach((key, value) -> {
+                    if (scope.test(key)) {
+                        doomed.add(key);
+                    }
+                });
+                doomed.forEach(replayers[core]::onDelete);
+            }
+
+            private int checkCore(int core) {
+                if (core < 0 || core >= started.length) {
+                    throw new StorageException("a replicated change of core " + core + " cannot be restored into "
+                            + started.length + " cores: the shard was written with more cores; start it with the "
+                            + "same number of cores");
+                }
+                return core;
+            }
+        });
+        var report = recovered.report();
+        var duration = report.duration().plusNanos(System.nanoTime() - began);
+        log.info("takeover of {}: {} replicated changes restored after checkpoint {}", wal.directory(), records,
+                report.checkpointId());
+        return report.withReplication(records, duration);
+    }
+
+    /** The first checkpoint of a takeover: from then on the restored changes are in the store. */
+    private void completeTakeover() throws IOException {
+        try {
+            var manifest = coordinator.triggerCheckpoint().get(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            log.info("takeover of {}: checkpoint {} holds the restored state", wal.directory(), manifest.checkpointId());
+        } catch (ExecutionException e) {
+            throw new StorageException("the first checkpoint of the takeover of " + wal.directory() + " failed ("
+                    + e.getCause() + "); nothing was served. Start again: the takeover is repeated", e.getCause());
+        } catch (TimeoutException e) {
+            throw new StorageException("the first checkpoint of the takeover of " + wal.directory() + " did not "
+                    + "complete within " + CLOSE_TIMEOUT + "; nothing was served. Start again", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageException("interrupted during the first checkpoint of a takeover", e);
+        }
+        var marker = wal.directory().resolve(TAKEOVER_MARKER);
+        Files.deleteIfExists(marker);
+        try (var dir = FileChannel.open(wal.directory(), StandardOpenOption.READ)) {
+            dir.force(true);
         }
     }
 
@@ -235,7 +438,30 @@ public final class LaminarRuntime implements AutoCloseable {
      * durable change.
      */
     public Optional<StorageException> failure() {
-        return Optional.ofNullable(failure);
+        if (failure != null) {
+            return Optional.of(failure);
+        }
+        var d = drainer;
+        var cause = d == null ? Optional.<RuntimeException>empty() : d.failureCause();
+        if (cause.isPresent() && cause.get() instanceof StorageException storage) {
+            return Optional.of(storage);
+        }
+        return cause.map(c -> new StorageException("the changelog drainer of the runtime over " + wal.directory()
+                + " failed: " + c + "; no change can be made durable any more", c));
+    }
+
+    /** Whether durable changes are replicated ({@link Builder#replicator}) before they are acknowledged. */
+    public boolean isReplicated() {
+        return replicator != null;
+    }
+
+    /**
+     * What goes wrong with replication right now while the replicator retries (e.g. the brokers do
+     * not answer: durable tasks wait and then fail after its ack timeout), or its failure for good;
+     * empty while it works, and always empty without replication.
+     */
+    public Optional<String> replicationProblem() {
+        return replicator == null ? Optional.empty() : replicator.problem();
     }
 
     /** The number of cores (the per-core WAL's). */
@@ -626,6 +852,12 @@ public final class LaminarRuntime implements AutoCloseable {
                 result.complete(value);
                 return;
             }
+            var stopped = failure().map(RuntimeException.class::cast);
+            if (stopped.isPresent()) {
+                // e.g. fenced: even a task that changed nothing must not be acknowledged as durable
+                result.completeExceptionally(stopped.get());
+                return;
+            }
             core.changelog.whenDurable(core.changelog.publishedChanges()).whenCompleteAsync((change, failure) -> {
                 if (failure != null) {
                     result.completeExceptionally(failure);
@@ -655,12 +887,23 @@ public final class LaminarRuntime implements AutoCloseable {
 
         @Override
         public void publishedButNotCleanedUp(CheckpointManifest manifest, CheckpointStep step, Throwable cause) {
+            fencedBy(cause);
             each(l -> l.publishedButNotCleanedUp(manifest, step, cause));
         }
 
         @Override
         public void failed(long checkpointId, Throwable cause) {
+            fencedBy(cause);
             each(l -> l.failed(checkpointId, cause));
+        }
+
+        /** A newer owner fenced this one in the checkpoint store: the runtime fails, as when Kafka fences it. */
+        private void fencedBy(Throwable cause) {
+            if (cause instanceof FencedException fenced && failure == null) {
+                log.error("the checkpoint store fenced this runtime: {}", fenced.getMessage());
+                failure = fenced;
+                accepting = false;
+            }
         }
 
         private void each(Consumer<CheckpointListener> call) {
@@ -687,6 +930,7 @@ public final class LaminarRuntime implements AutoCloseable {
         private final List<CheckpointListener> listeners = new ArrayList<>();
         private RecoveryListener recoveryListener = RecoveryListener.NONE;
         private RecoveryOptions recoveryOptions = RecoveryOptions.DEFAULTS;
+        private ChangeReplicator replicator;
 
         private Builder(PerCoreWalManager wal, CheckpointStore store) {
             this.wal = Objects.requireNonNull(wal, "wal");
@@ -751,6 +995,17 @@ public final class LaminarRuntime implements AutoCloseable {
         /** How the recovery {@link LaminarRuntime#start()} runs restores the checkpoint (default: {@link RecoveryOptions#DEFAULTS}). */
         public Builder recoveryOptions(RecoveryOptions options) {
             this.recoveryOptions = Objects.requireNonNull(options, "options");
+            return this;
+        }
+
+        /**
+         * Replicated durability: every durable change is also acknowledged by {@code replicator}
+         * before its future completes, and a start on an empty directory takes the shard over from
+         * the replicated log (see the class javadoc). The runtime opens the replicator in
+         * {@link LaminarRuntime#start()}; the caller closes it after the runtime. Default: none.
+         */
+        public Builder replicator(ChangeReplicator replicator) {
+            this.replicator = Objects.requireNonNull(replicator, "replicator");
             return this;
         }
 

@@ -23,6 +23,13 @@ import java.util.Optional;
  *       naming a path outside the store, with a {@link CheckpointCorruptException} that names the
  *       checkpoint; unknown fields of a newer minor format are ignored.</li>
  *   <li>Listing returns what is published, in id order; deleting is idempotent.</li>
+ *   <li>Ownership: {@link #claimOwnership()} makes this store object the owner of the store with a
+ *       new, larger owner epoch, created only if absent (two claimants never get the same epoch).
+ *       From then on, once another store object has claimed a newer epoch, {@link #publishManifest},
+ *       {@link #deleteFile} and {@link #deleteManifest} of this one fail with
+ *       {@link io.laminar.storage.FencedException} and change nothing: a fenced owner cannot publish
+ *       a checkpoint, and its retention or orphan cleanup cannot delete a file of the new owner.
+ *       A store object that never claimed is not checked (one owner, or read-only tools).</li>
  * </ul>
  * Paths are relative to the store root with '/' separators. Implementations are thread-safe.
  */
@@ -116,6 +123,22 @@ public interface CheckpointStore extends AutoCloseable {
 
     /** Deletes a manifest (not its files) if it exists. */
     void deleteManifest(long checkpointId) throws IOException;
+
+    /**
+     * Makes this store object the owner of the store: creates owner epoch {@code n + 1}, {@code n}
+     * being the newest epoch claimed so far (0 if none), only if absent, retrying with the next epoch
+     * when another claimant won it. Every older owner is fenced from then on (see the contract).
+     *
+     * @return the epoch claimed
+     * @throws IOException if the store cannot be read or written
+     */
+    long claimOwnership() throws IOException;
+
+    /** The newest owner epoch claimed in this store by anyone, or 0 if none. Claims nothing. */
+    long newestOwnerEpoch() throws IOException;
+
+    /** The owner epoch this store object claimed, or -1 if it has not claimed one. */
+    long ownerEpoch();
 
     /**
      * Removes what interrupted writes left behind that is not a file of the store and so is not

@@ -1,5 +1,6 @@
 package io.laminar.storage.store;
 
+import io.laminar.storage.FencedException;
 import io.laminar.storage.io.FileIO;
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
@@ -26,6 +27,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32C;
 
@@ -40,6 +42,9 @@ import java.util.zip.CRC32C;
  *   manifests/checkpoint-&lt;id, 20 digits&gt;.json     the published manifest of a checkpoint ({@link ManifestCodec})
  *   .../.&lt;name&gt;.&lt;random&gt;.tmp                    a file being written; never listed or read,
  *                                                  deleted when a store is opened
+ *   owner/epoch-&lt;n, 20 digits&gt;                     an owner epoch claimed ({@link #claimOwnership()}); empty
+ *   owner/.lock                                    locked (fcntl) around a claim and around each
+ *                                                  publish or delete of a store that claimed
  * </pre>
  * State files live under {@code state/} so that no store path can name a manifest. A segment of a
  * store path must not start with '.' (those names are the store's temporary files).
@@ -69,12 +74,26 @@ import java.util.zip.CRC32C;
  * <p>Opening a store deletes the temporary files that a crash left behind; do not open a store
  * over a directory that another process is writing to at that moment (its write would fail).
  *
- * <p>Thread-safe: its only mutable state is a cache of directories known to be durable.
+ * <h2>Ownership</h2>
+ * {@link #claimOwnership()} creates {@code owner/epoch-<n+1>} with {@code O_CREAT|O_EXCL} (so two
+ * claimants never get the same epoch), fsyncs it and its directory. A store that claimed epoch
+ * {@code e} checks, before each publish and delete, that no epoch above {@code e} exists, and does
+ * the check and the operation while holding an exclusive lock on {@code owner/.lock}, which a claim
+ * holds too: a claim and a fenced owner's publish or delete are never interleaved, so once a claim
+ * has returned, no older owner changes the store (among processes that lock on the same host or
+ * on a file system with working {@code fcntl} locks).
+ *
+ * <p>Thread-safe: its mutable state is a cache of directories known to be durable and the epoch
+ * it claimed.
  */
 public final class FileSystemCheckpointStore implements CheckpointStore {
 
     static final String STATE_DIRECTORY = "state";
     static final String MANIFEST_DIRECTORY = "manifests";
+    static final String OWNER_DIRECTORY = "owner";
+    private static final Pattern EPOCH_NAME = Pattern.compile("epoch-(\\d{20})");
+    /** One lock per store root in this JVM: fcntl locks do not exclude threads of one process. */
+    private static final ConcurrentHashMap<Path, ReentrantLock> OWNER_LOCKS = new ConcurrentHashMap<>();
     private static final Pattern MANIFEST_NAME = Pattern.compile("checkpoint-(\\d{20})\\.json");
     private static final String TEMP_PREFIX = ".";
     private static final String TEMP_SUFFIX = ".tmp";
@@ -88,6 +107,7 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
     private final FileIO io;
     private final Set<Path> durableDirectories = ConcurrentHashMap.newKeySet();
     private volatile boolean readOnly;
+    private volatile long ownerEpoch = -1;
 
     private FileSystemCheckpointStore(Path root, FileIO io) {
         this.root = root;
@@ -266,15 +286,25 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
     public void deleteFile(String path) throws IOException {
         checkWritable();
         var file = stateFile(path);
-        io.deleteIfExists(file);
-        if (Files.isDirectory(file.getParent())) {
-            io.syncDirectory(file.getParent());
-        }
+        asOwner("delete state file '" + path + "'", () -> {
+            io.deleteIfExists(file);
+            if (Files.isDirectory(file.getParent())) {
+                io.syncDirectory(file.getParent());
+            }
+            return null;
+        });
     }
 
     @Override
     public void publishManifest(CheckpointManifest manifest) throws IOException {
         checkWritable();
+        asOwner("publish checkpoint " + manifest.checkpointId(), () -> {
+            publish(manifest);
+            return null;
+        });
+    }
+
+    private void publish(CheckpointManifest manifest) throws IOException {
         var bytes = ManifestCodec.encode(manifest);
         long id = manifest.checkpointId();
         for (var ref : manifest.files()) {
@@ -368,9 +398,93 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
     @Override
     public void deleteManifest(long checkpointId) throws IOException {
         checkWritable();
-        io.deleteIfExists(manifestFile(checkpointId));
-        // Durable, so that a crash cannot resurrect a manifest whose files are deleted next.
-        io.syncDirectory(manifestRoot);
+        asOwner("delete the manifest of checkpoint " + checkpointId, () -> {
+            io.deleteIfExists(manifestFile(checkpointId));
+            // Durable, so that a crash cannot resurrect a manifest whose files are deleted next.
+            io.syncDirectory(manifestRoot);
+            return null;
+        });
+    }
+
+    // ---- ownership -----------------------------------------------------------------------------
+
+    @Override
+    public long claimOwnership() throws IOException {
+        checkWritable();
+        var directory = root.resolve(OWNER_DIRECTORY);
+        ensureDirectory(directory);
+        return underOwnerLock(() -> {
+            long epoch = newestOwnerEpoch() + 1;
+            while (true) {
+                var file = directory.resolve(String.format("epoch-%020d", epoch));
+                try (var channel = io.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE))) {
+                    channel.force(true);
+                } catch (FileAlreadyExistsException e) {
+                    epoch++; // another claimant took it (a store that does not lock, or another host)
+                    continue;
+                }
+                io.syncDirectory(directory);
+                ownerEpoch = epoch;
+                return epoch;
+            }
+        });
+    }
+
+    @Override
+    public long ownerEpoch() {
+        return ownerEpoch;
+    }
+
+    @Override
+    public long newestOwnerEpoch() throws IOException {
+        var directory = root.resolve(OWNER_DIRECTORY);
+        if (!Files.isDirectory(directory)) {
+            return 0;
+        }
+        long newest = 0;
+        try (var entries = Files.newDirectoryStream(directory)) {
+            for (var entry : entries) {
+                var matcher = EPOCH_NAME.matcher(entry.getFileName().toString());
+                if (matcher.matches()) {
+                    newest = Math.max(newest, Long.parseLong(matcher.group(1)));
+                }
+            }
+        }
+        return newest;
+    }
+
+    private interface OwnerAction<T> {
+        T run() throws IOException;
+    }
+
+    /** Runs {@code action}, after checking (under the owner lock) that no newer owner claimed the store. */
+    private <T> T asOwner(String what, OwnerAction<T> action) throws IOException {
+        long mine = ownerEpoch;
+        if (mine < 0) {
+            return action.run();
+        }
+        return underOwnerLock(() -> {
+            long newest = newestOwnerEpoch();
+            if (newest > mine) {
+                throw new FencedException("cannot " + what + " in the checkpoint store " + root + ": this process "
+                        + "owned it with epoch " + mine + ", but owner epoch " + newest + " was claimed since (another "
+                        + "process took the shard over). Nothing was changed; stop this process");
+            }
+            return action.run();
+        });
+    }
+
+    private <T> T underOwnerLock(OwnerAction<T> action) throws IOException {
+        var directory = root.resolve(OWNER_DIRECTORY);
+        ensureDirectory(directory);
+        var local = OWNER_LOCKS.computeIfAbsent(root, r -> new ReentrantLock());
+        local.lock();
+        try (var channel = FileChannel.open(directory.resolve(".lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE); var lock = channel.lock()) {
+            return action.run();
+        } finally {
+            local.unlock();
+        }
     }
 
     @Override

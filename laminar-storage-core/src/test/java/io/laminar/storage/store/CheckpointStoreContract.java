@@ -86,6 +86,88 @@ public abstract class CheckpointStoreContract {
         return track(openAnotherStoreOver(store));
     }
 
+    // ---- ownership ----------------------------------------------------------------------------
+
+    @Test
+    void eachClaimGetsANewerOwnerEpoch() throws Exception {
+        assertThat(store.ownerEpoch()).isEqualTo(-1);
+        assertThat(store.newestOwnerEpoch()).isZero();
+        long first = store.claimOwnership();
+        var other = anotherStore();
+        long second = other.claimOwnership();
+        assertThat(store.newestOwnerEpoch()).isEqualTo(second);
+
+        assertThat(first).isPositive();
+        assertThat(second).isGreaterThan(first);
+        assertThat(store.ownerEpoch()).isEqualTo(first);
+        assertThat(other.ownerEpoch()).isEqualTo(second);
+    }
+
+    @Test
+    void concurrentClaimsNeverShareAnEpoch() throws Exception {
+        var claimants = new ArrayList<CheckpointStore>();
+        for (int i = 0; i < 4; i++) {
+            claimants.add(anotherStore());
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(claimants.size());
+        try {
+            var start = new CountDownLatch(1);
+            var epochs = new ArrayList<Future<Long>>();
+            for (var claimant : claimants) {
+                epochs.add(pool.submit(() -> {
+                    start.await();
+                    return claimant.claimOwnership();
+                }));
+            }
+            start.countDown();
+            var claimed = new java.util.HashSet<Long>();
+            for (var epoch : epochs) {
+                claimed.add(epoch.get(30, TimeUnit.SECONDS));
+            }
+            assertThat(claimed).hasSize(claimants.size());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void aFencedOwnerCanNeitherPublishNorDeleteAnything() throws Exception {
+        store.claimOwnership();
+        var kept = store.writeFile("old/1", stream(randomBytes(100, 40)));
+        store.publishManifest(manifest(1, List.of(kept)));
+
+        var newOwner = anotherStore();
+        newOwner.claimOwnership();
+        var newFile = newOwner.writeFile("new/2", stream(randomBytes(100, 41)));
+        newOwner.publishManifest(manifest(2, List.of(newFile)));
+
+        assertThatThrownBy(() -> store.publishManifest(manifest(3, List.of(kept))))
+                .isInstanceOf(io.laminar.storage.FencedException.class)
+                .hasMessageContaining("publish checkpoint 3")
+                .hasMessageContaining("owner epoch");
+        assertThatThrownBy(() -> store.deleteFile("new/2")).isInstanceOf(io.laminar.storage.FencedException.class);
+        assertThatThrownBy(() -> store.deleteFile("old/1")).isInstanceOf(io.laminar.storage.FencedException.class);
+        assertThatThrownBy(() -> store.deleteManifest(2)).isInstanceOf(io.laminar.storage.FencedException.class);
+        assertThatThrownBy(() -> store.deleteManifest(1)).isInstanceOf(io.laminar.storage.FencedException.class);
+
+        assertThat(newOwner.listCheckpoints()).containsExactly(1L, 2L);
+        assertThat(newOwner.listFiles()).containsExactlyInAnyOrder("old/1", "new/2");
+        // The new owner goes on as before.
+        newOwner.deleteManifest(1);
+        newOwner.deleteFile("old/1");
+        assertThat(newOwner.listCheckpoints()).containsExactly(2L);
+    }
+
+    @Test
+    void aStoreThatNeverClaimedIsNotChecked() throws Exception {
+        var owner = anotherStore();
+        owner.claimOwnership();
+        var file = store.writeFile("a", stream(randomBytes(10, 42)));
+        store.publishManifest(manifest(1, List.of(file)));
+        store.deleteManifest(1);
+        assertThat(store.listCheckpoints()).isEmpty();
+    }
+
     // ---- files --------------------------------------------------------------------------------
 
     @Test

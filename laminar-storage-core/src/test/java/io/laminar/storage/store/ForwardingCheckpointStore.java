@@ -65,6 +65,21 @@ public class ForwardingCheckpointStore implements CheckpointStore {
     }
 
     @Override
+    public long claimOwnership() throws IOException {
+        return delegate.claimOwnership();
+    }
+
+    @Override
+    public long newestOwnerEpoch() throws IOException {
+        return delegate.newestOwnerEpoch();
+    }
+
+    @Override
+    public long ownerEpoch() {
+        return delegate.ownerEpoch();
+    }
+
+    @Override
     public int cleanUpIncompleteWrites() throws IOException {
         return delegate.cleanUpIncompleteWrites();
     }

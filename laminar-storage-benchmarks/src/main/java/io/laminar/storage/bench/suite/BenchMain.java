@@ -29,6 +29,7 @@ public final class BenchMain {
             case "percore" -> System.exit(PerCoreSuite.run(rest));
             case "checkpoint" -> System.exit(CheckpointSuite.run(rest));
             case "s3" -> System.exit(S3Suite.run(rest));
+            case "replication" -> System.exit(ReplicationSuite.run(rest));
             case "jmh" -> org.openjdk.jmh.Main.main(rest);
             default -> {
                 System.err.println("unknown command '" + args[0] + "'\n" + usage());
@@ -67,6 +68,12 @@ public final class BenchMain {
                       --quick      smoke run with 64 MiB of state (default: 1 GiB, about two minutes)
                       (--json, --dir as for wal)
                       --scenario   run only this scenario (repeatable): %s
+                  java -jar laminar-storage-benchmarks.jar replication [--quick] [--json FILE] [--dir DIR]
+                      the replication suite, against 3 KRaft brokers in this JVM (RF 3, min ISR 2): durable
+                      changes with durability replicated vs local vs a raw acks=all idempotent producer,
+                      1, 8 and 64 writers, 128 B
+                      --quick      smoke run (default: 2 s warm-up, 5 s measured per row)
+                      (--json, --dir as for wal)
                   java -jar laminar-storage-benchmarks.jar jmh [JMH args]
                       JMH micro-benchmarks, e.g.: jmh -f 1 -prof gc AppendBenchmark FramingBenchmark Ring0PutBenchmark
                 """.formatted(String.join(", ", WalSuite.scenarioNames()), String.join(", ", PerCoreSuite.scenarioNames()),

@@ -1,5 +1,6 @@
 package io.laminar.storage.store.s3;
 
+import io.laminar.storage.FencedException;
 import io.laminar.storage.StorageException;
 import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.store.CheckpointConflictException;
@@ -75,6 +76,7 @@ import software.amazon.awssdk.services.s3.model.UploadPartRequest;
  * &lt;prefix&gt;state/&lt;hh&gt;/&lt;path&gt;                          state file of store path &lt;path&gt;, e.g.
  *                                                   state/4e/state/core-0000/00000000000000000042-full.lsf
  * &lt;prefix&gt;manifests/checkpoint-&lt;id, 20 digits&gt;.json   the published manifest ({@link ManifestCodec})
+ * &lt;prefix&gt;owner/epoch-&lt;n, 20 digits&gt;                  an owner epoch claimed ({@link #claimOwnership()}); empty
  * </pre>
  * {@code <hh>} is the low byte, as two lowercase hex digits, of the CRC32C of the path's UTF-8
  * bytes: it spreads the state files (and every part upload and download of them) over 256 key
@@ -97,6 +99,16 @@ import software.amazon.awssdk.services.s3.model.UploadPartRequest;
  * by the SDK inside one call, and it succeeds.)
  * The server must support conditional writes (AWS S3 since 2024, MinIO, S3Proxy do); one that
  * ignores the header would silently lose this guarantee.
+ *
+ * <h2>Ownership</h2>
+ * {@link #claimOwnership()} lists {@code owner/} and creates {@code owner/epoch-<n+1>} with
+ * {@code If-None-Match: *} (a lost race moves on to the next epoch), so two claimants never get the
+ * same epoch. A store that claimed epoch {@code e} lists {@code owner/} before each publish and
+ * delete and refuses with {@link FencedException} if a newer epoch exists. S3 has no conditional
+ * delete or lock that would make the check and the operation one step: an owner paused for longer
+ * than a claim takes, exactly between its check and its request, can still complete that one
+ * request. Its manifests are published create-only, and a new owner takes its first checkpoint
+ * before it serves, so such a late manifest is never the newest one.
  *
  * <h2>Uploads</h2>
  * {@link #writeFile(String, ContentWriter)} streams: the producer's bytes fill a part buffer of
@@ -141,6 +153,7 @@ public final class S3CheckpointStore implements CheckpointStore {
 
     static final String STATE_PREFIX = "state/";
     static final String MANIFEST_PREFIX = "manifests/checkpoint-";
+    static final String OWNER_PREFIX = "owner/epoch-";
     static final String MANIFEST_SUFFIX = ".json";
     /** S3 refuses parts smaller than 5 MiB (except the last one) and larger than 5 GiB. */
     public static final long MIN_PART_SIZE = 5L << 20;
@@ -170,6 +183,7 @@ public final class S3CheckpointStore implements CheckpointStore {
     /** Upload ids of this store's multipart uploads under way: cleanup never aborts them. */
     private final Set<String> activeUploads = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
+    private volatile long ownerEpoch = -1;
 
     private S3CheckpointStore(Builder b) {
         this.client = b.client;
@@ -263,6 +277,7 @@ public final class S3CheckpointStore implements CheckpointStore {
     @Override
     public void deleteFile(String path) throws IOException {
         var key = stateKey(path);
+        checkOwner("delete state file '" + path + "'");
         delete(key, "delete state file '" + path + "'");
     }
 
@@ -295,6 +310,7 @@ public final class S3CheckpointStore implements CheckpointStore {
         }
         var key = manifestKey(id);
         var crc = crc32c(bytes, 0, bytes.length);
+        checkOwner("publish checkpoint " + id);
         try {
             call("publish the manifest of checkpoint " + id, key, () -> client.putObject(PutObjectRequest.builder()
                             .bucket(bucket).key(key).ifNoneMatch("*").contentType("application/json")
@@ -362,7 +378,57 @@ public final class S3CheckpointStore implements CheckpointStore {
 
     @Override
     public void deleteManifest(long checkpointId) throws IOException {
+        checkOwner("delete the manifest of checkpoint " + checkpointId);
         delete(manifestKey(checkpointId), "delete the manifest of checkpoint " + checkpointId);
+    }
+
+    // ---- ownership ----------------------------------------------------------------------------
+
+    @Override
+    public long claimOwnership() throws IOException {
+        long epoch = newestOwnerEpoch() + 1;
+        while (true) {
+            var key = prefix + String.format("%s%020d", OWNER_PREFIX, epoch);
+            try {
+                call("claim owner epoch " + epoch, key, () -> client.putObject(PutObjectRequest.builder()
+                        .bucket(bucket).key(key).ifNoneMatch("*").build(), RequestBody.empty()));
+                ownerEpoch = epoch;
+                return epoch;
+            } catch (PreconditionFailed e) {
+                epoch++; // another claimant won this epoch
+            }
+        }
+    }
+
+    @Override
+    public long ownerEpoch() {
+        return ownerEpoch;
+    }
+
+    @Override
+    public long newestOwnerEpoch() throws IOException {
+        long newest = 0;
+        for (var object : list(prefix + OWNER_PREFIX, "list the owner epochs")) {
+            var suffix = object.key().substring(prefix.length() + OWNER_PREFIX.length());
+            if (suffix.matches("\\d{20}")) {
+                newest = Math.max(newest, Long.parseLong(suffix));
+            }
+        }
+        return newest;
+    }
+
+    /** Refuses {@code what} if this store claimed an epoch and a newer one has been claimed since. */
+    private void checkOwner(String what) throws IOException {
+        long mine = ownerEpoch;
+        if (mine < 0) {
+            return;
+        }
+        long newest = newestOwnerEpoch();
+        if (newest > mine) {
+            throw new FencedException("cannot " + what + " in " + uri(prefix) + ": this process owned it with epoch "
+                    + mine + ", but owner epoch " + newest + " was claimed since (another process took the shard "
+                    + "over). Nothing was changed; stop this process");
+        }
     }
 
     /** The result of a request run on the pool, with its own exception. */

@@ -21,6 +21,10 @@ import org.springframework.boot.health.contributor.Status;
  *   <li>{@link Status#DOWN} if the write-ahead log of any core has failed (a write or an fdatasync
  *       threw): that core refuses every change, and only a restart recovers what is durable; also if
  *       a core thread died ({@link LaminarRuntime#failure()}): the runtime takes no more tasks.</li>
+ *   <li>{@link Status#DOWN} with replicated durability while Kafka does not take the changes
+ *       ({@link LaminarRuntime#replicationProblem()}: brokers unreachable, too few in-sync replicas):
+ *       durable tasks wait and fail after the ack timeout. A runtime fenced by a new owner of its
+ *       shard is DOWN through {@link LaminarRuntime#failure()} (a {@link io.laminar.storage.FencedException}).</li>
  *   <li>{@link Status#OUT_OF_SERVICE} if the runtime is not running (not started yet, or closing).</li>
  *   <li>The configured stale status ({@code DOWN} or {@code OUT_OF_SERVICE}) if the latest completed
  *       checkpoint is older than the maximum age; before the first checkpoint the age runs from the
@@ -38,10 +42,11 @@ import org.springframework.boot.health.contributor.Status;
  * {@code checkpoints}: counts of {@code completed}, {@code failed}, {@code inProgress};
  * {@code lastCheckpoint}: {@code id}, {@code completedAt}; {@code checkpointAge} and
  * {@code maxCheckpointAge} (ISO-8601 durations, the latter {@code unchecked} when off);
- * {@code lastFailure}: {@code id}, {@code failedAt}, {@code cause}; with a
- * {@link RecoveryProgressTracker}, {@code recovery} (see {@link RecoveryProgressTracker#details()}:
- * while the recovery at start runs, its phase, bytes and files done of the total, rate and time
- * left; then its outcome); and {@code reason} when the status is not UP. Times are ISO-8601 strings.
+ * {@code lastFailure}: {@code id}, {@code failedAt}, {@code cause}; {@code replication} ({@code ok} or
+ * the problem) with replicated durability; with a {@link RecoveryProgressTracker}, {@code recovery}
+ * (see {@link RecoveryProgressTracker#details()}: while the recovery at start runs, its phase, bytes
+ * and files done of the total, rate and time left; then its outcome); and {@code reason} when the
+ * status is not UP. Times are ISO-8601 strings.
  *
  * <p>Thread-safe: every check reads the runtime and the history afresh.
  */
@@ -121,6 +126,10 @@ public final class LaminarStorageHealthIndicator extends AbstractHealthIndicator
             builder.withDetail("lastCheckpoint", Map.of("id", latest.checkpointId(),
                     "completedAt", latest.completedAt().toString()));
         }
+        var replication = runtime.replicationProblem();
+        if (runtime.isReplicated()) {
+            builder.withDetail("replication", replication.orElse("ok"));
+        }
         builder.withDetail("checkpointAge", age.toString());
         if (recovery != null) {
             builder.withDetail("recovery", recovery.details());
@@ -140,6 +149,9 @@ public final class LaminarStorageHealthIndicator extends AbstractHealthIndicator
             builder.down().withDetail("reason", died.get().getMessage());
         } else if (!running && recovery != null && recovery.active()) {
             builder.outOfService().withDetail("reason", "the runtime is recovering its state (see recovery)");
+        } else if (replication.isPresent()) {
+            builder.down().withDetail("reason", "replication: " + replication.get() + "; durable tasks wait for Kafka "
+                    + "and fail after laminar.storage.replication.ack-timeout");
         } else if (!running) {
             builder.outOfService().withDetail("reason", "the runtime is not running (not started yet, or closing)");
         } else if (stale) {

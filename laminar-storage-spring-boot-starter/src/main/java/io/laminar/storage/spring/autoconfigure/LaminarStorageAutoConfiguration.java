@@ -4,6 +4,7 @@ import io.laminar.storage.checkpoint.CheckpointListener;
 import io.laminar.storage.checkpoint.RecoveryListener;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
+import io.laminar.storage.replication.ChangeReplicator;
 import io.laminar.storage.runtime.CoreInitializer;
 import io.laminar.storage.runtime.CutContextProvider;
 import io.laminar.storage.runtime.LaminarRuntime;
@@ -36,7 +37,9 @@ import org.springframework.context.annotation.Import;
 @ConditionalOnBooleanProperty(name = LaminarStorageProperties.PREFIX + ".enabled", matchIfMissing = true)
 @EnableConfigurationProperties(LaminarStorageProperties.class)
 @Import({CheckpointStoreConfigurations.FileSystem.class, CheckpointStoreConfigurations.S3.class,
-        CheckpointStoreConfigurations.S3StoreMissing.class, CheckpointStoreConfigurations.S3SdkMissing.class})
+        CheckpointStoreConfigurations.S3StoreMissing.class, CheckpointStoreConfigurations.S3SdkMissing.class,
+        ReplicationConfigurations.BootKafkaSettings.class, ReplicationConfigurations.Kafka.class,
+        ReplicationConfigurations.KafkaMissing.class})
 public final class LaminarStorageAutoConfiguration {
 
     /**
@@ -101,7 +104,8 @@ public final class LaminarStorageAutoConfiguration {
                                   ObjectProvider<CoreInitializer> coreInitializers,
                                   ObjectProvider<LaminarRuntimeCustomizer> runtimeCustomizers,
                                   ObjectProvider<StateCheckpointCoordinatorCustomizer> coordinatorCustomizers,
-                                  ObjectProvider<RecoveryListener> recoveryListeners) {
+                                  ObjectProvider<RecoveryListener> recoveryListeners,
+                                  ObjectProvider<ChangeReplicator> replicators) {
         var checkpoint = properties.getCheckpoint();
         var builder = LaminarRuntime.builder(wal, store)
                 .changelogOptions(properties.changelogOptions())
@@ -114,6 +118,9 @@ public final class LaminarStorageAutoConfiguration {
                 });
         var hooks = new RuntimeHookBeans(cutContextProviders, coreInitializers);
         builder.cutContext(hooks).onRecovered(hooks).recoveryListener(new RecoveryListenerBeans(recoveryListeners));
+        if (properties.getDurability() == LaminarStorageProperties.Durability.REPLICATED) {
+            builder.replicator(replicators.getObject()); // one, from ReplicationConfigurations or the application
+        }
         runtimeCustomizers.orderedStream().forEach(customizer -> customizer.customize(builder));
         return builder.build();
     }

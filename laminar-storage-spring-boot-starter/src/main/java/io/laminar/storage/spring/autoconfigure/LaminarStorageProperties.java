@@ -86,6 +86,22 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
 
     private final Page page = new Page();
 
+    /**
+     * When a durable change is acknowledged: 'local' once it is fdatasync'd in the local
+     * write-ahead log; 'replicated' once it is also acknowledged by Kafka (acks=all), so that
+     * another machine can take the shard over with every acknowledged change (needs
+     * laminar-storage-kafka and spring.kafka.bootstrap-servers).
+     */
+    private Durability durability = Durability.LOCAL;
+
+    /**
+     * The shard these data belong to: the unit of ownership (one checkpoint store prefix, one Kafka
+     * topic, one owner at a time). Defaults to 'spring.application.name'.
+     */
+    private String shard;
+
+    private final Replication replication = new Replication();
+
     /** Set by Spring before the properties are bound; null if they are bound without a context. */
     private Environment environment;
 
@@ -142,6 +158,38 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
         return RecoveryOptions.builder().fetchThreads(this.recovery.getFetchThreads())
                 .parseThreads(this.recovery.getParseThreads()).progressInterval(this.recovery.getProgressInterval())
                 .build();
+    }
+
+    public Durability getDurability() {
+        return this.durability;
+    }
+
+    public void setDurability(Durability durability) {
+        this.durability = durability;
+    }
+
+    public String getShard() {
+        return this.shard;
+    }
+
+    public void setShard(String shard) {
+        this.shard = shard;
+    }
+
+    public Replication getReplication() {
+        return this.replication;
+    }
+
+    /**
+     * The shard: {@code shard} if set, otherwise {@code spring.application.name}, otherwise
+     * {@code laminar} (with a warning from the replication configuration).
+     */
+    public String effectiveShard() {
+        if (this.shard != null && !this.shard.isBlank()) {
+            return this.shard;
+        }
+        var name = this.environment == null ? null : this.environment.getProperty("spring.application.name");
+        return (name != null && !name.isBlank()) ? name : "laminar";
     }
 
     /** The directory of the per-core write-ahead logs: {@code <dir>/wal}. */
@@ -214,6 +262,7 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
         properties.changelog.validate(checks);
         properties.health.validate(checks);
         properties.recovery.validate(checks);
+        properties.replication.validate(checks, properties);
     }
 
     private void validateTopLevel(Checks checks) {
@@ -749,6 +798,115 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
             if (this.overflowPolicy == null) {
                 checks.fail("changelog", "overflow-policy",
                         PREFIX + ".changelog.overflow-policy must be set to backpressure or fail");
+            }
+        }
+    }
+
+    /** When a durable change is acknowledged. */
+    public enum Durability {
+        /** Once it is fdatasync'd in the local write-ahead log. */
+        LOCAL,
+        /** Once it is fdatasync'd locally and acknowledged by Kafka. */
+        REPLICATED
+    }
+
+    /** Replication of durable changes through Kafka (with 'durability: replicated'). */
+    public static class Replication {
+
+        /** The shard's topic. Defaults to 'laminar-<shard>-changes'. */
+        private String topic;
+
+        /**
+         * Partitions of the topic: a divisor of the 256 key groups (each partition holds a range of
+         * whole key groups). Fixed for the topic's lifetime: startup fails if an existing topic has
+         * another count.
+         */
+        private int partitions = 16;
+
+        /** Replication factor of the topic when laminar-storage creates it. */
+        private int replicationFactor = 3;
+
+        /** 'min.insync.replicas' of the topic when laminar-storage creates it. */
+        private int minInsyncReplicas = 2;
+
+        /** How long a durable change waits for Kafka's acknowledgement before its task fails. */
+        private Duration ackTimeout = Duration.ofSeconds(30);
+
+        /** Whether to create the topic if it is missing. */
+        private boolean createTopic = true;
+
+        public String getTopic() {
+            return this.topic;
+        }
+
+        public void setTopic(String topic) {
+            this.topic = topic;
+        }
+
+        public int getPartitions() {
+            return this.partitions;
+        }
+
+        public void setPartitions(int partitions) {
+            this.partitions = partitions;
+        }
+
+        public int getReplicationFactor() {
+            return this.replicationFactor;
+        }
+
+        public void setReplicationFactor(int replicationFactor) {
+            this.replicationFactor = replicationFactor;
+        }
+
+        public int getMinInsyncReplicas() {
+            return this.minInsyncReplicas;
+        }
+
+        public void setMinInsyncReplicas(int minInsyncReplicas) {
+            this.minInsyncReplicas = minInsyncReplicas;
+        }
+
+        public Duration getAckTimeout() {
+            return this.ackTimeout;
+        }
+
+        public void setAckTimeout(Duration ackTimeout) {
+            this.ackTimeout = ackTimeout;
+        }
+
+        public boolean isCreateTopic() {
+            return this.createTopic;
+        }
+
+        public void setCreateTopic(boolean createTopic) {
+            this.createTopic = createTopic;
+        }
+
+        private void validate(Checks checks, LaminarStorageProperties properties) {
+            if (properties.durability == null) {
+                checks.fail("", "durability", PREFIX + ".durability must be set to local or replicated");
+            }
+            if (properties.shard != null && !properties.shard.matches("[A-Za-z0-9._-]{1,200}")) {
+                checks.reject("", "shard", "must be 1 to 200 letters, digits, '.', '_' or '-' (it names a Kafka "
+                        + "topic and a transactional.id)", properties.shard);
+            }
+            if (this.partitions < 1 || 256 % this.partitions != 0) {
+                checks.reject("replication", "partitions", "must divide the 256 key groups (1, 2, 4, ..., 256)",
+                        this.partitions);
+            }
+            if (this.replicationFactor < 1) {
+                checks.reject("replication", "replication-factor", "must be at least 1", this.replicationFactor);
+            }
+            if (this.minInsyncReplicas < 1 || this.minInsyncReplicas > this.replicationFactor) {
+                checks.reject("replication", "min-insync-replicas", "must be between 1 and replication-factor ("
+                        + this.replicationFactor + ")", this.minInsyncReplicas);
+            }
+            if (this.ackTimeout == null || this.ackTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+                checks.reject("replication", "ack-timeout", "must be at least 1s", this.ackTimeout);
+            }
+            if (this.topic != null && !this.topic.matches("[A-Za-z0-9._-]{1,249}")) {
+                checks.reject("replication", "topic", "must be 1 to 249 letters, digits, '.', '_' or '-'", this.topic);
             }
         }
     }

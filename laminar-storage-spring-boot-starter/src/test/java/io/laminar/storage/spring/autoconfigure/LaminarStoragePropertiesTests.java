@@ -121,7 +121,11 @@ class LaminarStoragePropertiesTests {
                 "laminar.storage.changelog.queue-capacity", "laminar.storage.changelog.overflow-policy",
                 "laminar.storage.health.max-checkpoint-age", "laminar.storage.health.stale-checkpoint-status",
                 "laminar.storage.page.enabled", "laminar.storage.recovery.fetch-threads",
-                "laminar.storage.recovery.parse-threads", "laminar.storage.recovery.progress-interval");
+                "laminar.storage.recovery.parse-threads", "laminar.storage.recovery.progress-interval",
+                "laminar.storage.durability", "laminar.storage.shard",
+                "laminar.storage.replication.topic", "laminar.storage.replication.partitions",
+                "laminar.storage.replication.replication-factor", "laminar.storage.replication.min-insync-replicas",
+                "laminar.storage.replication.ack-timeout", "laminar.storage.replication.create-topic");
         var undescribed = new ArrayList<String>();
         described.forEach((name, description) -> {
             if (description.isBlank()) {
