@@ -18,9 +18,26 @@ import java.util.List;
  * @param bytesReplayed          the WAL bytes those records (and the barriers among them) take
  * @param recordsReplayedPerCore per core, the data records replayed
  * @param duration               how long the recovery took
+ * @param rescale                what the {@link Rescaler} did before this recovery, when the directory or
+ *                               checkpoint was written with another number of cores (the checkpoint
+ *                               restored is then the rescale's); null if there was no rescale
  */
 public record RecoveryReport(Long checkpointId, boolean adoptedCheckpoint, List<SkippedCheckpoint> skipped,
-        long recordsReplayed, long bytesReplayed, List<Long> recordsReplayedPerCore, Duration duration) {
+        long recordsReplayed, long bytesReplayed, List<Long> recordsReplayedPerCore, Duration duration,
+        RescaleReport rescale) {
+
+    /** A report of a recovery without a rescale. */
+    public RecoveryReport(Long checkpointId, boolean adoptedCheckpoint, List<SkippedCheckpoint> skipped,
+            long recordsReplayed, long bytesReplayed, List<Long> recordsReplayedPerCore, Duration duration) {
+        this(checkpointId, adoptedCheckpoint, skipped, recordsReplayed, bytesReplayed, recordsReplayedPerCore,
+                duration, null);
+    }
+
+    /** This report with what the rescale before the recovery did (null: none). */
+    public RecoveryReport withRescale(RescaleReport rescale) {
+        return new RecoveryReport(checkpointId, adoptedCheckpoint, skipped, recordsReplayed, bytesReplayed,
+                recordsReplayedPerCore, duration, rescale);
+    }
 
     /**
      * @throws IllegalArgumentException if {@code adoptedCheckpoint} is set without a {@code checkpointId}

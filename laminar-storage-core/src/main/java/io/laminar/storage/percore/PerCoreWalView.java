@@ -18,6 +18,12 @@ public interface PerCoreWalView {
     /** The directory of the logs. */
     Path directory();
 
+    /**
+     * How many key groups the keys of this WAL are spread over (its {@link WalLayout}), or 0 if it
+     * records none: written before key groups, its keys placed by an older hash.
+     */
+    int keyGroups();
+
     /** The position of the oldest record still in each core's log. */
     CorePositions startPositions();
 
@@ -55,6 +61,11 @@ public interface PerCoreWalView {
      * over it adopts the newest usable checkpoint, so its state is exactly that checkpoint's.
      */
     static PerCoreWalView empty(int cores) {
-        return InspectedPerCoreWal.empty(cores);
+        return InspectedPerCoreWal.empty(cores, 0);
+    }
+
+    /** {@link #empty(int)} whose {@link #keyGroups()} is {@code keyGroups} (0: none recorded). */
+    static PerCoreWalView empty(int cores, int keyGroups) {
+        return InspectedPerCoreWal.empty(cores, keyGroups);
     }
 }

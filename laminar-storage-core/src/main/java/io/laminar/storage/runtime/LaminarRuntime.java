@@ -1,5 +1,6 @@
 package io.laminar.storage.runtime;
 
+import io.laminar.storage.KeyGroups;
 import io.laminar.storage.StorageException;
 import io.laminar.storage.changelog.ChangelogDrainer;
 import io.laminar.storage.changelog.ChangelogOptions;
@@ -10,6 +11,7 @@ import io.laminar.storage.checkpoint.CheckpointStep;
 import io.laminar.storage.checkpoint.RecoveryListener;
 import io.laminar.storage.checkpoint.RecoveryManager;
 import io.laminar.storage.checkpoint.RecoveryReport;
+import io.laminar.storage.checkpoint.RescaleReport;
 import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
 import io.laminar.storage.concurrent.Backoff;
 import io.laminar.storage.concurrent.Threads;
@@ -55,7 +57,7 @@ import org.slf4j.LoggerFactory;
  * barrier when a checkpoint asks for it and reports the {@link CutContextProvider}'s context there.
  * Each core has a bounded multi-producer queue of tasks; a submitter finding it full waits for room
  * (backpressure on the caller, never on the core thread). Keys are spread over cores by
- * {@link #coreOf}.
+ * {@link #coreOf}: by key group, in contiguous ranges ({@link KeyGroups}).
  *
  * <h2>Durability</h2>
  * A task's changes are in memory when its {@code submit} future completes, and fsynced in the core's
@@ -91,6 +93,7 @@ public final class LaminarRuntime implements AutoCloseable {
     private final boolean finalCheckpointOnClose;
     private final List<CheckpointListener> listeners = new CopyOnWriteArrayList<>();
     private final RecoveryListener recoveryListener;
+    private final RescaleReport rescale;
 
     private final Object lifecycle = new Object();
     private volatile State state = State.NEW;
@@ -116,6 +119,7 @@ public final class LaminarRuntime implements AutoCloseable {
         this.finalCheckpointOnClose = b.finalCheckpointOnClose;
         this.listeners.addAll(b.listeners);
         this.recoveryListener = b.recoveryListener;
+        this.rescale = b.rescale;
     }
 
     /** A builder over an open per-core WAL and a checkpoint store (both stay owned by the caller). */
@@ -136,6 +140,9 @@ public final class LaminarRuntime implements AutoCloseable {
             if (state != State.NEW) {
                 throw new IllegalStateException("the runtime over " + wal.directory() + " is " + state
                         + "; start() may be called once");
+            }
+            if (wal.keyGroups() == 0) {
+                throw new StorageException(legacyWal());
             }
             state = State.STARTING;
             try {
@@ -165,7 +172,7 @@ public final class LaminarRuntime implements AutoCloseable {
                     awaitInitialized(core);
                 }
                 coordinator.start();
-                recoveryReport = recovered.report();
+                recoveryReport = recovered.report().withRescale(rescale);
                 recoveredSources = recovered.sources();
                 accepting = true;
                 state = State.RUNNING;
@@ -241,27 +248,38 @@ public final class LaminarRuntime implements AutoCloseable {
     }
 
     /**
-     * The core that owns {@code key}: a fixed hash of the bytes modulo {@link #cores()}, the same in
-     * every JVM and every version of this library, so a key stays on its core across restarts
-     * (as long as the number of cores, which the WAL fixes, does not change).
+     * The core that owns {@code key}: the core whose range holds the key's key group
+     * ({@link KeyGroups#coreOf}, the fixed hash of the format), the same in every JVM and every
+     * version of this library. The key group of a key never changes; when the number of cores does,
+     * a rescale ({@link io.laminar.storage.checkpoint.Rescaler}) moves whole key groups, and with them
+     * the state of their keys, so a key's state is always on the core this returns.
      */
     public int coreOf(byte[] key) {
-        return coreOf(key, wal.cores());
+        return KeyGroups.coreOf(key, keyGroups(), wal.cores());
     }
 
-    /** The core that owns {@code key} among {@code cores} cores (see {@link #coreOf(byte[])}). */
-    public static int coreOf(byte[] key, int cores) {
-        if (cores < 1) {
-            throw new IllegalArgumentException("cores must be at least 1, but was " + cores);
+    /** The core that owns {@code key} among {@code cores} cores and {@code keyGroups} key groups. */
+    public static int coreOf(byte[] key, int keyGroups, int cores) {
+        return KeyGroups.coreOf(key, keyGroups, cores);
+    }
+
+    /**
+     * How many key groups keys are spread over (the WAL's {@link PerCoreWalManager#keyGroups()}).
+     *
+     * @throws IllegalStateException if the WAL was written before key groups (rescale it first)
+     */
+    public int keyGroups() {
+        int keyGroups = wal.keyGroups();
+        if (keyGroups == 0) {
+            throw new IllegalStateException(legacyWal());
         }
-        int h = Arrays.hashCode(key);
-        // murmur3's finalizer: Arrays.hashCode alone spreads similar short keys poorly over cores
-        h ^= h >>> 16;
-        h *= 0x85ebca6b;
-        h ^= h >>> 13;
-        h *= 0xc2b2ae35;
-        h ^= h >>> 16;
-        return Math.floorMod(h, cores);
+        return keyGroups;
+    }
+
+    private String legacyWal() {
+        return "the per-core WAL in " + wal.directory() + " was written before key groups existed: its keys are"
+                + " placed by an older hash. Open it through io.laminar.storage.checkpoint.Rescaler (the Spring Boot"
+                + " starter does), which re-places every key once";
     }
 
     /**
@@ -683,6 +701,7 @@ public final class LaminarRuntime implements AutoCloseable {
         private boolean finalCheckpointOnClose;
         private final List<CheckpointListener> listeners = new ArrayList<>();
         private RecoveryListener recoveryListener = RecoveryListener.NONE;
+        private RescaleReport rescale;
 
         private Builder(PerCoreWalManager wal, CheckpointStore store) {
             this.wal = Objects.requireNonNull(wal, "wal");
@@ -741,6 +760,15 @@ public final class LaminarRuntime implements AutoCloseable {
         /** Hears the phases of the recovery {@link LaminarRuntime#start()} runs (default: nothing). */
         public Builder recoveryListener(RecoveryListener listener) {
             this.recoveryListener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * What the {@link io.laminar.storage.checkpoint.Rescaler} that opened the WAL did, if it
+         * rescaled: {@link #start()}'s report carries it ({@link RecoveryReport#rescale()}).
+         */
+        public Builder rescaled(RescaleReport rescale) {
+            this.rescale = rescale;
             return this;
         }
 
