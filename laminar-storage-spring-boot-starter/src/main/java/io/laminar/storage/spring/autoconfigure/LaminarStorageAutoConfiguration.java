@@ -2,6 +2,8 @@ package io.laminar.storage.spring.autoconfigure;
 
 import io.laminar.storage.checkpoint.CheckpointListener;
 import io.laminar.storage.checkpoint.RecoveryListener;
+import io.laminar.storage.checkpoint.Rescaler;
+import io.laminar.storage.checkpoint.StatePlacement;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.runtime.CoreInitializer;
@@ -38,18 +40,31 @@ import org.springframework.context.annotation.Import;
         CheckpointStoreConfigurations.S3StoreMissing.class, CheckpointStoreConfigurations.S3SdkMissing.class})
 public final class LaminarStorageAutoConfiguration {
 
+    /** Carries what the WAL bean's rescale did to the runtime bean, which reports it. */
+    @Bean
+    @ConditionalOnMissingBean
+    RescaleOutcome laminarRescaleOutcome() {
+        return new RescaleOutcome();
+    }
+
     /**
      * The per-core WAL in {@code <laminar.storage.dir>/wal}, opened (and its logs' torn tails
      * repaired) when the bean is created; closed, after a final sync, when the bean is destroyed.
+     * Opened through {@link Rescaler}: a directory (or the checkpoint a new directory restores)
+     * written with another number of cores is rescaled to {@code laminar.storage.cores} first,
+     * moving each entry as the {@link StatePlacement} bean says (default: by its stored key).
      * A directory that cannot be used, or whose WAL is open elsewhere, fails with a
      * {@link StorageDirectoryException} naming {@code laminar.storage.dir}.
      */
     @Bean
     @ConditionalOnMissingBean
     PerCoreWalManager laminarPerCoreWalManager(LaminarStorageProperties properties,
-                                               ObjectProvider<PerCoreWalOptionsCustomizer> customizers) {
+                                               ObjectProvider<PerCoreWalOptionsCustomizer> customizers,
+                                               CheckpointStore store, ObjectProvider<StatePlacement> placement,
+                                               RescaleOutcome outcome) {
         var builder = PerCoreWalOptions.builder()
                 .cores(properties.getCores())
+                .keyGroups(properties.getKeyGroups())
                 .maxEntrySize((int) properties.getWal().getMaxEntrySize().toBytes())
                 .wal(wal -> wal.segmentSize(properties.getWal().getSegmentSize().toBytes())
                         .syncPolicy(properties.syncPolicy()));
@@ -64,14 +79,14 @@ public final class LaminarStorageAutoConfiguration {
         }
         var directory = properties.walDirectory();
         try {
-            return PerCoreWalManager.open(directory, options);
+            var opened = Rescaler.open(directory, options, store, placement.getIfAvailable(() -> StatePlacement.BY_STORE_KEY));
+            outcome.set(opened.rescale().orElse(null));
+            return opened.wal();
         } catch (IllegalArgumentException ex) {
-            // The only argument open() can refuse is the number of cores, for a directory written
-            // with another number.
-            throw new InvalidConfigurationPropertyValueException(LaminarStorageProperties.PREFIX + ".cores",
-                    options.cores(), ex.getMessage() + ". Set " + LaminarStorageProperties.PREFIX
-                    + ".cores to the number of cores the directory was created with, or point "
-                    + LaminarStorageProperties.PREFIX + ".dir at another directory");
+            // The only argument a rescaling open refuses is the number of key groups, for a
+            // directory or store created with another number.
+            throw new InvalidConfigurationPropertyValueException(LaminarStorageProperties.PREFIX + ".key-groups",
+                    options.keyGroups(), ex.getMessage());
         } catch (WalDirectoryException ex) {
             throw StorageDirectoryException.unusable(LaminarStorageProperties.PREFIX + ".dir", properties.getDir(),
                     directory, ex);
@@ -95,9 +110,11 @@ public final class LaminarStorageAutoConfiguration {
                                   ObjectProvider<CoreInitializer> coreInitializers,
                                   ObjectProvider<LaminarRuntimeCustomizer> runtimeCustomizers,
                                   ObjectProvider<StateCheckpointCoordinatorCustomizer> coordinatorCustomizers,
-                                  ObjectProvider<RecoveryListener> recoveryListeners) {
+                                  ObjectProvider<RecoveryListener> recoveryListeners,
+                                  ObjectProvider<RescaleOutcome> rescale) {
         var checkpoint = properties.getCheckpoint();
         var builder = LaminarRuntime.builder(wal, store)
+                .rescaled(rescale.getIfAvailable(RescaleOutcome::new).get())
                 .changelogOptions(properties.changelogOptions())
                 .finalCheckpointOnClose(checkpoint.isFinalOnShutdown())
                 .checkpoints(coordinator -> {
