@@ -15,7 +15,6 @@ import io.laminar.storage.store.CheckpointCorruptException;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.OperatorCheckpoint;
-import io.laminar.storage.wal.WalFileNames;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -145,7 +144,7 @@ public final class Rescaler {
         this.options = options;
         this.store = store;
         this.placement = placement;
-        this.io = options.wal().fileIO();
+        this.io = options.fileIO();
         this.hook = hook;
     }
 
@@ -329,7 +328,7 @@ public final class Rescaler {
                     + " groups is chosen once per directory and checkpoint store; set it back to "
                     + layout.get().keyGroups());
         }
-        if (hasLogs()) {
+        if (WalLayout.holdsCoreLogs(directory)) {
             var view = PerCoreWalView.inspect(directory);
             if (!isEmpty(view)) {
                 if (layout.isPresent()) {
@@ -359,16 +358,6 @@ public final class Rescaler {
             return null; // refused, with its reason, by the recovery
         }
         return new Source(oldCores, manifest.keyGroups(), false);
-    }
-
-    private boolean hasLogs() throws IOException {
-        if (!Files.isDirectory(directory)) {
-            return false;
-        }
-        try (var files = Files.list(directory)) {
-            return files.anyMatch(p -> WalFileNames.logName(p.getFileName().toString())
-                    .map(PerCoreWalManager::coreOfLog).orElse(-1) >= 0);
-        }
     }
 
     private static boolean isEmpty(PerCoreWalView view) {

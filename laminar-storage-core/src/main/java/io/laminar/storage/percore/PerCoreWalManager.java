@@ -166,7 +166,9 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
                 int core = walName.map(CoreRecordFormat::core).orElse(-1);
                 if (core >= layout.cores()) {
                     extra.add(name);
-                } else if (core >= 0 && WalFileNames.segmentBase(walName.get(), name) >= 0) {
+                } else if (core >= 0) {
+                    // A segment or the lock file: a log whose segments were deleted to start it at a
+                    // checkpoint's position (adoptCheckpoint) keeps its lock file meanwhile.
                     present[core] = true;
                 }
             }
@@ -181,7 +183,7 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
         if (!missing.isEmpty()) {
             throw new StorageException("the per-core WAL in " + directory + " was created with " + layout.cores()
                     + " cores (its " + WalLayout.FILE_NAME + "), but the logs of " + missing + " are missing (no"
-                    + " segment file): their records would be lost. Restore the missing files from a backup; opening"
+                    + " segment or lock file): their records would be lost. Restore the missing files from a backup; opening"
                     + " would otherwise start those cores empty, so it is refused");
         }
         if (!extra.isEmpty()) {

@@ -70,6 +70,11 @@ public record PerCoreWalOptions(int cores, int maxEntrySize, WalOptions wal, int
         this(cores, maxEntrySize, wal, KeyGroups.DEFAULT_KEY_GROUPS);
     }
 
+    /** The file-system seam of every core's log ({@link WalOptions#fileIO()}). */
+    public io.laminar.storage.io.FileIO fileIO() {
+        return wal.fileIO();
+    }
+
     /** These options with another number of cores (for opening a directory of another layout). */
     public PerCoreWalOptions withCores(int cores) {
         return new PerCoreWalOptions(cores, maxEntrySize, wal, keyGroups);

@@ -128,6 +128,20 @@ public record WalLayout(int cores, int keyGroups) {
     }
 
     /**
+     * Whether {@code directory} holds a file of some core's log (a segment or a lock file); false if
+     * it does not exist.
+     */
+    public static boolean holdsCoreLogs(Path directory) throws IOException {
+        if (!Files.isDirectory(directory)) {
+            return false;
+        }
+        try (var files = Files.list(directory)) {
+            return files.anyMatch(p -> io.laminar.storage.wal.WalFileNames.logName(p.getFileName().toString())
+                    .map(CoreRecordFormat::core).orElse(-1) >= 0);
+        }
+    }
+
+    /**
      * Writes this layout as the layout file of {@code directory}, atomically: temporary file, force,
      * rename, directory sync.
      */

@@ -58,11 +58,12 @@ import tools.jackson.databind.node.ObjectNode;
  *   "keyGroups": 256                         // since 2.1, see below
  * }
  * </pre>
- * {@code keyGroups} (format 2.1 on, required there) is the number of key groups the state's keys are
+ * {@code keyGroups} (format 2.1 on) is the number of key groups the state's keys are
  * spread over ({@code io.laminar.storage.KeyGroups}), 1 to 32768; the state chain of core {@code c}
  * among {@code walPositions.length} cores holds the keys of the key groups that core owns. A format
  * 2.0 manifest has none and is read with {@code keyGroups} 0 (a manifest with {@code keyGroups} 0 is
- * written as format 2.0): written before key groups, its keys
+ * written as format 2.0). A manifest without the field is always read so: restoring it re-places
+ * every key by its hash, which is correct whatever placement it had: written before key groups, its keys
  * were placed by an older hash, and restoring it re-places every key.
  * Objects are written with sorted keys, so the same manifest always encodes to the same bytes.
  *
@@ -320,7 +321,7 @@ public final class ManifestCodec {
             if (id != null && id.isIntegralNumber() && id.canConvertToLong() && id.longValue() >= 0) {
                 checkpointId = id.longValue();
             }
-            long minor = checkFormat(root);
+            checkFormat(root);
             long decodedId = requireLong(root, CHECKPOINT_ID, "");
             if (decodedId < 0) {
                 throw corrupt("field 'checkpointId' is negative (" + decodedId + ")", null);
@@ -379,7 +380,7 @@ public final class ManifestCodec {
             Long parentId = parent.isNull() ? null : longValue(parent, PARENT_CHECKPOINT_ID);
             var manifest = new CheckpointManifest(decodedId, epoch, created, walPositions, sources, operators, files,
                     parentId, requireLong(root, STATE_BYTES, ""), requireLong(root, WRITTEN_BYTES, ""),
-                    requireLong(root, WATERMARK, ""), keyGroups(root, minor));
+                    requireLong(root, WATERMARK, ""), keyGroups(root));
             var refusal = refusalOf(manifest);
             if (refusal != null) {
                 throw new CheckpointCorruptException(checkpointId, describe() + " cannot be used: " + refusal.problem()
@@ -413,8 +414,7 @@ public final class ManifestCodec {
             return trailer;
         }
 
-        /** Checks the format and returns its minor version. */
-        private long checkFormat(JsonNode root) {
+        private void checkFormat(JsonNode root) {
             var format = requireObject(root, FORMAT, "");
             long major = requireLong(format, MAJOR, FORMAT + ".");
             long minor = requireLong(format, MINOR, FORMAT + ".");
@@ -427,16 +427,12 @@ public final class ManifestCodec {
             if (major < 1 || minor < 0) {
                 throw corrupt("its manifest format " + major + "." + minor + " does not exist", null);
             }
-            return major < CheckpointManifest.FORMAT_MAJOR ? 0 : minor;
         }
 
-        /** The key groups: required from format 2.1 on, 0 (none recorded) before. */
-        private int keyGroups(JsonNode root, long minor) {
+        /** The key groups, 0 (none recorded) when absent. */
+        private int keyGroups(JsonNode root) {
             var node = root.get(KEY_GROUPS);
             if (node == null) {
-                if (minor >= 1) {
-                    throw corrupt("required field '" + KEY_GROUPS + "' is missing", null);
-                }
                 return 0;
             }
             long keyGroups = longValue(node, KEY_GROUPS);
