@@ -75,18 +75,22 @@ import org.slf4j.LoggerFactory;
  *       epoch above every old one;</li>
  *   <li>the moved state is written as full state files and the manifest is published: the
  *       rescale's checkpoint, with those positions and that epoch;</li>
- *   <li>{@value #COMMITTED} is written (atomically): the commit point;</li>
- *   <li>the switch: {@code <wal>} is renamed to {@code <wal>.old}, {@code <wal>.rescale} to
- *       {@code <wal>}, the parent directory is synced, and {@code <wal>.old} is deleted.</li>
+ *   <li>{@value #COMMITTED} is written (atomically), naming every file of the new layout: the
+ *       commit point;</li>
+ *   <li>the switch: every file of {@code <wal>} that is not one of the new layout's is deleted (the
+ *       directory synced), the new layout's files are renamed into {@code <wal>} (both directories
+ *       synced), then {@value #INTENT}, then {@value #COMMITTED} (each followed by a sync), then
+ *       {@code <wal>.rescale} are deleted.</li>
  * </ol>
  * Every open first finishes or undoes an interrupted rescale: a {@code <wal>.rescale} with a valid
- * {@value #COMMITTED} is switched to (rolled forward); one without it is deleted, with the manifest
- * its {@value #INTENT} names if that was published (rolled back: the old layout and its checkpoints
- * are as before). A {@code <wal>.old} beside a {@code <wal>} is the rest of a finished switch and is
- * deleted. So a crash at any step leaves the old layout or the new one, never a mix, and the next
- * open may ask for yet another number of cores.
+ * {@value #COMMITTED} is switched to again (rolled forward: the switch is idempotent, and
+ * {@code <wal>} is never opened while the commit marker exists); one without it is deleted, with the
+ * manifest (and state files) its {@value #INTENT} names if that was published (rolled back: the old
+ * layout and its checkpoints are as before). So a crash at any step leaves the old layout or the new
+ * one, never a mix, and the next open may ask for yet another number of cores. Only files are
+ * renamed, never directories, so every step is within what the file seam models.
  *
- * <h2>The marker files, byte by byte (little-endian, 28 bytes)</h2>
+ * <h2>The marker files, byte by byte (little-endian)</h2>
  * <pre>
  * offset size field
  *  0     4    magic: 'L' 'R' 'S' 'I' for {@value #INTENT}, 'L' 'R' 'S' 'C' for {@value #COMMITTED}
@@ -94,7 +98,10 @@ import org.slf4j.LoggerFactory;
  *  8     8    the rescale's checkpoint id
  * 16     4    the old number of cores
  * 20     4    the new number of cores
- * 24     4    CRC32C of bytes 0..23
+ * 24     4    n: the number of file names that follow (0 in {@value #INTENT})
+ * 28     ...  n times: a name's length in bytes (2, unsigned) and the name in UTF-8: the new layout's
+ *             files, as they are named in {@code <wal>.rescale} and will be in {@code <wal>}
+ * end-4  4    CRC32C of every byte before it
  * </pre>
  * Written as a temporary file, forced, renamed, directory synced. A marker that does not verify
  * counts as absent (it cannot have been renamed into place before it was complete).
@@ -116,14 +123,13 @@ public final class Rescaler {
     /** The marker of a rescale whose new layout is complete: its commit point. */
     static final String COMMITTED = "rescale.committed";
     static final String SIDE_SUFFIX = ".rescale";
-    static final String OLD_SUFFIX = ".old";
 
     private static final int INTENT_MAGIC = 0x4953524C; // 'L' 'R' 'S' 'I'
     private static final int COMMITTED_MAGIC = 0x4353524C; // 'L' 'R' 'S' 'C'
-    private static final int MARKER_LENGTH = 28;
+    private static final int MARKER_HEADER = 28;
 
     /** The steps of a rescale, for tests that stop it between two of them. */
-    enum Step { RECOVERED, INTENT_WRITTEN, LOGS_CREATED, CHECKPOINT_PUBLISHED, COMMITTED, OLD_MOVED, SWITCHED }
+    enum Step { RECOVERED, INTENT_WRITTEN, LOGS_CREATED, CHECKPOINT_PUBLISHED, COMMITTED, OLD_DELETED, SWITCHED }
 
     /** Hears each step of a rescale; tests throw from it to stop the rescale there. */
     @FunctionalInterface
@@ -212,10 +218,6 @@ public final class Rescaler {
         return directory.resolveSibling(directory.getFileName() + SIDE_SUFFIX);
     }
 
-    private Path old() {
-        return directory.resolveSibling(directory.getFileName() + OLD_SUFFIX);
-    }
-
     /** Rolls an interrupted rescale forward (committed) or back (not committed). */
     private void finishInterrupted() throws IOException {
         var side = side();
@@ -226,7 +228,7 @@ public final class Rescaler {
                 log.warn("finishing the rescale of {} from {} to {} cores that a crash interrupted after its commit"
                         + " (checkpoint {})", directory, committed.get().oldCores(), committed.get().newCores(),
                         committed.get().checkpointId());
-                switchOver(side);
+                switchOver(side, committed.get());
             } else {
                 var intent = readMarker(side.resolve(INTENT), INTENT_MAGIC);
                 if (intent.isPresent()) {
@@ -252,44 +254,46 @@ public final class Rescaler {
                 io.syncDirectory(parent);
             }
         }
-        var old = old();
-        if (Files.isDirectory(old)) {
-            if (!Files.isDirectory(directory)) {
-                throw new StorageException("the per-core WAL directory " + directory + " is missing, and " + old
-                        + " holds the old layout of a rescale that was never committed there: move " + old + " back"
-                        + " to " + directory + " (this state is not one a rescale leaves)");
-            }
-            deleteDirectory(old);
-            io.syncDirectory(parent);
-        }
         if (Files.isDirectory(directory)) {
             io.deleteIfExists(directory.resolve(INTENT));
             io.deleteIfExists(directory.resolve(COMMITTED));
         }
     }
 
-    /** Replaces the directory by the committed new layout in {@code side}. */
-    private void switchOver(Path side) throws IOException {
-        var parent = directory.getParent();
-        var old = old();
-        if (Files.isDirectory(directory)) {
-            if (Files.isDirectory(old)) {
-                deleteDirectory(old);
+    /**
+     * Replaces the old layout in the directory by the committed new one in {@code side}: deletes
+     * every file of the directory that is not one of the new layout's, then moves the new layout's
+     * files in, then removes the markers (the intent first: a side directory with an intent and no
+     * commit is undone) and the side directory. Idempotent: a crash anywhere in it is finished by
+     * running it again, which the commit marker (still there until the end) makes the next open do.
+     */
+    private void switchOver(Path side, Marker committed) throws IOException {
+        var files = java.util.Set.copyOf(committed.files());
+        Files.createDirectories(directory);
+        try (var present = Files.list(directory)) {
+            for (var path : present.toList()) {
+                if (!files.contains(path.getFileName().toString())) {
+                    io.deleteIfExists(path);
+                }
             }
-            io.atomicMove(directory, old);
-            io.syncDirectory(parent);
-            hook.reached(Step.OLD_MOVED);
         }
-        io.atomicMove(side, directory);
-        io.syncDirectory(parent);
-        hook.reached(Step.SWITCHED);
-        if (Files.isDirectory(old)) {
-            deleteDirectory(old);
-            io.syncDirectory(parent);
-        }
-        io.deleteIfExists(directory.resolve(INTENT));
-        io.deleteIfExists(directory.resolve(COMMITTED));
         io.syncDirectory(directory);
+        hook.reached(Step.OLD_DELETED);
+        for (var name : committed.files()) {
+            var source = side.resolve(name);
+            if (Files.exists(source)) {
+                io.atomicMove(source, directory.resolve(name));
+            }
+        }
+        io.syncDirectory(directory);
+        io.syncDirectory(side);
+        hook.reached(Step.SWITCHED);
+        io.deleteIfExists(side.resolve(INTENT));
+        io.syncDirectory(side);
+        io.deleteIfExists(side.resolve(COMMITTED));
+        io.syncDirectory(side);
+        deleteDirectory(side);
+        io.syncDirectory(directory.getParent());
     }
 
     private void deleteDirectory(Path dir) throws IOException {
@@ -336,6 +340,13 @@ public final class Rescaler {
                             : new Source(layout.get().cores(), layout.get().keyGroups(), true);
                 }
                 return new Source(view.cores(), 0, true); // written before key groups: re-place every key
+            }
+            if (layout.map(WalLayout::cores).orElse(view.cores()) != cores) {
+                // Logs without a single record (a first open a crash interrupted, or never written):
+                // nothing to move; they are created afresh with the configured number of cores.
+                log.info("the per-core WAL in {} holds no record: its logs are created afresh for {} cores", directory,
+                        cores);
+                WalLayout.deleteEmptyLogs(directory, io);
             }
         }
         // A new directory (or logs without a record): it restores the newest checkpoint of the store.
@@ -448,7 +459,7 @@ public final class Rescaler {
             var parent = directory.getParent();
             Files.createDirectories(side);
             io.syncDirectory(parent);
-            writeMarker(side, INTENT, INTENT_MAGIC, checkpointId, source.cores(), newCores);
+            writeMarker(side, INTENT, INTENT_MAGIC, new Marker(checkpointId, source.cores(), newCores, List.of()));
             hook.reached(Step.INTENT_WRITTEN);
             var positions = new long[newCores];
             Arrays.fill(positions, position);
@@ -479,13 +490,24 @@ public final class Rescaler {
                     restored == null ? Long.MIN_VALUE : restored.watermark(), keyGroups);
             store.publishManifest(manifest);
             hook.reached(Step.CHECKPOINT_PUBLISHED);
-            writeMarker(side, COMMITTED, COMMITTED_MAGIC, checkpointId, source.cores(), newCores);
+            var layoutFiles = new ArrayList<String>();
+            try (var listed = Files.list(side)) {
+                for (var path : listed.toList()) {
+                    var name = path.getFileName().toString();
+                    if (!name.equals(INTENT) && !name.endsWith(".tmp")) {
+                        layoutFiles.add(name);
+                    }
+                }
+            }
+            layoutFiles.sort(null);
+            var committed = new Marker(checkpointId, source.cores(), newCores, layoutFiles);
+            writeMarker(side, COMMITTED, COMMITTED_MAGIC, committed);
             hook.reached(Step.COMMITTED);
             if (oldWal != null) {
                 oldWal.close();
                 oldWal = null;
             }
-            switchOver(side);
+            switchOver(side, committed);
             int keyGroupsMoved = legacy ? keyGroups : movedKeyGroups(keyGroups, source.cores(), newCores);
             var report = new RescaleReport(source.cores(), newCores, keyGroups, keyGroupsMoved, legacy,
                     restored == null ? null : restored.checkpointId(), checkpointId, stateBytesRead,
@@ -600,15 +622,21 @@ public final class Rescaler {
 
     // ---- markers -------------------------------------------------------------------------------
 
-    private record Marker(long checkpointId, int oldCores, int newCores) {
+    /** A marker's content; {@code files}: the new layout's file names (the commit marker's only). */
+    private record Marker(long checkpointId, int oldCores, int newCores, List<String> files) {
     }
 
-    private void writeMarker(Path dir, String name, int magic, long checkpointId, int oldCores, int newCores)
-            throws IOException {
-        var buffer = ByteBuffer.allocate(MARKER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
-        buffer.putInt(magic).putInt(1).putLong(checkpointId).putInt(oldCores).putInt(newCores);
+    private void writeMarker(Path dir, String name, int magic, Marker marker) throws IOException {
+        var names = marker.files().stream().map(n -> n.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toList();
+        int length = MARKER_HEADER + names.stream().mapToInt(n -> 2 + n.length).sum() + 4;
+        var buffer = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.putInt(magic).putInt(1).putLong(marker.checkpointId()).putInt(marker.oldCores())
+                .putInt(marker.newCores()).putInt(names.size());
+        for (var n : names) {
+            buffer.putShort((short) n.length).put(n);
+        }
         var crc = new CRC32C();
-        crc.update(buffer.array(), 0, MARKER_LENGTH - 4);
+        crc.update(buffer.array(), 0, length - 4);
         buffer.putInt((int) crc.getValue()).flip();
         var temporary = dir.resolve(name + ".tmp");
         try (var channel = io.open(temporary, EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -622,6 +650,7 @@ public final class Rescaler {
         io.syncDirectory(dir);
     }
 
+    /** The marker in {@code file}, or empty if it is absent or does not verify (never renamed into place whole). */
     private static Optional<Marker> readMarker(Path file, int magic) throws IOException {
         byte[] bytes;
         try {
@@ -629,16 +658,29 @@ public final class Rescaler {
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
-        if (bytes.length != MARKER_LENGTH) {
+        if (bytes.length < MARKER_HEADER + 4) {
             return Optional.empty();
         }
         var buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         var crc = new CRC32C();
-        crc.update(bytes, 0, MARKER_LENGTH - 4);
-        if (buffer.getInt(MARKER_LENGTH - 4) != (int) crc.getValue() || buffer.getInt(0) != magic
+        crc.update(bytes, 0, bytes.length - 4);
+        if (buffer.getInt(bytes.length - 4) != (int) crc.getValue() || buffer.getInt(0) != magic
                 || buffer.getInt(4) != 1) {
             return Optional.empty();
         }
-        return Optional.of(new Marker(buffer.getLong(8), buffer.getInt(16), buffer.getInt(20)));
+        int count = buffer.getInt(24);
+        buffer.position(MARKER_HEADER);
+        var files = new ArrayList<String>();
+        for (int i = 0; i < count; i++) {
+            var name = new byte[Short.toUnsignedInt(buffer.getShort())];
+            buffer.get(name);
+            var text = new String(name, java.nio.charset.StandardCharsets.UTF_8);
+            if (text.isEmpty() || text.contains("/") || text.contains("\\") || text.equals("..")) {
+                throw new StorageException("the rescale marker " + file + " names the file '" + text + "', which"
+                        + " cannot be one of a per-core WAL's: it was not written by this library");
+            }
+            files.add(text);
+        }
+        return Optional.of(new Marker(buffer.getLong(8), buffer.getInt(16), buffer.getInt(20), List.copyOf(files)));
     }
 }

@@ -142,6 +142,25 @@ public record WalLayout(int cores, int keyGroups) {
     }
 
     /**
+     * Deletes every file of the core logs in {@code directory} (segments, lock files, spare segments)
+     * and its layout file, and syncs the directory: for a directory whose logs hold no record (a
+     * creation a crash interrupted, or one never written to), which is then created afresh with
+     * another number of cores. The caller checks that no log holds a record.
+     */
+    public static void deleteEmptyLogs(Path directory, FileIO io) throws IOException {
+        try (var files = Files.list(directory)) {
+            for (var path : files.toList()) {
+                var name = path.getFileName().toString();
+                if (name.equals(FILE_NAME) || name.equals(FILE_NAME + ".tmp")
+                        || name.length() >= 9 && CoreRecordFormat.core(name.substring(0, 9)) >= 0) {
+                    io.deleteIfExists(path);
+                }
+            }
+        }
+        io.syncDirectory(directory);
+    }
+
+    /**
      * Writes this layout as the layout file of {@code directory}, atomically: temporary file, force,
      * rename, directory sync.
      */

@@ -64,7 +64,6 @@ class RescaleCrashTest {
             runAndWrite(walDir, storeDir, cores, random, round % 2 == 0);
         }
         assertThat(Files.exists(tmp.resolve("wal.rescale"))).isFalse();
-        assertThat(Files.exists(tmp.resolve("wal.old"))).isFalse();
     }
 
     /** Opens with {@code cores} (rescaling), checks the model, writes more (and a checkpoint), closes. */

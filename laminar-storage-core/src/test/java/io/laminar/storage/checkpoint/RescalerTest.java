@@ -196,12 +196,13 @@ class RescalerTest {
             })).hasMessageContaining("crash at " + step);
         }
         boolean committed = step.compareTo(Rescaler.Step.COMMITTED) >= 0;
-        var layout = WalLayout.read(walDir());
-        if (step == Rescaler.Step.OLD_MOVED) {
-            assertThat(Files.exists(walDir())).isFalse(); // between the two renames
-        } else {
-            assertThat(layout.orElseThrow().cores()).isEqualTo(step == Rescaler.Step.SWITCHED ? 2 : 4);
+        if (!committed) {
+            assertThat(WalLayout.read(walDir()).orElseThrow().cores()).as("the old layout, untouched").isEqualTo(4);
+        } else if (step == Rescaler.Step.SWITCHED) {
+            assertThat(WalLayout.read(walDir()).orElseThrow().cores()).as("the new layout, in place").isEqualTo(2);
         }
+        assertThat(Files.exists(dir.resolve("wal.rescale"))).as("the side directory, until the switch is done")
+                .isTrue();
         // Yet another count: the interrupted rescale is finished or undone first, then rescaled again.
         var report = run(3, runtime -> {
             assertMatchesModel(runtime);
@@ -209,6 +210,7 @@ class RescalerTest {
         });
         assertThat(report.oldCores()).isEqualTo(committed ? 2 : 4);
         assertThat(run(3, this::assertMatchesModel)).isNull();
+        assertThat(Files.exists(dir.resolve("wal.rescale"))).isFalse();
         try (var store = store()) {
             // the rolled-back rescale's checkpoint is gone; every listed one reads
             for (long id : store.listCheckpoints()) {
