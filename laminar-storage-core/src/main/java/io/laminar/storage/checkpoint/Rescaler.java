@@ -70,8 +70,8 @@ import org.slf4j.LoggerFactory;
  * touched until the switch:
  * <ol>
  *   <li>{@value #INTENT} is written (atomically) naming the rescale's checkpoint id;</li>
- *   <li>the new logs are created there (with their {@link WalLayout}) and start, at positions
- *       after every old one ({@link PerCoreWalManager#adoptCheckpoint}), with the barrier of an
+ *   <li>the new logs are created there ({@link PerCoreWalManager#createAt}, with their
+ *       {@link WalLayout}) and start, at positions after every old one, with the barrier of an
  *       epoch above every old one;</li>
  *   <li>the moved state is written as full state files and the manifest is published: the
  *       rescale's checkpoint, with those positions and that epoch;</li>
@@ -154,11 +154,24 @@ public final class Rescaler {
         this.hook = hook;
     }
 
-    /** The per-core WAL a {@link #open} opened, and what its rescale did, if there was one. */
-    public record Opened(PerCoreWalManager wal, Optional<RescaleReport> rescale) {
+    /**
+     * The per-core WAL an {@link #open} opened, and, if it rescaled, the state of the new layout as
+     * a recovery of it would return it (the moved state and the rescale's checkpoint, whose report
+     * carries the {@link RescaleReport}): {@code LaminarRuntime.Builder.recovered} starts from it
+     * instead of reading that checkpoint back.
+     *
+     * @param wal       the opened WAL
+     * @param recovered the rescaled state, if there was a rescale
+     */
+    public record Opened(PerCoreWalManager wal, Optional<RecoveredState> recovered) {
         public Opened {
             Objects.requireNonNull(wal, "wal");
-            Objects.requireNonNull(rescale, "rescale");
+            Objects.requireNonNull(recovered, "recovered");
+        }
+
+        /** What the rescale did, if there was one. */
+        public Optional<RescaleReport> rescale() {
+            return recovered.map(state -> state.report().rescale());
         }
     }
 
@@ -183,8 +196,8 @@ public final class Rescaler {
         var rescaler = new Rescaler(directory, options, store, Objects.requireNonNull(placement, "placement"), hook);
         try {
             rescaler.finishInterrupted();
-            var report = rescaler.rescaleIfNeeded();
-            return new Opened(PerCoreWalManager.open(directory, options), report);
+            var recovered = rescaler.rescaleIfNeeded();
+            return new Opened(PerCoreWalManager.open(directory, options), recovered);
         } catch (IOException e) {
             throw new StorageException("cannot rescale the per-core WAL in " + directory + " to " + options.cores()
                     + " cores: " + e + ". Nothing is lost: the next start finishes or undoes the rescale", e);
@@ -313,7 +326,7 @@ public final class Rescaler {
     private record Source(int cores, int keyGroups, boolean fromWal) {
     }
 
-    private Optional<RescaleReport> rescaleIfNeeded() throws IOException {
+    private Optional<RecoveredState> rescaleIfNeeded() throws IOException {
         var source = source();
         if (source == null) {
             return Optional.empty();
@@ -402,7 +415,7 @@ public final class Rescaler {
 
     // ---- rescaling ---------------------------------------------------------------------------------
 
-    private RescaleReport rescale(Source source) throws IOException {
+    private RecoveredState rescale(Source source) throws IOException {
         long started = System.nanoTime();
         int newCores = options.cores();
         int keyGroups = options.keyGroups();
@@ -463,9 +476,7 @@ public final class Rescaler {
             hook.reached(Step.INTENT_WRITTEN);
             var positions = new long[newCores];
             Arrays.fill(positions, position);
-            try (var newWal = PerCoreWalManager.open(side, options)) {
-                newWal.adoptCheckpoint(CorePositions.of(positions), epoch);
-            }
+            PerCoreWalManager.createAt(side, options, CorePositions.of(positions), epoch);
             hook.reached(Step.LOGS_CREATED);
             var written = files.writeState(checkpointId, epoch, moved);
             var operators = new LinkedHashMap<String, OperatorCheckpoint>();
@@ -516,7 +527,14 @@ public final class Rescaler {
                     + " (state files {}, WAL {}); the new layout starts from checkpoint {}", directory,
                     report.oldCores(), newCores, report.duration().toMillis(), keyGroupsMoved, keyGroups, entries,
                     report.bytesRead(), stateBytesRead, report.walBytesRead(), checkpointId);
-            return report;
+            var perCore = new ArrayList<Long>();
+            for (int core = 0; core < newCores; core++) {
+                perCore.add(0L);
+            }
+            var recoveryReport = new RecoveryReport(checkpointId, false, List.of(), 0, 0, perCore, report.duration(),
+                    report);
+            return new RecoveredState(moved, manifest.sources(), manifest.operators(), epoch, recoveryReport, manifest,
+                    moved);
         } finally {
             if (oldWal != null) {
                 oldWal.close();

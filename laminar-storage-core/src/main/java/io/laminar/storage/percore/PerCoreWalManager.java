@@ -484,6 +484,53 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
         epoch = highest;
     }
 
+    /**
+     * Creates a new per-core WAL in {@code directory} (which must hold no core's log) whose core
+     * {@code c}'s log starts at {@code positions.position(c)} with the durable barrier of
+     * {@code epoch}, then writes its {@link WalLayout}: what {@link #adoptCheckpoint} makes of an
+     * empty WAL, without first creating the logs at 0. For a rescale's new layout. Not opened: open
+     * it with {@link #open}.
+     *
+     * @throws IllegalStateException if the directory holds a core's log already
+     * @throws StorageException      if a log, its barrier or the layout cannot be written
+     */
+    public static void createAt(Path directory, PerCoreWalOptions options, CorePositions positions, long epoch) {
+        if (positions.cores() != options.cores()) {
+            throw new IllegalArgumentException("positions has positions for " + positions.cores()
+                    + " cores, but the option cores is " + options.cores());
+        }
+        try {
+            if (WalLayout.holdsCoreLogs(directory)) {
+                throw new IllegalStateException("cannot create a per-core WAL in " + directory
+                        + ": it holds a core's log already");
+            }
+        } catch (IOException e) {
+            throw new StorageException("cannot list " + directory + ": " + e, e);
+        }
+        for (int core = options.cores() - 1; core >= 0; core--) {
+            try (var log = WriteAheadLog.create(directory, options.walOptions(core, io.laminar.storage.wal.WalListener.NONE),
+                    positions.position(core))) {
+                var barrier = java.nio.ByteBuffer.allocate(CoreRecordFormat.HEADER_LENGTH)
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                CoreRecordFormat.putHeader(barrier, RecordKind.BARRIER, core, epoch, 0);
+                long at = log.appendDurable(barrier).join();
+                if (at != positions.position(core)) {
+                    throw new StorageException("creating the log of core " + core + " in " + directory
+                            + ": its barrier landed at position " + at + " instead of " + positions.position(core));
+                }
+            } catch (java.util.concurrent.CompletionException e) {
+                throw new StorageException("cannot make the first barrier of core " + core + " durable in "
+                        + directory + ": " + e.getCause(), e.getCause());
+            }
+        }
+        try {
+            new WalLayout(options.cores(), options.keyGroups()).write(directory, options.fileIO());
+        } catch (IOException e) {
+            throw new StorageException("cannot write the layout file " + directory.resolve(WalLayout.FILE_NAME)
+                    + " of the new per-core WAL: " + e, e);
+        }
+    }
+
     private void adoptCore(int core, long position, long checkpointEpoch) {
         var log = states[core].wal;
         long start = log.startPosition();

@@ -11,7 +11,7 @@ import io.laminar.storage.checkpoint.CheckpointStep;
 import io.laminar.storage.checkpoint.RecoveryListener;
 import io.laminar.storage.checkpoint.RecoveryManager;
 import io.laminar.storage.checkpoint.RecoveryReport;
-import io.laminar.storage.checkpoint.RescaleReport;
+import io.laminar.storage.checkpoint.RecoveredState;
 import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
 import io.laminar.storage.concurrent.Backoff;
 import io.laminar.storage.concurrent.Threads;
@@ -93,7 +93,7 @@ public final class LaminarRuntime implements AutoCloseable {
     private final boolean finalCheckpointOnClose;
     private final List<CheckpointListener> listeners = new CopyOnWriteArrayList<>();
     private final RecoveryListener recoveryListener;
-    private final RescaleReport rescale;
+    private final RecoveredState handedOver;
 
     private final Object lifecycle = new Object();
     private volatile State state = State.NEW;
@@ -119,7 +119,7 @@ public final class LaminarRuntime implements AutoCloseable {
         this.finalCheckpointOnClose = b.finalCheckpointOnClose;
         this.listeners.addAll(b.listeners);
         this.recoveryListener = b.recoveryListener;
-        this.rescale = b.rescale;
+        this.handedOver = b.recovered;
     }
 
     /** A builder over an open per-core WAL and a checkpoint store (both stay owned by the caller). */
@@ -146,7 +146,8 @@ public final class LaminarRuntime implements AutoCloseable {
             }
             state = State.STARTING;
             try {
-                var recovered = new RecoveryManager(wal, store, recoveryListener).recover();
+                var recovered = handedOver != null && matchesWal(handedOver) ? handOver(handedOver)
+                        : new RecoveryManager(wal, store, recoveryListener).recover();
                 drainer = ChangelogDrainer.start(wal, changelogOptions);
                 var checkpoints = StateCheckpointCoordinator.builder(wal, drainer, store)
                         .resumeFrom(recovered)
@@ -172,7 +173,7 @@ public final class LaminarRuntime implements AutoCloseable {
                     awaitInitialized(core);
                 }
                 coordinator.start();
-                recoveryReport = recovered.report().withRescale(rescale);
+                recoveryReport = recovered.report();
                 recoveredSources = recovered.sources();
                 accepting = true;
                 state = State.RUNNING;
@@ -189,6 +190,41 @@ public final class LaminarRuntime implements AutoCloseable {
                 throw e;
             }
         }
+    }
+
+    /**
+     * Whether the WAL holds exactly the barriers of the handed-over state's checkpoint and nothing
+     * after them: then recovering it would give that state, which is used as it is.
+     */
+    private boolean matchesWal(RecoveredState state) {
+        var manifest = state.checkpoint();
+        if (manifest == null || manifest.walPositions().size() != wal.cores() || wal.keyGroups() != manifest.keyGroups()
+                || state.coreStates().size() != wal.cores()) {
+            return false;
+        }
+        var from = new long[wal.cores()];
+        for (int core = 0; core < from.length; core++) {
+            from[core] = manifest.walPositions().get(core);
+            if (!wal.isBarrierAt(core, from[core], manifest.epoch())) {
+                return false;
+            }
+        }
+        var records = new int[1];
+        wal.replay(io.laminar.storage.percore.CorePositions.of(from), record -> records[0]++);
+        return records[0] == wal.cores(); // the barriers alone
+    }
+
+    /** Uses a handed-over state, telling the recovery listener as a recovery would. */
+    private RecoveredState handOver(RecoveredState state) {
+        try {
+            recoveryListener.started();
+            recoveryListener.completed(state.report());
+        } catch (RuntimeException e) {
+            log.warn("recovery listener {} threw", recoveryListener, e);
+        }
+        log.info("starting from the state the rescale of {} moved (checkpoint {}), without reading it back",
+                wal.directory(), state.report().checkpointId());
+        return state;
     }
 
     private void awaitInitialized(Core core) {
@@ -701,7 +737,7 @@ public final class LaminarRuntime implements AutoCloseable {
         private boolean finalCheckpointOnClose;
         private final List<CheckpointListener> listeners = new ArrayList<>();
         private RecoveryListener recoveryListener = RecoveryListener.NONE;
-        private RescaleReport rescale;
+        private RecoveredState recovered;
 
         private Builder(PerCoreWalManager wal, CheckpointStore store) {
             this.wal = Objects.requireNonNull(wal, "wal");
@@ -764,11 +800,14 @@ public final class LaminarRuntime implements AutoCloseable {
         }
 
         /**
-         * What the {@link io.laminar.storage.checkpoint.Rescaler} that opened the WAL did, if it
-         * rescaled: {@link #start()}'s report carries it ({@link RecoveryReport#rescale()}).
+         * The state the {@link io.laminar.storage.checkpoint.Rescaler} that opened the WAL recovered
+         * and moved ({@code Rescaler.Opened.recovered()}; null: none): {@link #start()} starts from it
+         * instead of reading the rescale's checkpoint back, if the WAL still holds exactly that
+         * checkpoint's barriers and nothing after them (otherwise it recovers as usual). Its report
+         * carries the rescale ({@link RecoveryReport#rescale()}).
          */
-        public Builder rescaled(RescaleReport rescale) {
-            this.rescale = rescale;
+        public Builder recovered(RecoveredState recovered) {
+            this.recovered = recovered;
             return this;
         }
 

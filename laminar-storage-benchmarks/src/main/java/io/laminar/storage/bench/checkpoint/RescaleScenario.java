@@ -22,8 +22,8 @@ import java.util.List;
  * cores), copied three times; then, timed, in the same run: the plain restore with
  * {@value CheckpointFixture#CORES} cores (as {@code restore}), and a rescaling restore of a copy with
  * 1 and with 4 cores ({@link Rescaler#open}, which recovers the old layout, moves every entry, writes a
- * checkpoint of the moved state and switches the WAL layout, then {@link RecoveryManager#recover()}
- * of the new layout, as a start does). The rescale reads the whole old state and filters it by key
+ * checkpoint of the moved state and switches the WAL layout; a runtime then starts from the moved
+ * state it hands over, without reading that checkpoint back). The rescale reads the whole old state and filters it by key
  * group: state files are per core.
  *
  * <p>The fixture puts the keys of core {@code c} under {@code key(c, i)}; the placement here gives
@@ -71,16 +71,17 @@ public final class RescaleScenario implements Scenario {
                 io.laminar.storage.checkpoint.RecoveredState recovered;
                 io.laminar.storage.checkpoint.RescaleReport rescale = null;
                 try (var store = FileSystemCheckpointStore.open(copy.resolve("checkpoints"))) {
-                    PerCoreWalManager wal;
                     if (cores == CheckpointFixture.CORES) {
-                        wal = PerCoreWalManager.open(copy.resolve("wal"), options);
+                        try (var wal = PerCoreWalManager.open(copy.resolve("wal"), options)) {
+                            recovered = new RecoveryManager(wal, store).recover();
+                        }
                     } else {
+                        // What a start does: the rescale hands the moved state to the runtime
+                        // (LaminarRuntime.Builder.recovered), which does not read it back.
                         var opened = Rescaler.open(copy.resolve("wal"), options, store, FIXTURE_PLACEMENT);
-                        wal = opened.wal();
-                        rescale = opened.rescale().orElseThrow();
-                    }
-                    try (wal) {
-                        recovered = new RecoveryManager(wal, store).recover();
+                        opened.wal().close();
+                        recovered = opened.recovered().orElseThrow();
+                        rescale = recovered.report().rescale();
                     }
                 }
                 double seconds = (System.nanoTime() - start) / 1e9;

@@ -80,7 +80,7 @@ public final class LaminarStorageAutoConfiguration {
         var directory = properties.walDirectory();
         try {
             var opened = Rescaler.open(directory, options, store, placement.getIfAvailable(() -> StatePlacement.BY_STORE_KEY));
-            outcome.set(opened.rescale().orElse(null));
+            outcome.set(opened.recovered().orElse(null));
             return opened.wal();
         } catch (IllegalArgumentException ex) {
             // The only argument a rescaling open refuses is the number of key groups, for a
@@ -114,7 +114,7 @@ public final class LaminarStorageAutoConfiguration {
                                   ObjectProvider<RescaleOutcome> rescale) {
         var checkpoint = properties.getCheckpoint();
         var builder = LaminarRuntime.builder(wal, store)
-                .rescaled(rescale.getIfAvailable(RescaleOutcome::new).get())
+                .recovered(rescale.getIfAvailable(RescaleOutcome::new).get())
                 .changelogOptions(properties.changelogOptions())
                 .finalCheckpointOnClose(checkpoint.isFinalOnShutdown())
                 .checkpoints(coordinator -> {

@@ -1,25 +1,25 @@
 package io.laminar.storage.spring.autoconfigure;
 
-import io.laminar.storage.checkpoint.RescaleReport;
+import io.laminar.storage.checkpoint.RecoveredState;
 
 /**
- * What the rescale that opened the per-core WAL bean did (null: none), handed to the runtime bean so
- * that its recovery report carries it. Written once while the WAL bean is created, read when the
- * runtime bean is; thread-safe.
+ * The state the rescale that opened the per-core WAL bean moved (null: no rescale), handed to the
+ * runtime bean, which starts from it (its recovery report carries the rescale). Written once while
+ * the WAL bean is created, read when the runtime bean is; thread-safe.
  */
 public final class RescaleOutcome {
 
-    private volatile RescaleReport report;
+    private volatile RecoveredState recovered;
 
     RescaleOutcome() {
     }
 
-    void set(RescaleReport report) {
-        this.report = report;
+    void set(RecoveredState recovered) {
+        this.recovered = recovered;
     }
 
-    /** The rescale's report, or null if the WAL was opened without one. */
-    public RescaleReport get() {
-        return report;
+    /** The rescaled state, or null if the WAL was opened without a rescale. */
+    public RecoveredState get() {
+        return recovered;
     }
 }
