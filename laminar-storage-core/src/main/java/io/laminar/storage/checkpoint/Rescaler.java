@@ -476,7 +476,9 @@ public final class Rescaler {
             hook.reached(Step.INTENT_WRITTEN);
             var positions = new long[newCores];
             Arrays.fill(positions, position);
-            PerCoreWalManager.createAt(side, options, CorePositions.of(positions), epoch);
+            // Small first segments: each records its own capacity, and the logs go on with segments of the
+            // configured size; cores full-size segments written with zeros would cost more than the rest.
+            PerCoreWalManager.createAt(side, options.withSmallestSegments(), CorePositions.of(positions), epoch);
             hook.reached(Step.LOGS_CREATED);
             var written = files.writeState(checkpointId, epoch, moved);
             var operators = new LinkedHashMap<String, OperatorCheckpoint>();

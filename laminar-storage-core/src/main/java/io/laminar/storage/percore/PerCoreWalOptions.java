@@ -80,6 +80,26 @@ public record PerCoreWalOptions(int cores, int maxEntrySize, WalOptions wal, int
         return new PerCoreWalOptions(cores, maxEntrySize, wal, keyGroups);
     }
 
+    /**
+     * These options with the smallest segment size an entry allows ({@link #minSegmentSize}), for
+     * logs created to hold little more than a barrier ({@link PerCoreWalManager#createAt}): each
+     * segment records its own capacity, so a log opened later with these options' segment size goes
+     * on with segments of that size. These options as they are if the smaller size does not fit them.
+     */
+    public PerCoreWalOptions withSmallestSegments() {
+        long small = minSegmentSize(maxEntrySize);
+        if (small >= wal.segmentSize()) {
+            return this;
+        }
+        try {
+            var smaller = wal.toBuilder().segmentSize(small)
+                    .writeBufferSize((int) Math.min(wal.writeBufferSize(), small)).build();
+            return new PerCoreWalOptions(cores, maxEntrySize, smaller, keyGroups);
+        } catch (IllegalArgumentException e) {
+            return this;
+        }
+    }
+
     /** These options with another number of key groups. */
     public PerCoreWalOptions withKeyGroups(int keyGroups) {
         return new PerCoreWalOptions(cores, maxEntrySize, wal, keyGroups);
