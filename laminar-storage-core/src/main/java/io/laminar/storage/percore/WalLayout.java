@@ -76,11 +76,14 @@ public record WalLayout(int cores, int keyGroups) {
     }
 
     /**
-     * The layout of the directory, or empty if it has no layout file.
+     * The layout of the directory, or empty if it has no layout file (or is no directory).
      *
      * @throws StorageException naming the file if it cannot be read or is damaged
      */
     public static Optional<WalLayout> read(Path directory) {
+        if (!Files.isDirectory(directory)) {
+            return Optional.empty(); // no directory yet, or something else in its way: opening it says which
+        }
         var file = directory.resolve(FILE_NAME);
         byte[] bytes;
         try {

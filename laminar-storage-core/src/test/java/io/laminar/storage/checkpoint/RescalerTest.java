@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.laminar.storage.KeyGroups;
 import io.laminar.storage.StorageException;
+import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.percore.WalLayout;
 import io.laminar.storage.runtime.LaminarRuntime;
+import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.FileSystemCheckpointStore;
 import java.io.IOException;
@@ -275,6 +277,63 @@ class RescalerTest {
                     .hasMessageContaining("laminar.storage.key-groups")
                     .hasMessageContaining("set it to " + KEY_GROUPS);
         }
+    }
+
+    @Test
+    void aDirectoryAndCheckpointsWrittenBeforeKeyGroupsAreRescaledEvenToTheSameCoreCount() throws Exception {
+        // Written as a version before key groups did: keys placed by floorMod(mix(hash), cores) (which
+        // is KeyGroups.keyGroupOf with the cores as the number of groups), no layout file, and
+        // manifests of format 2.0 (no keyGroups).
+        int cores = 3;
+        var random = new Random(11);
+        try (var store = store(); var wal = PerCoreWalManager.open(walDir(), options(cores))) {
+            var runtime = LaminarRuntime.builder(wal, store).build();
+            runtime.start();
+            writeLegacy(runtime, cores, random, 120);
+            runtime.triggerCheckpoint().join();
+            writeLegacy(runtime, cores, random, 60); // only in the WAL
+            runtime.close();
+        }
+        Files.delete(walDir().resolve(WalLayout.FILE_NAME));
+        try (var store = store()) {
+            for (long id : store.listCheckpoints()) {
+                var m = store.readManifest(id).orElseThrow();
+                store.deleteManifest(id);
+                store.publishManifest(new CheckpointManifest(m.checkpointId(), m.epoch(), m.createdAt(),
+                        m.walPositions(), m.sources(), m.operators(), m.files(), m.parentCheckpointId(),
+                        m.stateBytes(), m.writtenBytes(), m.watermark()));
+            }
+        }
+        // Not opened through the Rescaler, it is refused: its keys are not where coreOf looks.
+        try (var store = store(); var wal = PerCoreWalManager.open(walDir(), options(cores))) {
+            assertThat(wal.keyGroups()).isZero();
+            assertThat(WalLayout.read(walDir())).as("no layout is written over old logs").isEmpty();
+            assertThatThrownBy(() -> LaminarRuntime.builder(wal, store).build().start())
+                    .isInstanceOf(StorageException.class).hasMessageContaining("before key groups");
+        }
+        var report = run(cores, this::assertMatchesModel);
+        assertThat(report.legacyPlacement()).isTrue();
+        assertThat(report.oldCores()).isEqualTo(cores);
+        assertThat(report.keyGroupsMoved()).isEqualTo(KEY_GROUPS);
+        assertThat(report.restoredCheckpoint()).isNotNull();
+        assertThat(report.walBytesRead()).isPositive();
+        assertThat(run(2, this::assertMatchesModel)).as("and then an ordinary rescale").isNotNull();
+    }
+
+    /** Puts keys on the cores the hash before key groups chose. */
+    private void writeLegacy(LaminarRuntime runtime, int cores, Random random, int operations) {
+        var futures = new ArrayList<CompletableFuture<?>>();
+        for (int i = 0; i < operations; i++) {
+            var key = "legacy-" + random.nextInt(100);
+            var value = key + "=" + random.nextLong();
+            model.put(key, value);
+            var bytes = key.getBytes(StandardCharsets.UTF_8);
+            futures.add(runtime.submitDurable(KeyGroups.keyGroupOf(bytes, cores), c -> {
+                c.store().put(bytes, value.getBytes(StandardCharsets.UTF_8));
+                return null;
+            }));
+        }
+        CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).join();
     }
 
     @Test

@@ -105,6 +105,13 @@ class SampleCrashIT {
                 resumedFrom.add(status.get("resumedFrom").asLong());
                 assertResumedOnALineBoundary(source, status.get("resumedFrom").asLong());
                 assertResumedFromTheRecoveredManifest(client, source, status.get("resumedFrom").asLong());
+                if (round > 0) {
+                    var rescale = client.get("/actuator/checkpoints").body().at("/recovery/rescale");
+                    assertThat(rescale.at("/oldCores").asInt()).as("restart %d rescaled from", round)
+                            .isEqualTo(CORES[(round - 1) % CORES.length]);
+                    assertThat(rescale.at("/newCores").asInt()).as("restart %d rescaled to", round)
+                            .isEqualTo(CORES[round % CORES.length]);
+                }
 
                 // Every batch sent so far: the unacknowledged ones may be applied or not, the
                 // acknowledged ones must be applied already.

@@ -227,9 +227,9 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
                     + " (file names carry the core id as four digits)", this.cores);
         }
         if (this.keyGroups < 1 || this.keyGroups > KeyGroups.MAX_KEY_GROUPS) {
-            checks.reject("", "keyGroups", "must be between 1 and " + KeyGroups.MAX_KEY_GROUPS, this.keyGroups);
+            checks.reject("", "key-groups", "must be between 1 and " + KeyGroups.MAX_KEY_GROUPS, this.keyGroups);
         } else if (this.keyGroups < this.cores) {
-            checks.reject("", "keyGroups", "must be at least laminar.storage.cores (" + this.cores
+            checks.reject("", "key-groups", "must be at least laminar.storage.cores (" + this.cores
                     + "): each core owns at least one key group", this.keyGroups);
         }
     }

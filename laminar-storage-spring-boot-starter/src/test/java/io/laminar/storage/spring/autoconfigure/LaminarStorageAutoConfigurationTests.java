@@ -313,6 +313,11 @@ class LaminarStorageAutoConfigurationTests {
                 assertThat(get(runtime, "key-" + i)).isEqualTo("value-" + i);
             }
         });
+        runner().withPropertyValues("laminar.storage.cores=3").run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context.getBean(LaminarRuntime.class).recoveryReport().orElseThrow().rescale())
+                    .as("the same number again: no rescale").isNull();
+        });
     }
 
     @Test
