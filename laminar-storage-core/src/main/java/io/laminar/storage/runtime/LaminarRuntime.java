@@ -147,7 +147,7 @@ public final class LaminarRuntime implements AutoCloseable {
             state = State.STARTING;
             try {
                 var recovered = handedOver != null && matchesWal(handedOver) ? handOver(handedOver)
-                        : new RecoveryManager(wal, store, recoveryListener).recover();
+                        : recoverFromWal();
                 drainer = ChangelogDrainer.start(wal, changelogOptions);
                 var checkpoints = StateCheckpointCoordinator.builder(wal, drainer, store)
                         .resumeFrom(recovered)
@@ -212,6 +212,25 @@ public final class LaminarRuntime implements AutoCloseable {
         var records = new int[1];
         wal.replay(io.laminar.storage.percore.CorePositions.of(from), record -> records[0]++);
         return records[0] == wal.cores(); // the barriers alone
+    }
+
+    /**
+     * Recovers from the WAL and the store; a rescale's state that could not be used as it is (the
+     * WAL changed since) still has its report carried.
+     */
+    private RecoveredState recoverFromWal() throws IOException {
+        if (handedOver != null) {
+            log.warn("the WAL in {} no longer holds just the barriers of the rescale's checkpoint {}: recovering it"
+                    + " from the WAL and the store instead of starting from the moved state", wal.directory(),
+                    handedOver.report().checkpointId());
+        }
+        var recovered = new RecoveryManager(wal, store, recoveryListener).recover();
+        if (handedOver == null) {
+            return recovered;
+        }
+        return new RecoveredState(recovered.coreStates(), recovered.sources(), recovered.operators(),
+                recovered.epoch(), recovered.report().withRescale(handedOver.report().rescale()),
+                recovered.checkpoint(), recovered.checkpointStates());
     }
 
     /** Uses a handed-over state, telling the recovery listener as a recovery would. */
