@@ -209,7 +209,7 @@ public final class Rescaler {
      * {@code walKeyGroups} (0: none recorded), or null if it can.
      */
     static String keyGroupMismatch(int manifestKeyGroups, int walKeyGroups) {
-        if (manifestKeyGroups == walKeyGroups) {
+        if (manifestKeyGroups == walKeyGroups || walKeyGroups == PerCoreWalView.ANY_KEY_GROUPS) {
             return null;
         }
         if (manifestKeyGroups == 0) {

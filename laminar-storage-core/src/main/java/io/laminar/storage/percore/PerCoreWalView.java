@@ -20,7 +20,8 @@ public interface PerCoreWalView {
 
     /**
      * How many key groups the keys of this WAL are spread over (its {@link WalLayout}), or 0 if it
-     * records none: written before key groups, its keys placed by an older hash.
+     * records none: written before key groups, its keys placed by an older hash; or
+     * {@link #ANY_KEY_GROUPS} for {@link #empty(int)}.
      */
     int keyGroups();
 
@@ -61,8 +62,14 @@ public interface PerCoreWalView {
      * over it adopts the newest usable checkpoint, so its state is exactly that checkpoint's.
      */
     static PerCoreWalView empty(int cores) {
-        return InspectedPerCoreWal.empty(cores, 0);
+        return InspectedPerCoreWal.empty(cores, ANY_KEY_GROUPS);
     }
+
+    /**
+     * What {@link #keyGroups()} of {@link #empty(int)} returns: it takes the key groups of the
+     * checkpoint it restores, as a new data directory created for it would.
+     */
+    int ANY_KEY_GROUPS = -1;
 
     /** {@link #empty(int)} whose {@link #keyGroups()} is {@code keyGroups} (0: none recorded). */
     static PerCoreWalView empty(int cores, int keyGroups) {
