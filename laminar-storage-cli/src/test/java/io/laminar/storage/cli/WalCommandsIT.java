@@ -59,7 +59,7 @@ class WalCommandsIT extends RuntimeDataIT {
         var text = Cli.run("wal", "dump", data.resolve("wal").toString(), "--core", "0", "--decode", "--limit", "5");
         assertThat(text.exit()).as(text.toString()).isZero();
         assertThat(text.out().lines().count()).isEqualTo(5);
-        assertThat(text.out()).contains("core-0000 pos 0 core 0", "crc 0x", "PUT key=\"key-0\" value=\"value-0-0\"");
+        assertThat(text.out()).contains("core-0000 pos 0 core 0", "crc 0x", "PUT key=\"key-3\" value=\"value-3-0\"");
         var all = Cli.run("wal", "dump", data.resolve("wal").toString(), "--decode", "--format", "json");
         assertThat(all.exit()).as(all.toString()).isZero();
         assertThat(all.out()).contains("\"op\":\"PUT\"", "\"key\":\"key-7\"", "\"value\":\"value-7-2\"", "\"kind\":\"DATA\"", "\"kind\":\"BARRIER\"",

@@ -40,7 +40,10 @@ import org.slf4j.LoggerFactory;
  * its own that is used only once every file of the checkpoint reached its end with the recorded size
  * and CRC32C: no byte is used before its checksum passed), and each core's WAL still holds the records from its
  * recorded position, starting with the checkpoint's own barrier (so a checkpoint taken with another
- * WAL, whose positions name other records here, is never replayed against this one). Otherwise it
+ * WAL, whose positions name other records here, is never replayed against this one), and its keys
+ * are spread over the WAL's number of key groups ({@link CheckpointManifest#keyGroups()} equals
+ * {@link PerCoreWalView#keyGroups()}; a checkpoint of another core count or key-group count is
+ * restored by {@link Rescaler} instead). Otherwise it
  * is skipped, and the report says why; the next older one is tried.
  * With no checkpoint at all, the state is rebuilt from the WAL alone, which must then still start
  * at its very beginning.
@@ -421,6 +424,10 @@ public final class RecoveryManager {
         if (manifest.walPositions().size() != cores) {
             throw new Unusable("it has WAL positions for " + manifest.walPositions().size() + " cores, the WAL has "
                     + cores);
+        }
+        var keyGroupProblem = Rescaler.keyGroupMismatch(manifest.keyGroups(), wal.keyGroups());
+        if (keyGroupProblem != null) {
+            throw new Unusable(keyGroupProblem);
         }
         var positions = new long[cores];
         for (int core = 0; core < cores; core++) {

@@ -20,16 +20,25 @@ import java.util.List;
  * @param duration               how long the recovery took
  * @param recordsFromReplication the changes restored from the replicated log (Kafka) after the
  *                               checkpoint, at a takeover of the shard by a new owner; 0 otherwise
+ * @param rescale                what the {@link Rescaler} did before this recovery, when the directory or
+ *                               checkpoint was written with another number of cores (the checkpoint
+ *                               restored is then the rescale's); null if there was no rescale
  */
 public record RecoveryReport(Long checkpointId, boolean adoptedCheckpoint, List<SkippedCheckpoint> skipped,
         long recordsReplayed, long bytesReplayed, List<Long> recordsReplayedPerCore, Duration duration,
-        long recordsFromReplication) {
+        long recordsFromReplication, RescaleReport rescale) {
 
-    /** A report of a recovery that restored nothing from a replicated log. */
+    /** A report of a recovery that restored nothing from a replicated log, without a rescale. */
     public RecoveryReport(Long checkpointId, boolean adoptedCheckpoint, List<SkippedCheckpoint> skipped,
             long recordsReplayed, long bytesReplayed, List<Long> recordsReplayedPerCore, Duration duration) {
         this(checkpointId, adoptedCheckpoint, skipped, recordsReplayed, bytesReplayed, recordsReplayedPerCore,
-                duration, 0);
+                duration, 0, null);
+    }
+
+    /** This report with what the rescale before the recovery did (null: none). */
+    public RecoveryReport withRescale(RescaleReport rescale) {
+        return new RecoveryReport(checkpointId, adoptedCheckpoint, skipped, recordsReplayed, bytesReplayed,
+                recordsReplayedPerCore, duration, recordsFromReplication, rescale);
     }
 
     /**
@@ -51,6 +60,6 @@ public record RecoveryReport(Long checkpointId, boolean adoptedCheckpoint, List<
     /** This report with {@code records} changes restored from the replicated log and {@code duration}. */
     public RecoveryReport withReplication(long records, Duration duration) {
         return new RecoveryReport(checkpointId, adoptedCheckpoint, skipped, recordsReplayed, bytesReplayed,
-                recordsReplayedPerCore, duration, records);
+                recordsReplayedPerCore, duration, records, rescale);
     }
 }

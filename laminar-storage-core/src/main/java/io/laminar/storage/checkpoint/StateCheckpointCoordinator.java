@@ -226,7 +226,8 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
             }
             var manifest = new CheckpointManifest(id, prepared.epoch(), Instant.now(),
                     boxed(prepared.replayFrom()), sourceMap, ops, written.files(),
-                    written.parentId(), written.stateBytes(), written.writtenBytes(), watermark.applyAsLong(cutList));
+                    written.parentId(), written.stateBytes(), written.writtenBytes(), watermark.applyAsLong(cutList),
+                    wal.keyGroups());
             store.publishManifest(manifest);
             files.commit(id, written);
             // From here on the checkpoint exists and recovery may use it: a failure of a later step

@@ -14,10 +14,12 @@ final class InspectedPerCoreWal implements PerCoreWalView {
 
     private final Path directory;
     private final WalInspection[] logs; // null: no segment, as a log open would create at 0
+    private final int keyGroups;
 
-    private InspectedPerCoreWal(Path directory, WalInspection[] logs) {
+    private InspectedPerCoreWal(Path directory, WalInspection[] logs, int keyGroups) {
         this.directory = directory;
         this.logs = logs;
+        this.keyGroups = keyGroups;
     }
 
     static InspectedPerCoreWal of(Path directory) {
@@ -42,14 +44,19 @@ final class InspectedPerCoreWal implements PerCoreWalView {
             }
             logs[core] = log.segments().isEmpty() ? null : log;
         }
-        return new InspectedPerCoreWal(directory, logs);
+        return new InspectedPerCoreWal(directory, logs, WalLayout.read(directory).map(WalLayout::keyGroups).orElse(0));
     }
 
-    static InspectedPerCoreWal empty(int cores) {
+    static InspectedPerCoreWal empty(int cores, int keyGroups) {
         if (cores <= 0) {
             throw new IllegalArgumentException("cores must be positive: " + cores);
         }
-        return new InspectedPerCoreWal(Path.of("(an empty WAL)"), new WalInspection[cores]);
+        return new InspectedPerCoreWal(Path.of("(an empty WAL)"), new WalInspection[cores], keyGroups);
+    }
+
+    @Override
+    public int keyGroups() {
+        return keyGroups;
     }
 
     @Override

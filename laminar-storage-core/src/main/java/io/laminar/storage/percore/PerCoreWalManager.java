@@ -31,6 +31,14 @@ import java.util.function.Consumer;
  * starts with a 24-byte entry header (kind, epoch, sequence; documented byte by byte in
  * {@code CoreRecordFormat}).
  *
+ * <h2>Key groups</h2>
+ * The directory's {@link WalLayout} file records its number of cores and of key groups; it is
+ * written when the directory is created, after every core's log exists. A directory is opened only
+ * with the layout it recorded ({@link #keyGroups()}), and every core's log must be there. A directory
+ * written before key groups existed (logs with records, no layout file) opens with
+ * {@code keyGroups() == 0}: its keys were placed by an older hash, and the runtime refuses to serve
+ * it until a rescale re-placed them ({@code io.laminar.storage.checkpoint.Rescaler}).
+ *
  * <h2>Writing and epochs</h2>
  * Each core has one {@link CoreWalWriter}, used by exactly one thread. The global {@link #epoch()}
  * only grows; it is advanced by the {@link EpochCoordinator}. A core's owner notices an advance
@@ -66,6 +74,7 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
     private final java.util.List<PerCoreWalListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile long epoch;
     private volatile boolean closed;
+    private volatile int keyGroups; // 0: a directory written before key groups
 
     private PerCoreWalManager(Path directory, PerCoreWalOptions options) {
         this.directory = directory;
@@ -85,7 +94,12 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
      * @throws StorageException         if a log cannot be opened or holds records it cannot have written
      */
     public static PerCoreWalManager open(Path directory, PerCoreWalOptions options) {
-        checkCoreCount(directory, options.cores());
+        var layout = WalLayout.read(directory);
+        if (layout.isPresent()) {
+            checkLayout(directory, layout.get(), options);
+        } else {
+            checkCoreCount(directory, options.cores());
+        }
         var wal = new PerCoreWalManager(directory, options);
         try {
             // Highest core first: should the first open ever stop halfway, the directory still shows
@@ -102,7 +116,91 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
             highest = Math.max(highest, state.durableBarrierEpoch()); // each core's last epoch, as recovered
         }
         wal.epoch = highest;
+        try {
+            wal.keyGroups = layout.isPresent() ? layout.get().keyGroups() : wal.writeLayoutIfNew();
+        } catch (RuntimeException e) {
+            wal.closeAfterFailedOpen(e);
+            throw e;
+        }
         return wal;
+    }
+
+    /**
+     * Writes the layout of a directory that has none: only if no core's log holds a record (a new
+     * directory). Returns the key groups it now has, 0 for a directory written before key groups.
+     */
+    private int writeLayoutIfNew() {
+        for (var state : states) {
+            if (state.lastRecordPosition() >= 0 || state.wal.startPosition() != 0) {
+                return 0;
+            }
+        }
+        try {
+            new WalLayout(cores(), options.keyGroups()).write(directory, options.wal().fileIO());
+        } catch (IOException e) {
+            throw new StorageException("cannot write the layout file " + directory.resolve(WalLayout.FILE_NAME)
+                    + " of the new per-core WAL: " + e, e);
+        }
+        return options.keyGroups();
+    }
+
+    private static void checkLayout(Path directory, WalLayout layout, PerCoreWalOptions options) {
+        if (layout.keyGroups() != options.keyGroups()) {
+            throw new IllegalArgumentException("the per-core WAL in " + directory + " spreads its keys over "
+                    + layout.keyGroups() + " key groups (its " + WalLayout.FILE_NAME + "), but the option keyGroups"
+                    + " (laminar.storage.key-groups) is " + options.keyGroups() + ": the number of key groups is"
+                    + " chosen once per directory and checkpoint store; set it back to " + layout.keyGroups());
+        }
+        if (layout.cores() != options.cores()) {
+            throw new IllegalArgumentException("the per-core WAL in " + directory + " holds the logs of "
+                    + layout.cores() + " cores (its " + WalLayout.FILE_NAME + "), but the option cores is "
+                    + options.cores() + ": open it with cores(" + layout.cores() + "), or let the runtime rescale"
+                    + " it to " + options.cores() + " cores (io.laminar.storage.checkpoint.Rescaler)");
+        }
+        var missing = new ArrayList<String>();
+        var extra = new ArrayList<String>();
+        try (var files = Files.list(directory)) {
+            var present = new boolean[layout.cores()];
+            for (var path : (Iterable<Path>) files::iterator) {
+                var name = path.getFileName().toString();
+                var walName = WalFileNames.logName(name);
+                int core = walName.map(CoreRecordFormat::core).orElse(-1);
+                if (core >= layout.cores()) {
+                    extra.add(name);
+                } else if (core >= 0) {
+                    // A segment or the lock file: a log whose segments were deleted to start it at a
+                    // checkpoint's position (adoptCheckpoint) keeps its lock file meanwhile.
+                    present[core] = true;
+                }
+            }
+            for (int core = 0; core < present.length; core++) {
+                if (!present[core]) {
+                    missing.add(CoreRecordFormat.walName(core));
+                }
+            }
+        } catch (IOException e) {
+            throw new StorageException("cannot list the per-core WAL directory " + directory + ": " + e, e);
+        }
+        if (!missing.isEmpty()) {
+            throw new StorageException("the per-core WAL in " + directory + " was created with " + layout.cores()
+                    + " cores (its " + WalLayout.FILE_NAME + "), but the logs of " + missing + " are missing (no"
+                    + " segment or lock file): their records would be lost. Restore the missing files from a backup; opening"
+                    + " would otherwise start those cores empty, so it is refused");
+        }
+        if (!extra.isEmpty()) {
+            throw new StorageException("the per-core WAL in " + directory + " was created with " + layout.cores()
+                    + " cores (its " + WalLayout.FILE_NAME + "), but it also holds files of other cores' logs: "
+                    + extra + ". Move them away: they belong to another layout of this directory");
+        }
+    }
+
+    /**
+     * How many key groups this directory's keys are spread over (its {@link WalLayout}), or 0 for a
+     * directory written before key groups, whose keys must be re-placed by a rescale before use.
+     */
+    @Override
+    public int keyGroups() {
+        return keyGroups;
     }
 
     private void openCore(int core) {
@@ -395,6 +493,53 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
             highest = Math.max(highest, state.durableBarrierEpoch());
         }
         epoch = highest;
+    }
+
+    /**
+     * Creates a new per-core WAL in {@code directory} (which must hold no core's log) whose core
+     * {@code c}'s log starts at {@code positions.position(c)} with the durable barrier of
+     * {@code epoch}, then writes its {@link WalLayout}: what {@link #adoptCheckpoint} makes of an
+     * empty WAL, without first creating the logs at 0. For a rescale's new layout. Not opened: open
+     * it with {@link #open}.
+     *
+     * @throws IllegalStateException if the directory holds a core's log already
+     * @throws StorageException      if a log, its barrier or the layout cannot be written
+     */
+    public static void createAt(Path directory, PerCoreWalOptions options, CorePositions positions, long epoch) {
+        if (positions.cores() != options.cores()) {
+            throw new IllegalArgumentException("positions has positions for " + positions.cores()
+                    + " cores, but the option cores is " + options.cores());
+        }
+        try {
+            if (WalLayout.holdsCoreLogs(directory)) {
+                throw new IllegalStateException("cannot create a per-core WAL in " + directory
+                        + ": it holds a core's log already");
+            }
+        } catch (IOException e) {
+            throw new StorageException("cannot list " + directory + ": " + e, e);
+        }
+        for (int core = options.cores() - 1; core >= 0; core--) {
+            try (var log = WriteAheadLog.create(directory, options.walOptions(core, io.laminar.storage.wal.WalListener.NONE),
+                    positions.position(core))) {
+                var barrier = java.nio.ByteBuffer.allocate(CoreRecordFormat.HEADER_LENGTH)
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                CoreRecordFormat.putHeader(barrier, RecordKind.BARRIER, core, epoch, 0);
+                long at = log.appendDurable(barrier).join();
+                if (at != positions.position(core)) {
+                    throw new StorageException("creating the log of core " + core + " in " + directory
+                            + ": its barrier landed at position " + at + " instead of " + positions.position(core));
+                }
+            } catch (java.util.concurrent.CompletionException e) {
+                throw new StorageException("cannot make the first barrier of core " + core + " durable in "
+                        + directory + ": " + e.getCause(), e.getCause());
+            }
+        }
+        try {
+            new WalLayout(options.cores(), options.keyGroups()).write(directory, options.fileIO());
+        } catch (IOException e) {
+            throw new StorageException("cannot write the layout file " + directory.resolve(WalLayout.FILE_NAME)
+                    + " of the new per-core WAL: " + e, e);
+        }
     }
 
     private void adoptCore(int core, long position, long checkpointEpoch) {

@@ -1,5 +1,6 @@
 package io.laminar.storage.percore;
 
+import io.laminar.storage.KeyGroups;
 import io.laminar.storage.wal.WalListener;
 import io.laminar.storage.wal.WalOptions;
 import java.util.Objects;
@@ -13,13 +14,15 @@ import java.util.function.Consumer;
  * <pre>{@code
  * PerCoreWalOptions.builder()
  *         .cores(4)
+ *         .keyGroups(256)
  *         .maxEntrySize(64 * 1024)
  *         .wal(wal -> wal.segmentSize(16L << 20).syncPolicy(SyncPolicy.everyAppend()))
  *         .build();
  * }</pre>
  *
  * @param cores        how many cores, each with its own log {@code core-0000} ... (1 to 9999);
- *                     a directory must always be opened with the same number
+ *                     a directory is always opened with the number it recorded (a different number
+ *                     is a rescale, done by {@code io.laminar.storage.checkpoint.Rescaler})
  * @param maxEntrySize the largest body {@link CoreWalWriter#append} accepts; each WAL record is
  *                     this plus the 24-byte entry header
  * @param wal          the options of every core's log (segment size, write buffer, sync policy,
@@ -30,8 +33,14 @@ import java.util.function.Consumer;
  *                     {@code c}'s log is named {@code core-000c}) and its
  *                     {@link WalOptions#listener() listener} is {@link WalListener#NONE} (each core's
  *                     log reports to the manager)
+ * @param keyGroups    how many key groups keys are spread over ({@link KeyGroups}; at least
+ *                     {@code cores}, at most {@link KeyGroups#MAX_KEY_GROUPS}, default
+ *                     {@link KeyGroups#DEFAULT_KEY_GROUPS}): recorded in the directory's
+ *                     {@link WalLayout} when it is created, and a directory is always opened with
+ *                     the number it recorded. It bounds how many cores the directory can ever be
+ *                     rescaled to
  */
-public record PerCoreWalOptions(int cores, int maxEntrySize, WalOptions wal) {
+public record PerCoreWalOptions(int cores, int maxEntrySize, WalOptions wal, int keyGroups) {
 
     public static final int DEFAULT_MAX_ENTRY_SIZE = 1 << 20;
     /** The default {@link WalOptions#writeBufferSize()} of each core's log (smaller than a lone WAL's). */
@@ -49,6 +58,61 @@ public record PerCoreWalOptions(int cores, int maxEntrySize, WalOptions wal) {
         }
         Objects.requireNonNull(wal, "wal");
         wal = template(wal.toBuilder(), maxEntrySize);
+        KeyGroups.checkKeyGroups(keyGroups);
+        if (keyGroups < cores) {
+            throw new IllegalArgumentException("keyGroups must be at least cores (" + cores + "): each core owns at"
+                    + " least one key group, but was " + keyGroups);
+        }
+    }
+
+    /** Options with {@link KeyGroups#DEFAULT_KEY_GROUPS} key groups. */
+    public PerCoreWalOptions(int cores, int maxEntrySize, WalOptions wal) {
+        this(cores, maxEntrySize, wal, KeyGroups.DEFAULT_KEY_GROUPS);
+    }
+
+    /** The file-system seam of every core's log ({@link WalOptions#fileIO()}). */
+    public io.laminar.storage.io.FileIO fileIO() {
+        return wal.fileIO();
+    }
+
+    /** These options with another number of cores (for opening a directory of another layout). */
+    public PerCoreWalOptions withCores(int cores) {
+        return new PerCoreWalOptions(cores, maxEntrySize, wal, keyGroups);
+    }
+
+    /**
+     * These options with the smallest segment size an entry allows ({@link #minSegmentSize}), for
+     * logs created to hold little more than a barrier ({@link PerCoreWalManager#createAt}): each
+     * segment records its own capacity, so a log opened later with these options' segment size goes
+     * on with segments of that size. These options as they are if the smaller size does not fit them.
+     */
+    public PerCoreWalOptions withSmallestSegments() {
+        long small = minSegmentSize(maxEntrySize);
+        if (small >= wal.segmentSize()) {
+            return this;
+        }
+        try {
+            var smaller = wal.toBuilder().segmentSize(small)
+                    .writeBufferSize((int) Math.min(wal.writeBufferSize(), small)).build();
+            return new PerCoreWalOptions(cores, maxEntrySize, smaller, keyGroups);
+        } catch (IllegalArgumentException e) {
+            return this;
+        }
+    }
+
+    /** These options with another number of key groups. */
+    public PerCoreWalOptions withKeyGroups(int keyGroups) {
+        return new PerCoreWalOptions(cores, maxEntrySize, wal, keyGroups);
+    }
+
+    /** A builder with these options' values. */
+    public Builder toBuilder() {
+        var builder = new Builder();
+        builder.cores = cores;
+        builder.keyGroups = keyGroups;
+        builder.maxEntrySize = maxEntrySize;
+        builder.wal = wal.toBuilder();
+        return builder;
     }
 
     /**
@@ -92,6 +156,7 @@ public record PerCoreWalOptions(int cores, int maxEntrySize, WalOptions wal) {
     /** Builds {@link PerCoreWalOptions}; not thread-safe. */
     public static final class Builder {
         private int cores = Runtime.getRuntime().availableProcessors();
+        private int keyGroups = KeyGroups.DEFAULT_KEY_GROUPS;
         private int maxEntrySize = DEFAULT_MAX_ENTRY_SIZE;
         private WalOptions.Builder wal = WalOptions.builder().writeBufferSize(DEFAULT_WRITE_BUFFER_SIZE);
 
@@ -100,6 +165,12 @@ public record PerCoreWalOptions(int cores, int maxEntrySize, WalOptions wal) {
 
         public Builder cores(int cores) {
             this.cores = cores;
+            return this;
+        }
+
+        /** How many key groups a new directory gets (see {@link PerCoreWalOptions#keyGroups()}). */
+        public Builder keyGroups(int keyGroups) {
+            this.keyGroups = keyGroups;
             return this;
         }
 
@@ -131,7 +202,7 @@ public record PerCoreWalOptions(int cores, int maxEntrySize, WalOptions wal) {
         public PerCoreWalOptions build() {
             // Built from the builder with the real maxRecordSize: a WalOptions built first with the
             // default one (16 MiB) would not fit a small segment size.
-            return new PerCoreWalOptions(cores, maxEntrySize, template(wal, maxEntrySize));
+            return new PerCoreWalOptions(cores, maxEntrySize, template(wal, maxEntrySize), keyGroups);
         }
     }
 }

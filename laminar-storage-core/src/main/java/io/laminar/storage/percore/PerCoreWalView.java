@@ -18,6 +18,13 @@ public interface PerCoreWalView {
     /** The directory of the logs. */
     Path directory();
 
+    /**
+     * How many key groups the keys of this WAL are spread over (its {@link WalLayout}), or 0 if it
+     * records none: written before key groups, its keys placed by an older hash; or
+     * {@link #ANY_KEY_GROUPS} for {@link #empty(int)}.
+     */
+    int keyGroups();
+
     /** The position of the oldest record still in each core's log. */
     CorePositions startPositions();
 
@@ -55,6 +62,17 @@ public interface PerCoreWalView {
      * over it adopts the newest usable checkpoint, so its state is exactly that checkpoint's.
      */
     static PerCoreWalView empty(int cores) {
-        return InspectedPerCoreWal.empty(cores);
+        return InspectedPerCoreWal.empty(cores, ANY_KEY_GROUPS);
+    }
+
+    /**
+     * What {@link #keyGroups()} of {@link #empty(int)} returns: it takes the key groups of the
+     * checkpoint it restores, as a new data directory created for it would.
+     */
+    int ANY_KEY_GROUPS = -1;
+
+    /** {@link #empty(int)} whose {@link #keyGroups()} is {@code keyGroups} (0: none recorded). */
+    static PerCoreWalView empty(int cores, int keyGroups) {
+        return InspectedPerCoreWal.empty(cores, keyGroups);
     }
 }

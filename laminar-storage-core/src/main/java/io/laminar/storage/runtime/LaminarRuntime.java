@@ -1,6 +1,7 @@
 package io.laminar.storage.runtime;
 
 import io.laminar.storage.FencedException;
+import io.laminar.storage.KeyGroups;
 import io.laminar.storage.StorageException;
 import io.laminar.storage.changelog.ChangelogDrainer;
 import io.laminar.storage.changelog.ChangelogOptions;
@@ -69,7 +70,7 @@ import org.slf4j.LoggerFactory;
  * barrier when a checkpoint asks for it and reports the {@link CutContextProvider}'s context there.
  * Each core has a bounded multi-producer queue of tasks; a submitter finding it full waits for room
  * (backpressure on the caller, never on the core thread). Keys are spread over cores by
- * {@link #coreOf}.
+ * {@link #coreOf}: by key group, in contiguous ranges ({@link KeyGroups}).
  *
  * <h2>Durability</h2>
  * A task's changes are in memory when its {@code submit} future completes, and fsynced in the core's
@@ -127,6 +128,7 @@ public final class LaminarRuntime implements AutoCloseable {
     private final RecoveryListener recoveryListener;
     private final RecoveryOptions recoveryOptions;
     private final ChangeReplicator replicator; // null: local durability
+    private final RecoveredState handedOver;
 
     private final Object lifecycle = new Object();
     private volatile State state = State.NEW;
@@ -154,6 +156,7 @@ public final class LaminarRuntime implements AutoCloseable {
         this.recoveryListener = b.recoveryListener;
         this.recoveryOptions = b.recoveryOptions;
         this.replicator = b.replicator;
+        this.handedOver = b.recovered;
     }
 
     /** The file in the WAL directory that marks a takeover whose first checkpoint is not yet taken. */
@@ -180,6 +183,9 @@ public final class LaminarRuntime implements AutoCloseable {
                 throw new IllegalStateException("the runtime over " + wal.directory() + " is " + state
                         + "; start() may be called once");
             }
+            if (wal.keyGroups() == 0) {
+                throw new StorageException(legacyWal());
+            }
             state = State.STARTING;
             try {
                 boolean takeover = false;
@@ -194,7 +200,8 @@ public final class LaminarRuntime implements AutoCloseable {
                     recordOwnerEpoch(ownerEpoch);
                     takeover = beginTakeoverIfNew();
                 }
-                var recovered = new RecoveryManager(wal, store, recoveryListener, recoveryOptions).recover();
+                var recovered = handedOver != null && matchesWal(handedOver) ? handOver(handedOver)
+                        : recoverFromWal();
                 drainer = ChangelogDrainer.start(wal, changelogOptions, replicator);
                 var checkpoints = StateCheckpointCoordinator.builder(wal, drainer, store)
                         .resumeFrom(recovered)
@@ -390,6 +397,60 @@ public final class LaminarRuntime implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether the WAL holds exactly the barriers of the handed-over state's checkpoint and nothing
+     * after them: then recovering it would give that state, which is used as it is.
+     */
+    private boolean matchesWal(RecoveredState state) {
+        var manifest = state.checkpoint();
+        if (manifest == null || manifest.walPositions().size() != wal.cores() || wal.keyGroups() != manifest.keyGroups()
+                || state.coreStates().size() != wal.cores()) {
+            return false;
+        }
+        var from = new long[wal.cores()];
+        for (int core = 0; core < from.length; core++) {
+            from[core] = manifest.walPositions().get(core);
+            if (!wal.isBarrierAt(core, from[core], manifest.epoch())) {
+                return false;
+            }
+        }
+        var records = new int[1];
+        wal.replay(io.laminar.storage.percore.CorePositions.of(from), record -> records[0]++);
+        return records[0] == wal.cores(); // the barriers alone
+    }
+
+    /**
+     * Recovers from the WAL and the store; a rescale's state that could not be used as it is (the
+     * WAL changed since) still has its report carried.
+     */
+    private RecoveredState recoverFromWal() throws IOException {
+        if (handedOver != null) {
+            log.warn("the WAL in {} no longer holds just the barriers of the rescale's checkpoint {}: recovering it"
+                    + " from the WAL and the store instead of starting from the moved state", wal.directory(),
+                    handedOver.report().checkpointId());
+        }
+        var recovered = new RecoveryManager(wal, store, recoveryListener, recoveryOptions).recover();
+        if (handedOver == null) {
+            return recovered;
+        }
+        return new RecoveredState(recovered.coreStates(), recovered.sources(), recovered.operators(),
+                recovered.epoch(), recovered.report().withRescale(handedOver.report().rescale()),
+                recovered.checkpoint(), recovered.checkpointStates());
+    }
+
+    /** Uses a handed-over state, telling the recovery listener as a recovery would. */
+    private RecoveredState handOver(RecoveredState state) {
+        try {
+            recoveryListener.started();
+            recoveryListener.completed(state.report());
+        } catch (RuntimeException e) {
+            log.warn("recovery listener {} threw", recoveryListener, e);
+        }
+        log.info("starting from the state the rescale of {} moved (checkpoint {}), without reading it back",
+                wal.directory(), state.report().checkpointId());
+        return state;
+    }
+
     private void awaitInitialized(Core core) {
         try {
             core.initialized.get();
@@ -470,27 +531,38 @@ public final class LaminarRuntime implements AutoCloseable {
     }
 
     /**
-     * The core that owns {@code key}: a fixed hash of the bytes modulo {@link #cores()}, the same in
-     * every JVM and every version of this library, so a key stays on its core across restarts
-     * (as long as the number of cores, which the WAL fixes, does not change).
+     * The core that owns {@code key}: the core whose range holds the key's key group
+     * ({@link KeyGroups#coreOf}, the fixed hash of the format), the same in every JVM and every
+     * version of this library. The key group of a key never changes; when the number of cores does,
+     * a rescale ({@link io.laminar.storage.checkpoint.Rescaler}) moves whole key groups, and with them
+     * the state of their keys, so a key's state is always on the core this returns.
      */
     public int coreOf(byte[] key) {
-        return coreOf(key, wal.cores());
+        return KeyGroups.coreOf(key, keyGroups(), wal.cores());
     }
 
-    /** The core that owns {@code key} among {@code cores} cores (see {@link #coreOf(byte[])}). */
-    public static int coreOf(byte[] key, int cores) {
-        if (cores < 1) {
-            throw new IllegalArgumentException("cores must be at least 1, but was " + cores);
+    /** The core that owns {@code key} among {@code cores} cores and {@code keyGroups} key groups. */
+    public static int coreOf(byte[] key, int keyGroups, int cores) {
+        return KeyGroups.coreOf(key, keyGroups, cores);
+    }
+
+    /**
+     * How many key groups keys are spread over (the WAL's {@link PerCoreWalManager#keyGroups()}).
+     *
+     * @throws IllegalStateException if the WAL was written before key groups (rescale it first)
+     */
+    public int keyGroups() {
+        int keyGroups = wal.keyGroups();
+        if (keyGroups == 0) {
+            throw new IllegalStateException(legacyWal());
         }
-        int h = Arrays.hashCode(key);
-        // murmur3's finalizer: Arrays.hashCode alone spreads similar short keys poorly over cores
-        h ^= h >>> 16;
-        h *= 0x85ebca6b;
-        h ^= h >>> 13;
-        h *= 0xc2b2ae35;
-        h ^= h >>> 16;
-        return Math.floorMod(h, cores);
+        return keyGroups;
+    }
+
+    private String legacyWal() {
+        return "the per-core WAL in " + wal.directory() + " was written before key groups existed: its keys are"
+                + " placed by an older hash. Open it through io.laminar.storage.checkpoint.Rescaler (the Spring Boot"
+                + " starter does), which re-places every key once";
     }
 
     /**
@@ -931,6 +1003,7 @@ public final class LaminarRuntime implements AutoCloseable {
         private RecoveryListener recoveryListener = RecoveryListener.NONE;
         private RecoveryOptions recoveryOptions = RecoveryOptions.DEFAULTS;
         private ChangeReplicator replicator;
+        private RecoveredState recovered;
 
         private Builder(PerCoreWalManager wal, CheckpointStore store) {
             this.wal = Objects.requireNonNull(wal, "wal");
@@ -1006,6 +1079,18 @@ public final class LaminarRuntime implements AutoCloseable {
          */
         public Builder replicator(ChangeReplicator replicator) {
             this.replicator = Objects.requireNonNull(replicator, "replicator");
+            return this;
+        }
+
+        /**
+         * The state the {@link io.laminar.storage.checkpoint.Rescaler} that opened the WAL recovered
+         * and moved ({@code Rescaler.Opened.recovered()}; null: none): {@link #start()} starts from it
+         * instead of reading the rescale's checkpoint back, if the WAL still holds exactly that
+         * checkpoint's barriers and nothing after them (otherwise it recovers as usual). Its report
+         * carries the rescale ({@link RecoveryReport#rescale()}).
+         */
+        public Builder recovered(RecoveredState recovered) {
+            this.recovered = recovered;
             return this;
         }
 

@@ -25,6 +25,11 @@ import java.util.Objects;
  * @param writtenBytes         the bytes of the state files this checkpoint wrote (its deltas or full
  *                             files, with their framing): what it cost
  * @param watermark            the event-time watermark at the cut, or {@link Long#MIN_VALUE} if none
+ * @param keyGroups            how many key groups the keys of the state are spread over
+ *                             ({@code io.laminar.storage.KeyGroups}): state file {@code core-NNNN} holds
+ *                             the key groups that core owned among {@code walPositions.size()} cores.
+ *                             0 for a manifest written before key groups (format 2.0), whose keys were
+ *                             placed by an older hash: restoring it re-places every key
  */
 public record CheckpointManifest(
         long checkpointId,
@@ -37,11 +42,13 @@ public record CheckpointManifest(
         Long parentCheckpointId,
         long stateBytes,
         long writtenBytes,
-        long watermark) {
+        long watermark,
+        int keyGroups) {
 
     /** The manifest format this library writes: a newer major is refused, a newer minor is read. */
     public static final int FORMAT_MAJOR = 2;
-    public static final int FORMAT_MINOR = 0;
+    /** 1: adds {@code keyGroups}. */
+    public static final int FORMAT_MINOR = 1;
 
     public CheckpointManifest {
         Objects.requireNonNull(createdAt, "createdAt");
@@ -52,5 +59,16 @@ public record CheckpointManifest(
         if (checkpointId < 0) {
             throw new IllegalArgumentException("checkpointId must not be negative, but was " + checkpointId);
         }
+        if (keyGroups < 0) {
+            throw new IllegalArgumentException("keyGroups must not be negative, but was " + keyGroups);
+        }
+    }
+
+    /** A manifest that records no key groups ({@code keyGroups} 0: written before key groups). */
+    public CheckpointManifest(long checkpointId, long epoch, Instant createdAt, List<Long> walPositions,
+            Map<String, ConnectorCheckpoint> sources, Map<String, OperatorCheckpoint> operators,
+            List<StateFileRef> files, Long parentCheckpointId, long stateBytes, long writtenBytes, long watermark) {
+        this(checkpointId, epoch, createdAt, walPositions, sources, operators, files, parentCheckpointId, stateBytes,
+                writtenBytes, watermark, 0);
     }
 }

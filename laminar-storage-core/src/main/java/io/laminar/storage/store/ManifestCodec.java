@@ -43,7 +43,7 @@ import tools.jackson.databind.node.ObjectNode;
  * <p>The body is a JSON object; every field below is required ({@code parentCheckpointId} may be null):
  * <pre>
  * {
- *   "format": {"major": 2, "minor": 0},
+ *   "format": {"major": 2, "minor": 1},
  *   "checkpointId": 42,                      // >= 0
  *   "epoch": 7,
  *   "createdAt": "2025-01-31T10:15:30.123456789Z",   // ISO-8601 instant
@@ -54,9 +54,17 @@ import tools.jackson.databind.node.ObjectNode;
  *   "parentCheckpointId": null,              // null for a full checkpoint
  *   "stateBytes": 1234,
  *   "writtenBytes": 1234,
- *   "watermark": -9223372036854775808        // Long.MIN_VALUE: no watermark
+ *   "watermark": -9223372036854775808,       // Long.MIN_VALUE: no watermark
+ *   "keyGroups": 256                         // since 2.1, see below
  * }
  * </pre>
+ * {@code keyGroups} (format 2.1 on) is the number of key groups the state's keys are
+ * spread over ({@code io.laminar.storage.KeyGroups}), 1 to 32768; the state chain of core {@code c}
+ * among {@code walPositions.length} cores holds the keys of the key groups that core owns. A format
+ * 2.0 manifest has none and is read with {@code keyGroups} 0 (a manifest with {@code keyGroups} 0 is
+ * written as format 2.0). A manifest without the field is always read so: restoring it re-places
+ * every key by its hash, which is correct whatever placement it had: written before key groups, its keys
+ * were placed by an older hash, and restoring it re-places every key.
  * Objects are written with sorted keys, so the same manifest always encodes to the same bytes.
  *
  * <h2>Compatibility</h2>
@@ -96,6 +104,7 @@ public final class ManifestCodec {
     static final String STATE_BYTES = "stateBytes";
     static final String WRITTEN_BYTES = "writtenBytes";
     static final String WATERMARK = "watermark";
+    static final String KEY_GROUPS = "keyGroups";
 
     /**
      * The largest manifest file a store writes or reads: 64 MiB. Operator state beyond a few
@@ -141,7 +150,9 @@ public final class ManifestCodec {
                     + " cannot be stored: " + refusal.problem());
         }
         var root = MAPPER.createObjectNode();
-        root.putObject(FORMAT).put(MAJOR, CheckpointManifest.FORMAT_MAJOR).put(MINOR, CheckpointManifest.FORMAT_MINOR);
+        // A manifest that records no key groups is what format 2.0 describes, and is written as such.
+        root.putObject(FORMAT).put(MAJOR, CheckpointManifest.FORMAT_MAJOR)
+                .put(MINOR, manifest.keyGroups() > 0 ? CheckpointManifest.FORMAT_MINOR : 0);
         root.put(CHECKPOINT_ID, manifest.checkpointId());
         root.put(EPOCH, manifest.epoch());
         root.put(CREATED_AT, manifest.createdAt().toString());
@@ -174,6 +185,9 @@ public final class ManifestCodec {
         root.put(STATE_BYTES, manifest.stateBytes());
         root.put(WRITTEN_BYTES, manifest.writtenBytes());
         root.put(WATERMARK, manifest.watermark());
+        if (manifest.keyGroups() > 0) {
+            root.put(KEY_GROUPS, manifest.keyGroups());
+        }
         var stored = seal(MAPPER.writeValueAsBytes(root));
         if (stored.length > MAX_MANIFEST_BYTES) {
             throw new IllegalArgumentException("checkpoint " + manifest.checkpointId() + " cannot be stored: its"
@@ -366,7 +380,7 @@ public final class ManifestCodec {
             Long parentId = parent.isNull() ? null : longValue(parent, PARENT_CHECKPOINT_ID);
             var manifest = new CheckpointManifest(decodedId, epoch, created, walPositions, sources, operators, files,
                     parentId, requireLong(root, STATE_BYTES, ""), requireLong(root, WRITTEN_BYTES, ""),
-                    requireLong(root, WATERMARK, ""));
+                    requireLong(root, WATERMARK, ""), keyGroups(root));
             var refusal = refusalOf(manifest);
             if (refusal != null) {
                 throw new CheckpointCorruptException(checkpointId, describe() + " cannot be used: " + refusal.problem()
@@ -413,6 +427,20 @@ public final class ManifestCodec {
             if (major < 1 || minor < 0) {
                 throw corrupt("its manifest format " + major + "." + minor + " does not exist", null);
             }
+        }
+
+        /** The key groups, 0 (none recorded) when absent. */
+        private int keyGroups(JsonNode root) {
+            var node = root.get(KEY_GROUPS);
+            if (node == null) {
+                return 0;
+            }
+            long keyGroups = longValue(node, KEY_GROUPS);
+            if (keyGroups < 1 || keyGroups > io.laminar.storage.KeyGroups.MAX_KEY_GROUPS) {
+                throw corrupt("field '" + KEY_GROUPS + "' is " + keyGroups + ", not between 1 and "
+                        + io.laminar.storage.KeyGroups.MAX_KEY_GROUPS, null);
+            }
+            return (int) keyGroups;
         }
 
         private JsonNode require(JsonNode node, String field, String where) {

@@ -590,7 +590,7 @@ class CheckpointRecoveryTest {
         store.deleteManifest(newest.checkpointId());
         store.publishManifest(new CheckpointManifest(newest.checkpointId(), newest.epoch(), newest.createdAt(),
                 newest.walPositions(), newest.sources(), newest.operators(), files, newest.parentCheckpointId(),
-                newest.stateBytes(), newest.writtenBytes(), newest.watermark()));
+                newest.stateBytes(), newest.writtenBytes(), newest.watermark(), newest.keyGroups()));
 
         var recovered = recover();
         assertThat(recovered.report().skipped()).singleElement().extracting(SkippedCheckpoint::reason).asString()

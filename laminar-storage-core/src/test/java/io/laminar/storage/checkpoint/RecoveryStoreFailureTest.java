@@ -192,7 +192,7 @@ class RecoveryStoreFailureTest {
         files.set(0, new StateFileRef(path, files.get(0).size(), files.get(0).crc32c()));
         var forged = new CheckpointManifest(newest.checkpointId(), newest.epoch(), newest.createdAt(),
                 newest.walPositions(), newest.sources(), newest.operators(), files, newest.parentCheckpointId(),
-                newest.stateBytes(), newest.writtenBytes(), newest.watermark());
+                newest.stateBytes(), newest.writtenBytes(), newest.watermark(), newest.keyGroups());
         var lax = new ForwardingCheckpointStore(store) {
             @Override
             public Optional<CheckpointManifest> readManifest(long checkpointId) throws IOException {

@@ -58,6 +58,7 @@ class PowerLossCrashTest {
                 new CheckpointPowerLossWorkload(8, 15, false),
                 new CheckpointPowerLossWorkload(5, 10, true),
                 new RuntimePowerLossWorkload(false),
+                new RescalePowerLossWorkload(),
                 new WalPowerLossWorkload("every-append", SyncPolicy.everyAppend()),
                 new WalPowerLossWorkload("group-commit", SyncPolicy.groupCommit()),
                 new WalPowerLossWorkload("interval", SyncPolicy.interval(Duration.ofMillis(2))),
@@ -73,6 +74,9 @@ class PowerLossCrashTest {
     private static int share(PowerLossExplorer.Workload w) {
         if (w instanceof CheckpointPowerLossWorkload c) {
             return c.name().endsWith("restart") ? 10 : 30;
+        }
+        if (w instanceof RescalePowerLossWorkload) {
+            return 1; // a checked state costs a rescale and a recovery: about 20 times a WAL state
         }
         return 15;
     }

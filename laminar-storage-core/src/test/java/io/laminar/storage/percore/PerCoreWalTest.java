@@ -409,7 +409,7 @@ class PerCoreWalTest {
 
         assertThatThrownBy(() -> PerCoreWalManager.open(dir, options(2).build()))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("holds the logs of 4 cores (core-0000 to core-0003), but the option cores is 2");
+                .hasMessageContaining("holds the logs of 4 cores (its per-core.layout), but the option cores is 2");
         assertThatThrownBy(() -> PerCoreWalManager.open(dir, options(8).build()))
                 .hasMessageContaining("holds the logs of 4 cores");
         assertThat(Files.list(dir).map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".wal")))

@@ -3,6 +3,7 @@ package io.laminar.storage.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.laminar.storage.KeyGroups;
 import io.laminar.storage.StorageException;
 import io.laminar.storage.changelog.CutContext;
 import io.laminar.storage.checkpoint.CheckpointListener;
@@ -434,12 +435,14 @@ class LaminarRuntimeTest {
         int[] pinned = new int[6];
         var keys = List.of("alice", "bob", "carol", "", "key-1", "key-2");
         for (int i = 0; i < keys.size(); i++) {
-            pinned[i] = LaminarRuntime.coreOf(bytes(keys.get(i)), 16);
+            pinned[i] = LaminarRuntime.coreOf(bytes(keys.get(i)), 256, 16);
         }
         assertThat(pinned).containsExactly(PINNED);
+        assertThat(runtime.keyGroups()).isEqualTo(KeyGroups.DEFAULT_KEY_GROUPS);
     }
 
-    private static final int[] PINNED = {9, 7, 5, 7, 15, 7};
+    // the key groups of these keys among 256 are 201, 167, 213, 183, 191, 231 (KeyGroupsTest pins the hash)
+    private static final int[] PINNED = {12, 10, 13, 11, 11, 14};
 
     @Test
     void accessorsBeforeStartSayTheRuntimeIsNotStarted() {

@@ -619,7 +619,7 @@ public abstract class CheckpointStoreContract {
 
     protected static CheckpointManifest withEpoch(CheckpointManifest m, long epoch) {
         return new CheckpointManifest(m.checkpointId(), epoch, m.createdAt(), m.walPositions(), m.sources(),
-                m.operators(), m.files(), m.parentCheckpointId(), m.stateBytes(), m.writtenBytes(), m.watermark());
+                m.operators(), m.files(), m.parentCheckpointId(), m.stateBytes(), m.writtenBytes(), m.watermark(), m.keyGroups());
     }
 
     protected static InputStream stream(byte[] bytes) {

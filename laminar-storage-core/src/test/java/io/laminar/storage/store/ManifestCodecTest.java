@@ -74,6 +74,26 @@ class ManifestCodecTest {
     }
 
     @Test
+    void keyGroupsAreFormat21AndAManifestWithoutThemIsReadAsWrittenBeforeKeyGroups() {
+        var m = manifest();
+        var withGroups = new CheckpointManifest(m.checkpointId(), m.epoch(), m.createdAt(), m.walPositions(),
+                m.sources(), m.operators(), m.files(), m.parentCheckpointId(), m.stateBytes(), m.writtenBytes(),
+                m.watermark(), 256);
+        var tree = tree(withGroups);
+        assertThat(tree.get("format").get("minor").asInt()).isEqualTo(1);
+        assertThat(tree.get("keyGroups").asInt()).isEqualTo(256);
+        assertThat(ManifestCodec.decode(ManifestCodec.encode(withGroups), SOURCE)).isEqualTo(withGroups);
+
+        tree.remove("keyGroups");
+        assertThat(decode(tree).keyGroups()).as("absent: placed before key groups").isZero();
+        for (long bad : new long[] {0, -1, 32_769}) {
+            tree.put("keyGroups", bad);
+            assertThatThrownBy(() -> decode(tree)).isInstanceOf(CheckpointCorruptException.class)
+                    .hasMessageContaining("field 'keyGroups' is " + bad);
+        }
+    }
+
+    @Test
     void theSameManifestEncodesToTheSameBytes() {
         assertThat(ManifestCodec.encode(manifest())).isEqualTo(ManifestCodec.encode(manifest()));
     }

@@ -1,9 +1,15 @@
 package io.laminar.storage.sample;
 
+import io.laminar.storage.KeyGroups;
 import io.laminar.storage.runtime.CoreContext;
 import io.laminar.storage.state.StateStore;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,8 +21,8 @@ import org.slf4j.LoggerFactory;
  * made, so a task that makes several changes may be cut anywhere between two of them.
  * <ul>
  *   <li>A batch part ({@link #applyPart}) writes its redo record {@code pending} first, then one
- *       change per key (each stamped with the batch id), then the batch marker, then deletes
- *       {@code pending}. A {@code pending} left behind, by a crash or by a change that threw
+ *       change per key (each stamped with the batch id), then the batch marker of each key group
+ *       it touched, then deletes {@code pending}. A {@code pending} left behind, by a crash or by a change that threw
  *       part-way (a full changelog queue with the overflow policy FAIL), is finished before
  *       anything else: by {@link #recover}, or by the next {@link #applyPart} on the core. Finishing
  *       applies the part to each key not yet stamped with its batch (without a marker, only this
@@ -47,24 +53,33 @@ final class CoreLedger {
 
     private final int core;
     private final StateStore store;
+    private final int keyGroups;
     // The summary of this core's state: counted once by recover(), then kept up to date by each change.
     private long keys;
     private long events;
     private BigInteger sum = BigInteger.ZERO;
     private long batches;
 
-    private CoreLedger(int core, StateStore store) {
+    private CoreLedger(int core, StateStore store, int keyGroups) {
         this.core = core;
         this.store = store;
+        this.keyGroups = keyGroups;
+    }
+
+    /** {@link #recover(CoreContext, int)} with {@link KeyGroups#DEFAULT_KEY_GROUPS}. */
+    static CoreLedger recover(CoreContext context) {
+        return recover(context, KeyGroups.DEFAULT_KEY_GROUPS);
     }
 
     /**
      * The ledger of a core whose state was just recovered: counts the state, then finishes the
-     * batch part a crash interrupted, if any (counting what that changes). Call on the core thread
+     * batch parts a crash interrupted, if any (counting what that changes). Call on the core thread
      * before any task.
+     *
+     * @param keyGroups the runtime's number of key groups, which the batch markers are kept by
      */
-    static CoreLedger recover(CoreContext context) {
-        var ledger = new CoreLedger(context.core(), context.store());
+    static CoreLedger recover(CoreContext context, int keyGroups) {
+        var ledger = new CoreLedger(context.core(), context.store(), keyGroups);
         ledger.count();
         ledger.finishPending("a crash");
         log.info("core {} holds {} keys, {} events, {} owned batches", ledger.core, ledger.keys, ledger.events,
@@ -73,29 +88,55 @@ final class CoreLedger {
     }
 
     /**
-     * Finishes the batch part whose redo record {@code pending} was left on this core, if any.
+     * Finishes the batch parts whose redo record {@code pending} was left on this core, if any.
      *
-     * @param leftBy what left it unfinished, for the log
-     * @return the part, if this call wrote its marker; {@code null} if there was no redo record, or
-     *         only its deletion was missing
+     * @param leftBy what left them unfinished, for the log
+     * @return the parts of which this call wrote a marker
      */
-    private BatchPart finishPending(String leftBy) {
+    private List<BatchPart> finishPending(String leftBy) {
         var value = store.get(StateKeys.pending());
         if (value == null) {
-            return null;
+            return List.of();
         }
-        var part = BatchPart.decode(value, core);
-        boolean marked = store.containsKey(StateKeys.batch(part.batchId()));
-        int redone = finish(part);
-        log.info("core {} finished its part of batch '{}', left unfinished by {}: {} of its {} keys were missing "
-                + "and are now applied", core, part.batchId(), leftBy, redone, part.deltas().size());
-        return marked ? null : part;
+        var marked = new ArrayList<BatchPart>();
+        for (var part : PendingParts.decode(value, core)) {
+            boolean wasMarked = groupsOf(part).keySet().stream()
+                    .allMatch(group -> store.containsKey(StateKeys.batch(group, part.batchId())));
+            int redone = finish(part);
+            log.info("core {} finished its part of batch '{}', left unfinished by {}: {} of its {} keys were missing "
+                    + "and are now applied", core, part.batchId(), leftBy, redone, part.deltas().size());
+            if (!wasMarked) {
+                marked.add(part);
+            }
+        }
+        store.delete(StateKeys.pending());
+        return marked;
+    }
+
+    /** The key group of an account key. */
+    private int keyGroupOf(String key) {
+        return KeyGroups.keyGroupOf(key.getBytes(StandardCharsets.UTF_8), keyGroups);
     }
 
     /**
-     * Applies {@code part} to each of its keys not yet stamped with its batch, writes its marker
-     * unless it exists and deletes the redo record. Each change is counted once it is made, so that
-     * the totals stay true if one throws.
+     * The key groups of a part, each with its deltas; an owner's part also has the key group of its
+     * batch id (whose marker counts the batch), with no delta if none of its keys is there.
+     */
+    private Map<Integer, List<BatchPart.KeyDelta>> groupsOf(BatchPart part) {
+        var groups = new TreeMap<Integer, List<BatchPart.KeyDelta>>();
+        for (var delta : part.deltas()) {
+            groups.computeIfAbsent(keyGroupOf(delta.key()), g -> new ArrayList<>()).add(delta);
+        }
+        if (part.owner()) {
+            groups.computeIfAbsent(keyGroupOf(part.batchId()), g -> new ArrayList<>());
+        }
+        return groups;
+    }
+
+    /**
+     * Applies {@code part} to each of its keys not yet stamped with its batch and writes the marker
+     * of each of its key groups unless it exists. Each change is counted once it is made, so that
+     * the totals stay true if one throws. Leaves the redo record to the caller.
      *
      * @return how many keys it changed
      */
@@ -111,16 +152,16 @@ final class CoreLedger {
                 changed++;
             }
         }
-        var markerKey = StateKeys.batch(part.batchId());
-        if (!store.containsKey(markerKey)) {
-            store.put(markerKey, new BatchMarker(part.owner(), part.digest()).encode());
-            if (part.owner()) {
-                batches++;
+        int ownerGroup = keyGroupOf(part.batchId());
+        for (int group : groupsOf(part).keySet()) {
+            var markerKey = StateKeys.batch(group, part.batchId());
+            if (!store.containsKey(markerKey)) {
+                boolean owner = part.owner() && group == ownerGroup;
+                store.put(markerKey, new BatchMarker(owner, part.digest()).encode());
+                if (owner) {
+                    batches++;
+                }
             }
-        }
-        if (!part.deltas().isEmpty()) {
-            // A part without keys is a single change and needs no redo record.
-            store.delete(StateKeys.pending());
         }
         return changed;
     }
@@ -139,7 +180,12 @@ final class CoreLedger {
     }
 
     /**
-     * Applies the part unless this core has applied a part of its batch id already.
+     * Applies the part to each of its key groups that has no marker of its batch id yet.
+     *
+     * <p>Markers are kept per key group, so that they move with their keys when the number of cores
+     * changes: a part sent again after a rescale applies exactly the key groups whose keys it had
+     * not changed, wherever they now are. If a marker of the part's id has another digest, the
+     * part is refused ({@link PartOutcome#CONFLICT}) and nothing changes.
      *
      * <p>If a change throws (say, the changelog queue is full and its overflow policy is FAIL), the
      * keys changed so far stay changed and the redo record stays: the next call on this core,
@@ -148,25 +194,39 @@ final class CoreLedger {
      */
     PartOutcome applyPart(BatchPart part) {
         var interrupted = finishPending("a change that threw (its request was answered with an error)");
-        if (interrupted != null && interrupted.batchId().equals(part.batchId())
-                && Arrays.equals(interrupted.digest(), part.digest())) {
-            return PartOutcome.APPLIED; // this call completed the part an earlier call began
+        var groups = groupsOf(part);
+        var missing = new TreeMap<Integer, List<BatchPart.KeyDelta>>();
+        for (var group : groups.entrySet()) {
+            var marker = store.get(StateKeys.batch(group.getKey(), part.batchId()));
+            if (marker == null) {
+                missing.put(group.getKey(), group.getValue());
+            } else if (!Arrays.equals(BatchMarker.decode(marker, part.batchId()).digest(), part.digest())) {
+                return PartOutcome.CONFLICT;
+            }
         }
-        var marker = store.get(StateKeys.batch(part.batchId()));
-        if (marker != null) {
-            return Arrays.equals(BatchMarker.decode(marker, part.batchId()).digest(), part.digest())
-                    ? PartOutcome.ALREADY_APPLIED : PartOutcome.CONFLICT;
+        if (missing.isEmpty()) {
+            boolean completedNow = interrupted.stream().anyMatch(done -> done.batchId().equals(part.batchId())
+                    && Arrays.equals(done.digest(), part.digest()));
+            return completedNow ? PartOutcome.APPLIED : PartOutcome.ALREADY_APPLIED;
         }
-        if (!part.deltas().isEmpty()) {
-            store.put(StateKeys.pending(), part.encode());
+        var deltas = new ArrayList<BatchPart.KeyDelta>();
+        missing.values().forEach(deltas::addAll);
+        boolean owner = part.owner() && missing.containsKey(keyGroupOf(part.batchId()));
+        var rest = new BatchPart(part.batchId(), part.digest(), owner, deltas);
+        if (!deltas.isEmpty()) {
+            // A part without keys is a single change (its marker) and needs no redo record.
+            store.put(StateKeys.pending(), PendingParts.encode(List.of(rest)));
         }
-        finish(part);
+        finish(rest);
+        if (!deltas.isEmpty()) {
+            store.delete(StateKeys.pending());
+        }
         return PartOutcome.APPLIED;
     }
 
-    /** Whether this core's marker of {@code batchId} exists with another digest than {@code digest}. */
+    /** Whether this ledger holds the owner's marker of {@code batchId} with another digest than {@code digest}. */
     boolean conflicts(String batchId, byte[] digest) {
-        var marker = store.get(StateKeys.batch(batchId));
+        var marker = store.get(StateKeys.batch(keyGroupOf(batchId), batchId));
         return marker != null && !Arrays.equals(BatchMarker.decode(marker, batchId).digest(), digest);
     }
 

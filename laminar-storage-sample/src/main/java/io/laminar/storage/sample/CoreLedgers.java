@@ -2,6 +2,7 @@ package io.laminar.storage.sample;
 
 import io.laminar.storage.runtime.CoreContext;
 import io.laminar.storage.runtime.CoreInitializer;
+import io.laminar.storage.spring.autoconfigure.LaminarStorageProperties;
 import java.util.concurrent.ConcurrentHashMap;
 import org.springframework.stereotype.Component;
 
@@ -17,10 +18,16 @@ import org.springframework.stereotype.Component;
 final class CoreLedgers implements CoreInitializer {
 
     private final ConcurrentHashMap<Integer, CoreLedger> ledgers = new ConcurrentHashMap<>();
+    private final int keyGroups;
+
+    /** @param properties the storage's properties: the batch markers are kept by its key groups */
+    CoreLedgers(LaminarStorageProperties properties) {
+        this.keyGroups = properties.getKeyGroups();
+    }
 
     @Override
     public void initialize(CoreContext context) {
-        ledgers.put(context.core(), CoreLedger.recover(context));
+        ledgers.put(context.core(), CoreLedger.recover(context, keyGroups));
     }
 
     /** The ledger of the core a task runs on; call from within that task only. */

@@ -1,5 +1,6 @@
 package io.laminar.storage.sample;
 
+import io.laminar.storage.checkpoint.StatePlacement;
 import io.laminar.storage.runtime.CutContextProvider;
 import io.laminar.storage.spring.autoconfigure.StateCheckpointCoordinatorCustomizer;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -18,6 +19,11 @@ class SampleConfiguration {
     @Bean
     CutContextProvider fileSourceCutContext() {
         return FileSourceCheckpoints::cutContext;
+    }
+
+    @Bean
+    StatePlacement ledgerPlacement() {
+        return new LedgerPlacement();
     }
 
     @Bean

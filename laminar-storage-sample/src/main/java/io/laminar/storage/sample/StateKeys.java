@@ -6,13 +6,18 @@ import java.nio.charset.StandardCharsets;
  * The keys of the sample's state in a core's store: a one-byte kind, then the name in UTF-8.
  *
  * <ul>
- *   <li>{@code 'a' + key}: the {@link Account} of a key (on core {@code coreOf(key)});</li>
- *   <li>{@code 'b' + batchId}: the {@link BatchMarker} of a batch part applied on this core;</li>
- *   <li>{@code 'p'}: the {@link BatchPart} being applied on this core (a redo record, present only
- *       while a part is applied, or after a crash interrupted it);</li>
+ *   <li>{@code 'a' + key}: the {@link Account} of a key (on core {@code coreOf(key)}), in the key
+ *       group of {@code key};</li>
+ *   <li>{@code 'b' + keyGroup + batchId}: the {@link BatchMarker} that the keys of key group
+ *       {@code keyGroup} (two bytes, big-endian) in batch {@code batchId} are applied, in that key
+ *       group: the owner's is in the key group of {@code batchId};</li>
+ *   <li>{@code 'p'}: the {@link BatchPart}s being applied on this core ({@link PendingParts}, a redo
+ *       record, present only while a part is applied, or after a crash interrupted it);</li>
  *   <li>{@code 's'}: the {@link SourcePosition} through which this core has applied the file source.</li>
  * </ul>
- * Ordered by kind, so all accounts are one range of the store.
+ * Ordered by kind, so all accounts are one range of the store. Accounts and markers belong to a key
+ * group and move with it when the number of cores changes; {@code 'p'} and {@code 's'} belong to
+ * the core and are merged ({@link LedgerPlacement}).
  */
 final class StateKeys {
 
@@ -28,8 +33,24 @@ final class StateKeys {
         return prefixed(ACCOUNT, key);
     }
 
-    static byte[] batch(String batchId) {
-        return prefixed(BATCH, batchId);
+    /** The key of the marker of key group {@code keyGroup} (below 65536) in batch {@code batchId}. */
+    static byte[] batch(int keyGroup, String batchId) {
+        var id = batchId.getBytes(StandardCharsets.UTF_8);
+        var key = new byte[id.length + 3];
+        key[0] = BATCH;
+        key[1] = (byte) (keyGroup >>> 8);
+        key[2] = (byte) keyGroup;
+        System.arraycopy(id, 0, key, 3, id.length);
+        return key;
+    }
+
+    /** The key group of a marker's key ({@link #batch}). */
+    static int markerKeyGroup(byte[] stateKey) {
+        if (stateKey.length < 3) {
+            throw new IllegalStateException("the state key of a batch marker has " + stateKey.length
+                    + " bytes, fewer than its kind and key group");
+        }
+        return (stateKey[1] & 0xFF) << 8 | (stateKey[2] & 0xFF);
     }
 
     static byte[] pending() {

@@ -69,8 +69,8 @@ class BatchTest {
         int cores = 4;
         var batch = new Batch("owner-test", List.of(new Event("a", 1), new Event("b", 2), new Event("a", 3),
                 new Event("c", -4)));
-        int owner = (LaminarRuntime.coreOf("a".getBytes(StandardCharsets.UTF_8), cores) + 1) % cores;
-        var parts = batch.parts(key -> LaminarRuntime.coreOf(key, cores), owner);
+        int owner = (LaminarRuntime.coreOf("a".getBytes(StandardCharsets.UTF_8), 256, cores) + 1) % cores;
+        var parts = batch.parts(key -> LaminarRuntime.coreOf(key, 256, cores), owner);
 
         assertThat(parts).containsKey(owner);
         assertThat(parts.get(owner).owner()).isTrue();
@@ -79,7 +79,7 @@ class BatchTest {
         assertThat(all).containsExactlyInAnyOrder(new BatchPart.KeyDelta("a", 4, 2), new BatchPart.KeyDelta("b", 2, 1),
                 new BatchPart.KeyDelta("c", -4, 1));
         parts.forEach((core, part) -> part.deltas().forEach(delta -> assertThat(
-                LaminarRuntime.coreOf(delta.key().getBytes(StandardCharsets.UTF_8), cores)).isEqualTo(core)));
+                LaminarRuntime.coreOf(delta.key().getBytes(StandardCharsets.UTF_8), 256, cores)).isEqualTo(core)));
     }
 
     @Test

@@ -31,13 +31,17 @@ import org.junit.jupiter.api.io.TempDir;
  * growing file, restarted on the same data directory, several times: every batch that got no 200
  * is sent again, every acknowledged one too (it must answer {@code applied: false}), and at the end
  * each balance and the summary must equal a model in which every batch and every file line counts
- * exactly once.
+ * exactly once. Each restart has another number of cores ({@link #CORES}: ingest with 4, then 2, 3
+ * and 6), so each one rescales the directory killed in the middle of its work: the batch ids must be
+ * recognised, and the file lines skipped, after their keys moved to other cores.
  */
 class SampleCrashIT {
 
     private static final int KILLS = Integer.getInteger("laminar.sample.crash.kills", 3);
     private static final int CLIENTS = 4;
     private static final int KEYS = 40;
+    /** The cores of each round, in turn: every restart after a kill rescales. */
+    private static final int[] CORES = {4, 2, 3, 6};
 
     @TempDir
     Path dir;
@@ -73,10 +77,10 @@ class SampleCrashIT {
         return SampleClient.batch("batch-" + n, keysAndAmounts);
     }
 
-    private String[] args(Path source) {
+    private String[] args(Path source, int round) {
         return new String[] {
             "--laminar.storage.dir=" + dir.resolve("data"),
-            "--laminar.storage.cores=4",
+            "--laminar.storage.cores=" + CORES[round % CORES.length],
             "--laminar.storage.wal.segment-size=4MB",
             "--laminar.storage.checkpoint.interval=400ms",
             "--laminar.sample.source.file=" + source,
@@ -95,12 +99,19 @@ class SampleCrashIT {
         var resumedFrom = new ArrayList<Long>();
 
         for (int round = 0; round <= KILLS; round++) {
-            try (var sample = SampleProcess.start(dir.resolve("sample-" + round + ".log"), args(source))) {
+            try (var sample = SampleProcess.start(dir.resolve("sample-" + round + ".log"), args(source, round))) {
                 var client = sample.client;
                 var status = client.get("/api/source").body();
                 resumedFrom.add(status.get("resumedFrom").asLong());
                 assertResumedOnALineBoundary(source, status.get("resumedFrom").asLong());
                 assertResumedFromTheRecoveredManifest(client, source, status.get("resumedFrom").asLong());
+                if (round > 0) {
+                    var rescale = client.get("/actuator/checkpoints").body().at("/recovery/rescale");
+                    assertThat(rescale.at("/oldCores").asInt()).as("restart %d rescaled from", round)
+                            .isEqualTo(CORES[(round - 1) % CORES.length]);
+                    assertThat(rescale.at("/newCores").asInt()).as("restart %d rescaled to", round)
+                            .isEqualTo(CORES[round % CORES.length]);
+                }
 
                 // Every batch sent so far: the unacknowledged ones may be applied or not, the
                 // acknowledged ones must be applied already.
@@ -136,6 +147,7 @@ class SampleCrashIT {
                 + logLines("that a crash interrupted") + " interrupted batch parts");
         assertThat(resumedFrom.subList(1, resumedFrom.size())).as("a restart resumes from a checkpoint's offset")
                 .anyMatch(offset -> offset > 0);
+        assertThat(logLines("key groups moved")).as("every restart after a kill rescaled").isEqualTo(KILLS);
     }
 
     /** Sends every batch again: an unacknowledged one must now be acknowledged, an acknowledged one not applied. */

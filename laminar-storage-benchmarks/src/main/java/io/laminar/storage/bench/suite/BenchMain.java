@@ -57,7 +57,7 @@ public final class BenchMain {
                       --scenario   run only this scenario (repeatable): %s
                   java -jar laminar-storage-benchmarks.jar checkpoint [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
                       the checkpoint suite: full and incremental checkpoints of 1 GiB of state on 2 cores,
-                      restore + WAL replay, Ring 0 put latency during a checkpoint
+                      restore + WAL replay, rescaling restores, Ring 0 put latency during a checkpoint
                       --quick      smoke run with 64 MiB of state, under two minutes (default: 1 GiB, about five minutes)
                       (--json, --dir as for wal)
                       --scenario   run only this scenario (repeatable): %s

@@ -4,6 +4,7 @@ import io.laminar.storage.bench.Result;
 import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.bench.checkpoint.FullScenario;
 import io.laminar.storage.bench.checkpoint.IncrementalScenario;
+import io.laminar.storage.bench.checkpoint.RescaleScenario;
 import io.laminar.storage.bench.checkpoint.RestoreScenario;
 import io.laminar.storage.bench.checkpoint.Ring0DuringCheckpointScenario;
 import java.io.PrintStream;
@@ -21,7 +22,7 @@ import java.util.function.Predicate;
 public final class CheckpointSuite {
 
     private static final List<Scenario> SCENARIOS = List.of(new FullScenario(), new IncrementalScenario(),
-            new RestoreScenario(), new Ring0DuringCheckpointScenario());
+            new RestoreScenario(), new RescaleScenario(), new Ring0DuringCheckpointScenario());
 
     private static final long GIB = 1L << 30;
     private static final long TARGET_STATE_BYTES = GIB;
@@ -69,6 +70,7 @@ public final class CheckpointSuite {
             notes.add(r.recordBytes() + " B values");
         }
         add(notes, r, "vsRaw", "%sx raw");
+        add(notes, r, "vsPlain", "%sx plain");
         add(notes, r, "stateFilesSeconds", "state files %s s");
         add(notes, r, "writtenFraction", "written/full %s");
         add(notes, r, "keysChanged", "keys changed %s");
@@ -145,6 +147,14 @@ public final class CheckpointSuite {
                         dbl(rawRestore.get(), "seconds"), r.extra("heapBytesPerStateByte"),
                         rawRestore.get().extra("heapBytesPerStateByte")),
                 r -> dbl(r, "seconds") <= 1.3 * dbl(rawRestore.get(), "seconds")));
+
+        for (var to : List.of("to-1", "to-4")) {
+            checks.add(check(find(results, RescaleScenario.NAME, to), "rescale " + to + ": <= 1.5x the plain restore",
+                    r -> String.format("%s x plain: %.2f s (rescale %s ms, %s key groups moved, complete %s)",
+                            r.extra("vsPlain"), dbl(r, "seconds"), r.extra("rescaleMillis"),
+                            r.extra("keyGroupsMoved"), r.extra("complete")),
+                    r -> dbl(r, "vsPlain") <= 1.5 && Boolean.TRUE.equals(r.extra("complete"))));
+        }
 
         var during = find(results, Ring0DuringCheckpointScenario.NAME, "laminar");
         var baseline = find(results, Ring0DuringCheckpointScenario.NAME, "none");

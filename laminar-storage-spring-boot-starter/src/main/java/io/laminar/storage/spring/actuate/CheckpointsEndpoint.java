@@ -4,6 +4,7 @@ import io.laminar.storage.checkpoint.CheckpointHistory;
 import io.laminar.storage.checkpoint.CheckpointHistory.CompletedCheckpoint;
 import io.laminar.storage.checkpoint.CheckpointHistory.FailedCheckpoint;
 import io.laminar.storage.checkpoint.RecoveryReport;
+import io.laminar.storage.checkpoint.RescaleReport;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.StateFileRef;
@@ -286,16 +287,42 @@ public class CheckpointsEndpoint {
      * @param recordsReplayedPerCore per core, the records replayed
      * @param skipped                newer checkpoints that could not be used, newest first, with why
      * @param recoveredAt            when the report reached the checkpoint history, absent if not yet
+     * @param rescale                what the rescale before the recovery did, absent if the number of
+     *                               cores did not change
      */
     public record RecoveryDescriptor(Long checkpointId, boolean adoptedCheckpoint, long durationMillis,
             long recordsReplayed, long bytesReplayed, List<Long> recordsReplayedPerCore, List<SkippedDescriptor> skipped,
-            Instant recoveredAt) {
+            Instant recoveredAt, RescaleDescriptor rescale) {
 
         static RecoveryDescriptor of(RecoveryReport r, Instant recoveredAt) {
             return new RecoveryDescriptor(r.checkpointId(), r.adoptedCheckpoint(), r.duration().toMillis(),
                     r.recordsReplayed(), r.bytesReplayed(), r.recordsReplayedPerCore(),
                     r.skipped().stream().map(s -> new SkippedDescriptor(s.checkpointId(), s.reason())).toList(),
-                    recoveredAt);
+                    recoveredAt, r.rescale() == null ? null : RescaleDescriptor.of(r.rescale()));
+        }
+    }
+
+    /**
+     * What a rescale did ({@link RescaleReport}).
+     *
+     * @param oldCores           the cores the state was written with
+     * @param newCores           the cores it now has
+     * @param keyGroups          the number of key groups
+     * @param keyGroupsMoved     how many key groups changed core
+     * @param legacyPlacement    whether the old state predated key groups (every key re-placed)
+     * @param restoredCheckpoint the old layout's checkpoint restored, absent if none (WAL only)
+     * @param rescaleCheckpoint  the checkpoint of the moved state the new layout starts from
+     * @param bytesRead          state file and WAL bytes read from the old layout
+     * @param durationMillis     how long the rescale took
+     */
+    public record RescaleDescriptor(int oldCores, int newCores, int keyGroups, int keyGroupsMoved,
+            boolean legacyPlacement, Long restoredCheckpoint, long rescaleCheckpoint, long bytesRead,
+            long durationMillis) {
+
+        static RescaleDescriptor of(RescaleReport r) {
+            return new RescaleDescriptor(r.oldCores(), r.newCores(), r.keyGroups(), r.keyGroupsMoved(),
+                    r.legacyPlacement(), r.restoredCheckpoint(), r.rescaleCheckpoint(), r.bytesRead(),
+                    r.duration().toMillis());
         }
     }
 

@@ -2,6 +2,8 @@ package io.laminar.storage.spring.autoconfigure;
 
 import io.laminar.storage.checkpoint.CheckpointListener;
 import io.laminar.storage.checkpoint.RecoveryListener;
+import io.laminar.storage.checkpoint.Rescaler;
+import io.laminar.storage.checkpoint.StatePlacement;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.replication.ChangeReplicator;
@@ -12,6 +14,7 @@ import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.wal.WalDirectoryException;
 import io.laminar.storage.wal.WalIoBackendUnavailableException;
 import io.laminar.storage.wal.WalLockedException;
+import java.util.Optional;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -42,18 +45,31 @@ import org.springframework.context.annotation.Import;
         ReplicationConfigurations.KafkaMissing.class})
 public final class LaminarStorageAutoConfiguration {
 
+    /** Carries what the WAL bean's rescale did to the runtime bean, which reports it. */
+    @Bean
+    @ConditionalOnMissingBean
+    RescaleOutcome laminarRescaleOutcome() {
+        return new RescaleOutcome();
+    }
+
     /**
      * The per-core WAL in {@code <laminar.storage.dir>/wal}, opened (and its logs' torn tails
      * repaired) when the bean is created; closed, after a final sync, when the bean is destroyed.
+     * Opened through {@link Rescaler}: a directory (or the checkpoint a new directory restores)
+     * written with another number of cores is rescaled to {@code laminar.storage.cores} first,
+     * moving each entry as the {@link StatePlacement} bean says (default: by its stored key).
      * A directory that cannot be used, or whose WAL is open elsewhere, fails with a
      * {@link StorageDirectoryException} naming {@code laminar.storage.dir}.
      */
     @Bean
     @ConditionalOnMissingBean
     PerCoreWalManager laminarPerCoreWalManager(LaminarStorageProperties properties,
-                                               ObjectProvider<PerCoreWalOptionsCustomizer> customizers) {
+                                               ObjectProvider<PerCoreWalOptionsCustomizer> customizers,
+                                               CheckpointStore store, ObjectProvider<StatePlacement> placement,
+                                               RescaleOutcome outcome) {
         var builder = PerCoreWalOptions.builder()
                 .cores(properties.getCores())
+                .keyGroups(properties.getKeyGroups())
                 .maxEntrySize((int) properties.getWal().getMaxEntrySize().toBytes())
                 .wal(wal -> wal.segmentSize(properties.getWal().getSegmentSize().toBytes())
                         .syncPolicy(properties.syncPolicy())
@@ -68,15 +84,26 @@ public final class LaminarStorageAutoConfiguration {
                     + "properties and the PerCoreWalOptionsCustomizer beans are invalid: " + ex.getMessage(), ex);
         }
         var directory = properties.walDirectory();
+        // A replicated shard is not rescaled (yet): its Kafka records name the cores that wrote them, and
+        // a rescale would publish a checkpoint before this process owns the shard.
+        boolean replicated = properties.getDurability() == LaminarStorageProperties.Durability.REPLICATED;
         try {
-            return PerCoreWalManager.open(directory, options);
+            var opened = replicated ? new Rescaler.Opened(PerCoreWalManager.open(directory, options), Optional.empty())
+                    : Rescaler.open(directory, options, store, placement.getIfAvailable(() -> StatePlacement.BY_STORE_KEY));
+            outcome.set(opened.recovered().orElse(null));
+            return opened.wal();
         } catch (IllegalArgumentException ex) {
-            // The only argument open() can refuse is the number of cores, for a directory written
-            // with another number.
-            throw new InvalidConfigurationPropertyValueException(LaminarStorageProperties.PREFIX + ".cores",
-                    options.cores(), ex.getMessage() + ". Set " + LaminarStorageProperties.PREFIX
-                    + ".cores to the number of cores the directory was created with, or point "
-                    + LaminarStorageProperties.PREFIX + ".dir at another directory");
+            // What open() can refuse: with replicated durability, the number of cores of a directory
+            // written with another number; otherwise the number of key groups, for a directory or
+            // store created with another number.
+            if (replicated) {
+                throw new InvalidConfigurationPropertyValueException(LaminarStorageProperties.PREFIX + ".cores",
+                        options.cores(), ex.getMessage() + ". With " + LaminarStorageProperties.PREFIX
+                        + ".durability=replicated a shard is not rescaled: set " + LaminarStorageProperties.PREFIX
+                        + ".cores to the number of cores the shard was created with");
+            }
+            throw new InvalidConfigurationPropertyValueException(LaminarStorageProperties.PREFIX + ".key-groups",
+                    options.keyGroups(), ex.getMessage());
         } catch (WalIoBackendUnavailableException ex) {
             // The message names the property, the reason and the fix; the failure analyzer shows it as such.
             throw new InvalidConfigurationPropertyValueException(LaminarStorageProperties.PREFIX + ".wal.io-backend",
@@ -105,9 +132,11 @@ public final class LaminarStorageAutoConfiguration {
                                   ObjectProvider<LaminarRuntimeCustomizer> runtimeCustomizers,
                                   ObjectProvider<StateCheckpointCoordinatorCustomizer> coordinatorCustomizers,
                                   ObjectProvider<RecoveryListener> recoveryListeners,
-                                  ObjectProvider<ChangeReplicator> replicators) {
+                                  ObjectProvider<ChangeReplicator> replicators,
+                                  ObjectProvider<RescaleOutcome> rescale) {
         var checkpoint = properties.getCheckpoint();
         var builder = LaminarRuntime.builder(wal, store)
+                .recovered(rescale.getIfAvailable(RescaleOutcome::new).get())
                 .changelogOptions(properties.changelogOptions())
                 .recoveryOptions(properties.recoveryOptions())
                 .finalCheckpointOnClose(checkpoint.isFinalOnShutdown())

@@ -1,5 +1,6 @@
 package io.laminar.storage.spring.autoconfigure;
 
+import io.laminar.storage.KeyGroups;
 import io.laminar.storage.changelog.ChangelogOptions;
 import io.laminar.storage.changelog.OverflowPolicy;
 import io.laminar.storage.checkpoint.RecoveryOptions;
@@ -67,12 +68,19 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
     private Path dir = Path.of("laminar-data");
 
     /**
-     * Number of cores: each has its own write-ahead log, state and thread, and keys are hashed to
-     * them. Defaults to the number of available processors. Must stay the same for the lifetime
-     * of the data directory (records are partitioned by core): startup fails if it differs from
-     * the number the directory was created with.
+     * Number of cores: each has its own write-ahead log, state and thread, and owns a contiguous
+     * range of the key groups. Defaults to the number of available processors. May change between
+     * restarts: a data directory, or a checkpoint restored onto a new one, written with another
+     * number is rescaled at startup (every key group moves to the core that now owns it).
      */
     private int cores = Runtime.getRuntime().availableProcessors();
+
+    /**
+     * Number of key groups keys are hashed to, chosen once per data directory and checkpoint store:
+     * startup fails if it differs from the number they were created with. The most cores the data
+     * can ever be rescaled to; at least 'laminar.storage.cores'.
+     */
+    private int keyGroups = KeyGroups.DEFAULT_KEY_GROUPS;
 
     private final Wal wal = new Wal();
 
@@ -127,6 +135,14 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
 
     public void setCores(int cores) {
         this.cores = cores;
+    }
+
+    public int getKeyGroups() {
+        return this.keyGroups;
+    }
+
+    public void setKeyGroups(int keyGroups) {
+        this.keyGroups = keyGroups;
     }
 
     public Wal getWal() {
@@ -274,6 +290,12 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
         } else if (this.cores > MAX_CORES) {
             checks.reject("", "cores", "must be at most " + MAX_CORES
                     + " (file names carry the core id as four digits)", this.cores);
+        }
+        if (this.keyGroups < 1 || this.keyGroups > KeyGroups.MAX_KEY_GROUPS) {
+            checks.reject("", "key-groups", "must be between 1 and " + KeyGroups.MAX_KEY_GROUPS, this.keyGroups);
+        } else if (this.keyGroups < this.cores) {
+            checks.reject("", "key-groups", "must be at least laminar.storage.cores (" + this.cores
+                    + "): each core owns at least one key group", this.keyGroups);
         }
     }
 

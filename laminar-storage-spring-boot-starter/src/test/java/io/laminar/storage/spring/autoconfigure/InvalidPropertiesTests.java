@@ -59,6 +59,8 @@ class InvalidPropertiesTests {
     @CsvSource(delimiter = '|', textBlock = """
             cores=0                           | cores                     | laminar.storage.cores must be at least 1, but was 0
             cores=10000                       | cores                     | laminar.storage.cores must be at most 9999
+            key-groups=0                      | key-groups                | laminar.storage.key-groups must be between 1 and 32768, but was 0
+            key-groups=40000                  | key-groups                | laminar.storage.key-groups must be between 1 and 32768, but was 40000
             wal.segment-size=1KB              | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB (a segment holds at least one record of the largest size: 1MB ('wal.max-entry-size') and 112 bytes of headers), but was 1024B
             wal.segment-size=64KB             | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB
             wal.segment-size=100KB            | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 1048688B and 1GB

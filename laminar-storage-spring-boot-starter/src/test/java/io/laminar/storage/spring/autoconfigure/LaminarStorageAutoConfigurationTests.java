@@ -2,6 +2,7 @@ package io.laminar.storage.spring.autoconfigure;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.laminar.storage.KeyGroups;
 import io.laminar.storage.changelog.CutContext;
 import io.laminar.storage.checkpoint.CheckpointListener;
 import io.laminar.storage.checkpoint.CheckpointStep;
@@ -297,17 +298,43 @@ class LaminarStorageAutoConfigurationTests {
     }
 
     @Test
-    void reopeningWithAnotherNumberOfCoresShouldFailNamingTheProperty() {
-        runner().run(context -> assertThat(context).hasNotFailed());
+    void reopeningWithAnotherNumberOfCoresShouldRescaleAndReportIt() {
+        runner().run(context -> {
+            assertThat(context).hasNotFailed();
+            var runtime = context.getBean(LaminarRuntime.class);
+            for (int i = 0; i < 20; i++) {
+                put(runtime, "key-" + i, "value-" + i);
+            }
+        });
         runner().withPropertyValues("laminar.storage.cores=3").run(context -> {
+            assertThat(context).hasNotFailed();
+            var runtime = context.getBean(LaminarRuntime.class);
+            assertThat(runtime.cores()).isEqualTo(3);
+            var rescale = runtime.recoveryReport().orElseThrow().rescale();
+            assertThat(rescale.oldCores()).isEqualTo(2);
+            assertThat(rescale.newCores()).isEqualTo(3);
+            for (int i = 0; i < 20; i++) {
+                assertThat(get(runtime, "key-" + i)).isEqualTo("value-" + i);
+            }
+        });
+        runner().withPropertyValues("laminar.storage.cores=3").run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context.getBean(LaminarRuntime.class).recoveryReport().orElseThrow().rescale())
+                    .as("the same number again: no rescale").isNull();
+        });
+    }
+
+    @Test
+    void reopeningWithAnotherNumberOfKeyGroupsShouldFailNamingThePropertyAndTheRecordedValue() {
+        runner().run(context -> assertThat(context).hasNotFailed());
+        runner().withPropertyValues("laminar.storage.key-groups=128").run(context -> {
             assertThat(context).hasFailed();
             var failure = findCause(context, InvalidConfigurationPropertyValueException.class);
-            assertThat(failure.getName()).isEqualTo("laminar.storage.cores");
-            assertThat(failure.getValue()).isEqualTo(3);
-            assertThat(failure.getReason()).contains("holds the logs of 2 cores")
-                    .contains("Set laminar.storage.cores to the number of cores the directory was created with");
+            assertThat(failure.getName()).isEqualTo("laminar.storage.key-groups");
+            assertThat(failure.getValue()).isEqualTo(128);
+            assertThat(failure.getReason()).contains("256 key groups").contains("set it back to 256");
             assertThat(InvalidPropertiesTests.analyze(context.getStartupFailure()).getDescription())
-                    .contains("laminar.storage.cores");
+                    .contains("laminar.storage.key-groups");
         });
     }
 
@@ -500,7 +527,7 @@ class LaminarStorageAutoConfigurationTests {
             return context -> {
                 initialized.list.add("second-" + context.core());
                 var key = "initialized-by-core".getBytes(StandardCharsets.UTF_8);
-                if (LaminarRuntime.coreOf(key, 2) == context.core()) {
+                if (LaminarRuntime.coreOf(key, KeyGroups.DEFAULT_KEY_GROUPS, 2) == context.core()) {
                     context.store().put(key, new byte[] {(byte) context.core()});
                 }
             };

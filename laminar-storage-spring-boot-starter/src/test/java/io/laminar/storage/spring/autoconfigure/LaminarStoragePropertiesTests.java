@@ -106,7 +106,7 @@ class LaminarStoragePropertiesTests {
         // (management.*, checked by their own tests); these are the properties of this class.
         assertThat(described.keySet()).filteredOn(name -> name.startsWith(LaminarStorageProperties.PREFIX + "."))
                 .containsExactlyInAnyOrder(
-                "laminar.storage.enabled", "laminar.storage.dir", "laminar.storage.cores",
+                "laminar.storage.enabled", "laminar.storage.dir", "laminar.storage.cores", "laminar.storage.key-groups",
                 "laminar.storage.wal.segment-size", "laminar.storage.wal.sync-policy",
                 "laminar.storage.wal.max-entry-size", "laminar.storage.wal.io-backend",
                 "laminar.storage.wal.group-commit-max-wait", "laminar.storage.wal.sync-interval",

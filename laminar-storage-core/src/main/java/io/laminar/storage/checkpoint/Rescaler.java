@@ -1,0 +1,706 @@
+package io.laminar.storage.checkpoint;
+
+import io.laminar.storage.KeyGroups;
+import io.laminar.storage.StorageException;
+import io.laminar.storage.io.FileIO;
+import io.laminar.storage.percore.CorePositions;
+import io.laminar.storage.percore.PerCoreWalManager;
+import io.laminar.storage.percore.PerCoreWalOptions;
+import io.laminar.storage.percore.PerCoreWalView;
+import io.laminar.storage.percore.WalLayout;
+import io.laminar.storage.state.ChangelogAwareStateStore;
+import io.laminar.storage.state.ChangelogSink;
+import io.laminar.storage.state.StateSnapshot;
+import io.laminar.storage.store.CheckpointCorruptException;
+import io.laminar.storage.store.CheckpointManifest;
+import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.OperatorCheckpoint;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Opens a per-core WAL directory with any number of cores: when the directory, or the newest
+ * checkpoint a new directory would restore, was written with another number of cores (or before key
+ * groups existed), it first <em>rescales</em>: every entry of the state moves to the core that now
+ * owns its key group, and a new per-core WAL layout starts from a checkpoint of the moved state.
+ *
+ * <h2>What is restored</h2>
+ * The old layout is recovered exactly as an unscaled restart would recover it, by
+ * {@link RecoveryManager#dryRun} over the old logs (opened, locked and repaired with their own
+ * number of cores): the newest usable checkpoint's state files, then the old WAL's records after it,
+ * replayed epoch by epoch. Each entry of each old core then goes to the core of the new layout that
+ * owns its key group ({@link StatePlacement#keyGroupOf}); core-local entries are merged by
+ * {@link StatePlacement#mergeCoreLocal}. Every entry of an old layout that has key groups must lie
+ * in a key group its old core owned, or the rescale is refused (the application routes keys
+ * differently from its placement). The whole state is read and then filtered by key group: state
+ * files are per core, not per key group, so a core cannot read only its own ranges.
+ *
+ * <h2>Sources, operators and the watermark</h2>
+ * The rescale's checkpoint keeps the old checkpoint's {@code sources}, its operator entries (except
+ * the old cores' state chains) and its watermark, unchanged: sources resume from the offsets of the
+ * checkpoint the old state was restored from, as after an unscaled restart, while the state holds the
+ * WAL records after it too; reading them again is deduplicated by the application as after any
+ * restart. Per-core positions the application keeps in its state (core-local entries) are merged by
+ * its {@link StatePlacement}: a new core must resume at the lowest position of the old cores whose
+ * keys it received, so that no record of any of its keys is skipped. Operator entries named after an
+ * old core ({@code core-0003/...}) keep that name.
+ *
+ * <h2>Crash safety: either the old layout or the new one</h2>
+ * The new layout is built beside the old one, in {@code <wal>.rescale}, and the old one is not
+ * touched until the switch:
+ * <ol>
+ *   <li>{@value #INTENT} is written (atomically) naming the rescale's checkpoint id;</li>
+ *   <li>the new logs are created there ({@link PerCoreWalManager#createAt}, with their
+ *       {@link WalLayout}) and start, at positions after every old one, with the barrier of an
+ *       epoch above every old one;</li>
+ *   <li>the moved state is written as full state files and the manifest is published: the
+ *       rescale's checkpoint, with those positions and that epoch;</li>
+ *   <li>{@value #COMMITTED} is written (atomically), naming every file of the new layout: the
+ *       commit point;</li>
+ *   <li>the switch: every file of {@code <wal>} that is not one of the new layout's is deleted (the
+ *       directory synced), the new layout's files are renamed into {@code <wal>} (both directories
+ *       synced), then {@value #INTENT}, then {@value #COMMITTED} (each followed by a sync), then
+ *       {@code <wal>.rescale} are deleted.</li>
+ * </ol>
+ * Every open first finishes or undoes an interrupted rescale: a {@code <wal>.rescale} with a valid
+ * {@value #COMMITTED} is switched to again (rolled forward: the switch is idempotent, and
+ * {@code <wal>} is never opened while the commit marker exists); one without it is deleted, with the
+ * manifest (and state files) its {@value #INTENT} names if that was published (rolled back: the old
+ * layout and its checkpoints are as before). So a crash at any step leaves the old layout or the new
+ * one, never a mix, and the next open may ask for yet another number of cores. Only files are
+ * renamed, never directories, so every step is within what the file seam models.
+ *
+ * <h2>The marker files, byte by byte (little-endian)</h2>
+ * <pre>
+ * offset size field
+ *  0     4    magic: 'L' 'R' 'S' 'I' for {@value #INTENT}, 'L' 'R' 'S' 'C' for {@value #COMMITTED}
+ *  4     4    format version, 1
+ *  8     8    the rescale's checkpoint id
+ * 16     4    the old number of cores
+ * 20     4    the new number of cores
+ * 24     4    n: the number of file names that follow (0 in {@value #INTENT})
+ * 28     ...  n times: a name's length in bytes (2, unsigned) and the name in UTF-8: the new layout's
+ *             files, as they are named in {@code <wal>.rescale} and will be in {@code <wal>}
+ * end-4  4    CRC32C of every byte before it
+ * </pre>
+ * Written as a temporary file, forced, renamed, directory synced. A marker that does not verify
+ * counts as absent (it cannot have been renamed into place before it was complete).
+ *
+ * <h2>Directories and checkpoints from before key groups</h2>
+ * A directory with logs holding records but no layout file, or a new directory restoring a manifest
+ * with no {@code keyGroups}, was placed by {@code floorMod(mix(hash), cores)}: it is rescaled even to
+ * the same number of cores, which re-places every key.
+ *
+ * <p>Not thread-safe: one open at a time per directory, on the thread that starts the application.
+ * Only one process may use a directory (the logs' locks are held while the old layout is read).
+ */
+public final class Rescaler {
+
+    private static final Logger log = LoggerFactory.getLogger(Rescaler.class);
+
+    /** The marker of a rescale under way, in {@code <wal>.rescale}. */
+    static final String INTENT = "rescale.intent";
+    /** The marker of a rescale whose new layout is complete: its commit point. */
+    static final String COMMITTED = "rescale.committed";
+    static final String SIDE_SUFFIX = ".rescale";
+
+    private static final int INTENT_MAGIC = 0x4953524C; // 'L' 'R' 'S' 'I'
+    private static final int COMMITTED_MAGIC = 0x4353524C; // 'L' 'R' 'S' 'C'
+    private static final int MARKER_HEADER = 28;
+
+    /** The steps of a rescale, for tests that stop it between two of them. */
+    enum Step { RECOVERED, INTENT_WRITTEN, LOGS_CREATED, CHECKPOINT_PUBLISHED, COMMITTED, OLD_DELETED, SWITCHED }
+
+    /** Hears each step of a rescale; tests throw from it to stop the rescale there. */
+    @FunctionalInterface
+    interface StepHook {
+        void reached(Step step) throws IOException;
+    }
+
+    private final Path directory;
+    private final PerCoreWalOptions options;
+    private final CheckpointStore store;
+    private final StatePlacement placement;
+    private final FileIO io;
+    private final StepHook hook;
+
+    private Rescaler(Path directory, PerCoreWalOptions options, CheckpointStore store, StatePlacement placement,
+            StepHook hook) {
+        this.directory = directory.toAbsolutePath();
+        this.options = options;
+        this.store = store;
+        this.placement = placement;
+        this.io = options.fileIO();
+        this.hook = hook;
+    }
+
+    /**
+     * The per-core WAL an {@link #open} opened, and, if it rescaled, the state of the new layout as
+     * a recovery of it would return it (the moved state and the rescale's checkpoint, whose report
+     * carries the {@link RescaleReport}): {@code LaminarRuntime.Builder.recovered} starts from it
+     * instead of reading that checkpoint back.
+     *
+     * @param wal       the opened WAL
+     * @param recovered the rescaled state, if there was a rescale
+     */
+    public record Opened(PerCoreWalManager wal, Optional<RecoveredState> recovered) {
+        public Opened {
+            Objects.requireNonNull(wal, "wal");
+            Objects.requireNonNull(recovered, "recovered");
+        }
+
+        /** What the rescale did, if there was one. */
+        public Optional<RescaleReport> rescale() {
+            return recovered.map(state -> state.report().rescale());
+        }
+    }
+
+    /**
+     * Opens the per-core WAL in {@code directory} with {@code options}' number of cores, rescaling
+     * the directory (or the checkpoint a new directory restores from {@code store}) first if it was
+     * written with another; see the class description.
+     *
+     * @throws IllegalArgumentException if the directory or the store records another number of key
+     *                                  groups than {@code options.keyGroups()}
+     * @throws StorageException         if the old layout cannot be recovered (the message says why;
+     *                                  nothing was changed), or a step of the rescale failed (the next
+     *                                  open rolls it back or forward)
+     */
+    public static Opened open(Path directory, PerCoreWalOptions options, CheckpointStore store,
+            StatePlacement placement) {
+        return open(directory, options, store, placement, step -> { });
+    }
+
+    static Opened open(Path directory, PerCoreWalOptions options, CheckpointStore store, StatePlacement placement,
+            StepHook hook) {
+        var rescaler = new Rescaler(directory, options, store, Objects.requireNonNull(placement, "placement"), hook);
+        try {
+            rescaler.finishInterrupted();
+            var recovered = rescaler.rescaleIfNeeded();
+            return new Opened(PerCoreWalManager.open(directory, options), recovered);
+        } catch (IOException e) {
+            throw new StorageException("cannot rescale the per-core WAL in " + directory + " to " + options.cores()
+                    + " cores: " + e + ". Nothing is lost: the next start finishes or undoes the rescale", e);
+        }
+    }
+
+    /**
+     * Why a checkpoint with {@code manifestKeyGroups} cannot be replayed against a WAL with
+     * {@code walKeyGroups} (0: none recorded), or null if it can.
+     */
+    static String keyGroupMismatch(int manifestKeyGroups, int walKeyGroups) {
+        if (manifestKeyGroups == walKeyGroups || walKeyGroups == PerCoreWalView.ANY_KEY_GROUPS) {
+            return null;
+        }
+        if (manifestKeyGroups == 0) {
+            return "it was written before key groups (its keys are placed by an older hash), but the WAL spreads keys"
+                    + " over " + walKeyGroups + " key groups; restoring it needs a rescale (Rescaler)";
+        }
+        if (walKeyGroups == 0) {
+            return "it spreads its keys over " + manifestKeyGroups + " key groups, but the WAL was written before key"
+                    + " groups; restoring it needs a rescale (Rescaler)";
+        }
+        return "it spreads its keys over " + manifestKeyGroups + " key groups, but the WAL over " + walKeyGroups
+                + " (the option keyGroups, laminar.storage.key-groups): the number of key groups is chosen once per"
+                + " directory and store";
+    }
+
+    // ---- an interrupted rescale ------------------------------------------------------------------
+
+    private Path side() {
+        return directory.resolveSibling(directory.getFileName() + SIDE_SUFFIX);
+    }
+
+    /** Rolls an interrupted rescale forward (committed) or back (not committed). */
+    private void finishInterrupted() throws IOException {
+        var side = side();
+        var parent = directory.getParent();
+        if (Files.isDirectory(side)) {
+            var committed = readMarker(side.resolve(COMMITTED), COMMITTED_MAGIC);
+            if (committed.isPresent()) {
+                log.warn("finishing the rescale of {} from {} to {} cores that a crash interrupted after its commit"
+                        + " (checkpoint {})", directory, committed.get().oldCores(), committed.get().newCores(),
+                        committed.get().checkpointId());
+                switchOver(side, committed.get());
+            } else {
+                var intent = readMarker(side.resolve(INTENT), INTENT_MAGIC);
+                if (intent.isPresent()) {
+                    // Its checkpoint may have been published: it belongs to the layout being undone.
+                    long id = intent.get().checkpointId();
+                    if (store.listCheckpoints().contains(id)) {
+                        store.deleteManifest(id);
+                    }
+                    for (int core = 0; core < intent.get().newCores(); core++) {
+                        var path = CoreChains.stateFilePath(core, id, true);
+                        try {
+                            if (store.fileSize(path).isPresent()) {
+                                store.deleteFile(path);
+                            }
+                        } catch (NoSuchFileException e) {
+                            // never written
+                        }
+                    }
+                }
+                log.warn("undoing the rescale of {} that a crash interrupted before its commit: the old layout stays",
+                        directory);
+                deleteDirectory(side);
+                io.syncDirectory(parent);
+            }
+        }
+        if (Files.isDirectory(directory)) {
+            io.deleteIfExists(directory.resolve(INTENT));
+            io.deleteIfExists(directory.resolve(COMMITTED));
+        }
+    }
+
+    /**
+     * Replaces the old layout in the directory by the committed new one in {@code side}: deletes
+     * every file of the directory that is not one of the new layout's, then moves the new layout's
+     * files in, then removes the markers (the intent first: a side directory with an intent and no
+     * commit is undone) and the side directory. Idempotent: a crash anywhere in it is finished by
+     * running it again, which the commit marker (still there until the end) makes the next open do.
+     */
+    private void switchOver(Path side, Marker committed) throws IOException {
+        var files = java.util.Set.copyOf(committed.files());
+        Files.createDirectories(directory);
+        try (var present = Files.list(directory)) {
+            for (var path : present.toList()) {
+                if (!files.contains(path.getFileName().toString())) {
+                    io.deleteIfExists(path);
+                }
+            }
+        }
+        io.syncDirectory(directory);
+        hook.reached(Step.OLD_DELETED);
+        for (var name : committed.files()) {
+            var source = side.resolve(name);
+            if (Files.exists(source)) {
+                io.atomicMove(source, directory.resolve(name));
+            }
+        }
+        io.syncDirectory(directory);
+        io.syncDirectory(side);
+        hook.reached(Step.SWITCHED);
+        io.deleteIfExists(side.resolve(INTENT));
+        io.syncDirectory(side);
+        io.deleteIfExists(side.resolve(COMMITTED));
+        io.syncDirectory(side);
+        deleteDirectory(side);
+        io.syncDirectory(directory.getParent());
+    }
+
+    private void deleteDirectory(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            for (var path : (Iterable<Path>) files::iterator) {
+                io.deleteIfExists(path);
+            }
+        } catch (NoSuchFileException e) {
+            return;
+        }
+        io.deleteIfExists(dir);
+    }
+
+    // ---- deciding ----------------------------------------------------------------------------------
+
+    /** Where the state to rescale comes from. */
+    private record Source(int cores, int keyGroups, boolean fromWal) {
+    }
+
+    private Optional<RecoveredState> rescaleIfNeeded() throws IOException {
+        var source = source();
+        if (source == null) {
+            return Optional.empty();
+        }
+        return Optional.of(rescale(source));
+    }
+
+    /** What to rescale from, or null if the directory opens as it is. */
+    private Source source() throws IOException {
+        int cores = options.cores();
+        var layout = Files.isDirectory(directory) ? WalLayout.read(directory) : Optional.<WalLayout>empty();
+        if (layout.isPresent() && layout.get().keyGroups() != options.keyGroups()) {
+            throw new IllegalArgumentException("the per-core WAL in " + directory + " spreads its keys over "
+                    + layout.get().keyGroups() + " key groups (its " + WalLayout.FILE_NAME + "), but the option"
+                    + " keyGroups (laminar.storage.key-groups) is " + options.keyGroups() + ": the number of key"
+                    + " groups is chosen once per directory and checkpoint store; set it back to "
+                    + layout.get().keyGroups());
+        }
+        if (WalLayout.holdsCoreLogs(directory)) {
+            var view = PerCoreWalView.inspect(directory);
+            if (!isEmpty(view)) {
+                if (layout.isPresent()) {
+                    return layout.get().cores() == cores ? null
+                            : new Source(layout.get().cores(), layout.get().keyGroups(), true);
+                }
+                return new Source(view.cores(), 0, true); // written before key groups: re-place every key
+            }
+            if (layout.map(WalLayout::cores).orElse(view.cores()) != cores) {
+                // Logs without a single record (a first open a crash interrupted, or never written):
+                // nothing to move; they are created afresh with the configured number of cores.
+                log.info("the per-core WAL in {} holds no record: its logs are created afresh for {} cores", directory,
+                        cores);
+                WalLayout.deleteEmptyLogs(directory, io);
+            }
+        }
+        // A new directory (or logs without a record): it restores the newest checkpoint of the store.
+        var newest = newestManifest();
+        if (newest.isEmpty()) {
+            return null;
+        }
+        var manifest = newest.get();
+        if (manifest.keyGroups() != 0 && manifest.keyGroups() != options.keyGroups()) {
+            throw new IllegalArgumentException("checkpoint " + manifest.checkpointId() + " in " + store
+                    + " spreads its keys over " + manifest.keyGroups() + " key groups, but the option keyGroups"
+                    + " (laminar.storage.key-groups) is " + options.keyGroups() + ": the number of key groups is"
+                    + " chosen once per directory and checkpoint store; set it to " + manifest.keyGroups());
+        }
+        int oldCores = manifest.walPositions().size();
+        if (oldCores == cores && manifest.keyGroups() == options.keyGroups()) {
+            return null; // restored as it is (adopted) by the recovery
+        }
+        if (oldCores < 1) {
+            return null; // refused, with its reason, by the recovery
+        }
+        return new Source(oldCores, manifest.keyGroups(), false);
+    }
+
+    private static boolean isEmpty(PerCoreWalView view) {
+        var start = view.startPositions();
+        var durable = view.durablePositions();
+        for (int core = 0; core < view.cores(); core++) {
+            if (start.position(core) != 0 || durable.position(core) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The newest manifest that reads, newest first (damaged ones are left to the recovery's report). */
+    private Optional<CheckpointManifest> newestManifest() throws IOException {
+        var ids = new ArrayList<>(store.listCheckpoints());
+        ids.sort((a, b) -> Long.compare(b, a));
+        for (long id : ids) {
+            try {
+                var manifest = store.readManifest(id);
+                if (manifest.isPresent()) {
+                    return manifest;
+                }
+            } catch (CheckpointCorruptException e) {
+                log.warn("checkpoint {} is unreadable ({}); looking at the older ones to decide on a rescale", id,
+                        e.getMessage());
+            }
+        }
+        return Optional.empty();
+    }
+
+    // ---- rescaling ---------------------------------------------------------------------------------
+
+    private RecoveredState rescale(Source source) throws IOException {
+        long started = System.nanoTime();
+        int newCores = options.cores();
+        int keyGroups = options.keyGroups();
+        boolean legacy = source.keyGroups() == 0;
+        log.warn("rescaling {} from {} to {} cores ({} key groups{})", directory, source.cores(), newCores, keyGroups,
+                legacy ? "; it was written before key groups, so every key is re-placed" : "");
+        PerCoreWalManager oldWal = null;
+        try {
+            RecoveredState recovered;
+            long highestEpoch;
+            long highestPosition;
+            if (source.fromWal()) {
+                // The old logs, locked and repaired as any open does, with their own layout.
+                int openKeyGroups = legacy ? Math.max(keyGroups, source.cores()) : source.keyGroups();
+                oldWal = PerCoreWalManager.open(directory, options.withKeyGroups(openKeyGroups)
+                        .withCores(source.cores()));
+                recovered = RecoveryManager.dryRun(oldWal, store).recover();
+                highestEpoch = oldWal.epoch();
+                highestPosition = max(oldWal.durablePositions());
+            } else {
+                recovered = RecoveryManager.dryRun(PerCoreWalView.empty(source.cores(), source.keyGroups()), store)
+                        .recover();
+                highestEpoch = -1;
+                highestPosition = 0;
+            }
+            var restored = recovered.checkpoint();
+            if (restored == null && !source.fromWal()) {
+                throw new StorageException("cannot restore " + store + " onto " + newCores + " cores: none of its"
+                        + " checkpoints is usable (" + recovered.report().skipped() + ")");
+            }
+            if (restored != null) {
+                highestEpoch = Math.max(highestEpoch, restored.epoch());
+                for (long position : restored.walPositions()) {
+                    highestPosition = Math.max(highestPosition, position);
+                }
+            }
+            long stateBytesRead = 0;
+            if (restored != null) {
+                for (var file : restored.files()) {
+                    stateBytesRead += file.size();
+                }
+            }
+            hook.reached(Step.RECOVERED);
+            var moved = place(recovered.coreStates(), source, keyGroups, newCores);
+            long entries = moved.stream().mapToLong(StateSnapshot::size).sum();
+
+            var files = new IncrementalCheckpointManager(store, 1, 0, 1.0);
+            long checkpointId = files.nextCheckpointId();
+            long epoch = highestEpoch + 1;
+            // After every old position (and never 0): a recovery of the new logs without this
+            // checkpoint sees a WAL whose beginning is gone and refuses, rather than start empty.
+            long position = Math.max(8, (highestPosition + 7) & ~7L);
+            var side = side();
+            var parent = directory.getParent();
+            Files.createDirectories(side);
+            io.syncDirectory(parent);
+            writeMarker(side, INTENT, INTENT_MAGIC, new Marker(checkpointId, source.cores(), newCores, List.of()));
+            hook.reached(Step.INTENT_WRITTEN);
+            var positions = new long[newCores];
+            Arrays.fill(positions, position);
+            // Small first segments: each records its own capacity, and the logs go on with segments of the
+            // configured size; cores full-size segments written with zeros would cost more than the rest.
+            PerCoreWalManager.createAt(side, options.withSmallestSegments(), CorePositions.of(positions), epoch);
+            hook.reached(Step.LOGS_CREATED);
+            var written = files.writeState(checkpointId, epoch, moved);
+            var operators = new LinkedHashMap<String, OperatorCheckpoint>();
+            if (restored != null) {
+                restored.operators().forEach((name, operator) -> {
+                    if (!isChain(name, source.cores())) {
+                        operators.put(name, operator);
+                    }
+                });
+            }
+            for (int core = 0; core < newCores; core++) {
+                var paths = written.chains().get(core).stream().map(ref -> ref.path()).toList();
+                operators.put(CoreChains.name(core), new OperatorCheckpoint(new byte[0], paths));
+            }
+            var walPositions = new ArrayList<Long>();
+            for (long p : positions) {
+                walPositions.add(p);
+            }
+            var manifest = new CheckpointManifest(checkpointId, epoch, Instant.now(), walPositions,
+                    restored == null ? Map.of() : restored.sources(), operators, written.files(), null,
+                    written.stateBytes(), written.writtenBytes(),
+                    restored == null ? Long.MIN_VALUE : restored.watermark(), keyGroups);
+            store.publishManifest(manifest);
+            hook.reached(Step.CHECKPOINT_PUBLISHED);
+            var layoutFiles = new ArrayList<String>();
+            try (var listed = Files.list(side)) {
+                for (var path : listed.toList()) {
+                    var name = path.getFileName().toString();
+                    if (!name.equals(INTENT) && !name.endsWith(".tmp")) {
+                        layoutFiles.add(name);
+                    }
+                }
+            }
+            layoutFiles.sort(null);
+            var committed = new Marker(checkpointId, source.cores(), newCores, layoutFiles);
+            writeMarker(side, COMMITTED, COMMITTED_MAGIC, committed);
+            hook.reached(Step.COMMITTED);
+            if (oldWal != null) {
+                oldWal.close();
+                oldWal = null;
+            }
+            switchOver(side, committed);
+            int keyGroupsMoved = legacy ? keyGroups : movedKeyGroups(keyGroups, source.cores(), newCores);
+            var report = new RescaleReport(source.cores(), newCores, keyGroups, keyGroupsMoved, legacy,
+                    restored == null ? null : restored.checkpointId(), checkpointId, stateBytesRead,
+                    recovered.report().bytesReplayed(), entries, Duration.ofNanos(System.nanoTime() - started));
+            log.warn("rescaled {} from {} to {} cores in {} ms: {} of {} key groups moved, {} entries, {} bytes read"
+                    + " (state files {}, WAL {}); the new layout starts from checkpoint {}", directory,
+                    report.oldCores(), newCores, report.duration().toMillis(), keyGroupsMoved, keyGroups, entries,
+                    report.bytesRead(), stateBytesRead, report.walBytesRead(), checkpointId);
+            var perCore = new ArrayList<Long>();
+            for (int core = 0; core < newCores; core++) {
+                perCore.add(0L);
+            }
+            var recoveryReport = new RecoveryReport(checkpointId, false, List.of(), 0, 0, perCore, report.duration(),
+                    0, report);
+            return new RecoveredState(moved, manifest.sources(), manifest.operators(), epoch, recoveryReport, manifest,
+                    moved);
+        } finally {
+            if (oldWal != null) {
+                oldWal.close();
+            }
+        }
+    }
+
+    private static boolean isChain(String operator, int cores) {
+        for (int core = 0; core < cores; core++) {
+            if (CoreChains.name(core).equals(operator)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static long max(CorePositions positions) {
+        long highest = 0;
+        for (int core = 0; core < positions.cores(); core++) {
+            highest = Math.max(highest, positions.position(core));
+        }
+        return highest;
+    }
+
+    /** How many of {@code keyGroups} key groups have another core among {@code newCores} than among {@code oldCores}. */
+    static int movedKeyGroups(int keyGroups, int oldCores, int newCores) {
+        int moved = 0;
+        for (int group = 0; group < keyGroups; group++) {
+            if (KeyGroups.coreOfKeyGroup(group, keyGroups, oldCores)
+                    != KeyGroups.coreOfKeyGroup(group, keyGroups, newCores)) {
+                moved++;
+            }
+        }
+        return moved;
+    }
+
+    /**
+     * Moves every entry of the old cores' states to its core among {@code newCores}: keyed entries
+     * by key group, core-local ones merged by the placement.
+     */
+    private List<StateSnapshot> place(List<StateSnapshot> oldStates, Source source, int keyGroups, int newCores) {
+        boolean legacy = source.keyGroups() == 0;
+        var stores = new ArrayList<ChangelogAwareStateStore>();
+        for (int core = 0; core < newCores; core++) {
+            stores.add(new ChangelogAwareStateStore(ChangelogSink.NONE));
+        }
+        // core-local entries: key (as a comparable string) -> old core -> value
+        var local = new TreeMap<String, byte[][]>();
+        var localKeys = new HashMap<String, byte[]>();
+        for (int oldCore = 0; oldCore < oldStates.size(); oldCore++) {
+            int from = oldCore;
+            oldStates.get(oldCore).forEach((key, value) -> {
+                int group = placement.keyGroupOf(key, keyGroups);
+                if (group == StatePlacement.CORE_LOCAL) {
+                    var name = java.util.HexFormat.of().formatHex(key);
+                    localKeys.putIfAbsent(name, key.clone());
+                    local.computeIfAbsent(name, k -> new byte[oldStates.size()][])[from] = value.clone();
+                    return;
+                }
+                if (group < 0 || group >= keyGroups) {
+                    throw new IllegalStateException("the state placement " + placement + " put an entry of core "
+                            + from + " in key group " + group + ", but there are " + keyGroups);
+                }
+                if (!legacy && KeyGroups.coreOfKeyGroup(group, keyGroups, source.cores()) != from) {
+                    throw new StorageException("cannot rescale " + directory + ": an entry of core " + from
+                            + " (key " + java.util.HexFormat.of().formatHex(key) + ") belongs to key group " + group
+                            + " by the state placement " + placement + ", which core "
+                            + KeyGroups.coreOfKeyGroup(group, keyGroups, source.cores()) + " owns among "
+                            + source.cores() + ": the placement does not match how the application routes its keys,"
+                            + " and moving the state by it would put entries where the application never looks. Give"
+                            + " the runtime the StatePlacement that matches its routing. Nothing was changed");
+                }
+                stores.get(KeyGroups.coreOfKeyGroup(group, keyGroups, newCores)).put(key, value);
+            });
+        }
+        for (int core = 0; core < newCores; core++) {
+            var range = KeyGroups.rangeOf(core, keyGroups, newCores);
+            for (var entry : local.entrySet()) {
+                var values = new ArrayList<byte[]>();
+                boolean any = false;
+                for (int oldCore = 0; oldCore < oldStates.size(); oldCore++) {
+                    if (legacy || overlaps(KeyGroups.rangeOf(oldCore, keyGroups, source.cores()), range)) {
+                        var value = entry.getValue()[oldCore];
+                        values.add(value);
+                        any |= value != null;
+                    }
+                }
+                if (any) {
+                    var merged = placement.mergeCoreLocal(localKeys.get(entry.getKey()),
+                            java.util.Collections.unmodifiableList(values), range, keyGroups);
+                    if (merged != null) {
+                        stores.get(core).put(localKeys.get(entry.getKey()), merged);
+                    }
+                }
+            }
+        }
+        return stores.stream().map(ChangelogAwareStateStore::snapshot).toList();
+    }
+
+    private static boolean overlaps(KeyGroups.Range a, KeyGroups.Range b) {
+        return a.first() < b.end() && b.first() < a.end();
+    }
+
+    // ---- markers -------------------------------------------------------------------------------
+
+    /** A marker's content; {@code files}: the new layout's file names (the commit marker's only). */
+    private record Marker(long checkpointId, int oldCores, int newCores, List<String> files) {
+    }
+
+    private void writeMarker(Path dir, String name, int magic, Marker marker) throws IOException {
+        var names = marker.files().stream().map(n -> n.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toList();
+        int length = MARKER_HEADER + names.stream().mapToInt(n -> 2 + n.length).sum() + 4;
+        var buffer = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.putInt(magic).putInt(1).putLong(marker.checkpointId()).putInt(marker.oldCores())
+                .putInt(marker.newCores()).putInt(names.size());
+        for (var n : names) {
+            buffer.putShort((short) n.length).put(n);
+        }
+        var crc = new CRC32C();
+        crc.update(buffer.array(), 0, length - 4);
+        buffer.putInt((int) crc.getValue()).flip();
+        var temporary = dir.resolve(name + ".tmp");
+        try (var channel = io.open(temporary, EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING))) {
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+            channel.force(true);
+        }
+        io.atomicMove(temporary, dir.resolve(name));
+        io.syncDirectory(dir);
+    }
+
+    /** The marker in {@code file}, or empty if it is absent or does not verify (never renamed into place whole). */
+    private static Optional<Marker> readMarker(Path file, int magic) throws IOException {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+        if (bytes.length < MARKER_HEADER + 4) {
+            return Optional.empty();
+        }
+        var buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        var crc = new CRC32C();
+        crc.update(bytes, 0, bytes.length - 4);
+        if (buffer.getInt(bytes.length - 4) != (int) crc.getValue() || buffer.getInt(0) != magic
+                || buffer.getInt(4) != 1) {
+            return Optional.empty();
+        }
+        int count = buffer.getInt(24);
+        buffer.position(MARKER_HEADER);
+        var files = new ArrayList<String>();
+        for (int i = 0; i < count; i++) {
+            var name = new byte[Short.toUnsignedInt(buffer.getShort())];
+            buffer.get(name);
+            var text = new String(name, java.nio.charset.StandardCharsets.UTF_8);
+            if (text.isEmpty() || text.contains("/") || text.contains("\\") || text.equals("..")) {
+                throw new StorageException("the rescale marker " + file + " names the file '" + text + "', which"
+                        + " cannot be one of a per-core WAL's: it was not written by this library");
+            }
+            files.add(text);
+        }
+        return Optional.of(new Marker(buffer.getLong(8), buffer.getInt(16), buffer.getInt(20), List.copyOf(files)));
+    }
+}
