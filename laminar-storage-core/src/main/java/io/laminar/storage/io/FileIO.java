@@ -1,6 +1,7 @@
 package io.laminar.storage.io;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -69,6 +70,35 @@ public interface FileIO {
      * durable, as fsync on the directory does on Linux.
      */
     void syncDirectory(Path directory) throws IOException;
+
+    /**
+     * A backend that writes a file through an operating-system file descriptor of its own instead of
+     * a channel of this FileIO (the io_uring WAL backend) calls this around each write, so that a
+     * FileIO that watches writes sees it. {@code channel} is the channel this FileIO returned for the
+     * file (kept open by the backend); {@code data}'s remaining bytes are what {@code write} writes at
+     * {@code position} (this method leaves the buffer's position alone); {@code write} performs the
+     * write and throws if it failed. The default just runs {@code write}. {@code FaultyFileIO} may fail
+     * the call instead of running it; {@code PowerLossFileIO} records the bytes as written.
+     */
+    default void writeThroughDescriptor(FileChannel channel, ByteBuffer data, long position, DescriptorIo write)
+            throws IOException {
+        write.run();
+    }
+
+    /**
+     * As {@link #writeThroughDescriptor}, for an fdatasync of the file of {@code channel} made through
+     * a file descriptor: {@code sync} performs it. {@code PowerLossFileIO} records it as a
+     * {@code force}.
+     */
+    default void syncThroughDescriptor(FileChannel channel, DescriptorIo sync) throws IOException {
+        sync.run();
+    }
+
+    /** A write or fdatasync made through a file descriptor, for {@link #writeThroughDescriptor}. */
+    @FunctionalInterface
+    interface DescriptorIo {
+        void run() throws IOException;
+    }
 
     /** The real file system. */
     static FileIO system() {

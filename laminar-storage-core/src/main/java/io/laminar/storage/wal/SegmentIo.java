@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -32,11 +34,18 @@ final class SegmentIo {
     private final FileIO io;
     /** The file system's block size, to which O_DIRECT writes are aligned; 0 for other backends. */
     private final int blockSize;
+    /** The provider of an {@link WalIoBackend#IO_URING} log; null for other backends. */
+    private final WalIoProvider provider;
 
     private SegmentIo(WalIoBackend backend, FileIO io, int blockSize) {
+        this(backend, io, blockSize, null);
+    }
+
+    private SegmentIo(WalIoBackend backend, FileIO io, int blockSize, WalIoProvider provider) {
         this.backend = backend;
         this.io = io;
         this.blockSize = blockSize;
+        this.provider = provider;
     }
 
     /**
@@ -55,14 +64,19 @@ final class SegmentIo {
         }
         Problem problem;
         int blockSize = 0;
+        WalIoProvider provider = null;
         try {
-            blockSize = directBlockSize(directory, probeFile, options);
+            if (preferred == WalIoBackend.IO_URING) {
+                provider = provider(preferred);
+            } else {
+                blockSize = directBlockSize(directory, probeFile, options);
+            }
             problem = null;
         } catch (ProblemException e) {
             problem = e.problem;
         }
         if (problem == null) {
-            return new SegmentIo(preferred, options.fileIO(), blockSize);
+            return new SegmentIo(preferred, options.fileIO(), blockSize, provider);
         }
         if (chosen.fallsBack()) {
             var message = "the WAL I/O backend '" + preferred + "' cannot run for the WAL '" + options.name() + "' in "
@@ -102,6 +116,9 @@ final class SegmentIo {
      * The writer owns the channel from here on: it keeps it, or closes it and opens the file its own way.
      */
     SegmentWriter writer(Path path, long capacity, FileChannel channel) throws IOException {
+        if (provider != null) {
+            return provider.open(path, channel, io);
+        }
         if (backend != WalIoBackend.DIRECT) {
             return new FileChannelSegmentWriter(channel);
         }
@@ -116,6 +133,50 @@ final class SegmentIo {
                 ExtendedOpenOption.DIRECT));
         channel.close();
         return new DirectSegmentWriter(path, direct, blockSize, capacity);
+    }
+
+    /**
+     * Why {@code backend} (a backend of a {@link WalIoProvider}) cannot run in this process, or null
+     * when it can: for tests that skip where it cannot.
+     */
+    static String unavailableReason(WalIoBackend backend) {
+        try {
+            provider(backend);
+            return null;
+        } catch (ProblemException e) {
+            return e.problem.reason + "; to run it, " + e.problem.fix;
+        }
+    }
+
+    /** The provider of {@code backend} found on the class path, after checking that it can run here. */
+    private static WalIoProvider provider(WalIoBackend backend) throws ProblemException {
+        int feature = Runtime.version().feature();
+        String fix = "add the dependency io.laminar:laminar-storage-io-uring and run on Java 22 or newer";
+        if (feature < 22) {
+            throw new ProblemException(new Problem("it needs Java 22 or newer (the foreign function API), and this JVM "
+                    + "is Java " + Runtime.version(), fix, null));
+        }
+        WalIoProvider found = null;
+        try {
+            for (var candidate : ServiceLoader.load(WalIoProvider.class, SegmentIo.class.getClassLoader())) {
+                if (candidate.backend() == backend) {
+                    found = candidate;
+                    break;
+                }
+            }
+        } catch (ServiceConfigurationError | LinkageError e) {
+            throw new ProblemException(new Problem("its provider could not be loaded (" + e + ")", fix, e));
+        }
+        if (found == null) {
+            throw new ProblemException(new Problem("no provider of it is on the class path (the module "
+                    + "laminar-storage-io-uring is missing)", fix, null));
+        }
+        var unavailable = found.unavailability();
+        if (unavailable.isPresent()) {
+            throw new ProblemException(new Problem(unavailable.get().reason(), unavailable.get().fix(),
+                    unavailable.get().cause()));
+        }
+        return found;
     }
 
     /** The block size O_DIRECT writes are aligned to, after checking that O_DIRECT works under {@code directory}. */

@@ -8,11 +8,14 @@ import java.nio.ByteBuffer;
  * that a {@link WalIoBackend} implements. The bytes written, and where, are the log's; a backend only
  * decides how they reach the file, so the format on disk is the same for every backend.
  *
+ * <p>Public only as the service-provider interface of backends in other modules
+ * ({@link WalIoProvider}); applications never call it.
+ *
  * <p>Thread-safety: {@link #write} is called by one thread at a time (the holder of the log's flush
  * lock), and {@link #sync} by one thread at a time (the holder of its sync lock), possibly while a
  * write runs. {@link #close} is called once no write or sync can run any more.
  */
-interface SegmentWriter {
+public interface SegmentWriter {
 
     /**
      * Writes every remaining byte of {@code frames} at {@code fileOffset} of the segment file (the

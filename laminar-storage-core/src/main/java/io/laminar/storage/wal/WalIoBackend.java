@@ -34,7 +34,19 @@ public enum WalIoBackend {
     DIRECT("direct"),
 
     /** {@link #DIRECT} where it can run; otherwise one warning and {@link #FILE_CHANNEL}. */
-    DIRECT_OR_FALLBACK("direct-or-fallback");
+    DIRECT_OR_FALLBACK("direct-or-fallback"),
+
+    /**
+     * Writes and fdatasyncs submitted through Linux io_uring (the ring's {@code IORING_OP_WRITE} into
+     * the page cache and {@code IORING_OP_FSYNC} with {@code IORING_FSYNC_DATASYNC}); a completion
+     * with an error fails the log. Needs the module {@code laminar-storage-io-uring} on the class path,
+     * Java 22 or newer (it uses the JDK's foreign function API) and a kernel that lets the process set
+     * up an io_uring (5.6 or newer, not refused by {@code kernel.io_uring_disabled} or seccomp).
+     */
+    IO_URING("io-uring"),
+
+    /** {@link #IO_URING} where it can run; otherwise one warning and {@link #FILE_CHANNEL}. */
+    IO_URING_OR_FALLBACK("io-uring-or-fallback");
 
     private final String propertyValue;
 
@@ -47,9 +59,13 @@ public enum WalIoBackend {
         return propertyValue;
     }
 
-    /** The backend this choice asks for first: {@link #DIRECT} for {@link #DIRECT_OR_FALLBACK}, else itself. */
+    /** The backend this choice asks for first: {@link #DIRECT} for {@link #DIRECT_OR_FALLBACK}, and so on; else itself. */
     public WalIoBackend preferred() {
-        return this == DIRECT_OR_FALLBACK ? DIRECT : this;
+        return switch (this) {
+            case DIRECT_OR_FALLBACK -> DIRECT;
+            case IO_URING_OR_FALLBACK -> IO_URING;
+            default -> this;
+        };
     }
 
     /** Whether this choice falls back to {@link #FILE_CHANNEL} where its preferred backend cannot run. */

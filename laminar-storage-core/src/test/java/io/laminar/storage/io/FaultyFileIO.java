@@ -360,6 +360,29 @@ public final class FaultyFileIO implements FileIO {
         }
     }
 
+    /** Consults the write faults as for a channel write, then lets the delegate see the write. */
+    @Override
+    public void writeThroughDescriptor(FileChannel channel, ByteBuffer data, long position, DescriptorIo write)
+            throws IOException {
+        if (!(channel instanceof Channel ours)) {
+            delegate.writeThroughDescriptor(channel, data, position, write);
+            return;
+        }
+        boolean after = ours.beforeWrite();
+        delegate.writeThroughDescriptor(ours.inner(), data, position, write);
+        ours.afterWrite(after, data.remaining());
+    }
+
+    /** Consults the fdatasync faults as for a channel {@code force}, then lets the delegate see the sync. */
+    @Override
+    public void syncThroughDescriptor(FileChannel channel, DescriptorIo sync) throws IOException {
+        if (!(channel instanceof Channel ours)) {
+            delegate.syncThroughDescriptor(channel, sync);
+            return;
+        }
+        ours.forceWith(() -> delegate.syncThroughDescriptor(ours.inner(), sync));
+    }
+
     /** A channel that consults the faults and tracks unsynced writes. */
     private final class Channel extends ForwardingFileChannel {
         volatile Path path;
@@ -409,13 +432,21 @@ public final class FaultyFileIO implements FileIO {
             return afterWrite(after, delegate().transferFrom(src, position, count));
         }
 
+        FileChannel inner() {
+            return delegate();
+        }
+
         @Override
         public void force(boolean metaData) throws IOException {
+            forceWith(() -> delegate().force(metaData));
+        }
+
+        void forceWith(DescriptorIo force) throws IOException {
             var p = path;
             slowForces.sleepIfMatches(p);
             boolean after = forces.enter(p);
             long covered = writeCalls.get();
-            delegate().force(metaData);
+            force.run();
             forces.succeeded(after);
             syncedWriteCalls.accumulateAndGet(covered, Math::max);
         }

@@ -306,6 +306,39 @@ public final class PowerLossFileIO implements FileIO {
         }
     }
 
+    /** Runs the write, then records it as a write through the channel would be. */
+    @Override
+    public void writeThroughDescriptor(FileChannel channel, ByteBuffer data, long position, DescriptorIo write)
+            throws IOException {
+        if (!(channel instanceof Channel ours)) {
+            write.run();
+            return;
+        }
+        synchronized (lock) {
+            write.run();
+            ours.recordWrite(position, data, data.position(), data.remaining());
+        }
+    }
+
+    /**
+     * Runs the fdatasync (the backend's own, unlike a channel's {@code force}, which this FileIO only
+     * records), then records it.
+     */
+    @Override
+    public void syncThroughDescriptor(FileChannel channel, DescriptorIo sync) throws IOException {
+        if (!(channel instanceof Channel ours)) {
+            sync.run();
+            return;
+        }
+        if (!ours.isOpen()) {
+            throw new java.nio.channels.ClosedChannelException();
+        }
+        synchronized (lock) {
+            sync.run();
+            record(new PowerLossTrace.Op.Sync(ours.inode));
+        }
+    }
+
     /** A channel that records what changes the file. */
     private final class Channel extends ForwardingFileChannel {
         private final int inode;

@@ -205,6 +205,39 @@ class WalIoBackendTest {
         }
     }
 
+    /**
+     * The core's tests run on Java 17 without laminar-storage-io-uring: what a user gets who chooses
+     * io-uring there. (The module's own tests run the WAL suite on io-uring, on Java 22+.)
+     */
+    @Test
+    void ioUringWithoutJava22OrItsModuleFailsTheOpenNamingTheSettingTheReasonAndTheFix() {
+        assertThatThrownBy(() -> WriteAheadLog.open(dir, small(WalIoBackend.IO_URING).build()))
+                .isInstanceOf(WalIoBackendUnavailableException.class)
+                .hasMessageContaining("laminar.storage.wal.io-backend")
+                .hasMessageContaining("'io-uring'")
+                .hasMessageContaining(Runtime.version().feature() < 22 ? "needs Java 22 or newer" : "no provider")
+                .hasMessageContaining("io.laminar:laminar-storage-io-uring")
+                .hasMessageContaining("'io-uring-or-fallback'")
+                .hasMessageContaining("'file-channel'")
+                .satisfies(e -> assertThat(((WalIoBackendUnavailableException) e).backend())
+                        .isEqualTo(WalIoBackend.IO_URING));
+        try (var wal = WriteAheadLog.open(dir, small(WalIoBackend.FILE_CHANNEL).build())) {
+            assertThat(wal.ioBackend()).isEqualTo(WalIoBackend.FILE_CHANNEL);
+        }
+    }
+
+    @Test
+    void ioUringOrFallbackWithoutJava22OrItsModuleWritesWithFileChannel() throws Exception {
+        try (var wal = WriteAheadLog.open(dir, small(WalIoBackend.IO_URING_OR_FALLBACK).build())) {
+            assertThat(wal.ioBackend()).isEqualTo(WalIoBackend.FILE_CHANNEL);
+            wal.appendDurable(new byte[] {4, 5, 6}).get(10, TimeUnit.SECONDS);
+        }
+        try (var wal = WriteAheadLog.open(dir, small(WalIoBackend.FILE_CHANNEL).build())) {
+            assertThat(readAll(wal)).containsExactly(new byte[] {4, 5, 6});
+        }
+        assertThat(WalIoBackend.fromPropertyValue("IO-URING-or-fallback").preferred()).isEqualTo(WalIoBackend.IO_URING);
+    }
+
     @Test
     void backendsAreSpelledAsInConfiguration() {
         assertThat(WalIoBackend.fromPropertyValue(" Direct-Or-Fallback ")).isEqualTo(WalIoBackend.DIRECT_OR_FALLBACK);

@@ -1,5 +1,7 @@
 package io.laminar.storage.wal;
 
+import org.junit.jupiter.api.Assumptions;
+
 /**
  * The {@link WalIoBackend} the WAL's tests run with, so that one suite covers every backend: the
  * system property {@value #PROPERTY} ({@code file-channel} when unset). Core's pom runs the WAL
@@ -9,7 +11,11 @@ package io.laminar.storage.wal;
  * {@link #childJvmArgument()}. Part of the core's test-jar.
  *
  * <p>A backend that cannot run on the test machine fails the tests with
- * {@link WalIoBackendUnavailableException}: never silently green.
+ * {@link WalIoBackendUnavailableException}: never silently green. The io_uring backend is the
+ * exception, as it depends on the JDK and the kernel of the machine rather than on its file system:
+ * where it cannot run ({@code laminar-storage-io-uring} missing, Java before 22, io_uring refused by
+ * the kernel), {@link #options()} aborts the test with a JUnit assumption that gives the reason, so
+ * the test is reported skipped, with the reason, instead of passing.
  */
 public final class WalTestBackend {
 
@@ -26,7 +32,12 @@ public final class WalTestBackend {
 
     /** {@link WalOptions#builder()} with the tests' backend. */
     public static WalOptions.Builder options() {
-        return WalOptions.builder().ioBackend(backend());
+        var backend = backend();
+        if (backend == WalIoBackend.IO_URING) {
+            var reason = SegmentIo.unavailableReason(backend);
+            Assumptions.assumeTrue(reason == null, () -> "the WAL I/O backend io-uring cannot run here: " + reason);
+        }
+        return WalOptions.builder().ioBackend(backend);
     }
 
     /** The JVM argument that gives a child process the same backend. */

@@ -42,9 +42,10 @@ public final class BenchMain {
         return """
                 usage:
                   java -jar laminar-storage-benchmarks.jar wal [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
-                                                               [--backend file-channel|direct|all]
+                                                               [--backend file-channel|direct|io-uring|all]
                       the WAL scenario suite: laminar vs raw FileChannel, RocksDB and Chronicle Queue
-                      --backend    the WAL I/O backends laminar runs with, side by side (default: all)
+                      --backend    the WAL I/O backends laminar runs with, side by side (default: all;
+                                   io-uring needs a Java 22+ JVM, e.g. /usr/lib/jvm/temurin-25-jdk-amd64/bin/java)
                       --quick      smoke run, under two minutes (default: the full run, to quote)
                       --json FILE  also write the result rows as a JSON array to FILE
                       --dir DIR    where benchmark files go (default: a temp dir under java.io.tmpdir);

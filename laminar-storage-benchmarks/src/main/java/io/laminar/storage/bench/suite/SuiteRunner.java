@@ -54,7 +54,21 @@ public final class SuiteRunner {
     }
 
     /** The backends {@code --backend} can name: those that run as chosen (no fallback), then {@code all}. */
-    static final List<WalIoBackend> MEASURED_BACKENDS = List.of(WalIoBackend.FILE_CHANNEL, WalIoBackend.DIRECT);
+    static final List<WalIoBackend> MEASURED_BACKENDS = List.of(WalIoBackend.FILE_CHANNEL, WalIoBackend.DIRECT,
+            WalIoBackend.IO_URING);
+    /** How to run the io-uring backend, which needs the foreign function API. */
+    static final String IO_URING_NEEDS = "the io-uring backend needs Java 22 or newer and this JVM is Java "
+            + Runtime.version().feature() + ": run the jar with Temurin 25, e.g. "
+            + "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java -jar laminar-storage-benchmarks.jar wal --backend all";
+
+    /** {@link #MEASURED_BACKENDS} this JVM can run: io-uring only on Java 22+ (a note on stderr otherwise). */
+    static List<WalIoBackend> runnableBackends() {
+        if (Runtime.version().feature() >= 22) {
+            return MEASURED_BACKENDS;
+        }
+        System.err.println("note: io-uring is not measured in this run: " + IO_URING_NEEDS);
+        return MEASURED_BACKENDS.stream().filter(b -> b != WalIoBackend.IO_URING).toList();
+    }
 
     /** Command-line options shared by the suites. */
     private record Options(boolean quick, Path json, Path dir, Set<String> scenarios, List<WalIoBackend> backends) {
@@ -63,7 +77,7 @@ public final class SuiteRunner {
             boolean quick = false;
             Path json = null;
             Path dir = null;
-            List<WalIoBackend> backends = backendOption ? MEASURED_BACKENDS : List.of(WalIoBackend.FILE_CHANNEL);
+            List<WalIoBackend> backends = null;
             var scenarios = new LinkedHashSet<String>();
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
@@ -86,15 +100,21 @@ public final class SuiteRunner {
                     default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
                 }
             }
+            if (backends == null) {
+                backends = backendOption ? runnableBackends() : List.of(WalIoBackend.FILE_CHANNEL);
+            }
             return new Options(quick, json, dir, scenarios, backends);
         }
 
         private static List<WalIoBackend> backends(String value) {
             if (value.equals("all")) {
-                return MEASURED_BACKENDS;
+                return runnableBackends();
             }
             for (var backend : MEASURED_BACKENDS) {
                 if (backend.propertyValue().equals(value)) {
+                    if (backend == WalIoBackend.IO_URING && Runtime.version().feature() < 22) {
+                        throw new IllegalArgumentException(IO_URING_NEEDS.replace("--backend all", "--backend io-uring"));
+                    }
                     return List.of(backend);
                 }
             }

@@ -460,8 +460,10 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
          * How each core's write-ahead log writes and fsyncs its segment files: 'file-channel'
          * (buffered writes, then fdatasync), 'direct' (O_DIRECT writes from an aligned buffer, then
          * fdatasync; startup fails where the file system refuses O_DIRECT or 'segment-size' is not a
-         * multiple of its block size) or 'direct-or-fallback' (direct where it can run, else one
-         * warning and file-channel). The files are the same with every backend, so it may be changed
+         * multiple of its block size), 'direct-or-fallback' (direct where it can run, else one
+         * warning and file-channel), 'io-uring' (writes and fdatasyncs through Linux io_uring; needs
+         * laminar-storage-io-uring on the class path and Java 22+, and startup fails where the kernel
+         * refuses io_uring) or 'io-uring-or-fallback'. The files are the same with every backend, so it may be changed
          * between runs. Measure with the benchmarks' wal suite before leaving the default.
          */
         private WalIoBackend ioBackend = WalIoBackend.FILE_CHANNEL;

@@ -138,7 +138,8 @@ class LaminarStorageMetricsTests {
         // Per-core meters carry the core (the backend gauge also its backend); checkpoint counts the outcome.
         assertThat(registry.find("laminar.storage.wal.io.backend").meters())
                 .extracting(m -> m.getId().getTag("core") + "/" + m.getId().getTag("backend"))
-                .containsExactlyInAnyOrder("0/file-channel", "0/direct", "1/file-channel", "1/direct");
+                .containsExactlyInAnyOrder("0/file-channel", "0/direct", "0/io-uring", "1/file-channel", "1/direct",
+                        "1/io-uring");
         for (var name : UNITS.keySet()) {
             if (name.startsWith("laminar.storage.wal.") && !name.equals("laminar.storage.wal.io.backend")) {
                 assertThat(registry.find(name).meters()).extracting(m -> m.getId().getTag("core"))

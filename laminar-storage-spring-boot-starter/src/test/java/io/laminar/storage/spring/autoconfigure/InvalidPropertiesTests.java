@@ -158,11 +158,33 @@ class InvalidPropertiesTests {
 
     @Test
     void unknownIoBackendShouldFailNamingThePropertyAndTheValidValues() {
-        runner().withPropertyValues("laminar.storage.wal.io-backend=io-uring").run(context -> {
+        runner().withPropertyValues("laminar.storage.wal.io-backend=uring").run(context -> {
             assertThat(context).hasFailed();
             var analysis = analyze(context.getStartupFailure());
-            assertThat(analysis.getDescription()).contains("laminar.storage.wal.io-backend").contains("io-uring");
-            assertThat(analysis.getAction()).contains("file-channel").contains("direct").contains("direct-or-fallback");
+            assertThat(analysis.getDescription()).contains("laminar.storage.wal.io-backend").contains("uring");
+            assertThat(analysis.getAction()).contains("file-channel").contains("direct").contains("direct-or-fallback")
+                    .contains("io-uring").contains("io-uring-or-fallback");
+        });
+    }
+
+    /** The starter's tests run on Java 17 without laminar-storage-io-uring. */
+    @Test
+    void ioUringWithoutJava22OrItsModuleShouldFailNamingThePropertyTheReasonAndTheFix() {
+        runner().withPropertyValues("laminar.storage.wal.io-backend=io-uring").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(analyze(context.getStartupFailure()).getDescription())
+                    .contains("Invalid value 'io-uring' for configuration property 'laminar.storage.wal.io-backend'")
+                    .contains(Runtime.version().feature() < 22 ? "needs Java 22 or newer" : "no provider")
+                    .contains("io.laminar:laminar-storage-io-uring")
+                    .contains("'io-uring-or-fallback'").contains("'file-channel'");
+        });
+    }
+
+    @Test
+    void ioUringOrFallbackWithoutJava22OrItsModuleShouldStartWithFileChannel() {
+        runner().withPropertyValues("laminar.storage.wal.io-backend=io-uring-or-fallback").run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context.getBean(PerCoreWalManager.class).ioBackend(0)).isEqualTo(WalIoBackend.FILE_CHANNEL);
         });
     }
 
