@@ -564,11 +564,8 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
         }
         var parent = directory.getParent();
         if (!Files.isDirectory(directory)) {
-            if (Files.exists(directory)) {
-                throw new FileAlreadyExistsException(directory.toString(), null,
-                        "a file is in the way of a directory the checkpoint store needs; move it away or choose"
-                                + " another checkpoint directory");
-            }
+            // No separate check for a file in the way: another thread may create the directory at any
+            // moment, so only createDirectory's own answer tells the two apart.
             if (parent != null) {
                 ensureDirectory(parent);
             }
