@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -89,23 +88,13 @@ class RescaleCrashTest {
     }
 
     private void write(LaminarRuntime runtime, Random random, int operations) {
-        var futures = new ArrayList<CompletableFuture<?>>();
-        for (int i = 0; i < operations; i++) {
-            var key = "key-" + random.nextInt(300);
-            var bytes = key.getBytes(StandardCharsets.UTF_8);
-            if (random.nextInt(6) == 0) {
+        RandomDurableWrites.write(runtime, random, operations, 300, 6, (key, value) -> {
+            if (value == null) {
                 model.remove(key);
-                futures.add(runtime.submitDurable(runtime.coreOf(bytes), c -> c.store().delete(bytes)));
             } else {
-                var value = key + "=" + random.nextLong();
                 model.put(key, value);
-                futures.add(runtime.submitDurable(runtime.coreOf(bytes), c -> {
-                    c.store().put(bytes, value.getBytes(StandardCharsets.UTF_8));
-                    return null;
-                }));
             }
-        }
-        CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).join();
+        });
     }
 
     private void assertMatchesModel(LaminarRuntime runtime) {

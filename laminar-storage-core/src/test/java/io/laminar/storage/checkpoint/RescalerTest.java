@@ -86,23 +86,7 @@ class RescalerTest {
     }
 
     private void writeRandom(LaminarRuntime runtime, Random random, int operations) {
-        var futures = new ArrayList<CompletableFuture<?>>();
-        for (int i = 0; i < operations; i++) {
-            var key = "key-" + random.nextInt(200);
-            var bytes = key.getBytes(StandardCharsets.UTF_8);
-            if (random.nextInt(5) == 0) {
-                model.put(key, null);
-                futures.add(runtime.submitDurable(runtime.coreOf(bytes), c -> c.store().delete(bytes)));
-            } else {
-                var value = key + "=" + random.nextLong();
-                model.put(key, value);
-                futures.add(runtime.submitDurable(runtime.coreOf(bytes), c -> {
-                    c.store().put(bytes, value.getBytes(StandardCharsets.UTF_8));
-                    return null;
-                }));
-            }
-        }
-        CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).join();
+        RandomDurableWrites.write(runtime, random, operations, 200, 5, model::put);
     }
 
     /** Every model key has its value on its owning core, and no core holds anything else. */

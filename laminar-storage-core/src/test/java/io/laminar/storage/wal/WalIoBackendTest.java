@@ -45,60 +45,37 @@ class WalIoBackendTest {
         return pairs.stream();
     }
 
-    private static WalOptions.Builder small(WalIoBackend backend) {
-        return WalOptions.builder().ioBackend(backend).segmentSize(64 * 1024).maxRecordSize(8192)
-                .writeBufferSize(32 * 1024);
-    }
-
-    private static byte[] record(int i, Random random) {
-        var bytes = new byte[1 + random.nextInt(i % 10 == 0 ? 6000 : 300)];
-        random.nextBytes(bytes);
-        var tag = ("r" + i).getBytes(StandardCharsets.US_ASCII);
-        System.arraycopy(tag, 0, bytes, 0, Math.min(tag.length, bytes.length));
-        return bytes;
-    }
-
-    private static List<byte[]> readAll(WriteAheadLog wal) {
-        var out = new ArrayList<byte[]>();
-        try (var reader = wal.reader()) {
-            for (WalRecord r; (r = reader.next()) != null; ) {
-                out.add(r.payloadBytes());
-            }
-        }
-        return out;
-    }
-
     @ParameterizedTest(name = "written with {0}, opened with {1}")
     @MethodSource("writerAndReader")
     void aLogWrittenWithOneBackendOpensAndContinuesWithAnother(WalIoBackend writer, WalIoBackend reader)
             throws Exception {
         var random = new Random(42);
         var expected = new ArrayList<byte[]>();
-        try (var wal = WriteAheadLog.open(dir, small(writer).build())) {
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(writer).build())) {
             assertThat(wal.ioBackend()).isEqualTo(writer);
             var futures = new ArrayList<CompletableFuture<Long>>();
             for (int i = 0; i < 600; i++) {
-                var record = record(i, random);
+                var record = BackendInterop.record(i, random);
                 expected.add(record);
                 futures.add(wal.appendDurable(record));
             }
             CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
         }
-        try (var wal = WriteAheadLog.open(dir, small(reader).build())) {
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(reader).build())) {
             assertThat(wal.ioBackend()).isEqualTo(reader);
             assertThat(wal.recoveryReport().tornTailBytes()).isZero();
-            assertThat(readAll(wal)).containsExactlyElementsOf(expected);
+            assertThat(BackendInterop.readAll(wal)).containsExactlyElementsOf(expected);
             // The reader's backend goes on in the segment the writer's left half full, and rotates.
             for (int i = 600; i < 1200; i++) {
-                var record = record(i, random);
+                var record = BackendInterop.record(i, random);
                 expected.add(record);
                 wal.append(record);
             }
             wal.sync().get(30, TimeUnit.SECONDS);
-            assertThat(readAll(wal)).containsExactlyElementsOf(expected);
+            assertThat(BackendInterop.readAll(wal)).containsExactlyElementsOf(expected);
         }
-        try (var wal = WriteAheadLog.open(dir, small(writer).build())) {
-            assertThat(readAll(wal)).containsExactlyElementsOf(expected);
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(writer).build())) {
+            assertThat(BackendInterop.readAll(wal)).containsExactlyElementsOf(expected);
             assertThat(wal.recoveryReport().tornTailBytes()).isZero();
         }
     }
@@ -106,7 +83,7 @@ class WalIoBackendTest {
     @Test
     void directOnAFileSystemThatRefusesODirectFailsTheOpenNamingTheSettingTheReasonAndTheFix() {
         var io = FaultyFileIO.overSystem().refuseOpenOption(ExtendedOpenOption.DIRECT);
-        var options = small(WalIoBackend.DIRECT).fileIO(io).build();
+        var options = BackendInterop.smallSegments(WalIoBackend.DIRECT).fileIO(io).build();
 
         assertThatThrownBy(() -> WriteAheadLog.open(dir, options))
                 .isInstanceOf(WalIoBackendUnavailableException.class)
@@ -126,7 +103,7 @@ class WalIoBackendTest {
         } catch (java.io.IOException e) {
             throw new AssertionError(e);
         }
-        try (var wal = WriteAheadLog.open(dir, small(WalIoBackend.FILE_CHANNEL).fileIO(io).build())) {
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(WalIoBackend.FILE_CHANNEL).fileIO(io).build())) {
             assertThat(wal.ioBackend()).isEqualTo(WalIoBackend.FILE_CHANNEL);
         }
     }
@@ -134,13 +111,13 @@ class WalIoBackendTest {
     @Test
     void directOrFallbackOnAFileSystemThatRefusesODirectWritesWithFileChannel() throws Exception {
         var io = FaultyFileIO.overSystem().refuseOpenOption(ExtendedOpenOption.DIRECT);
-        try (var wal = WriteAheadLog.open(dir, small(WalIoBackend.DIRECT_OR_FALLBACK).fileIO(io).build())) {
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(WalIoBackend.DIRECT_OR_FALLBACK).fileIO(io).build())) {
             assertThat(wal.ioBackend()).isEqualTo(WalIoBackend.FILE_CHANNEL);
             wal.appendDurable(new byte[] {1, 2, 3}).get(10, TimeUnit.SECONDS);
         }
-        try (var wal = WriteAheadLog.open(dir, small(WalIoBackend.DIRECT_OR_FALLBACK).build())) {
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(WalIoBackend.DIRECT_OR_FALLBACK).build())) {
             assertThat(wal.ioBackend()).isEqualTo(WalIoBackend.DIRECT);
-            assertThat(readAll(wal)).containsExactly(new byte[] {1, 2, 3});
+            assertThat(BackendInterop.readAll(wal)).containsExactly(new byte[] {1, 2, 3});
         }
     }
 
@@ -152,7 +129,7 @@ class WalIoBackendTest {
         System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
         try {
             for (var name : List.of("core-0000", "core-0001", "core-0002")) {
-                try (var wal = WriteAheadLog.open(dir, small(WalIoBackend.DIRECT_OR_FALLBACK).name(name).fileIO(io)
+                try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(WalIoBackend.DIRECT_OR_FALLBACK).name(name).fileIO(io)
                         .build())) {
                     assertThat(wal.ioBackend()).isEqualTo(WalIoBackend.FILE_CHANNEL);
                 }
@@ -174,7 +151,7 @@ class WalIoBackendTest {
         long segmentSize = 64 * 1024 + 8;
         assertThat(segmentSize % blockSize).isNotZero();
 
-        assertThatThrownBy(() -> WriteAheadLog.open(dir, small(WalIoBackend.DIRECT).segmentSize(segmentSize).build()))
+        assertThatThrownBy(() -> WriteAheadLog.open(dir, BackendInterop.smallSegments(WalIoBackend.DIRECT).segmentSize(segmentSize).build()))
                 .isInstanceOf(WalIoBackendUnavailableException.class)
                 .hasMessageContaining("segmentSize (" + segmentSize + " bytes) is not a multiple of the file system's "
                         + "block size (" + blockSize + " bytes)")
@@ -187,21 +164,21 @@ class WalIoBackendTest {
         long oddSize = 64 * 1024 + 8;
         var random = new Random(7);
         var expected = new ArrayList<byte[]>();
-        try (var wal = WriteAheadLog.open(dir, small(WalIoBackend.FILE_CHANNEL).segmentSize(oddSize).build())) {
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(WalIoBackend.FILE_CHANNEL).segmentSize(oddSize).build())) {
             for (int i = 0; i < 20; i++) {
-                expected.add(record(i, random));
+                expected.add(BackendInterop.record(i, random));
                 wal.append(expected.get(i));
             }
         }
-        try (var wal = WriteAheadLog.open(dir, small(WalIoBackend.DIRECT).build())) {
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(WalIoBackend.DIRECT).build())) {
             for (int i = 20; i < 800; i++) {
-                expected.add(record(i, random));
+                expected.add(BackendInterop.record(i, random));
                 wal.append(expected.get(i));
             }
             wal.sync().get(30, TimeUnit.SECONDS);
         }
-        try (var wal = WriteAheadLog.open(dir, small(WalIoBackend.FILE_CHANNEL).build())) {
-            assertThat(readAll(wal)).containsExactlyElementsOf(expected);
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(WalIoBackend.FILE_CHANNEL).build())) {
+            assertThat(BackendInterop.readAll(wal)).containsExactlyElementsOf(expected);
         }
     }
 
@@ -211,7 +188,7 @@ class WalIoBackendTest {
      */
     @Test
     void ioUringWithoutJava22OrItsModuleFailsTheOpenNamingTheSettingTheReasonAndTheFix() {
-        assertThatThrownBy(() -> WriteAheadLog.open(dir, small(WalIoBackend.IO_URING).build()))
+        assertThatThrownBy(() -> WriteAheadLog.open(dir, BackendInterop.smallSegments(WalIoBackend.IO_URING).build()))
                 .isInstanceOf(WalIoBackendUnavailableException.class)
                 .hasMessageContaining("laminar.storage.wal.io-backend")
                 .hasMessageContaining("'io-uring'")
@@ -221,19 +198,19 @@ class WalIoBackendTest {
                 .hasMessageContaining("'file-channel'")
                 .satisfies(e -> assertThat(((WalIoBackendUnavailableException) e).backend())
                         .isEqualTo(WalIoBackend.IO_URING));
-        try (var wal = WriteAheadLog.open(dir, small(WalIoBackend.FILE_CHANNEL).build())) {
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(WalIoBackend.FILE_CHANNEL).build())) {
             assertThat(wal.ioBackend()).isEqualTo(WalIoBackend.FILE_CHANNEL);
         }
     }
 
     @Test
     void ioUringOrFallbackWithoutJava22OrItsModuleWritesWithFileChannel() throws Exception {
-        try (var wal = WriteAheadLog.open(dir, small(WalIoBackend.IO_URING_OR_FALLBACK).build())) {
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(WalIoBackend.IO_URING_OR_FALLBACK).build())) {
             assertThat(wal.ioBackend()).isEqualTo(WalIoBackend.FILE_CHANNEL);
             wal.appendDurable(new byte[] {4, 5, 6}).get(10, TimeUnit.SECONDS);
         }
-        try (var wal = WriteAheadLog.open(dir, small(WalIoBackend.FILE_CHANNEL).build())) {
-            assertThat(readAll(wal)).containsExactly(new byte[] {4, 5, 6});
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(WalIoBackend.FILE_CHANNEL).build())) {
+            assertThat(BackendInterop.readAll(wal)).containsExactly(new byte[] {4, 5, 6});
         }
         assertThat(WalIoBackend.fromPropertyValue("IO-URING-or-fallback").preferred()).isEqualTo(WalIoBackend.IO_URING);
     }

@@ -2,14 +2,11 @@ package io.laminar.storage.iouring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.laminar.storage.wal.BackendInterop;
 import io.laminar.storage.wal.WalIoBackend;
-import io.laminar.storage.wal.WalOptions;
-import io.laminar.storage.wal.WalRecord;
 import io.laminar.storage.wal.WriteAheadLog;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -42,63 +39,40 @@ class IoUringInteropTest {
                 Arguments.of(WalIoBackend.DIRECT_OR_FALLBACK, WalIoBackend.IO_URING));
     }
 
-    private static WalOptions.Builder small(WalIoBackend backend) {
-        return WalOptions.builder().ioBackend(backend).segmentSize(64 * 1024).maxRecordSize(8192)
-                .writeBufferSize(32 * 1024);
-    }
-
-    private static byte[] record(int i, Random random) {
-        var bytes = new byte[1 + random.nextInt(i % 10 == 0 ? 6000 : 300)];
-        random.nextBytes(bytes);
-        var tag = ("r" + i).getBytes(StandardCharsets.US_ASCII);
-        System.arraycopy(tag, 0, bytes, 0, Math.min(tag.length, bytes.length));
-        return bytes;
-    }
-
-    private static List<byte[]> readAll(WriteAheadLog wal) {
-        var out = new ArrayList<byte[]>();
-        try (var reader = wal.reader()) {
-            for (WalRecord r; (r = reader.next()) != null; ) {
-                out.add(r.payloadBytes());
-            }
-        }
-        return out;
-    }
-
     @ParameterizedTest(name = "written with {0}, opened with {1}")
     @MethodSource("writerAndReader")
     void aLogWrittenWithOneBackendOpensAndContinuesWithTheOther(WalIoBackend writer, WalIoBackend reader)
             throws Exception {
         var random = new Random(7);
         var expected = new ArrayList<byte[]>();
-        try (var wal = WriteAheadLog.open(dir, small(writer).build())) {
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(writer).build())) {
             assertThat(wal.ioBackend()).isIn(writer, writer.preferred(), WalIoBackend.FILE_CHANNEL);
             if (writer == WalIoBackend.IO_URING) {
                 assertThat(wal.ioBackend()).isEqualTo(WalIoBackend.IO_URING);
             }
             var futures = new ArrayList<CompletableFuture<Long>>();
             for (int i = 0; i < 600; i++) {
-                var record = record(i, random);
+                var record = BackendInterop.record(i, random);
                 expected.add(record);
                 futures.add(wal.appendDurable(record));
             }
             CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
             assertThat(wal.statistics().syncs()).isPositive();
         }
-        try (var wal = WriteAheadLog.open(dir, small(reader).build())) {
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(reader).build())) {
             assertThat(wal.recoveryReport().tornTailBytes()).isZero();
-            assertThat(readAll(wal)).containsExactlyElementsOf(expected);
+            assertThat(BackendInterop.readAll(wal)).containsExactlyElementsOf(expected);
             for (int i = 600; i < 1200; i++) {
-                var record = record(i, random);
+                var record = BackendInterop.record(i, random);
                 expected.add(record);
                 wal.append(record);
             }
             wal.sync().get(30, TimeUnit.SECONDS);
-            assertThat(readAll(wal)).containsExactlyElementsOf(expected);
+            assertThat(BackendInterop.readAll(wal)).containsExactlyElementsOf(expected);
         }
-        try (var wal = WriteAheadLog.open(dir, small(writer).build())) {
+        try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(writer).build())) {
             assertThat(wal.recoveryReport().tornTailBytes()).isZero();
-            assertThat(readAll(wal)).containsExactlyElementsOf(expected);
+            assertThat(BackendInterop.readAll(wal)).containsExactlyElementsOf(expected);
         }
     }
 }
