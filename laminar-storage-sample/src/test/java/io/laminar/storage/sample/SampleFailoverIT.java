@@ -2,6 +2,7 @@ package io.laminar.storage.sample;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -121,7 +122,7 @@ class SampleFailoverIT {
                         if (a.client.post("/api/events", body).status() == 200) {
                             acknowledged.add(n);
                         }
-                    } catch (java.io.IOException killed) {
+                    } catch (IOException killed) {
                         return;
                     } catch (Throwable e) {
                         failures.add(e);
