@@ -278,25 +278,29 @@ public class CheckpointsEndpoint {
      *
      * @param checkpointId           the checkpoint restored, absent if none was (WAL only)
      * @param adoptedCheckpoint      whether that checkpoint was another WAL's (typically another
-     *                               machine's, restored into an empty data directory): the state is
-     *                               exactly the checkpoint's, what that machine changed after it is not
-     *                               restored, and sources resume from its offsets
+     *                               machine's, restored into an empty data directory): with local
+     *                               durability the state is exactly the checkpoint's and what that
+     *                               machine changed after it is not restored; with replicated
+     *                               durability those changes come from Kafka
+     *                               ({@code recordsFromReplication}); sources resume from its offsets
      * @param durationMillis         how long it took
      * @param recordsReplayed        WAL records replayed onto it, all cores
      * @param bytesReplayed          WAL bytes replayed
      * @param recordsReplayedPerCore per core, the records replayed
+     * @param recordsFromReplication changes restored from Kafka after the checkpoint (a takeover with
+     *                               replicated durability), 0 otherwise
      * @param skipped                newer checkpoints that could not be used, newest first, with why
      * @param recoveredAt            when the report reached the checkpoint history, absent if not yet
      * @param rescale                what the rescale before the recovery did, absent if the number of
      *                               cores did not change
      */
     public record RecoveryDescriptor(Long checkpointId, boolean adoptedCheckpoint, long durationMillis,
-            long recordsReplayed, long bytesReplayed, List<Long> recordsReplayedPerCore, List<SkippedDescriptor> skipped,
-            Instant recoveredAt, RescaleDescriptor rescale) {
+            long recordsReplayed, long bytesReplayed, List<Long> recordsReplayedPerCore, long recordsFromReplication,
+            List<SkippedDescriptor> skipped, Instant recoveredAt, RescaleDescriptor rescale) {
 
         static RecoveryDescriptor of(RecoveryReport r, Instant recoveredAt) {
             return new RecoveryDescriptor(r.checkpointId(), r.adoptedCheckpoint(), r.duration().toMillis(),
-                    r.recordsReplayed(), r.bytesReplayed(), r.recordsReplayedPerCore(),
+                    r.recordsReplayed(), r.bytesReplayed(), r.recordsReplayedPerCore(), r.recordsFromReplication(),
                     r.skipped().stream().map(s -> new SkippedDescriptor(s.checkpointId(), s.reason())).toList(),
                     recoveredAt, r.rescale() == null ? null : RescaleDescriptor.of(r.rescale()));
         }

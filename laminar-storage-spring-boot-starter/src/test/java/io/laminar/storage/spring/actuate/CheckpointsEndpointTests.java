@@ -102,6 +102,7 @@ class CheckpointsEndpointTests {
         assertThat(recovery.recordsReplayed()).isEqualTo(5);
         assertThat(recovery.recordsReplayedPerCore()).hasSize(2);
         assertThat(recovery.recordsReplayedPerCore().stream().mapToLong(Long::longValue).sum()).isEqualTo(5);
+        assertThat(recovery.recordsFromReplication()).as("local durability: nothing from Kafka").isZero();
         assertThat(recovery.bytesReplayed()).isPositive();
         assertThat(recovery.skipped()).isEmpty();
         assertThat(recovery.recoveredAt()).isNotNull();
