@@ -9,6 +9,7 @@ import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
+import org.apache.kafka.common.utils.internals.Exit;
 import org.apache.kafka.server.common.MetadataVersion;
 
 /**
@@ -37,6 +38,13 @@ public final class KafkaCluster implements AutoCloseable {
      * under load wants Kafka's default session timeout: a short one fences busy brokers).
      */
     public static KafkaCluster start(int brokers, Map<String, String> overrides) throws Exception {
+        // A broker that meets a fatal error (say, while the JVM's shutdown hook stops the shared
+        // cluster) calls Kafka's Exit: in a test JVM that must not end, or hang, the JVM that runs
+        // the tests, so Exit only reports it (Kafka's own tests do the same).
+        Exit.setExitProcedure((status, message) -> System.err.println(
+                "kafka test cluster: Exit.exit(" + status + ") ignored: " + message));
+        Exit.setHaltProcedure((status, message) -> System.err.println(
+                "kafka test cluster: Exit.halt(" + status + ") ignored: " + message));
         var nodes = new TestKitNodes.Builder()
                 .setNumControllerNodes(1)
                 .setNumBrokerNodes(brokers)
