@@ -94,6 +94,18 @@ public interface FileIO {
         sync.run();
     }
 
+    /**
+     * As {@link #writeThroughDescriptor} for each of {@code data} (consecutive in the file from
+     * {@code position} on) followed by {@link #syncThroughDescriptor}, made together by one call of
+     * {@code writeAndSync} (the io_uring backend's linked writes and fdatasync). The default just runs
+     * it. {@code FaultyFileIO} consults its write faults for each buffer and its fdatasync faults, then
+     * runs it; {@code PowerLossFileIO} records the writes and then the sync.
+     */
+    default void writeAndSyncThroughDescriptor(FileChannel channel, ByteBuffer[] data, long position,
+            DescriptorIo writeAndSync) throws IOException {
+        writeAndSync.run();
+    }
+
     /** A write or fdatasync made through a file descriptor, for {@link #writeThroughDescriptor}. */
     @FunctionalInterface
     interface DescriptorIo {

@@ -156,6 +156,31 @@ final class FrameRing {
         }
     }
 
+    /**
+     * As {@link #writeTo}, then an fdatasync: hands the frames in [from, to) (one buffer, or two where
+     * they wrap around the ring's end) and the sync to {@link SegmentWriter#writeAndSync} together.
+     */
+    void writeAndSyncTo(SegmentWriter writer, long from, long to, long fileOffset) throws IOException {
+        int i = index(from);
+        long length = to - from;
+        if (length > capacity) {
+            throw new IllegalArgumentException("cannot write " + length + " bytes from a ring of " + capacity);
+        }
+        int first = (int) Math.min(length, capacity - i);
+        var head = consumerView.duplicate().limit(i + first).position(i);
+        if (first == length) {
+            writer.writeAndSync(new ByteBuffer[] {head}, fileOffset);
+        } else {
+            var tail = consumerView.duplicate().limit((int) (length - first)).position(0);
+            writer.writeAndSync(new ByteBuffer[] {head, tail}, fileOffset);
+        }
+    }
+
+    /** The whole buffer behind the ring (direct): what a backend may register with the kernel. */
+    ByteBuffer buffer() {
+        return buffer.duplicate().clear();
+    }
+
     /** Zeroes everything before {@code to} and gives the space back to appenders. */
     void release(long to) {
         long from = released;

@@ -111,6 +111,15 @@ final class SegmentIo {
     }
 
     /**
+     * Whether group commit hands the batch's last write and its fdatasync to the writer together
+     * ({@link SegmentWriter#writeAndSync}), gathering the batch before writing it: io-uring's linked
+     * submission.
+     */
+    boolean linksWriteAndSync() {
+        return provider != null && provider.linksWriteAndSync();
+    }
+
+    /**
      * The writer of the segment {@code path} of {@code capacity} bytes, whose header is written and
      * synced through {@code channel} (opened for reading and writing through the log's {@link FileIO}).
      * The writer owns the channel from here on: it keeps it, or closes it and opens the file its own way.

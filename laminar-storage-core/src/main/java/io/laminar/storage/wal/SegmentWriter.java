@@ -27,6 +27,33 @@ public interface SegmentWriter {
     /** fdatasync: makes every byte written so far durable. */
     void sync() throws IOException;
 
+    /**
+     * Writes every remaining byte of each of {@code frames}, one after the other in the file from
+     * {@code fileOffset} on (each buffer's position moves to its limit), then makes every byte written
+     * so far durable: what {@link #write} of each and {@link #sync} do, and what this default does. A
+     * backend that can hand the writes and the fdatasync to the kernel together (io_uring: linked
+     * entries, one submission) overrides it; the log then calls it for the last write of each group
+     * commit, with both its flush and its sync lock held (see {@link WalIoProvider#linksWriteAndSync}).
+     * If it throws, the log fails: nothing is known about what reached the file.
+     */
+    default void writeAndSync(ByteBuffer[] frames, long fileOffset) throws IOException {
+        long offset = fileOffset;
+        for (var buffer : frames) {
+            int length = buffer.remaining();
+            write(buffer, offset);
+            offset += length;
+        }
+        sync();
+    }
+
+    /**
+     * Says that the frames of every later write come from {@code buffer} (the log's write buffer, a
+     * direct buffer that lives longer than this writer), called once before the first write. A backend
+     * may register it with the kernel once (io_uring's fixed buffers). The default does nothing.
+     */
+    default void writesFrom(ByteBuffer buffer) {
+    }
+
     /** Closes the file; what was written and not synced is not made durable by this. */
     void close() throws IOException;
 }

@@ -38,8 +38,10 @@ public enum WalIoBackend {
 
     /**
      * Writes and fdatasyncs submitted through Linux io_uring (the ring's {@code IORING_OP_WRITE} into
-     * the page cache and {@code IORING_OP_FSYNC} with {@code IORING_FSYNC_DATASYNC}); a completion
-     * with an error fails the log. Needs the module {@code laminar-storage-io-uring} on the class path,
+     * the page cache and {@code IORING_OP_FSYNC} with {@code IORING_FSYNC_DATASYNC}): a group commit's
+     * batch is gathered, then its write and its fdatasync are linked ({@code IOSQE_IO_LINK}) and
+     * submitted with one system call, from the log's write buffer registered with the kernel; a
+     * completion with an error fails the log. Needs the module {@code laminar-storage-io-uring} on the class path,
      * Java 22 or newer (it uses the JDK's foreign function API) and a kernel that lets the process set
      * up an io_uring (5.6 or newer, not refused by {@code kernel.io_uring_disabled} or seccomp).
      */

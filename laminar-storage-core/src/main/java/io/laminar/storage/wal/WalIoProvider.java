@@ -35,6 +35,16 @@ public interface WalIoProvider {
     SegmentWriter open(Path path, FileChannel channel, FileIO io) throws IOException;
 
     /**
+     * Whether the log should hand each group commit's last write and its fdatasync to
+     * {@link SegmentWriter#writeAndSync} together, gathering the batch's records first instead of
+     * writing each as it arrives: for a backend that submits them to the kernel as one (io_uring).
+     * The default is no.
+     */
+    default boolean linksWriteAndSync() {
+        return false;
+    }
+
+    /**
      * Why a backend cannot run: {@code reason} for the message, {@code fix} what the user can do
      * (phrased to follow "or"), {@code cause} the exception that showed it, if any.
      */

@@ -168,6 +168,7 @@ public final class WriteAheadLog implements AutoCloseable {
         this.durablePosition = end;
         this.written = new Written(end, 0);
         this.ring = new FrameRing(options.ringCapacity(), end);
+        active.writer().writesFrom(ring.buffer());
         this.scratch = ThreadLocal.withInitial(() -> new AppendScratch(ring.newView()));
         statistics.tornTailRepairs = recoveryReport.tornTailBytes() > 0 ? 1 : 0;
         statistics.truncatedBytes = recoveryReport.tornTailBytes()
@@ -625,7 +626,7 @@ public final class WriteAheadLog implements AutoCloseable {
                 flushLock.lock();
                 try {
                     if (written.position() < end && failure == null) {
-                        writeCommitted();
+                        writeCommitted(segmentIo.linksWriteAndSync()); // linked: durable on return
                     }
                 } catch (IOException | RuntimeException e) {
                     throw fail(e);
@@ -741,20 +742,31 @@ public final class WriteAheadLog implements AutoCloseable {
         flushLock.lock();
         try {
             before = ring.released();
-            boolean requested;
-            if (groupCommit && segmentIo.writesWaitForTheDisk()) {
-                // Each write is a trip to the disk here: gather the batch first, then write it once.
-                lingerBeforeWriting();
-                writeCommitted();
-                requested = requestedEnd.get() > durablePosition;
-            } else {
-                writeCommitted();
-                requested = requestedEnd.get() > durablePosition;
-                if ((groupCommit || requested) && ring.released() > durablePosition) {
-                    linger();
+            if (segmentIo.linksWriteAndSync()
+                    && (groupCommit || intervalDue || requestedEnd.get() > durablePosition)) {
+                // The batch's writes and its fdatasync go to the kernel together (io_uring, linked), so
+                // gather the batch first, as for O_DIRECT; held locks: appenders short of space wait.
+                if (groupCommit) {
+                    lingerBeforeWriting();
                 }
+                writeCommitted(true);
+                sync = false; // done: durable up to what was written
+            } else {
+                boolean requested;
+                if (groupCommit && segmentIo.writesWaitForTheDisk()) {
+                    // Each write is a trip to the disk here: gather the batch first, then write it once.
+                    lingerBeforeWriting();
+                    writeCommitted();
+                    requested = requestedEnd.get() > durablePosition;
+                } else {
+                    writeCommitted();
+                    requested = requestedEnd.get() > durablePosition;
+                    if ((groupCommit || requested) && ring.released() > durablePosition) {
+                        linger();
+                    }
+                }
+                sync = (requested || groupCommit || intervalDue) && ring.released() > durablePosition;
             }
-            sync = (requested || groupCommit || intervalDue) && ring.released() > durablePosition;
         } catch (IOException | RuntimeException e) {
             throw fail(e); // before giving up the lock, so that no other thread writes after a failed write
         } finally {
@@ -829,6 +841,16 @@ public final class WriteAheadLog implements AutoCloseable {
 
     /** Writes every committed record to the segment files, rotating as needed. Under flushLock. */
     private void writeCommitted() throws IOException {
+        writeCommitted(false);
+    }
+
+    /**
+     * Writes every committed record to the segment files, rotating as needed; with {@code andSync},
+     * hands the last write and an fdatasync to the writer together ({@link SegmentWriter#writeAndSync})
+     * and publishes the durable position, so that on return everything written is durable. Under
+     * flushLock.
+     */
+    private void writeCommitted(boolean andSync) throws IOException {
         if (failure != null) {
             throw failedException(); // refuses every write after a failure, whichever thread holds the lock
         }
@@ -861,7 +883,11 @@ public final class WriteAheadLog implements AutoCloseable {
                 payloadBytes = 0;
             }
         }
-        writeRun(from, position, records, payloadBytes);
+        if (andSync) {
+            writeRunAndSync(from, position, records, payloadBytes);
+        } else {
+            writeRun(from, position, records, payloadBytes);
+        }
     }
 
     /** Writes the frames in [from, to) to the active segment, frees their buffer space, publishes. */
@@ -870,6 +896,41 @@ public final class WriteAheadLog implements AutoCloseable {
             return;
         }
         ring.writeTo(active.writer(), from, to, active.fileOffset(from));
+        released(to, records, payloadBytes);
+    }
+
+    /**
+     * As {@link #writeRun} with an fdatasync handed to the writer together with the write, then
+     * publishes the durable position as {@link #syncWritten} does (the sync's time includes the
+     * write's). With nothing to write, a plain {@link #syncWritten}. Under flushLock; takes syncLock.
+     */
+    private void writeRunAndSync(long from, long to, long records, long payloadBytes) throws IOException {
+        if (to <= from) {
+            syncWritten();
+            return;
+        }
+        syncLock.lock();
+        try {
+            if (failure != null) {
+                throw failedException(); // never write or sync again after a failed write or fdatasync
+            }
+            long previous = durablePosition;
+            long started = System.nanoTime();
+            try {
+                ring.writeAndSyncTo(active.writer(), from, to, active.fileOffset(from));
+            } catch (IOException | RuntimeException e) {
+                throw fail(e); // under both locks: no other thread writes or syncs and succeeds in between
+            }
+            long nanos = System.nanoTime() - started;
+            released(to, records, payloadBytes);
+            publishDurable(written, previous, nanos);
+        } finally {
+            syncLock.unlock();
+        }
+    }
+
+    /** Frees the buffer space before {@code to}, now written, and publishes how far the files are written. */
+    private void released(long to, long records, long payloadBytes) {
         ring.release(to);
         if (writtenRecords == syncedRecords) {
             firstUnsyncedNanos = System.nanoTime();
@@ -909,23 +970,27 @@ public final class WriteAheadLog implements AutoCloseable {
                 throw fail(e); // under the lock: no other thread can sync and succeed in between
             }
             long nanos = System.nanoTime() - started;
-            long records = target.records() - syncedRecords;
-            // Counters and listener first: whoever sees a durable acknowledgement also sees the sync that made it.
-            statistics.syncs++;
-            statistics.syncedRecords += records;
-            statistics.syncNanosTotal += nanos;
-            statistics.lastSyncNanos = nanos;
-            statistics.maxSyncNanos = Math.max(statistics.maxSyncNanos, nanos);
-            options.listener().onSync((int) Math.min(Integer.MAX_VALUE, records), target.position() - previous,
-                    nanos);
-            lastSyncRecords = records;
-            syncedRecords = target.records();
-            durablePosition = target.position();
-            if (acknowledgerParked) {
-                LockSupport.unpark(acknowledger);
-            }
+            publishDurable(target, previous, nanos);
         } finally {
             syncLock.unlock();
+        }
+    }
+
+    /** Publishes {@code target} as durable after a sync of {@code nanos}. Under syncLock. */
+    private void publishDurable(Written target, long previous, long nanos) {
+        long records = target.records() - syncedRecords;
+        // Counters and listener first: whoever sees a durable acknowledgement also sees the sync that made it.
+        statistics.syncs++;
+        statistics.syncedRecords += records;
+        statistics.syncNanosTotal += nanos;
+        statistics.lastSyncNanos = nanos;
+        statistics.maxSyncNanos = Math.max(statistics.maxSyncNanos, nanos);
+        options.listener().onSync((int) Math.min(Integer.MAX_VALUE, records), target.position() - previous, nanos);
+        lastSyncRecords = records;
+        syncedRecords = target.records();
+        durablePosition = target.position();
+        if (acknowledgerParked) {
+            LockSupport.unpark(acknowledger);
         }
     }
 
@@ -1022,8 +1087,11 @@ public final class WriteAheadLog implements AutoCloseable {
             channel.force(false); // the header is durable before the file gets its segment name
             io.atomicMove(spare, target);
             io.syncDirectory(directory);
-            return new Segment(target, base, options.segmentSize(),
-                    segmentIo.writer(target, options.segmentSize(), channel));
+            var writer = segmentIo.writer(target, options.segmentSize(), channel);
+            if (ring != null) { // null while the constructor makes the first segment: it tells that one itself
+                writer.writesFrom(ring.buffer());
+            }
+            return new Segment(target, base, options.segmentSize(), writer);
         } catch (IOException | RuntimeException e) {
             closeQuietly(channel);
             throw e;

@@ -383,6 +383,25 @@ public final class FaultyFileIO implements FileIO {
         ours.forceWith(() -> delegate.syncThroughDescriptor(ours.inner(), sync));
     }
 
+    /**
+     * Consults the write faults once per buffer and the fdatasync faults, as for channel writes
+     * followed by a {@code force}, then lets the delegate run the linked writes and sync. An injected
+     * fault throws before anything runs.
+     */
+    @Override
+    public void writeAndSyncThroughDescriptor(FileChannel channel, ByteBuffer[] data, long position,
+            DescriptorIo writeAndSync) throws IOException {
+        if (!(channel instanceof Channel ours)) {
+            delegate.writeAndSyncThroughDescriptor(channel, data, position, writeAndSync);
+            return;
+        }
+        for (var buffer : data) {
+            boolean after = ours.beforeWrite();
+            ours.afterWrite(after, buffer.remaining());
+        }
+        ours.forceWith(() -> delegate.writeAndSyncThroughDescriptor(ours.inner(), data, position, writeAndSync));
+    }
+
     /** A channel that consults the faults and tracks unsynced writes. */
     private final class Channel extends ForwardingFileChannel {
         volatile Path path;

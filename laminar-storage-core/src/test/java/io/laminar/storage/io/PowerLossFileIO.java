@@ -339,6 +339,28 @@ public final class PowerLossFileIO implements FileIO {
         }
     }
 
+    /** Runs the linked writes and fdatasync, then records the writes and the sync, in that order. */
+    @Override
+    public void writeAndSyncThroughDescriptor(FileChannel channel, ByteBuffer[] data, long position,
+            DescriptorIo writeAndSync) throws IOException {
+        if (!(channel instanceof Channel ours)) {
+            writeAndSync.run();
+            return;
+        }
+        if (!ours.isOpen()) {
+            throw new java.nio.channels.ClosedChannelException();
+        }
+        synchronized (lock) {
+            writeAndSync.run();
+            long at = position;
+            for (var buffer : data) {
+                ours.recordWrite(at, buffer, buffer.position(), buffer.remaining());
+                at += buffer.remaining();
+            }
+            record(new PowerLossTrace.Op.Sync(ours.inode));
+        }
+    }
+
     /** A channel that records what changes the file. */
     private final class Channel extends ForwardingFileChannel {
         private final int inode;

@@ -18,16 +18,27 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.assertj.core.api.InstanceOfAssertFactories;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * A completion entry with an error fails the log stop: the io_uring write descriptor of the active
- * segment is replaced (dup3) by a read-only descriptor of the same file, so the kernel completes the
- * next IORING_OP_WRITE with -EBADF. The durable append fails, the log refuses every later append,
- * and every record acknowledged before is read back by file-channel.
+ * A completion entry with an error fails the log stop, for a linked write + fdatasync (the default)
+ * and for separate submissions, under every-append and group commit:
+ * <ul>
+ *   <li>the write fails: the io_uring write descriptor of the active segment is replaced (dup3) by a
+ *       read-only descriptor of the same file, so the kernel completes the next IORING_OP_WRITE with
+ *       -EBADF (and cancels the linked fdatasync, -ECANCELED);</li>
+ *   <li>the linked fdatasync fails after a complete write: the descriptor is replaced by one of
+ *       {@code /dev/null}, which takes the write in full and answers the fdatasync with -EINVAL.</li>
+ * </ul>
+ * Either way the durable append fails, the log refuses every later append, and every record
+ * acknowledged before is read back by file-channel.
  */
 class IoUringCompletionErrorTest {
 
@@ -35,20 +46,58 @@ class IoUringCompletionErrorTest {
     private static final long SYS_OPENAT = AARCH64 ? 56 : 257;
     private static final long SYS_DUP3 = AARCH64 ? 24 : 292;
     private static final long SYS_CLOSE = AARCH64 ? 57 : 3;
+    private static final int O_WRONLY = 1;
     private static final int O_CLOEXEC = 0x80000;
 
     @TempDir
     Path dir;
 
+    private String linkedBefore;
+
     @BeforeEach
     void ioUringRunsHere() {
         IoUringAvailable.assumeAvailable();
+        linkedBefore = System.getProperty(IoUringProvider.LINKED_PROPERTY);
     }
 
-    @Test
-    void aCompletionWithAnErrorFailsTheLogAndLosesNothingAcknowledged() throws Exception {
+    @AfterEach
+    void restoreTheLinkedSetting() {
+        if (linkedBefore == null) {
+            System.clearProperty(IoUringProvider.LINKED_PROPERTY);
+        } else {
+            System.setProperty(IoUringProvider.LINKED_PROPERTY, linkedBefore);
+        }
+    }
+
+    static Stream<Arguments> submissions() {
+        return Stream.of(Arguments.of("every-append", true), Arguments.of("group-commit", true),
+                Arguments.of("every-append", false), Arguments.of("group-commit", false));
+    }
+
+    @ParameterizedTest(name = "{0}, linked {1}")
+    @MethodSource("submissions")
+    void aWriteCompletionWithAnErrorFailsTheLogAndLosesNothingAcknowledged(String policy, boolean linked)
+            throws Exception {
+        failTheNextSubmission(policy, linked, null, "EBADF", "io_uring write");
+    }
+
+    @ParameterizedTest(name = "{0}, linked {1}")
+    @MethodSource("submissions")
+    void anFdatasyncCompletionWithAnErrorFailsTheLogAndLosesNothingAcknowledged(String policy, boolean linked)
+            throws Exception {
+        failTheNextSubmission(policy, linked, Path.of("/dev/null"), "EINVAL", "io_uring fdatasync");
+    }
+
+    /**
+     * Acknowledges 20 records, replaces the io_uring descriptor by {@code replacement} opened
+     * write-only (or the segment itself read-only when null), and checks the next durable append fails
+     * with {@code errno} in a message starting {@code what}.
+     */
+    private void failTheNextSubmission(String policy, boolean linked, Path replacement, String errno, String what)
+            throws Exception {
+        System.setProperty(IoUringProvider.LINKED_PROPERTY, Boolean.toString(linked));
         var options = WalOptions.builder().ioBackend(WalIoBackend.IO_URING).segmentSize(1024 * 1024).maxRecordSize(8192)
-                .syncPolicy(SyncPolicy.everyAppend()).build();
+                .syncPolicy(policy.equals("every-append") ? SyncPolicy.everyAppend() : SyncPolicy.groupCommit()).build();
         var acknowledged = new ArrayList<String>();
         try (var wal = WriteAheadLog.open(dir, options)) {
             for (int i = 0; i < 20; i++) {
@@ -57,14 +106,15 @@ class IoUringCompletionErrorTest {
                 acknowledged.add(record);
             }
             var segment = wal.segmentFile(wal.writtenPosition() - 1);
-            int replaced = replaceWriteDescriptorsWithReadOnly(segment);
+            int replaced = replaceWriteDescriptors(segment, replacement);
             assertThat(replaced).as("io_uring write descriptors of %s", segment).isEqualTo(1);
 
             assertThatThrownBy(() -> wal.appendDurable("never acknowledged".getBytes(StandardCharsets.UTF_8))
-                    .get(10, TimeUnit.SECONDS)).hasStackTraceContaining("EBADF")
+                    .get(10, TimeUnit.SECONDS)).hasStackTraceContaining(errno)
                     .hasStackTraceContaining(segment.toString());
             assertThat(wal.isFailed()).isTrue();
-            assertThat(wal.failure()).get(InstanceOfAssertFactories.THROWABLE).hasMessageContaining("io_uring write");
+            assertThat(wal.failure()).get(InstanceOfAssertFactories.THROWABLE).hasMessageContaining(what)
+                    .hasMessageContaining(errno);
             assertThatThrownBy(() -> wal.appendDurable("after the failure".getBytes(StandardCharsets.UTF_8))
                     .get(10, TimeUnit.SECONDS)).isInstanceOfAny(WalFailedException.class, ExecutionException.class);
         }
@@ -84,8 +134,12 @@ class IoUringCompletionErrorTest {
         return out;
     }
 
-    /** dup3s a read-only descriptor of {@code file} over each write-only descriptor of it in this process. */
-    private static int replaceWriteDescriptorsWithReadOnly(Path file) throws IOException {
+    /**
+     * dup3s a descriptor over each write-only descriptor of {@code file} in this process (the io_uring
+     * writer's; the log's channel is O_RDWR): of {@code replacement} opened write-only, or of
+     * {@code file} itself opened read-only when {@code replacement} is null.
+     */
+    private static int replaceWriteDescriptors(Path file, Path replacement) throws IOException {
         var target = file.toRealPath();
         int replaced = 0;
         try (var fds = Files.list(Path.of("/proc/self/fd")); var arena = Arena.ofConfined()) {
@@ -106,11 +160,12 @@ class IoUringCompletionErrorTest {
                 if ((flags & 3) != 1) {
                     continue; // O_RDWR: the log's channel; only the io_uring descriptor is O_WRONLY
                 }
-                long readOnly = IoUring.syscall(SYS_OPENAT, -100, arena.allocateFrom(target.toString()).address(),
-                        O_CLOEXEC, 0, 0, 0);
-                assertThat(readOnly).as("openat read-only").isNotNegative();
-                assertThat(IoUring.syscall(SYS_DUP3, readOnly, fd, O_CLOEXEC, 0, 0, 0)).as("dup3").isEqualTo(fd);
-                IoUring.syscall(SYS_CLOSE, readOnly, 0, 0, 0, 0, 0);
+                var path = replacement == null ? target : replacement;
+                long other = IoUring.syscall(SYS_OPENAT, -100, arena.allocateFrom(path.toString()).address(),
+                        (replacement == null ? 0 : O_WRONLY) | O_CLOEXEC, 0, 0, 0);
+                assertThat(other).as("openat %s", path).isNotNegative();
+                assertThat(IoUring.syscall(SYS_DUP3, other, fd, O_CLOEXEC, 0, 0, 0)).as("dup3").isEqualTo(fd);
+                IoUring.syscall(SYS_CLOSE, other, 0, 0, 0, 0, 0);
                 replaced++;
             }
         }
