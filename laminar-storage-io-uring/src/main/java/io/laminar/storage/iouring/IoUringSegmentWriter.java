@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
  * Writes one WAL segment through io_uring, on the calling thread (no thread of its own):
  * <ul>
  *   <li>{@link #writeAndSync} (the log's group commit and its every-append syncs): the batch's writes
- *       ({@code IORING_OP_WRITE}, or {@code IORING_OP_WRITE_FIXED} from the registered write buffer)
+ *       ({@code IORING_OP_WRITE}, or {@code IORING_OP_WRITE_FIXED} from the write buffer where it is
+ *       registered, see {@link #writesFrom})
  *       and an {@code IORING_OP_FSYNC} with {@code IORING_FSYNC_DATASYNC}, linked in that order with
  *       {@code IOSQE_IO_LINK}, submitted and reaped with one {@code io_uring_enter}. The kernel starts
  *       the fdatasync only after every write completed in full.</li>
@@ -107,7 +108,8 @@ final class IoUringSegmentWriter implements SegmentWriter {
 
     /**
      * Registers the log's write buffer with the ring of linked batches, so that their writes go out as
-     * {@code IORING_OP_WRITE_FIXED}; unless {@link IoUringProvider.Tuning#fixedBuffers()} is off. If the
+     * {@code IORING_OP_WRITE_FIXED}, where {@link IoUringProvider.Tuning#fixedBuffers()} is on (it is
+     * off by default: no gain measured for writes into the page cache). If the
      * kernel refuses (the locked-memory limit, {@code ulimit -l}, is below the buffer's size on kernels
      * that count pinned pages), the writes stay plain {@code IORING_OP_WRITE}: said once at DEBUG.
      */

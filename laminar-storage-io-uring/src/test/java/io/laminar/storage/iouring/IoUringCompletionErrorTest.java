@@ -53,39 +53,48 @@ class IoUringCompletionErrorTest {
     Path dir;
 
     private String linkedBefore;
+    private String fixedBefore;
 
     @BeforeEach
     void ioUringRunsHere() {
         IoUringAvailable.assumeAvailable();
         linkedBefore = System.getProperty(IoUringProvider.LINKED_PROPERTY);
+        fixedBefore = System.getProperty(IoUringProvider.FIXED_BUFFERS_PROPERTY);
     }
 
     @AfterEach
-    void restoreTheLinkedSetting() {
-        if (linkedBefore == null) {
-            System.clearProperty(IoUringProvider.LINKED_PROPERTY);
+    void restoreTheSettings() {
+        restore(IoUringProvider.LINKED_PROPERTY, linkedBefore);
+        restore(IoUringProvider.FIXED_BUFFERS_PROPERTY, fixedBefore);
+    }
+
+    private static void restore(String property, String value) {
+        if (value == null) {
+            System.clearProperty(property);
         } else {
-            System.setProperty(IoUringProvider.LINKED_PROPERTY, linkedBefore);
+            System.setProperty(property, value);
         }
     }
 
+    /** Sync policy, linked write + fdatasync, registered write buffer (WRITE_FIXED). */
     static Stream<Arguments> submissions() {
-        return Stream.of(Arguments.of("every-append", true), Arguments.of("group-commit", true),
-                Arguments.of("every-append", false), Arguments.of("group-commit", false));
+        return Stream.of(Arguments.of("every-append", true, false), Arguments.of("group-commit", true, false),
+                Arguments.of("every-append", true, true), Arguments.of("group-commit", true, true),
+                Arguments.of("every-append", false, false), Arguments.of("group-commit", false, false));
     }
 
-    @ParameterizedTest(name = "{0}, linked {1}")
+    @ParameterizedTest(name = "{0}, linked {1}, fixed buffer {2}")
     @MethodSource("submissions")
-    void aWriteCompletionWithAnErrorFailsTheLogAndLosesNothingAcknowledged(String policy, boolean linked)
-            throws Exception {
-        failTheNextSubmission(policy, linked, null, "EBADF", "io_uring write");
+    void aWriteCompletionWithAnErrorFailsTheLogAndLosesNothingAcknowledged(String policy, boolean linked,
+            boolean fixed) throws Exception {
+        failTheNextSubmission(policy, linked, fixed, null, "EBADF", "io_uring write");
     }
 
-    @ParameterizedTest(name = "{0}, linked {1}")
+    @ParameterizedTest(name = "{0}, linked {1}, fixed buffer {2}")
     @MethodSource("submissions")
-    void anFdatasyncCompletionWithAnErrorFailsTheLogAndLosesNothingAcknowledged(String policy, boolean linked)
-            throws Exception {
-        failTheNextSubmission(policy, linked, Path.of("/dev/null"), "EINVAL", "io_uring fdatasync");
+    void anFdatasyncCompletionWithAnErrorFailsTheLogAndLosesNothingAcknowledged(String policy, boolean linked,
+            boolean fixed) throws Exception {
+        failTheNextSubmission(policy, linked, fixed, Path.of("/dev/null"), "EINVAL", "io_uring fdatasync");
     }
 
     /**
@@ -93,9 +102,10 @@ class IoUringCompletionErrorTest {
      * write-only (or the segment itself read-only when null), and checks the next durable append fails
      * with {@code errno} in a message starting {@code what}.
      */
-    private void failTheNextSubmission(String policy, boolean linked, Path replacement, String errno, String what)
-            throws Exception {
+    private void failTheNextSubmission(String policy, boolean linked, boolean fixed, Path replacement, String errno,
+            String what) throws Exception {
         System.setProperty(IoUringProvider.LINKED_PROPERTY, Boolean.toString(linked));
+        System.setProperty(IoUringProvider.FIXED_BUFFERS_PROPERTY, Boolean.toString(fixed));
         var options = WalOptions.builder().ioBackend(WalIoBackend.IO_URING).segmentSize(1024 * 1024).maxRecordSize(8192)
                 .syncPolicy(policy.equals("every-append") ? SyncPolicy.everyAppend() : SyncPolicy.groupCommit()).build();
         var acknowledged = new ArrayList<String>();

@@ -33,16 +33,32 @@ class IoUringInteropTest {
 
     static Stream<Arguments> writerAndReader() {
         return Stream.of(
-                Arguments.of(WalIoBackend.IO_URING, WalIoBackend.FILE_CHANNEL),
-                Arguments.of(WalIoBackend.FILE_CHANNEL, WalIoBackend.IO_URING),
-                Arguments.of(WalIoBackend.IO_URING, WalIoBackend.DIRECT_OR_FALLBACK),
-                Arguments.of(WalIoBackend.DIRECT_OR_FALLBACK, WalIoBackend.IO_URING));
+                Arguments.of(WalIoBackend.IO_URING, WalIoBackend.FILE_CHANNEL, false),
+                Arguments.of(WalIoBackend.FILE_CHANNEL, WalIoBackend.IO_URING, false),
+                Arguments.of(WalIoBackend.IO_URING, WalIoBackend.DIRECT_OR_FALLBACK, false),
+                Arguments.of(WalIoBackend.DIRECT_OR_FALLBACK, WalIoBackend.IO_URING, false),
+                Arguments.of(WalIoBackend.IO_URING, WalIoBackend.FILE_CHANNEL, true),
+                Arguments.of(WalIoBackend.FILE_CHANNEL, WalIoBackend.IO_URING, true));
     }
 
-    @ParameterizedTest(name = "written with {0}, opened with {1}")
+    @ParameterizedTest(name = "written with {0}, opened with {1}, io_uring from a registered buffer {2}")
     @MethodSource("writerAndReader")
-    void aLogWrittenWithOneBackendOpensAndContinuesWithTheOther(WalIoBackend writer, WalIoBackend reader)
-            throws Exception {
+    void aLogWrittenWithOneBackendOpensAndContinuesWithTheOther(WalIoBackend writer, WalIoBackend reader,
+            boolean fixedBuffer) throws Exception {
+        String before = System.getProperty(IoUringProvider.FIXED_BUFFERS_PROPERTY);
+        System.setProperty(IoUringProvider.FIXED_BUFFERS_PROPERTY, Boolean.toString(fixedBuffer));
+        try {
+            writeReadAndContinue(writer, reader);
+        } finally {
+            if (before == null) {
+                System.clearProperty(IoUringProvider.FIXED_BUFFERS_PROPERTY);
+            } else {
+                System.setProperty(IoUringProvider.FIXED_BUFFERS_PROPERTY, before);
+            }
+        }
+    }
+
+    private void writeReadAndContinue(WalIoBackend writer, WalIoBackend reader) throws Exception {
         var random = new Random(7);
         var expected = new ArrayList<byte[]>();
         try (var wal = WriteAheadLog.open(dir, BackendInterop.smallSegments(writer).build())) {

@@ -7,6 +7,7 @@ import java.util.Arrays;
  *
  * <pre>
  * java -jar laminar-storage-benchmarks.jar wal [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
+ * java -jar laminar-storage-benchmarks.jar wal-syscalls [--backend B] [--policy P] [--writers N] [--records N]
  * java -jar laminar-storage-benchmarks.jar percore [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
  * java -jar laminar-storage-benchmarks.jar checkpoint [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
  * java -jar laminar-storage-benchmarks.jar s3 [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
@@ -26,6 +27,7 @@ public final class BenchMain {
         var rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "wal" -> System.exit(WalSuite.run(rest));
+            case "wal-syscalls" -> System.exit(WalSyscalls.run(rest));
             case "percore" -> System.exit(PerCoreSuite.run(rest));
             case "checkpoint" -> System.exit(CheckpointSuite.run(rest));
             case "s3" -> System.exit(S3Suite.run(rest));
@@ -51,6 +53,11 @@ public final class BenchMain {
                       --dir DIR    where benchmark files go (default: a temp dir under java.io.tmpdir);
                                    must be a real disk, not tmpfs; always deleted afterwards
                       --scenario   run only this scenario (repeatable): %s
+                  java -jar laminar-storage-benchmarks.jar wal-syscalls [--backend B] [--policy group-commit|every-append]
+                                                                        [--writers N] [--records N] [--dir DIR]
+                      N writers x N durable 128 B appends through one WAL (default: file-channel, group-commit,
+                      8 x 1000), printing the records and fdatasyncs: run it under strace -f -c to count the
+                      system calls per record and per fdatasync
                   java -jar laminar-storage-benchmarks.jar percore [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
                       the per-core suite: Ring 0 puts with the changelog drainer, per-core WAL and group commit
                       --quick      smoke run, under two minutes (default: about five minutes)
