@@ -20,11 +20,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -242,13 +242,6 @@ final class CheckpointCommand implements Runnable {
 
     // ---- verify ---------------------------------------------------------------------------------
 
-    static final class Which {
-        @Parameters(paramLabel = "ID", description = "The checkpoint to verify (default: the newest).")
-        Long id;
-        @Option(names = "--all", description = "Verify every checkpoint in the store.")
-        boolean all;
-    }
-
     @Command(name = "verify", mixinStandardHelpOptions = true,
             description = {"Download and check every file a checkpoint references: its size and CRC32C as the manifest "
                     + "records them, and that each state file parses (header, core, every entry). The manifest's own "
@@ -260,25 +253,37 @@ final class CheckpointCommand implements Runnable {
     static final class Verify implements Callable<Integer> {
         @Mixin
         StoreParameter store;
-        @ArgGroup(exclusive = true)
-        Which which = new Which();
+        // Not an exclusive @ArgGroup: picocli 4.7 never matches a positional parameter inside a
+        // group after one outside it (`verify STORE 42` was "Unmatched argument"), so the two are
+        // plain and call() refuses both at once, as a usage error.
+        @Parameters(index = "1", arity = "0..1", paramLabel = "ID",
+                description = "The checkpoint to verify (default: the newest).")
+        Long id;
+        @Option(names = "--all", description = "Verify every checkpoint in the store.")
+        boolean all;
         @Mixin
         OutputOptions output;
+        @Spec
+        CommandSpec spec;
 
         @Override
         public Integer call() throws IOException {
+            if (id != null && all) {
+                throw new ParameterException(spec.commandLine(),
+                        "Error: ID, --all are mutually exclusive (specify only one)");
+            }
             return store.read((s, out) -> {
                 boolean damaged = false;
                 var results = new ArrayList<Map<String, Object>>();
                 List<Long> ids;
-                if (which != null && which.id != null) {
-                    ids = List.of(which.id);
+                if (id != null) {
+                    ids = List.of(id);
                 } else {
-                    var all = ids(s);
-                    if (all.isEmpty()) {
+                    var every = ids(s);
+                    if (every.isEmpty()) {
                         throw new CliException("the store " + s + " holds no checkpoint");
                     }
-                    ids = which != null && which.all ? all : List.of(all.get(all.size() - 1));
+                    ids = all ? every : List.of(every.get(every.size() - 1));
                 }
                 var loaded = new ArrayList<Loaded>();
                 long total = 0;
