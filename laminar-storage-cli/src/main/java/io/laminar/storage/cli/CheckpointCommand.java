@@ -10,7 +10,6 @@ import io.laminar.storage.store.StateFileRef;
 import io.laminar.storage.store.VerifyingInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintWriter;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -21,11 +20,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -135,19 +134,16 @@ final class CheckpointCommand implements Runnable {
             footer = {"", "Examples:", "  laminar checkpoint ls /var/lib/orders/checkpoints",
                     "  AWS_PROFILE=ops laminar checkpoint ls s3://my-checkpoints/orders/ --json"})
     static final class Ls implements Callable<Integer> {
-        @Parameters(paramLabel = "STORE")
-        String store;
         @Mixin
-        StoreOptions options;
+        StoreParameter store;
         @Mixin
         OutputOptions output;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = output.out();
-            boolean damaged = false;
-            var list = new ArrayList<Map<String, Object>>();
-            try (var s = options.openReadOnly(store)) {
+            return store.read((s, out) -> {
+                boolean damaged = false;
+                var list = new ArrayList<Map<String, Object>>();
                 var ids = ids(s);
                 if (!output.json) {
                     out.printf("%d checkpoint%s in %s%n", ids.size(), Output.plural(ids.size()), s);
@@ -180,9 +176,8 @@ final class CheckpointCommand implements Runnable {
                 if (output.json) {
                     Output.printJson(out, Map.of("store", s.toString(), "checkpoints", list));
                 }
-            }
-            out.flush();
-            return damaged ? LaminarCli.EXIT_DAMAGE : LaminarCli.EXIT_CLEAN;
+                return damaged ? LaminarCli.EXIT_DAMAGE : LaminarCli.EXIT_CLEAN;
+            });
         }
     }
 
@@ -193,19 +188,16 @@ final class CheckpointCommand implements Runnable {
                     + "of state files, every file with size and CRC32C.", "Read-only.", StoreOptions.HELP},
             footer = {"", "Example:", "  laminar checkpoint show /var/lib/orders/checkpoints 42 --json"})
     static final class Show implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "STORE")
-        String store;
+        @Mixin
+        StoreParameter store;
         @Parameters(index = "1", paramLabel = "ID")
         long id;
-        @Mixin
-        StoreOptions options;
         @Mixin
         OutputOptions output;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = output.out();
-            try (var s = options.openReadOnly(store)) {
+            return store.read((s, out) -> {
                 var m = load(s, id).manifestOrFail();
                 var sources = new TreeMap<String, Object>();
                 m.sources().forEach((k, v) -> sources.put(k, Map.of("offsets", new TreeMap<>(v.offsets()),
@@ -243,20 +235,12 @@ final class CheckpointCommand implements Runnable {
                         out.printf("  %s  %d bytes  crc32c %s%n", f.path(), f.size(), f.crc32c());
                     }
                 }
-            }
-            out.flush();
-            return LaminarCli.EXIT_CLEAN;
+                return LaminarCli.EXIT_CLEAN;
+            });
         }
     }
 
     // ---- verify ---------------------------------------------------------------------------------
-
-    static final class Which {
-        @Parameters(paramLabel = "ID", description = "The checkpoint to verify (default: the newest).")
-        Long id;
-        @Option(names = "--all", description = "Verify every checkpoint in the store.")
-        boolean all;
-    }
 
     @Command(name = "verify", mixinStandardHelpOptions = true,
             description = {"Download and check every file a checkpoint references: its size and CRC32C as the manifest "
@@ -267,30 +251,39 @@ final class CheckpointCommand implements Runnable {
                     "  laminar checkpoint verify s3://my-checkpoints/orders/ --all --endpoint http://127.0.0.1:9000",
                     "", "Exit codes: 0 clean, 1 damage found (the file is named), 2 usage or access error."})
     static final class Verify implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "STORE")
-        String store;
-        @ArgGroup(exclusive = true)
-        Which which = new Which();
         @Mixin
-        StoreOptions options;
+        StoreParameter store;
+        // Not an exclusive @ArgGroup: picocli 4.7 never matches a positional parameter inside a
+        // group after one outside it (`verify STORE 42` was "Unmatched argument"), so the two are
+        // plain and call() refuses both at once, as a usage error.
+        @Parameters(index = "1", arity = "0..1", paramLabel = "ID",
+                description = "The checkpoint to verify (default: the newest).")
+        Long id;
+        @Option(names = "--all", description = "Verify every checkpoint in the store.")
+        boolean all;
         @Mixin
         OutputOptions output;
+        @Spec
+        CommandSpec spec;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = output.out();
-            boolean damaged = false;
-            var results = new ArrayList<Map<String, Object>>();
-            try (var s = options.openReadOnly(store)) {
+            if (id != null && all) {
+                throw new ParameterException(spec.commandLine(),
+                        "Error: ID, --all are mutually exclusive (specify only one)");
+            }
+            return store.read((s, out) -> {
+                boolean damaged = false;
+                var results = new ArrayList<Map<String, Object>>();
                 List<Long> ids;
-                if (which != null && which.id != null) {
-                    ids = List.of(which.id);
+                if (id != null) {
+                    ids = List.of(id);
                 } else {
-                    var all = ids(s);
-                    if (all.isEmpty()) {
+                    var every = ids(s);
+                    if (every.isEmpty()) {
                         throw new CliException("the store " + s + " holds no checkpoint");
                     }
-                    ids = which != null && which.all ? all : List.of(all.get(all.size() - 1));
+                    ids = all ? every : List.of(every.get(every.size() - 1));
                 }
                 var loaded = new ArrayList<Loaded>();
                 long total = 0;
@@ -358,9 +351,8 @@ final class CheckpointCommand implements Runnable {
                     }
                     out.println(damaged ? "damage found" : "all verified");
                 }
-            }
-            out.flush();
-            return damaged ? LaminarCli.EXIT_DAMAGE : LaminarCli.EXIT_CLEAN;
+                return damaged ? LaminarCli.EXIT_DAMAGE : LaminarCli.EXIT_CLEAN;
+            });
         }
 
         /** "" if the file is fine, else what is wrong with it. Access errors end the command. */
@@ -432,21 +424,18 @@ final class CheckpointCommand implements Runnable {
                     + "with bytes.", "Read-only.", StoreOptions.HELP},
             footer = {"", "Example:", "  laminar checkpoint diff /var/lib/orders/checkpoints 41 42"})
     static final class Diff implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "STORE")
-        String store;
+        @Mixin
+        StoreParameter store;
         @Parameters(index = "1", paramLabel = "ID1")
         long id1;
         @Parameters(index = "2", paramLabel = "ID2")
         long id2;
         @Mixin
-        StoreOptions options;
-        @Mixin
         OutputOptions output;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = output.out();
-            try (var s = options.openReadOnly(store)) {
+            return store.read((s, out) -> {
                 var a = load(s, id1);
                 var b = load(s, id2);
                 var before = new TreeMap<String, StateFileRef>();
@@ -476,9 +465,8 @@ final class CheckpointCommand implements Runnable {
                         }
                     });
                 }
-            }
-            out.flush();
-            return LaminarCli.EXIT_CLEAN;
+                return LaminarCli.EXIT_CLEAN;
+            });
         }
     }
 
@@ -492,42 +480,34 @@ final class CheckpointCommand implements Runnable {
             footer = {"", "Examples:", "  laminar checkpoint history /var/lib/orders/checkpoints --html history.html",
                     "  laminar checkpoint history s3://my-checkpoints/orders/ --html /tmp/orders-history.html"})
     static final class History implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "STORE")
-        String store;
+        @Mixin
+        StoreParameter store;
         @Option(names = "--html", paramLabel = "FILE", required = true, description = "The HTML file to write.")
         java.nio.file.Path html;
-        @Mixin
-        StoreOptions options;
-        @Spec
-        CommandSpec spec;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = spec.commandLine().getOut();
-            boolean damaged = false;
-            var loaded = new ArrayList<Loaded>();
-            String name;
-            try (var s = options.openReadOnly(store)) {
-                name = s.toString();
+            return store.read((s, out) -> {
+                boolean damaged = false;
+                var loaded = new ArrayList<Loaded>();
                 for (long id : ids(s)) {
                     var l = load(s, id);
                     damaged |= l.manifest() == null;
                     loaded.add(l);
                 }
-            }
-            var page = HistoryPage.render(name, loaded);
-            try {
-                var parent = html.toAbsolutePath().getParent();
-                if (parent != null) {
-                    java.nio.file.Files.createDirectories(parent);
+                var page = HistoryPage.render(s.toString(), loaded);
+                try {
+                    var parent = html.toAbsolutePath().getParent();
+                    if (parent != null) {
+                        java.nio.file.Files.createDirectories(parent);
+                    }
+                    java.nio.file.Files.writeString(html, page, java.nio.charset.StandardCharsets.UTF_8);
+                } catch (IOException e) {
+                    throw new CliException("cannot write " + html + ": " + LaminarCli.message(e), e);
                 }
-                java.nio.file.Files.writeString(html, page, java.nio.charset.StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new CliException("cannot write " + html + ": " + LaminarCli.message(e), e);
-            }
-            out.printf("wrote %s: %d checkpoints%s%n", html, loaded.size(), damaged ? " (some CORRUPT)" : "");
-            out.flush();
-            return damaged ? LaminarCli.EXIT_DAMAGE : LaminarCli.EXIT_CLEAN;
+                out.printf("wrote %s: %d checkpoints%s%n", html, loaded.size(), damaged ? " (some CORRUPT)" : "");
+                return damaged ? LaminarCli.EXIT_DAMAGE : LaminarCli.EXIT_CLEAN;
+            });
         }
     }
 }

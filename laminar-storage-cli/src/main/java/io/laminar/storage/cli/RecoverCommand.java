@@ -6,7 +6,6 @@ import io.laminar.storage.checkpoint.RecoveryManager;
 import io.laminar.storage.percore.PerCoreWalView;
 import io.laminar.storage.store.CheckpointStore;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -50,8 +49,7 @@ final class RecoverCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        PrintWriter out = output.out();
-        try (var s = options.openReadOnly(store)) {
+        return options.read(store, output.out(), (s, out) -> {
             RecoveredState recovered;
             try {
                 var listed = StateCommand.ListedStore.now(s); // before the WAL is inspected
@@ -63,7 +61,6 @@ final class RecoverCommand implements Callable<Integer> {
                 } else {
                     out.println("recovery would fail: " + e.getMessage());
                 }
-                out.flush();
                 return LaminarCli.EXIT_DAMAGE;
             }
             var report = recovered.report();
@@ -107,9 +104,8 @@ final class RecoverCommand implements Callable<Integer> {
                             keys.get(core));
                 }
             }
-            out.flush();
             return report.skipped().isEmpty() ? LaminarCli.EXIT_CLEAN : LaminarCli.EXIT_DAMAGE;
-        }
+        });
     }
 
     /** For a WAL directory with no log yet: as many cores as the newest readable checkpoint has. */

@@ -10,7 +10,6 @@ import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.StateFileRef;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -124,22 +123,19 @@ final class StateCommand implements Runnable {
                     "  laminar state get s3://my-checkpoints/orders/ 0a1b2c --hex --checkpoint 42",
                     "", "Exit codes: 0 found or not (see the output), 1 recovery would fail, 2 usage or access error."})
     static final class Get implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "STORE")
-        String store;
+        @Mixin
+        StoreParameter store;
         @Parameters(index = "1", paramLabel = "KEY")
         String key;
         @Mixin
         Source source;
         @Mixin
-        StoreOptions options;
-        @Mixin
         OutputOptions output;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = output.out();
             var k = source.bytes(key);
-            try (var s = options.openReadOnly(store)) {
+            return store.read((s, out) -> {
                 var recovered = source.recover(s);
                 byte[] value = null;
                 int core = -1;
@@ -163,9 +159,8 @@ final class StateCommand implements Runnable {
                     out.printf("%s = %s  (core %d; %s)%n", Output.display(k), Output.display(value), core,
                             source.describe(recovered));
                 }
-            }
-            out.flush();
-            return LaminarCli.EXIT_CLEAN;
+                return LaminarCli.EXIT_CLEAN;
+            });
         }
     }
 
@@ -175,8 +170,8 @@ final class StateCommand implements Runnable {
             footer = {"", "Examples:", "  laminar state scan /var/lib/orders/checkpoints --prefix order- --limit 20",
                     "  laminar state scan /var/lib/orders/checkpoints --dir /var/lib/orders/wal --json"})
     static final class Scan implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "STORE")
-        String store;
+        @Mixin
+        StoreParameter store;
         @Option(names = "--prefix", paramLabel = "P", description = "Only keys that start with P.")
         String prefix;
         @Option(names = "--limit", paramLabel = "N", defaultValue = "100",
@@ -185,15 +180,12 @@ final class StateCommand implements Runnable {
         @Mixin
         Source source;
         @Mixin
-        StoreOptions options;
-        @Mixin
         OutputOptions output;
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = output.out();
             var p = prefix == null ? new byte[0] : source.bytes(prefix);
-            try (var s = options.openReadOnly(store)) {
+            return store.read((s, out) -> {
                 var recovered = source.recover(s);
                 record Hit(StateEntry entry, int core) {
                 }
@@ -234,9 +226,8 @@ final class StateCommand implements Runnable {
                         out.printf("... %d more (raise --limit)%n", hits.size() - limit);
                     }
                 }
-            }
-            out.flush();
-            return LaminarCli.EXIT_CLEAN;
+                return LaminarCli.EXIT_CLEAN;
+            });
         }
     }
 

@@ -66,8 +66,12 @@ final class StoreCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            PrintWriter out = output.out();
-            try (var src = options.openReadOnly(source); var dst = options.openWritable(target)) {
+            return options.read(source, output.out(), this::copyTo);
+        }
+
+        /** Copies the checkpoint from the open SRC to DST, which it opens (and closes). */
+        private int copyTo(CheckpointStore src, PrintWriter out) throws IOException {
+            try (var dst = options.openWritable(target)) {
                 var manifest = pick(src);
                 long checkpoint = manifest.checkpointId();
                 var copied = new ArrayList<StateFileRef>();
@@ -123,7 +127,6 @@ final class StoreCommand implements Runnable {
                             existed ? "already there" : "published");
                 }
             }
-            out.flush();
             return LaminarCli.EXIT_CLEAN;
         }
 

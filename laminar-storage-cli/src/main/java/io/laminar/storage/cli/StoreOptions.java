@@ -5,6 +5,7 @@ import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.FileSystemCheckpointStore;
 import io.laminar.storage.store.s3.S3CheckpointStore;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -19,8 +20,19 @@ import software.amazon.awssdk.services.s3.S3Client;
  * How to reach a STORE: a checkpoint store directory, or {@code s3://bucket/prefix} with the AWS
  * SDK's default credential chain (environment, profile, ...) and region, and optionally an
  * endpoint of an S3-compatible server. Credentials are never printed.
+ *
+ * <p>A picocli mixin ({@code --endpoint}, {@code --region}): a command that takes STORE as its first
+ * parameter mixes in {@link StoreParameter}, which holds one of these; {@code recover} and
+ * {@code store copy} name their stores otherwise and mix this in directly.
  */
 final class StoreOptions {
+
+    /** What a read-only command does with its open store. */
+    @FunctionalInterface
+    interface StoreWork {
+        /** Does the command's work on {@code store}, printing to {@code out}; returns the exit code. */
+        int run(CheckpointStore store, PrintWriter out) throws IOException;
+    }
 
     static final String HELP = "STORE: a checkpoint store directory or s3://bucket/prefix. For S3 the credentials "
             + "and region come from the AWS SDK's default chain (environment, ~/.aws profiles) and --endpoint names an "
@@ -32,6 +44,21 @@ final class StoreOptions {
 
     @Option(names = "--region", paramLabel = "REGION", description = "AWS region (default: the SDK's region chain).")
     String region;
+
+    /**
+     * The one way a read-only command uses its store: opens {@code spec} read-only, runs
+     * {@code work}, closes the store, flushes {@code out} and returns {@code work}'s exit code. An
+     * exception (a {@link CliException} or an I/O error) passes through after the store is closed,
+     * for the tool's exception handler to print.
+     */
+    int read(String spec, PrintWriter out, StoreWork work) throws IOException {
+        int exit;
+        try (var store = openReadOnly(spec)) {
+            exit = work.run(store, out);
+        }
+        out.flush();
+        return exit;
+    }
 
     /** Opens {@code spec} for reading only. */
     CheckpointStore openReadOnly(String spec) {

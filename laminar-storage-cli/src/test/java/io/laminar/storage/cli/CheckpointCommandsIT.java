@@ -82,6 +82,27 @@ class CheckpointCommandsIT extends RuntimeDataIT {
     }
 
     @Test
+    void verifyChecksOnlyTheCheckpointItIsGiven() throws Exception {
+        var copy = copyOfStore();
+        var diff = RecoverCommandIT.JSON.readTree(Cli.run("checkpoint", "diff", copy.toString(), ids.get(0).toString(),
+                ids.get(1).toString(), "--json").out());
+        var onlyInNewest = copy.resolve("state").resolve(diff.get("added").get(0).get("path").asString());
+        WalCommandsIT.flip(onlyInNewest, Files.size(onlyInNewest) / 2);
+
+        var older = Cli.run("checkpoint", "verify", copy.toString(), ids.get(0).toString());
+        assertThat(older.exit()).as(older.toString()).isZero();
+        assertThat(older.out()).contains("checkpoint " + ids.get(0) + ": OK", "all verified")
+                .doesNotContain("checkpoint " + ids.get(1));
+        var newest = Cli.run("checkpoint", "verify", copy.toString(), ids.get(1).toString(), "--json");
+        assertThat(newest.exit()).as(newest.toString()).isEqualTo(1);
+        assertThat(newest.out()).contains("\"damaged\" : true", onlyInNewest.getFileName().toString());
+
+        var both = Cli.run("checkpoint", "verify", copy.toString(), ids.get(0).toString(), "--all");
+        assertThat(both.exit()).as(both.toString()).isEqualTo(2);
+        assertThat(both.err()).contains("ID, --all are mutually exclusive", "Usage: laminar checkpoint verify");
+    }
+
+    @Test
     void verifyNamesADamagedStateFile() throws Exception {
         var copy = copyOfStore();
         Path victim;

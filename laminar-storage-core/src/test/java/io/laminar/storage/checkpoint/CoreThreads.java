@@ -125,6 +125,18 @@ final class CoreThreads implements AutoCloseable {
         drainer.changelog(core).whenDurable(change).join();
     }
 
+    /**
+     * Stops every core thread from calling {@code pollCheckpoint} (so none writes a barrier) and
+     * returns once none can still be inside a call that began before: each thread has since run a
+     * task (an uncounted no-op), and reads the flag afresh after it. {@code polling = true} resumes.
+     */
+    void stopPolling() {
+        polling = false;
+        for (int core = 0; core < stores.length; core++) {
+            run(core, store -> null, false).join();
+        }
+    }
+
     /** The state of a core, read on its thread. */
     StateSnapshot state(int core) {
         return run(core, ChangelogAwareStateStore::snapshot, false).join();

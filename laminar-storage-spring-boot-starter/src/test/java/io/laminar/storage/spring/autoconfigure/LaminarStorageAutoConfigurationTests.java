@@ -51,9 +51,7 @@ class LaminarStorageAutoConfigurationTests {
 
     /** Two cores and small segments keep each context quick; the defaults test uses neither. */
     private ApplicationContextRunner runner() {
-        return new ApplicationContextRunner()
-                .withConfiguration(AutoConfigurations.of(LaminarStorageAutoConfiguration.class))
-                .withPropertyValues(QuickStorage.properties(this.dir));
+        return QuickStorage.runner(this.dir);
     }
 
     @Test
@@ -353,11 +351,7 @@ class LaminarStorageAutoConfigurationTests {
     // ---- helpers --------------------------------------------------------------------------------
 
     static void put(LaminarRuntime runtime, String key, String value) throws Exception {
-        var bytes = key.getBytes(StandardCharsets.UTF_8);
-        runtime.submitDurable(runtime.coreOf(bytes), context -> {
-            context.store().put(bytes, value.getBytes(StandardCharsets.UTF_8));
-            return null;
-        }).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        QuickStorage.putDurably(runtime, key, value.getBytes(StandardCharsets.UTF_8));
     }
 
     static String get(LaminarRuntime runtime, String key) throws Exception {

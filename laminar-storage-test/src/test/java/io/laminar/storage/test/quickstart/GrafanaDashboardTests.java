@@ -112,7 +112,11 @@ class GrafanaDashboardTests {
                 "laminar_storage_wal_fsync_seconds_bucket", "laminar_storage_wal_fsync_records_total",
                 "laminar_storage_checkpoint_duration_seconds_bucket", "laminar_storage_checkpoint_age_seconds",
                 "laminar_storage_checkpoint_size_bytes", "laminar_storage_recovery_duration_seconds",
-                "laminar_storage_changelog_backpressure_seconds");
+                "laminar_storage_changelog_backpressure_seconds", "laminar_storage_wal_io_backend_logs",
+                "laminar_storage_wal_torn_tail_repairs_total", "laminar_storage_checkpoints_in_progress_checkpoints",
+                "laminar_storage_recovery_active_recoveries", "laminar_storage_recovery_progress_bytes",
+                "laminar_storage_recovery_progress_files", "laminar_storage_recovery_progress_rate_bytes",
+                "laminar_storage_recovery_progress_eta_seconds");
         assertThat(dashboard.get("uid").asString()).isEqualTo("laminar-storage");
         for (var panel : dashboard.get("panels")) {
             assertThat(panel.get("title").asString()).as("panel title").isNotBlank();

@@ -7,12 +7,8 @@ import io.laminar.storage.checkpoint.RecoveryProgress;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.spring.actuate.LaminarStorageHealthIndicator;
 import io.laminar.storage.spring.actuate.RecoveryProgressTracker;
-import io.laminar.storage.spring.autoconfigure.LaminarStorageAutoConfiguration;
 import io.laminar.storage.spring.autoconfigure.QuickStorage;
-import io.laminar.storage.spring.autoconfigure.history.LaminarStorageCheckpointHistoryAutoConfiguration;
-import io.laminar.storage.spring.autoconfigure.metrics.LaminarStorageMetricsAutoConfiguration;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -27,9 +23,6 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.health.autoconfigure.registry.HealthContributorRegistryAutoConfiguration;
 import org.springframework.boot.health.contributor.Status;
-import org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration;
-import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
-import org.springframework.boot.micrometer.metrics.autoconfigure.export.simple.SimpleMetricsExportAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -46,14 +39,9 @@ class RecoveryProgressExposureTests {
     Path dir;
 
     private ApplicationContextRunner runner() {
-        return new ApplicationContextRunner()
-                .withConfiguration(AutoConfigurations.of(MetricsAutoConfiguration.class,
-                        SimpleMetricsExportAutoConfiguration.class, CompositeMeterRegistryAutoConfiguration.class,
-                        LaminarStorageAutoConfiguration.class, LaminarStorageCheckpointHistoryAutoConfiguration.class,
-                        LaminarStorageMetricsAutoConfiguration.class, LaminarStorageHealthAutoConfiguration.class,
-                        HealthContributorRegistryAutoConfiguration.class))
-                .withPropertyValues(QuickStorage.properties(dir, "laminar.storage.checkpoint.final-on-shutdown=false",
-                        "laminar.storage.recovery.progress-interval=1ms"));
+        return QuickStorage.withMetrics(dir, "laminar.storage.recovery.progress-interval=1ms")
+                .withConfiguration(AutoConfigurations.of(LaminarStorageHealthAutoConfiguration.class,
+                        HealthContributorRegistryAutoConfiguration.class));
     }
 
     /** What the probe saw when the restore had read every state file, still inside the recovery. */
@@ -95,19 +83,11 @@ class RecoveryProgressExposureTests {
         runner().run(context -> {
             var runtime = context.getBean(LaminarRuntime.class);
             for (int i = 0; i < 300; i++) {
-                var key = ("k" + i).getBytes(StandardCharsets.UTF_8);
-                runtime.submitDurable(runtime.coreOf(key), c -> {
-                    c.store().put(key, new byte[2048]);
-                    return null;
-                }).get(10, TimeUnit.SECONDS);
+                QuickStorage.putDurably(runtime, "k" + i, new byte[2048]);
             }
             runtime.triggerCheckpoint().get(30, TimeUnit.SECONDS);
             for (int i = 0; i < 10; i++) {
-                var key = ("after" + i).getBytes(StandardCharsets.UTF_8);
-                runtime.submitDurable(runtime.coreOf(key), c -> {
-                    c.store().put(key, new byte[10]);
-                    return null;
-                }).get(10, TimeUnit.SECONDS);
+                QuickStorage.putDurably(runtime, "after" + i, new byte[10]);
             }
         });
         long fileBytes;

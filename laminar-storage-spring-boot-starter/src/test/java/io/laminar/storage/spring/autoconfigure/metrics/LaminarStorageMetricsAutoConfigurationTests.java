@@ -34,13 +34,16 @@ class LaminarStorageMetricsAutoConfigurationTests {
     Path dir;
 
     private ApplicationContextRunner runner() {
+        return QuickStorage.withMetrics(dir);
+    }
+
+    /** The storage, its history and the binder's auto-configuration, without Spring Boot's metrics. */
+    private ApplicationContextRunner withoutMetricsAutoConfiguration() {
         return new ApplicationContextRunner()
-                .withConfiguration(AutoConfigurations.of(MetricsAutoConfiguration.class,
-                        SimpleMetricsExportAutoConfiguration.class, CompositeMeterRegistryAutoConfiguration.class,
-                        LaminarStorageAutoConfiguration.class, LaminarStorageCheckpointHistoryAutoConfiguration.class,
+                .withConfiguration(AutoConfigurations.of(LaminarStorageAutoConfiguration.class,
+                        LaminarStorageCheckpointHistoryAutoConfiguration.class,
                         LaminarStorageMetricsAutoConfiguration.class))
-                .withPropertyValues(QuickStorage.properties(dir))
-                .withPropertyValues("laminar.storage.checkpoint.final-on-shutdown=false");
+                .withPropertyValues(QuickStorage.properties(dir));
     }
 
     @Test
@@ -52,11 +55,7 @@ class LaminarStorageMetricsAutoConfigurationTests {
                     var registry = context.getBean(MeterRegistry.class);
                     var runtime = context.getBean(LaminarRuntime.class);
                     for (int i = 0; i < 20; i++) {
-                        var key = ("k" + i).getBytes(StandardCharsets.UTF_8);
-                        runtime.submitDurable(runtime.coreOf(key), c -> {
-                            c.store().put(key, new byte[10]);
-                            return null;
-                        }).get(10, TimeUnit.SECONDS);
+                        QuickStorage.putDurably(runtime, "k" + i, new byte[10]);
                     }
                     runtime.triggerCheckpoint().get(30, TimeUnit.SECONDS);
 
@@ -80,14 +79,10 @@ class LaminarStorageMetricsAutoConfigurationTests {
             assertThat(context).hasNotFailed().hasSingleBean(LaminarStorageMetrics.class);
             var registry = context.getBean(MeterRegistry.class);
             var runtime = context.getBean(LaminarRuntime.class);
-            var key = "k".getBytes(StandardCharsets.UTF_8);
-            runtime.submitDurable(runtime.coreOf(key), c -> {
-                c.store().put(key, new byte[10]);
-                return null;
-            }).get(10, TimeUnit.SECONDS);
+            QuickStorage.putDurably(runtime, "k", new byte[10]);
             runtime.triggerCheckpoint().get(30, TimeUnit.SECONDS);
 
-            var core = Integer.toString(runtime.coreOf(key));
+            var core = Integer.toString(runtime.coreOf("k".getBytes(StandardCharsets.UTF_8)));
             assertThat(registry.get("laminar.storage.wal.records").tag("core", core).functionCounter().count())
                     .isGreaterThanOrEqualTo(1);
             assertThat(registry.get("laminar.storage.checkpoints").tag("outcome", "completed").functionCounter()
@@ -111,25 +106,14 @@ class LaminarStorageMetricsAutoConfigurationTests {
     @Test
     void runWithoutMicrometerShouldNotCreateTheBinder() {
         // Without Micrometer there is no Spring Boot metrics auto-configuration either.
-        new ApplicationContextRunner()
-                .withConfiguration(AutoConfigurations.of(LaminarStorageAutoConfiguration.class,
-                        LaminarStorageCheckpointHistoryAutoConfiguration.class,
-                        LaminarStorageMetricsAutoConfiguration.class))
-                .withPropertyValues("laminar.storage.dir=" + dir, "laminar.storage.cores=1",
-                        "laminar.storage.wal.segment-size=2MB")
-                .withClassLoader(new FilteredClassLoader(MeterRegistry.class))
+        withoutMetricsAutoConfiguration().withClassLoader(new FilteredClassLoader(MeterRegistry.class))
                 .run(context -> assertThat(context).hasNotFailed().hasSingleBean(LaminarRuntime.class)
                         .doesNotHaveBean(LaminarStorageMetrics.class));
     }
 
     @Test
     void runWithoutARegistryShouldNotCreateTheBinder() {
-        new ApplicationContextRunner()
-                .withConfiguration(AutoConfigurations.of(LaminarStorageAutoConfiguration.class,
-                        LaminarStorageCheckpointHistoryAutoConfiguration.class,
-                        LaminarStorageMetricsAutoConfiguration.class))
-                .withPropertyValues("laminar.storage.dir=" + dir, "laminar.storage.cores=1",
-                        "laminar.storage.wal.segment-size=2MB")
+        withoutMetricsAutoConfiguration()
                 .run(context -> assertThat(context).hasNotFailed().hasSingleBean(LaminarRuntime.class)
                         .doesNotHaveBean(LaminarStorageMetrics.class));
     }

@@ -64,11 +64,7 @@ class LaminarStorageObservationAutoConfigurationTests {
     }
 
     private static void put(LaminarRuntime runtime, String key) throws Exception {
-        var bytes = key.getBytes(StandardCharsets.UTF_8);
-        runtime.submitDurable(runtime.coreOf(bytes), c -> {
-            c.store().put(bytes, bytes);
-            return null;
-        }).get(10, TimeUnit.SECONDS);
+        QuickStorage.putDurably(runtime, key, key.getBytes(StandardCharsets.UTF_8));
     }
 
     /** The observations with {@code name}, in the order they were started. */
