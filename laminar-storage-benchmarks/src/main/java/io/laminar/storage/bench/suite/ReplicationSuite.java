@@ -69,12 +69,12 @@ public final class ReplicationSuite {
         var plain = results.stream().filter(r -> r.system().equals("laminar-restore")).findFirst();
         if (failover.isPresent() && plain.isPresent()) {
             var f = failover.get().toJson();
-            checks.add(new Targets.Check("failover of " + mib(f.get("stateBytes")) + " checkpoint + "
+            checks.add(Targets.Check.info("failover of " + mib(f.get("stateBytes")) + " checkpoint + "
                     + mib(f.get("kafkaTailBytes")) + " Kafka tail (report; the target names 1 GiB + 64 MiB)",
                     String.format("%ss: restore %ss, Kafka tail %s records in %ss, first checkpoint %ss; plain restore"
                             + " %ss", f.get("seconds"), f.get("restoreSeconds"), f.get("kafkaTailRecords"),
                             f.get("kafkaTailSeconds"), f.get("takeoverCheckpointSeconds"),
-                            plain.get().toJson().get("seconds")), null));
+                            plain.get().toJson().get("seconds"))));
         } else {
             checks.add(new Targets.Check("failover of 1 GiB checkpoint + 64 MiB Kafka tail (report)", "-", null));
         }
