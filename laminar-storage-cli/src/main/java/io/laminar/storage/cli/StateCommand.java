@@ -308,6 +308,11 @@ final class StateCommand implements Runnable {
         }
 
         @Override
+        public java.util.Map<Long, Long> ownerFences() throws IOException {
+            return store.ownerFences();
+        }
+
+        @Override
         public long newestOwnerEpoch() throws IOException {
             return store.newestOwnerEpoch();
         }

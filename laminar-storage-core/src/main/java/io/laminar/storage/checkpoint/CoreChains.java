@@ -29,4 +29,18 @@ public final class CoreChains {
     static String stateFilePath(int core, long checkpointId, boolean full) {
         return String.format("state/%s/%020d-%s.lsf", name(core), checkpointId, full ? "full" : "delta");
     }
+
+    /**
+     * As {@link #stateFilePath(int, long, boolean)}, written by the owner of epoch {@code ownerEpoch}
+     * of a claimed store: {@code state/core-0003/00000000000000000042-e7-delta.lsf} (-1: an unclaimed
+     * store, the name without the epoch). The epoch in the name keeps a fenced owner's late delete
+     * away from a newer owner's files ({@link io.laminar.storage.store.OwnerFences}).
+     */
+    static String stateFilePath(int core, long checkpointId, boolean full, long ownerEpoch) {
+        if (ownerEpoch < 0) {
+            return stateFilePath(core, checkpointId, full);
+        }
+        return String.format("state/%s/%020d-e%d-%s.lsf", name(core), checkpointId, ownerEpoch,
+                full ? "full" : "delta");
+    }
 }

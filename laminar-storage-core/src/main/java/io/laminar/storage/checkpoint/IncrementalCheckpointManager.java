@@ -4,6 +4,7 @@ import io.laminar.storage.state.StateChange;
 import io.laminar.storage.state.StateSnapshot;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.OwnerFences;
 import io.laminar.storage.store.StateFileRef;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * holds {@code maxDeltas} deltas, or when its
  * deltas add up to more than {@code maxDeltaFraction} of its full file: so recovery reads at most one
  * full file and {@code maxDeltas} deltas per core. Files are named
- * {@code state/core-NNNN/<checkpoint id, 20 digits>-full.lsf} or {@code -delta.lsf} and never rewritten;
+ * {@code state/core-NNNN/<checkpoint id, 20 digits>-full.lsf} or {@code -delta.lsf} (with
+ * {@code -e<owner epoch>} before {@code -full} in a claimed store) and never rewritten;
  * their format is {@link StateFileFormat}.
  *
  * <h2>Retention and orphans</h2>
@@ -51,7 +53,8 @@ import org.slf4j.LoggerFactory;
 final class IncrementalCheckpointManager {
 
     private static final Logger log = LoggerFactory.getLogger(IncrementalCheckpointManager.class);
-    private static final Pattern STATE_FILE = Pattern.compile("state/core-\\d{4}/(\\d{20})-(full|delta)\\.lsf");
+    private static final Pattern STATE_FILE = Pattern.compile(
+            "state/core-\\d{4}/(\\d{20})(?:-e(\\d{1,19}))?-(full|delta)\\.lsf");
 
     private final CheckpointStore store;
     private final int retainedCheckpoints;
@@ -327,7 +330,7 @@ final class IncrementalCheckpointManager {
         var header = new StateFileFormat.Header(full ? StateFileFormat.FULL : StateFileFormat.DELTA, core, epoch,
                 checkpointId);
         if (full) {
-            return write(CoreChains.stateFilePath(core, checkpointId, true), out -> {
+            return write(CoreChains.stateFilePath(core, checkpointId, true, store.ownerEpoch()), out -> {
                 var writer = new StateFileFormat.Writer(out, header);
                 try {
                     snapshot.forEach((key, value) -> {
@@ -355,7 +358,7 @@ final class IncrementalCheckpointManager {
                         : change.value().length - (long) before.length;
             }
         }
-        return write(CoreChains.stateFilePath(core, checkpointId, false), out -> {
+        return write(CoreChains.stateFilePath(core, checkpointId, false, store.ownerEpoch()), out -> {
             var writer = new StateFileFormat.Writer(out, header);
             try {
                 for (var change : changes) {
@@ -387,20 +390,35 @@ final class IncrementalCheckpointManager {
      * Keeps the newest {@code retainedCheckpoints} manifests, deletes the older ones, then deletes
      * the files no remaining manifest references. Returns the retained manifests, oldest first
      * (those that could be read). Deleting manifests first means a crash in between leaves only
-     * orphan files, never a manifest without its files.
+     * orphan files, never a manifest without its files. A manifest a fenced owner published too
+     * late ({@link OwnerFences}: void) is not retained, does not count towards the number kept, and
+     * is deleted.
      */
     List<CheckpointManifest> applyRetention(Runnable beforeDeleting) throws IOException {
-        var ids = store.listCheckpoints();
-        int drop = Math.max(0, ids.size() - retainedCheckpoints);
-        if (drop > 0 && beforeDeleting != null) {
+        var fences = OwnerFences.of(store);
+        var live = new ArrayList<Long>();
+        var voided = new ArrayList<Long>();
+        for (long id : store.listCheckpoints()) {
+            if (isVoid(id, fences)) {
+                voided.add(id);
+            } else {
+                live.add(id);
+            }
+        }
+        int drop = Math.max(0, live.size() - retainedCheckpoints);
+        if ((drop > 0 || !voided.isEmpty()) && beforeDeleting != null) {
             beforeDeleting.run();
         }
+        for (long id : voided) {
+            log.warn("deleting checkpoint {}: a fenced owner published it after the shard was taken over", id);
+            store.deleteManifest(id);
+        }
         for (int i = 0; i < drop; i++) {
-            store.deleteManifest(ids.get(i));
+            store.deleteManifest(live.get(i));
         }
         deleteOrphans();
         var retained = new ArrayList<CheckpointManifest>();
-        for (long id : ids.subList(drop, ids.size())) {
+        for (long id : live.subList(drop, live.size())) {
             try {
                 store.readManifest(id).ifPresent(retained::add);
             } catch (IOException | RuntimeException e) {
@@ -410,21 +428,39 @@ final class IncrementalCheckpointManager {
         return retained;
     }
 
+    /** Whether checkpoint {@code id} is void under {@code fences}; an unreadable manifest is not (it protects). */
+    private boolean isVoid(long id, OwnerFences fences) {
+        try {
+            var manifest = store.readManifest(id);
+            return manifest.isPresent() && fences.voidReason(manifest.get()).isPresent();
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /**
      * Deletes every state file that no published manifest references. A manifest that cannot be
      * read protects nothing... so to be safe, nothing is deleted while any manifest is unreadable
-     * unless the file's checkpoint id is newer than every manifest. Then lets the store remove what
-     * interrupted writes left that is not a file ({@link CheckpointStore#cleanUpIncompleteWrites()}).
+     * unless the file's checkpoint id is newer than every manifest. A void manifest
+     * ({@link OwnerFences}) protects nothing. A store claimed by owner epoch {@code e} deletes only
+     * files of epochs up to {@code e} (their names say which): never a file of a newer owner, even if
+     * this owner is fenced and its delete lands late. Then lets the store remove what interrupted
+     * writes left that is not a file ({@link CheckpointStore#cleanUpIncompleteWrites()}).
      * Returns how many files were deleted.
      */
     int deleteOrphans() throws IOException {
+        var fences = OwnerFences.of(store);
+        long mine = store.ownerEpoch();
         Set<String> referenced = new HashSet<>();
         boolean unreadable = false;
         long newestManifest = -1;
         for (long id : store.listCheckpoints()) {
             newestManifest = Math.max(newestManifest, id);
             try {
-                store.readManifest(id).ifPresent(m -> m.files().forEach(f -> referenced.add(f.path())));
+                var manifest = store.readManifest(id);
+                if (manifest.isPresent() && fences.voidReason(manifest.get()).isEmpty()) {
+                    manifest.get().files().forEach(f -> referenced.add(f.path()));
+                }
             } catch (IOException | RuntimeException e) {
                 unreadable = true;
             }
@@ -440,6 +476,10 @@ final class IncrementalCheckpointManager {
             }
             if (unreadable && Long.parseLong(m.group(1)) <= newestManifest) {
                 continue;
+            }
+            long fileEpoch = m.group(2) == null ? 0 : Long.parseLong(m.group(2));
+            if (mine >= 0 && fileEpoch > mine) {
+                continue; // a newer owner's: never this owner's to delete
             }
             store.deleteFile(file);
             deleted++;

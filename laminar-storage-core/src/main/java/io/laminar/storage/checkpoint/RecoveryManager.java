@@ -14,6 +14,7 @@ import io.laminar.storage.state.StateSnapshot;
 import io.laminar.storage.store.CheckpointCorruptException;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.OwnerFences;
 import io.laminar.storage.store.StateFileRef;
 import io.laminar.storage.store.StorePaths;
 import java.io.IOException;
@@ -194,6 +195,7 @@ public final class RecoveryManager {
         var skipped = new ArrayList<SkippedCheckpoint>();
         var ids = new ArrayList<>(store.listCheckpoints());
         ids.sort((a, b) -> Long.compare(b, a));
+        var fences = OwnerFences.of(store); // a fenced owner's late checkpoints are void
         var start = wal.startPositions();
         for (long id : ids) {
             CheckpointManifest manifest;
@@ -202,6 +204,10 @@ public final class RecoveryManager {
             notify(l -> l.restoreStarted(id));
             try {
                 manifest = readManifest(id);
+                var voided = fences.voidReason(manifest);
+                if (voided.isPresent()) {
+                    throw new Unusable(voided.get());
+                }
                 adopt = checkWal(manifest, start);
                 stores = restore(manifest);
             } catch (Unusable | CheckpointCorruptException e) {

@@ -13,6 +13,7 @@ import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.ConnectorCheckpoint;
 import io.laminar.storage.store.OperatorCheckpoint;
+import io.laminar.storage.store.OwnerFences;
 import io.laminar.storage.store.StateFileRef;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -221,8 +222,16 @@ public final class StateCheckpointCoordinator implements AutoCloseable {
                 throw new IllegalArgumentException("the source name " + ChangeReplicator.SOURCE_NAME
                         + " is reserved for the replication positions");
             }
+            if (sourceMap.containsKey(OwnerFences.SOURCE_NAME)) {
+                throw new IllegalArgumentException("the source name " + OwnerFences.SOURCE_NAME
+                        + " is reserved for the owner epoch of the checkpoint's writer");
+            }
             if (replicated != null) {
                 sourceMap.put(ChangeReplicator.SOURCE_NAME, new ConnectorCheckpoint(replicated, Map.of()));
+            }
+            if (store.ownerEpoch() >= 0) {
+                // Who published it: a fenced owner's late manifest is then void (OwnerFences).
+                sourceMap.put(OwnerFences.SOURCE_NAME, OwnerFences.tag(store.ownerEpoch()));
             }
             var manifest = new CheckpointManifest(id, prepared.epoch(), Instant.now(),
                     boxed(prepared.replayFrom()), sourceMap, ops, written.files(),

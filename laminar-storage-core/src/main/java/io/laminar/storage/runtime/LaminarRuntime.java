@@ -1087,7 +1087,8 @@ public final class LaminarRuntime implements AutoCloseable {
          * and moved ({@code Rescaler.Opened.recovered()}; null: none): {@link #start()} starts from it
          * instead of reading the rescale's checkpoint back, if the WAL still holds exactly that
          * checkpoint's barriers and nothing after them (otherwise it recovers as usual). Its report
-         * carries the rescale ({@link RecoveryReport#rescale()}).
+         * carries the rescale ({@link RecoveryReport#rescale()}). Not with a {@link #replicator}:
+         * {@link #build()} refuses the combination (a replicated shard is not rescaled).
          */
         public Builder recovered(RecoveredState recovered) {
             this.recovered = recovered;
@@ -1096,6 +1097,15 @@ public final class LaminarRuntime implements AutoCloseable {
 
         /** The runtime, not started. */
         public LaminarRuntime build() {
+            if (replicator != null && recovered != null) {
+                // The replicated changes after a checkpoint are restored by the cores and epochs that
+                // wrote them; a rescale gives the state new cores and a new epoch, and a start from it
+                // would skip or misplace them.
+                throw new IllegalStateException("a runtime with a replicator cannot start from a rescaled state"
+                        + " (Builder.recovered, from Rescaler.open): a replicated shard is not rescaled. Open the WAL"
+                        + " of " + wal.directory() + " with PerCoreWalManager.open and the number of cores the shard"
+                        + " was created with, or start without replication to rescale it");
+            }
             return new LaminarRuntime(this);
         }
     }

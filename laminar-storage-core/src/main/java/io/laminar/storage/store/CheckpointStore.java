@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -29,7 +30,12 @@ import java.util.Optional;
  *       {@link #deleteFile} and {@link #deleteManifest} of this one fail with
  *       {@link io.laminar.storage.FencedException} and change nothing: a fenced owner cannot publish
  *       a checkpoint, and its retention or orphan cleanup cannot delete a file of the new owner.
- *       A store object that never claimed is not checked (one owner, or read-only tools).</li>
+ *       A store object that never claimed is not checked (one owner, or read-only tools).
+ *       Where the check and the operation cannot be one step (S3), a fenced owner paused between
+ *       them completes that one operation after the claim: the claim's fence point
+ *       ({@link OwnerFences}) makes such a late manifest void for every later owner, and state
+ *       file names carry their writer's epoch so that a late delete never names a newer
+ *       owner's file.</li>
  * </ul>
  * Paths are relative to the store root with '/' separators. Implementations are thread-safe.
  */
@@ -127,12 +133,24 @@ public interface CheckpointStore extends AutoCloseable {
     /**
      * Makes this store object the owner of the store: creates owner epoch {@code n + 1}, {@code n}
      * being the newest epoch claimed so far (0 if none), only if absent, retrying with the next epoch
-     * when another claimant won it. Every older owner is fenced from then on (see the contract).
+     * when another claimant won it, then records the epoch's fence point: the newest checkpoint id
+     * it lists after the epoch exists ({@link #ownerFences()}). Every older owner is fenced from then
+     * on (see the contract).
      *
      * @return the epoch claimed
      * @throws IOException if the store cannot be read or written
      */
     long claimOwnership() throws IOException;
+
+    /**
+     * The fence point of every owner epoch that recorded one: epoch to the newest checkpoint id
+     * listed right after that epoch was claimed (-1: none). {@link #claimOwnership()} records it
+     * before it returns; {@link OwnerFences} says what it makes void. Empty if nobody ever claimed.
+     *
+     * @throws IOException if the store cannot be read
+     * @throws CheckpointCorruptException if a recorded fence point is damaged
+     */
+    Map<Long, Long> ownerFences() throws IOException;
 
     /** The newest owner epoch claimed in this store by anyone, or 0 if none. Claims nothing. */
     long newestOwnerEpoch() throws IOException;

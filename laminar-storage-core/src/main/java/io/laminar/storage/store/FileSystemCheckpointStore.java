@@ -10,6 +10,7 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitResult;
@@ -22,9 +23,11 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
@@ -43,6 +46,8 @@ import java.util.zip.CRC32C;
  *   .../.&lt;name&gt;.&lt;random&gt;.tmp                    a file being written; never listed or read,
  *                                                  deleted when a store is opened
  *   owner/epoch-&lt;n, 20 digits&gt;                     an owner epoch claimed ({@link #claimOwnership()}); empty
+ *   owner/fence-&lt;n, 20 digits&gt;                     its fence point: the newest checkpoint id when it was
+ *                                                  claimed, decimal ASCII and a newline, -1 if none ({@link OwnerFences})
  *   owner/.lock                                    locked (fcntl) around a claim and around each
  *                                                  publish or delete of a store that claimed
  * </pre>
@@ -81,7 +86,9 @@ import java.util.zip.CRC32C;
  * the check and the operation while holding an exclusive lock on {@code owner/.lock}, which a claim
  * holds too: a claim and a fenced owner's publish or delete are never interleaved, so once a claim
  * has returned, no older owner changes the store (among processes that lock on the same host or
- * on a file system with working {@code fcntl} locks).
+ * on a file system with working {@code fcntl} locks). The claim also records its fence point
+ * ({@link OwnerFences}), so that where locks do not work (some network file systems) a fenced
+ * owner's late manifest is still void for recovery and retention, as on S3.
  *
  * <p>Thread-safe: its mutable state is a cache of directories known to be durable and the epoch
  * it claimed.
@@ -92,6 +99,7 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
     static final String MANIFEST_DIRECTORY = "manifests";
     static final String OWNER_DIRECTORY = "owner";
     private static final Pattern EPOCH_NAME = Pattern.compile("epoch-(\\d{20})");
+    private static final Pattern FENCE_NAME = Pattern.compile("fence-(\\d{20})");
     /** One lock per store root in this JVM: fcntl locks do not exclude threads of one process. */
     private static final ConcurrentHashMap<Path, ReentrantLock> OWNER_LOCKS = new ConcurrentHashMap<>();
     private static final Pattern MANIFEST_NAME = Pattern.compile("checkpoint-(\\d{20})\\.json");
@@ -108,6 +116,7 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
     private final Set<Path> durableDirectories = ConcurrentHashMap.newKeySet();
     private volatile boolean readOnly;
     private volatile long ownerEpoch = -1;
+    private volatile java.util.function.Consumer<String> pausePoint = at -> { };
 
     private FileSystemCheckpointStore(Path root, FileIO io) {
         this.root = root;
@@ -413,7 +422,7 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
         checkWritable();
         var directory = root.resolve(OWNER_DIRECTORY);
         ensureDirectory(directory);
-        return underOwnerLock(() -> {
+        long claimed = underOwnerLock(() -> {
             long epoch = newestOwnerEpoch() + 1;
             while (true) {
                 var file = directory.resolve(String.format("epoch-%020d", epoch));
@@ -424,10 +433,70 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
                     continue;
                 }
                 io.syncDirectory(directory);
+                writeFence(directory, epoch);
                 ownerEpoch = epoch;
                 return epoch;
             }
         });
+        pausePoint.accept("claimed: " + claimed);
+        return claimed;
+    }
+
+    /**
+     * Records the fence point of {@code epoch} (see {@link OwnerFences}): the newest manifest id now,
+     * as decimal text in {@code owner/fence-<epoch>}, written to a temporary file, forced, linked to
+     * its name and the directory forced. Runs under the owner lock, right after the epoch's file.
+     */
+    private void writeFence(Path directory, long epoch) throws IOException {
+        var ids = listCheckpoints();
+        long fence = ids.isEmpty() ? -1 : ids.get(ids.size() - 1);
+        var target = directory.resolve(String.format("fence-%020d", epoch));
+        var temp = temporaryFileFor(target);
+        try (var channel = io.open(temp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE))) {
+            writeFully(channel, ByteBuffer.wrap((fence + "\n").getBytes(StandardCharsets.US_ASCII)));
+            channel.force(true);
+        }
+        try {
+            io.createLink(target, temp);
+        } finally {
+            io.deleteIfExists(temp);
+        }
+        io.syncDirectory(directory);
+    }
+
+    @Override
+    public Map<Long, Long> ownerFences() throws IOException {
+        var directory = root.resolve(OWNER_DIRECTORY);
+        var fences = new TreeMap<Long, Long>();
+        if (!Files.isDirectory(directory)) {
+            return fences;
+        }
+        try (var entries = Files.newDirectoryStream(directory)) {
+            for (var entry : entries) {
+                var matcher = FENCE_NAME.matcher(entry.getFileName().toString());
+                if (matcher.matches()) {
+                    fences.put(Long.parseLong(matcher.group(1)), parseFence(entry, Files.readString(entry,
+                            StandardCharsets.US_ASCII)));
+                }
+            }
+        }
+        return fences;
+    }
+
+    /** The fence point in a fence file's text; refuses anything else loudly (a fence protects data). */
+    static long parseFence(Object where, String text) {
+        var trimmed = text.strip();
+        try {
+            long fence = Long.parseLong(trimmed);
+            if (fence >= -1) {
+                return fence;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new CheckpointCorruptException(-1, "the owner fence " + where + " holds '" + trimmed + "', not a "
+                + "checkpoint id: it is damaged, and without it a fenced owner's late checkpoint could not be told apart."
+                + " Restore it, or write into it the newest checkpoint id that existed when that epoch was claimed");
     }
 
     @Override
@@ -470,8 +539,18 @@ public final class FileSystemCheckpointStore implements CheckpointStore {
                         + "owned it with epoch " + mine + ", but owner epoch " + newest + " was claimed since (another "
                         + "process took the shard over). Nothing was changed; stop this process");
             }
+            pausePoint.accept("checked: " + what);
             return action.run();
         });
+    }
+
+    /**
+     * Tests: {@code hook} runs at the points where a zombie owner is paused in a test: between a
+     * claimed owner's check and its operation, under the owner lock ({@code "checked: <what>"}),
+     * and right after a claim, outside it ({@code "claimed: <epoch>"}).
+     */
+    void pausePoints(java.util.function.Consumer<String> hook) {
+        this.pausePoint = Objects.requireNonNull(hook, "hook");
     }
 
     private <T> T underOwnerLock(OwnerAction<T> action) throws IOException {

@@ -109,6 +109,19 @@ class ReplicatedRuntimeTest {
     }
 
     @Test
+    void aRescaledStateIsRefusedWithAReplicatorBeforeAnythingStarts() throws Exception {
+        var rescaled = new io.laminar.storage.checkpoint.RecoveredState(List.of(), Map.of(), Map.of(), 1,
+                new io.laminar.storage.checkpoint.RecoveryReport(null, false, List.of(), 0, 0, List.of(),
+                        Duration.ZERO), null, List.of());
+        var builder = LaminarRuntime.builder(wal("wal"), store()).recovered(rescaled)
+                .replicator(new MemoryReplicator(log, Duration.ofSeconds(30)));
+        assertThatThrownBy(builder::build).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("cannot start from a rescaled state")
+                .hasMessageContaining("PerCoreWalManager.open");
+        assertThat(log.records()).isEmpty();
+    }
+
+    @Test
     void aDurableFutureWaitsForTheReplicaAfterTheLocalFsync() throws Exception {
         var replicator = new MemoryReplicator(log, Duration.ofSeconds(30));
         var runtime = start("wal", replicator);

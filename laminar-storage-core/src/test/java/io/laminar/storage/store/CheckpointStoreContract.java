@@ -159,6 +159,25 @@ public abstract class CheckpointStoreContract {
     }
 
     @Test
+    void aClaimRecordsTheNewestCheckpointItSawAsItsFencePoint() throws Exception {
+        assertThat(store.ownerFences()).isEmpty();
+        long first = store.claimOwnership();
+        assertThat(store.ownerFences()).containsExactly(Map.entry(first, -1L));
+        var file = store.writeFile("a", stream(randomBytes(10, 43)));
+        store.publishManifest(manifest(4, List.of(file)));
+        store.publishManifest(manifest(7, List.of(file)));
+
+        var other = anotherStore();
+        long second = other.claimOwnership();
+        assertThat(store.ownerFences()).containsExactly(Map.entry(first, -1L), Map.entry(second, 7L));
+        // A manifest of the first owner above 7 is void from now on; its own up to 7 are not.
+        var fences = OwnerFences.of(other);
+        assertThat(fences.voidReason(8, first)).get().asString().contains("owner epoch " + second);
+        assertThat(fences.voidReason(7, first)).isEmpty();
+        assertThat(fences.voidReason(8, second)).isEmpty();
+    }
+
+    @Test
     void aStoreThatNeverClaimedIsNotChecked() throws Exception {
         var owner = anotherStore();
         owner.claimOwnership();
@@ -607,6 +626,15 @@ public abstract class CheckpointStoreContract {
     }
 
     // ---- helpers ------------------------------------------------------------------------------
+
+    /** {@code manifest} as a store object that claimed {@code ownerEpoch} publishes it (OwnerFences). */
+    protected static CheckpointManifest tagged(CheckpointManifest m, long ownerEpoch) {
+        var sources = new java.util.HashMap<>(m.sources());
+        sources.put(OwnerFences.SOURCE_NAME, OwnerFences.tag(ownerEpoch));
+        return new CheckpointManifest(m.checkpointId(), m.epoch(), m.createdAt(), m.walPositions(), sources,
+                m.operators(), m.files(), m.parentCheckpointId(), m.stateBytes(), m.writtenBytes(), m.watermark(),
+                m.keyGroups());
+    }
 
     protected static CheckpointManifest manifest(long id, List<StateFileRef> files) {
         long size = files.stream().mapToLong(StateFileRef::size).sum();

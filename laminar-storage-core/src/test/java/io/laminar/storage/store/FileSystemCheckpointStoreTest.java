@@ -53,6 +53,56 @@ class FileSystemCheckpointStoreTest extends CheckpointStoreContract {
         return directory.resolve("store");
     }
 
+    /**
+     * The zombie race of S3 cannot happen here: an owner paused between its check and its publish
+     * holds the owner lock, so a new owner's claim waits for the publish to land, and its fence
+     * point includes that checkpoint (ordered before the claim); the next publish is refused.
+     */
+    @Test
+    void aClaimWaitsForAnOwnerPausedBetweenItsCheckAndItsPublish() throws Exception {
+        var zombie = (FileSystemCheckpointStore) store;
+        zombie.claimOwnership();
+        var file = zombie.writeFile("a", new java.io.ByteArrayInputStream(new byte[] {1, 2, 3}));
+        var paused = new java.util.concurrent.CountDownLatch(1);
+        var resume = new java.util.concurrent.CountDownLatch(1);
+        zombie.pausePoints(at -> {
+            if (at.equals("checked: publish checkpoint 5")) {
+                paused.countDown();
+                await(resume);
+            }
+        });
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            var publish = pool.submit(() -> {
+                zombie.publishManifest(tagged(manifest(5, List.of(file)), zombie.ownerEpoch()));
+                return null;
+            });
+            assertThat(paused.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            var newOwner = anotherStore();
+            var claim = pool.submit(newOwner::claimOwnership);
+            Thread.sleep(300);
+            assertThat(claim).isNotDone(); // held off by the owner lock
+            resume.countDown();
+            publish.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            long epoch = claim.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(newOwner.ownerFences()).containsEntry(epoch, 5L);
+            assertThat(OwnerFences.of(newOwner).voidReason(zombie.readManifest(5).orElseThrow())).isEmpty();
+            assertThatThrownBy(() -> zombie.publishManifest(manifest(6, List.of(file))))
+                    .isInstanceOf(io.laminar.storage.FencedException.class);
+        } finally {
+            resume.countDown();
+            pool.shutdownNow();
+        }
+    }
+
+    private static void await(java.util.concurrent.CountDownLatch latch) {
+        try {
+            latch.await(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private Path manifestFile(long checkpointId) {
         return root().resolve("manifests").resolve(String.format("checkpoint-%020d.json", checkpointId));
     }

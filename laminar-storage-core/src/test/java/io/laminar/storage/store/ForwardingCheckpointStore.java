@@ -70,6 +70,11 @@ public class ForwardingCheckpointStore implements CheckpointStore {
     }
 
     @Override
+    public java.util.Map<Long, Long> ownerFences() throws IOException {
+        return delegate.ownerFences();
+    }
+
+    @Override
     public long newestOwnerEpoch() throws IOException {
         return delegate.newestOwnerEpoch();
     }

@@ -8,6 +8,7 @@ import io.laminar.storage.store.CheckpointCorruptException;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.ManifestCodec;
+import io.laminar.storage.store.OwnerFences;
 import io.laminar.storage.store.StateFileRef;
 import io.laminar.storage.store.StorePaths;
 import java.io.ByteArrayInputStream;
@@ -24,9 +25,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -77,6 +80,8 @@ import software.amazon.awssdk.services.s3.model.UploadPartRequest;
  *                                                   state/4e/state/core-0000/00000000000000000042-full.lsf
  * &lt;prefix&gt;manifests/checkpoint-&lt;id, 20 digits&gt;.json   the published manifest ({@link ManifestCodec})
  * &lt;prefix&gt;owner/epoch-&lt;n, 20 digits&gt;                  an owner epoch claimed ({@link #claimOwnership()}); empty
+ * &lt;prefix&gt;owner/fence-&lt;n, 20 digits&gt;                  its fence point: the newest checkpoint id listed after the
+ *                                                   claim, decimal ASCII and a newline, -1 if none
  * </pre>
  * {@code <hh>} is the low byte, as two lowercase hex digits, of the CRC32C of the path's UTF-8
  * bytes: it spreads the state files (and every part upload and download of them) over 256 key
@@ -107,8 +112,11 @@ import software.amazon.awssdk.services.s3.model.UploadPartRequest;
  * delete and refuses with {@link FencedException} if a newer epoch exists. S3 has no conditional
  * delete or lock that would make the check and the operation one step: an owner paused for longer
  * than a claim takes, exactly between its check and its request, can still complete that one
- * request. Its manifests are published create-only, and a new owner takes its first checkpoint
- * before it serves, so such a late manifest is never the newest one.
+ * request. So a claim also lists the manifests once its epoch exists and records the newest id as
+ * the epoch's fence point in {@code owner/fence-<n>} (created with {@code If-None-Match: *}): a
+ * manifest of an older owner with a larger id is void for recovery and retention
+ * ({@link OwnerFences}), and state files carry their writer's epoch in their names, so a late delete
+ * never names a newer owner's file.
  *
  * <h2>Uploads</h2>
  * {@link #writeFile(String, ContentWriter)} streams: the producer's bytes fill a part buffer of
@@ -154,6 +162,7 @@ public final class S3CheckpointStore implements CheckpointStore {
     static final String STATE_PREFIX = "state/";
     static final String MANIFEST_PREFIX = "manifests/checkpoint-";
     static final String OWNER_PREFIX = "owner/epoch-";
+    static final String FENCE_PREFIX = "owner/fence-";
     static final String MANIFEST_SUFFIX = ".json";
     /** S3 refuses parts smaller than 5 MiB (except the last one) and larger than 5 GiB. */
     public static final long MIN_PART_SIZE = 5L << 20;
@@ -184,6 +193,7 @@ public final class S3CheckpointStore implements CheckpointStore {
     private final Set<String> activeUploads = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
     private volatile long ownerEpoch = -1;
+    private volatile java.util.function.Consumer<String> pausePoint = at -> { };
 
     private S3CheckpointStore(Builder b) {
         this.client = b.client;
@@ -392,12 +402,70 @@ public final class S3CheckpointStore implements CheckpointStore {
             try {
                 call("claim owner epoch " + epoch, key, () -> client.putObject(PutObjectRequest.builder()
                         .bucket(bucket).key(key).ifNoneMatch("*").build(), RequestBody.empty()));
+                writeFence(epoch);
                 ownerEpoch = epoch;
+                pausePoint.accept("claimed: " + epoch);
                 return epoch;
             } catch (PreconditionFailed e) {
                 epoch++; // another claimant won this epoch
             }
         }
+    }
+
+    /**
+     * Records the fence point of {@code epoch} ({@link OwnerFences}): the newest manifest id listed
+     * now that the epoch exists, created with {@code If-None-Match: *} as {@code owner/fence-<epoch>}.
+     * A manifest of an older owner that lands after this listing is void for every later owner.
+     */
+    private void writeFence(long epoch) throws IOException {
+        var ids = listCheckpoints();
+        long fence = ids.isEmpty() ? -1 : ids.get(ids.size() - 1);
+        var key = prefix + String.format("%s%020d", FENCE_PREFIX, epoch);
+        var bytes = (fence + "\n").getBytes(StandardCharsets.US_ASCII);
+        try {
+            call("record the fence point of owner epoch " + epoch, key, () -> client.putObject(
+                    PutObjectRequest.builder().bucket(bucket).key(key).ifNoneMatch("*").build(),
+                    RequestBody.fromBytes(bytes)));
+        } catch (PreconditionFailed e) {
+            // Only the claimant of this epoch writes its fence: an earlier attempt of this call landed.
+            var stored = readFence(key);
+            if (stored != fence) {
+                throw new IOException("cannot claim owner epoch " + epoch + " of " + uri(prefix) + ": its fence point "
+                        + uri(key) + " already holds " + stored + ", not " + fence + "; another process claims the same"
+                        + " epoch. Stop the other process, then start again", e);
+            }
+        }
+    }
+
+    @Override
+    public Map<Long, Long> ownerFences() throws IOException {
+        var fences = new TreeMap<Long, Long>();
+        for (var object : list(prefix + FENCE_PREFIX, "list the owner fences")) {
+            var suffix = object.key().substring(prefix.length() + FENCE_PREFIX.length());
+            if (suffix.matches("\\d{20}")) {
+                fences.put(Long.parseLong(suffix), readFence(object.key()));
+            }
+        }
+        return fences;
+    }
+
+    private long readFence(String key) throws IOException {
+        var out = new java.io.ByteArrayOutputStream();
+        try (var in = S3ObjectStream.open(this, key, () -> "owner fence " + uri(key))) {
+            in.transferTo(out);
+        }
+        var text = out.toString(StandardCharsets.US_ASCII).strip();
+        try {
+            long fence = Long.parseLong(text);
+            if (fence >= -1) {
+                return fence;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new CheckpointCorruptException(-1, "the owner fence " + uri(key) + " holds '" + text + "', not a "
+                + "checkpoint id: it is damaged, and without it a fenced owner's late checkpoint could not be told apart."
+                + " Restore it, or write into it the newest checkpoint id that existed when that epoch was claimed");
     }
 
     @Override
@@ -429,6 +497,16 @@ public final class S3CheckpointStore implements CheckpointStore {
                     + mine + ", but owner epoch " + newest + " was claimed since (another process took the shard "
                     + "over). Nothing was changed; stop this process");
         }
+        pausePoint.accept("checked: " + what);
+    }
+
+    /**
+     * Tests: {@code hook} runs at the points where a zombie owner is paused in a test: between a
+     * claimed owner's check and its operation ({@code "checked: <what>"}) and right after a claim
+     * returns its epoch ({@code "claimed: <epoch>"}).
+     */
+    void pausePoints(java.util.function.Consumer<String> hook) {
+        this.pausePoint = Objects.requireNonNull(hook, "hook");
     }
 
     /** The result of a request run on the pool, with its own exception. */
