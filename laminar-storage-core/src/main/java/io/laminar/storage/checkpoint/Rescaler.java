@@ -50,13 +50,30 @@ import org.slf4j.LoggerFactory;
  * <h2>What is restored</h2>
  * The old layout is recovered exactly as an unscaled restart would recover it, by
  * {@link RecoveryManager#dryRun} over the old logs (opened, locked and repaired with their own
- * number of cores): the newest usable checkpoint's state files, then the old WAL's records after it,
- * replayed epoch by epoch. Each entry of each old core then goes to the core of the new layout that
- * owns its key group ({@link StatePlacement#keyGroupOf}); core-local entries are merged by
+ * number of cores): the newest usable checkpoint's state files (each read once, in parallel), then
+ * the old WAL's records after it, replayed epoch by epoch. The keyed entries of the old cores are
+ * then regrouped ({@link Regrouping}, one thread per new core up to the processors) straight into
+ * bulk-loaded stores of the new cores, each taking, in key order, the entries of the key groups it
+ * now owns ({@link StatePlacement#keyGroupOf}); the old entries' arrays are shared, not copied, and
+ * the old stores are dropped after the rescale. Core-local entries are merged by
  * {@link StatePlacement#mergeCoreLocal}. Every entry of an old layout that has key groups must lie
  * in a key group its old core owned, or the rescale is refused (the application routes keys
- * differently from its placement). The whole state is read and then filtered by key group: state
- * files are per core, not per key group, so a core cannot read only its own ranges.
+ * differently from its placement). State files are per core and in key order, so the whole old
+ * state is read, once, whatever the new number of cores.
+ *
+ * <h2>What is written: references, and only what the WAL changed</h2>
+ * When the old state was restored from a plain checkpoint of key-grouped state, the rescale's
+ * checkpoint does not rewrite it: its manifest (format 3.0) references the old checkpoint's chains
+ * ({@link CheckpointManifest#baseChains()}: per new core, each overlapping old core's chain and the
+ * key groups taken from it) and lists their files, and each new core gets one DELTA file (named
+ * with the rescale's id, written in parallel) holding what the old WAL's records after that
+ * checkpoint changed in its key groups ({@code changesSince} of each old core's state against its
+ * checkpoint state) and a put of each of its core-local entries (which base chains never supply).
+ * Otherwise (state from before key groups, no checkpoint, or an old checkpoint that is itself a
+ * rescale's, whose references would nest) each new core gets a FULL file, which compacts the
+ * references away. The first checkpoint after a rescale writes FULL files, after which retention
+ * lets the old files go. A recovery of the rescale's checkpoint needs the same placement
+ * ({@code RecoveryManager}'s, {@code LaminarRuntime.Builder.statePlacement}).
  *
  * <h2>Sources, operators and the watermark</h2>
  * The rescale's checkpoint keeps the old checkpoint's {@code sources}, its operator entries (except
@@ -76,8 +93,9 @@ import org.slf4j.LoggerFactory;
  *   <li>the new logs are created there ({@link PerCoreWalManager#createAt}, with their
  *       {@link WalLayout}) and start, at positions after every old one, with the barrier of an
  *       epoch above every old one;</li>
- *   <li>the moved state is written as full state files and the manifest is published: the
- *       rescale's checkpoint, with those positions and that epoch;</li>
+ *   <li>the new cores' state files are written (DELTA files and references, or FULL files; see
+ *       above) and the manifest is published: the rescale's checkpoint, with those positions and
+ *       that epoch;</li>
  *   <li>{@value #COMMITTED} is written (atomically), naming every file of the new layout: the
  *       commit point;</li>
  *   <li>the switch: every file of {@code <wal>} that is not one of the new layout's is deleted (the
@@ -88,8 +106,9 @@ import org.slf4j.LoggerFactory;
  * Every open first finishes or undoes an interrupted rescale: a {@code <wal>.rescale} with a valid
  * {@value #COMMITTED} is switched to again (rolled forward: the switch is idempotent, and
  * {@code <wal>} is never opened while the commit marker exists); one without it is deleted, with the
- * manifest (and state files) its {@value #INTENT} names if that was published (rolled back: the old
- * layout and its checkpoints are as before). So a crash at any step leaves the old layout or the new
+ * manifest its {@value #INTENT} names if that was published and the state files named with that
+ * checkpoint's id (never an older file its manifest referenced; rolled back: the old layout and its
+ * checkpoints are as before). So a crash at any step leaves the old layout or the new
  * one, never a mix, and the next open may ask for yet another number of cores. Only files are
  * renamed, never directories, so every step is within what the file seam models.
  *
