@@ -484,6 +484,7 @@ public final class Rescaler {
                     stateBytesRead += file.size();
                 }
             }
+            long recoveredAt = System.nanoTime();
             hook.reached(Step.RECOVERED);
             // Keyed entries straight into the new cores' stores (the old ones' arrays, not copies),
             // core-local ones merged by the placement; the old stores are dropped after the rescale.
@@ -508,7 +509,7 @@ public final class Rescaler {
             if (references) {
                 regroupCheck(recovered.checkpointStates(), pieces, keyGroups, source);
             }
-
+            long regroupedAt = System.nanoTime();
             long checkpointId = new IncrementalCheckpointManager(store, 1, 0, 1.0).nextCheckpointId();
             long epoch = highestEpoch + 1;
             // After every old position (and never 0): a recovery of the new logs without this
@@ -579,6 +580,7 @@ public final class Rescaler {
                     references ? restored.checkpointId() : null, logicalBytes, writtenBytes,
                     restored == null ? Long.MIN_VALUE : restored.watermark(), keyGroups, baseChains);
             store.publishManifest(manifest);
+            long publishedAt = System.nanoTime();
             hook.reached(Step.CHECKPOINT_PUBLISHED);
             var layoutFiles = new ArrayList<String>();
             try (var listed = Files.list(side)) {
@@ -603,9 +605,14 @@ public final class Rescaler {
                     restored == null ? null : restored.checkpointId(), checkpointId, stateBytesRead,
                     recovered.report().bytesReplayed(), entries, Duration.ofNanos(System.nanoTime() - started));
             log.warn("rescaled {} from {} to {} cores in {} ms: {} of {} key groups moved, {} entries, {} bytes read"
-                    + " (state files {}, WAL {}); the new layout starts from checkpoint {}", directory,
-                    report.oldCores(), newCores, report.duration().toMillis(), keyGroupsMoved, keyGroups, entries,
-                    report.bytesRead(), stateBytesRead, report.walBytesRead(), checkpointId);
+                    + " (state files {}, WAL {}), {} bytes of {} state files written ({}); the new layout starts from"
+                    + " checkpoint {} (recovered in {} ms, regrouped in {} ms, new logs, state files and manifest written in {} ms, switched"
+                    + " in {} ms)", directory, report.oldCores(), newCores, report.duration().toMillis(), keyGroupsMoved,
+                    keyGroups, entries, report.bytesRead(), stateBytesRead, report.walBytesRead(), writtenBytes,
+                    references ? "DELTA" : "FULL", references ? "the old checkpoint's files are referenced by key group"
+                            : "the whole state", checkpointId, (recoveredAt - started) / 1_000_000,
+                    (regroupedAt - recoveredAt) / 1_000_000, (publishedAt - regroupedAt) / 1_000_000,
+                    (System.nanoTime() - publishedAt) / 1_000_000);
             var perCore = new ArrayList<Long>();
             for (int core = 0; core < newCores; core++) {
                 perCore.add(0L);
@@ -758,42 +765,58 @@ public final class Rescaler {
      * of its core-local entries.
      */
     private List<List<StateChange>> deltas(RecoveredState recovered, Source source, int keyGroups, int newCores,
-            List<TreeMap<String, byte[][]>> local) {
+            List<TreeMap<String, byte[][]>> local) throws IOException {
+        // Per old core (in parallel), its changes routed to the new cores; each list in key order.
+        var routed = new ArrayList<List<List<StateChange>>>();
+        for (int old = 0; old < source.cores(); old++) {
+            var lists = new ArrayList<List<StateChange>>();
+            for (int core = 0; core < newCores; core++) {
+                lists.add(new ArrayList<>());
+            }
+            routed.add(lists);
+        }
+        Regrouping.runParallel(source.cores(), old -> recovered.coreStates().get(old).changesSince(
+                recovered.checkpointStates().get(old), new ChangelogSink() {
+                    @Override
+                    public void onPut(byte[] key, byte[] value) {
+                        route(key, new StateChange(key, value));
+                    }
+
+                    @Override
+                    public void onDelete(byte[] key) {
+                        route(key, StateChange.deleted(key));
+                    }
+
+                    @Override
+                    public void onClear() {
+                        throw new IllegalStateException("a difference of two states holds no clear");
+                    }
+
+                    private void route(byte[] key, StateChange change) {
+                        int group = placement.keyGroupOf(key, keyGroups);
+                        if (group != StatePlacement.CORE_LOCAL) {
+                            routed.get(old).get(KeyGroups.coreOfKeyGroup(group, keyGroups, newCores)).add(change);
+                        }
+                    }
+                }));
         var deltas = new ArrayList<List<StateChange>>();
         for (int core = 0; core < newCores; core++) {
             deltas.add(new ArrayList<>());
         }
-        for (int old = 0; old < source.cores(); old++) {
-            recovered.coreStates().get(old).changesSince(recovered.checkpointStates().get(old), new ChangelogSink() {
-                @Override
-                public void onPut(byte[] key, byte[] value) {
-                    route(key, new StateChange(key, value));
-                }
-
-                @Override
-                public void onDelete(byte[] key) {
-                    route(key, StateChange.deleted(key));
-                }
-
-                @Override
-                public void onClear() {
-                    throw new IllegalStateException("a difference of two states holds no clear");
-                }
-
-                private void route(byte[] key, StateChange change) {
-                    int group = placement.keyGroupOf(key, keyGroups);
-                    if (group != StatePlacement.CORE_LOCAL) {
-                        deltas.get(KeyGroups.coreOfKeyGroup(group, keyGroups, newCores)).add(change);
-                    }
-                }
-            });
-        }
-        for (int core = 0; core < newCores; core++) {
-            for (var entry : local.get(core).values()) {
-                deltas.get(core).add(new StateChange(entry[0], entry[1]));
+        Regrouping.runParallel(newCores, core -> {
+            var delta = deltas.get(core);
+            int sources = 0;
+            for (var lists : routed) {
+                sources += lists.get(core).isEmpty() ? 0 : 1;
+                delta.addAll(lists.get(core));
             }
-            deltas.get(core).sort((a, b) -> Arrays.compareUnsigned(a.key(), b.key()));
-        }
+            for (var entry : local.get(core).values()) {
+                delta.add(new StateChange(entry[0], entry[1]));
+            }
+            if (sources > 1 || !local.get(core).isEmpty()) {
+                delta.sort((a, b) -> Arrays.compareUnsigned(a.key(), b.key()));
+            }
+        });
         return deltas;
     }
 
