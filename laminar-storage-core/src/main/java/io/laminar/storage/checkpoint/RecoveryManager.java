@@ -49,6 +49,16 @@ import org.slf4j.LoggerFactory;
  * With no checkpoint at all, the state is rebuilt from the WAL alone, which must then still start
  * at its very beginning.
  *
+ * <h2>A rescale's checkpoint</h2>
+ * A checkpoint a {@link Rescaler} wrote may reference the state files of an older checkpoint
+ * ({@link CheckpointManifest#baseChains()}): each distinct referenced chain is loaded once, its keyed
+ * entries are regrouped into the cores whose key groups they are in (by the {@link StatePlacement}
+ * this manager was given, which must be the rescale's: an entry it puts outside every range read
+ * from that chain makes the checkpoint unusable rather than be dropped), and each core's own DELTA
+ * files are applied on top, verified as they are read. A missing, cut or damaged referenced file
+ * makes the checkpoint unusable like any of its files; the reason names the file and the key groups
+ * it was read for.
+ *
  * <h2>Only its content makes a checkpoint unusable</h2>
  * A checkpoint is skipped only for what is wrong with its content: a refused manifest
  * ({@link CheckpointCorruptException}), a referenced file that does not exist, a size or CRC32C
