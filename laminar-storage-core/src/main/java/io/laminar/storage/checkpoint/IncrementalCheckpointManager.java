@@ -227,6 +227,9 @@ final class IncrementalCheckpointManager {
      * Continues the chains of a recovered checkpoint, so that the first checkpoint after a restart
      * writes deltas against it rather than full files. Call it before the first {@link #writeState}.
      *
+     * <p>A checkpoint with base chains (a rescale's) is not continued: the next checkpoint writes
+     * full files.
+     *
      * <p>{@code checkpointStates} must be, per core, exactly the state that checkpoint's chain holds
      * (as {@link RecoveredState#checkpointStates()}: restored from its files, before the WAL
      * replay): a delta is the difference between a cut and this state, so it is exact whatever the
@@ -236,6 +239,16 @@ final class IncrementalCheckpointManager {
      *                                  a file it does not list
      */
     void resume(CheckpointManifest manifest, List<StateSnapshot> checkpointStates) {
+        if (manifest.hasBaseChains()) {
+            // A rescale's checkpoint: its chains are references into an older checkpoint's files
+            // plus deltas. The next checkpoint writes full files, and retention can then let the
+            // older files go.
+            log.info("checkpoint {} was written by a rescale and references older state files: the next checkpoint"
+                    + " writes full files", manifest.checkpointId());
+            committed.clear();
+            committedId = null;
+            return;
+        }
         var refs = new java.util.HashMap<String, StateFileRef>();
         manifest.files().forEach(ref -> refs.put(ref.path(), ref));
         var chains = new TreeMap<Integer, Chain>();

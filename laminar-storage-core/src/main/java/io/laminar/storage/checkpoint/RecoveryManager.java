@@ -17,6 +17,7 @@ import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.OwnerFences;
 import io.laminar.storage.store.StateFileRef;
 import io.laminar.storage.store.StorePaths;
+import io.laminar.storage.store.VerifyingInputStream;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.time.Duration;
@@ -48,6 +49,16 @@ import org.slf4j.LoggerFactory;
  * is skipped, and the report says why; the next older one is tried.
  * With no checkpoint at all, the state is rebuilt from the WAL alone, which must then still start
  * at its very beginning.
+ *
+ * <h2>A rescale's checkpoint</h2>
+ * A checkpoint a {@link Rescaler} wrote may reference the state files of an older checkpoint
+ * ({@link CheckpointManifest#baseChains()}): each distinct referenced chain is loaded once, its keyed
+ * entries are regrouped into the cores whose key groups they are in (by the {@link StatePlacement}
+ * this manager was given, which must be the rescale's: an entry it puts outside every range read
+ * from that chain makes the checkpoint unusable rather than be dropped), and each core's own DELTA
+ * files are applied on top, verified as they are read. A missing, cut or damaged referenced file
+ * makes the checkpoint unusable like any of its files; the reason names the file and the key groups
+ * it was read for.
  *
  * <h2>Only its content makes a checkpoint unusable</h2>
  * A checkpoint is skipped only for what is wrong with its content: a refused manifest
@@ -114,6 +125,7 @@ public final class RecoveryManager {
     private final CheckpointStore store;
     private final RecoveryListener listener;
     private final RecoveryOptions options;
+    private final StatePlacement placement;
 
     public RecoveryManager(PerCoreWalManager wal, CheckpointStore store) {
         this(wal, store, RecoveryListener.NONE);
@@ -127,16 +139,27 @@ public final class RecoveryManager {
     /** As {@link #RecoveryManager(PerCoreWalManager, CheckpointStore, RecoveryListener)}, restoring as {@code options} say. */
     public RecoveryManager(PerCoreWalManager wal, CheckpointStore store, RecoveryListener listener,
                            RecoveryOptions options) {
-        this(wal, wal, store, listener, options);
+        this(wal, store, listener, options, StatePlacement.BY_STORE_KEY);
+    }
+
+    /**
+     * As {@link #RecoveryManager(PerCoreWalManager, CheckpointStore, RecoveryListener, RecoveryOptions)};
+     * a checkpoint written by a rescale (with base chains) is restored by {@code placement}, which must
+     * be the one the rescale used (the application's routing).
+     */
+    public RecoveryManager(PerCoreWalManager wal, CheckpointStore store, RecoveryListener listener,
+                           RecoveryOptions options, StatePlacement placement) {
+        this(wal, wal, store, listener, options, placement);
     }
 
     private RecoveryManager(PerCoreWalView wal, PerCoreWalManager writable, CheckpointStore store,
-                            RecoveryListener listener, RecoveryOptions options) {
+                            RecoveryListener listener, RecoveryOptions options, StatePlacement placement) {
         this.wal = wal;
         this.writable = writable;
         this.store = store;
         this.listener = java.util.Objects.requireNonNull(listener, "listener");
         this.options = java.util.Objects.requireNonNull(options, "options");
+        this.placement = java.util.Objects.requireNonNull(placement, "placement");
     }
 
     /**
@@ -145,7 +168,12 @@ public final class RecoveryManager {
      * writes to the WAL or the store. See "Dry run" in the class description.
      */
     public static RecoveryManager dryRun(PerCoreWalView wal, CheckpointStore store) {
-        return new RecoveryManager(wal, null, store, RecoveryListener.NONE, RecoveryOptions.DEFAULTS);
+        return dryRun(wal, store, StatePlacement.BY_STORE_KEY);
+    }
+
+    /** As {@link #dryRun(PerCoreWalView, CheckpointStore)}, restoring a rescale's checkpoint by {@code placement}. */
+    public static RecoveryManager dryRun(PerCoreWalView wal, CheckpointStore store, StatePlacement placement) {
+        return new RecoveryManager(wal, null, store, RecoveryListener.NONE, RecoveryOptions.DEFAULTS, placement);
     }
 
     /**
@@ -504,6 +532,9 @@ public final class RecoveryManager {
                         + ref.size());
             }
         }
+        if (manifest.hasBaseChains()) {
+            return restoreRescaled(manifest, listed);
+        }
         var unread = new java.util.LinkedHashMap<>(listed);
         var chains = new ArrayList<ChainRestorer.Chain>();
         for (int core = 0; core < cores; core++) {
@@ -511,19 +542,155 @@ public final class RecoveryManager {
             if (chain == null || chain.stateFiles().isEmpty()) {
                 throw new Unusable("it has no state chain for core " + core);
             }
-            var files = new ArrayList<StateFileRef>();
-            for (var path : chain.stateFiles()) {
-                if (!listed.containsKey(path)) {
-                    throw new Unusable("core " + core + "'s chain names " + path + ", which the manifest does not list");
-                }
-                files.add(listed.get(path));
-                unread.remove(path);
-            }
-            chains.add(new ChainRestorer.Chain(core, files));
+            chains.add(new ChainRestorer.Chain(core, refs(chain.stateFiles(), listed, unread, "core " + core + "'s chain")));
         }
         // Listed but in no chain: not loaded, but a checkpoint with a damaged file is still not used.
         long totalBytes = listed.values().stream().mapToLong(StateFileRef::size).sum();
         return new ChainRestorer(store, manifest.checkpointId(), options, this::progress)
                 .restore(chains, List.copyOf(unread.values()), listed.size(), totalBytes);
+    }
+
+    /** The refs of {@code paths}, each listed; removes them from {@code unread}. */
+    private static List<StateFileRef> refs(List<String> paths, Map<String, StateFileRef> listed,
+            Map<String, StateFileRef> unread, String what) throws Unusable {
+        var files = new ArrayList<StateFileRef>();
+        for (var path : paths) {
+            if (!listed.containsKey(path)) {
+                throw new Unusable(what + " names " + path + ", which the manifest does not list");
+            }
+            files.add(listed.get(path));
+            unread.remove(path);
+        }
+        return files;
+    }
+
+    /**
+     * Restores a rescale's checkpoint ({@link CheckpointManifest#baseChains()}): each distinct base
+     * chain (an old core's chain of an older checkpoint) is loaded once by the {@link ChainRestorer},
+     * its entries are regrouped by key group into the cores that reference it ({@link Regrouping},
+     * by this recovery's {@link StatePlacement}), and each core's own DELTA files are applied on top,
+     * read through a {@link VerifyingInputStream} into the core's store of this attempt: dropped with
+     * every other store if any byte fails its check. A failure names the file and the key groups it
+     * was read for.
+     */
+    private List<ChangelogAwareStateStore> restoreRescaled(CheckpointManifest manifest,
+            Map<String, StateFileRef> listed) throws IOException {
+        int cores = wal.cores();
+        var unread = new java.util.LinkedHashMap<>(listed);
+        var bases = new ArrayList<ChainRestorer.Chain>();
+        var baseIndex = new HashMap<List<String>, Integer>();
+        var readFor = new HashMap<Integer, List<String>>(); // base chain -> "key groups a to b of old core o"
+        var targets = new ArrayList<List<Regrouping.Piece>>();
+        var deltas = new ArrayList<List<StateFileRef>>();
+        for (int core = 0; core < cores; core++) {
+            var name = CoreChains.name(core);
+            var chain = manifest.operators().get(name);
+            var baseChains = manifest.baseChains().getOrDefault(name, List.of());
+            if (chain == null || (chain.stateFiles().isEmpty() && baseChains.isEmpty())) {
+                throw new Unusable("it has no state chain for core " + core);
+            }
+            var pieces = new ArrayList<Regrouping.Piece>();
+            for (var base : baseChains) {
+                var files = refs(base.stateFiles(), listed, unread, "a base chain of core " + core);
+                Integer index = baseIndex.get(base.stateFiles());
+                if (index == null) {
+                    index = bases.size();
+                    baseIndex.put(base.stateFiles(), index);
+                    bases.add(new ChainRestorer.Chain(base.core(), files));
+                } else if (bases.get(index).core() != base.core()) {
+                    throw new Unusable("its base chains name the files " + base.stateFiles() + " as the chain of"
+                            + " core " + bases.get(index).core() + " and of core " + base.core());
+                }
+                readFor.computeIfAbsent(index, i -> new ArrayList<>()).add(base.describe() + " for core " + core);
+                pieces.add(new Regrouping.Piece(index, base.firstKeyGroup(), base.endKeyGroup()));
+            }
+            targets.add(pieces);
+            var own = refs(chain.stateFiles(), listed, new HashMap<>(), "core " + core + "'s chain");
+            own.forEach(ref -> unread.remove(ref.path()));
+            deltas.add(own);
+        }
+        long totalBytes = listed.values().stream().mapToLong(StateFileRef::size).sum();
+        List<ChangelogAwareStateStore> loaded;
+        try {
+            loaded = new ChainRestorer(store, manifest.checkpointId(), options, this::progress)
+                    .restore(bases, List.copyOf(unread.values()), listed.size(), totalBytes);
+        } catch (Unusable e) {
+            throw new Unusable(e.getMessage() + withReadFor(e.getMessage(), bases, readFor));
+        }
+        var sources = loaded.stream().map(ChangelogAwareStateStore::snapshot).toList();
+        loaded = null;
+        Regrouping.Result regrouped;
+        try {
+            regrouped = Regrouping.build(sources, targets, placement, manifest.keyGroups());
+        } catch (Regrouping.Misplaced e) {
+            var base = bases.get(e.source);
+            throw new Unusable("its base chain " + base.files().get(0).path() + " (read for "
+                    + String.join(", ", readFor.get(e.source)) + ") holds " + e.getMessage().replace("old state "
+                    + e.source, "core " + base.core()) + ": restoring it by the state placement " + placement
+                    + " would drop it. Recover with the StatePlacement the rescale used");
+        }
+        sources = null;
+        var stores = new ArrayList<>(regrouped.stores());
+        for (int core = 0; core < cores; core++) {
+            for (var ref : deltas.get(core)) {
+                applyDelta(manifest.checkpointId(), ref, core, stores.get(core));
+            }
+        }
+        return stores;
+    }
+
+    /** ", read for key groups a to b of old core o for core c" if {@code message} names a file of a base chain. */
+    private static String withReadFor(String message, List<ChainRestorer.Chain> bases,
+            Map<Integer, List<String>> readFor) {
+        for (int i = 0; i < bases.size(); i++) {
+            for (var ref : bases.get(i).files()) {
+                if (message.contains(ref.path())) {
+                    return " (a state file of an older checkpoint that this rescaled checkpoint reads for "
+                            + String.join(", ", readFor.get(i)) + ")";
+                }
+            }
+        }
+        return "";
+    }
+
+    /**
+     * Applies one DELTA file of a rescale's checkpoint to {@code target}, verifying its size and
+     * CRC32C as it is read; {@code target} is dropped by the caller on any failure.
+     */
+    private void applyDelta(long checkpointId, StateFileRef ref, int core, ChangelogAwareStateStore target)
+            throws IOException {
+        var what = "its state file " + ref.path();
+        VerifyingInputStream in;
+        try {
+            in = VerifyingInputStream.open(store, ref, checkpointId);
+        } catch (NoSuchFileException e) {
+            throw new Unusable(what + " is missing");
+        } catch (IOException | RuntimeException e) {
+            throw new StoreUnreadable(what, e);
+        }
+        try (in) {
+            StateFileFormat.Header header;
+            try {
+                header = StateFileFormat.read(in, ref.path(), ref.size(), core, target.replayer());
+            } catch (CheckpointCorruptException e) {
+                throw new Unusable(what + " is damaged: " + (in.problem() == null ? e.getMessage() : in.problem())
+                        + " (corrupt bytes, of which nothing was used)");
+            } catch (IOException | IllegalArgumentException e) {
+                if (e instanceof Unusable || e instanceof StoreUnreadable || e instanceof NoSuchFileException) {
+                    throw e;
+                }
+                if (e instanceof IOException && !(e.getMessage() != null && e.getMessage().startsWith("state file"))) {
+                    throw new StoreUnreadable(what, e);
+                }
+                throw new Unusable("its state file " + ref.path() + " is damaged: " + e.getMessage());
+            }
+            if (!in.verified()) {
+                throw new Unusable(what + " was not verified to its end (a bug: report it)");
+            }
+            if (header.kind() != StateFileFormat.DELTA) {
+                throw new Unusable("the state file " + ref.path() + " is of kind " + header.kind() + ", expected "
+                        + StateFileFormat.DELTA + " (a rescaled core's own chain holds deltas only)");
+            }
+        }
     }
 }

@@ -10,11 +10,14 @@ import io.laminar.storage.percore.PerCoreWalView;
 import io.laminar.storage.percore.WalLayout;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
+import io.laminar.storage.state.StateChange;
 import io.laminar.storage.state.StateSnapshot;
+import io.laminar.storage.store.BaseChain;
 import io.laminar.storage.store.CheckpointCorruptException;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.OperatorCheckpoint;
+import io.laminar.storage.store.StateFileRef;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -47,13 +50,30 @@ import org.slf4j.LoggerFactory;
  * <h2>What is restored</h2>
  * The old layout is recovered exactly as an unscaled restart would recover it, by
  * {@link RecoveryManager#dryRun} over the old logs (opened, locked and repaired with their own
- * number of cores): the newest usable checkpoint's state files, then the old WAL's records after it,
- * replayed epoch by epoch. Each entry of each old core then goes to the core of the new layout that
- * owns its key group ({@link StatePlacement#keyGroupOf}); core-local entries are merged by
+ * number of cores): the newest usable checkpoint's state files (each read once, in parallel), then
+ * the old WAL's records after it, replayed epoch by epoch. The keyed entries of the old cores are
+ * then regrouped ({@link Regrouping}, one thread per new core up to the processors) straight into
+ * bulk-loaded stores of the new cores, each taking, in key order, the entries of the key groups it
+ * now owns ({@link StatePlacement#keyGroupOf}); the old entries' arrays are shared, not copied, and
+ * the old stores are dropped after the rescale. Core-local entries are merged by
  * {@link StatePlacement#mergeCoreLocal}. Every entry of an old layout that has key groups must lie
  * in a key group its old core owned, or the rescale is refused (the application routes keys
- * differently from its placement). The whole state is read and then filtered by key group: state
- * files are per core, not per key group, so a core cannot read only its own ranges.
+ * differently from its placement). State files are per core and in key order, so the whole old
+ * state is read, once, whatever the new number of cores.
+ *
+ * <h2>What is written: references, and only what the WAL changed</h2>
+ * When the old state was restored from a plain checkpoint of key-grouped state, the rescale's
+ * checkpoint does not rewrite it: its manifest (format 3.0) references the old checkpoint's chains
+ * ({@link CheckpointManifest#baseChains()}: per new core, each overlapping old core's chain and the
+ * key groups taken from it) and lists their files, and each new core gets one DELTA file (named
+ * with the rescale's id, written in parallel) holding what the old WAL's records after that
+ * checkpoint changed in its key groups ({@code changesSince} of each old core's state against its
+ * checkpoint state) and a put of each of its core-local entries (which base chains never supply).
+ * Otherwise (state from before key groups, no checkpoint, or an old checkpoint that is itself a
+ * rescale's, whose references would nest) each new core gets a FULL file, which compacts the
+ * references away. The first checkpoint after a rescale writes FULL files, after which retention
+ * lets the old files go. A recovery of the rescale's checkpoint needs the same placement
+ * ({@code RecoveryManager}'s, {@code LaminarRuntime.Builder.statePlacement}).
  *
  * <h2>Sources, operators and the watermark</h2>
  * The rescale's checkpoint keeps the old checkpoint's {@code sources}, its operator entries (except
@@ -73,8 +93,9 @@ import org.slf4j.LoggerFactory;
  *   <li>the new logs are created there ({@link PerCoreWalManager#createAt}, with their
  *       {@link WalLayout}) and start, at positions after every old one, with the barrier of an
  *       epoch above every old one;</li>
- *   <li>the moved state is written as full state files and the manifest is published: the
- *       rescale's checkpoint, with those positions and that epoch;</li>
+ *   <li>the new cores' state files are written (DELTA files and references, or FULL files; see
+ *       above) and the manifest is published: the rescale's checkpoint, with those positions and
+ *       that epoch;</li>
  *   <li>{@value #COMMITTED} is written (atomically), naming every file of the new layout: the
  *       commit point;</li>
  *   <li>the switch: every file of {@code <wal>} that is not one of the new layout's is deleted (the
@@ -85,8 +106,9 @@ import org.slf4j.LoggerFactory;
  * Every open first finishes or undoes an interrupted rescale: a {@code <wal>.rescale} with a valid
  * {@value #COMMITTED} is switched to again (rolled forward: the switch is idempotent, and
  * {@code <wal>} is never opened while the commit marker exists); one without it is deleted, with the
- * manifest (and state files) its {@value #INTENT} names if that was published (rolled back: the old
- * layout and its checkpoints are as before). So a crash at any step leaves the old layout or the new
+ * manifest its {@value #INTENT} names if that was published and the state files named with that
+ * checkpoint's id (never an older file its manifest referenced; rolled back: the old layout and its
+ * checkpoints are as before). So a crash at any step leaves the old layout or the new
  * one, never a mix, and the next open may ask for yet another number of cores. Only files are
  * renamed, never directories, so every step is within what the file seam models.
  *
@@ -250,14 +272,18 @@ public final class Rescaler {
                     if (store.listCheckpoints().contains(id)) {
                         store.deleteManifest(id);
                     }
+                    // Only the files the rescale wrote, named with its id: never the older checkpoint's
+                    // files its manifest referenced.
                     for (int core = 0; core < intent.get().newCores(); core++) {
-                        var path = CoreChains.stateFilePath(core, id, true);
-                        try {
-                            if (store.fileSize(path).isPresent()) {
-                                store.deleteFile(path);
+                        for (boolean full : new boolean[] {true, false}) {
+                            var path = CoreChains.stateFilePath(core, id, full);
+                            try {
+                                if (store.fileSize(path).isPresent()) {
+                                    store.deleteFile(path);
+                                }
+                            } catch (NoSuchFileException e) {
+                                // never written
                             }
-                        } catch (NoSuchFileException e) {
-                            // never written
                         }
                     }
                 }
@@ -432,12 +458,12 @@ public final class Rescaler {
                 int openKeyGroups = legacy ? Math.max(keyGroups, source.cores()) : source.keyGroups();
                 oldWal = PerCoreWalManager.open(directory, options.withKeyGroups(openKeyGroups)
                         .withCores(source.cores()));
-                recovered = RecoveryManager.dryRun(oldWal, store).recover();
+                recovered = RecoveryManager.dryRun(oldWal, store, placement).recover();
                 highestEpoch = oldWal.epoch();
                 highestPosition = max(oldWal.durablePositions());
             } else {
-                recovered = RecoveryManager.dryRun(PerCoreWalView.empty(source.cores(), source.keyGroups()), store)
-                        .recover();
+                recovered = RecoveryManager.dryRun(PerCoreWalView.empty(source.cores(), source.keyGroups()), store,
+                        placement).recover();
                 highestEpoch = -1;
                 highestPosition = 0;
             }
@@ -458,12 +484,33 @@ public final class Rescaler {
                     stateBytesRead += file.size();
                 }
             }
+            long recoveredAt = System.nanoTime();
             hook.reached(Step.RECOVERED);
-            var moved = place(recovered.coreStates(), source, keyGroups, newCores);
+            // Keyed entries straight into the new cores' stores (the old ones' arrays, not copies),
+            // core-local ones merged by the placement; the old stores are dropped after the rescale.
+            var pieces = pieces(source, keyGroups, newCores);
+            var regrouped = regroup(recovered.coreStates(), pieces, keyGroups, source);
+            var stores = new ArrayList<>(regrouped.stores());
+            var local = coreLocal(recovered.coreStates(), source, keyGroups, newCores);
+            long logicalBytes = 0;
+            for (int core = 0; core < newCores; core++) {
+                logicalBytes += regrouped.logicalBytes()[core];
+                for (var entry : local.get(core).entrySet()) {
+                    stores.get(core).put(entry.getValue()[0], entry.getValue()[1]);
+                    logicalBytes += entry.getValue()[0].length + (long) entry.getValue()[1].length;
+                }
+            }
+            var moved = stores.stream().map(ChangelogAwareStateStore::snapshot).toList();
             long entries = moved.stream().mapToLong(StateSnapshot::size).sum();
-
-            var files = new IncrementalCheckpointManager(store, 1, 0, 1.0);
-            long checkpointId = files.nextCheckpointId();
+            // The old checkpoint's chains are referenced, not rewritten, when they are plain chains of
+            // key-grouped state; else (before key groups, no checkpoint, or the old checkpoint itself a
+            // rescale's) the new cores' states are written whole, which compacts those references away.
+            boolean references = restored != null && !legacy && !restored.hasBaseChains();
+            if (references) {
+                regroupCheck(recovered.checkpointStates(), pieces, keyGroups, source);
+            }
+            long regroupedAt = System.nanoTime();
+            long checkpointId = new IncrementalCheckpointManager(store, 1, 0, 1.0).nextCheckpointId();
             long epoch = highestEpoch + 1;
             // After every old position (and never 0): a recovery of the new logs without this
             // checkpoint sees a WAL whose beginning is gone and refuses, rather than start empty.
@@ -480,7 +527,39 @@ public final class Rescaler {
             // configured size; cores full-size segments written with zeros would cost more than the rest.
             PerCoreWalManager.createAt(side, options.withSmallestSegments(), CorePositions.of(positions), epoch);
             hook.reached(Step.LOGS_CREATED);
-            var written = files.writeState(checkpointId, epoch, moved);
+            var written = new StateFileRef[newCores];
+            var baseChains = new java.util.TreeMap<String, List<BaseChain>>();
+            var files = new java.util.LinkedHashSet<StateFileRef>();
+            if (references) {
+                var deltas = deltas(recovered, source, keyGroups, newCores, local);
+                Regrouping.runParallel(newCores, core -> written[core] = writeStateFile(core, checkpointId, epoch,
+                        false, sink -> deltas.get(core).forEach(change -> {
+                            if (change.isDelete()) {
+                                sink.onDelete(change.key());
+                            } else {
+                                sink.onPut(change.key(), change.value());
+                            }
+                        })));
+                var refs = new HashMap<String, StateFileRef>();
+                restored.files().forEach(ref -> refs.put(ref.path(), ref));
+                for (int core = 0; core < newCores; core++) {
+                    var bases = new ArrayList<BaseChain>();
+                    for (var piece : pieces.get(core)) {
+                        var chain = restored.operators().get(CoreChains.name(piece.source())).stateFiles();
+                        bases.add(new BaseChain(piece.source(), piece.first(), piece.end(), chain));
+                        chain.forEach(path -> files.add(refs.get(path)));
+                    }
+                    baseChains.put(CoreChains.name(core), bases);
+                }
+            } else {
+                Regrouping.runParallel(newCores, core -> written[core] = writeStateFile(core, checkpointId, epoch,
+                        true, sink -> moved.get(core).forEach(sink::onPut)));
+            }
+            long writtenBytes = 0;
+            for (var ref : written) {
+                files.add(ref);
+                writtenBytes += ref.size();
+            }
             var operators = new LinkedHashMap<String, OperatorCheckpoint>();
             if (restored != null) {
                 restored.operators().forEach((name, operator) -> {
@@ -490,18 +569,18 @@ public final class Rescaler {
                 });
             }
             for (int core = 0; core < newCores; core++) {
-                var paths = written.chains().get(core).stream().map(ref -> ref.path()).toList();
-                operators.put(CoreChains.name(core), new OperatorCheckpoint(new byte[0], paths));
+                operators.put(CoreChains.name(core), new OperatorCheckpoint(new byte[0], List.of(written[core].path())));
             }
             var walPositions = new ArrayList<Long>();
             for (long p : positions) {
                 walPositions.add(p);
             }
             var manifest = new CheckpointManifest(checkpointId, epoch, Instant.now(), walPositions,
-                    restored == null ? Map.of() : restored.sources(), operators, written.files(), null,
-                    written.stateBytes(), written.writtenBytes(),
-                    restored == null ? Long.MIN_VALUE : restored.watermark(), keyGroups);
+                    restored == null ? Map.of() : restored.sources(), operators, List.copyOf(files),
+                    references ? restored.checkpointId() : null, logicalBytes, writtenBytes,
+                    restored == null ? Long.MIN_VALUE : restored.watermark(), keyGroups, baseChains);
             store.publishManifest(manifest);
+            long publishedAt = System.nanoTime();
             hook.reached(Step.CHECKPOINT_PUBLISHED);
             var layoutFiles = new ArrayList<String>();
             try (var listed = Files.list(side)) {
@@ -526,9 +605,14 @@ public final class Rescaler {
                     restored == null ? null : restored.checkpointId(), checkpointId, stateBytesRead,
                     recovered.report().bytesReplayed(), entries, Duration.ofNanos(System.nanoTime() - started));
             log.warn("rescaled {} from {} to {} cores in {} ms: {} of {} key groups moved, {} entries, {} bytes read"
-                    + " (state files {}, WAL {}); the new layout starts from checkpoint {}", directory,
-                    report.oldCores(), newCores, report.duration().toMillis(), keyGroupsMoved, keyGroups, entries,
-                    report.bytesRead(), stateBytesRead, report.walBytesRead(), checkpointId);
+                    + " (state files {}, WAL {}), {} bytes of {} state files written ({}); the new layout starts from"
+                    + " checkpoint {} (recovered in {} ms, regrouped in {} ms, new logs, state files and manifest written in {} ms, switched"
+                    + " in {} ms)", directory, report.oldCores(), newCores, report.duration().toMillis(), keyGroupsMoved,
+                    keyGroups, entries, report.bytesRead(), stateBytesRead, report.walBytesRead(), writtenBytes,
+                    references ? "DELTA" : "FULL", references ? "the old checkpoint's files are referenced by key group"
+                            : "the whole state", checkpointId, (recoveredAt - started) / 1_000_000,
+                    (regroupedAt - recoveredAt) / 1_000_000, (publishedAt - regroupedAt) / 1_000_000,
+                    (System.nanoTime() - publishedAt) / 1_000_000);
             var perCore = new ArrayList<Long>();
             for (int core = 0; core < newCores; core++) {
                 perCore.add(0L);
@@ -574,46 +658,82 @@ public final class Rescaler {
     }
 
     /**
-     * Moves every entry of the old cores' states to its core among {@code newCores}: keyed entries
-     * by key group, core-local ones merged by the placement.
+     * Per new core, what it takes from each old core: the key groups of its range that the old core
+     * owned (before key groups: its whole range, from every old core).
      */
-    private List<StateSnapshot> place(List<StateSnapshot> oldStates, Source source, int keyGroups, int newCores) {
+    private static List<List<Regrouping.Piece>> pieces(Source source, int keyGroups, int newCores) {
         boolean legacy = source.keyGroups() == 0;
-        var stores = new ArrayList<ChangelogAwareStateStore>();
+        var targets = new ArrayList<List<Regrouping.Piece>>();
         for (int core = 0; core < newCores; core++) {
-            stores.add(new ChangelogAwareStateStore(ChangelogSink.NONE));
+            var range = KeyGroups.rangeOf(core, keyGroups, newCores);
+            var pieces = new ArrayList<Regrouping.Piece>();
+            for (int old = 0; old < source.cores(); old++) {
+                if (legacy) {
+                    pieces.add(new Regrouping.Piece(old, range.first(), range.end()));
+                    continue;
+                }
+                var owned = KeyGroups.rangeOf(old, keyGroups, source.cores());
+                int first = Math.max(owned.first(), range.first());
+                int end = Math.min(owned.end(), range.end());
+                if (first < end) {
+                    pieces.add(new Regrouping.Piece(old, first, end));
+                }
+            }
+            targets.add(pieces);
         }
-        // core-local entries: key (as a comparable string) -> old core -> value
-        var local = new TreeMap<String, byte[][]>();
+        return targets;
+    }
+
+    private Regrouping.Result regroup(List<StateSnapshot> states, List<List<Regrouping.Piece>> pieces, int keyGroups,
+            Source source) throws IOException {
+        try {
+            return Regrouping.build(states, pieces, placement, keyGroups);
+        } catch (Regrouping.Misplaced e) {
+            throw misplaced(e, source, keyGroups, "");
+        }
+    }
+
+    private void regroupCheck(List<StateSnapshot> states, List<List<Regrouping.Piece>> pieces, int keyGroups,
+            Source source) throws IOException {
+        try {
+            Regrouping.check(states, pieces, placement, keyGroups);
+        } catch (Regrouping.Misplaced e) {
+            throw misplaced(e, source, keyGroups, " in the checkpoint's state files");
+        }
+    }
+
+    private StorageException misplaced(Regrouping.Misplaced e, Source source, int keyGroups, String where) {
+        int owner = KeyGroups.coreOfKeyGroup(e.keyGroup, keyGroups, source.cores());
+        return new StorageException("cannot rescale " + directory + ": " + e.getMessage().replace("old state "
+                + e.source, "core " + e.source) + where + " by the state placement " + placement + ", which core "
+                + owner + " owns among " + source.cores() + ": the placement does not match how the application routes"
+                + " its keys, and moving the state by it would put entries where the application never looks. Give"
+                + " the runtime the StatePlacement that matches its routing. Nothing was changed");
+    }
+
+    /**
+     * Per new core, its core-local entries (hex of the key -> {key, merged value}), in key order:
+     * each merged by the placement from the old cores whose keys the new core receives.
+     */
+    private List<TreeMap<String, byte[][]>> coreLocal(List<StateSnapshot> oldStates, Source source, int keyGroups,
+            int newCores) {
+        boolean legacy = source.keyGroups() == 0;
+        var local = new TreeMap<String, byte[][]>(); // hex key -> value per old core
         var localKeys = new HashMap<String, byte[]>();
         for (int oldCore = 0; oldCore < oldStates.size(); oldCore++) {
             int from = oldCore;
             oldStates.get(oldCore).forEach((key, value) -> {
-                int group = placement.keyGroupOf(key, keyGroups);
-                if (group == StatePlacement.CORE_LOCAL) {
+                if (placement.keyGroupOf(key, keyGroups) == StatePlacement.CORE_LOCAL) {
                     var name = java.util.HexFormat.of().formatHex(key);
                     localKeys.putIfAbsent(name, key.clone());
                     local.computeIfAbsent(name, k -> new byte[oldStates.size()][])[from] = value.clone();
-                    return;
                 }
-                if (group < 0 || group >= keyGroups) {
-                    throw new IllegalStateException("the state placement " + placement + " put an entry of core "
-                            + from + " in key group " + group + ", but there are " + keyGroups);
-                }
-                if (!legacy && KeyGroups.coreOfKeyGroup(group, keyGroups, source.cores()) != from) {
-                    throw new StorageException("cannot rescale " + directory + ": an entry of core " + from
-                            + " (key " + java.util.HexFormat.of().formatHex(key) + ") belongs to key group " + group
-                            + " by the state placement " + placement + ", which core "
-                            + KeyGroups.coreOfKeyGroup(group, keyGroups, source.cores()) + " owns among "
-                            + source.cores() + ": the placement does not match how the application routes its keys,"
-                            + " and moving the state by it would put entries where the application never looks. Give"
-                            + " the runtime the StatePlacement that matches its routing. Nothing was changed");
-                }
-                stores.get(KeyGroups.coreOfKeyGroup(group, keyGroups, newCores)).put(key, value);
             });
         }
+        var perCore = new ArrayList<TreeMap<String, byte[][]>>();
         for (int core = 0; core < newCores; core++) {
             var range = KeyGroups.rangeOf(core, keyGroups, newCores);
+            var merged = new TreeMap<String, byte[][]>();
             for (var entry : local.entrySet()) {
                 var values = new ArrayList<byte[]>();
                 boolean any = false;
@@ -625,15 +745,95 @@ public final class Rescaler {
                     }
                 }
                 if (any) {
-                    var merged = placement.mergeCoreLocal(localKeys.get(entry.getKey()),
-                            java.util.Collections.unmodifiableList(values), range, keyGroups);
-                    if (merged != null) {
-                        stores.get(core).put(localKeys.get(entry.getKey()), merged);
+                    var key = localKeys.get(entry.getKey());
+                    var value = placement.mergeCoreLocal(key, java.util.Collections.unmodifiableList(values), range,
+                            keyGroups);
+                    if (value != null) {
+                        merged.put(entry.getKey(), new byte[][] {key, value});
                     }
                 }
             }
+            perCore.add(merged);
         }
-        return stores.stream().map(ChangelogAwareStateStore::snapshot).toList();
+        return perCore;
+    }
+
+    /**
+     * Per new core, in key order, what its DELTA holds on top of its base chains (the old
+     * checkpoint's chains restricted to its key groups, which never hold core-local entries): every
+     * change the old WAL's records made after the checkpoint to its keyed entries, and a put of each
+     * of its core-local entries.
+     */
+    private List<List<StateChange>> deltas(RecoveredState recovered, Source source, int keyGroups, int newCores,
+            List<TreeMap<String, byte[][]>> local) throws IOException {
+        // Per old core (in parallel), its changes routed to the new cores; each list in key order.
+        var routed = new ArrayList<List<List<StateChange>>>();
+        for (int old = 0; old < source.cores(); old++) {
+            var lists = new ArrayList<List<StateChange>>();
+            for (int core = 0; core < newCores; core++) {
+                lists.add(new ArrayList<>());
+            }
+            routed.add(lists);
+        }
+        Regrouping.runParallel(source.cores(), old -> recovered.coreStates().get(old).changesSince(
+                recovered.checkpointStates().get(old), new ChangelogSink() {
+                    @Override
+                    public void onPut(byte[] key, byte[] value) {
+                        route(key, new StateChange(key, value));
+                    }
+
+                    @Override
+                    public void onDelete(byte[] key) {
+                        route(key, StateChange.deleted(key));
+                    }
+
+                    @Override
+                    public void onClear() {
+                        throw new IllegalStateException("a difference of two states holds no clear");
+                    }
+
+                    private void route(byte[] key, StateChange change) {
+                        int group = placement.keyGroupOf(key, keyGroups);
+                        if (group != StatePlacement.CORE_LOCAL) {
+                            routed.get(old).get(KeyGroups.coreOfKeyGroup(group, keyGroups, newCores)).add(change);
+                        }
+                    }
+                }));
+        var deltas = new ArrayList<List<StateChange>>();
+        for (int core = 0; core < newCores; core++) {
+            deltas.add(new ArrayList<>());
+        }
+        Regrouping.runParallel(newCores, core -> {
+            var delta = deltas.get(core);
+            int sources = 0;
+            for (var lists : routed) {
+                sources += lists.get(core).isEmpty() ? 0 : 1;
+                delta.addAll(lists.get(core));
+            }
+            for (var entry : local.get(core).values()) {
+                delta.add(new StateChange(entry[0], entry[1]));
+            }
+            if (sources > 1 || !local.get(core).isEmpty()) {
+                delta.sort((a, b) -> Arrays.compareUnsigned(a.key(), b.key()));
+            }
+        });
+        return deltas;
+    }
+
+    /** Writes one state file of the rescale's checkpoint for {@code core}: FULL or DELTA, entries from {@code entries}. */
+    private StateFileRef writeStateFile(int core, long checkpointId, long epoch, boolean full,
+            java.util.function.Consumer<ChangelogSink> entries) throws IOException {
+        var header = new StateFileFormat.Header(full ? StateFileFormat.FULL : StateFileFormat.DELTA, core, epoch,
+                checkpointId);
+        return store.writeFile(CoreChains.stateFilePath(core, checkpointId, full), out -> {
+            var writer = new StateFileFormat.Writer(out, header);
+            try {
+                entries.accept(writer);
+            } catch (java.io.UncheckedIOException e) {
+                throw e.getCause();
+            }
+            writer.finish();
+        });
     }
 
     private static boolean overlaps(KeyGroups.Range a, KeyGroups.Range b) {

@@ -15,6 +15,7 @@ import io.laminar.storage.checkpoint.RecoveryManager;
 import io.laminar.storage.checkpoint.RecoveryOptions;
 import io.laminar.storage.checkpoint.RecoveryReport;
 import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
+import io.laminar.storage.checkpoint.StatePlacement;
 import io.laminar.storage.concurrent.Backoff;
 import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.percore.PerCoreWalManager;
@@ -127,6 +128,7 @@ public final class LaminarRuntime implements AutoCloseable {
     private final List<CheckpointListener> listeners = new CopyOnWriteArrayList<>();
     private final RecoveryListener recoveryListener;
     private final RecoveryOptions recoveryOptions;
+    private final StatePlacement statePlacement;
     private final ChangeReplicator replicator; // null: local durability
     private final RecoveredState handedOver;
 
@@ -155,6 +157,7 @@ public final class LaminarRuntime implements AutoCloseable {
         this.listeners.addAll(b.listeners);
         this.recoveryListener = b.recoveryListener;
         this.recoveryOptions = b.recoveryOptions;
+        this.statePlacement = b.statePlacement;
         this.replicator = b.replicator;
         this.handedOver = b.recovered;
     }
@@ -429,7 +432,7 @@ public final class LaminarRuntime implements AutoCloseable {
                     + " from the WAL and the store instead of starting from the moved state", wal.directory(),
                     handedOver.report().checkpointId());
         }
-        var recovered = new RecoveryManager(wal, store, recoveryListener, recoveryOptions).recover();
+        var recovered = new RecoveryManager(wal, store, recoveryListener, recoveryOptions, statePlacement).recover();
         if (handedOver == null) {
             return recovered;
         }
@@ -1002,6 +1005,8 @@ public final class LaminarRuntime implements AutoCloseable {
         private final List<CheckpointListener> listeners = new ArrayList<>();
         private RecoveryListener recoveryListener = RecoveryListener.NONE;
         private RecoveryOptions recoveryOptions = RecoveryOptions.DEFAULTS;
+        private StatePlacement statePlacement =
+                StatePlacement.BY_STORE_KEY;
         private ChangeReplicator replicator;
         private RecoveredState recovered;
 
@@ -1068,6 +1073,17 @@ public final class LaminarRuntime implements AutoCloseable {
         /** How the recovery {@link LaminarRuntime#start()} runs restores the checkpoint (default: {@link RecoveryOptions#DEFAULTS}). */
         public Builder recoveryOptions(RecoveryOptions options) {
             this.recoveryOptions = Objects.requireNonNull(options, "options");
+            return this;
+        }
+
+        /**
+         * The placement of the state's entries in key groups (default
+         * {@link StatePlacement#BY_STORE_KEY}): the one the
+         * {@link io.laminar.storage.checkpoint.Rescaler} was given. The recovery reads a rescale's
+         * checkpoint (which references the older checkpoint's state files by key group) by it.
+         */
+        public Builder statePlacement(StatePlacement placement) {
+            this.statePlacement = Objects.requireNonNull(placement, "placement");
             return this;
         }
 

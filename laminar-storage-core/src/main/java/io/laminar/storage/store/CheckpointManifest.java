@@ -30,6 +30,14 @@ import java.util.Objects;
  *                             the key groups that core owned among {@code walPositions.size()} cores.
  *                             0 for a manifest written before key groups (format 2.0), whose keys were
  *                             placed by an older hash: restoring it re-places every key
+ * @param baseChains           per core chain name ({@code core-NNNN}), the chains of an older
+ *                             checkpoint this one reads again instead of rewriting them (empty for
+ *                             every checkpoint but the one a rescale writes): the state of such a core
+ *                             is the entries of each base chain in that base chain's key groups
+ *                             (core-local entries of a base chain are never taken), then the core's
+ *                             own chain ({@code operators}' {@code core-NNNN}: DELTA files only) applied
+ *                             on top. Every base file is listed in {@code files}, so retention keeps
+ *                             it while this manifest is retained. Written as format 3.0
  */
 public record CheckpointManifest(
         long checkpointId,
@@ -43,12 +51,18 @@ public record CheckpointManifest(
         long stateBytes,
         long writtenBytes,
         long watermark,
-        int keyGroups) {
+        int keyGroups,
+        Map<String, List<BaseChain>> baseChains) {
 
-    /** The manifest format this library writes: a newer major is refused, a newer minor is read. */
-    public static final int FORMAT_MAJOR = 2;
-    /** 1: adds {@code keyGroups}. */
-    public static final int FORMAT_MINOR = 1;
+    /**
+     * The newest manifest format this library writes: a newer major is refused, a newer minor is
+     * read. 3.0 (adds {@code baseChains}) is written only for a manifest that has base chains, which
+     * a reader of format 2 must not restore (it would ignore them); others are written as 2.1 (2.0
+     * without key groups).
+     */
+    public static final int FORMAT_MAJOR = 3;
+    /** 0. */
+    public static final int FORMAT_MINOR = 0;
 
     public CheckpointManifest {
         Objects.requireNonNull(createdAt, "createdAt");
@@ -56,6 +70,9 @@ public record CheckpointManifest(
         sources = Map.copyOf(sources);
         operators = Map.copyOf(operators);
         files = List.copyOf(files);
+        var chains = new java.util.TreeMap<String, List<BaseChain>>();
+        Objects.requireNonNull(baseChains, "baseChains").forEach((name, list) -> chains.put(name, List.copyOf(list)));
+        baseChains = java.util.Collections.unmodifiableMap(chains);
         if (checkpointId < 0) {
             throw new IllegalArgumentException("checkpointId must not be negative, but was " + checkpointId);
         }
@@ -64,11 +81,25 @@ public record CheckpointManifest(
         }
     }
 
+    /** A manifest without base chains (every checkpoint but a rescale's). */
+    public CheckpointManifest(long checkpointId, long epoch, Instant createdAt, List<Long> walPositions,
+            Map<String, ConnectorCheckpoint> sources, Map<String, OperatorCheckpoint> operators,
+            List<StateFileRef> files, Long parentCheckpointId, long stateBytes, long writtenBytes, long watermark,
+            int keyGroups) {
+        this(checkpointId, epoch, createdAt, walPositions, sources, operators, files, parentCheckpointId, stateBytes,
+                writtenBytes, watermark, keyGroups, Map.of());
+    }
+
+    /** Whether some core's state is read from base chains of an older checkpoint ({@link #baseChains()}). */
+    public boolean hasBaseChains() {
+        return !baseChains.isEmpty();
+    }
+
     /** A manifest that records no key groups ({@code keyGroups} 0: written before key groups). */
     public CheckpointManifest(long checkpointId, long epoch, Instant createdAt, List<Long> walPositions,
             Map<String, ConnectorCheckpoint> sources, Map<String, OperatorCheckpoint> operators,
             List<StateFileRef> files, Long parentCheckpointId, long stateBytes, long writtenBytes, long watermark) {
         this(checkpointId, epoch, createdAt, walPositions, sources, operators, files, parentCheckpointId, stateBytes,
-                writtenBytes, watermark, 0);
+                writtenBytes, watermark, 0, Map.of());
     }
 }

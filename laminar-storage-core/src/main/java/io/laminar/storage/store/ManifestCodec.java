@@ -67,6 +67,26 @@ import tools.jackson.databind.node.ObjectNode;
  * were placed by an older hash, and restoring it re-places every key.
  * Objects are written with sorted keys, so the same manifest always encodes to the same bytes.
  *
+ * <h2>Format 3.0: base chains</h2>
+ * The manifest a rescale writes does not rewrite the state: it references the old checkpoint's
+ * state files. It is format 3.0 (a format-2 reader refuses it instead of ignoring the references),
+ * with every field of 2.1 ({@code keyGroups} required) and one more:
+ * <pre>
+ *   "baseChains": {                          // per core chain name, only in format 3.0
+ *     "core-0001": [
+ *       {"core": 0, "firstKeyGroup": 64, "endKeyGroup": 128,          // old core, key groups [first, end)
+ *        "stateFiles": ["state/core-0000/00000000000000000003-full.lsf"]}   // its chain, full first
+ *     ]
+ *   }
+ * </pre>
+ * The state of core {@code core-0001} is then the entries of each base chain whose key group (by
+ * the application's {@code StatePlacement}) lies in {@code [firstKeyGroup, endKeyGroup)}, then the
+ * core's own chain in {@code operators} (DELTA files only) applied on top. Refused: a base chain of
+ * a name that is no operator, a range that is empty or runs past {@code keyGroups}, no
+ * {@code keyGroups}, an empty file list, a path outside the store or not listed in {@code files}.
+ * Manifests without base chains are still written as 2.1 (2.0 without key groups), so every reader
+ * of format 2 reads them.
+ *
  * <h2>Compatibility</h2>
  * A reader accepts every minor version of its major: a newer minor may only add fields, which are
  * ignored. A newer major is refused. Format 1 manifests (pre-release builds of 0.1.0, before the
@@ -105,6 +125,10 @@ public final class ManifestCodec {
     static final String WRITTEN_BYTES = "writtenBytes";
     static final String WATERMARK = "watermark";
     static final String KEY_GROUPS = "keyGroups";
+    static final String BASE_CHAINS = "baseChains";
+    static final String CORE = "core";
+    static final String FIRST_KEY_GROUP = "firstKeyGroup";
+    static final String END_KEY_GROUP = "endKeyGroup";
 
     /**
      * The largest manifest file a store writes or reads: 64 MiB. Operator state beyond a few
@@ -135,8 +159,8 @@ public final class ManifestCodec {
     }
 
     /**
-     * Encodes a manifest as a format {@value CheckpointManifest#FORMAT_MAJOR}.{@value
-     * CheckpointManifest#FORMAT_MINOR} JSON document in UTF-8.
+     * Encodes a manifest as a JSON document in UTF-8: format 3.0 if it has base chains, else 2.1
+     * (2.0 without key groups).
      *
      * @throws IllegalArgumentException if the manifest could not be read back: a path that escapes
      *                                  the store, a malformed CRC32C, a file listed twice, an
@@ -151,8 +175,12 @@ public final class ManifestCodec {
         }
         var root = MAPPER.createObjectNode();
         // A manifest that records no key groups is what format 2.0 describes, and is written as such.
-        root.putObject(FORMAT).put(MAJOR, CheckpointManifest.FORMAT_MAJOR)
-                .put(MINOR, manifest.keyGroups() > 0 ? CheckpointManifest.FORMAT_MINOR : 0);
+        // One with base chains is format 3.0, which a format-2 reader refuses rather than ignore them.
+        if (manifest.hasBaseChains()) {
+            root.putObject(FORMAT).put(MAJOR, CheckpointManifest.FORMAT_MAJOR).put(MINOR, CheckpointManifest.FORMAT_MINOR);
+        } else {
+            root.putObject(FORMAT).put(MAJOR, 2).put(MINOR, manifest.keyGroups() > 0 ? 1 : 0);
+        }
         root.put(CHECKPOINT_ID, manifest.checkpointId());
         root.put(EPOCH, manifest.epoch());
         root.put(CREATED_AT, manifest.createdAt().toString());
@@ -187,6 +215,18 @@ public final class ManifestCodec {
         root.put(WATERMARK, manifest.watermark());
         if (manifest.keyGroups() > 0) {
             root.put(KEY_GROUPS, manifest.keyGroups());
+        }
+        if (manifest.hasBaseChains()) {
+            var bases = root.putObject(BASE_CHAINS);
+            manifest.baseChains().forEach((name, chains) -> {
+                var list = bases.putArray(name);
+                for (var chain : chains) {
+                    var node = list.addObject().put(CORE, chain.core()).put(FIRST_KEY_GROUP, chain.firstKeyGroup())
+                            .put(END_KEY_GROUP, chain.endKeyGroup());
+                    var stateFiles = node.putArray(STATE_FILES);
+                    chain.stateFiles().forEach(stateFiles::add);
+                }
+            });
         }
         var stored = seal(MAPPER.writeValueAsBytes(root));
         if (stored.length > MAX_MANIFEST_BYTES) {
@@ -288,6 +328,30 @@ public final class ManifestCodec {
                 }
             }
         }
+        if (manifest.hasBaseChains() && manifest.keyGroups() == 0) {
+            return new Refusal("it has base chains but no key groups", false);
+        }
+        for (var entry : manifest.baseChains().entrySet()) {
+            if (!manifest.operators().containsKey(entry.getKey())) {
+                return new Refusal("base chains of '" + entry.getKey() + "', which is no operator of it", false);
+            }
+            for (var chain : entry.getValue()) {
+                if (chain.endKeyGroup() > manifest.keyGroups()) {
+                    return new Refusal("a base chain of '" + entry.getKey() + "' takes key groups up to "
+                            + (chain.endKeyGroup() - 1) + ", but there are " + manifest.keyGroups(), false);
+                }
+                for (var path : chain.stateFiles()) {
+                    var problem = StorePaths.problemWith(path);
+                    if (problem != null) {
+                        return new Refusal("in the base chains of '" + entry.getKey() + "': " + problem, true);
+                    }
+                    if (!listed.contains(path)) {
+                        return new Refusal("state file '" + path + "' of a base chain of '" + entry.getKey()
+                                + "' is not listed in files (orphan cleanup would delete it)", false);
+                    }
+                }
+            }
+        }
         return null;
     }
 
@@ -380,7 +444,7 @@ public final class ManifestCodec {
             Long parentId = parent.isNull() ? null : longValue(parent, PARENT_CHECKPOINT_ID);
             var manifest = new CheckpointManifest(decodedId, epoch, created, walPositions, sources, operators, files,
                     parentId, requireLong(root, STATE_BYTES, ""), requireLong(root, WRITTEN_BYTES, ""),
-                    requireLong(root, WATERMARK, ""), keyGroups(root));
+                    requireLong(root, WATERMARK, ""), keyGroups(root), baseChains(root));
             var refusal = refusalOf(manifest);
             if (refusal != null) {
                 throw new CheckpointCorruptException(checkpointId, describe() + " cannot be used: " + refusal.problem()
@@ -420,13 +484,53 @@ public final class ManifestCodec {
             long minor = requireLong(format, MINOR, FORMAT + ".");
             if (major > CheckpointManifest.FORMAT_MAJOR) {
                 throw new CheckpointCorruptException(checkpointId, describe() + " cannot be read: it has manifest format "
-                        + major + "." + minor + ", written by a newer laminar-storage, and this version reads format "
+                        + major + "." + minor + ", written by a newer laminar-storage, and this version reads formats 2.x to "
                         + CheckpointManifest.FORMAT_MAJOR + ".x. Upgrade laminar-storage to restore from it, or"
                         + " recover from an older checkpoint.");
             }
             if (major < 1 || minor < 0) {
                 throw corrupt("its manifest format " + major + "." + minor + " does not exist", null);
             }
+        }
+
+        /** The base chains (format 3.0), none when absent. */
+        private Map<String, List<BaseChain>> baseChains(JsonNode root) {
+            var node = root.get(BASE_CHAINS);
+            var bases = new TreeMap<String, List<BaseChain>>();
+            if (node == null) {
+                return bases;
+            }
+            for (var entry : objectValue(node, BASE_CHAINS).properties()) {
+                var where = BASE_CHAINS + "." + entry.getKey();
+                var value = entry.getValue();
+                if (!value.isArray()) {
+                    throw corrupt("field '" + where + "' is " + kind(value) + ", not an array", null);
+                }
+                var chains = new ArrayList<BaseChain>();
+                for (int i = 0; i < value.size(); i++) {
+                    var at = where + "[" + i + "].";
+                    var chain = objectValue(value.get(i), where + "[" + i + "]");
+                    long core = requireLong(chain, CORE, at);
+                    long first = requireLong(chain, FIRST_KEY_GROUP, at);
+                    long end = requireLong(chain, END_KEY_GROUP, at);
+                    if (core < 0 || core > Integer.MAX_VALUE || first < 0 || end <= first
+                            || end > io.laminar.storage.KeyGroups.MAX_KEY_GROUPS) {
+                        throw corrupt("field '" + where + "[" + i + "]' has core " + core + " and key groups " + first
+                                + " to " + end + ": not a core and a range of key groups", null);
+                    }
+                    var files = new ArrayList<String>();
+                    var array = requireArray(chain, STATE_FILES, at);
+                    for (int f = 0; f < array.size(); f++) {
+                        files.add(stringValue(array.get(f), at + STATE_FILES + "[" + f + "]"));
+                    }
+                    if (files.isEmpty()) {
+                        throw corrupt("field '" + at + STATE_FILES + "' is empty", null);
+                    }
+                    chains.add(new BaseChain((int) core, (int) first, (int) end, files));
+                }
+                bases.put(entry.getKey(), chains);
+            }
+            return bases;
         }
 
         /** The key groups, 0 (none recorded) when absent. */

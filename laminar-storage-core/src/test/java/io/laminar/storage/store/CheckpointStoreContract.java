@@ -581,7 +581,7 @@ public abstract class CheckpointStoreContract {
     @Test
     void aManifestOfANewerMajorFormatIsRefusedAndOneOfANewerMinorIsRead() throws Exception {
         storeRawManifest(store, 5, ForgedManifests.edited(manifest(5, List.of()),
-                json -> json.replace("\"major\" : 2", "\"major\" : 3")));
+                json -> json.replace("\"major\" : 2", "\"major\" : 4")));
         storeRawManifest(store, 6, ForgedManifests.edited(manifest(6, List.of()),
                 json -> json.replace("\"minor\" : 0", "\"minor\" : 3, \"addedInMinor3\" : {\"x\" : [1]}")));
 

@@ -93,6 +93,74 @@ class ManifestCodecTest {
         }
     }
 
+    /** The manifest a rescale from 2 to 3 cores writes: base chains and one DELTA per new core. */
+    private static CheckpointManifest rescaled() {
+        var full0 = new StateFileRef("state/core-0000/00000000000000000005-full.lsf", 100, "0000000a");
+        var full1 = new StateFileRef("state/core-0001/00000000000000000005-full.lsf", 200, "0000000b");
+        var operators = new java.util.TreeMap<String, OperatorCheckpoint>();
+        var bases = new java.util.TreeMap<String, List<BaseChain>>();
+        var files = new java.util.ArrayList<>(List.of(full0, full1));
+        var ranges = new int[][] {{0, 0, 11}, {0, 11, 16, 1, 16, 22}, {1, 22, 32}};
+        for (int core = 0; core < 3; core++) {
+            var delta = new StateFileRef("state/core-000" + core + "/00000000000000000006-delta.lsf", 41, "0000000c");
+            files.add(delta);
+            operators.put("core-000" + core, new OperatorCheckpoint(new byte[0], List.of(delta.path())));
+            var chains = new java.util.ArrayList<BaseChain>();
+            for (int i = 0; i < ranges[core].length; i += 3) {
+                int old = ranges[core][i];
+                chains.add(new BaseChain(old, ranges[core][i + 1], ranges[core][i + 2],
+                        List.of((old == 0 ? full0 : full1).path())));
+            }
+            bases.put("core-000" + core, chains);
+        }
+        return new CheckpointManifest(6, 3, Instant.parse("2025-01-31T10:15:30Z"), List.of(64L, 64L, 64L), Map.of(),
+                operators, files, 5L, 300, 123, Long.MIN_VALUE, 32, bases);
+    }
+
+    @Test
+    void baseChainsAreFormat30AndRoundTrip() {
+        var tree = tree(rescaled());
+        assertThat(tree.get("format").get("major").asInt()).isEqualTo(3);
+        assertThat(tree.get("format").get("minor").asInt()).isEqualTo(0);
+        var base = tree.get("baseChains").get("core-0001").get(1);
+        assertThat(base.get("core").asInt()).isEqualTo(1);
+        assertThat(base.get("firstKeyGroup").asInt()).isEqualTo(16);
+        assertThat(base.get("endKeyGroup").asInt()).isEqualTo(22);
+        assertThat(base.get("stateFiles").get(0).stringValue()).isEqualTo("state/core-0001/00000000000000000005-full.lsf");
+        assertThat(ManifestCodec.decode(ManifestCodec.encode(rescaled()), SOURCE)).isEqualTo(rescaled());
+        assertThat(tree(manifest()).get("format").get("major").asInt()).as("without base chains: format 2").isEqualTo(2);
+        assertThat(tree(manifest()).has("baseChains")).isFalse();
+    }
+
+    @Test
+    void malformedBaseChainsAreRefusedNamingTheField() {
+        var cases = new java.util.LinkedHashMap<java.util.function.Consumer<ObjectNode>, String>();
+        cases.put(t -> ((ObjectNode) t.get("baseChains").get("core-0000").get(0)).put("endKeyGroup", 33),
+                "takes key groups up to 32, but there are 32");
+        cases.put(t -> ((ObjectNode) t.get("baseChains").get("core-0000").get(0)).put("endKeyGroup", 0),
+                "not a core and a range of key groups");
+        cases.put(t -> ((ObjectNode) t.get("baseChains").get("core-0000").get(0)).put("core", -1),
+                "not a core and a range of key groups");
+        cases.put(t -> ((ObjectNode) t.get("baseChains").get("core-0000").get(0)).remove("firstKeyGroup"),
+                "required field 'baseChains.core-0000[0].firstKeyGroup' is missing");
+        cases.put(t -> ((ObjectNode) t.get("baseChains").get("core-0000").get(0)).putArray("stateFiles"),
+                "is empty");
+        cases.put(t -> ((ObjectNode) t.get("baseChains").get("core-0000").get(0)).putArray("stateFiles")
+                .add("state/core-0000/unlisted.lsf"), "is not listed in files");
+        cases.put(t -> ((ObjectNode) t.get("baseChains").get("core-0000").get(0)).putArray("stateFiles")
+                .add("../outside.lsf"), "in the base chains of 'core-0000'");
+        cases.put(t -> ((ObjectNode) t.get("baseChains")).set("core-0009", t.get("baseChains").get("core-0000")),
+                "base chains of 'core-0009', which is no operator of it");
+        cases.put(t -> t.remove("keyGroups"), "it has base chains but no key groups");
+        cases.put(t -> t.put("baseChains", 5), "field 'baseChains' is 5, not an object");
+        cases.forEach((damage, message) -> {
+            var tree = tree(rescaled());
+            damage.accept(tree);
+            assertThatThrownBy(() -> decode(tree)).as(message).isInstanceOf(CheckpointCorruptException.class)
+                    .hasMessageContaining(message);
+        });
+    }
+
     @Test
     void theSameManifestEncodesToTheSameBytes() {
         assertThat(ManifestCodec.encode(manifest())).isEqualTo(ManifestCodec.encode(manifest()));
@@ -114,12 +182,12 @@ class ManifestCodecTest {
     @Test
     void aNewerMajorFormatIsRefusedNamingTheCheckpointAndTheUpgrade() {
         var tree = tree(manifest());
-        ((ObjectNode) tree.get("format")).put("major", 3);
+        ((ObjectNode) tree.get("format")).put("major", 4);
 
         assertThatThrownBy(() -> decode(tree)).isInstanceOfSatisfying(CheckpointCorruptException.class, e -> {
             assertThat(e.checkpointId()).isEqualTo(42);
             assertThat(e).hasMessageContaining("Checkpoint 42").hasMessageContaining(SOURCE)
-                    .hasMessageContaining("3.0").hasMessageContaining("Upgrade laminar-storage");
+                    .hasMessageContaining("4.0").hasMessageContaining("Upgrade laminar-storage");
         });
     }
 

@@ -21,10 +21,12 @@ import java.util.List;
  * {@code rescale}: the state and WAL of {@code restore} (written with {@value CheckpointFixture#CORES}
  * cores), copied three times; then, timed, in the same run: the plain restore with
  * {@value CheckpointFixture#CORES} cores (as {@code restore}), and a rescaling restore of a copy with
- * 1 and with 4 cores ({@link Rescaler#open}, which recovers the old layout, moves every entry, writes a
- * checkpoint of the moved state and switches the WAL layout; a runtime then starts from the moved
- * state it hands over, without reading that checkpoint back). The rescale reads the whole old state and filters it by key
- * group: state files are per core.
+ * 1 and with 4 cores ({@link Rescaler#open}, which recovers the old layout (reads every old state file
+ * once and the old WAL tail), regroups the entries into the new cores' stores by key group, writes a
+ * checkpoint that references the old state files by key-group range plus one DELTA per new core of
+ * what the WAL tail changed, and switches the WAL layout; a runtime then starts from the regrouped
+ * state it hands over, without reading that checkpoint back). State files are per core and in key
+ * order, so the whole old state is read.
  *
  * <p>The fixture puts the keys of core {@code c} under {@code key(c, i)}; the placement here gives
  * such a key a key group in core {@code c}'s range among {@value CheckpointFixture#CORES} cores
@@ -102,7 +104,8 @@ public final class RescaleScenario implements Scenario {
                 if (rescale != null) {
                     row.extra("keyGroupsMoved", rescale.keyGroupsMoved())
                             .extra("rescaleMillis", rescale.duration().toMillis())
-                            .extra("walBytesReplayed", rescale.walBytesRead());
+                            .extra("walBytesReplayed", rescale.walBytesRead())
+                            .extra("rescaleBytesWritten", recovered.checkpoint().writtenBytes());
                 } else {
                     row.extra("walBytesReplayed", recovered.report().bytesReplayed());
                 }

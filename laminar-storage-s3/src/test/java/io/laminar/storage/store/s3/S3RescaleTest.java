@@ -138,4 +138,33 @@ class S3RescaleTest {
         assertThat(held).isEqualTo(model);
         assertThat(report.walBytesRead()).isPositive();
     }
+
+    @Test
+    void aRescaledCheckpointOnS3ReferencesTheOldStateFilesAndIsRecoveredFromThem() throws Exception {
+        var model = new TreeMap<String, String>();
+        var walDir = dir.resolve("wal");
+        run(walDir, 3, runtime -> {
+            put(runtime, model, "one-", 90);
+            runtime.triggerCheckpoint().join();
+            put(runtime, model, "two-", 30);
+        });
+        assertThat(run(walDir, 2, runtime -> { })).isNotNull();
+        try (var store = S3CheckpointStore.builder(server.client(), BUCKET).prefix(prefix).build()) {
+            var ids = store.listCheckpoints();
+            var rescaled = store.readManifest(ids.get(ids.size() - 1)).orElseThrow();
+            assertThat(rescaled.hasBaseChains()).as("the rescale's checkpoint references the old files").isTrue();
+            for (var ref : rescaled.files()) {
+                assertThat(store.fileSize(ref.path())).contains(ref.size());
+            }
+        }
+        // A restart: an ordinary recovery of the rescale's checkpoint, its base chains read from S3.
+        var held = new TreeMap<String, String>();
+        assertThat(run(walDir, 2, runtime -> held.putAll(read(runtime)))).isNull();
+        assertThat(held).isEqualTo(model);
+        // A new machine with 4 cores restores it: a rescale of a rescaled checkpoint (compacted).
+        var restored = new TreeMap<String, String>();
+        var report = run(dir.resolve("b").resolve("wal"), 4, runtime -> restored.putAll(read(runtime)));
+        assertThat(report.oldCores()).isEqualTo(2);
+        assertThat(restored).isEqualTo(model);
+    }
 }

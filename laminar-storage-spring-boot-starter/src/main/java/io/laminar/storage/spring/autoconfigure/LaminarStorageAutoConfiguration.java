@@ -133,10 +133,12 @@ public final class LaminarStorageAutoConfiguration {
                                   ObjectProvider<StateCheckpointCoordinatorCustomizer> coordinatorCustomizers,
                                   ObjectProvider<RecoveryListener> recoveryListeners,
                                   ObjectProvider<ChangeReplicator> replicators,
-                                  ObjectProvider<RescaleOutcome> rescale) {
+                                  ObjectProvider<RescaleOutcome> rescale,
+                                  ObjectProvider<StatePlacement> placement) {
         var checkpoint = properties.getCheckpoint();
         var builder = LaminarRuntime.builder(wal, store)
                 .recovered(rescale.getIfAvailable(RescaleOutcome::new).get())
+                .statePlacement(placement.getIfAvailable(() -> StatePlacement.BY_STORE_KEY))
                 .changelogOptions(properties.changelogOptions())
                 .recoveryOptions(properties.recoveryOptions())
                 .finalCheckpointOnClose(checkpoint.isFinalOnShutdown())
