@@ -274,7 +274,7 @@ public final class RecoveryManager {
         int cores = stores.size();
         var replayers = new ChangelogSink[cores];
         for (int core = 0; core < cores; core++) {
-            replayers[core] = stores.get(core).replayer();
+            replayers[core] = stores.get(core).adoptingReplayer(); // the decoded arrays are fresh
         }
         var durable = wal.durablePositions();
         long total = 0;

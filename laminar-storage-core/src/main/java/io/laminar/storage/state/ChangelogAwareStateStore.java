@@ -159,13 +159,35 @@ public final class ChangelogAwareStateStore implements StateStore {
     /**
      * A sink that applies changelog entries to this store without publishing them again: feed it
      * the entries read back from the log, in order, after restoring the checkpoint they follow.
-     * Arrays are copied. Same thread rules as the store.
+     * Arrays are copied. Same thread rules as the store. The first write to each key since the last
+     * snapshot is placed into the tree later, in key order with the others (see the private
+     * {@code replayer(boolean)}); the store's methods see every change at once.
      */
     public ChangelogSink replayer() {
+        return replayer(false);
+    }
+
+    /**
+     * As {@link #replayer()}, but the store adopts the key and value arrays it is given instead of
+     * copying them: for a caller that hands over arrays of its own it never touches again (such as
+     * those {@link StateChangeFormat#apply} decodes), which saves a copy of every replayed value.
+     */
+    public ChangelogSink adoptingReplayer() {
+        return replayer(true);
+    }
+
+    /**
+     * The first write to each key since the last snapshot is placed into the tree later, in key
+     * order, with the others (see {@code CowTree.putDeferred}): a replay after a snapshot (recovery
+     * takes one of the checkpoint's state before it replays the WAL) then copies each leaf once and
+     * finds the path to it in the CPU's cache, instead of a descent with a cache miss at every level
+     * per record. Transparent to readers: the store places them before anything reads the tree.
+     */
+    private ChangelogSink replayer(boolean adopt) {
         return new ChangelogSink() {
             @Override
             public void onPut(byte[] key, byte[] value) {
-                tree.put(key, value, false);
+                tree.putDeferred(key, value, adopt);
             }
 
             @Override
