@@ -87,7 +87,22 @@ public final class ChangelogAwareStateStore implements StateStore {
      * over the snapshot's cells (O(size), but no key or value is copied or hashed again).
      */
     public static ChangelogAwareStateStore fromSnapshot(StateSnapshot snapshot, ChangelogSink changelog) {
-        return new ChangelogAwareStateStore(new CowTree(snapshot.root(), snapshot.size()), changelog);
+        return new ChangelogAwareStateStore(new CowTree(snapshot.root(), snapshot.size(), snapshot.takeIndex()),
+                changelog);
+    }
+
+    /**
+     * Takes a last snapshot and retires the store: the snapshot carries the store's hash index, which
+     * the first {@link #fromSnapshot} of it takes over instead of building one (recovery hands its
+     * stores to the runtime this way, so a restore indexes each key once, not twice). After this the
+     * store must not be used: reads and writes fail with an exception. The snapshot itself is an
+     * ordinary one (thread-safe, immutable); until a {@code fromSnapshot} takes the index it also
+     * holds the index's table (8 to 16 bytes per key).
+     */
+    public StateSnapshot retire() {
+        long size = tree.size();
+        var index = tree.retire();
+        return new StateSnapshot(tree.root(), size, index);
     }
 
     @Override

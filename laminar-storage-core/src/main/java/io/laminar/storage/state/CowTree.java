@@ -129,9 +129,18 @@ final class CowTree {
      * the first write to each copies it. Builds the point index: O(size), no key or value is copied.
      */
     CowTree(Node root, long size) {
+        this(root, size, null);
+    }
+
+    /**
+     * As {@link #CowTree(Node, long)}, taking over {@code index} if it is not null: the index of
+     * exactly the cells under {@code root}, whose tree will never write again (see
+     * {@link #retire()}).
+     */
+    CowTree(Node root, long size, PointIndex index) {
         this.root = root;
         this.size = size;
-        this.index = PointIndex.of(root, size);
+        this.index = index != null ? index : PointIndex.of(root, size);
     }
 
     long size() {
@@ -141,6 +150,18 @@ final class CowTree {
     Node root() {
         placePending();
         return root;
+    }
+
+    /**
+     * Freezes the tree for good and gives up its index, which then matches the frozen root exactly:
+     * for a tree that will never be written again, so that a tree started from its last snapshot
+     * takes the index over instead of building it again (O(size)). Any later write fails.
+     */
+    PointIndex retire() {
+        freeze();
+        var handed = index;
+        index = null; // a write after this is a bug: it fails rather than change a handed-over index
+        return handed;
     }
 
     /** Makes every current node read-only for the writer and returns the root: the O(1) snapshot. */
