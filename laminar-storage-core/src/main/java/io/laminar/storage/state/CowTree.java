@@ -309,7 +309,8 @@ final class CowTree {
      */
     void putDeferred(byte[] key, byte[] value, boolean adopt) {
         int hash = PointIndex.hash(key);
-        var cell = index.find(key, hash);
+        int slot = index.findSlot(key, hash);
+        var cell = slot < 0 ? null : index.at(slot);
         if (cell != null && cell.owner == owner) {
             if (!adopt && cell.value.length == value.length) {
                 System.arraycopy(value, 0, cell.value, 0, value.length);
@@ -318,7 +319,7 @@ final class CowTree {
             }
         } else if (cell != null) {
             var fresh = new Cell(cell.key, hash, adopt ? value : value.clone(), owner);
-            index.replace(cell, fresh);
+            index.replaceAt(slot, fresh);
             if (pendingCount == pendingFresh.length) {
                 int capacity = Math.max(1024, pendingCount * 2);
                 pendingFresh = Arrays.copyOf(pendingFresh, capacity);

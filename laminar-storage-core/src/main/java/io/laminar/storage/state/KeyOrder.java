@@ -63,25 +63,69 @@ final class KeyOrder {
         }
     }
 
-    /** Keys with the same first eight bytes: ordered by the whole key. */
+    /**
+     * Orders each run of keys with equal bytes {@code [0, depth)} (zero-padded: {@code prefixes}
+     * holds bytes {@code [depth - 8, depth)} of each): by the next eight bytes, radix-sorted again,
+     * as deep as the keys go; a comparison sort settles what is left (short runs, and keys that
+     * differ only by trailing zero bytes and length). Zero-padded bytes order keys as the keys do
+     * wherever they differ, since a key whose padding is compared is a prefix of the other.
+     */
     private static void sortRunsOfEqualPrefixes(CowTree.Cell[] cells, long[] prefixes, int[] order, int n) {
-        int start = 0;
-        while (start < n) {
+        sortRuns(cells, prefixes, order, 0, n, Long.BYTES);
+    }
+
+    private static final int SHORT_RUN = 16;
+
+    private static void sortRuns(CowTree.Cell[] cells, long[] prefixes, int[] order, int from, int to, int depth) {
+        int start = from;
+        while (start < to) {
             int end = start + 1;
-            while (end < n && prefixes[end] == prefixes[start]) {
+            while (end < to && prefixes[end] == prefixes[start]) {
                 end++;
             }
             if (end - start > 1) {
-                var run = new Integer[end - start];
-                for (int i = start; i < end; i++) {
-                    run[i - start] = order[i];
-                }
-                Arrays.sort(run, (a, b) -> CowTree.compare(cells[a].key, cells[b].key));
-                for (int i = start; i < end; i++) {
-                    order[i] = run[i - start];
-                }
+                sortRun(cells, prefixes, order, start, end, depth);
             }
             start = end;
         }
+    }
+
+    /** Orders {@code order[from, to)}, whose keys agree on their (zero-padded) first {@code depth} bytes. */
+    private static void sortRun(CowTree.Cell[] cells, long[] prefixes, int[] order, int from, int to, int depth) {
+        int longest = 0;
+        for (int i = from; i < to; i++) {
+            longest = Math.max(longest, cells[order[i]].key.length);
+        }
+        if (to - from <= SHORT_RUN || longest <= depth) {
+            var run = new Integer[to - from];
+            for (int i = from; i < to; i++) {
+                run[i - from] = order[i];
+            }
+            Arrays.sort(run, (a, b) -> CowTree.compare(cells[a].key, cells[b].key));
+            for (int i = from; i < to; i++) {
+                order[i] = run[i - from];
+            }
+            return;
+        }
+        int n = to - from;
+        var sub = new long[n];
+        var subOrder = new int[n];
+        for (int i = 0; i < n; i++) {
+            subOrder[i] = order[from + i];
+            sub[i] = prefixAt(cells[subOrder[i]].key, depth);
+        }
+        radixSort(sub, subOrder, n);
+        System.arraycopy(subOrder, 0, order, from, n);
+        System.arraycopy(sub, 0, prefixes, from, n);
+        sortRuns(cells, prefixes, order, from, to, depth + Long.BYTES);
+    }
+
+    /** Bytes {@code [offset, offset + 8)} of {@code key}, big-endian, zero-padded. */
+    static long prefixAt(byte[] key, int offset) {
+        long p = 0;
+        for (int i = offset; i < offset + Long.BYTES; i++) {
+            p = p << 8 | (i < key.length ? key[i] & 0xFF : 0);
+        }
+        return p;
     }
 }
