@@ -95,7 +95,8 @@ public final class ChangelogAwareStateStore implements StateStore {
      * Takes a last snapshot and retires the store: the snapshot carries the store's hash index, which
      * the first {@link #fromSnapshot} of it takes over instead of building one (recovery hands its
      * stores to the runtime this way, so a restore indexes each key once, not twice). After this the
-     * store must not be used: reads and writes fail with an exception. The snapshot itself is an
+     * store must not be used (it has no index left: writes and point reads fail with a
+     * {@link NullPointerException}); use the snapshot. The snapshot itself is an
      * ordinary one (thread-safe, immutable); until a {@code fromSnapshot} takes the index it also
      * holds the index's table (8 to 16 bytes per key).
      */
