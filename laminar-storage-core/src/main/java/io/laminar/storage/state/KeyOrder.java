@@ -13,8 +13,8 @@ import java.util.Arrays;
  */
 final class KeyOrder {
 
-    private static final int DIGIT_BITS = 16;
-    private static final int BUCKETS = 1 << DIGIT_BITS;
+    /** Below this many keys a pass takes 8 bits: clearing and summing 2^16 counters would cost more than the keys. */
+    private static final int WIDE_DIGITS_FROM = 1 << 16;
 
     private KeyOrder() {
     }
@@ -34,27 +34,32 @@ final class KeyOrder {
         return order;
     }
 
-    /** Sorts {@code prefixes} as unsigned values, moving {@code order} along: LSD, 16 bits a pass. */
+    /**
+     * Sorts {@code prefixes} as unsigned values, moving {@code order} along: LSD, 16 bits a pass (8
+     * for fewer than {@value #WIDE_DIGITS_FROM} keys).
+     */
     private static void radixSort(long[] prefixes, int[] order, int n) {
+        int digitBits = n >= WIDE_DIGITS_FROM ? 16 : 8;
+        int buckets = 1 << digitBits;
         var prefixesOut = new long[n];
         var orderOut = new int[n];
-        var counts = new int[BUCKETS];
-        for (int shift = 0; shift < Long.SIZE; shift += DIGIT_BITS) {
+        var counts = new int[buckets];
+        for (int shift = 0; shift < Long.SIZE; shift += digitBits) {
             Arrays.fill(counts, 0);
             for (int i = 0; i < n; i++) {
-                counts[(int) (prefixes[i] >>> shift) & (BUCKETS - 1)]++;
+                counts[(int) (prefixes[i] >>> shift) & (buckets - 1)]++;
             }
-            if (counts[(int) (prefixes[0] >>> shift) & (BUCKETS - 1)] == n) {
+            if (counts[(int) (prefixes[0] >>> shift) & (buckets - 1)] == n) {
                 continue; // every prefix has this digit: the pass would not move anything
             }
             int sum = 0;
-            for (int b = 0; b < BUCKETS; b++) {
+            for (int b = 0; b < buckets; b++) {
                 int c = counts[b];
                 counts[b] = sum;
                 sum += c;
             }
             for (int i = 0; i < n; i++) {
-                int at = counts[(int) (prefixes[i] >>> shift) & (BUCKETS - 1)]++;
+                int at = counts[(int) (prefixes[i] >>> shift) & (buckets - 1)]++;
                 prefixesOut[at] = prefixes[i];
                 orderOut[at] = order[i];
             }
