@@ -308,7 +308,7 @@ public final class RecoveryManager {
         int cores = stores.size();
         var replayers = new ChangelogSink[cores];
         for (int core = 0; core < cores; core++) {
-            replayers[core] = stores.get(core).replayer();
+            replayers[core] = stores.get(core).adoptingReplayer(); // the decoded arrays are fresh
         }
         var durable = wal.durablePositions();
         long total = 0;
@@ -355,7 +355,8 @@ public final class RecoveryManager {
         var snapshots = new ArrayList<StateSnapshot>();
         var perCoreList = new ArrayList<Long>();
         for (int core = 0; core < cores; core++) {
-            snapshots.add(stores.get(core).snapshot());
+            // The stores are done with: their indexes go along, for the runtime's fromSnapshot.
+            snapshots.add(stores.get(core).retire());
             perCoreList.add(perCore[core]);
         }
         var duration = Duration.ofNanos(System.nanoTime() - started);
@@ -447,6 +448,71 @@ public final class RecoveryManager {
     }
 
     /**
+     * Checks that every file exists with the size the manifest records: cheap, and fails fast before
+     * any file is downloaded. The requests go out {@link RecoveryOptions#fetchThreads()} at a time
+     * (one after the other, a checkpoint of many files waited a round trip per file on an object
+     * store); the problem reported is that of the first file in the manifest's order, as if they had
+     * been checked one by one.
+     */
+    private void checkSizes(List<StateFileRef> files) throws IOException {
+        int threads = Math.min(options.fetchThreads(), files.size());
+        if (threads <= 1) {
+            for (var ref : files) {
+                checkSize(ref);
+            }
+            return;
+        }
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(threads,
+                io.laminar.storage.concurrent.Threads.numberedDaemonFactory("laminar-restore-size-"));
+        try {
+            var checks = new ArrayList<java.util.concurrent.Future<Void>>();
+            for (var ref : files) {
+                checks.add(pool.submit(() -> {
+                    checkSize(ref);
+                    return null;
+                }));
+            }
+            for (var check : checks) {
+                try {
+                    check.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof IOException io) {
+                        throw io;
+                    }
+                    if (e.getCause() instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    throw new StoreUnreadable("the sizes of its state files", e.getCause());
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while checking the state files' sizes");
+        } finally {
+            pool.shutdownNow(); // after a failure, the checks of later files are of no use
+            try {
+                if (!pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                    log.warn("some laminar-restore-size-* threads did not stop within 60 s (blocked in the store?);"
+                            + " they end with their current request");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void checkSize(StateFileRef ref) throws IOException {
+        var size = fileSize(ref.path());
+        if (size.isEmpty()) {
+            throw new Unusable("its state file " + ref.path() + " is missing");
+        }
+        if (size.get() != ref.size()) {
+            throw new Unusable("its state file " + ref.path() + " has " + size.get() + " bytes, the manifest says "
+                    + ref.size());
+        }
+    }
+
+    /**
      * Checks that the WAL can continue from a checkpoint: it holds the records from the
      * checkpoint's positions, starting with its barriers; or it has no history of its own and can
      * adopt the checkpoint (then returns true). A WAL that adopted the checkpoint before and has
@@ -522,16 +588,8 @@ public final class RecoveryManager {
                 throw new Unusable("it names a path outside the checkpoint store: " + problem);
             }
             listed.put(ref.path(), ref);
-            // Cheap, and fails fast before any file is downloaded.
-            var size = fileSize(ref.path());
-            if (size.isEmpty()) {
-                throw new Unusable("its state file " + ref.path() + " is missing");
-            }
-            if (size.get() != ref.size()) {
-                throw new Unusable("its state file " + ref.path() + " has " + size.get() + " bytes, the manifest says "
-                        + ref.size());
-            }
         }
+        checkSizes(manifest.files());
         if (manifest.hasBaseChains()) {
             return restoreRescaled(manifest, listed);
         }

@@ -87,7 +87,23 @@ public final class ChangelogAwareStateStore implements StateStore {
      * over the snapshot's cells (O(size), but no key or value is copied or hashed again).
      */
     public static ChangelogAwareStateStore fromSnapshot(StateSnapshot snapshot, ChangelogSink changelog) {
-        return new ChangelogAwareStateStore(new CowTree(snapshot.root(), snapshot.size()), changelog);
+        return new ChangelogAwareStateStore(new CowTree(snapshot.root(), snapshot.size(), snapshot.takeIndex()),
+                changelog);
+    }
+
+    /**
+     * Takes a last snapshot and retires the store: the snapshot carries the store's hash index, which
+     * the first {@link #fromSnapshot} of it takes over instead of building one (recovery hands its
+     * stores to the runtime this way, so a restore indexes each key once, not twice). After this the
+     * store must not be used (it has no index left: writes and point reads fail with a
+     * {@link NullPointerException}); use the snapshot. The snapshot itself is an
+     * ordinary one (thread-safe, immutable); until a {@code fromSnapshot} takes the index it also
+     * holds the index's table (8 to 16 bytes per key).
+     */
+    public StateSnapshot retire() {
+        long size = tree.size();
+        var index = tree.retire();
+        return new StateSnapshot(tree.root(), size, index);
     }
 
     @Override
@@ -159,13 +175,35 @@ public final class ChangelogAwareStateStore implements StateStore {
     /**
      * A sink that applies changelog entries to this store without publishing them again: feed it
      * the entries read back from the log, in order, after restoring the checkpoint they follow.
-     * Arrays are copied. Same thread rules as the store.
+     * Arrays are copied. Same thread rules as the store. The first write to each key since the last
+     * snapshot is placed into the tree later, in key order with the others (see the private
+     * {@code replayer(boolean)}); the store's methods see every change at once.
      */
     public ChangelogSink replayer() {
+        return replayer(false);
+    }
+
+    /**
+     * As {@link #replayer()}, but the store adopts the key and value arrays it is given instead of
+     * copying them: for a caller that hands over arrays of its own it never touches again (such as
+     * those {@link StateChangeFormat#apply} decodes), which saves a copy of every replayed value.
+     */
+    public ChangelogSink adoptingReplayer() {
+        return replayer(true);
+    }
+
+    /**
+     * The first write to each key since the last snapshot is placed into the tree later, in key
+     * order, with the others (see {@code CowTree.putDeferred}): a replay after a snapshot (recovery
+     * takes one of the checkpoint's state before it replays the WAL) then copies each leaf once and
+     * finds the path to it in the CPU's cache, instead of a descent with a cache miss at every level
+     * per record. Transparent to readers: the store places them before anything reads the tree.
+     */
+    private ChangelogSink replayer(boolean adopt) {
         return new ChangelogSink() {
             @Override
             public void onPut(byte[] key, byte[] value) {
-                tree.put(key, value, false);
+                tree.putDeferred(key, value, adopt);
             }
 
             @Override

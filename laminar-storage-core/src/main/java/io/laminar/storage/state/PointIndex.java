@@ -145,6 +145,34 @@ final class PointIndex {
         }
     }
 
+    /**
+     * The slot of the cell of {@code key}, or -1: with {@link #at} and {@link #replaceAt}, a replace
+     * that probes once (a replay replaces most cells it finds).
+     */
+    int findSlot(byte[] key, int hash) {
+        var t = table;
+        int mask = t.length - 1;
+        for (int i = hash & mask; ; i = (i + 1) & mask) {
+            var cell = t[i];
+            if (cell == null) {
+                return -1;
+            }
+            if (cell.hash == hash && Arrays.equals(cell.key, key)) {
+                return i;
+            }
+        }
+    }
+
+    /** The cell in {@code slot}, a slot {@link #findSlot} returned (no change to the index since). */
+    CowTree.Cell at(int slot) {
+        return table[slot];
+    }
+
+    /** Puts {@code fresh} into {@code slot} in place of the cell of the same key (as {@link #at}). */
+    void replaceAt(int slot, CowTree.Cell fresh) {
+        table[slot] = fresh;
+    }
+
     /** Adds {@code cell}, whose key the index must not hold yet. */
     void add(CowTree.Cell cell) {
         if (count >= MAX_KEYS) {

@@ -23,12 +23,41 @@ public final class StateSnapshot implements Iterable<StateEntry> {
 
     private static final HexFormat HEX = HexFormat.of();
 
+    private static final java.lang.invoke.VarHandle HANDED_OVER_INDEX;
+
+    static {
+        try {
+            HANDED_OVER_INDEX = java.lang.invoke.MethodHandles.lookup()
+                    .findVarHandle(StateSnapshot.class, "handedOverIndex", PointIndex.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final CowTree.Node root;
     private final long size;
+    /**
+     * The hash index of exactly this snapshot's cells, from a store that was retired when it was
+     * taken ({@link ChangelogAwareStateStore#retire}), for the first
+     * {@link ChangelogAwareStateStore#fromSnapshot} to take over instead of building one; null once
+     * taken, or if there is none. Only ever read and cleared through {@link #HANDED_OVER_INDEX}.
+     */
+    @SuppressWarnings("unused")
+    private volatile PointIndex handedOverIndex;
 
     StateSnapshot(CowTree.Node root, long size) {
+        this(root, size, null);
+    }
+
+    StateSnapshot(CowTree.Node root, long size, PointIndex handedOverIndex) {
         this.root = root;
         this.size = size;
+        this.handedOverIndex = handedOverIndex;
+    }
+
+    /** The handed-over index, for the one caller that gets it first; null for every other. */
+    PointIndex takeIndex() {
+        return (PointIndex) HANDED_OVER_INDEX.getAndSet(this, (PointIndex) null);
     }
 
     CowTree.Node root() {

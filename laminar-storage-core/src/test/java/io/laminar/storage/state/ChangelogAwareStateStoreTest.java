@@ -410,6 +410,46 @@ class ChangelogAwareStateStoreTest {
     }
 
     @Test
+    void aRetiredStoreHandsItsIndexToTheFirstStoreStartedFromItsSnapshotOnly() {
+        // Recovery's hand-over: the runtime's stores take over the recovered stores' indexes instead
+        // of indexing every key again. The second store from the same snapshot builds its own.
+        var random = new Random(seed("retire"));
+        var recovered = new ChangelogAwareStateStore(ChangelogSink.NONE);
+        var model = newModel();
+        for (int i = 0; i < 20_000; i++) {
+            var key = randomKey(random);
+            var value = randomValue(random);
+            recovered.replayer().onPut(key, value); // some first writes still wait to be placed
+            model.put(key.clone(), value.clone());
+        }
+        var snapshot = recovered.retire();
+        assertThat(snapshot.takeIndex()).isNotNull(); // taken here: put it back through a new retire
+        recovered = ChangelogAwareStateStore.fromSnapshot(snapshot, ChangelogSink.NONE);
+        snapshot = recovered.retire();
+        var first = ChangelogAwareStateStore.fromSnapshot(snapshot, ChangelogSink.NONE);
+        assertThat(snapshot.takeIndex()).isNull();
+        var second = ChangelogAwareStateStore.fromSnapshot(snapshot, ChangelogSink.NONE);
+        var expected = entries(snapshot);
+        assertThat(expected).isEqualTo(entries(model));
+        for (var store : List.of(first, second)) {
+            assertThat(store.checkInvariants()).isEqualTo(model.size());
+            for (int i = 0; i < 3_000; i++) {
+                var key = randomKey(random);
+                if (random.nextInt(3) == 0) {
+                    store.delete(key);
+                } else {
+                    store.put(key, randomValue(random));
+                }
+            }
+            assertThat(store.checkInvariants()).isEqualTo(store.size());
+        }
+        // Neither store's writes reached the other's index, nor the snapshot.
+        assertThat(entries(snapshot)).isEqualTo(expected);
+        assertThat(first.size()).isEqualTo(entries(first).size());
+        assertThat(second.size()).isEqualTo(entries(second).size());
+    }
+
+    @Test
     void restoreRefusesKeysOutOfOrder() {
         var entries = List.of(new StateEntry(new byte[] {2}, new byte[0]), new StateEntry(new byte[] {1}, new byte[0]));
         assertThatThrownBy(() -> ChangelogAwareStateStore.restore(entries.iterator(), ChangelogSink.NONE))
