@@ -24,6 +24,7 @@ import io.laminar.storage.replication.ReplicatedChangeSink;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.state.StateChangeFormat;
+import io.laminar.storage.store.CheckpointCorruptException;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.ConnectorCheckpoint;
@@ -41,6 +42,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -196,6 +198,7 @@ public final class LaminarRuntime implements AutoCloseable {
                     // Before fencing anyone: a data directory another owner has superseded must not
                     // fence the real owner and then start from its stale WAL.
                     long previousOwner = refuseStaleDirectory();
+                    refuseTakeoverWithOtherCores();
                     replicator.open(wal.cores()); // fences the previous owner before anything is read
                     long ownerEpoch = store.claimOwnership(); // and fences its checkpoint publishing and deletes
                     log.info("owner epoch {} of the checkpoint store {} claimed (previous owner epoch {})", ownerEpoch,
@@ -283,6 +286,49 @@ public final class LaminarRuntime implements AutoCloseable {
                     + "shard over");
         }
         return newest;
+    }
+
+    /**
+     * Refuses, before anyone is fenced, a takeover whose checkpoints were all written with another
+     * number of cores: its recovery could use none of them and would refuse only after fencing the
+     * running owner, leaving the shard with no owner at all. A replicated shard is not rescaled (yet):
+     * a rescale publishes a checkpoint with a new epoch and new cores, so it must run after the claim,
+     * from the old layout recovered in full (checkpoint and replicated tail, selected by the old
+     * checkpoint's replication positions and epoch, with the old number of cores in memory), and its
+     * checkpoint must record the replicated log's end positions; that path does not exist yet.
+     */
+    private void refuseTakeoverWithOtherCores() throws IOException {
+        boolean takeover = Files.exists(wal.directory().resolve(TAKEOVER_MARKER))
+                || wal.canAdopt(wal.startPositions(), wal.epoch());
+        if (!takeover) {
+            return; // a restart on its own WAL: PerCoreWalManager.open already checked the number of cores
+        }
+        var ids = new ArrayList<>(store.listCheckpoints());
+        ids.sort((a, b) -> Long.compare(b, a));
+        var other = new TreeSet<Integer>();
+        for (long id : ids) {
+            Optional<CheckpointManifest> manifest;
+            try {
+                manifest = store.readManifest(id);
+            } catch (CheckpointCorruptException e) {
+                continue; // the recovery skips it too
+            }
+            if (manifest.isEmpty()) {
+                continue;
+            }
+            int cores = manifest.get().walPositions().size();
+            if (cores == wal.cores()) {
+                return; // the recovery can use it (or an older one, or refuse for another reason)
+            }
+            other.add(cores);
+        }
+        if (!other.isEmpty()) {
+            throw new StorageException("cannot take over the shard of " + store + " into " + wal.directory()
+                    + " with " + wal.cores() + " cores: its checkpoints were written with " + other + " cores, and a "
+                    + "replicated shard is not rescaled. Nothing was fenced or changed: the running owner, if any, "
+                    + "goes on. Start this process with " + (other.size() == 1 ? other.first() + " cores" : "the number "
+                    + "of cores of the newest checkpoint") + " to take the shard over");
+        }
     }
 
     /** Durably records {@code epoch} as the owner epoch of this data directory (temp file, fsync, rename, dir fsync). */

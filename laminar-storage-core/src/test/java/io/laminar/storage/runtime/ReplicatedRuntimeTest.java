@@ -293,6 +293,36 @@ class ReplicatedRuntimeTest {
     }
 
     @Test
+    void aTakeoverWithAnotherNumberOfCoresIsRefusedBeforeItFencesAnyone() throws Exception {
+        var a = start("wal-a", new MemoryReplicator(log, Duration.ofSeconds(30)));
+        put(a, "k", "before").get(10, TimeUnit.SECONDS);
+        a.triggerCheckpoint().get(10, TimeUnit.SECONDS);
+        put(a, "k", "tail").get(10, TimeUnit.SECONDS);
+
+        var otherCores = PerCoreWalManager.open(dir.resolve("wal-b"),
+                PerCoreWalOptions.builder().cores(CORES + 1).maxEntrySize(64 * 1024)
+                        .wal(w -> w.segmentSize(1 << 20)).build());
+        open.add(otherCores);
+        var b = LaminarRuntime.builder(otherCores, store())
+                .replicator(new MemoryReplicator(log, Duration.ofSeconds(30))).build();
+        open.add(b);
+        assertThatThrownBy(b::start).isInstanceOf(io.laminar.storage.StorageException.class)
+                .hasMessageContaining("with " + (CORES + 1) + " cores")
+                .hasMessageContaining("written with [" + CORES + "] cores")
+                .hasMessageContaining("Nothing was fenced")
+                .hasMessageContaining("Start this process with " + CORES + " cores");
+        // A was fenced neither in the replicated log nor in the store: it acknowledges and checkpoints on.
+        put(a, "k", "after").get(10, TimeUnit.SECONDS);
+        a.triggerCheckpoint().get(10, TimeUnit.SECONDS);
+        assertThat(a.failure()).isEmpty();
+        assertThat(store().newestOwnerEpoch()).isEqualTo(1);
+        // And the refused directory stays a takeover: with the right number of cores it restores everything.
+        closeAll();
+        var c = start("wal-b2", new MemoryReplicator(log, Duration.ofSeconds(30)));
+        assertThat(contents(c)).isEqualTo(Map.of("k", "after"));
+    }
+
+    @Test
     void replicatedRecordsAreTruncatedOnlyBehindTheOldestRetainedCheckpoint() throws Exception {
         var replicator = new MemoryReplicator(log, Duration.ofSeconds(30));
         var runtime = LaminarRuntime.builder(wal("wal"), store()).replicator(replicator)
