@@ -41,9 +41,15 @@ final class Shards {
 
     static Owner start(Path walDir, Path storeDir, KafkaReplicatorOptions options,
             java.util.function.Consumer<LaminarRuntime.Builder> settings) throws IOException {
+        return start(walDir, storeDir, options, CORES, settings);
+    }
+
+    /** A running owner with {@code cores} cores instead of {@link #CORES}. */
+    static Owner start(Path walDir, Path storeDir, KafkaReplicatorOptions options, int cores,
+            java.util.function.Consumer<LaminarRuntime.Builder> settings) throws IOException {
         var closing = new ArrayList<AutoCloseable>();
         try {
-            var wal = PerCoreWalManager.open(walDir, PerCoreWalOptions.builder().cores(CORES).maxEntrySize(64 * 1024)
+            var wal = PerCoreWalManager.open(walDir, PerCoreWalOptions.builder().cores(cores).maxEntrySize(64 * 1024)
                     .wal(w -> w.segmentSize(1 << 20)).build());
             closing.add(wal);
             var store = FileSystemCheckpointStore.open(storeDir);
