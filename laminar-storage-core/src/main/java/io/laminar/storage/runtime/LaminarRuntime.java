@@ -97,7 +97,8 @@ import org.slf4j.LoggerFactory;
  * older owner can no longer publish checkpoints or delete files. The claimed epoch is recorded in
  * {@value #OWNER_EPOCH_FILE} in the WAL directory; a directory with a WAL history of its own whose
  * shard has been owned with a newer epoch since (an old owner restarted on its stale disk) is
- * refused before it fences anyone. A replicator that fails for good
+ * refused before it fences anyone, and so is a takeover whose checkpoints were all written with
+ * another number of cores (a replicated shard is not rescaled). A replicator that fails for good
  * (fenced by a new owner), or a checkpoint refused by the store with a {@link FencedException}, fails
  * the runtime ({@link #failure()}): every later task that changes state and every durable task fails.
  *

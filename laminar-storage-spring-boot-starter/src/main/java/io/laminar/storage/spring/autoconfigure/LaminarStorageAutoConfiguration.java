@@ -84,8 +84,10 @@ public final class LaminarStorageAutoConfiguration {
                     + "properties and the PerCoreWalOptionsCustomizer beans are invalid: " + ex.getMessage(), ex);
         }
         var directory = properties.walDirectory();
-        // A replicated shard is not rescaled (yet): its Kafka records name the cores that wrote them, and
-        // a rescale would publish a checkpoint before this process owns the shard.
+        // A replicated shard is not rescaled (yet): its Kafka records name the cores that wrote them, a
+        // rescale would publish a checkpoint before this process owns the shard, and that checkpoint's
+        // new epoch would make a later takeover skip the Kafka tail (see ARCHITECTURE.md). A takeover on
+        // a new directory with another number of cores is refused by LaminarRuntime.start, before fencing.
         boolean replicated = properties.getDurability() == LaminarStorageProperties.Durability.REPLICATED;
         try {
             var opened = replicated ? new Rescaler.Opened(PerCoreWalManager.open(directory, options), Optional.empty())
