@@ -327,8 +327,9 @@ public final class LaminarRuntime implements AutoCloseable {
             throw new StorageException("cannot take over the shard of " + store + " into " + wal.directory()
                     + " with " + wal.cores() + " cores: its checkpoints were written with " + other + " cores, and a "
                     + "replicated shard is not rescaled. Nothing was fenced or changed: the running owner, if any, "
-                    + "goes on. Start this process with " + (other.size() == 1 ? other.first() + " cores" : "the number "
-                    + "of cores of the newest checkpoint") + " to take the shard over");
+                    + "goes on. Start this process with "
+                    + (other.size() == 1 ? other.first() + " cores" : "the number of cores of the newest checkpoint")
+                    + " to take the shard over");
         }
     }
 
