@@ -92,6 +92,33 @@ class ReplicationAutoConfigurationTests {
     }
 
     @Test
+    void aReplicatedShardRestartedWithAnotherNumberOfCoresIsRefusedNamingThePropertyAndLosesNothing() {
+        String[] replicated = {"laminar.storage.durability=replicated", "spring.application.name=resized",
+                "spring.kafka.bootstrap-servers=" + cluster.bootstrapServers(),
+                "laminar.storage.replication.partitions=4", "laminar.storage.replication.replication-factor=1",
+                "laminar.storage.replication.min-insync-replicas=1", "laminar.storage.replication.ack-timeout=10s"};
+        var value = "v".getBytes(StandardCharsets.UTF_8);
+        runner().withPropertyValues(replicated).run(context -> {
+            assertThat(context).hasNotFailed();
+            QuickStorage.putDurably(context.getBean(LaminarRuntime.class), "k", value);
+        });
+        runner().withPropertyValues(replicated).withPropertyValues("laminar.storage.cores=3").run(context -> {
+            assertThat(context).hasFailed();
+            var failure = findCause(context.getStartupFailure(), InvalidConfigurationPropertyValueException.class);
+            assertThat(failure.getName()).isEqualTo("laminar.storage.cores");
+            assertThat(failure.getReason()).contains("a shard is not rescaled")
+                    .contains("set laminar.storage.cores to the number of cores the shard was created with");
+        });
+        runner().withPropertyValues(replicated).run(context -> {
+            assertThat(context).hasNotFailed();
+            var runtime = context.getBean(LaminarRuntime.class);
+            var key = "k".getBytes(StandardCharsets.UTF_8);
+            assertThat(runtime.submit(runtime.coreOf(key), c -> c.store().get(key)).get(30, TimeUnit.SECONDS))
+                    .isEqualTo(value);
+        });
+    }
+
+    @Test
     void replicatedDurabilityWithoutBrokersFailsNamingTheProperty() {
         new ApplicationContextRunner()
                 .withConfiguration(AutoConfigurations.of(LaminarStorageAutoConfiguration.class))
