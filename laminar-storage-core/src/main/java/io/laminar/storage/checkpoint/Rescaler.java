@@ -37,6 +37,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -489,9 +490,31 @@ public final class Rescaler {
             // Keyed entries straight into the new cores' stores (the old ones' arrays, not copies),
             // core-local ones merged by the placement; the old stores are dropped after the rescale.
             var pieces = pieces(source, keyGroups, newCores);
-            var regrouped = regroup(recovered.coreStates(), pieces, keyGroups, source);
+            // The old checkpoint's chains are referenced, not rewritten, when they are plain chains of
+            // key-grouped state; else (before key groups, no checkpoint, or the old checkpoint itself a
+            // rescale's) the new cores' states are written whole, which compacts those references away.
+            boolean references = restored != null && !legacy && !restored.hasBaseChains();
+            // Two independent reads of the old states side by side (with one new core the regrouping is a
+            // single thread): the new cores' stores, and beside them the core-local merge, the check of
+            // the checkpoint's states and the DELTAs. Nothing is written before both ended.
+            var regroupedHolder = new AtomicReference<Regrouping.Result>();
+            var localHolder = new AtomicReference<List<TreeMap<String, byte[][]>>>();
+            var deltasHolder = new AtomicReference<List<List<StateChange>>>();
+            Regrouping.runParallel(2, task -> {
+                if (task == 0) {
+                    regroupedHolder.set(regroup(recovered.coreStates(), pieces, keyGroups, source));
+                    return;
+                }
+                var merged = coreLocal(recovered.coreStates(), source, keyGroups, newCores);
+                localHolder.set(merged);
+                if (references) {
+                    regroupCheck(recovered.checkpointStates(), pieces, keyGroups, source);
+                    deltasHolder.set(deltas(recovered, source, keyGroups, newCores, merged));
+                }
+            });
+            var regrouped = regroupedHolder.get();
             var stores = new ArrayList<>(regrouped.stores());
-            var local = coreLocal(recovered.coreStates(), source, keyGroups, newCores);
+            var local = localHolder.get();
             long logicalBytes = 0;
             for (int core = 0; core < newCores; core++) {
                 logicalBytes += regrouped.logicalBytes()[core];
@@ -502,13 +525,6 @@ public final class Rescaler {
             }
             var moved = stores.stream().map(ChangelogAwareStateStore::snapshot).toList();
             long entries = moved.stream().mapToLong(StateSnapshot::size).sum();
-            // The old checkpoint's chains are referenced, not rewritten, when they are plain chains of
-            // key-grouped state; else (before key groups, no checkpoint, or the old checkpoint itself a
-            // rescale's) the new cores' states are written whole, which compacts those references away.
-            boolean references = restored != null && !legacy && !restored.hasBaseChains();
-            if (references) {
-                regroupCheck(recovered.checkpointStates(), pieces, keyGroups, source);
-            }
             long regroupedAt = System.nanoTime();
             long checkpointId = new IncrementalCheckpointManager(store, 1, 0, 1.0).nextCheckpointId();
             long epoch = highestEpoch + 1;
@@ -531,7 +547,7 @@ public final class Rescaler {
             var baseChains = new java.util.TreeMap<String, List<BaseChain>>();
             var files = new java.util.LinkedHashSet<StateFileRef>();
             if (references) {
-                var deltas = deltas(recovered, source, keyGroups, newCores, local);
+                var deltas = deltasHolder.get();
                 Regrouping.runParallel(newCores, core -> written[core] = writeStateFile(core, checkpointId, epoch,
                         false, sink -> deltas.get(core).forEach(change -> {
                             if (change.isDelete()) {

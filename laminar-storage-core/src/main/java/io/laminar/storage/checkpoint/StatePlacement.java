@@ -14,8 +14,8 @@ import java.util.List;
  * core {@code c} must belong to a key group core {@code c} owns. A rescale checks this for every
  * entry and refuses to move state that breaks it (it would land where the application never looks).
  *
- * <p>Implementations must be stateless and thread-safe; they run on the thread that rescales,
- * before any core thread starts.
+ * <p>Implementations must be stateless and thread-safe; a rescale calls them from several threads
+ * at once, before any core thread starts.
  */
 public interface StatePlacement {
 
