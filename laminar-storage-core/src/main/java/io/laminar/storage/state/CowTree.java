@@ -277,24 +277,34 @@ final class CowTree {
         int hash = PointIndex.hash(key);
         var cell = index.find(key, hash);
         if (cell != null && cell.owner == owner) {
-            if (!adopt && cell.value.length == value.length) {
-                // The steady-state overwrite: no allocation, no tree, and no snapshot can see this array.
-                System.arraycopy(value, 0, cell.value, 0, value.length);
-            } else {
-                cell.value = adopt ? value : value.clone();
-            }
+            overwrite(cell, value, adopt);
         } else if (cell != null) {
             // The first write since a snapshot: the snapshot keeps the old cell, the tree gets a new one.
             var fresh = new Cell(cell.key, hash, adopt ? value : value.clone(), owner);
             place(fresh, cell);
             index.replace(cell, fresh);
         } else {
-            var fresh = new Cell(adopt ? key : key.clone(), hash, adopt ? value : value.clone(), owner);
-            place(fresh, null);
-            index.add(fresh);
-            size++;
+            addKey(key, hash, value, adopt);
         }
         modCount++;
+    }
+
+    /** Gives {@code cell}, which this writer owns (no snapshot can see it), {@code value}. */
+    private static void overwrite(Cell cell, byte[] value, boolean adopt) {
+        if (!adopt && cell.value.length == value.length) {
+            // The steady-state overwrite: no allocation, no tree, and no snapshot can see this array.
+            System.arraycopy(value, 0, cell.value, 0, value.length);
+        } else {
+            cell.value = adopt ? value : value.clone();
+        }
+    }
+
+    /** Adds {@code key}, which the tree does not hold, to the tree and the index. */
+    private void addKey(byte[] key, int hash, byte[] value, boolean adopt) {
+        var fresh = new Cell(adopt ? key : key.clone(), hash, adopt ? value : value.clone(), owner);
+        place(fresh, null);
+        index.add(fresh);
+        size++;
     }
 
     /**
@@ -312,11 +322,7 @@ final class CowTree {
         int slot = index.findSlot(key, hash);
         var cell = slot < 0 ? null : index.at(slot);
         if (cell != null && cell.owner == owner) {
-            if (!adopt && cell.value.length == value.length) {
-                System.arraycopy(value, 0, cell.value, 0, value.length);
-            } else {
-                cell.value = adopt ? value : value.clone();
-            }
+            overwrite(cell, value, adopt);
         } else if (cell != null) {
             var fresh = new Cell(cell.key, hash, adopt ? value : value.clone(), owner);
             index.replaceAt(slot, fresh);
@@ -331,10 +337,7 @@ final class CowTree {
         } else {
             // A new key changes the tree's shape; the listed cells' old cells stay in it, wherever a
             // split moves them, so placing them later still finds them by key.
-            var fresh = new Cell(adopt ? key : key.clone(), hash, adopt ? value : value.clone(), owner);
-            place(fresh, null);
-            index.add(fresh);
-            size++;
+            addKey(key, hash, value, adopt);
         }
         modCount++;
     }
