@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class DirectRefusedChild {
 
-    static final int RECORDS = 200;
+    public static final int RECORDS = 200;
 
     private DirectRefusedChild() {
     }
@@ -25,20 +25,7 @@ public final class DirectRefusedChild {
     public static void main(String[] args) throws Exception {
         var dir = Path.of(args[0]);
         var copy = Path.of(args[1]);
-        try (var wal = WriteAheadLog.open(dir, options(WalIoBackend.DIRECT, "core-0000"))) {
-            System.out.println("OPENED " + wal.ioBackend());
-        } catch (WalIoBackendUnavailableException e) {
-            System.out.println("REFUSED " + e.getMessage().replace('\n', ' '));
-        }
-        for (var name : new String[] {"core-0000", "core-0001"}) {
-            try (var wal = WriteAheadLog.open(dir, options(WalIoBackend.DIRECT_OR_FALLBACK, name))) {
-                System.out.println("BACKEND " + name + " " + wal.ioBackend());
-                for (int i = 0; i < RECORDS; i++) {
-                    wal.appendDurable(record(name, i)).get(30, TimeUnit.SECONDS);
-                }
-                System.out.println("ACK " + name + " " + RECORDS);
-            }
-        }
+        openRefusedThenFallback(dir, WalIoBackend.DIRECT, WalIoBackend.DIRECT_OR_FALLBACK);
         try (var files = Files.list(dir)) {
             for (var file : files.toList()) {
                 Files.copy(file, copy.resolve(file.getFileName()), StandardCopyOption.REPLACE_EXISTING);
@@ -49,12 +36,35 @@ public final class DirectRefusedChild {
         System.exit(0);
     }
 
-    static WalOptions options(WalIoBackend backend, String name) {
+    /**
+     * Opens a log in {@code dir} with {@code strict} (prints {@code OPENED <backend>} or
+     * {@code REFUSED <message>}), then logs core-0000 and core-0001 with {@code fallback}, each
+     * acknowledging {@link #RECORDS} durable records (prints {@code BACKEND <name> <backend>} and
+     * {@code ACK <name> <RECORDS>}). Shared by the children of the backend refusal tests.
+     */
+    public static void openRefusedThenFallback(Path dir, WalIoBackend strict, WalIoBackend fallback) throws Exception {
+        try (var wal = WriteAheadLog.open(dir, options(strict, "core-0000"))) {
+            System.out.println("OPENED " + wal.ioBackend());
+        } catch (WalIoBackendUnavailableException e) {
+            System.out.println("REFUSED " + e.getMessage().replace('\n', ' '));
+        }
+        for (var name : new String[] {"core-0000", "core-0001"}) {
+            try (var wal = WriteAheadLog.open(dir, options(fallback, name))) {
+                System.out.println("BACKEND " + name + " " + wal.ioBackend());
+                for (int i = 0; i < RECORDS; i++) {
+                    wal.appendDurable(record(name, i)).get(30, TimeUnit.SECONDS);
+                }
+                System.out.println("ACK " + name + " " + RECORDS);
+            }
+        }
+    }
+
+    public static WalOptions options(WalIoBackend backend, String name) {
         return WalOptions.builder().name(name).ioBackend(backend).segmentSize(1 << 20).maxRecordSize(4096)
                 .syncPolicy(SyncPolicy.everyAppend()).build();
     }
 
-    static byte[] record(String name, int i) {
+    public static byte[] record(String name, int i) {
         return (name + " record " + i).getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -3,6 +3,7 @@ package io.laminar.storage.iouring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.laminar.storage.wal.BackendInterop;
+import io.laminar.storage.wal.DirectRefusedChild;
 import io.laminar.storage.wal.WalIoBackend;
 import io.laminar.storage.wal.WalOptions;
 import io.laminar.storage.wal.WriteAheadLog;
@@ -70,14 +71,14 @@ class IoUringRefusedBySeccompTest {
         assertThat(warnings.get(0)).contains("the WAL I/O backend 'io-uring' cannot run")
                 .contains("uses 'file-channel' instead").contains("io_uring_setup answered " + errno);
         assertThat(out).contains("BACKEND core-0000 file-channel", "BACKEND core-0001 file-channel",
-                "ACK core-0000 " + SeccompChild.RECORDS, "ACK core-0001 " + SeccompChild.RECORDS);
+                "ACK core-0000 " + DirectRefusedChild.RECORDS, "ACK core-0001 " + DirectRefusedChild.RECORDS);
 
         // What the fallback wrote opens with every backend, io-uring included, in this unfiltered JVM.
         for (var backend : List.of(WalIoBackend.IO_URING, WalIoBackend.FILE_CHANNEL, WalIoBackend.DIRECT)) {
             for (var name : List.of("core-0000", "core-0001")) {
                 var expected = new ArrayList<byte[]>();
-                for (int i = 0; i < SeccompChild.RECORDS; i++) {
-                    expected.add(SeccompChild.record(name, i));
+                for (int i = 0; i < DirectRefusedChild.RECORDS; i++) {
+                    expected.add(DirectRefusedChild.record(name, i));
                 }
                 WalOptions options = WalOptions.builder().name(name).ioBackend(backend).segmentSize(1 << 20)
                         .maxRecordSize(4096).build();

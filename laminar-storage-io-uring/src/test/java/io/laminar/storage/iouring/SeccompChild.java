@@ -1,15 +1,10 @@
 package io.laminar.storage.iouring;
 
-import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.DirectRefusedChild;
 import io.laminar.storage.wal.WalIoBackend;
-import io.laminar.storage.wal.WalIoBackendUnavailableException;
-import io.laminar.storage.wal.WalOptions;
-import io.laminar.storage.wal.WriteAheadLog;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The child JVM of {@link IoUringRefusedBySeccompTest}: installs a seccomp filter on every thread of
@@ -22,7 +17,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class SeccompChild {
 
-    static final int RECORDS = 200;
     private static final boolean AARCH64 = System.getProperty("os.arch").equals("aarch64");
     private static final long SYS_PRCTL = AARCH64 ? 167 : 157;
     private static final long SYS_SECCOMP = AARCH64 ? 277 : 317;
@@ -54,31 +48,9 @@ public final class SeccompChild {
             System.exit(3);
         }
         System.out.println("FILTERED");
-        try (var wal = WriteAheadLog.open(dir, options(WalIoBackend.IO_URING, "core-0000"))) {
-            System.out.println("OPENED " + wal.ioBackend());
-        } catch (WalIoBackendUnavailableException e) {
-            System.out.println("REFUSED " + e.getMessage().replace('\n', ' '));
-        }
-        for (var name : new String[] {"core-0000", "core-0001"}) {
-            try (var wal = WriteAheadLog.open(dir, options(WalIoBackend.IO_URING_OR_FALLBACK, name))) {
-                System.out.println("BACKEND " + name + " " + wal.ioBackend());
-                for (int i = 0; i < RECORDS; i++) {
-                    wal.appendDurable(record(name, i)).get(30, TimeUnit.SECONDS);
-                }
-                System.out.println("ACK " + name + " " + RECORDS);
-            }
-        }
+        DirectRefusedChild.openRefusedThenFallback(dir, WalIoBackend.IO_URING, WalIoBackend.IO_URING_OR_FALLBACK);
         System.out.flush();
         System.exit(0);
-    }
-
-    static WalOptions options(WalIoBackend backend, String name) {
-        return WalOptions.builder().name(name).ioBackend(backend).segmentSize(1 << 20).maxRecordSize(4096)
-                .syncPolicy(SyncPolicy.everyAppend()).build();
-    }
-
-    static byte[] record(String name, int i) {
-        return (name + " record " + i).getBytes(StandardCharsets.UTF_8);
     }
 
     /**
