@@ -80,6 +80,12 @@ public final class WriteAheadLog implements AutoCloseable {
     /** Group commit keeps lingering only while records keep arriving within this window. */
     private static final long LINGER_QUIET_NANOS = TimeUnit.MICROSECONDS.toNanos(20);
     private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /**
+     * How long a background thread that is always unparked when it has work parks at most: a safety
+     * net, not a poll. A 1 ms poll woke each idle thread 1,000 times a second, which on a busy small
+     * machine queued it for a CPU beside the threads waiting for an fdatasync.
+     */
+    private static final long SIGNALLED_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final Path directory;
     private final WalOptions options;
@@ -687,7 +693,11 @@ public final class WriteAheadLog implements AutoCloseable {
     private void runSyncer() {
         var policy = options.syncPolicy();
         long intervalNanos = policy instanceof SyncPolicy.Interval i ? i.period().toNanos() : 0;
-        long parkNanos = policy instanceof SyncPolicy.GroupCommit g
+        // Under EveryAppend the appenders write and sync on their own threads, and whatever else the
+        // syncer may do (writing out for appenders short of buffer space, close) unparks it. Under the
+        // other policies a plain append does not wake it, so it polls for committed records.
+        long parkNanos = syncEveryAppend ? SIGNALLED_PARK_NANOS
+                : policy instanceof SyncPolicy.GroupCommit g
                 ? Math.max(50_000, Math.min(g.maxWait().toNanos(), IDLE_PARK_NANOS))
                 : IDLE_PARK_NANOS;
         long nextIntervalSync = System.nanoTime() + intervalNanos;
@@ -989,7 +999,10 @@ public final class WriteAheadLog implements AutoCloseable {
         lastSyncRecords = records;
         syncedRecords = target.records();
         durablePosition = target.position();
-        if (acknowledgerParked) {
+        // Only when a future waits: an append made durable inline (EveryAppend) needs no acknowledger,
+        // and waking it anyway put a futex wake and a thread switch on every durable append. A waiter
+        // queued after this check sees the new durable position itself (durableFuture checks again).
+        if (acknowledgerParked && !waiters.isEmpty()) {
             LockSupport.unpark(acknowledger);
         }
     }
@@ -1010,7 +1023,8 @@ public final class WriteAheadLog implements AutoCloseable {
             }
             acknowledgerParked = true;
             if (durablePosition == acknowledged && !stopAcknowledger) {
-                LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+                // publishDurable unparks it when a future waits (see there why none is missed)
+                LockSupport.parkNanos(this, SIGNALLED_PARK_NANOS);
             }
             acknowledgerParked = false;
         }
