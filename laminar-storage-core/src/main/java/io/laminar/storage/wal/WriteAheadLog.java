@@ -735,6 +735,9 @@ public final class WriteAheadLog implements AutoCloseable {
     }
 
     private boolean hasWork() {
+        if (syncEveryAppend) {
+            return false; // committed records are their appenders' to write; what else there is unparks it
+        }
         return requestedEnd.get() > durablePosition || ring.committedLength(ring.released()) != 0
                 || (!waiters.isEmpty() && ring.released() > durablePosition);
     }
@@ -749,7 +752,17 @@ public final class WriteAheadLog implements AutoCloseable {
         long before;
         long durableBefore = durablePosition;
         boolean sync;
-        flushLock.lock();
+        if (syncEveryAppend) {
+            // Every appender writes and syncs its own record (syncInline), so the syncer only helps
+            // when woken (appenders short of buffer space) and never queues behind the lock holder:
+            // with io-uring an appender holds the lock through its linked write and fdatasync, and
+            // waking the syncer after each cost a thread switch per record.
+            if (!flushLock.tryLock()) {
+                return false;
+            }
+        } else {
+            flushLock.lock();
+        }
         try {
             before = ring.released();
             if (segmentIo.linksWriteAndSync()
