@@ -3,6 +3,7 @@ package io.laminar.storage.bench.scenario;
 import io.laminar.storage.bench.BenchContext;
 import io.laminar.storage.bench.ClosedLoop;
 import io.laminar.storage.bench.Payloads;
+import io.laminar.storage.bench.RawPrewritten;
 import io.laminar.storage.bench.Result;
 import io.laminar.storage.bench.Rounds;
 import io.laminar.storage.bench.Scenario;
@@ -21,12 +22,19 @@ import java.util.concurrent.Callable;
  * durable before writing the next ({@code appendDurable(..).join()}), so concurrent writers share
  * fdatasyncs through group commit. RocksDB sync puts with the same thread counts (its WAL groups
  * concurrent writes as well); one raw writer with an fdatasync per record is the reference. The
+ * {@code raw-prewritten} rows are the disk's ceiling for a 64-writer group commit: one thread
+ * syncing {@value #CEILING_BATCH} frames at a time with each primitive on a pre-written file. The
  * systems run interleaved in {@link io.laminar.storage.bench.Settings#durableRounds()} rounds.
  */
 public final class DurableGroupScenario implements Scenario {
 
     public static final String NAME = "durable-group";
     static final int[] THREADS = {1, 8, 64};
+    /**
+     * Frames per sync of the disk-ceiling rows: about what group commit gathers per fdatasync with
+     * 64 writers (59 in the idle default run of 2026-12-05).
+     */
+    static final int CEILING_BATCH = 64;
     /** The library's default group commit, spelled out: linger at most 1 ms, at most 4096 records. */
     static final SyncPolicy GROUP_COMMIT = SyncPolicy.groupCommit(Duration.ofMillis(1), 4096);
 
@@ -46,6 +54,9 @@ public final class DurableGroupScenario implements Scenario {
             systems.add(() -> DurableSingleScenario.rocksDb(context, payload, NAME, threads));
         }
         systems.add(() -> DurableSingleScenario.raw(context, payload, NAME));
+        for (var primitive : RawPrewritten.Primitive.runnable()) {
+            systems.add(() -> DurableSingleScenario.rawPrewritten(context, payload, NAME, primitive, CEILING_BATCH));
+        }
         return Rounds.interleaved(context.settings().durableRounds(), systems, Result::recordsPerSec,
                 DurableSingleScenario.RUNS_FIELD);
     }

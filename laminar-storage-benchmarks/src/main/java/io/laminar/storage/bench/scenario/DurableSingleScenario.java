@@ -5,6 +5,7 @@ import io.laminar.storage.bench.ClosedLoop;
 import io.laminar.storage.bench.ClosedLoop.Phase;
 import io.laminar.storage.bench.Payloads;
 import io.laminar.storage.bench.RawFile;
+import io.laminar.storage.bench.RawPrewritten;
 import io.laminar.storage.bench.Result;
 import io.laminar.storage.bench.RocksDbSync;
 import io.laminar.storage.bench.Rounds;
@@ -45,6 +46,9 @@ public final class DurableSingleScenario implements Scenario {
             systems.add(() -> laminar(context, payload, backend));
         }
         systems.add(() -> raw(context, payload, NAME));
+        for (var primitive : RawPrewritten.Primitive.runnable()) {
+            systems.add(() -> rawPrewritten(context, payload, NAME, primitive, 1));
+        }
         systems.add(() -> rocksDb(context, payload, NAME, 1));
         return Rounds.interleaved(context.settings().durableRounds(), systems, Result::recordsPerSec, RUNS_FIELD);
     }
@@ -97,6 +101,36 @@ public final class DurableSingleScenario implements Scenario {
             BenchContext.deleteTree(dir);
         }
     }
+
+    /**
+     * The disk's ceiling with {@code primitive}: one thread making {@code recordsPerSync} frames of
+     * {@link #FRAME_BYTES} durable at a time in a pre-written file ({@link RawPrewritten}). The row's
+     * records are the frames.
+     */
+    static Result rawPrewritten(BenchContext context, byte[] payload, String scenario, RawPrewritten.Primitive primitive,
+                                int recordsPerSync) throws Exception {
+        var dir = context.newDirectory(scenario + "-raw-prewritten-" + primitive.label() + "-" + recordsPerSync);
+        try (var file = new RawPrewritten(dir.resolve("raw.log"), SEGMENT_SIZE, primitive, payload, FRAME_BYTES,
+                recordsPerSync)) {
+            BenchContext.settleAfterOpen();
+            var m = ClosedLoop.run(1, t -> file::writeBatch, warmup(context), measure(context));
+            return new Result(scenario, RAW_PREWRITTEN, 1, payload.length)
+                    .throughput(m.ops() * recordsPerSync, m.seconds()).latency(m.nanos())
+                    .extra(PRIMITIVE, primitive.label()).extra("recordsPerSync", (double) recordsPerSync);
+        } finally {
+            BenchContext.deleteTree(dir);
+        }
+    }
+
+    /** The system of the disk-ceiling rows. */
+    public static final String RAW_PREWRITTEN = "raw-prewritten";
+    /** The field of a {@value #RAW_PREWRITTEN} row that names its primitive. */
+    public static final String PRIMITIVE = "primitive";
+    /**
+     * The bytes a 128 B record takes in a WAL segment: a 24-byte frame header, the payload, padded
+     * to a multiple of 8 ({@code WalFormat}); what every backend writes and syncs per record.
+     */
+    static final int FRAME_BYTES = (24 + RECORD_BYTES + 7) & -8;
 
     /** RocksDB sync puts from {@code threads} closed-loop writers. */
     static Result rocksDb(BenchContext context, byte[] payload, String scenario, int threads) throws Exception {

@@ -8,6 +8,7 @@ import java.util.Arrays;
  * <pre>
  * java -jar laminar-storage-benchmarks.jar wal [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
  * java -jar laminar-storage-benchmarks.jar wal-syscalls [--backend B] [--policy P] [--writers N] [--records N]
+ * java -jar laminar-storage-benchmarks.jar wal-slots [--writers N] [--rounds N] [--slot-millis MS] [--dir DIR]
  * java -jar laminar-storage-benchmarks.jar percore [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
  * java -jar laminar-storage-benchmarks.jar checkpoint [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
  * java -jar laminar-storage-benchmarks.jar s3 [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
@@ -28,6 +29,7 @@ public final class BenchMain {
         switch (args[0]) {
             case "wal" -> System.exit(WalSuite.run(rest));
             case "wal-syscalls" -> System.exit(WalSyscalls.run(rest));
+            case "wal-slots" -> System.exit(WalSlots.run(rest));
             case "percore" -> System.exit(PerCoreSuite.run(rest));
             case "checkpoint" -> System.exit(CheckpointSuite.run(rest));
             case "s3" -> System.exit(S3Suite.run(rest));
@@ -57,7 +59,12 @@ public final class BenchMain {
                                                                         [--writers N] [--records N] [--dir DIR]
                       N writers x N durable 128 B appends through one WAL (default: file-channel, group-commit,
                       8 x 1000), printing the records and fdatasyncs: run it under strace -f -c to count the
-                      system calls per record and per fdatasync
+                      system calls per record and per fdatasync; also prints per record where the writers, the
+                      log's threads and the kernel's io_uring workers spent their time (on a CPU, waiting for one)
+                  java -jar laminar-storage-benchmarks.jar wal-slots [--writers N] [--rounds N] [--slot-millis MS] [--dir DIR]
+                      the durable comparison for a loaded machine: the disk-ceiling primitives and laminar with
+                      each backend take turns in short slots (default: 1 writer, 60 rounds of 200 ms); prints each
+                      one's median records/s and the median and quartiles of its ratio to pwrite in the same round
                   java -jar laminar-storage-benchmarks.jar percore [--quick] [--json FILE] [--dir DIR] [--scenario NAME]
                       the per-core suite: Ring 0 puts with the changelog drainer, per-core WAL and group commit
                       --quick      smoke run, under two minutes (default: about five minutes)

@@ -18,7 +18,7 @@ final class Report {
     }
 
     static void printTable(List<Result> results, PrintStream out) {
-        out.printf(ROW, "scenario", "system", "backend", "thr", "bytes", "rec/s", "MB/s", "p50 us", "p99 us", "rec/sync",
+        out.printf(ROW, "scenario", "system", "backend/prim.", "thr", "bytes", "rec/s", "MB/s", "p50 us", "p99 us", "rec/sync",
                 "vs target comparison (>1: laminar better)");
         out.println("-".repeat(144));
         String previous = null;
@@ -27,7 +27,8 @@ final class Report {
                 out.println();
             }
             previous = r.scenario();
-            out.printf(ROW, r.scenario(), r.system(), Objects.toString(r.extra(Targets.BACKEND), "-"), r.threads(), r.recordBytes(), count(r.recordsPerSec()),
+            out.printf(ROW, r.scenario(), r.system(), Objects.toString(r.extra(Targets.BACKEND),
+                    Objects.toString(r.extra(Targets.PRIMITIVE), "-")), r.threads(), r.recordBytes(), count(r.recordsPerSec()),
                     decimal(r.mbPerSec()), micros(r.p50Micros()), micros(r.p99Micros()),
                     decimalOrDash(r.extra("recordsPerSync")),
                     (r.ratio() == null ? "" : String.format("%.2fx %s", r.ratio(), r.ratioVs()))

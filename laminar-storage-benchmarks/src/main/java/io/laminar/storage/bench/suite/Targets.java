@@ -151,8 +151,43 @@ public final class Targets {
         checks.add(backendCheck(results, "durable-single", 1, 128, "durable-single", 1.2));
         checks.add(backendCheck(results, "durable-group", 64, 128, "durable-group 64 writers", 1.2));
         checks.add(backendCheck(results, "bulk", 1, 1024, "bulk", 1.0));
+        checks.add(ceilingCheck(results, "durable-single", 1, "durable-single"));
+        checks.add(ceilingCheck(results, "durable-group", 64, "durable-group 64 writers"));
         return checks;
     }
+
+    /**
+     * Report-only: the disk's ceiling for a scenario's backend target, from its {@code raw-prewritten}
+     * rows: the best primitive against buffered pwrite + fdatasync (the best ratio any backend could
+     * reach against file-channel, were the log free), and how close laminar's file-channel row comes
+     * to its own primitive.
+     */
+    private static Check ceilingCheck(List<Result> results, String scenario, int threads, String label) {
+        var target = label + ": disk ceiling, best raw primitive on a pre-written file vs pwrite";
+        var rows = results.stream()
+                .filter(r -> r.scenario().equals(scenario) && r.system().equals(RAW_PREWRITTEN))
+                .toList();
+        var pwrite = rows.stream().filter(r -> "pwrite".equals(r.extra(PRIMITIVE))).findFirst();
+        if (pwrite.isEmpty()) {
+            return notRun(target);
+        }
+        var best = rows.stream().max((a, b) -> Double.compare(a.recordsPerSec(), b.recordsPerSec())).orElseThrow();
+        double base = pwrite.get().recordsPerSec();
+        var measured = new StringBuilder(String.format("best %s: %.2fx pwrite", best.extra(PRIMITIVE),
+                best.recordsPerSec() / base));
+        for (var row : rows) {
+            if (row != best && row != pwrite.get()) {
+                measured.append(String.format(", %s %.2fx", row.extra(PRIMITIVE), row.recordsPerSec() / base));
+            }
+        }
+        laminar(results, scenario, threads, pwrite.get().recordBytes(), FILE_CHANNEL).ifPresent(fc ->
+                measured.append(String.format("; laminar file-channel %.2fx pwrite", fc.recordsPerSec() / base)));
+        return Check.info(target, measured.toString());
+    }
+
+    /** The system of the disk-ceiling rows, and their field naming the primitive. */
+    private static final String RAW_PREWRITTEN = "raw-prewritten";
+    static final String PRIMITIVE = "primitive";
 
     private static Check ratioCheck(Optional<Result> row, String target, double atLeast, boolean strictly) {
         return row.filter(r -> r.ratio() != null)
