@@ -391,12 +391,17 @@ final class WalRecovery {
                     return cut(scans, i, -1, message, dropped);
                 }
             }
+            // A sealed segment whose records run exactly to the next segment's base holds all of its
+            // records: whatever follows them is its unused tail, not data, even where a damaged byte
+            // there looks like the start of a frame that does not validate.
+            if (!newest && scan.endPosition == scans.get(i + 1).base) {
+                continue;
+            }
             // Non-zero bytes after the last record are a torn tail or damage in the newest segment.
             // In a sealed segment they matter when its records stop short of the next segment's base:
             // then a record of it was damaged (its length zeroed, say), and the damage must be
             // reported and cut here, with the records after it kept as *.dropped, rather than taken
             // for missing segments (which made TRUNCATE zero them as a "torn tail" without a copy).
-            // Junk after a sealed segment's last record when the chain is intact is not data.
             boolean damagedTail = scan.dirtyEnd > scan.endOffset
                     && (newest || scan.endPosition < scans.get(i + 1).base);
             if (scan.problem != null || damagedTail) {

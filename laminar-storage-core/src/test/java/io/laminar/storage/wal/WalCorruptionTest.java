@@ -432,6 +432,28 @@ class WalCorruptionTest {
     }
 
     /**
+     * A damaged byte in a sealed segment's unused tail, where the frame after its last record would
+     * start, reads as a frame length that does not validate. The segment's records run to the next
+     * segment's base, so they are all there and the tail is not data: the log opens with every record.
+     */
+    @Test
+    void damageInSealedSegmentsUnusedTailIsNotData() {
+        var written = writeSegments(dir, 3);
+        var sealed = segments(dir).get(1);
+        var inSealed = recordsIn(sealed, written);
+        var last = inSealed.get(inSealed.size() - 1);
+        long tail = offsetOf(last) + (last.end() - last.position());
+        assertThat(tail).as("the sealed segment has an unused tail").isLessThan(SEGMENT_SIZE - WalFormat.FRAME_HEADER_LENGTH);
+        flip(sealed, tail + 1, 0x16); // a frame length of 5,632, which does not validate there
+        flip(sealed, SEGMENT_SIZE - 1, 0x40);
+
+        try (var wal = WriteAheadLog.open(dir, small().build())) {
+            assertThat(wal.recoveryReport().tornTailBytes()).isZero();
+            assertRecords(wal, written);
+        }
+    }
+
+    /**
      * A record of a sealed segment zeroed out (frame length 0) ends that segment's scan early. It
      * is damage in that segment at that offset, not a missing segment.
      */
