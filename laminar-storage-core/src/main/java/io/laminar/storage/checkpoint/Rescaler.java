@@ -121,7 +121,10 @@ import org.slf4j.LoggerFactory;
  * <h2>The marker files, byte by byte (little-endian)</h2>
  * <pre>
  * offset size field
- *  0     4    magic: 'L' 'R' 'S' 'I' for {@value #INTENT}, 'L' 'R' 'S' 'C' for {@value #COMMITTED}
+ *  0     4    magic: 'L' 'R' 'S' 'I' for {@value #INTENT}, 'L' 'R' 'S' 'C' for {@value #COMMITTED},
+ *             'L' 'R' 'M' 'I' for {@value #MOVE_INTENT}, 'L' 'R' 'M' 'D' for {@value #MOVE_DONE} (a
+ *             replicated shard's layout set aside: the checkpoint id is 0, the file names are the
+ *             old layout's files to move)
  *  4     4    format version, 1
  *  8     8    the rescale's checkpoint id
  * 16     4    the old number of cores
@@ -138,6 +141,13 @@ import org.slf4j.LoggerFactory;
  * A directory with logs holding records but no layout file, or a new directory restoring a manifest
  * with no {@code keyGroups}, was placed by {@code floorMod(mix(hash), cores)}: it is rescaled even to
  * the same number of cores, which re-places every key.
+ *
+ * <h2>A replicated shard</h2>
+ * A shard with replicated durability is not rescaled by {@link #open}, which would publish before
+ * the process owns the shard: {@link #openReplicated} only sets an old layout aside, and
+ * {@code LaminarRuntime.start()} calls {@link #rescaleReplicated} after it fenced the previous owner
+ * and claimed the store (the old layout's own WAL, or the checkpoint plus the replicated changes
+ * after it, regrouped and published as one checkpoint at the replicated log's end).
  *
  * <p>Not thread-safe: one open at a time per directory, on the thread that starts the application.
  * Only one process may use a directory (the logs' locks are held while the old layout is read).
@@ -231,6 +241,13 @@ public final class Rescaler {
 
     static Opened open(Path directory, PerCoreWalOptions options, CheckpointStore store, StatePlacement placement,
             StepHook hook) {
+        if (holdsLayoutSetAside(directory)) {
+            // Its WAL tail is only there: a start without replication would restore the checkpoint alone.
+            throw new StorageException("the per-core WAL of " + directory + " is being rescaled as a replicated shard:"
+                    + " its old layout is set aside in " + directory.getFileName() + REPLICATED_SUFFIX + " until a"
+                    + " start with replication owns the shard and rescales it. Start it with"
+                    + " laminar.storage.durability=replicated (any number of cores); nothing was changed");
+        }
         var rescaler = new Rescaler(directory, options, store, Objects.requireNonNull(placement, "placement"), hook);
         try {
             rescaler.finishInterrupted();
