@@ -472,6 +472,29 @@ public final class Rescaler {
         return Optional.empty();
     }
 
+    /**
+     * As {@link #newestManifest()}, skipping manifests a fenced owner published too late (void by
+     * {@link OwnerFences}), which the recovery skips too: a replicated shard's zombie owner must not
+     * decide its number of cores.
+     */
+    private Optional<CheckpointManifest> newestValidManifest() throws IOException {
+        var fences = OwnerFences.of(store);
+        var ids = new ArrayList<>(store.listCheckpoints());
+        ids.sort((a, b) -> Long.compare(b, a));
+        for (long id : ids) {
+            try {
+                var manifest = store.readManifest(id);
+                if (manifest.isPresent() && fences.voidReason(manifest.get()).isEmpty()) {
+                    return manifest;
+                }
+            } catch (CheckpointCorruptException e) {
+                log.warn("checkpoint {} is unreadable ({}); looking at the older ones to decide on a rescale", id,
+                        e.getMessage());
+            }
+        }
+        return Optional.empty();
+    }
+
     // ---- rescaling ---------------------------------------------------------------------------------
 
     private RecoveredState rescale(Source source) throws IOException {
@@ -1015,7 +1038,7 @@ public final class Rescaler {
         int cores = wal.cores();
         int keyGroups = wal.keyGroups();
         var rescaler = new Rescaler(wal.directory(), wal.options(), store, StatePlacement.BY_STORE_KEY, step -> { });
-        var newest = rescaler.newestManifest();
+        var newest = rescaler.newestValidManifest();
         if (newest.isEmpty() || newest.get().walPositions().size() == cores) {
             return Optional.empty();
         }
@@ -1189,7 +1212,7 @@ public final class Rescaler {
                 highestEpoch = oldWal.epoch();
                 highestPosition = max(oldWal.durablePositions());
             } else {
-                var newest = newestManifest();
+                var newest = newestValidManifest();
                 if (newest.isEmpty() || newest.get().walPositions().size() == newCores
                         || newest.get().walPositions().isEmpty()) {
                     return Optional.empty(); // adopted as it is by the recovery (or refused by it, with its reason)

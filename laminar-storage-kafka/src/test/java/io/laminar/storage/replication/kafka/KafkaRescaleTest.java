@@ -19,6 +19,7 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
@@ -45,6 +46,11 @@ class KafkaRescaleTest {
     @BeforeAll
     void startBrokers() throws Exception {
         cluster = SharedKafkaCluster.get();
+    }
+
+    @BeforeEach
+    void newModel() {
+        expected.clear(); // one instance for the class (the brokers): each test has a shard and a model of its own
     }
 
     /** An owner over {@code walDir} with {@code cores} cores, its WAL opened as the starter opens a replicated one. */
