@@ -312,4 +312,62 @@ class ReplicatedRescaleTest {
         put(b, "from-b", "2");
         assertThat(b.failure()).isEmpty();
     }
+
+    @Test
+    void aMoveOfTheOldLayoutInterruptedHalfWayIsFinishedByTheNextOpenAndNothingIsLost() throws Exception {
+        writeWithTwoCores("wal", 11);
+        long files;
+        try (var listed = Files.list(dir.resolve("wal"))) {
+            files = listed.filter(p -> io.laminar.storage.percore.WalLayout.isLayoutFile(p.getFileName().toString()))
+                    .count();
+        }
+        // The process dies after half of the old layout's files were renamed into the side directory.
+        var moves = new java.util.concurrent.atomic.AtomicLong();
+        var system = io.laminar.storage.io.FileIO.system();
+        var dying = new io.laminar.storage.io.FileIO() {
+            @Override
+            public java.nio.channels.FileChannel open(Path path, java.util.Set<? extends java.nio.file.OpenOption> o)
+                    throws IOException {
+                return system.open(path, o);
+            }
+
+            @Override
+            public void atomicMove(Path source, Path target) throws IOException {
+                if (target.getParent().getFileName().toString().endsWith(Rescaler.REPLICATED_SUFFIX)
+                        && !target.getFileName().toString().startsWith("move.")
+                        && moves.incrementAndGet() > files / 2) {
+                    throw new IOException("the process died before renaming " + source);
+                }
+                system.atomicMove(source, target);
+            }
+
+            @Override
+            public void deleteIfExists(Path path) throws IOException {
+                system.deleteIfExists(path);
+            }
+
+            @Override
+            public void syncDirectory(Path directory) throws IOException {
+                system.syncDirectory(directory);
+            }
+        };
+        var options = PerCoreWalOptions.builder().cores(3).maxEntrySize(64 * 1024)
+                .wal(w -> w.segmentSize(1 << 20).fileIO(dying)).build();
+        assertThatThrownBy(() -> Rescaler.openReplicated(dir.resolve("wal"), options))
+                .isInstanceOf(io.laminar.storage.StorageException.class)
+                .hasMessageContaining("the next start finishes the move");
+        assertThat(Files.exists(dir.resolve("wal").resolve(io.laminar.storage.percore.WalLayout.FILE_NAME))
+                || Files.exists(dir.resolve("wal" + Rescaler.REPLICATED_SUFFIX)
+                        .resolve(io.laminar.storage.percore.WalLayout.FILE_NAME))).isTrue();
+        // Neither layout can be opened half-moved: a start without replication is refused too.
+        assertThatThrownBy(() -> Rescaler.open(dir.resolve("wal"), options(2), store(), StatePlacement.BY_STORE_KEY))
+                .hasMessageContaining("set aside");
+        // The next start (with yet another number of cores) finishes the move, then the rescale.
+        var runtime = start("wal", 1);
+        var rescale = runtime.recoveryReport().orElseThrow().rescale();
+        assertThat(rescale.oldCores()).isEqualTo(2);
+        assertThat(rescale.newCores()).isEqualTo(1);
+        assertThat(rescale.walBytesRead()).isPositive();
+        assertExact(runtime);
+    }
 }
