@@ -199,6 +199,13 @@ public final class LaminarRuntime implements AutoCloseable {
             if (wal.keyGroups() == 0) {
                 throw new StorageException(legacyWal());
             }
+            if (replicator == null && Rescaler.holdsLayoutSetAside(wal.directory())) {
+                // Its WAL tail is only in the set-aside layout: a recovery of this directory would miss it.
+                throw new StorageException("the per-core WAL of " + wal.directory() + " is being rescaled as a"
+                        + " replicated shard (its old layout is set aside in " + wal.directory().getFileName()
+                        + Rescaler.REPLICATED_SUFFIX + "): start it with a replicator (laminar.storage.durability="
+                        + "replicated), which finishes the rescale; nothing was changed");
+            }
             state = State.STARTING;
             try {
                 boolean takeover = false;

@@ -370,4 +370,19 @@ class ReplicatedRescaleTest {
         assertThat(rescale.walBytesRead()).isPositive();
         assertExact(runtime);
     }
+
+    @Test
+    void aLayoutSetAsideIsRefusedByAStartWithoutReplicationAndRescaledByTheNextReplicatedOne() throws Exception {
+        writeWithTwoCores("wal", 5);
+        var wal = Rescaler.openReplicated(dir.resolve("wal"), options(3));
+        open.add(wal);
+        var local = LaminarRuntime.builder(wal, store()).build();
+        open.add(local);
+        assertThatThrownBy(local::start).isInstanceOf(io.laminar.storage.StorageException.class)
+                .hasMessageContaining("start it with a replicator");
+        closeAll();
+        var runtime = start("wal", 3);
+        assertThat(runtime.recoveryReport().orElseThrow().rescale().oldCores()).isEqualTo(2);
+        assertExact(runtime);
+    }
 }
