@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
                 "It runs the library's RecoveryManager itself in a dry-run mode, so it decides exactly as the next "
                         + "start would. It changes nothing: it never takes the WAL lock, never repairs, never writes "
                         + "to the WAL or the store, so it is safe beside a running application.",
-                StoreOptions.HELP},
+                StoreOptions.HELP, PlacementOptions.HELP},
         footer = {"", "Examples:",
                 "  laminar recover --dry-run --dir /var/lib/orders/wal --store /var/lib/orders/checkpoints",
                 "  laminar recover --dry-run --dir /var/lib/orders --store s3://my-checkpoints/orders/ --json",
@@ -45,6 +45,8 @@ final class RecoverCommand implements Callable<Integer> {
     @Mixin
     StoreOptions options;
     @Mixin
+    PlacementOptions placement;
+    @Mixin
     OutputOptions output;
 
     @Override
@@ -54,7 +56,7 @@ final class RecoverCommand implements Callable<Integer> {
             try {
                 var listed = StateCommand.ListedStore.now(s); // before the WAL is inspected
                 var wal = WalDirectory.view(dir, () -> coresOfNewest(listed));
-                recovered = RecoveryManager.dryRun(wal, listed).recover();
+                recovered = RecoveryManager.dryRun(wal, listed, placement.placement()).recover();
             } catch (StorageException e) {
                 if (output.json) {
                     Output.printJson(out, Map.of("wouldFail", true, "error", e.getMessage()));

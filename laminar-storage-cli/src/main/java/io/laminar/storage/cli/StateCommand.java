@@ -35,7 +35,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "state", mixinStandardHelpOptions = true,
         description = {"Read keys of the state a restart would recover: the newest usable checkpoint (or --checkpoint "
                 + "ID) and, with --dir, the WAL after it. Offline debugging; read-only (no WAL lock, no repair, nothing "
-                + "written).", StoreOptions.HELP},
+                + "written).", StoreOptions.HELP, PlacementOptions.HELP},
         subcommands = {StateCommand.Get.class, StateCommand.Scan.class},
         footer = {"", "Examples:", "  laminar state get /var/lib/orders/checkpoints order-4711 --dir /var/lib/orders/wal",
                 "  laminar state scan /var/lib/orders/checkpoints --prefix order- --limit 20"})
@@ -59,6 +59,8 @@ final class StateCommand implements Runnable {
         Long checkpoint;
         @Option(names = "--hex", description = "KEY and --prefix are hex (e.g. 0a1b), not UTF-8 text.")
         boolean hex;
+        @Mixin
+        PlacementOptions placement;
 
         byte[] bytes(String text) {
             if (!hex) {
@@ -77,7 +79,7 @@ final class StateCommand implements Runnable {
             try {
                 PerCoreWalView wal = dir != null ? WalDirectory.view(dir, () -> RecoverCommand.coresOfNewest(source))
                         : PerCoreWalView.empty(RecoverCommand.coresOfNewest(source));
-                var recovered = RecoveryManager.dryRun(wal, source).recover();
+                var recovered = RecoveryManager.dryRun(wal, source, placement.placement()).recover();
                 var report = recovered.report();
                 if (checkpoint != null && !checkpoint.equals(report.checkpointId())) {
                     throw new CliException("checkpoint " + checkpoint + " is not usable: " + (report.skipped().isEmpty()

@@ -8,15 +8,20 @@ import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.percore.PerCoreWalView;
 import io.laminar.storage.percore.WalLayout;
+import io.laminar.storage.replication.ChangeReplicator;
+import io.laminar.storage.replication.ReplicatedChangeSink;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.state.StateChange;
+import io.laminar.storage.state.StateChangeFormat;
 import io.laminar.storage.state.StateSnapshot;
 import io.laminar.storage.store.BaseChain;
 import io.laminar.storage.store.CheckpointCorruptException;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
+import io.laminar.storage.store.ConnectorCheckpoint;
 import io.laminar.storage.store.OperatorCheckpoint;
+import io.laminar.storage.store.OwnerFences;
 import io.laminar.storage.store.StateFileRef;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -116,7 +121,10 @@ import org.slf4j.LoggerFactory;
  * <h2>The marker files, byte by byte (little-endian)</h2>
  * <pre>
  * offset size field
- *  0     4    magic: 'L' 'R' 'S' 'I' for {@value #INTENT}, 'L' 'R' 'S' 'C' for {@value #COMMITTED}
+ *  0     4    magic: 'L' 'R' 'S' 'I' for {@value #INTENT}, 'L' 'R' 'S' 'C' for {@value #COMMITTED},
+ *             'L' 'R' 'M' 'I' for {@value #MOVE_INTENT}, 'L' 'R' 'M' 'D' for {@value #MOVE_DONE} (a
+ *             replicated shard's layout set aside: the checkpoint id is 0, the file names are the
+ *             old layout's files to move)
  *  4     4    format version, 1
  *  8     8    the rescale's checkpoint id
  * 16     4    the old number of cores
@@ -134,6 +142,13 @@ import org.slf4j.LoggerFactory;
  * with no {@code keyGroups}, was placed by {@code floorMod(mix(hash), cores)}: it is rescaled even to
  * the same number of cores, which re-places every key.
  *
+ * <h2>A replicated shard</h2>
+ * A shard with replicated durability is not rescaled by {@link #open}, which would publish before
+ * the process owns the shard: {@link #openReplicated} only sets an old layout aside, and
+ * {@code LaminarRuntime.start()} calls {@link #rescaleReplicated} after it fenced the previous owner
+ * and claimed the store (the old layout's own WAL, or the checkpoint plus the replicated changes
+ * after it, regrouped and published as one checkpoint at the replicated log's end).
+ *
  * <p>Not thread-safe: one open at a time per directory, on the thread that starts the application.
  * Only one process may use a directory (the logs' locks are held while the old layout is read).
  */
@@ -146,9 +161,19 @@ public final class Rescaler {
     /** The marker of a rescale whose new layout is complete: its commit point. */
     static final String COMMITTED = "rescale.committed";
     static final String SIDE_SUFFIX = ".rescale";
+    /** The sibling of a replicated shard's WAL directory that holds its old layout until the start rescales it. */
+    public static final String REPLICATED_SUFFIX = ".replicated-rescale";
+    /** In {@code <wal>}{@value #REPLICATED_SUFFIX}: the names of the old layout's files to move there. */
+    static final String MOVE_INTENT = "move.intent";
+    /** In {@code <wal>}{@value #REPLICATED_SUFFIX}: every file of the old layout is there. */
+    static final String MOVE_DONE = "move.done";
+    /** The runtime's marker of a takeover that has not reached its first checkpoint ({@code LaminarRuntime.TAKEOVER_MARKER}). */
+    static final String TAKEOVER_PENDING = "replication-takeover.pending";
 
     private static final int INTENT_MAGIC = 0x4953524C; // 'L' 'R' 'S' 'I'
     private static final int COMMITTED_MAGIC = 0x4353524C; // 'L' 'R' 'S' 'C'
+    private static final int MOVE_INTENT_MAGIC = 0x494D524C; // 'L' 'R' 'M' 'I'
+    private static final int MOVE_DONE_MAGIC = 0x444D524C; // 'L' 'R' 'M' 'D'
     private static final int MARKER_HEADER = 28;
 
     /** The steps of a rescale, for tests that stop it between two of them. */
@@ -216,6 +241,13 @@ public final class Rescaler {
 
     static Opened open(Path directory, PerCoreWalOptions options, CheckpointStore store, StatePlacement placement,
             StepHook hook) {
+        if (holdsLayoutSetAside(directory)) {
+            // Its WAL tail is only there: a start without replication would restore the checkpoint alone.
+            throw new StorageException("the per-core WAL of " + directory + " is being rescaled as a replicated shard:"
+                    + " its old layout is set aside in " + directory.getFileName() + REPLICATED_SUFFIX + " until a"
+                    + " start with replication owns the shard and rescales it. Start it with"
+                    + " laminar.storage.durability=replicated (any number of cores); nothing was changed");
+        }
         var rescaler = new Rescaler(directory, options, store, Objects.requireNonNull(placement, "placement"), hook);
         try {
             rescaler.finishInterrupted();
@@ -430,6 +462,29 @@ public final class Rescaler {
             try {
                 var manifest = store.readManifest(id);
                 if (manifest.isPresent()) {
+                    return manifest;
+                }
+            } catch (CheckpointCorruptException e) {
+                log.warn("checkpoint {} is unreadable ({}); looking at the older ones to decide on a rescale", id,
+                        e.getMessage());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * As {@link #newestManifest()}, skipping manifests a fenced owner published too late (void by
+     * {@link OwnerFences}), which the recovery skips too: a replicated shard's zombie owner must not
+     * decide its number of cores.
+     */
+    private Optional<CheckpointManifest> newestValidManifest() throws IOException {
+        var fences = OwnerFences.of(store);
+        var ids = new ArrayList<>(store.listCheckpoints());
+        ids.sort((a, b) -> Long.compare(b, a));
+        for (long id : ids) {
+            try {
+                var manifest = store.readManifest(id);
+                if (manifest.isPresent() && fences.voidReason(manifest.get()).isEmpty()) {
                     return manifest;
                 }
             } catch (CheckpointCorruptException e) {
@@ -839,9 +894,16 @@ public final class Rescaler {
     /** Writes one state file of the rescale's checkpoint for {@code core}: FULL or DELTA, entries from {@code entries}. */
     private StateFileRef writeStateFile(int core, long checkpointId, long epoch, boolean full,
             java.util.function.Consumer<ChangelogSink> entries) throws IOException {
+        return writeStateFile(CoreChains.stateFilePath(core, checkpointId, full), core, checkpointId, epoch, full,
+                entries);
+    }
+
+    /** As {@link #writeStateFile(int, long, long, boolean, java.util.function.Consumer)}, at {@code path}. */
+    private StateFileRef writeStateFile(String path, int core, long checkpointId, long epoch, boolean full,
+            java.util.function.Consumer<ChangelogSink> entries) throws IOException {
         var header = new StateFileFormat.Header(full ? StateFileFormat.FULL : StateFileFormat.DELTA, core, epoch,
                 checkpointId);
-        return store.writeFile(CoreChains.stateFilePath(core, checkpointId, full), out -> {
+        return store.writeFile(path, out -> {
             var writer = new StateFileFormat.Writer(out, header);
             try {
                 entries.accept(writer);
@@ -854,6 +916,478 @@ public final class Rescaler {
 
     private static boolean overlaps(KeyGroups.Range a, KeyGroups.Range b) {
         return a.first() < b.end() && b.first() < a.end();
+    }
+
+    // ---- a replicated shard ------------------------------------------------------------------------
+
+    /**
+     * What {@link #rescaleReplicated} did: the rescale, and how many changes it restored from the
+     * replicated log into the old layout before regrouping (0 when the old layout's own WAL was read).
+     *
+     * @param rescale                 the rescale
+     * @param recordsFromReplication  the replicated changes restored after the old checkpoint
+     */
+    public record Replicated(RescaleReport rescale, long recordsFromReplication) {
+        public Replicated {
+            Objects.requireNonNull(rescale, "rescale");
+        }
+    }
+
+    /**
+     * Opens the per-core WAL of a replicated shard ({@code LaminarRuntime.Builder.replicator}) with
+     * {@code options}' number of cores, publishing and deleting nothing in the store: a replicated
+     * shard is rescaled only by {@code LaminarRuntime.start()}, after it fenced the previous owner and
+     * claimed the store ({@link #rescaleReplicated}). If the directory holds logs with records of
+     * another number of cores, they are <em>set aside</em>, unchanged, in the sibling directory
+     * {@code <wal>}{@value #REPLICATED_SUFFIX} (the layout file, every file of the core logs; the
+     * runtime's {@code replication-*} files stay), and the directory gets new, empty logs; the start
+     * recovers the old layout from there. Crash-safe: {@value #MOVE_INTENT} (the names to move) is
+     * written before the first rename and {@value #MOVE_DONE} after the last, so an interrupted move is
+     * finished by the next open, whatever its number of cores; while the old layout is aside, the
+     * directory's logs hold no record and are created afresh for the configured cores.
+     *
+     * <p>Logs of another number of cores left by a takeover that never reached its first checkpoint
+     * (the runtime's {@code replication-takeover.pending} file) hold nothing that was acknowledged:
+     * they are deleted, and the takeover is repeated with the new number of cores.
+     *
+     * @throws IllegalArgumentException if the directory records another number of key groups
+     * @throws StorageException         if the directory holds an interrupted unreplicated rescale, or
+     *                                  logs written before key groups with another number of cores (the
+     *                                  message says what to do), or a step failed (the next open
+     *                                  finishes it)
+     */
+    public static PerCoreWalManager openReplicated(Path directory, PerCoreWalOptions options) {
+        var rescaler = new Rescaler(directory, options, null, StatePlacement.BY_STORE_KEY, step -> { });
+        try {
+            rescaler.setAsideOtherLayout();
+        } catch (IOException e) {
+            throw new StorageException("cannot set the per-core WAL in " + directory + " aside to rescale it to "
+                    + options.cores() + " cores: " + e + ". Nothing is lost: the next start finishes the move", e);
+        }
+        return PerCoreWalManager.open(directory, options);
+    }
+
+    /**
+     * Whether the WAL directory {@code walDirectory} has an old layout set aside by
+     * {@link #openReplicated} that no rescale has consumed yet: a history of its own, which the
+     * runtime's stale-directory check must treat as such.
+     */
+    public static boolean holdsLayoutSetAside(Path walDirectory) {
+        var aside = walDirectory.toAbsolutePath().resolveSibling(walDirectory.getFileName() + REPLICATED_SUFFIX);
+        return Files.exists(aside.resolve(MOVE_DONE)) || Files.exists(aside.resolve(MOVE_INTENT));
+    }
+
+    /**
+     * Rescales a replicated shard to {@code wal}'s number of cores, if needed, inside
+     * {@code LaminarRuntime.start()}: only after {@code replicator} was opened (the previous owner is
+     * fenced in the replicated log) and the store claimed (fenced there too), so nothing is published
+     * by a process that does not own the shard. {@code wal} holds no record (a takeover, or the old
+     * layout set aside by {@link #openReplicated}). The old layout is recovered in full with its own
+     * number of cores in memory:
+     * <ul>
+     *   <li>set aside (a restart on the shard's own directory with other cores): the newest usable
+     *       checkpoint plus the old logs' records after it, as an unscaled restart would
+     *       ({@link RecoveryManager#dryRun}); the old WAL holds every acknowledged change (an
+     *       acknowledgement needs the local fdatasync);</li>
+     *   <li>otherwise, if the newest checkpoint has another number of cores (a takeover): that
+     *       checkpoint, then every change the replicated log holds after its {@link
+     *       ChangeReplicator#SOURCE_NAME} positions and from its epoch on, restored into the old cores
+     *       ({@link ChangeReplicator#restore} with the checkpoint's number of cores: a clear covers one
+     *       old core's keys).</li>
+     * </ul>
+     * The entries are then regrouped by key group ({@link Regrouping}, core-local ones merged by
+     * {@code placement}) and one checkpoint is published: a FULL state file per new core (named with
+     * the claimed owner epoch), the old checkpoint's sources and operators, the replicated log's
+     * current end as its replication positions ({@link ChangeReplicator#positions()}: every change
+     * before it is in the state), the owner's tag, an epoch above every old one, and per-core
+     * positions after every old one, which {@code wal} then adopts as on any takeover; its id follows
+     * the newest. The runtime recovers from it and restores nothing more from the log.
+     *
+     * <p>Crash-safe: the published manifest is the commit point. Before it, nothing of the old layout
+     * was changed, and a start repeats the rescale (to any number of cores); files a failed attempt
+     * wrote carry that attempt's owner epoch and are removed by the next checkpoint's orphan cleanup.
+     * With an old layout set aside, {@value #INTENT} names the checkpoint id first, so a start after a
+     * crash between the publish and the removal of the old logs sees the rescale done, removes them and
+     * goes on from the rescale's checkpoint (rescaling it again if the cores changed once more).
+     *
+     * @return what was rescaled, or empty if the shard keeps its number of cores
+     * @throws StorageException if the old layout cannot be recovered (no usable checkpoint, no
+     *                          replication positions, another number of key groups, a replicated
+     *                          change that does not fit), with what to do; nothing was published
+     * @throws IOException      if the store or the old logs cannot be read or written
+     */
+    public static Optional<Replicated> rescaleReplicated(PerCoreWalManager wal, CheckpointStore store,
+            ChangeReplicator replicator, StatePlacement placement) throws IOException {
+        return rescaleReplicated(wal, store, replicator, placement, step -> { });
+    }
+
+    static Optional<Replicated> rescaleReplicated(PerCoreWalManager wal, CheckpointStore store,
+            ChangeReplicator replicator, StatePlacement placement, StepHook hook) throws IOException {
+        var rescaler = new Rescaler(wal.directory(), wal.options(), Objects.requireNonNull(store, "store"),
+                Objects.requireNonNull(placement, "placement"), hook);
+        return rescaler.rescaleReplicated(wal, Objects.requireNonNull(replicator, "replicator"));
+    }
+
+    /**
+     * Why the newest checkpoint of {@code store} cannot be rescaled onto {@code wal}'s cores and key
+     * groups at a replicated takeover, or empty if it can (or needs no rescale): checked before
+     * anyone is fenced.
+     */
+    public static Optional<String> replicatedTakeoverRefusal(CheckpointStore store, PerCoreWalManager wal)
+            throws IOException {
+        int cores = wal.cores();
+        int keyGroups = wal.keyGroups();
+        var rescaler = new Rescaler(wal.directory(), wal.options(), store, StatePlacement.BY_STORE_KEY, step -> { });
+        var newest = rescaler.newestValidManifest();
+        if (newest.isEmpty() || newest.get().walPositions().size() == cores) {
+            return Optional.empty();
+        }
+        var manifest = newest.get();
+        if (manifest.keyGroups() != keyGroups) {
+            return Optional.of("checkpoint " + manifest.checkpointId() + " spreads its keys over "
+                    + (manifest.keyGroups() == 0 ? "no key groups (it was written before them)"
+                            : manifest.keyGroups() + " key groups")
+                    + ", but this WAL over " + keyGroups + " (laminar.storage.key-groups): set the option to "
+                    + manifest.keyGroups() + (manifest.keyGroups() == 0 ? "; a checkpoint from before key groups is"
+                            + " rescaled only without replication" : ""));
+        }
+        if (!manifest.sources().containsKey(ChangeReplicator.SOURCE_NAME)) {
+            return Optional.of("checkpoint " + manifest.checkpointId() + " (written with "
+                    + manifest.walPositions().size() + " cores) holds no replication positions (source '"
+                    + ChangeReplicator.SOURCE_NAME + "'): it was taken without replication, so the replicated "
+                    + "changes after it cannot be told apart from those in it. Start the previous owner again with "
+                    + "durability replicated until it has taken a checkpoint");
+        }
+        return Optional.empty();
+    }
+
+    private Path replicatedSide() {
+        return directory.resolveSibling(directory.getFileName() + REPLICATED_SUFFIX);
+    }
+
+    /** See {@link #openReplicated}. */
+    private void setAsideOtherLayout() throws IOException {
+        var parent = directory.getParent();
+        if (Files.isDirectory(side())) {
+            throw new StorageException("the per-core WAL in " + directory + " has an unreplicated rescale that a crash"
+                    + " interrupted (" + side() + "); its rollback changes the checkpoint store, which a replicated"
+                    + " shard does only after it owns the shard. Start once with laminar.storage.durability=local"
+                    + " (it finishes or undoes the rescale), then again with replication");
+        }
+        var aside = replicatedSide();
+        if (Files.isDirectory(aside)) {
+            if (readMarker(aside.resolve(MOVE_DONE), MOVE_DONE_MAGIC).isEmpty()) {
+                var intent = readMarker(aside.resolve(MOVE_INTENT), MOVE_INTENT_MAGIC);
+                if (intent.isPresent()) {
+                    log.warn("finishing the move of the old layout of {} ({} cores) into {} that a crash interrupted",
+                            directory, intent.get().oldCores(), aside);
+                    moveAside(aside, intent.get());
+                } else {
+                    deleteDirectory(aside); // the intent never landed: nothing was moved
+                    io.syncDirectory(parent);
+                }
+            }
+            if (Files.isDirectory(aside)) {
+                // The old layout waits there for the start; the logs here hold no record.
+                if (WalLayout.holdsCoreLogs(directory)) {
+                    var layout = WalLayout.read(directory);
+                    var view = PerCoreWalView.inspect(directory);
+                    if (!isEmpty(view)) {
+                        throw new StorageException("the per-core WAL in " + directory + " holds records although the "
+                                + "old layout of its shard is still set aside in " + aside + " (a rescale of the "
+                                + "replicated shard has not completed): it was not written by this library. Nothing "
+                                + "was changed; move " + directory + " away and start again");
+                    }
+                    if (layout.map(WalLayout::cores).orElse(view.cores()) != options.cores()) {
+                        WalLayout.deleteEmptyLogs(directory, io);
+                    }
+                }
+                log.warn("the per-core WAL of {} is being rescaled: its old layout is set aside in {} until the runtime"
+                        + " owns the shard and rescales it to {} cores", directory, aside, options.cores());
+                return;
+            }
+        }
+        if (!WalLayout.holdsCoreLogs(directory)) {
+            return;
+        }
+        var layout = WalLayout.read(directory);
+        if (layout.isPresent() && layout.get().keyGroups() != options.keyGroups()) {
+            throw new IllegalArgumentException("the per-core WAL in " + directory + " spreads its keys over "
+                    + layout.get().keyGroups() + " key groups (its " + WalLayout.FILE_NAME + "), but the option"
+                    + " keyGroups (laminar.storage.key-groups) is " + options.keyGroups() + ": the number of key"
+                    + " groups is chosen once per directory and checkpoint store; set it back to "
+                    + layout.get().keyGroups());
+        }
+        var view = PerCoreWalView.inspect(directory);
+        int oldCores = layout.map(WalLayout::cores).orElse(view.cores());
+        if (oldCores == options.cores() || isEmpty(view) && layout.isEmpty()) {
+            return; // opened as it is (PerCoreWalManager.open checks the rest)
+        }
+        if (isEmpty(view)) {
+            log.info("the per-core WAL in {} holds no record: its logs are created afresh for {} cores", directory,
+                    options.cores());
+            WalLayout.deleteEmptyLogs(directory, io);
+            return;
+        }
+        if (Files.exists(directory.resolve(TAKEOVER_PENDING))) {
+            log.warn("the per-core WAL in {} is what a takeover of its shard with {} cores left before its first "
+                    + "checkpoint (nothing of it was acknowledged): deleted; the takeover is repeated with {} cores",
+                    directory, oldCores, options.cores());
+            WalLayout.deleteEmptyLogs(directory, io);
+            return;
+        }
+        if (layout.isEmpty()) {
+            throw new StorageException("the per-core WAL in " + directory + " was written before key groups with "
+                    + oldCores + " cores; a replicated shard is rescaled only from key-grouped state. Start it once with "
+                    + oldCores + " cores (or rescale it with laminar.storage.durability=local), then with "
+                    + options.cores());
+        }
+        // The logs must not be in use, and torn tails are repaired as any open does, before they move.
+        PerCoreWalManager.open(directory, options.withCores(oldCores).withKeyGroups(layout.get().keyGroups())).close();
+        var names = new ArrayList<String>();
+        try (var files = Files.list(directory)) {
+            for (var path : files.toList()) {
+                var name = path.getFileName().toString();
+                if (WalLayout.isLayoutFile(name)) {
+                    names.add(name);
+                }
+            }
+        }
+        names.sort(null);
+        Files.createDirectories(aside);
+        io.syncDirectory(parent);
+        var intent = new Marker(0, oldCores, options.cores(), List.copyOf(names));
+        writeMarker(aside, MOVE_INTENT, MOVE_INTENT_MAGIC, intent);
+        log.warn("setting the per-core WAL in {} ({} cores) aside in {}: the runtime rescales the replicated shard to"
+                + " {} cores once it owns it", directory, oldCores, aside, options.cores());
+        moveAside(aside, intent);
+    }
+
+    /** Moves the files {@code intent} names from the directory into {@code aside} (those still here), then marks it done. */
+    private void moveAside(Path aside, Marker intent) throws IOException {
+        for (var name : intent.files()) {
+            var source = directory.resolve(name);
+            if (Files.exists(source)) {
+                io.atomicMove(source, aside.resolve(name));
+            }
+        }
+        io.syncDirectory(directory);
+        io.syncDirectory(aside);
+        writeMarker(aside, MOVE_DONE, MOVE_DONE_MAGIC, intent);
+    }
+
+    private Optional<Replicated> rescaleReplicated(PerCoreWalManager wal, ChangeReplicator replicator)
+            throws IOException {
+        long started = System.nanoTime();
+        var aside = replicatedSide();
+        var parent = directory.getParent();
+        var setAside = Files.isDirectory(aside) ? readMarker(aside.resolve(MOVE_DONE), MOVE_DONE_MAGIC)
+                : Optional.<Marker>empty();
+        if (setAside.isPresent()) {
+            var intent = readMarker(aside.resolve(INTENT), INTENT_MAGIC);
+            if (intent.isPresent() && store.listCheckpoints().contains(intent.get().checkpointId())) {
+                log.warn("the rescale of {} from {} to {} cores published checkpoint {} before a crash: deleting the old"
+                        + " layout set aside in {}", directory, intent.get().oldCores(), intent.get().newCores(),
+                        intent.get().checkpointId(), aside);
+                deleteDirectory(aside);
+                io.syncDirectory(parent);
+                setAside = Optional.empty();
+            }
+        }
+        int newCores = wal.cores();
+        int keyGroups = wal.keyGroups();
+        Source source;
+        RecoveredState recovered;
+        long highestEpoch;
+        long highestPosition;
+        long fromReplication = 0;
+        PerCoreWalManager oldWal = null;
+        try {
+            if (setAside.isPresent()) {
+                source = new Source(setAside.get().oldCores(), keyGroups, true);
+                log.warn("rescaling the replicated shard of {} from {} to {} cores: its own old layout (set aside in {}),"
+                        + " then a checkpoint of the moved state", directory, source.cores(), newCores, aside);
+                oldWal = PerCoreWalManager.open(aside, options.withCores(source.cores()));
+                recovered = RecoveryManager.dryRun(oldWal, store, placement).recover();
+                highestEpoch = oldWal.epoch();
+                highestPosition = max(oldWal.durablePositions());
+            } else {
+                var newest = newestValidManifest();
+                if (newest.isEmpty() || newest.get().walPositions().size() == newCores
+                        || newest.get().walPositions().isEmpty()) {
+                    return Optional.empty(); // adopted as it is by the recovery (or refused by it, with its reason)
+                }
+                var refusal = replicatedTakeoverRefusal(store, wal);
+                if (refusal.isPresent()) {
+                    throw new StorageException("cannot take the shard of " + store + " over into " + directory + " with "
+                            + newCores + " cores: " + refusal.get());
+                }
+                source = new Source(newest.get().walPositions().size(), keyGroups, false);
+                log.warn("taking the replicated shard of {} over with {} cores; its checkpoints have {}: the old layout"
+                        + " (checkpoint and replicated changes) is recovered, then regrouped", store, newCores,
+                        source.cores());
+                recovered = restoreFromReplication(source, replicator);
+                fromReplication = recovered.report().recordsFromReplication();
+                highestEpoch = -1;
+                highestPosition = 0;
+            }
+            var restored = recovered.checkpoint();
+            if (restored != null) {
+                highestEpoch = Math.max(highestEpoch, restored.epoch());
+                for (long position : restored.walPositions()) {
+                    highestPosition = Math.max(highestPosition, position);
+                }
+            }
+            long stateBytesRead = 0;
+            if (restored != null) {
+                for (var file : restored.files()) {
+                    stateBytesRead += file.size();
+                }
+            }
+            hook.reached(Step.RECOVERED);
+            var pieces = pieces(source, keyGroups, newCores);
+            var regrouped = regroup(recovered.coreStates(), pieces, keyGroups, source);
+            var local = coreLocal(recovered.coreStates(), source, keyGroups, newCores);
+            var stores = new ArrayList<>(regrouped.stores());
+            long logicalBytes = 0;
+            for (int core = 0; core < newCores; core++) {
+                logicalBytes += regrouped.logicalBytes()[core];
+                for (var entry : local.get(core).entrySet()) {
+                    stores.get(core).put(entry.getValue()[0], entry.getValue()[1]);
+                    logicalBytes += entry.getValue()[0].length + (long) entry.getValue()[1].length;
+                }
+            }
+            var moved = stores.stream().map(ChangelogAwareStateStore::snapshot).toList();
+            long entries = moved.stream().mapToLong(StateSnapshot::size).sum();
+            long checkpointId = new IncrementalCheckpointManager(store, 1, 0, 1.0).nextCheckpointId();
+            long epoch = highestEpoch + 1;
+            long position = Math.max(8, (highestPosition + 7) & ~7L);
+            if (setAside.isPresent()) {
+                writeMarker(aside, INTENT, INTENT_MAGIC, new Marker(checkpointId, source.cores(), newCores, List.of()));
+            }
+            hook.reached(Step.INTENT_WRITTEN);
+            long ownerEpoch = store.ownerEpoch();
+            var written = new StateFileRef[newCores];
+            Regrouping.runParallel(newCores, core -> written[core] = writeStateFile(
+                    CoreChains.stateFilePath(core, checkpointId, true, ownerEpoch), core, checkpointId, epoch, true,
+                    sink -> moved.get(core).forEach(sink::onPut)));
+            long writtenBytes = 0;
+            var files = new ArrayList<StateFileRef>();
+            for (var ref : written) {
+                files.add(ref);
+                writtenBytes += ref.size();
+            }
+            var operators = new LinkedHashMap<String, OperatorCheckpoint>();
+            if (restored != null) {
+                restored.operators().forEach((name, operator) -> {
+                    if (!isChain(name, source.cores())) {
+                        operators.put(name, operator);
+                    }
+                });
+            }
+            for (int core = 0; core < newCores; core++) {
+                operators.put(CoreChains.name(core), new OperatorCheckpoint(new byte[0], List.of(written[core].path())));
+            }
+            var sources = new LinkedHashMap<String, ConnectorCheckpoint>(restored == null ? Map.of() : restored.sources());
+            // Every change before the log's end is in the moved state: a later takeover starts after it.
+            sources.put(ChangeReplicator.SOURCE_NAME, new ConnectorCheckpoint(replicator.positions(), Map.of()));
+            sources.remove(OwnerFences.SOURCE_NAME);
+            if (ownerEpoch >= 0) {
+                sources.put(OwnerFences.SOURCE_NAME, OwnerFences.tag(ownerEpoch));
+            }
+            var walPositions = new ArrayList<Long>();
+            for (int core = 0; core < newCores; core++) {
+                walPositions.add(position);
+            }
+            var manifest = new CheckpointManifest(checkpointId, epoch, Instant.now(), walPositions, sources, operators,
+                    files, null, logicalBytes, writtenBytes, restored == null ? Long.MIN_VALUE : restored.watermark(),
+                    keyGroups);
+            store.publishManifest(manifest);
+            hook.reached(Step.CHECKPOINT_PUBLISHED);
+            if (oldWal != null) {
+                oldWal.close();
+                oldWal = null;
+            }
+            if (Files.isDirectory(aside)) {
+                deleteDirectory(aside);
+                io.syncDirectory(parent);
+            }
+            hook.reached(Step.SWITCHED);
+            int keyGroupsMoved = movedKeyGroups(keyGroups, source.cores(), newCores);
+            var report = new RescaleReport(source.cores(), newCores, keyGroups, keyGroupsMoved, false,
+                    restored == null ? null : restored.checkpointId(), checkpointId, stateBytesRead,
+                    recovered.report().bytesReplayed(), entries, Duration.ofNanos(System.nanoTime() - started));
+            log.warn("rescaled the replicated shard of {} from {} to {} cores in {} ms: {} of {} key groups moved, {}"
+                    + " entries, {} bytes read (state files {}, WAL {}), {} changes from the replicated log, {} bytes of"
+                    + " FULL state files written; it starts from checkpoint {}", directory, source.cores(), newCores,
+                    report.duration().toMillis(), keyGroupsMoved, keyGroups, entries, report.bytesRead(),
+                    stateBytesRead, report.walBytesRead(), fromReplication, writtenBytes, checkpointId);
+            return Optional.of(new Replicated(report, fromReplication));
+        } finally {
+            if (oldWal != null) {
+                oldWal.close();
+            }
+        }
+    }
+
+    /**
+     * The old layout of a takeover: the newest checkpoint usable with {@code source}'s cores, then
+     * every replicated change after it, applied to the old cores' stores. Its report counts the
+     * changes in {@link RecoveryReport#recordsFromReplication()}.
+     */
+    private RecoveredState restoreFromReplication(Source source, ChangeReplicator replicator) throws IOException {
+        var old = RecoveryManager.dryRun(PerCoreWalView.empty(source.cores(), source.keyGroups()), store, placement)
+                .recover();
+        var restored = old.checkpoint();
+        if (restored == null) {
+            throw new StorageException("cannot take the shard of " + store + " over into " + directory + ": none of its"
+                    + " checkpoints of " + source.cores() + " cores is usable (" + old.report().skipped() + "); nothing "
+                    + "was published");
+        }
+        var positions = restored.sources().get(ChangeReplicator.SOURCE_NAME);
+        if (positions == null) {
+            throw new StorageException("cannot take the shard of " + store + " over into " + directory + ": checkpoint "
+                    + restored.checkpointId() + " holds no replication positions (source '"
+                    + ChangeReplicator.SOURCE_NAME + "'); start the previous owner again with durability replicated "
+                    + "until it has taken a checkpoint");
+        }
+        var stores = new ArrayList<ChangelogAwareStateStore>();
+        var replayers = new ChangelogSink[source.cores()];
+        for (int core = 0; core < source.cores(); core++) {
+            stores.add(ChangelogAwareStateStore.fromSnapshot(old.coreStates().get(core), ChangelogSink.NONE));
+            replayers[core] = stores.get(core).replayer();
+        }
+        long records = replicator.restore(positions.offsets(), restored.epoch(), source.cores(),
+                new ReplicatedChangeSink() {
+                    @Override
+                    public void change(int core, ByteBuffer change) {
+                        StateChangeFormat.apply(change, replayers[checkCore(core)]);
+                    }
+
+                    @Override
+                    public void clear(int core, java.util.function.Predicate<byte[]> scope) {
+                        var doomed = new ArrayList<byte[]>();
+                        stores.get(checkCore(core)).snapshot().forEach((key, value) -> {
+                            if (scope.test(key)) {
+                                doomed.add(key);
+                            }
+                        });
+                        doomed.forEach(replayers[core]::onDelete);
+                    }
+
+                    private int checkCore(int core) {
+                        if (core < 0 || core >= replayers.length) {
+                            throw new StorageException("a replicated change of core " + core + " follows checkpoint "
+                                    + restored.checkpointId() + " of " + replayers.length + " cores: the replicated log"
+                                    + " and the checkpoint store belong to different shards");
+                        }
+                        return core;
+                    }
+                });
+        var states = stores.stream().map(ChangelogAwareStateStore::snapshot).toList();
+        var report = old.report().withReplication(records, old.report().duration());
+        return new RecoveredState(states, old.sources(), old.operators(), old.epoch(), report, restored,
+                old.checkpointStates());
     }
 
     // ---- markers -------------------------------------------------------------------------------

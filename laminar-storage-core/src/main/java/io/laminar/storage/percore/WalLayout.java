@@ -145,6 +145,15 @@ public record WalLayout(int cores, int keyGroups) {
     }
 
     /**
+     * Whether {@code name} is a file of a per-core WAL's own: its layout file, or a file of a core's
+     * log (segment, lock, spare segment, dropped bytes), named {@code core-NNNN...}.
+     */
+    public static boolean isLayoutFile(String name) {
+        return name.equals(FILE_NAME) || name.equals(FILE_NAME + ".tmp")
+                || name.length() >= 9 && CoreRecordFormat.core(name.substring(0, 9)) >= 0;
+    }
+
+    /**
      * Deletes every file of the core logs in {@code directory} (segments, lock files, spare segments)
      * and its layout file, and syncs the directory: for a directory whose logs hold no record (a
      * creation a crash interrupted, or one never written to), which is then created afresh with
@@ -153,9 +162,7 @@ public record WalLayout(int cores, int keyGroups) {
     public static void deleteEmptyLogs(Path directory, FileIO io) throws IOException {
         try (var files = Files.list(directory)) {
             for (var path : files.toList()) {
-                var name = path.getFileName().toString();
-                if (name.equals(FILE_NAME) || name.equals(FILE_NAME + ".tmp")
-                        || name.length() >= 9 && CoreRecordFormat.core(name.substring(0, 9)) >= 0) {
+                if (isLayoutFile(path.getFileName().toString())) {
                     io.deleteIfExists(path);
                 }
             }

@@ -16,7 +16,8 @@ import java.util.Optional;
  *   <li>{@link #open(int)} at the start of the runtime, before recovery: checks the replicated log
  *       and fences every earlier owner (after it returns, nothing an earlier owner sends counts).</li>
  *   <li>{@link #restore} at a takeover (an empty data directory), after the checkpoint is restored:
- *       every change replicated after that checkpoint's {@link #positions()}.</li>
+ *       every change replicated after that checkpoint's {@link #positions()} (into the checkpoint's
+ *       number of cores, even when the new owner has another and rescales).</li>
  *   <li>From then on, on the changelog drainer thread: {@link #append} for each data record written
  *       to a core's WAL, and {@link #endBatch()} after each drain pass. A batch is replicated
  *       all-or-nothing and the batches in order: a batch that cannot be replicated is retried, never
@@ -52,12 +53,20 @@ public interface ChangeReplicator extends AutoCloseable {
      * checkpoint of epoch {@code checkpointEpoch} (-1: no checkpoint), each exactly once and each
      * key's changes in order. Only committed changes are delivered.
      *
+     * <p>{@code cores} is the number of cores the shard had when it wrote those changes: the
+     * checkpoint's (a rescale publishes a checkpoint at the log's end, so every change after a
+     * checkpoint was written with that checkpoint's number of cores), which may differ from the
+     * {@link #open(int)} count of this replicator when the new owner rescales. The sink's core
+     * numbers are that writer's, and a clear covers that writer's core's keys (of one stream).
+     *
      * @return how many changes were delivered
      * @throws io.laminar.storage.StorageException naming the stream and offsets if the log no longer
-     *                                             holds all of them (retention ran ahead), or cannot
-     *                                             be read; the sink may then have seen some changes
+     *                                             holds all of them (retention ran ahead), cannot be
+     *                                             read, or holds a change written with another number
+     *                                             of cores than {@code cores}; the sink may then have
+     *                                             seen some changes
      */
-    long restore(Map<String, String> from, long checkpointEpoch, ReplicatedChangeSink sink);
+    long restore(Map<String, String> from, long checkpointEpoch, int cores, ReplicatedChangeSink sink);
 
     /**
      * Drainer thread: the data record {@code sequence} of core {@code core}, written to its WAL in

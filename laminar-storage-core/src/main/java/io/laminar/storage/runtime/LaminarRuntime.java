@@ -14,6 +14,7 @@ import io.laminar.storage.checkpoint.RecoveryListener;
 import io.laminar.storage.checkpoint.RecoveryManager;
 import io.laminar.storage.checkpoint.RecoveryOptions;
 import io.laminar.storage.checkpoint.RecoveryReport;
+import io.laminar.storage.checkpoint.Rescaler;
 import io.laminar.storage.checkpoint.StateCheckpointCoordinator;
 import io.laminar.storage.checkpoint.StatePlacement;
 import io.laminar.storage.concurrent.Backoff;
@@ -24,7 +25,6 @@ import io.laminar.storage.replication.ReplicatedChangeSink;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.state.StateChangeFormat;
-import io.laminar.storage.store.CheckpointCorruptException;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.ConnectorCheckpoint;
@@ -42,7 +42,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -97,8 +96,16 @@ import org.slf4j.LoggerFactory;
  * older owner can no longer publish checkpoints or delete files. The claimed epoch is recorded in
  * {@value #OWNER_EPOCH_FILE} in the WAL directory; a directory with a WAL history of its own whose
  * shard has been owned with a newer epoch since (an old owner restarted on its stale disk) is
- * refused before it fences anyone, and so is a takeover whose checkpoints were all written with
- * another number of cores (a replicated shard is not rescaled). A replicator that fails for good
+ * refused before it fences anyone.
+ *
+ * <p>A replicated shard started with another number of cores than its newest checkpoint (a
+ * takeover) or its own WAL (set aside by {@code Rescaler.openReplicated}) is rescaled by
+ * {@link #start()} once it owns the shard ({@link Rescaler#rescaleReplicated}): the old layout is
+ * recovered with its own cores (checkpoint and replicated changes, or checkpoint and its own WAL),
+ * regrouped by key group, and published as one checkpoint at the replicated log's end, which the
+ * recovery then adopts; {@link RecoveryReport#rescale()} says what moved. A takeover whose newest
+ * checkpoint cannot be rescaled (another number of key groups, no replication positions) is refused
+ * before it fences anyone. A replicator that fails for good
  * (fenced by a new owner), or a checkpoint refused by the store with a {@link FencedException}, fails
  * the runtime ({@link #failure()}): every later task that changes state and every durable task fails.
  *
@@ -192,20 +199,33 @@ public final class LaminarRuntime implements AutoCloseable {
             if (wal.keyGroups() == 0) {
                 throw new StorageException(legacyWal());
             }
+            if (replicator == null && Rescaler.holdsLayoutSetAside(wal.directory())) {
+                // Its WAL tail is only in the set-aside layout: a recovery of this directory would miss it.
+                throw new StorageException("the per-core WAL of " + wal.directory() + " is being rescaled as a"
+                        + " replicated shard (its old layout is set aside in " + wal.directory().getFileName()
+                        + Rescaler.REPLICATED_SUFFIX + "): start it with a replicator (laminar.storage.durability="
+                        + "replicated), which finishes the rescale; nothing was changed");
+            }
             state = State.STARTING;
             try {
                 boolean takeover = false;
+                Rescaler.Replicated rescaled = null;
                 if (replicator != null) {
                     // Before fencing anyone: a data directory another owner has superseded must not
                     // fence the real owner and then start from its stale WAL.
                     long previousOwner = refuseStaleDirectory();
-                    refuseTakeoverWithOtherCores();
+                    refuseTakeoverThatCannotRescale();
                     replicator.open(wal.cores()); // fences the previous owner before anything is read
                     long ownerEpoch = store.claimOwnership(); // and fences its checkpoint publishing and deletes
                     log.info("owner epoch {} of the checkpoint store {} claimed (previous owner epoch {})", ownerEpoch,
                             store, previousOwner);
                     recordOwnerEpoch(ownerEpoch);
                     takeover = beginTakeoverIfNew();
+                    if (takeover) {
+                        // Only now, owning the shard: the old layout is recovered with its own cores,
+                        // regrouped, and published as a checkpoint the recovery below adopts.
+                        rescaled = Rescaler.rescaleReplicated(wal, store, replicator, statePlacement).orElse(null);
+                    }
                 }
                 var recovered = handedOver != null && matchesWal(handedOver) ? handOver(handedOver)
                         : recoverFromWal();
@@ -230,8 +250,12 @@ public final class LaminarRuntime implements AutoCloseable {
                     started[core] = new Core(core, coreStore, changelog);
                 }
                 var report = recovered.report();
+                if (rescaled != null) {
+                    report = report.withRescale(rescaled.rescale());
+                }
                 if (takeover) {
-                    report = restoreReplicated(recovered, started);
+                    report = restoreReplicated(recovered, report, started,
+                            rescaled == null ? 0 : rescaled.recordsFromReplication());
                 }
                 cores = started;
                 for (var core : started) {
@@ -271,7 +295,8 @@ public final class LaminarRuntime implements AutoCloseable {
      */
     private long refuseStaleDirectory() throws IOException {
         long newest = store.newestOwnerEpoch();
-        boolean ownHistory = !Files.exists(wal.directory().resolve(TAKEOVER_MARKER))
+        boolean ownHistory = Rescaler.holdsLayoutSetAside(wal.directory())
+                || !Files.exists(wal.directory().resolve(TAKEOVER_MARKER))
                 && !wal.canAdopt(wal.startPositions(), wal.epoch());
         if (!ownHistory) {
             return newest; // a takeover: it restores everything from the store and Kafka
@@ -282,7 +307,8 @@ public final class LaminarRuntime implements AutoCloseable {
             throw new StorageException("the data directory " + wal.directory() + " is stale: it last owned its shard "
                     + (mine == 0 ? "before replication was enabled" : "with owner epoch " + mine) + ", but "
                     + store + " has been owned with owner epoch " + newest + " since, by another process whose "
-                    + "changes this WAL does not hold. Nothing was fenced or changed. Delete this data directory (every "
+                    + "changes this WAL does not hold. Nothing was fenced or changed. Delete this data directory (and "
+                    + wal.directory().getFileName() + Rescaler.REPLICATED_SUFFIX + " beside the WAL, if there; every "
                     + "acknowledged change is in the checkpoint store and Kafka) and start again: it then takes the "
                     + "shard over");
         }
@@ -290,46 +316,24 @@ public final class LaminarRuntime implements AutoCloseable {
     }
 
     /**
-     * Refuses, before anyone is fenced, a takeover whose checkpoints were all written with another
-     * number of cores: its recovery could use none of them and would refuse only after fencing the
-     * running owner, leaving the shard with no owner at all. A replicated shard is not rescaled (yet):
-     * a rescale publishes a checkpoint with a new epoch and new cores, so it must run after the claim,
-     * from the old layout recovered in full (checkpoint and replicated tail, selected by the old
-     * checkpoint's replication positions and epoch, with the old number of cores in memory), and its
-     * checkpoint must record the replicated log's end positions; that path does not exist yet.
+     * Refuses, before anyone is fenced, a takeover whose newest checkpoint has another number of
+     * cores but cannot be rescaled (another number of key groups, or no replication positions): the
+     * refusal would otherwise come only after the running owner was fenced, leaving the shard with no
+     * owner at all. A takeover that can be rescaled is rescaled after the claim
+     * ({@link Rescaler#rescaleReplicated}).
      */
-    private void refuseTakeoverWithOtherCores() throws IOException {
-        boolean takeover = Files.exists(wal.directory().resolve(TAKEOVER_MARKER))
-                || wal.canAdopt(wal.startPositions(), wal.epoch());
+    private void refuseTakeoverThatCannotRescale() throws IOException {
+        boolean takeover = !Rescaler.holdsLayoutSetAside(wal.directory())
+                && (Files.exists(wal.directory().resolve(TAKEOVER_MARKER))
+                        || wal.canAdopt(wal.startPositions(), wal.epoch()));
         if (!takeover) {
-            return; // a restart on its own WAL: PerCoreWalManager.open already checked the number of cores
+            return; // a restart on its own WAL (perhaps set aside to be rescaled): its recovery reads it
         }
-        var ids = new ArrayList<>(store.listCheckpoints());
-        ids.sort((a, b) -> Long.compare(b, a));
-        var other = new TreeSet<Integer>();
-        for (long id : ids) {
-            Optional<CheckpointManifest> manifest;
-            try {
-                manifest = store.readManifest(id);
-            } catch (CheckpointCorruptException e) {
-                continue; // the recovery skips it too
-            }
-            if (manifest.isEmpty()) {
-                continue;
-            }
-            int cores = manifest.get().walPositions().size();
-            if (cores == wal.cores()) {
-                return; // the recovery can use it (or an older one, or refuse for another reason)
-            }
-            other.add(cores);
-        }
-        if (!other.isEmpty()) {
+        var refusal = Rescaler.replicatedTakeoverRefusal(store, wal);
+        if (refusal.isPresent()) {
             throw new StorageException("cannot take over the shard of " + store + " into " + wal.directory()
-                    + " with " + wal.cores() + " cores: its checkpoints were written with " + other + " cores, and a "
-                    + "replicated shard is not rescaled. Nothing was fenced or changed: the running owner, if any, "
-                    + "goes on. Start this process with "
-                    + (other.size() == 1 ? other.first() + " cores" : "the number of cores of the newest checkpoint")
-                    + " to take the shard over");
+                    + " with " + wal.cores() + " cores: " + refusal.get() + ". Nothing was fenced or changed: the "
+                    + "running owner, if any, goes on");
         }
     }
 
@@ -372,8 +376,12 @@ public final class LaminarRuntime implements AutoCloseable {
         return true;
     }
 
-    /** Applies every replicated change after the restored checkpoint to the cores' stores. */
-    private RecoveryReport restoreReplicated(RecoveredState recovered, Core[] started) {
+    /**
+     * Applies every replicated change after the restored checkpoint to the cores' stores; the report
+     * counts them with the {@code rescaled} changes a rescale before the recovery restored.
+     */
+    private RecoveryReport restoreReplicated(RecoveredState recovered, RecoveryReport report, Core[] started,
+            long rescaled) {
         long began = System.nanoTime();
         var manifest = recovered.checkpoint();
         Map<String, String> from = Map.of();
@@ -392,7 +400,8 @@ public final class LaminarRuntime implements AutoCloseable {
         for (int core = 0; core < started.length; core++) {
             replayers[core] = started[core].store.replayer();
         }
-        long records = replicator.restore(from, manifest == null ? -1 : manifest.epoch(), new ReplicatedChangeSink() {
+        long records = replicator.restore(from, manifest == null ? -1 : manifest.epoch(),
+                manifest == null ? started.length : manifest.walPositions().size(), new ReplicatedChangeSink() {
             @Override
             public void change(int core, ByteBuffer change) {
                 StateChangeFormat.apply(change, replayers[checkCore(core)]);
@@ -413,17 +422,16 @@ public final class LaminarRuntime implements AutoCloseable {
             private int checkCore(int core) {
                 if (core < 0 || core >= started.length) {
                     throw new StorageException("a replicated change of core " + core + " cannot be restored into "
-                            + started.length + " cores: the shard was written with more cores; start it with the "
-                            + "same number of cores");
+                            + started.length + " cores: the replicated log and the checkpoint store belong to "
+                            + "different shards");
                 }
                 return core;
             }
         });
-        var report = recovered.report();
         var duration = report.duration().plusNanos(System.nanoTime() - began);
-        log.info("takeover of {}: {} replicated changes restored after checkpoint {}", wal.directory(), records,
-                report.checkpointId());
-        return report.withReplication(records, duration);
+        log.info("takeover of {}: {} replicated changes restored after checkpoint {}", wal.directory(),
+                records + rescaled, report.checkpointId());
+        return report.withReplication(records + rescaled, duration);
     }
 
     /** The first checkpoint of a takeover: from then on the restored changes are in the store. */
@@ -1152,7 +1160,8 @@ public final class LaminarRuntime implements AutoCloseable {
          * instead of reading the rescale's checkpoint back, if the WAL still holds exactly that
          * checkpoint's barriers and nothing after them (otherwise it recovers as usual). Its report
          * carries the rescale ({@link RecoveryReport#rescale()}). Not with a {@link #replicator}:
-         * {@link #build()} refuses the combination (a replicated shard is not rescaled).
+         * {@link #build()} refuses the combination (a replicated shard is rescaled by {@link #start()}
+         * itself, after it owns the shard; open its WAL with {@code Rescaler.openReplicated}).
          */
         public Builder recovered(RecoveredState recovered) {
             this.recovered = recovered;
@@ -1162,13 +1171,12 @@ public final class LaminarRuntime implements AutoCloseable {
         /** The runtime, not started. */
         public LaminarRuntime build() {
             if (replicator != null && recovered != null) {
-                // The replicated changes after a checkpoint are restored by the cores and epochs that
-                // wrote them; a rescale gives the state new cores and a new epoch, and a start from it
-                // would skip or misplace them.
+                // Rescaler.open publishes its checkpoint before this process owns the shard, with the old
+                // replication positions and a new epoch that makes a takeover skip the replicated tail.
                 throw new IllegalStateException("a runtime with a replicator cannot start from a rescaled state"
-                        + " (Builder.recovered, from Rescaler.open): a replicated shard is not rescaled. Open the WAL"
-                        + " of " + wal.directory() + " with PerCoreWalManager.open and the number of cores the shard"
-                        + " was created with, or start without replication to rescale it");
+                        + " (Builder.recovered, from Rescaler.open): a replicated shard is rescaled by start() itself,"
+                        + " after it owns the shard. Open the WAL of " + wal.directory() + " with"
+                        + " Rescaler.openReplicated (any number of cores) and build the runtime without recovered(...)");
             }
             return new LaminarRuntime(this);
         }

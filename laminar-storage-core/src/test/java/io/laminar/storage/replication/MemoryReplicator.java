@@ -35,6 +35,11 @@ public final class MemoryReplicator implements ChangeReplicator {
             return List.copyOf(records);
         }
 
+        /** How many owners opened the log (0: nobody fenced anyone yet). */
+        public synchronized int owner() {
+            return owner;
+        }
+
         /** Makes the records before {@code offset} unavailable, as retention would. */
         public synchronized void dropBefore(long offset) {
             while (start < offset && !records.isEmpty()) {
@@ -69,7 +74,7 @@ public final class MemoryReplicator implements ChangeReplicator {
     }
 
     @Override
-    public long restore(Map<String, String> from, long checkpointEpoch, ReplicatedChangeSink sink) {
+    public long restore(Map<String, String> from, long checkpointEpoch, int cores, ReplicatedChangeSink sink) {
         long offset = Long.parseLong(from.getOrDefault("0", "0"));
         List<Record> tail;
         synchronized (log) {
@@ -83,6 +88,10 @@ public final class MemoryReplicator implements ChangeReplicator {
         for (var record : tail) {
             if (record.epoch() < checkpointEpoch) {
                 continue; // in the checkpoint
+            }
+            if (record.core() >= cores) {
+                throw new io.laminar.storage.StorageException("memory log: a record of core " + record.core()
+                        + " after a checkpoint of " + cores + " cores");
             }
             var change = ByteBuffer.wrap(record.change());
             if (change.get(0) == StateChangeFormat.CLEAR) {

@@ -36,6 +36,12 @@ import java.util.concurrent.atomic.AtomicReference;
  *       and the rest ({@code takeoverCheckpointSeconds}, the checkpoint before serving).</li>
  *   <li>{@code laminar-restore}: in the same run, before B, a plain {@link RecoveryManager#recover()}
  *       of the same checkpoint on another empty directory, without the Kafka tail.</li>
+ *   <li>{@code laminar-failover-rescaled}: after B, owner C with {@value #RESCALED_CORES} cores on an
+ *       empty directory and a copy of the checkpoint store as A left it (B's checkpoint retained an
+ *       older one without replication positions, so the topic still holds the tail): the same
+ *       takeover, rescaling 2 to {@value #RESCALED_CORES} cores (the checkpoint and the tail restored
+ *       into 2 cores, regrouped, a FULL checkpoint written and read back). Extras:
+ *       {@code vsFailover} (against B in the same run), the rescale's own {@code rescaleSeconds}.</li>
  * </ul>
  * The default run uses the sizes the issue names (1 GiB + 64 MiB; run it with a heap of 4 GiB or
  * more); the quick run 32 MiB + 4 MiB. Files are read from the page cache (just written).
@@ -45,6 +51,7 @@ public final class FailoverScenario implements Scenario {
     public static final String NAME = "failover";
     static final long MIB = 1 << 20;
     private static final int CORES = 2;
+    private static final int RESCALED_CORES = 4;
     private static final int KEY_BYTES = 16;
     private static final int VALUE_BYTES = 1024;
     private static final int PARTITIONS = 16;
@@ -119,9 +126,16 @@ public final class FailoverScenario implements Scenario {
             var seconds = new double[2];
             var plain = plainRestore(dir.resolve("restore"), checkpoints, stateBytes, seconds);
             BenchContext.deleteTree(dir.resolve("restore"));
+            var asALeftIt = dir.resolve("checkpoints-copy");
+            copyTree(checkpoints, asALeftIt);
             var failover = takeover(dir.resolve("b"), checkpoints, shard, stateBytes, tailRecords, tailBytes, seconds);
             failover.extra("vsPlainRestore", Result.round(seconds[1] / seconds[0], 3));
-            return List.of(plain, failover);
+            BenchContext.deleteTree(dir.resolve("b"));
+            var rescaledSeconds = new double[1];
+            var rescaled = rescaledTakeover(dir.resolve("c"), asALeftIt, shard, stateBytes, tailRecords, tailBytes,
+                    rescaledSeconds);
+            rescaled.extra("vsFailover", Result.round(rescaledSeconds[0] / seconds[1], 3));
+            return List.of(plain, failover, rescaled);
         } finally {
             BenchContext.deleteTree(dir);
         }
@@ -207,6 +221,50 @@ public final class FailoverScenario implements Scenario {
                 .extra("stateBytes", stateBytes)
                 .extra("entries", entries)
                 .extra("checkpoint", report.checkpointId());
+    }
+
+    private static void copyTree(Path from, Path to) throws java.io.IOException {
+        try (var paths = java.nio.file.Files.walk(from)) {
+            for (var path : (Iterable<Path>) paths::iterator) {
+                var target = to.resolve(from.relativize(path).toString());
+                if (java.nio.file.Files.isDirectory(path)) {
+                    java.nio.file.Files.createDirectories(target);
+                } else {
+                    java.nio.file.Files.copy(path, target);
+                }
+            }
+        }
+    }
+
+    /** C: the takeover of A's checkpoint and tail with {@link #RESCALED_CORES} cores. */
+    private Result rescaledTakeover(Path walDir, Path checkpoints, String shard, long stateBytes, long tailRecords,
+                                    long tailBytes, double[] measured) throws Exception {
+        var replicatorC = replicator(shard);
+        try (var wal = io.laminar.storage.checkpoint.Rescaler.openReplicated(walDir,
+                     PerCoreWalOptions.builder().cores(RESCALED_CORES).build());
+             var store = FileSystemCheckpointStore.open(checkpoints);
+             var runtime = LaminarRuntime.builder(wal, store).replicator(replicatorC).build()) {
+            long start = System.nanoTime();
+            var report = runtime.start();
+            double seconds = (System.nanoTime() - start) / 1e9;
+            measured[0] = seconds;
+            var rescale = report.rescale();
+            if (rescale == null || rescale.newCores() != RESCALED_CORES || report.recordsFromReplication() != tailRecords) {
+                throw new IllegalStateException("the rescaled takeover did not rescale to " + RESCALED_CORES
+                        + " cores with the " + tailRecords + " records of the tail: " + report);
+            }
+            return new Result(NAME, "laminar-failover-rescaled", RESCALED_CORES, VALUE_BYTES)
+                    .bytesPerSecond(stateBytes + tailBytes, seconds)
+                    .extra("seconds", Result.round(seconds, 3))
+                    .extra("rescaleSeconds", Result.round(rescale.duration().toNanos() / 1e9, 3))
+                    .extra("oldCores", rescale.oldCores())
+                    .extra("keyGroupsMoved", rescale.keyGroupsMoved())
+                    .extra("kafkaTailRecords", report.recordsFromReplication())
+                    .extra("stateBytes", stateBytes)
+                    .extra("checkpoint", report.checkpointId());
+        } finally {
+            replicatorC.close();
+        }
     }
 
     private Result takeover(Path walDir, Path checkpoints, String shard, long stateBytes, long tailRecords,

@@ -284,7 +284,7 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
     // ---- takeover ---------------------------------------------------------------------------------
 
     @Override
-    public long restore(Map<String, String> from, long checkpointEpoch, ReplicatedChangeSink sink) {
+    public long restore(Map<String, String> from, long checkpointEpoch, int cores, ReplicatedChangeSink sink) {
         var topic = options.topic();
         var partitions = new ArrayList<TopicPartition>();
         for (int p = 0; p < options.partitions(); p++) {
@@ -348,13 +348,23 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
                 for (var record : records) {
                     var where = topic + " partition " + record.partition() + " offset " + record.offset();
                     var decoded = ReplicatedRecordFormat.decode(record.value(), where);
-                    if (decoded.cores() != cores) {
-                        throw new StorageException("the replicated record at " + where + " was written by a shard with "
-                                + decoded.cores() + " cores; this runtime has " + cores + ". Start it with "
-                                + decoded.cores() + " cores to take over");
-                    }
                     if (decoded.epoch() < checkpointEpoch) {
                         continue; // made before the checkpoint's cut: the checkpoint holds it
+                    }
+                    // The writer's cores, not this replicator's: a rescaling owner restores the old
+                    // layout's changes into the old number of cores, then regroups them.
+                    if (decoded.cores() != cores && checkpointEpoch < 0) {
+                        throw new StorageException("the replicated record at " + where + " was written by a shard with "
+                                + decoded.cores() + " cores and there is no checkpoint to rescale from (a shard is "
+                                + "rescaled from a checkpoint); start this process with " + decoded.cores() + " cores "
+                                + "to take the shard over, and rescale it after its first checkpoint");
+                    }
+                    if (decoded.cores() != cores) {
+                        throw new StorageException("the replicated record at " + where + " was written by a shard with "
+                                + decoded.cores() + " cores, but the checkpoint it follows was taken with " + cores
+                                + " cores: every change after a checkpoint is written with its number of cores, so "
+                                + "the topic and the checkpoint store belong to different shards (or the topic was "
+                                + "recreated). Nothing is served; check the shard's topic and checkpoint store");
                     }
                     var change = decoded.change();
                     if (change.get(change.position()) == StateChangeFormat.CLEAR) {

@@ -129,43 +129,6 @@ class KafkaReplicationTest {
     }
 
     @Test
-    void aTakeoverWithAnotherNumberOfCoresIsRefusedWithoutFencingTheRunningOwner() throws Exception {
-        var options = Shards.options(cluster, newShard()).build();
-        var store = dir.resolve("checkpoints");
-        var expected = new TreeMap<String, String>();
-        try (var a = Shards.start(dir.resolve("a"), store, options)) {
-            for (int i = 0; i < 20; i++) {
-                a.put("key-" + i, "c" + i).get(10, TimeUnit.SECONDS);
-                expected.put("key-" + i, "c" + i);
-            }
-            a.runtime().triggerCheckpoint().get(30, TimeUnit.SECONDS);
-            for (int i = 0; i < 10; i++) {
-                a.put("tail-" + i, "t" + i).get(10, TimeUnit.SECONDS);
-                expected.put("tail-" + i, "t" + i);
-            }
-            // A replicated shard is not rescaled: B, with another number of cores, is refused before
-            // it opens its producer or claims the store, so A is the owner still.
-            assertThatThrownBy(() -> Shards.start(dir.resolve("b"), store, options, Shards.CORES + 1, x -> { }))
-                    .isInstanceOf(StorageException.class)
-                    .hasMessageContaining("with " + (Shards.CORES + 1) + " cores")
-                    .hasMessageContaining("written with [" + Shards.CORES + "] cores")
-                    .hasMessageContaining("Nothing was fenced");
-            a.put("after", "1").get(10, TimeUnit.SECONDS);
-            expected.put("after", "1");
-            a.runtime().triggerCheckpoint().get(30, TimeUnit.SECONDS);
-            a.put("tail-after", "2").get(10, TimeUnit.SECONDS);
-            expected.put("tail-after", "2");
-            assertThat(a.runtime().failure()).isEmpty();
-        }
-        Shards.deleteRecursively(dir.resolve("a"));
-        Shards.deleteRecursively(dir.resolve("b"));
-        // The refused directory takes the shard over once it has the shard's number of cores.
-        try (var b = Shards.start(dir.resolve("b"), store, options)) {
-            assertThat(b.contents()).isEqualTo(expected);
-        }
-    }
-
-    @Test
     void anExistingTopicWithAnotherPartitionCountIsRefused() throws Exception {
         var shard = newShard();
         var options = Shards.options(cluster, shard).build();

@@ -57,7 +57,10 @@ public final class LaminarStorageAutoConfiguration {
      * repaired) when the bean is created; closed, after a final sync, when the bean is destroyed.
      * Opened through {@link Rescaler}: a directory (or the checkpoint a new directory restores)
      * written with another number of cores is rescaled to {@code laminar.storage.cores} first,
-     * moving each entry as the {@link StatePlacement} bean says (default: by its stored key).
+     * moving each entry as the {@link StatePlacement} bean says (default: by its stored key). With
+     * {@code laminar.storage.durability=replicated} it is opened by {@link Rescaler#openReplicated},
+     * which only sets an old layout of another number of cores aside: the runtime rescales the shard
+     * when it starts, once it owns it.
      * A directory that cannot be used, or whose WAL is open elsewhere, fails with a
      * {@link StorageDirectoryException} naming {@code laminar.storage.dir}.
      */
@@ -84,26 +87,17 @@ public final class LaminarStorageAutoConfiguration {
                     + "properties and the PerCoreWalOptionsCustomizer beans are invalid: " + ex.getMessage(), ex);
         }
         var directory = properties.walDirectory();
-        // A replicated shard is not rescaled (yet): its Kafka records name the cores that wrote them, a
-        // rescale would publish a checkpoint before this process owns the shard, and that checkpoint's
-        // new epoch would make a later takeover skip the Kafka tail (see ARCHITECTURE.md). A takeover on
-        // a new directory with another number of cores is refused by LaminarRuntime.start, before fencing.
+        // A replicated shard is rescaled by LaminarRuntime.start, once it owns the shard (it fenced the
+        // previous owner in Kafka and claimed the store): here its old layout is only set aside.
         boolean replicated = properties.getDurability() == LaminarStorageProperties.Durability.REPLICATED;
         try {
-            var opened = replicated ? new Rescaler.Opened(PerCoreWalManager.open(directory, options), Optional.empty())
+            var opened = replicated ? new Rescaler.Opened(Rescaler.openReplicated(directory, options), Optional.empty())
                     : Rescaler.open(directory, options, store, placement.getIfAvailable(() -> StatePlacement.BY_STORE_KEY));
             outcome.set(opened.recovered().orElse(null));
             return opened.wal();
         } catch (IllegalArgumentException ex) {
-            // What open() can refuse: with replicated durability, the number of cores of a directory
-            // written with another number; otherwise the number of key groups, for a directory or
-            // store created with another number.
-            if (replicated) {
-                throw new InvalidConfigurationPropertyValueException(LaminarStorageProperties.PREFIX + ".cores",
-                        options.cores(), ex.getMessage() + ". With " + LaminarStorageProperties.PREFIX
-                        + ".durability=replicated a shard is not rescaled: set " + LaminarStorageProperties.PREFIX
-                        + ".cores to the number of cores the shard was created with");
-            }
+            // What open() can refuse: the number of key groups, for a directory or store created with
+            // another number.
             throw new InvalidConfigurationPropertyValueException(LaminarStorageProperties.PREFIX + ".key-groups",
                     options.keyGroups(), ex.getMessage());
         } catch (WalIoBackendUnavailableException ex) {

@@ -92,30 +92,38 @@ class ReplicationAutoConfigurationTests {
     }
 
     @Test
-    void aReplicatedShardRestartedWithAnotherNumberOfCoresIsRefusedNamingThePropertyAndLosesNothing() {
+    void aReplicatedShardRestartedWithAnotherNumberOfCoresIsRescaledAtStartAndLosesNothing() {
         String[] replicated = {"laminar.storage.durability=replicated", "spring.application.name=resized",
                 "spring.kafka.bootstrap-servers=" + cluster.bootstrapServers(),
                 "laminar.storage.replication.partitions=4", "laminar.storage.replication.replication-factor=1",
                 "laminar.storage.replication.min-insync-replicas=1", "laminar.storage.replication.ack-timeout=10s"};
-        var value = "v".getBytes(StandardCharsets.UTF_8);
-        runner().withPropertyValues(replicated).run(context -> {
+        var keys = new java.util.ArrayList<byte[]>();
+        for (int i = 0; i < 40; i++) {
+            keys.add(("k" + i).getBytes(StandardCharsets.UTF_8));
+        }
+        runner().withPropertyValues(replicated).withPropertyValues("laminar.storage.cores=2").run(context -> {
             assertThat(context).hasNotFailed();
-            QuickStorage.putDurably(context.getBean(LaminarRuntime.class), "k", value);
+            for (var key : keys) {
+                QuickStorage.putDurably(context.getBean(LaminarRuntime.class), new String(key, StandardCharsets.UTF_8),
+                        key);
+            }
         });
-        runner().withPropertyValues(replicated).withPropertyValues("laminar.storage.cores=3").run(context -> {
-            assertThat(context).hasFailed();
-            var failure = findCause(context.getStartupFailure(), InvalidConfigurationPropertyValueException.class);
-            assertThat(failure.getName()).isEqualTo("laminar.storage.cores");
-            assertThat(failure.getReason()).contains("a shard is not rescaled")
-                    .contains("set laminar.storage.cores to the number of cores the shard was created with");
-        });
-        runner().withPropertyValues(replicated).run(context -> {
-            assertThat(context).hasNotFailed();
-            var runtime = context.getBean(LaminarRuntime.class);
-            var key = "k".getBytes(StandardCharsets.UTF_8);
-            assertThat(runtime.submit(runtime.coreOf(key), c -> c.store().get(key)).get(30, TimeUnit.SECONDS))
-                    .isEqualTo(value);
-        });
+        for (int cores : new int[] {3, 1}) {
+            runner().withPropertyValues(replicated).withPropertyValues("laminar.storage.cores=" + cores).run(context -> {
+                assertThat(context).hasNotFailed();
+                var runtime = context.getBean(LaminarRuntime.class);
+                assertThat(runtime.cores()).isEqualTo(cores);
+                var rescale = runtime.recoveryReport().orElseThrow().rescale();
+                assertThat(rescale).isNotNull();
+                assertThat(rescale.newCores()).isEqualTo(cores);
+                assertThat(rescale.entries()).isEqualTo(keys.size());
+                for (var key : keys) {
+                    assertThat(runtime.submit(runtime.coreOf(key), c -> c.store().get(key)).get(30, TimeUnit.SECONDS))
+                            .isEqualTo(key);
+                }
+            });
+        }
+        assertThat(this.dir.resolve("wal" + io.laminar.storage.checkpoint.Rescaler.REPLICATED_SUFFIX)).doesNotExist();
     }
 
     @Test
