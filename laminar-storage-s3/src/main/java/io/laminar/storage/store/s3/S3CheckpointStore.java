@@ -1139,7 +1139,7 @@ public final class S3CheckpointStore implements CheckpointStore {
             return this;
         }
 
-        /** How many parts of one upload go up at once, and the size of the store's upload pool (default 4). */
+        /** How many parts go up at once, across all of the store's uploads: the size of its upload pool (default 4). */
         public Builder uploadThreads(int threads) {
             if (threads < 1 || threads > 64) {
                 throw new IllegalArgumentException("uploadThreads must be between 1 and 64, but was " + threads);
