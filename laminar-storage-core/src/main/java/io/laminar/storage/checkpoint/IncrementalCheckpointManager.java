@@ -22,6 +22,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -191,9 +192,9 @@ final class IncrementalCheckpointManager {
      *
      * <p>The files go up {@link CheckpointStore#concurrentFileWrites()} at a time (the calling
      * thread alone if that is 1, else a pool of {@code laminar-checkpoint-write-} threads for this
-     * call). If a file fails, the call still waits for every file under way before it throws the
-     * first failure (the others suppressed on it), so that {@link #discard} finds every file that
-     * was begun and no write lands after it.
+     * call). If a file fails, no further file is begun, and the call still waits for every file
+     * under way before it throws the first failure (the others suppressed on it), so that
+     * {@link #discard} finds every file that was begun and no write lands after it.
      */
     WrittenState writeState(long checkpointId, long epoch, List<StateSnapshot> snapshots) throws IOException {
         int cores = snapshots.size();
@@ -254,12 +255,21 @@ final class IncrementalCheckpointManager {
             return;
         }
         var pool = Executors.newFixedThreadPool(parallel, Threads.numberedDaemonFactory("laminar-checkpoint-write-"));
+        var failed = new AtomicBoolean();
         try {
             var futures = new ArrayList<Future<?>>();
             for (int core = 0; core < cores; core++) {
                 int index = core;
                 futures.add(pool.submit(() -> {
-                    task.run(index);
+                    if (failed.get()) {
+                        return null; // the checkpoint failed already: begin no further file
+                    }
+                    try {
+                        task.run(index);
+                    } catch (IOException | RuntimeException | Error e) {
+                        failed.set(true);
+                        throw e;
+                    }
                     return null;
                 }));
             }
