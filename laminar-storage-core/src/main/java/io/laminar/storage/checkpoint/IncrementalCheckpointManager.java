@@ -1,5 +1,6 @@
 package io.laminar.storage.checkpoint;
 
+import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.state.StateChange;
 import io.laminar.storage.state.StateSnapshot;
 import io.laminar.storage.store.CheckpointManifest;
@@ -12,11 +13,16 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,8 +68,11 @@ final class IncrementalCheckpointManager {
     private final double maxDeltaFraction;
     private final Map<Integer, Chain> committed = new TreeMap<>();
     private Long committedId;
-    /** The state files {@link #writeState} wrote, or began to write, since the last commit or discard. */
-    private final List<String> uncommitted = new ArrayList<>();
+    /**
+     * The state files {@link #writeState} wrote, or began to write, since the last commit or
+     * discard. Synchronized: the cores' files may be written on several threads at once.
+     */
+    private final List<String> uncommitted = Collections.synchronizedList(new ArrayList<>());
 
     /**
      * One core's committed chain: the snapshot it represents, its files (full first), their sizes,
@@ -180,47 +189,127 @@ final class IncrementalCheckpointManager {
      * Writes the state files of checkpoint {@code checkpointId}: per core, a delta against its
      * committed chain, a full file, or nothing if it did not change. Nothing is committed: call
      * {@link #commit} once the manifest is published.
+     *
+     * <p>The files go up {@link CheckpointStore#concurrentFileWrites()} at a time (the calling
+     * thread alone if that is 1, else a pool of {@code laminar-checkpoint-write-} threads for this
+     * call). If a file fails, no further file is begun, and the call still waits for every file
+     * under way before it throws the first failure (the others suppressed on it), so that
+     * {@link #discard} finds every file that was begun and no write lands after it.
      */
     WrittenState writeState(long checkpointId, long epoch, List<StateSnapshot> snapshots) throws IOException {
-        var chains = new ArrayList<List<StateFileRef>>();
-        var next = new ArrayList<Chain>();
-        long written = 0;
-        long stateBytes = 0;
-        boolean reusesFiles = false;
-        for (int core = 0; core < snapshots.size(); core++) {
+        int cores = snapshots.size();
+        var chainOf = new Chain[cores];
+        var writtenBy = new long[cores];
+        var delta = new boolean[cores];
+        Regrouping.Task one = core -> {
             var snapshot = snapshots.get(core);
             var previous = committed.get(core);
             boolean full = previous == null || previous.files().size() - 1 >= maxDeltas
                     || previous.deltaBytes() > maxDeltaFraction * previous.fullBytes();
-            Chain chain;
-            reusesFiles |= !full;
+            delta[core] = !full;
             if (full) {
                 var logical = new long[1];
                 var ref = writeFile(core, checkpointId, epoch, true, null, snapshot, logical);
-                written += ref.size();
-                chain = new Chain(snapshot, List.of(ref), ref.size(), 0, logical[0]);
+                writtenBy[core] = ref.size();
+                chainOf[core] = new Chain(snapshot, List.of(ref), ref.size(), 0, logical[0]);
             } else {
                 // The delta's change of the logical size: kept up to date from the changes alone, so
                 // that a small delta costs no walk of the whole state.
                 var logical = new long[] {previous.logicalBytes()};
                 var ref = writeFile(core, checkpointId, epoch, false, previous.snapshot(), snapshot, logical);
                 if (ref == null) {
-                    chain = new Chain(snapshot, previous.files(), previous.fullBytes(), previous.deltaBytes(),
+                    chainOf[core] = new Chain(snapshot, previous.files(), previous.fullBytes(), previous.deltaBytes(),
                             previous.logicalBytes());
                 } else {
-                    written += ref.size();
+                    writtenBy[core] = ref.size();
                     var files = new ArrayList<>(previous.files());
                     files.add(ref);
-                    chain = new Chain(snapshot, List.copyOf(files), previous.fullBytes(),
+                    chainOf[core] = new Chain(snapshot, List.copyOf(files), previous.fullBytes(),
                             previous.deltaBytes() + ref.size(), logical[0]);
                 }
             }
-            chains.add(chain.files());
-            next.add(chain);
-            stateBytes += chain.logicalBytes();
+        };
+        writeEach(cores, Math.min(store.concurrentFileWrites(), cores), one);
+        var chains = new ArrayList<List<StateFileRef>>();
+        var next = new ArrayList<Chain>();
+        long written = 0;
+        long stateBytes = 0;
+        boolean reusesFiles = false;
+        for (int core = 0; core < cores; core++) {
+            reusesFiles |= delta[core];
+            written += writtenBy[core];
+            chains.add(chainOf[core].files());
+            next.add(chainOf[core]);
+            stateBytes += chainOf[core].logicalBytes();
         }
         return new WrittenState(List.copyOf(chains), written, stateBytes, reusesFiles ? committedId : null,
                 List.copyOf(next));
+    }
+
+    /** Runs {@code task} for cores 0 to {@code cores - 1}, {@code parallel} at a time; see {@link #writeState}. */
+    private static void writeEach(int cores, int parallel, Regrouping.Task task) throws IOException {
+        if (parallel <= 1) {
+            for (int core = 0; core < cores; core++) {
+                task.run(core);
+            }
+            return;
+        }
+        var pool = Executors.newFixedThreadPool(parallel, Threads.numberedDaemonFactory("laminar-checkpoint-write-"));
+        var failed = new AtomicBoolean();
+        try {
+            var futures = new ArrayList<Future<?>>();
+            for (int core = 0; core < cores; core++) {
+                int index = core;
+                futures.add(pool.submit(() -> {
+                    if (failed.get()) {
+                        return null; // the checkpoint failed already: begin no further file
+                    }
+                    try {
+                        task.run(index);
+                    } catch (IOException | RuntimeException | Error e) {
+                        failed.set(true);
+                        throw e;
+                    }
+                    return null;
+                }));
+            }
+            Throwable failure = null;
+            boolean interrupted = false;
+            for (var future : futures) {
+                while (true) {
+                    try {
+                        future.get();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true; // the writes under way must end before this returns
+                    } catch (ExecutionException e) {
+                        if (failure == null) {
+                            failure = e.getCause();
+                        } else {
+                            failure.addSuppressed(e.getCause());
+                        }
+                        break;
+                    }
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            if (failure instanceof IOException io) {
+                throw io;
+            }
+            if (failure instanceof RuntimeException re) {
+                throw re;
+            }
+            if (failure instanceof Error error) {
+                throw error;
+            }
+            if (failure != null) {
+                throw new IOException("writing the state files failed: " + failure, failure);
+            }
+        } finally {
+            pool.shutdown();
+        }
     }
 
     /**

@@ -93,6 +93,18 @@ public interface CheckpointStore extends AutoCloseable {
         void writeTo(OutputStream out) throws IOException;
     }
 
+    /**
+     * How many state files a checkpoint writes into this store at once (at least 1): the cores'
+     * files go up this many at a time, each through its own {@link #writeFile(String, ContentWriter)}
+     * call on its own thread. The default, 1, writes them one after the other: on a local disk
+     * parallel writes and fsyncs gain little and would take CPU from the core threads. A store whose
+     * writes wait on the network and on the server returns more, so that the end of one file's
+     * upload (its last parts, its completion) overlaps the next file's.
+     */
+    default int concurrentFileWrites() {
+        return 1;
+    }
+
     /** Opens a file for reading; {@link java.nio.file.NoSuchFileException} if there is none. */
     InputStream openFile(String path) throws IOException;
 

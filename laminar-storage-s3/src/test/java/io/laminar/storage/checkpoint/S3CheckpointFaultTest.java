@@ -168,6 +168,54 @@ class S3CheckpointFaultTest {
         }, "connection");
     }
 
+    @Test
+    void theCoresFilesGoUpAtOnceAndOneThatFailsFailsTheCheckpointAfterTheOtherEndedWhichIsThenDeleted()
+            throws Exception {
+        // Core 0's file (three parts) completes only once core 1's has been sent: the two are written
+        // at once. Then core 1's is refused: the checkpoint fails, and core 0's, finished beside it,
+        // is deleted with the failed checkpoint rather than left for the next one.
+        var coreOneSent = new java.util.concurrent.CountDownLatch(1);
+        var refuseCoreOne = new java.util.concurrent.atomic.AtomicBoolean();
+        var completedAfterCoreOne = new java.util.concurrent.atomic.AtomicBoolean();
+        proxy.rule(r -> {
+            if (r.method().equals("PUT") && r.target().contains("/state/core-0001/")) {
+                coreOneSent.countDown();
+                return refuseCoreOne.get() ? FaultProxy.Action.ACCESS_DENIED : FaultProxy.Action.PASS;
+            }
+            if (r.method().equals("POST") && r.target().contains("/state/core-0000/") && r.target().contains("uploadId=")) {
+                try {
+                    completedAfterCoreOne.set(coreOneSent.await(60, java.util.concurrent.TimeUnit.SECONDS));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return FaultProxy.Action.PASS;
+        });
+        try (var cores = new CoreThreads(tmp.resolve("wal"), CORES, null, null);
+             var coordinator = coordinator(cores)) {
+            putMany(cores, 0, "k", 1400, 1); // about 11 MB: a state file of three parts
+            cores.putDurably(1, "small", new byte[] {1});
+            var first = coordinator.triggerCheckpoint().join();
+            assertThat(completedAfterCoreOne).isTrue();
+            var atFirst = states(cores);
+
+            putMany(cores, 0, "k", 700, 2);
+            cores.putDurably(1, "more", new byte[] {2});
+            refuseCoreOne.set(true);
+            var attempt = coordinator.triggerCheckpoint();
+            assertThatThrownBy(attempt::join).isInstanceOf(CompletionException.class)
+                    .hasCauseInstanceOf(IOException.class)
+                    .satisfies(e -> assertThat(rootMessages(e)).contains("AccessDenied").contains("core-0001"));
+            assertThat(completedAfterCoreOne).isTrue();
+            assertThat(failed).hasSize(1);
+            var own = String.format("%020d-", failed.get(0));
+            assertThat(store.listFiles()).noneMatch(p -> p.contains(own));
+            assertThat(incompleteUploads()).isEmpty();
+            assertThat(store.listCheckpoints()).containsExactly(first.checkpointId());
+            assertThat(states(restoreElsewhere("machine-b"))).isEqualTo(atFirst);
+        }
+    }
+
     private void runFaultScenario(Runnable breakServer, Runnable repairServer, String reason) throws Exception {
         var walDir = tmp.resolve("wal");
         CheckpointManifest first;

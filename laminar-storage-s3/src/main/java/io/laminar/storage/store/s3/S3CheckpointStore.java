@@ -122,8 +122,13 @@ import software.amazon.awssdk.services.s3.model.UploadPartRequest;
  * {@link #writeFile(String, ContentWriter)} streams: the producer's bytes fill a part buffer of
  * {@code partSize} bytes; a file that fits in one buffer goes up as one PUT, a larger one as a
  * multipart upload whose parts go up in parallel on {@code uploadThreads} threads while the producer
- * keeps writing. At most {@code uploadThreads + 1} part buffers exist per upload, so memory is
- * bounded whatever the file size, and nothing is staged on disk. A failed upload is aborted, so it
+ * keeps writing. A checkpoint writes {@value #CONCURRENT_FILES} state files at once
+ * ({@link #concurrentFileWrites()}), so that one file's last parts and its completion (which on
+ * some servers re-reads the whole object) overlap the next file's upload. The {@code uploadThreads}
+ * parts in flight are shared by all of the store's uploads (a semaphore of the store, not of each
+ * upload): at most {@code uploadThreads} part buffers are in flight plus one being filled per
+ * upload under way, so memory is bounded whatever the file size and the number of files, and
+ * nothing is staged on disk. A failed upload is aborted, so it
  * leaves nothing behind (and no object is created: a multipart upload becomes visible only when
  * completed). Uploads that a crash left incomplete are aborted by {@link #cleanUpIncompleteWrites()}
  * once they are older than {@code incompleteUploadMaxAge}; a bucket lifecycle rule
@@ -171,6 +176,8 @@ public final class S3CheckpointStore implements CheckpointStore {
     /** How much of the first part buffer is allocated at once: small files stay small. */
     private static final int FIRST_BUFFER = 64 * 1024;
     private static final int COPY_BUFFER = 64 * 1024;
+    /** How many state files a checkpoint writes into this store at once; see {@link #concurrentFileWrites()}. */
+    static final int CONCURRENT_FILES = 2;
 
     private final S3Client client;
     private final String bucket;
@@ -183,6 +190,11 @@ public final class S3CheckpointStore implements CheckpointStore {
     private final Duration incompleteUploadMaxAge;
     private final boolean closeClient;
     private final ExecutorService uploads;
+    /**
+     * Permits for parts in flight, {@code uploadThreads} of them, shared by every upload under way:
+     * with several files written at once the part buffers stay bounded by the store, not per file.
+     */
+    private final Semaphore partsInFlight;
     /**
      * Part buffers kept between uploads: a checkpoint uploads gigabytes through a few buffers of
      * {@code partSize}, and allocating them afresh each time (arrays that large are humongous
@@ -210,7 +222,8 @@ public final class S3CheckpointStore implements CheckpointStore {
                 new LinkedBlockingQueue<>(), Threads.numberedDaemonFactory("laminar-s3-upload-"));
         pool.allowCoreThreadTimeOut(true);
         this.uploads = pool;
-        this.buffers = new ArrayBlockingQueue<>(uploadThreads + 1);
+        this.partsInFlight = new Semaphore(uploadThreads);
+        this.buffers = new ArrayBlockingQueue<>(uploadThreads + CONCURRENT_FILES);
     }
 
     /**
@@ -252,6 +265,18 @@ public final class S3CheckpointStore implements CheckpointStore {
             upload.abort(e);
             throw e;
         }
+    }
+
+    /**
+     * {@value #CONCURRENT_FILES}: an upload waits on the network and the server more than on this
+     * machine, and the end of one file's upload (the last parts in flight, then the completion,
+     * which some servers spend re-reading the object) is time the next file's upload can use. More
+     * files at once would not send more bytes at once: the {@code uploadThreads} parts in flight
+     * are shared by the store's uploads.
+     */
+    @Override
+    public int concurrentFileWrites() {
+        return CONCURRENT_FILES;
     }
 
     @Override
@@ -774,13 +799,14 @@ public final class S3CheckpointStore implements CheckpointStore {
     private final class Upload extends OutputStream {
         private final String path;
         private final String key;
-        private final Semaphore inFlight = new Semaphore(uploadThreads);
         private final List<Future<SentPart>> parts = new ArrayList<>();
         private long size;
         private byte[] buffer;
         private int filled;
         private String uploadId;
         private boolean finished;
+        /** Set by {@link #abort}: parts not yet started skip their request. */
+        private volatile boolean aborted;
 
         Upload(String path, String key) {
             this.path = path;
@@ -842,7 +868,7 @@ public final class S3CheckpointStore implements CheckpointStore {
             }
         }
 
-        /** Sends the full buffer as the next part, on the pool; waits while uploadThreads parts are in flight. */
+        /** Sends the full buffer as the next part, on the pool; waits while the store has uploadThreads parts in flight. */
         private void sendPart() throws IOException {
             if (uploadId == null) {
                 var request = CreateMultipartUploadRequest.builder().bucket(bucket).key(key)
@@ -853,7 +879,7 @@ public final class S3CheckpointStore implements CheckpointStore {
             }
             checkParts();
             try {
-                inFlight.acquire();
+                partsInFlight.acquire();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException("interrupted while uploading state file '" + path + "'");
@@ -864,14 +890,17 @@ public final class S3CheckpointStore implements CheckpointStore {
             try {
                 parts.add(uploads.submit(() -> {
                     try {
+                        if (aborted) {
+                            throw new InterruptedIOException("the upload of state file '" + path + "' was aborted");
+                        }
                         return uploadPart(number, bytes, length);
                     } finally {
                         recycle(bytes);
-                        inFlight.release();
+                        partsInFlight.release();
                     }
                 }));
             } catch (RuntimeException e) {
-                inFlight.release();
+                partsInFlight.release();
                 throw e;
             }
             if (finished) {
@@ -1005,11 +1034,11 @@ public final class S3CheckpointStore implements CheckpointStore {
         /** After a failure: stops the parts and aborts the multipart upload, so nothing is left. */
         void abort(Throwable failure) {
             finished = true;
+            aborted = true;
             recycle(buffer);
             buffer = null;
-            for (var part : parts) {
-                part.cancel(false);
-            }
+            // Queued parts are not cancelled but see the flag and end at once: a cancelled task
+            // would never run its finally, and the store-wide permit it holds would be lost.
             if (uploadId != null) {
                 // Parts still running finish or fail on their own; abort after them so none recreates storage.
                 for (var part : parts) {
@@ -1098,7 +1127,8 @@ public final class S3CheckpointStore implements CheckpointStore {
 
         /**
          * The part size of multipart uploads, between 5 MiB and 2 GiB (default 16 MiB): files up to
-         * this size go up in one PUT. Each upload holds at most {@code uploadThreads + 1} buffers of it.
+         * this size go up in one PUT. The store holds at most {@code uploadThreads} buffers of it in
+         * flight, plus one being filled per upload under way.
          */
         public Builder partSize(long bytes) {
             if (bytes < MIN_PART_SIZE || bytes > Integer.MAX_VALUE - 8) {
@@ -1109,7 +1139,7 @@ public final class S3CheckpointStore implements CheckpointStore {
             return this;
         }
 
-        /** How many parts of one upload go up at once, and the size of the store's upload pool (default 4). */
+        /** How many parts go up at once, across all of the store's uploads: the size of its upload pool (default 4). */
         public Builder uploadThreads(int threads) {
             if (threads < 1 || threads > 64) {
                 throw new IllegalArgumentException("uploadThreads must be between 1 and 64, but was " + threads);

@@ -148,6 +148,29 @@ class S3CheckpointStoreFaultTest {
     }
 
     @Test
+    void aMultipartUploadThatFailsGivesItsPartsInFlightBackSoTheStoresLaterUploadsProceed() throws Exception {
+        // The parts in flight are the store's, shared by its uploads: a failed upload that kept its
+        // permits would leave every later upload of the store waiting forever.
+        var s3 = storeBuilder().partSize(S3CheckpointStore.MIN_PART_SIZE).uploadThreads(2).build();
+        proxy.rule(r -> r.isUploadPart() && r.target().contains("/doomed")
+                ? FaultProxy.Action.ACCESS_DENIED : FaultProxy.Action.PASS);
+        try (s3) {
+            for (int round = 0; round < 3; round++) { // more failed parts than the store has permits
+                int seed = round;
+                assertThatThrownBy(() -> s3.writeFile("doomed", new ByteArrayInputStream(randomBytes(21 << 20, seed))))
+                        .isInstanceOf(IOException.class).hasMessageContaining("AccessDenied");
+            }
+            var bytes = randomBytes(21 << 20, 9);
+            var ref = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(120),
+                    () -> s3.writeFile("after", new ByteArrayInputStream(bytes)));
+
+            assertThat(ref.crc32c()).isEqualTo(crc32c(bytes));
+            assertThat(s3.fileSize("doomed")).isEmpty();
+            assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET).prefix(s3.prefix())).uploads()).isEmpty();
+        }
+    }
+
+    @Test
     void aDownloadThatBreaksOffResumesWithARangedGetPinnedToTheObjectsETag() throws Exception {
         var bytes = randomBytes(300_000, 3);
         store.writeFile("cut", new ByteArrayInputStream(bytes));

@@ -121,6 +121,25 @@ class S3CheckpointStoreTest extends S3StoreContractTest {
     }
 
     @Test
+    void largeFilesWrittenAtOnceShareTheStoresPartsInFlightAndEachIsWhole() throws Exception {
+        var s3 = multipartStore(); // 3 parts in flight for the whole store, whatever the number of files
+        assertThat(s3.concurrentFileWrites()).isEqualTo(2);
+        var refs = new java.util.concurrent.ConcurrentHashMap<Integer, io.laminar.storage.store.StateFileRef>();
+        runConcurrently(3, i -> {
+            refs.put(i, s3.writeFile("many/" + i + ".lsf", stream(randomBytes(16 * MIB + i, 50 + i))));
+            return null;
+        });
+
+        for (int i = 0; i < 3; i++) {
+            var bytes = randomBytes(16 * MIB + i, 50 + i);
+            assertThat(refs.get(i)).isEqualTo(new io.laminar.storage.store.StateFileRef("many/" + i + ".lsf",
+                    bytes.length, crc32c(bytes)));
+            assertThat(readAll(store, "many/" + i + ".lsf")).isEqualTo(bytes);
+        }
+        assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET).prefix(s3.prefix())).uploads()).isEmpty();
+    }
+
+    @Test
     void aProducerThatFailsInTheMiddleOfAMultipartUploadLeavesNoObjectAndNoUpload() throws Exception {
         var s3 = multipartStore();
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> s3.writeFile("big/broken.lsf", out -> {

@@ -672,12 +672,13 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
 
         /**
          * Part size of the multipart uploads of state files (between 5MB, the S3 minimum, and
-         * 2047MB); a file up to this size goes up in one PUT. Each upload holds at most
-         * 'upload-threads' + 1 buffers of this size in memory.
+         * 2047MB); a file up to this size goes up in one PUT. The store holds at most
+         * 'upload-threads' + 2 buffers of this size in memory (the parts in flight, shared by its
+         * uploads, plus one being filled by each of the two state files a checkpoint writes at once).
          */
         private DataSize partSize = DataSize.ofMegabytes(16);
 
-        /** How many parts of one upload go up at once: the size of the store's upload pool (1 to 64). */
+        /** How many parts go up at once, across the store's uploads: the size of its upload pool (1 to 64). */
         private int uploadThreads = 4;
 
         /** How often a request is tried in all before its transient failure (throttling, 5xx) is reported (1 to 100). */
