@@ -277,7 +277,10 @@ class LaminarRuntimeTest {
             }));
         }
         submitters.forEach(Thread::start);
-        Thread.sleep(5);
+        // Some tasks are submitted before the close, however slowly the submitters get a CPU.
+        while (futures.size() < 30) {
+            Thread.onSpinWait();
+        }
         runtime.close();
         for (var t : submitters) {
             t.join();

@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -108,6 +110,27 @@ class KafkaFailoverProcessTest {
         assertThat(kill.exitValue()).as("kill -%s", signal).isZero();
     }
 
+    /**
+     * SIGSTOPs the child at a moment it does not hold the file-system store's owner lock (an fcntl
+     * lock it takes around each publish and delete): a new owner's claim waits for that lock, so a
+     * child paused inside it would hold the takeover up until it resumed, which this test does only
+     * after the takeover.
+     */
+    private static void pauseOutsideTheOwnerLock(Process process, Path store) throws Exception {
+        var lockFile = store.resolve("owner").resolve(".lock");
+        for (int attempt = 1; ; attempt++) {
+            signal(process, "STOP");
+            try (var channel = FileChannel.open(lockFile, StandardOpenOption.WRITE); var lock = channel.tryLock()) {
+                if (lock != null) {
+                    return;
+                }
+            }
+            assertThat(attempt).as("attempts to pause the child outside the owner lock %s", lockFile).isLessThan(100);
+            signal(process, "CONT");
+            Thread.sleep(10);
+        }
+    }
+
     private static void kill9(Child child) throws Exception {
         assertThat(child.process.toHandle().destroyForcibly()).isTrue();
         assertThat(child.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -179,7 +202,7 @@ class KafkaFailoverProcessTest {
             while (a.acks() < 10) {
                 Thread.sleep(20);
             }
-            signal(a.process, "STOP");
+            pauseOutsideTheOwnerLock(a.process, store);
             Thread.sleep(500); // the reader takes what the child printed before it stopped out of the pipe
             Map<String, Long> ackedBeforePause = new HashMap<>();
             long lastBeforePause = 0;
