@@ -610,7 +610,10 @@ final class CowTree {
 
     // ---- bulk load -----------------------------------------------------------------------------
 
-    /** Builds a tree from entries in strictly ascending key order, adopting the arrays. */
+    /**
+     * Builds a tree, and its point index, from entries in strictly ascending key order, adopting the
+     * arrays. Single-threaded; {@link #build} once.
+     */
     static final class Loader {
         private final Object owner = new Object();
         private final java.util.ArrayList<Node> level = new java.util.ArrayList<>();
@@ -618,6 +621,13 @@ final class CowTree {
         private Leaf leaf;
         private byte[] last;
         private long size;
+        /**
+         * Every cell added, in order, with its hash: the point index is built from these arrays at
+         * the end, while the cells were just made (and cached), instead of by walking the finished
+         * tree, where every cell is a cache miss. 8 bytes per key until {@link #build}.
+         */
+        private Cell[] loaded = NO_CELLS;
+        private int[] hashes = new int[0];
 
         void add(byte[] key, byte[] value) {
             if (last != null && compare(last, key) >= 0) {
@@ -630,9 +640,22 @@ final class CowTree {
                 level.add(leaf);
                 lowerBounds.add(key);
             }
+            int hash = PointIndex.hash(key);
+            var cell = new Cell(key, hash, value, owner);
             leaf.keys[leaf.size] = key;
-            leaf.cells[leaf.size] = new Cell(key, PointIndex.hash(key), value, owner);
+            leaf.cells[leaf.size] = cell;
             leaf.size++;
+            if (size == loaded.length) {
+                if (size >= PointIndex.MAX_KEYS) {
+                    throw new IllegalStateException("a state store holds at most " + PointIndex.MAX_KEYS
+                            + " keys; split the state over more cores or operators");
+                }
+                int capacity = (int) Math.min(PointIndex.MAX_KEYS, Math.max(1024, size * 2));
+                loaded = Arrays.copyOf(loaded, capacity);
+                hashes = Arrays.copyOf(hashes, capacity);
+            }
+            loaded[(int) size] = cell;
+            hashes[(int) size] = hash;
             last = key;
             size++;
         }
@@ -674,7 +697,9 @@ final class CowTree {
                 tree.root = new Leaf(owner);
             }
             tree.size = size;
-            tree.index = PointIndex.of(tree.root, size);
+            tree.index = PointIndex.of(loaded, hashes, (int) size);
+            loaded = NO_CELLS;
+            hashes = new int[0];
             return tree;
         }
     }

@@ -53,52 +53,75 @@ final class PointIndex {
 
     /**
      * An index of every cell under {@code root} (which holds {@code size} keys): O(size), no key is
-     * read. The cells are first grouped by the region of the table their hash leads to (a counting
-     * sort), then inserted region by region: inserted in key order, each would land at a random slot
-     * of a table of many megabytes, a cache miss apiece (about 350 ns per key measured here on a
-     * state of a million keys, against tens of nanoseconds grouped).
+     * read. One walk of the tree collects the cells and their hashes, then as
+     * {@link #of(CowTree.Cell[], int[], int)}.
      */
     static PointIndex of(CowTree.Node root, long size) {
+        checkSize(size);
+        var cells = new CowTree.Cell[(int) size];
+        var hashes = new int[(int) size];
+        int[] n = {0};
+        CowTree.forEachCell(root, cell -> {
+            if (n[0] == cells.length) {
+                throw new IllegalStateException("the tree counts " + size + " keys but holds more (a bug: report it)");
+            }
+            cells[n[0]] = cell;
+            hashes[n[0]++] = cell.hash;
+        });
+        if (n[0] != size) {
+            throw new IllegalStateException("the tree counts " + size + " keys but holds " + n[0] + " (a bug: report it)");
+        }
+        return of(cells, hashes, n[0]);
+    }
+
+    /**
+     * An index of the first {@code size} of {@code cells}, of distinct keys, whose hashes are the
+     * first {@code size} of {@code hashes} (the arrays are not changed): O(size), no cell or key is
+     * read. The cells are first grouped by the region of the table their hash leads to (a counting
+     * sort over the hashes), then inserted region by region: inserted in key order, each would land
+     * at a random slot of a table of many megabytes, a cache miss apiece (about 350 ns per key
+     * measured here on a state of a million keys, against tens of nanoseconds grouped).
+     */
+    static PointIndex of(CowTree.Cell[] cells, int[] hashes, int size) {
+        checkSize(size);
+        var index = new PointIndex(size);
+        var table = index.table;
+        int mask = table.length - 1;
+        int regionBits = Math.max(0, Integer.numberOfTrailingZeros(table.length) - REGION_SLOTS_BITS);
+        if (regionBits == 0) {
+            for (int i = 0; i < size; i++) {
+                insert(table, cells[i], hashes[i] & mask);
+            }
+            index.count = size;
+            return index;
+        }
+        int shift = Integer.numberOfTrailingZeros(table.length) - regionBits;
+        var starts = new int[(1 << regionBits) + 1];
+        for (int i = 0; i < size; i++) {
+            starts[((hashes[i] & mask) >>> shift) + 1]++;
+        }
+        for (int r = 1; r < starts.length; r++) {
+            starts[r] += starts[r - 1];
+        }
+        var grouped = new CowTree.Cell[size];
+        var groupedHashes = new int[size];
+        for (int i = 0; i < size; i++) {
+            int at = starts[(hashes[i] & mask) >>> shift]++;
+            grouped[at] = cells[i];
+            groupedHashes[at] = hashes[i];
+        }
+        for (int i = 0; i < size; i++) {
+            insert(table, grouped[i], groupedHashes[i] & mask);
+        }
+        index.count = size;
+        return index;
+    }
+
+    private static void checkSize(long size) {
         if (size > MAX_KEYS) {
             throw new IllegalStateException("a state store holds at most " + MAX_KEYS + " keys, but this state has "
                     + size + "; split the state over more cores or operators");
         }
-        var index = new PointIndex(size);
-        var table = index.table;
-        int regionBits = Math.max(0, Integer.numberOfTrailingZeros(table.length) - REGION_SLOTS_BITS);
-        if (regionBits == 0) {
-            CowTree.forEachCell(root, index::add);
-            return index;
-        }
-        int shift = Integer.numberOfTrailingZeros(table.length) - regionBits;
-        int mask = table.length - 1;
-        var starts = new int[(1 << regionBits) + 1];
-        CowTree.forEachCell(root, cell -> starts[((cell.hash & mask) >>> shift) + 1]++);
-        for (int r = 1; r < starts.length; r++) {
-            starts[r] += starts[r - 1];
-        }
-        if (starts[starts.length - 1] != size) {
-            throw new IllegalStateException("the tree counts " + size + " keys but holds "
-                    + starts[starts.length - 1] + " (a bug: report it)");
-        }
-        // The hashes beside the cells, so that the inserts below read no cell: grouped by hash, the
-        // cells themselves lie all over the heap.
-        var grouped = new CowTree.Cell[(int) size];
-        var hashes = new int[(int) size];
-        CowTree.forEachCell(root, cell -> {
-            int at = starts[(cell.hash & mask) >>> shift]++;
-            grouped[at] = cell;
-            hashes[at] = cell.hash;
-        });
-        for (int i = 0; i < grouped.length; i++) {
-            int slot = hashes[i] & mask;
-            while (table[slot] != null) {
-                slot = (slot + 1) & mask;
-            }
-            table[slot] = grouped[i];
-        }
-        index.count = (int) size;
-        return index;
     }
 
     /** The hash of {@code key} that cells store and the index probes with. */
@@ -226,8 +249,13 @@ final class PointIndex {
     }
 
     private static void insert(CowTree.Cell[] t, CowTree.Cell cell) {
+        insert(t, cell, cell.hash & (t.length - 1));
+    }
+
+    /** Puts {@code cell} into the first free slot from {@code home} on. */
+    private static void insert(CowTree.Cell[] t, CowTree.Cell cell, int home) {
         int mask = t.length - 1;
-        int i = cell.hash & mask;
+        int i = home;
         while (t[i] != null) {
             i = (i + 1) & mask;
         }

@@ -15,19 +15,27 @@ import java.util.zip.CRC32C;
  * unverified until {@code read} returned -1 (for example, restore into a fresh state and switch to
  * it only then): that is how a corrupted byte never comes back as data.
  *
+ * <p>If the store's stream computes the CRC32C of what it returns anyway ({@link Crc32cReporting},
+ * as the S3 store's does against the server's checksum), this stream takes that value at the end
+ * instead of checksumming every byte a second time; otherwise it checksums the bytes itself.
+ *
  * <p>Not thread-safe, like any stream.
  */
 public final class VerifyingInputStream extends FilterInputStream {
 
     private final StateFileRef ref;
     private final long checkpointId;
-    private final CRC32C crc = new CRC32C();
+    /** Null when the source reports the checksum of what it returned ({@link #source}). */
+    private final CRC32C crc;
+    private final Crc32cReporting source;
     private long read;
     private boolean verified;
     private String problem;
 
     private VerifyingInputStream(InputStream in, StateFileRef ref, long checkpointId) {
         super(in);
+        this.source = in instanceof Crc32cReporting reporting ? reporting : null;
+        this.crc = source == null ? new CRC32C() : null;
         this.ref = ref;
         this.checkpointId = checkpointId;
     }
@@ -57,7 +65,9 @@ public final class VerifyingInputStream extends FilterInputStream {
         if (b < 0) {
             verifyEnd();
         } else {
-            crc.update(b);
+            if (crc != null) {
+                crc.update(b);
+            }
             counted(1);
         }
         return b;
@@ -69,7 +79,9 @@ public final class VerifyingInputStream extends FilterInputStream {
         if (n < 0) {
             verifyEnd();
         } else {
-            crc.update(buffer, offset, n);
+            if (crc != null) {
+                crc.update(buffer, offset, n);
+            }
             counted(n);
         }
         return n;
@@ -118,7 +130,8 @@ public final class VerifyingInputStream extends FilterInputStream {
         if (read != ref.size()) {
             throw corrupt("it has " + read + " bytes, but " + ref.size() + " were recorded");
         }
-        var actual = String.format("%08x", crc.getValue());
+        long value = crc != null ? crc.getValue() : source.crc32cOfBytesRead() & 0xFFFF_FFFFL;
+        var actual = String.format("%08x", value);
         if (!actual.equals(ref.crc32c())) {
             throw corrupt("its CRC32C is " + actual + ", but " + ref.crc32c() + " was recorded");
         }

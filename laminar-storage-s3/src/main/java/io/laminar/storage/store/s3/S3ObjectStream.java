@@ -1,6 +1,7 @@
 package io.laminar.storage.store.s3;
 
 import io.laminar.storage.store.CheckpointCorruptException;
+import io.laminar.storage.store.Crc32cReporting;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Base64;
@@ -23,9 +24,13 @@ import software.amazon.awssdk.services.s3.model.GetObjectResponse;
  * ETag ({@code If-Match}), so a replaced object can never be spliced in; up to the store's
  * {@code maxAttempts}, with its backoff.
  *
+ * <p>It reports the CRC32C of what it returned ({@link Crc32cReporting}), so that a
+ * {@link io.laminar.storage.store.VerifyingInputStream} checking a state file against its manifest
+ * uses this one computation rather than checksumming every byte again.
+ *
  * <p>Not thread-safe, like any stream.
  */
-final class S3ObjectStream extends InputStream {
+final class S3ObjectStream extends InputStream implements Crc32cReporting {
 
     private static final Logger log = LoggerFactory.getLogger(S3ObjectStream.class);
 
@@ -69,6 +74,12 @@ final class S3ObjectStream extends InputStream {
     /** The object's size as the server announced it, or -1 if it did not. */
     long size() {
         return size;
+    }
+
+    /** The CRC32C of every byte returned so far: each byte of the object once, resumed reads included. */
+    @Override
+    public long crc32cOfBytesRead() {
+        return crc.getValue();
     }
 
     /** The CRC32C of the whole object if the response carries one (not a composite of parts), else null. */
