@@ -13,6 +13,8 @@ import io.laminar.storage.store.s3.S3CheckpointStore;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
@@ -23,7 +25,11 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * {@link PerCoreWalManager}, and {@link RecoveryManager#recover()} with the S3 store (check every
  * state file's size, load the chains while verifying their CRC32C, and let the new WAL adopt the checkpoint): system
  * {@code laminar}. Beside it, system {@code raw}: plain GETs of the same objects, read to the end,
- * one after the other. Rounds alternate the two, each laminar round into a new directory; the
+ * one after the other. And system {@code raw-inserts}: the floor of building the state in memory
+ * from those GETs, the same GETs with as many inserts into a pre-sized {@link HashMap} as the
+ * checkpoint has entries (each a new key array and a new value array copied out of the bytes that
+ * arrived, as the {@code checkpoint} suite's {@code raw} restore does: no format, no checksum, no
+ * order, no index, no WAL). Rounds rotate the three, each laminar round into a new directory; the
  * median is kept. Recovery reads each state file once (parsed as its CRC32C is checked, into a
  * state used only once every file verified), so it transfers the same bytes that {@code raw} does.
  */
@@ -42,6 +48,7 @@ public final class RestoreScenario implements Scenario {
         var dir = context.newDirectory(NAME);
         var laminar = new ArrayList<Result>();
         var raw = new ArrayList<Result>();
+        var rawInserts = new ArrayList<Result>();
         try (var server = new S3Server(dir);
              var store = S3CheckpointStore.builder(server.client, S3Server.BUCKET).prefix("laminar").build()) {
             CheckpointManifest manifest;
@@ -54,16 +61,25 @@ public final class RestoreScenario implements Scenario {
                     .contents().stream().map(S3Object::key).toList();
             long bytes = manifest.files().stream().mapToLong(StateFileRef::size).sum();
             for (int round = 0; round < s.rounds(); round++) {
-                for (int k = 0; k < 2; k++) {
+                for (int k = 0; k < 3; k++) {
                     // A new machine would not hold the old state: let it go before measuring.
                     System.gc();
                     BenchContext.awaitQuietDisk();
-                    if ((k + round) % 2 == 0) {
-                        laminar.add(laminar(dir.resolve("machine-" + round + "/wal"), store, manifest, bytes,
-                                entriesPerCore));
+                    int which = (k + round) % 3;
+                    long cpu = S3Server.processCpuNanos();
+                    Result row;
+                    if (which == 0) {
+                        row = laminar(dir.resolve("machine-" + round + "/wal"), store, manifest, bytes, entriesPerCore);
+                        laminar.add(row);
+                    } else if (which == 1) {
+                        row = raw(server.client, keys, bytes);
+                        raw.add(row);
                     } else {
-                        raw.add(raw(server.client, keys, bytes));
+                        row = rawInserts(server.client, keys, bytes, entriesPerCore * CheckpointFixture.CORES);
+                        rawInserts.add(row);
                     }
+                    // Client, server and the state building share the process: its CPU time tells the work.
+                    row.extra("cpuSeconds", Result.round((S3Server.processCpuNanos() - cpu) / 1e9, 2));
                 }
             }
         } finally {
@@ -71,9 +87,14 @@ public final class RestoreScenario implements Scenario {
         }
         var l = Result.median(laminar, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
         var r = Result.median(raw, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
+        var ri = Result.median(rawInserts, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
         double ratio = ((Number) r.extra("seconds")).doubleValue() / ((Number) l.extra("seconds")).doubleValue();
         l.extra("vsRaw", Result.round(ratio, 3));
-        return List.of(l, r);
+        l.extra("vsRawInserts", Result.round(((Number) ri.extra("seconds")).doubleValue()
+                / ((Number) l.extra("seconds")).doubleValue(), 3));
+        ri.extra("vsRaw", Result.round(((Number) r.extra("seconds")).doubleValue()
+                / ((Number) ri.extra("seconds")).doubleValue(), 3));
+        return List.of(l, r, ri);
     }
 
     private static Result laminar(Path walDir, S3CheckpointStore store, CheckpointManifest manifest, long bytes,
@@ -122,5 +143,70 @@ public final class RestoreScenario implements Scenario {
                 .extra("seconds", Result.round(seconds, 3))
                 .extra("bytes", read)
                 .extra("files", keys.size());
+    }
+
+    /**
+     * The GETs of {@link #raw}, with {@code entries} inserts into a pre-sized map spread evenly over
+     * the bytes as they arrive: each a new 16-byte key and a new value array of the suite's value
+     * size copied out of the bytes read.
+     */
+    private static Result rawInserts(S3Client client, List<String> keys, long bytes, long entries) throws Exception {
+        var buffer = new byte[1 << 20];
+        int valueBytes = CheckpointFixture.VALUE_BYTES;
+        long read = 0;
+        long done = 0;
+        long start = System.nanoTime();
+        var map = new HashMap<Key, byte[]>((int) Math.min(Integer.MAX_VALUE - 8, entries * 4 / 3 + 16));
+        for (var key : keys) {
+            try (InputStream in = client.getObject(b -> b.bucket(S3Server.BUCKET).key(key))) {
+                for (int n; (n = in.readNBytes(buffer, 0, buffer.length)) > 0; ) {
+                    read += n;
+                    long due = read == bytes ? entries : (long) ((double) entries * read / bytes);
+                    int span = Math.max(1, n - valueBytes);
+                    for (; done < due; done++) {
+                        var k = java.nio.ByteBuffer.allocate(16).putLong(done).putLong(~done).array();
+                        int at = (int) ((done * 1031) % span);
+                        var value = new byte[valueBytes];
+                        System.arraycopy(buffer, at, value, 0, Math.min(valueBytes, n - at));
+                        map.put(new Key(k), value);
+                    }
+                }
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        if (read != bytes || map.size() != entries) {
+            throw new IllegalStateException("raw GETs with inserts read " + read + " bytes into " + map.size()
+                    + " entries, the checkpoint's files have " + bytes + " bytes and " + entries + " entries");
+        }
+        return new Result(NAME, "raw-inserts", CheckpointFixture.CORES, CheckpointFixture.VALUE_BYTES)
+                .bytesPerSecond(read, seconds)
+                .extra("seconds", Result.round(seconds, 3))
+                .extra("bytes", read)
+                .extra("entries", map.size());
+    }
+
+    /** A map key: the key's bytes with a well-mixed hash (as the checkpoint suite's raw restore). */
+    private record Key(byte[] bytes, int hash) {
+        Key(byte[] bytes) {
+            this(bytes, mix(bytes));
+        }
+
+        private static int mix(byte[] bytes) {
+            long h = 0x9E3779B97F4A7C15L;
+            for (byte b : bytes) {
+                h = (h ^ (b & 0xFF)) * 0xFF51AFD7ED558CCDL;
+            }
+            return (int) (h ^ (h >>> 29) ^ (h >>> 32));
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Arrays.equals(bytes, k.bytes);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
     }
 }

@@ -52,6 +52,7 @@ public final class S3Suite {
         var notes = new ArrayList<String>();
         add(notes, r, "vsRaw", "%sx raw");
         add(notes, r, "vsRawMultipart", "%sx raw-multipart");
+        add(notes, r, "vsRawInserts", "%sx raw-inserts");
         add(notes, r, "cpuSeconds", "CPU %s s");
         add(notes, r, "stateFilesSeconds", "state files %s s");
         add(notes, r, "partSize", "part size %s B");
@@ -87,11 +88,13 @@ public final class S3Suite {
 
         var restore = find(results, RestoreScenario.NAME, "laminar");
         var get = find(results, RestoreScenario.NAME, "raw");
+        var getInserts = find(results, RestoreScenario.NAME, "raw-inserts");
         var restoreTarget = "restore: time to restore that checkpoint on an empty machine (report)";
         checks.add(restore.map(r -> Targets.Check.info(restoreTarget, String.format(
-                        "%.2f s for %s (%,.0f MB/s; raw GETs %s s; complete %s)", dbl(r, "seconds"),
-                        size(dbl(r, "bytes")), r.mbPerSec(), get.map(g -> g.extra("seconds")).orElse("-"),
-                        r.extra("complete"))))
+                        "%.2f s for %s (%,.0f MB/s; raw GETs %s s, with the map inserts %s s; complete %s)",
+                        dbl(r, "seconds"), size(dbl(r, "bytes")), r.mbPerSec(),
+                        get.map(g -> g.extra("seconds")).orElse("-"),
+                        getInserts.map(g -> g.extra("seconds")).orElse("-"), r.extra("complete"))))
                 .orElse(new Targets.Check(restoreTarget, "-", null)));
         return checks;
     }
