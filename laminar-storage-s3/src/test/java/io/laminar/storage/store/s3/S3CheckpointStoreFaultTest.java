@@ -8,8 +8,10 @@ import io.laminar.storage.store.CheckpointConflictException;
 import io.laminar.storage.store.CheckpointCorruptException;
 import io.laminar.storage.store.CheckpointManifest;
 import io.laminar.storage.store.ConnectorCheckpoint;
+import io.laminar.storage.store.Crc32cReporting;
 import io.laminar.storage.store.OperatorCheckpoint;
 import io.laminar.storage.store.StateFileRef;
+import io.laminar.storage.store.VerifyingInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -30,6 +32,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -198,6 +201,58 @@ class S3CheckpointStoreFaultTest {
             assertThatThrownBy(in::readAllBytes).isInstanceOf(CheckpointCorruptException.class)
                     .hasMessageContaining("state file 'damaged'").hasMessageContaining("CRC32C")
                     .hasMessageContaining("do not use what was read");
+        }
+    }
+
+    @Test
+    void aStateFileIsChecksummedOnceOnItsWayEvenWhenResumedAndVerifiedAgainstTheManifest() throws Exception {
+        var bytes = randomBytes(300_000, 5);
+        var ref = store.writeFile("once", new ByteArrayInputStream(bytes));
+        var cuts = new AtomicInteger();
+        proxy.rule(r -> r.method().equals("GET") && cuts.incrementAndGet() <= 2
+                ? FaultProxy.Action.CUT_RESPONSE : FaultProxy.Action.PASS);
+
+        // The store's stream reports the CRC32C of exactly the bytes it returned, each once.
+        try (var in = store.openFile("once")) {
+            assertThat(in).isInstanceOf(Crc32cReporting.class);
+            assertThat(in.readAllBytes()).isEqualTo(bytes);
+            assertThat(String.format("%08x", ((Crc32cReporting) in).crc32cOfBytesRead())).isEqualTo(crc32c(bytes));
+        }
+        // So the verifying stream uses it and still checks the size and CRC32C the manifest recorded.
+        cuts.set(0);
+        try (var in = VerifyingInputStream.open(store, ref, 5)) {
+            assertThat(in.readAllBytes()).isEqualTo(bytes);
+            assertThat(in.verified()).isTrue();
+        }
+    }
+
+    @Test
+    void aStateFileReplacedInTheBucketIsRefusedAgainstTheManifestWhateverByteDiffers() throws Exception {
+        // The server's own checksum matches the replaced bytes: only the manifest's CRC32C, compared
+        // with the one checksum computed on the way, tells that they are not the checkpoint's.
+        var bytes = randomBytes(200_000, 6);
+        var ref = store.writeFile("swapped", new ByteArrayInputStream(bytes));
+        var key = store.stateKey("swapped");
+        for (int at : new int[] {0, 5, 31, 32, 100_000, bytes.length - 9, bytes.length - 1}) {
+            var other = bytes.clone();
+            other[at] ^= 0x01;
+            client.putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromBytes(other));
+            try (var in = VerifyingInputStream.open(store, ref, 9)) {
+                assertThatThrownBy(in::readAllBytes).as("byte %d changed", at)
+                        .isInstanceOf(CheckpointCorruptException.class)
+                        .hasMessageContaining("State file 'swapped' of checkpoint 9 is corrupt: its CRC32C is "
+                                + crc32c(other) + ", but " + crc32c(bytes) + " was recorded")
+                        .hasMessageContaining("Do not use what was read from it");
+                assertThat(in.verified()).isFalse();
+                assertThat(in.problem()).startsWith("its CRC32C is");
+            }
+        }
+        var truncated = java.util.Arrays.copyOf(bytes, bytes.length - 1_000);
+        client.putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromBytes(truncated));
+        try (var in = VerifyingInputStream.open(store, ref, 9)) {
+            assertThatThrownBy(in::readAllBytes).isInstanceOf(CheckpointCorruptException.class)
+                    .hasMessageContaining("State file 'swapped' of checkpoint 9 is corrupt: it has " + truncated.length
+                            + " bytes, but " + bytes.length + " were recorded");
         }
     }
 
