@@ -80,12 +80,6 @@ public final class WriteAheadLog implements AutoCloseable {
     /** Group commit keeps lingering only while records keep arriving within this window. */
     private static final long LINGER_QUIET_NANOS = TimeUnit.MICROSECONDS.toNanos(20);
     private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-    /**
-     * How long a background thread that is always unparked when it has work parks at most: a safety
-     * net, not a poll. A 1 ms poll woke each idle thread 1,000 times a second, which on a busy small
-     * machine queued it for a CPU beside the threads waiting for an fdatasync.
-     */
-    private static final long SIGNALLED_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final Path directory;
     private final WalOptions options;
@@ -693,11 +687,7 @@ public final class WriteAheadLog implements AutoCloseable {
     private void runSyncer() {
         var policy = options.syncPolicy();
         long intervalNanos = policy instanceof SyncPolicy.Interval i ? i.period().toNanos() : 0;
-        // Under EveryAppend the appenders write and sync on their own threads, and whatever else the
-        // syncer may do (writing out for appenders short of buffer space, close) unparks it. Under the
-        // other policies a plain append does not wake it, so it polls for committed records.
-        long parkNanos = syncEveryAppend ? SIGNALLED_PARK_NANOS
-                : policy instanceof SyncPolicy.GroupCommit g
+        long parkNanos = policy instanceof SyncPolicy.GroupCommit g
                 ? Math.max(50_000, Math.min(g.maxWait().toNanos(), IDLE_PARK_NANOS))
                 : IDLE_PARK_NANOS;
         long nextIntervalSync = System.nanoTime() + intervalNanos;
@@ -735,9 +725,6 @@ public final class WriteAheadLog implements AutoCloseable {
     }
 
     private boolean hasWork() {
-        if (syncEveryAppend) {
-            return false; // committed records are their appenders' to write; what else there is unparks it
-        }
         return requestedEnd.get() > durablePosition || ring.committedLength(ring.released()) != 0
                 || (!waiters.isEmpty() && ring.released() > durablePosition);
     }
@@ -752,17 +739,7 @@ public final class WriteAheadLog implements AutoCloseable {
         long before;
         long durableBefore = durablePosition;
         boolean sync;
-        if (syncEveryAppend) {
-            // Every appender writes and syncs its own record (syncInline), so the syncer only helps
-            // when woken (appenders short of buffer space) and never queues behind the lock holder:
-            // with io-uring an appender holds the lock through its linked write and fdatasync, and
-            // waking the syncer after each cost a thread switch per record.
-            if (!flushLock.tryLock()) {
-                return false;
-            }
-        } else {
-            flushLock.lock();
-        }
+        flushLock.lock();
         try {
             before = ring.released();
             if (segmentIo.linksWriteAndSync()
@@ -1012,10 +989,7 @@ public final class WriteAheadLog implements AutoCloseable {
         lastSyncRecords = records;
         syncedRecords = target.records();
         durablePosition = target.position();
-        // Only when a future waits: an append made durable inline (EveryAppend) needs no acknowledger,
-        // and waking it anyway put a futex wake and a thread switch on every durable append. A waiter
-        // queued after this check sees the new durable position itself (durableFuture checks again).
-        if (acknowledgerParked && !waiters.isEmpty()) {
+        if (acknowledgerParked) {
             LockSupport.unpark(acknowledger);
         }
     }
@@ -1036,8 +1010,7 @@ public final class WriteAheadLog implements AutoCloseable {
             }
             acknowledgerParked = true;
             if (durablePosition == acknowledged && !stopAcknowledger) {
-                // publishDurable unparks it when a future waits (see there why none is missed)
-                LockSupport.parkNanos(this, SIGNALLED_PARK_NANOS);
+                LockSupport.parkNanos(this, IDLE_PARK_NANOS);
             }
             acknowledgerParked = false;
         }
