@@ -631,17 +631,7 @@ public final class Rescaler {
                 files.add(ref);
                 writtenBytes += ref.size();
             }
-            var operators = new LinkedHashMap<String, OperatorCheckpoint>();
-            if (restored != null) {
-                restored.operators().forEach((name, operator) -> {
-                    if (!isChain(name, source.cores())) {
-                        operators.put(name, operator);
-                    }
-                });
-            }
-            for (int core = 0; core < newCores; core++) {
-                operators.put(CoreChains.name(core), new OperatorCheckpoint(new byte[0], List.of(written[core].path())));
-            }
+            var operators = operators(restored, source.cores(), written);
             var walPositions = new ArrayList<Long>();
             for (long p : positions) {
                 walPositions.add(p);
@@ -697,6 +687,26 @@ public final class Rescaler {
                 oldWal.close();
             }
         }
+    }
+
+    /**
+     * The rescale's checkpoint's operators: the restored checkpoint's, but for the old cores' chains,
+     * and one chain per new core naming its state file in {@code written}.
+     */
+    private static Map<String, OperatorCheckpoint> operators(CheckpointManifest restored, int oldCores,
+            StateFileRef[] written) {
+        var operators = new LinkedHashMap<String, OperatorCheckpoint>();
+        if (restored != null) {
+            restored.operators().forEach((name, operator) -> {
+                if (!isChain(name, oldCores)) {
+                    operators.put(name, operator);
+                }
+            });
+        }
+        for (int core = 0; core < written.length; core++) {
+            operators.put(CoreChains.name(core), new OperatorCheckpoint(new byte[0], List.of(written[core].path())));
+        }
+        return operators;
     }
 
     private static boolean isChain(String operator, int cores) {
@@ -1277,17 +1287,7 @@ public final class Rescaler {
                 files.add(ref);
                 writtenBytes += ref.size();
             }
-            var operators = new LinkedHashMap<String, OperatorCheckpoint>();
-            if (restored != null) {
-                restored.operators().forEach((name, operator) -> {
-                    if (!isChain(name, source.cores())) {
-                        operators.put(name, operator);
-                    }
-                });
-            }
-            for (int core = 0; core < newCores; core++) {
-                operators.put(CoreChains.name(core), new OperatorCheckpoint(new byte[0], List.of(written[core].path())));
-            }
+            var operators = operators(restored, source.cores(), written);
             var sources = new LinkedHashMap<String, ConnectorCheckpoint>(restored == null ? Map.of() : restored.sources());
             // Every change before the log's end is in the moved state: a later takeover starts after it.
             sources.put(ChangeReplicator.SOURCE_NAME, new ConnectorCheckpoint(replicator.positions(), Map.of()));
