@@ -530,16 +530,10 @@ public final class Rescaler {
             }
             if (restored != null) {
                 highestEpoch = Math.max(highestEpoch, restored.epoch());
-                for (long position : restored.walPositions()) {
-                    highestPosition = Math.max(highestPosition, position);
-                }
+                highestPosition = Math.max(highestPosition, restored.walPositions().stream().mapToLong(p -> p).max()
+                        .orElse(0));
             }
-            long stateBytesRead = 0;
-            if (restored != null) {
-                for (var file : restored.files()) {
-                    stateBytesRead += file.size();
-                }
-            }
+            long stateBytesRead = restored == null ? 0 : restored.files().stream().mapToLong(StateFileRef::size).sum();
             long recoveredAt = System.nanoTime();
             hook.reached(Step.RECOVERED);
             // Keyed entries straight into the new cores' stores (the old ones' arrays, not copies),
@@ -1244,16 +1238,10 @@ public final class Rescaler {
             var restored = recovered.checkpoint();
             if (restored != null) {
                 highestEpoch = Math.max(highestEpoch, restored.epoch());
-                for (long position : restored.walPositions()) {
-                    highestPosition = Math.max(highestPosition, position);
-                }
+                highestPosition = Math.max(highestPosition, restored.walPositions().stream().mapToLong(p -> p).max()
+                        .orElse(0));
             }
-            long stateBytesRead = 0;
-            if (restored != null) {
-                for (var file : restored.files()) {
-                    stateBytesRead += file.size();
-                }
-            }
+            long stateBytesRead = restored == null ? 0 : restored.files().stream().mapToLong(StateFileRef::size).sum();
             hook.reached(Step.RECOVERED);
             var pieces = pieces(source, keyGroups, newCores);
             var regrouped = regroup(recovered.coreStates(), pieces, keyGroups, source);
