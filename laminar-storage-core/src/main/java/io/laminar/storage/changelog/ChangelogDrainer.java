@@ -1,5 +1,6 @@
 package io.laminar.storage.changelog;
 
+import io.laminar.storage.FencedException;
 import io.laminar.storage.StorageException;
 import io.laminar.storage.concurrent.Backoff;
 import io.laminar.storage.concurrent.Threads;
@@ -154,6 +155,11 @@ public final class ChangelogDrainer implements AutoCloseable {
 
     void checkRunning() {
         var f = failure;
+        if (f instanceof FencedException) {
+            // Another owner has the shard: reopening would not help, and callers match on the type.
+            throw new FencedException("the changelog drainer of " + wal.directory() + " has stopped: " + f.getMessage(),
+                    f);
+        }
         if (f != null) {
             throw new StorageException("the changelog drainer of " + wal.directory() + " has failed: " + f.getMessage()
                     + "; no further change can be made durable. Reopen the per-core WAL to recover", f);

@@ -19,9 +19,10 @@ import java.util.Optional;
  *       every change replicated after that checkpoint's {@link #positions()} (into the checkpoint's
  *       number of cores, even when the new owner has another and rescales).</li>
  *   <li>From then on, on the changelog drainer thread: {@link #append} for each data record written
- *       to a core's WAL, and {@link #endBatch()} after each drain pass. A batch is replicated
- *       all-or-nothing and the batches in order: a batch that cannot be replicated is retried, never
- *       skipped, so the replica is always a prefix of what the WAL holds.</li>
+ *       to a core's WAL, and {@link #endBatch()} after each drain pass. The batches are acknowledged
+ *       in order ({@link #replicatedSequence}): a batch that cannot be replicated is retried, never
+ *       skipped, so what a takeover reads of each core is a prefix of what its WAL holds, holding
+ *       every acknowledged change and perhaps some later ones, as a local recovery would.</li>
  *   <li>{@link #positions()} right before each checkpoint's cut (stored in the manifest's
  *       {@link #SOURCE_NAME} source entry) and {@link #truncateBefore} once the oldest retained
  *       checkpoint has moved on.</li>
@@ -51,7 +52,8 @@ public interface ChangeReplicator extends AutoCloseable {
      * Delivers to {@code sink} every change replicated after {@code from} (positions a previous
      * {@link #positions()} returned; empty: from the beginning) that is not already in the
      * checkpoint of epoch {@code checkpointEpoch} (-1: no checkpoint), each exactly once and each
-     * key's changes in order. Only committed changes are delivered.
+     * core's changes in order: per core a prefix of what its WAL held, which includes every change
+     * the previous owner saw acknowledged ({@link #replicatedSequence}).
      *
      * <p>{@code cores} is the number of cores the shard had when it wrote those changes: the
      * checkpoint's (a rescale publishes a checkpoint at the log's end, so every change after a
@@ -75,7 +77,7 @@ public interface ChangeReplicator extends AutoCloseable {
      */
     void append(int core, long epoch, long sequence, ByteBuffer change);
 
-    /** Drainer thread: the records appended since the last call form one all-or-nothing batch. */
+    /** Drainer thread: the records appended since the last call form one batch, acknowledged as a whole. */
     void endBatch();
 
     /** The highest sequence of core {@code core} whose batch is acknowledged (and all before it); -1 if none. */

@@ -8,6 +8,7 @@ import io.laminar.storage.replication.ReplicatedChangeSink;
 import io.laminar.storage.state.StateChangeFormat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -18,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
@@ -53,42 +53,62 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A {@link ChangeReplicator} over Kafka: one topic per shard (partitioned by key-group range, see
- * {@link KafkaReplicatorOptions}), written by one transactional producer per shard
+ * A {@link ChangeReplicator} over Kafka: one topic per shard, each core's changes in one partition
+ * (see {@link KafkaReplicatorOptions}), written by one transactional producer per shard
  * ({@code transactional.id = laminar-storage-<shard>}, {@code acks=all}, idempotent) and read back
- * with {@code isolation.level=read_committed}. Records are laid out as {@link ReplicatedRecordFormat}
+ * with {@code isolation.level=read_uncommitted}. Records are laid out as {@link ReplicatedRecordFormat}
  * says.
+ *
+ * <h2>Acknowledgement</h2>
+ * A change counts as replicated once Kafka has acknowledged its record with {@code acks=all}, and
+ * every record before it: the write that makes it survive the loss of this machine. The
+ * transaction it was sent in does not have to commit first: a takeover reads uncommitted records
+ * too, so aborting that transaction (at a takeover, or after an error) hides nothing. Transactions
+ * are here for fencing alone, and the sender commits one about every {@value #COMMIT_INTERVAL_MILLIS}
+ * ms, off the acknowledgement path, so that Kafka never times it out.
  *
  * <h2>Fencing</h2>
  * {@link #open} calls {@code initTransactions}: Kafka aborts the previous owner's open transaction
- * and bumps the producer epoch, so every later send or commit of the previous owner fails with
- * {@code ProducerFencedException}, which that owner's replicator turns into a
- * {@link FencedException} ({@link #failure()}), failing its runtime. Because a takeover reads the
- * topic only after {@link #open}, nothing the old owner commits can slip in behind the read.
+ * (its markers are written to every partition it touched with {@code acks=all}) and bumps the
+ * producer epoch, so every later send or commit of the previous owner fails, which that owner's
+ * replicator turns into a {@link FencedException} ({@link #failure()}), failing its runtime. Because
+ * a takeover reads the topic to its end only after {@link #open}, every record the old owner ever
+ * had acknowledged lies before that end, and none can be appended behind it.
  *
- * <h2>Batches and retries</h2>
- * The drainer's batches go to a sender thread ({@code laminar-replicator-<shard>}) that writes as
- * many queued batches as it finds in one transaction: each drainer batch is thus all-or-nothing and
- * the batches stay in order. A transaction that fails with a retriable or abortable error (brokers
- * unreachable, {@code NOT_ENOUGH_REPLICAS} past {@code delivery.timeout.ms}) is aborted and the same
- * records are sent again, with back-off, until it commits: a later batch is never committed without
- * an earlier one, so the topic always holds a prefix of what the WAL holds. Meanwhile durable futures
- * time out in the drainer ({@link #ackTimeout()}); {@link #problem()} says why. A fatal error (fenced,
- * not authorized, an unsupported broker) ends replication for good: {@link #failure()}. The producer
- * is never re-initialised after {@link #open}: that would fence a new owner.
+ * <h2>Order, retries and copies</h2>
+ * The drainer's batches go to a sender thread ({@code laminar-replicator-<shard>}) that sends them
+ * in order, each core's records to its partition; the idempotent producer keeps a partition's
+ * records in order without gaps, so a partition holds a prefix of what was sent to it.
+ * {@link #replicatedSequence} moves over whole batches in order, once each record of a batch and of
+ * every batch before it is acknowledged. A send that fails (brokers unreachable,
+ * {@code NOT_ENOUGH_REPLICAS} past {@code delivery.timeout.ms}) aborts the transaction, and every
+ * batch not yet acknowledged is sent again, in order, with back-off, until it is: the first of them
+ * starts at or before the first record a partition is missing, so a partition holds its core's
+ * records in order with, at worst, copies of some of them again after them. Each record carries
+ * its writer's session and WAL sequence, and a takeover skips a record whose core already had a
+ * record of the same session with the same or a higher sequence: it applies each change once, and
+ * each core's changes as a prefix of its WAL. Meanwhile durable futures time out in the drainer
+ * ({@link #ackTimeout()}); {@link #problem()} says why. A fatal error (fenced, not authorized, an
+ * unsupported broker) ends replication for good: {@link #failure()}. The producer is never
+ * re-initialised after {@link #open}: that would fence a new owner.
  *
  * <p>Thread-safety: {@link #append} and {@link #endBatch()} on the drainer thread; the rest from any
- * thread.
+ * thread. The producer's callbacks run on its network thread and take the replicator's lock briefly.
  */
 public final class KafkaChangeReplicator implements ChangeReplicator {
 
     private static final Logger log = LoggerFactory.getLogger(KafkaChangeReplicator.class);
     private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(30);
+    /** How long a transaction stays open, at most about: well below Kafka's transaction.timeout.ms (60 s). */
+    static final long COMMIT_INTERVAL_MILLIS = 1_000;
 
     private final KafkaReplicatorOptions options;
     private final Object lock = new Object();
-    private final ArrayDeque<Batch> queue = new ArrayDeque<>(); // guarded by lock
-    private long bufferedBytes; // guarded by lock
+    private final ArrayDeque<Batch> queue = new ArrayDeque<>(); // guarded by lock: ended, not sent yet
+    private final ArrayDeque<Batch> unacknowledged = new ArrayDeque<>(); // guarded by lock: sent, in order
+    private long bufferedBytes; // guarded by lock: of both queues
+    private RuntimeException sendFailure; // guarded by lock: a send since the last retry failed
+    private int retries; // guarded by lock: how many times the unacknowledged batches were sent again
     private final List<ProducerRecord<byte[], byte[]>> building = new ArrayList<>(); // drainer thread
     private long[] buildingSequences; // drainer thread: per core, the highest sequence in the batch, or -1
     private long buildingBytes; // drainer thread
@@ -98,7 +118,10 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
     private Admin admin;
     private Thread sender;
     private AtomicLongArray replicated;
-    private volatile long[] positions;
+    private volatile long[] positions; // replaced under lock
+    private long session; // this open's id in every record
+    private boolean inTransaction; // sender thread
+    private long transactionBegan; // sender thread, System.nanoTime()
     private volatile RuntimeException failure;
     private volatile String problem;
     private volatile boolean closed;
@@ -128,6 +151,11 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
         }
         this.buildingSequences = new long[cores];
         Arrays.fill(buildingSequences, -1);
+        long id;
+        do {
+            id = new SecureRandom().nextLong();
+        } while (id == 0);
+        this.session = id;
         var adminProperties = new HashMap<>(options.clientProperties());
         adminProperties.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, "laminar-storage-" + options.shard() + "-admin");
         adminProperties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
@@ -240,10 +268,9 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
         var topic = options.topic();
         if (partitions != options.partitions()) {
             throw new StorageException("the topic " + topic + " of shard " + options.shard() + " has " + partitions
-                    + " partitions, but the replication is configured for " + options.partitions() + ": a key's "
-                    + "partition is its key-group range, so the count cannot change while the topic holds changes. "
-                    + "Configure partitions=" + partitions + " (it must divide the " + options.keyGroups()
-                    + " key groups), or use another topic");
+                    + " partitions, but the replication is configured for " + options.partitions() + ": core c "
+                    + "writes partition c % partitions, so the count cannot change while the topic holds changes. "
+                    + "Configure partitions=" + partitions + ", or use another topic");
         }
         var resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
         var config = admin.describeConfigs(List.of(resource)).all().get().get(resource);
@@ -268,7 +295,7 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
             request.put(new TopicPartition(options.topic(), p), OffsetSpec.latest());
         }
         try {
-            var result = admin.listOffsets(request, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all().get();
+            var result = admin.listOffsets(request, new ListOffsetsOptions(IsolationLevel.READ_UNCOMMITTED)).all().get();
             var out = new long[options.partitions()];
             result.forEach((tp, info) -> out[tp.partition()] = info.offset());
             return out;
@@ -292,7 +319,7 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
         }
         var properties = new HashMap<>(options.clientProperties());
         properties.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "laminar-storage-" + options.shard() + "-restore");
-        properties.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        properties.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
         properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
@@ -333,6 +360,10 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
                 consumer.seek(tp, start[tp.partition()]);
             }
             long delivered = 0;
+            long copies = 0;
+            // Per core: the session and sequence of the last record applied (0: none yet).
+            var sessions = new long[cores];
+            var sequences = new long[cores];
             long lastProgress = System.nanoTime();
             log.info("takeover of shard {}: reading up to {} offsets of topic {} after the checkpoint", options.shard(),
                     toRead, topic);
@@ -366,15 +397,31 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
                                 + "the topic and the checkpoint store belong to different shards (or the topic was "
                                 + "recreated). Nothing is served; check the shard's topic and checkpoint store");
                     }
+                    int core = decoded.core();
+                    if (core < 0 || core >= cores || options.partitionOfCore(core) != record.partition()) {
+                        throw new StorageException("the replicated record at " + where + " (core " + core + " of a "
+                                + cores + "-core writer) is not where this shard's replicator writes that core's "
+                                + "changes: the topic was written by another shard or with another partition count. "
+                                + "Nothing is served; check the shard's topic");
+                    }
+                    if (decoded.session() == sessions[core] && decoded.sequence() <= sequences[core]) {
+                        copies++; // sent again after a failed send: applied already
+                        continue;
+                    }
+                    sessions[core] = decoded.session();
+                    sequences[core] = decoded.sequence();
                     var change = decoded.change();
                     if (change.get(change.position()) == StateChangeFormat.CLEAR) {
-                        int partition = record.partition();
-                        sink.clear(decoded.core(), key -> options.partitionOf(key) == partition);
+                        sink.clear(core, key -> true);
                     } else {
-                        sink.change(decoded.core(), change);
+                        sink.change(core, change);
                     }
                     delivered++;
                 }
+            }
+            if (copies > 0) {
+                log.info("takeover of shard {}: skipped {} copies of changes that a retry had sent again", options.shard(),
+                        copies);
             }
             return delivered;
         } catch (KafkaException e) {
@@ -405,18 +452,15 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
 
     @Override
     public void append(int core, long epoch, long sequence, ByteBuffer change) {
-        var value = ReplicatedRecordFormat.encode(core, cores, epoch, sequence, change);
+        var value = ReplicatedRecordFormat.encode(core, cores, epoch, sequence, session, change);
         int at = change.position();
-        if (change.get(at) == StateChangeFormat.CLEAR) {
-            for (int p = 0; p < options.partitions(); p++) {
-                building.add(new ProducerRecord<>(options.topic(), p, null, value));
-            }
-        } else {
+        byte[] key = null; // a clear has none
+        if (change.get(at) != StateChangeFormat.CLEAR) {
             int keyLength = change.duplicate().order(ByteOrder.LITTLE_ENDIAN).getInt(at + 1);
-            var key = new byte[keyLength];
+            key = new byte[keyLength];
             change.get(at + 1 + Integer.BYTES, key);
-            building.add(new ProducerRecord<>(options.topic(), options.partitionOf(key), key, value));
         }
+        building.add(new ProducerRecord<>(options.topic(), options.partitionOfCore(core), key, value));
         buildingSequences[core] = Math.max(buildingSequences[core], sequence);
         buildingBytes += value.length;
     }
@@ -426,7 +470,7 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
         if (building.isEmpty()) {
             return;
         }
-        var batch = new Batch(List.copyOf(building), buildingSequences.clone(), buildingBytes);
+        var batch = new Batch(List.copyOf(building), buildingSequences.clone(), buildingBytes, options.partitions());
         building.clear();
         Arrays.fill(buildingSequences, -1);
         buildingBytes = 0;
@@ -508,65 +552,166 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
 
     private void sendLoop() {
         var batches = new ArrayList<Batch>();
+        long backoffMillis = 100;
         while (!closed && failure == null) {
+            RuntimeException failed;
             synchronized (lock) {
-                if (queue.isEmpty()) {
+                if (queue.isEmpty() && sendFailure == null) {
+                    long waitMillis = inTransaction ? Math.max(1, COMMIT_INTERVAL_MILLIS
+                            - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - transactionBegan)) : 50;
                     try {
-                        lock.wait(50);
+                        lock.wait(waitMillis);
                     } catch (InterruptedException e) {
                         return;
                     }
                 }
-                batches.addAll(queue);
-                queue.clear();
+                failed = sendFailure;
             }
-            if (batches.isEmpty()) {
-                continue;
+            try {
+                if (failed != null) {
+                    if (!retryAfter(failed, backoffMillis)) {
+                        return;
+                    }
+                    backoffMillis = Math.min(2_000, backoffMillis * 2);
+                    synchronized (lock) {
+                        batches.addAll(unacknowledged); // all of them again, in order, before the new ones
+                    }
+                } else if (problem == null) {
+                    backoffMillis = 100;
+                }
+                synchronized (lock) {
+                    batches.addAll(queue);
+                    unacknowledged.addAll(queue); // before they are sent: a failure sends them again too
+                    queue.clear();
+                }
+                send(batches);
+                if (inTransaction && System.nanoTime() - transactionBegan >= COMMIT_INTERVAL_MILLIS * 1_000_000) {
+                    commit();
+                }
+            } catch (RuntimeException e) {
+                // What the producer throws at once (a send or commit in an error state) counts as a failed send.
+                synchronized (lock) {
+                    if (sendFailure == null) {
+                        sendFailure = e;
+                    }
+                }
             }
-            replicate(batches);
             batches.clear();
         }
     }
 
-    /** Writes the batches in one transaction, retrying until it commits, replication fails for good, or close. */
-    private void replicate(List<Batch> batches) {
-        long backoffMillis = 100;
-        while (!closed) {
-            try {
-                producer.beginTransaction();
-                var sent = new ArrayList<Future<RecordMetadata>>();
-                for (var batch : batches) {
-                    for (var record : batch.records) {
-                        sent.add(producer.send(record));
-                    }
-                }
-                commit();
-                acknowledge(batches, sent);
-                return;
-            } catch (RuntimeException e) {
-                if (fatal(e)) {
-                    return;
-                }
-                var message = "Kafka at " + servers() + " did not take a transaction of shard " + options.shard()
-                        + " (" + e + "); retrying";
-                if (!message.equals(problem)) {
-                    log.warn(message);
-                }
-                problem = message;
-                if (!abort()) {
-                    return;
-                }
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(backoffMillis));
-                backoffMillis = Math.min(2_000, backoffMillis * 2);
+    /** Sends the batches in order in the open transaction (begun if none is), each record with its callback. */
+    private void send(List<Batch> batches) {
+        if (batches.isEmpty()) {
+            return;
+        }
+        if (!inTransaction) {
+            producer.beginTransaction();
+            inTransaction = true;
+            transactionBegan = System.nanoTime();
+        }
+        for (var batch : batches) {
+            int attempt;
+            int round;
+            synchronized (lock) {
+                attempt = ++batch.attempt;
+                round = retries;
+                batch.unsent = batch.records.size();
+                Arrays.fill(batch.ends, -1);
+            }
+            for (var record : batch.records) {
+                producer.send(record, (metadata, error) -> sent(batch, attempt, round, metadata, error));
             }
         }
     }
 
-    /** Commits; a commit that times out is retried (Kafka allows it) until it completes or fails. */
+    /**
+     * Producer network thread: one record of {@code batch}, sent in its attempt {@code attempt} after
+     * {@code round} retries, is acknowledged or failed.
+     */
+    private void sent(Batch batch, int attempt, int round, RecordMetadata metadata, Exception error) {
+        synchronized (lock) {
+            if (batch.attempt != attempt || round != retries || failure != null) {
+                return; // a late answer to a send before the last retry: the batch is sent again, or was
+            }
+            if (error != null) {
+                if (sendFailure == null) {
+                    sendFailure = error instanceof RuntimeException r ? r : new KafkaException(error);
+                    lock.notifyAll();
+                }
+                return;
+            }
+            int partition = metadata.partition();
+            batch.ends[partition] = Math.max(batch.ends[partition], metadata.offset() + 1);
+            if (--batch.unsent == 0) {
+                acknowledgeInOrder();
+            }
+        }
+    }
+
+    /** Under lock: moves the replicated sequences and positions over the acknowledged batches at the front. */
+    private void acknowledgeInOrder() {
+        long[] next = null;
+        long bytes = 0;
+        for (Batch head; (head = unacknowledged.peek()) != null && head.unsent == 0 && head.attempt > 0; ) {
+            unacknowledged.poll();
+            next = next == null ? positions.clone() : next;
+            for (int p = 0; p < next.length; p++) {
+                next[p] = Math.max(next[p], head.ends[p]);
+            }
+            for (int core = 0; core < head.sequences.length; core++) {
+                if (head.sequences[core] >= 0) {
+                    replicated.accumulateAndGet(core, head.sequences[core], Math::max);
+                }
+            }
+            bytes += head.bytes;
+        }
+        if (next == null) {
+            return;
+        }
+        positions = next;
+        bufferedBytes -= bytes;
+        lock.notifyAll();
+        if (problem != null && sendFailure == null) {
+            log.info("Kafka at {} acknowledges the changes of shard {} again", servers(), options.shard());
+            problem = null;
+        }
+    }
+
+    /**
+     * After a failed send: unless it is fatal, aborts the transaction (which ends every send of it),
+     * waits {@code backoffMillis} and returns true, so that every unacknowledged batch is sent again.
+     */
+    private boolean retryAfter(RuntimeException failed, long backoffMillis) {
+        if (fatal(failed)) {
+            return false;
+        }
+        var message = "Kafka at " + servers() + " did not acknowledge the changes of shard " + options.shard() + " ("
+                + failed + "); sending them again";
+        if (!message.equals(problem)) {
+            log.warn(message);
+        }
+        problem = message;
+        if (inTransaction) {
+            if (!abort()) {
+                return false;
+            }
+            inTransaction = false;
+        }
+        synchronized (lock) {
+            retries++; // from now on the answers to earlier sends are ignored
+            sendFailure = null;
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(backoffMillis));
+        return !closed;
+    }
+
+    /** Commits the open transaction (its records are acknowledged already); a commit that times out is retried. */
     private void commit() {
         while (true) {
             try {
                 producer.commitTransaction();
+                inTransaction = false;
                 return;
             } catch (TimeoutException e) {
                 if (closed) {
@@ -598,37 +743,6 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
             }
         }
         return false;
-    }
-
-    private void acknowledge(List<Batch> batches, List<Future<RecordMetadata>> sent) {
-        var next = positions.clone();
-        for (var future : sent) {
-            try {
-                var metadata = future.get(); // done: the commit succeeded
-                next[metadata.partition()] = Math.max(next[metadata.partition()], metadata.offset() + 1);
-            } catch (ExecutionException | InterruptedException e) {
-                throw new KafkaException("a record of a committed transaction reports a failure", e);
-            }
-        }
-        positions = next;
-        long bytes = 0;
-        for (var batch : batches) {
-            for (int core = 0; core < batch.sequences.length; core++) {
-                long sequence = batch.sequences[core];
-                if (sequence >= 0) {
-                    replicated.accumulateAndGet(core, sequence, Math::max);
-                }
-            }
-            bytes += batch.bytes;
-        }
-        synchronized (lock) {
-            bufferedBytes -= bytes;
-            lock.notifyAll();
-        }
-        if (problem != null) {
-            log.info("Kafka at {} takes the transactions of shard {} again", servers(), options.shard());
-        }
-        problem = null;
     }
 
     /** If {@code e} means replication can never succeed again, records it as the failure and returns true. */
@@ -688,7 +802,24 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
         }
     }
 
-    /** One drainer batch: its records, per core the highest sequence in it (-1: none), its bytes. */
-    private record Batch(List<ProducerRecord<byte[], byte[]>> records, long[] sequences, long bytes) {
+    /**
+     * One drainer batch: its records, per core the highest sequence in it (-1: none), its bytes; and,
+     * guarded by the replicator's lock, its send attempt (0: not sent yet), how many of that attempt's
+     * records await their acknowledgement, and per partition the offset after its last acknowledged one.
+     */
+    private static final class Batch {
+        final List<ProducerRecord<byte[], byte[]>> records;
+        final long[] sequences;
+        final long bytes;
+        final long[] ends;
+        int attempt;
+        int unsent;
+
+        Batch(List<ProducerRecord<byte[], byte[]>> records, long[] sequences, long bytes, int partitions) {
+            this.records = records;
+            this.sequences = sequences;
+            this.bytes = bytes;
+            this.ends = new long[partitions];
+        }
     }
 }

@@ -1,6 +1,5 @@
 package io.laminar.storage.replication.kafka;
 
-import io.laminar.storage.KeyGroups;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -11,22 +10,24 @@ import java.util.Objects;
  * checks each value.
  *
  * <h2>Partitioning</h2>
- * A shard's topic has {@code partitions} partitions, a divisor of {@code keyGroups}: partition
- * {@code p} holds the changes of the contiguous key groups {@code [p * G / P, (p + 1) * G / P)}
- * ({@code G} key groups, {@code P} partitions; a key's group is {@link KeyGroups#keyGroupOf}), so
- * {@code partition = keyGroup * P / G}. The partition of a key depends only on the key, never on
- * the number of cores: the changes of a key stay in one partition, in order, when the shard is
- * rescaled to another core count, and Kafka never has to reduce a topic's partitions. Kafka allows
- * only more partitions later, which would move keys; so the count is fixed when the topic is
- * created and an existing topic with another count is refused.
+ * A shard's topic has {@code partitions} partitions, and core {@code c} writes every change to
+ * partition {@code c % partitions} ({@link #partitionOfCore}): each core's changes sit in one
+ * partition in the order of its WAL, so a takeover reads each core's changes as a prefix of what
+ * its WAL held, exactly what a local recovery reads, although the replicator acknowledges a change
+ * as soon as Kafka has it ({@code acks=all}) rather than when a transaction commits. A change of
+ * the number of cores is published as a checkpoint at the topic's end before the new layout writes
+ * anything (see {@code Rescaler}), so a takeover never reads changes of two layouts after one
+ * checkpoint, and the partition count never has to shrink: cores beyond the partition count share
+ * partitions. The count is fixed when the topic is created: Kafka only allows adding partitions,
+ * which would move a core's changes to another partition in the middle of its history, so an
+ * existing topic with another count is refused.
  *
  * @param clientProperties  Kafka client settings shared by the producer, the consumer and the admin
  *                          client: {@code bootstrap.servers} and any security settings
  * @param shard             the unit of ownership; the producer's {@code transactional.id} is
  *                          {@code laminar-storage-<shard>}, so a new owner fences the old one
  * @param topic             the shard's topic
- * @param partitions        the topic's partitions, a divisor of {@code keyGroups}
- * @param keyGroups         the key groups the keys hash to ({@link KeyGroups#DEFAULT_KEY_GROUPS})
+ * @param partitions        the topic's partitions; core {@code c} writes partition {@code c % partitions}
  * @param replicationFactor the replication factor of a topic the replicator creates
  * @param minInSyncReplicas {@code min.insync.replicas} of a topic the replicator creates
  * @param ackTimeout        how long a durable change waits for Kafka before its future fails
@@ -34,7 +35,7 @@ import java.util.Objects;
  * @param maxBufferedBytes  how many bytes of changes may wait for Kafka before the drainer waits
  */
 public record KafkaReplicatorOptions(Map<String, Object> clientProperties, String shard, String topic,
-        int partitions, int keyGroups, short replicationFactor, int minInSyncReplicas, Duration ackTimeout,
+        int partitions, short replicationFactor, int minInSyncReplicas, Duration ackTimeout,
         boolean createTopic, long maxBufferedBytes) {
 
     public KafkaReplicatorOptions {
@@ -46,14 +47,9 @@ public record KafkaReplicatorOptions(Map<String, Object> clientProperties, Strin
         return "laminar-storage-" + shard;
     }
 
-    /** The partition of key group {@code keyGroup}: {@code keyGroup * partitions / keyGroups}. */
-    public int partitionOfKeyGroup(int keyGroup) {
-        return (int) ((long) keyGroup * partitions / keyGroups);
-    }
-
-    /** The partition of {@code key}. */
-    public int partitionOf(byte[] key) {
-        return partitionOfKeyGroup(KeyGroups.keyGroupOf(key, keyGroups));
+    /** The partition that core {@code core}'s changes go to: {@code core % partitions}. */
+    public int partitionOfCore(int core) {
+        return core % partitions;
     }
 
     /** A builder for shard {@code shard}, with the defaults below. */
@@ -67,7 +63,6 @@ public record KafkaReplicatorOptions(Map<String, Object> clientProperties, Strin
         private final String shard;
         private String topic;
         private int partitions = 16;
-        private int keyGroups = KeyGroups.DEFAULT_KEY_GROUPS;
         private short replicationFactor = 3;
         private int minInSyncReplicas = 2;
         private Duration ackTimeout = Duration.ofSeconds(30);
@@ -110,15 +105,12 @@ public record KafkaReplicatorOptions(Map<String, Object> clientProperties, Strin
             return this;
         }
 
-        /** The topic's partitions (default 16), a divisor of the key groups. */
+        /** The topic's partitions (default 16), at least 1: as many as the shard has cores at most spreads them best. */
         public Builder partitions(int partitions) {
+            if (partitions < 1) {
+                throw new IllegalArgumentException("partitions must be at least 1, but was " + partitions);
+            }
             this.partitions = partitions;
-            return this;
-        }
-
-        /** The key groups (default 256). */
-        public Builder keyGroups(int keyGroups) {
-            this.keyGroups = KeyGroups.checkKeyGroups(keyGroups);
             return this;
         }
 
@@ -174,16 +166,12 @@ public record KafkaReplicatorOptions(Map<String, Object> clientProperties, Strin
             if (!clientProperties.containsKey("bootstrap.servers")) {
                 throw new IllegalArgumentException("bootstrapServers is required: the Kafka brokers of shard " + shard);
             }
-            if (partitions < 1 || keyGroups % partitions != 0) {
-                throw new IllegalArgumentException("partitions must be a divisor of keyGroups (" + keyGroups
-                        + ") so that each partition holds a contiguous range of whole key groups, but was " + partitions);
-            }
             if (minInSyncReplicas > replicationFactor) {
                 throw new IllegalArgumentException("minInSyncReplicas (" + minInSyncReplicas + ") must not exceed "
                         + "replicationFactor (" + replicationFactor + "): no write could ever succeed");
             }
             return new KafkaReplicatorOptions(clientProperties, shard, topic == null ? "laminar-" + shard + "-changes"
-                    : topic, partitions, keyGroups, replicationFactor, minInSyncReplicas, ackTimeout, createTopic,
+                    : topic, partitions, replicationFactor, minInSyncReplicas, ackTimeout, createTopic,
                     maxBufferedBytes);
         }
     }
