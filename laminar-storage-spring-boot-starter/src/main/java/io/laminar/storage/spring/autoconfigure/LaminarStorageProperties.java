@@ -842,9 +842,9 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
         private String topic;
 
         /**
-         * Partitions of the topic: a divisor of the 256 key groups (each partition holds a range of
-         * whole key groups). Fixed for the topic's lifetime: startup fails if an existing topic has
-         * another count.
+         * Partitions of the topic: core c writes its changes, in order, to partition c % partitions
+         * (cores beyond the count share partitions). Fixed for the topic's lifetime: startup fails if an
+         * existing topic has another count.
          */
         private int partitions = 16;
 
@@ -916,9 +916,8 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
                 checks.reject("", "shard", "must be 1 to 200 letters, digits, '.', '_' or '-' (it names a Kafka "
                         + "topic and a transactional.id)", properties.shard);
             }
-            if (this.partitions < 1 || 256 % this.partitions != 0) {
-                checks.reject("replication", "partitions", "must divide the 256 key groups (1, 2, 4, ..., 256)",
-                        this.partitions);
+            if (this.partitions < 1) {
+                checks.reject("replication", "partitions", "must be at least 1", this.partitions);
             }
             if (this.replicationFactor < 1) {
                 checks.reject("replication", "replication-factor", "must be at least 1", this.replicationFactor);

@@ -140,13 +140,12 @@ class ReplicationAutoConfigurationTests {
     }
 
     @Test
-    void partitionsThatDoNotDivideTheKeyGroupsAreRefused() {
-        runner().withPropertyValues("laminar.storage.durability=replicated", "laminar.storage.replication.partitions=3")
+    void noPartitionsAreRefused() {
+        runner().withPropertyValues("laminar.storage.durability=replicated", "laminar.storage.replication.partitions=0")
                 .run(context -> {
                     assertThat(context).hasFailed();
                     assertThat(context.getStartupFailure()).rootCause().hasMessageContaining(
-                            "laminar.storage.replication.partitions must divide the 256 key groups (1, 2, 4, ..., 256), "
-                                    + "but was 3");
+                            "laminar.storage.replication.partitions must be at least 1, but was 0");
                 });
     }
 
