@@ -761,6 +761,11 @@ public final class WriteAheadLog implements AutoCloseable {
                 } else {
                     writeCommitted();
                     requested = requestedEnd.get() > durablePosition;
+                    if (requested && ring.committedLength(ring.released()) != 0) {
+                        // The request came while this pass wrote; its records were committed before it
+                        // was made: written now, one fdatasync covers them instead of two.
+                        writeCommitted();
+                    }
                     if ((groupCommit || requested) && ring.released() > durablePosition) {
                         linger();
                     }
