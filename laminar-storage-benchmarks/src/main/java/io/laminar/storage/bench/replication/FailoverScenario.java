@@ -44,7 +44,9 @@ import java.util.concurrent.atomic.AtomicReference;
  *       {@code vsFailover} (against B in the same run), the rescale's own {@code rescaleSeconds}.</li>
  * </ul>
  * The default run uses the sizes the issue names (1 GiB + 64 MiB; run it with a heap of 4 GiB or
- * more); the quick run 32 MiB + 4 MiB. Files are read from the page cache (just written).
+ * more); the quick run 32 MiB + 4 MiB. Files are read from the page cache (just written). Before
+ * each timed phase the heap is collected and the copied store is on disk, so that no phase pays for
+ * the harness's garbage (a new owner is a fresh process) or for the writeback of its copy.
  */
 public final class FailoverScenario implements Scenario {
 
@@ -99,39 +101,21 @@ public final class FailoverScenario implements Scenario {
         var shard = "failover-" + System.nanoTime();
         try {
             var checkpoints = dir.resolve("checkpoints");
-            var value = new byte[VALUE_BYTES];
-            new SplittableRandom(7).nextBytes(value);
-            // A, local durability: the state, and a checkpoint of it.
-            try (var wal = PerCoreWalManager.open(dir.resolve("a"), walOptions());
-                 var store = FileSystemCheckpointStore.open(checkpoints);
-                 var runtime = LaminarRuntime.builder(wal, store).finalCheckpointOnClose(false).build()) {
-                runtime.start();
-                fill(runtime, entries, value);
-                runtime.triggerCheckpoint().get(30, TimeUnit.MINUTES);
-            }
-            // A again, now replicated: a checkpoint with replication positions, then the Kafka tail.
-            var replicatorA = replicator(shard);
-            try (var wal = PerCoreWalManager.open(dir.resolve("a"), walOptions());
-                 var store = FileSystemCheckpointStore.open(checkpoints);
-                 var runtime = LaminarRuntime.builder(wal, store).replicator(replicatorA)
-                         .finalCheckpointOnClose(false).build()) {
-                runtime.start();
-                runtime.triggerCheckpoint().get(30, TimeUnit.MINUTES);
-                tail(runtime, tailRecords, entries, value);
-            } finally {
-                replicatorA.close();
-            }
+            shardA(dir.resolve("a"), checkpoints, shard, entries, tailRecords);
             BenchContext.deleteTree(dir.resolve("a")); // machine A is lost
 
             var seconds = new double[2];
+            settle();
             var plain = plainRestore(dir.resolve("restore"), checkpoints, stateBytes, seconds);
             BenchContext.deleteTree(dir.resolve("restore"));
             var asALeftIt = dir.resolve("checkpoints-copy");
             copyTree(checkpoints, asALeftIt);
+            settle();
             var failover = takeover(dir.resolve("b"), checkpoints, shard, stateBytes, tailRecords, tailBytes, seconds);
             failover.extra("vsPlainRestore", Result.round(seconds[1] / seconds[0], 3));
             BenchContext.deleteTree(dir.resolve("b"));
             var rescaledSeconds = new double[1];
+            settle();
             var rescaled = rescaledTakeover(dir.resolve("c"), asALeftIt, shard, stateBytes, tailRecords, tailBytes,
                     rescaledSeconds);
             rescaled.extra("vsFailover", Result.round(rescaledSeconds[0] / seconds[1], 3));
@@ -181,6 +165,36 @@ public final class FailoverScenario implements Scenario {
         pending.forEach(CompletableFuture::join);
     }
 
+    /**
+     * Shard A: its state and a checkpoint with local durability, then with replicated durability a
+     * checkpoint with replication positions and the Kafka tail. A method of its own so that nothing of
+     * A stays reachable from the caller's frame afterwards: a new owner is another process.
+     */
+    private void shardA(Path walDir, Path checkpoints, String shard, long entries, long tailRecords) throws Exception {
+        var value = new byte[VALUE_BYTES];
+        new SplittableRandom(7).nextBytes(value);
+        // A, local durability: the state, and a checkpoint of it.
+        try (var wal = PerCoreWalManager.open(walDir, walOptions());
+             var store = FileSystemCheckpointStore.open(checkpoints);
+             var runtime = LaminarRuntime.builder(wal, store).finalCheckpointOnClose(false).build()) {
+            runtime.start();
+            fill(runtime, entries, value);
+            runtime.triggerCheckpoint().get(30, TimeUnit.MINUTES);
+        }
+        // A again, now replicated: a checkpoint with replication positions, then the Kafka tail.
+        var replicatorA = replicator(shard);
+        try (var wal = PerCoreWalManager.open(walDir, walOptions());
+             var store = FileSystemCheckpointStore.open(checkpoints);
+             var runtime = LaminarRuntime.builder(wal, store).replicator(replicatorA)
+                     .finalCheckpointOnClose(false).build()) {
+            runtime.start();
+            runtime.triggerCheckpoint().get(30, TimeUnit.MINUTES);
+            tail(runtime, tailRecords, entries, value);
+        } finally {
+            replicatorA.close();
+        }
+    }
+
     /** {@code records} durable overwrites of random existing keys, {@link #TAIL_IN_FLIGHT} at a time. */
     private static void tail(LaminarRuntime runtime, long records, long entries, byte[] value) {
         var random = new SplittableRandom(11);
@@ -223,6 +237,10 @@ public final class FailoverScenario implements Scenario {
                 .extra("checkpoint", report.checkpointId());
     }
 
+    /**
+     * Copies a tree and forces every copied file to disk: otherwise the kernel writes the copy's
+     * gigabyte back while the next timed phase reads and fsyncs, and that phase pays for it.
+     */
     private static void copyTree(Path from, Path to) throws java.io.IOException {
         try (var paths = java.nio.file.Files.walk(from)) {
             for (var path : (Iterable<Path>) paths::iterator) {
@@ -231,9 +249,20 @@ public final class FailoverScenario implements Scenario {
                     java.nio.file.Files.createDirectories(target);
                 } else {
                     java.nio.file.Files.copy(path, target);
+                    try (var channel = java.nio.channels.FileChannel.open(target, java.nio.file.StandardOpenOption.WRITE)) {
+                        channel.force(true);
+                    }
                 }
             }
         }
+    }
+
+    /**
+     * Before a timed phase: collects the previous phases' garbage (A's state, the plain restore's),
+     * which a new owner, a fresh process on another machine, would not have in its heap.
+     */
+    private static void settle() {
+        System.gc();
     }
 
     /** C: the takeover of A's checkpoint and tail with {@link #RESCALED_CORES} cores. */
