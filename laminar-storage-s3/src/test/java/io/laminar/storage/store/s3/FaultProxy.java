@@ -12,6 +12,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -35,6 +36,13 @@ public final class FaultProxy implements AutoCloseable {
         public boolean hasHeader(String name, String value) {
             var wanted = name.toLowerCase(Locale.ROOT) + ": " + value;
             return head.lines().anyMatch(l -> l.toLowerCase(Locale.ROOT).equals(wanted.toLowerCase(Locale.ROOT)));
+        }
+
+        /** The value of the first header of this name (case-insensitive), if the request has one. */
+        public Optional<String> header(String name) {
+            var prefix = name.toLowerCase(Locale.ROOT) + ":";
+            return head.lines().filter(l -> l.toLowerCase(Locale.ROOT).startsWith(prefix))
+                    .map(l -> l.substring(prefix.length()).strip()).findFirst();
         }
 
         public boolean isUploadPart() {

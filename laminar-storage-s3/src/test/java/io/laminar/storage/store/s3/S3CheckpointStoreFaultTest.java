@@ -19,8 +19,11 @@ import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -148,6 +151,61 @@ class S3CheckpointStoreFaultTest {
                 assertThat(in.readAllBytes()).isEqualTo(bytes);
             }
         }
+    }
+
+    // ---- what goes on the wire ----------------------------------------------------------------
+
+    @Test
+    void everyUploadCarriesTheStoresOwnCrc32cSoTheSdkAddsNoChecksumOrTrailerOfItsOwn() throws Exception {
+        // Each byte is checksummed once, by the store: the SDK must neither compute a checksum of
+        // its own nor send a trailer (with one, a payload over HTTPS would be aws-chunked instead
+        // of sent as it is), and the server verifies each part's and the whole object's CRC32C.
+        int partSize = (int) S3CheckpointStore.MIN_PART_SIZE;
+        var big = randomBytes(2 * partSize + 12_345, 7);
+        var small = randomBytes(1000, 8);
+        var s3 = storeBuilder().partSize(partSize).uploadThreads(2).build();
+        try (s3) {
+            var ref = s3.writeFile("big", new ByteArrayInputStream(big));
+            s3.writeFile("small", new ByteArrayInputStream(small));
+            assertThat(ref.crc32c()).isEqualTo(crc32c(big));
+        }
+
+        var parts = proxy.requests().stream().filter(FaultProxy.Request::isUploadPart).toList();
+        assertThat(parts).hasSize(3).allSatisfy(part -> {
+            var number = Integer.parseInt(part.target().replaceAll(".*partNumber=(\\d+).*", "$1"));
+            var bytes = Arrays.copyOfRange(big, (number - 1) * partSize, Math.min(big.length, number * partSize));
+            assertThat(part.header("x-amz-checksum-crc32c")).as("part %d", number).contains(wireCrc32c(bytes));
+            assertNoChecksumOfTheSdks(part);
+        });
+        var completion = proxy.requests().stream()
+                .filter(r -> r.method().equals("POST") && r.target().contains("uploadId=")).toList();
+        assertThat(completion).singleElement().satisfies(r -> {
+            assertThat(r.header("If-None-Match")).contains("*");
+            assertThat(r.header("x-amz-checksum-type")).contains("FULL_OBJECT");
+            assertThat(r.header("x-amz-checksum-crc32c")).contains(wireCrc32c(big));
+        });
+        var put = proxy.requests().stream()
+                .filter(r -> r.method().equals("PUT") && r.target().contains("/small") && !r.isUploadPart()).toList();
+        assertThat(put).singleElement().satisfies(r -> {
+            assertThat(r.header("If-None-Match")).contains("*");
+            assertThat(r.header("x-amz-checksum-crc32c")).contains(wireCrc32c(small));
+            assertNoChecksumOfTheSdks(r);
+        });
+    }
+
+    /** The CRC32C as S3 headers carry it: its four bytes, big-endian, in base64. */
+    private static String wireCrc32c(byte[] bytes) {
+        var crc = new CRC32C();
+        crc.update(bytes);
+        return Base64.getEncoder().encodeToString(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    }
+
+    private static void assertNoChecksumOfTheSdks(FaultProxy.Request request) {
+        assertThat(request.header("x-amz-trailer")).as("%s", request).isEmpty();
+        assertThat(request.header("x-amz-sdk-checksum-algorithm")).as("%s", request).isEmpty();
+        assertThat(request.header("x-amz-checksum-crc32")).as("%s", request).isEmpty();
+        assertThat(request.header("x-amz-content-sha256")).as("%s", request)
+                .hasValueSatisfying(v -> assertThat(v).doesNotEndWith("TRAILER"));
     }
 
     @Test
