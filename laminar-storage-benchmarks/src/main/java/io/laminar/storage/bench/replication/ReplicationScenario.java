@@ -17,10 +17,14 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -109,11 +113,41 @@ public final class ReplicationScenario implements Scenario {
         }
     }
 
+    /**
+     * Waits until every partition of a new topic has a leader and all three replicas in sync. An
+     * idempotent producer that meets a leader change right after the topic's creation can stall on
+     * OUT_OF_ORDER_SEQUENCE_NUMBER retries until its delivery timeout (seen once: 120 s), which would
+     * measure the cluster's start rather than the producer.
+     */
+    private static void awaitSettled(Admin admin, String topic) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            Object state;
+            try {
+                var partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions();
+                if (partitions.stream().allMatch(p -> p.leader() != null && p.isr().size() == 3)) {
+                    return;
+                }
+                state = partitions;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+                    throw e;
+                }
+                state = e.getCause(); // the brokers do not know the new topic yet
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("topic " + topic + " did not settle within 60 s: " + state);
+            }
+            Thread.sleep(50);
+        }
+    }
+
     private Result producer(BenchContext context, byte[] payload, int threads) throws Exception {
         var topic = "bench-raw-" + threads;
         try (var admin = cluster.admin()) {
             admin.createTopics(List.of(new NewTopic(topic, PARTITIONS, (short) 3).configs(Map.of(
                     "min.insync.replicas", "2", "cleanup.policy", "delete", "retention.ms", "-1")))).all().get();
+            awaitSettled(admin, topic);
         }
         Map<String, Object> properties = Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers(),
