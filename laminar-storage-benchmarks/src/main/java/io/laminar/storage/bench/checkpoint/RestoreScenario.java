@@ -152,34 +152,6 @@ public final class RestoreScenario implements Scenario {
         }
     }
 
-    /**
-     * A map key over a key's bytes with a well-mixed hash: {@code ByteBuffer}'s (and
-     * {@code Arrays.hashCode}'s) 31-polynomial collides so often on these keys that the map's bins
-     * turn into trees, which would make the floor slower than what it is the floor of.
-     */
-    private record Key(byte[] bytes, int hash) {
-        Key(byte[] bytes) {
-            this(bytes, mix(bytes));
-        }
-
-        private static int mix(byte[] bytes) {
-            long h = 0x9E3779B97F4A7C15L;
-            for (byte b : bytes) {
-                h = (h ^ (b & 0xFF)) * 0xFF51AFD7ED558CCDL;
-            }
-            return (int) (h ^ (h >>> 29) ^ (h >>> 32));
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && java.util.Arrays.equals(bytes, k.bytes);
-        }
-
-        @Override
-        public int hashCode() {
-            return hash;
-        }
-    }
 
     /** What {@link #prepare} left on disk. */
     private record Prepared(long entriesPerCore, long stateBytes, List<Path> stateFiles) {
@@ -249,7 +221,7 @@ public final class RestoreScenario implements Scenario {
      * {@code inserts} map inserts as the bytes go by, spread evenly over them; the first
      * {@code entries} insert new keys, the rest overwrite (as the replay does).
      */
-    private static HashMap<Key, byte[]> rawRestore(List<Path> stateFiles, List<Slice> wal, long entries,
+    private static HashMap<MapKey, byte[]> rawRestore(List<Path> stateFiles, List<Slice> wal, long entries,
                                                          long inserts, int valueBytes) throws IOException {
         var slices = new ArrayList<Slice>();
         for (var f : stateFiles) {
@@ -257,7 +229,7 @@ public final class RestoreScenario implements Scenario {
         }
         slices.addAll(wal);
         long total = slices.stream().mapToLong(Slice::bytes).sum();
-        var map = new HashMap<Key, byte[]>((int) Math.min(Integer.MAX_VALUE - 8, entries * 4 / 3 + 16));
+        var map = new HashMap<MapKey, byte[]>((int) Math.min(Integer.MAX_VALUE - 8, entries * 4 / 3 + 16));
         var buffer = ByteBuffer.allocate(1 << 20);
         long readSoFar = 0;
         long done = 0;
@@ -281,7 +253,7 @@ public final class RestoreScenario implements Scenario {
                         int at = (int) ((done * 1031) % span);
                         var value = new byte[valueBytes];
                         System.arraycopy(bytes, at, value, 0, Math.min(valueBytes, n - at));
-                        map.put(new Key(key), value);
+                        map.put(new MapKey(key), value);
                     }
                 }
             }

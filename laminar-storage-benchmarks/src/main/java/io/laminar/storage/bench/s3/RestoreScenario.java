@@ -4,6 +4,7 @@ import io.laminar.storage.bench.BenchContext;
 import io.laminar.storage.bench.Result;
 import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.bench.checkpoint.CheckpointFixture;
+import io.laminar.storage.bench.checkpoint.MapKey;
 import io.laminar.storage.checkpoint.RecoveryManager;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
@@ -13,7 +14,6 @@ import io.laminar.storage.store.s3.S3CheckpointStore;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -156,7 +156,7 @@ public final class RestoreScenario implements Scenario {
         long read = 0;
         long done = 0;
         long start = System.nanoTime();
-        var map = new HashMap<Key, byte[]>((int) Math.min(Integer.MAX_VALUE - 8, entries * 4 / 3 + 16));
+        var map = new HashMap<MapKey, byte[]>((int) Math.min(Integer.MAX_VALUE - 8, entries * 4 / 3 + 16));
         for (var key : keys) {
             try (InputStream in = client.getObject(b -> b.bucket(S3Server.BUCKET).key(key))) {
                 for (int n; (n = in.readNBytes(buffer, 0, buffer.length)) > 0; ) {
@@ -168,7 +168,7 @@ public final class RestoreScenario implements Scenario {
                         int at = (int) ((done * 1031) % span);
                         var value = new byte[valueBytes];
                         System.arraycopy(buffer, at, value, 0, Math.min(valueBytes, n - at));
-                        map.put(new Key(k), value);
+                        map.put(new MapKey(k), value);
                     }
                 }
             }
@@ -185,28 +185,4 @@ public final class RestoreScenario implements Scenario {
                 .extra("entries", map.size());
     }
 
-    /** A map key: the key's bytes with a well-mixed hash (as the checkpoint suite's raw restore). */
-    private record Key(byte[] bytes, int hash) {
-        Key(byte[] bytes) {
-            this(bytes, mix(bytes));
-        }
-
-        private static int mix(byte[] bytes) {
-            long h = 0x9E3779B97F4A7C15L;
-            for (byte b : bytes) {
-                h = (h ^ (b & 0xFF)) * 0xFF51AFD7ED558CCDL;
-            }
-            return (int) (h ^ (h >>> 29) ^ (h >>> 32));
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Arrays.equals(bytes, k.bytes);
-        }
-
-        @Override
-        public int hashCode() {
-            return hash;
-        }
-    }
 }
