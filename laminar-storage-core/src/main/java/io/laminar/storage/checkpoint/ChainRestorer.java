@@ -167,7 +167,7 @@ final class ChainRestorer {
                 failed = failure;
             }
             if (failed != null) {
-                throw rethrow(failed.cause());
+                throw Causes.asIOException(failed.cause());
             }
             report(totalFiles, totalBytes, started);
             return List.of(results);
@@ -212,19 +212,6 @@ final class ChainRestorer {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // the caller was interrupted: it throws already
         }
-    }
-
-    private static IOException rethrow(Throwable t) {
-        if (t instanceof IOException io) {
-            return io;
-        }
-        if (t instanceof RuntimeException re) {
-            throw re;
-        }
-        if (t instanceof Error error) {
-            throw error;
-        }
-        return new IOException(t);
     }
 
     /** Work on a file stopped because an earlier file failed; never reported. */
@@ -391,7 +378,7 @@ final class ChainRestorer {
         }
 
         IOException failure() {
-            return rethrow(failure);
+            return Causes.asIOException(failure);
         }
     }
 

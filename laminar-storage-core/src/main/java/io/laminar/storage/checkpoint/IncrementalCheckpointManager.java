@@ -295,17 +295,8 @@ final class IncrementalCheckpointManager {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
-            if (failure instanceof IOException io) {
-                throw io;
-            }
-            if (failure instanceof RuntimeException re) {
-                throw re;
-            }
-            if (failure instanceof Error error) {
-                throw error;
-            }
             if (failure != null) {
-                throw new IOException("writing the state files failed: " + failure, failure);
+                throw Causes.asIOException(failure);
             }
         } finally {
             pool.shutdown();

@@ -250,17 +250,7 @@ final class Regrouping {
                 try {
                     future.get();
                 } catch (ExecutionException e) {
-                    var cause = e.getCause();
-                    if (cause instanceof IOException io) {
-                        throw io;
-                    }
-                    if (cause instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    if (cause instanceof Error error) {
-                        throw error;
-                    }
-                    throw new IOException(cause);
+                    throw Causes.asIOException(e.getCause());
                 }
             }
         } catch (InterruptedException e) {
