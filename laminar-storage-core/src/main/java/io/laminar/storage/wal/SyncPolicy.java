@@ -15,8 +15,8 @@ import java.time.Duration;
  *       appenders share one fdatasync (the first to arrive syncs for everyone waiting).</li>
  *   <li>{@link GroupCommit} (the default): a background syncer puts every record written since the
  *       last sync behind one fdatasync. It starts a sync as soon as records are pending, lingering
- *       at most {@code maxWait} while more records keep arriving, and never beyond
- *       {@code maxBatchRecords} records.</li>
+ *       while more records keep arriving, but at most {@code maxWait} and about as long as an
+ *       fdatasync takes, and never beyond {@code maxBatchRecords} records.</li>
  *   <li>{@link Interval}: the syncer syncs whatever was written every {@code period}.</li>
  *   <li>{@link None}: records reach the operating system promptly but are synced only on request,
  *       on segment rotation and on close. A machine crash can lose them.</li>

@@ -124,6 +124,15 @@ public final class WriteAheadLog implements AutoCloseable {
     /** Records made durable so far (written under syncLock). */
     private volatile long syncedRecords;
     private volatile long lastSyncRecords;
+    /**
+     * How long an fdatasync takes, a moving average (each new one weighs 1/8, the first counts
+     * whole). Written under syncLock. Group commit lingers no longer than that: lingering longer
+     * would keep the disk idle longer than syncing what has arrived and then, in the next fdatasync,
+     * what arrives meanwhile. With 64 writers on 2 CPUs, waking the last batch's writers takes longer
+     * than an fdatasync; this bound lets the next fdatasync overlap the last wake-ups (measured: 4-13 %
+     * more durable records/s, with fewer records per fdatasync).
+     */
+    private volatile long typicalSyncNanos;
 
     // Guarded by flushLock.
     private Future<Path> preallocated;
@@ -797,8 +806,9 @@ public final class WriteAheadLog implements AutoCloseable {
                 || lastSyncRecords <= 1) {
             return;
         }
-        long deadline = firstUnsyncedNanos + g.maxWait().toNanos();
-        long quietUntil = System.nanoTime() + Math.min(LINGER_QUIET_NANOS, g.maxWait().toNanos());
+        long started = System.nanoTime();
+        long deadline = Math.min(firstUnsyncedNanos + g.maxWait().toNanos(), started + typicalSyncNanos);
+        long quietUntil = started + Math.min(LINGER_QUIET_NANOS, g.maxWait().toNanos());
         while (writtenRecords - syncedRecords < g.maxBatchRecords()) {
             long now = System.nanoTime();
             if (now >= deadline) {
@@ -828,7 +838,7 @@ public final class WriteAheadLog implements AutoCloseable {
             return;
         }
         long now = System.nanoTime();
-        long deadline = now + g.maxWait().toNanos();
+        long deadline = now + Math.min(g.maxWait().toNanos(), typicalSyncNanos);
         long quietUntil = now + Math.min(LINGER_QUIET_NANOS, g.maxWait().toNanos());
         long seen = ring.reservedEnd();
         while (now < deadline && seen - ring.released() < ring.capacity() / 2) {
@@ -992,6 +1002,7 @@ public final class WriteAheadLog implements AutoCloseable {
         statistics.maxSyncNanos = Math.max(statistics.maxSyncNanos, nanos);
         options.listener().onSync((int) Math.min(Integer.MAX_VALUE, records), target.position() - previous, nanos);
         lastSyncRecords = records;
+        typicalSyncNanos = typicalSyncNanos == 0 ? nanos : typicalSyncNanos + (nanos - typicalSyncNanos) / 8;
         syncedRecords = target.records();
         durablePosition = target.position();
         if (acknowledgerParked) {

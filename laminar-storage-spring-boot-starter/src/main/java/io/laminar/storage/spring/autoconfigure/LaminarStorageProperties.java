@@ -442,7 +442,8 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
 
         /**
          * With the group-commit sync policy, the longest a sync lingers for more records to arrive
-         * while records keep coming (between 0 and 10s).
+         * while records keep coming (between 0 and 10s). It never lingers much longer than an
+         * fdatasync takes either.
          */
         private Duration groupCommitMaxWait = Duration.ofMillis(1);
 
