@@ -561,19 +561,10 @@ public final class Rescaler {
                     deltasHolder.set(deltas(recovered, source, keyGroups, newCores, merged));
                 }
             });
-            var regrouped = regroupedHolder.get();
-            var stores = new ArrayList<>(regrouped.stores());
-            var local = localHolder.get();
-            long logicalBytes = 0;
-            for (int core = 0; core < newCores; core++) {
-                logicalBytes += regrouped.logicalBytes()[core];
-                for (var entry : local.get(core).entrySet()) {
-                    stores.get(core).put(entry.getValue()[0], entry.getValue()[1]);
-                    logicalBytes += entry.getValue()[0].length + (long) entry.getValue()[1].length;
-                }
-            }
-            var moved = stores.stream().map(ChangelogAwareStateStore::snapshot).toList();
-            long entries = moved.stream().mapToLong(StateSnapshot::size).sum();
+            var newStates = withCoreLocal(regroupedHolder.get(), localHolder.get());
+            var moved = newStates.states();
+            long logicalBytes = newStates.logicalBytes();
+            long entries = newStates.entries();
             long regroupedAt = System.nanoTime();
             long checkpointId = new IncrementalCheckpointManager(store, 1, 0, 1.0).nextCheckpointId();
             long epoch = highestEpoch + 1;
@@ -784,6 +775,33 @@ public final class Rescaler {
                 + owner + " owns among " + source.cores() + ": the placement does not match how the application routes"
                 + " its keys, and moving the state by it would put entries where the application never looks. Give"
                 + " the runtime the StatePlacement that matches its routing. Nothing was changed");
+    }
+
+    /** The new cores' states, their entries and their keys' and values' bytes. */
+    private record NewStates(List<StateSnapshot> states, long entries, long logicalBytes) {
+    }
+
+    /**
+     * The new cores' states: per new core, its regrouped keyed entries and its core-local entries
+     * ({@link #coreLocal}) put on top.
+     */
+    private static NewStates withCoreLocal(Regrouping.Result regrouped, List<TreeMap<String, byte[][]>> local) {
+        var stores = regrouped.stores();
+        var states = new ArrayList<StateSnapshot>(stores.size());
+        long entries = 0;
+        long logicalBytes = 0;
+        for (int core = 0; core < stores.size(); core++) {
+            var store = stores.get(core);
+            logicalBytes += regrouped.logicalBytes()[core];
+            for (var entry : local.get(core).values()) {
+                store.put(entry[0], entry[1]);
+                logicalBytes += entry[0].length + (long) entry[1].length;
+            }
+            var state = store.snapshot();
+            states.add(state);
+            entries += state.size();
+        }
+        return new NewStates(List.copyOf(states), entries, logicalBytes);
     }
 
     /**
@@ -1244,19 +1262,11 @@ public final class Rescaler {
             long stateBytesRead = restored == null ? 0 : restored.files().stream().mapToLong(StateFileRef::size).sum();
             hook.reached(Step.RECOVERED);
             var pieces = pieces(source, keyGroups, newCores);
-            var regrouped = regroup(recovered.coreStates(), pieces, keyGroups, source);
-            var local = coreLocal(recovered.coreStates(), source, keyGroups, newCores);
-            var stores = new ArrayList<>(regrouped.stores());
-            long logicalBytes = 0;
-            for (int core = 0; core < newCores; core++) {
-                logicalBytes += regrouped.logicalBytes()[core];
-                for (var entry : local.get(core).entrySet()) {
-                    stores.get(core).put(entry.getValue()[0], entry.getValue()[1]);
-                    logicalBytes += entry.getValue()[0].length + (long) entry.getValue()[1].length;
-                }
-            }
-            var moved = stores.stream().map(ChangelogAwareStateStore::snapshot).toList();
-            long entries = moved.stream().mapToLong(StateSnapshot::size).sum();
+            var newStates = withCoreLocal(regroup(recovered.coreStates(), pieces, keyGroups, source),
+                    coreLocal(recovered.coreStates(), source, keyGroups, newCores));
+            var moved = newStates.states();
+            long logicalBytes = newStates.logicalBytes();
+            long entries = newStates.entries();
             long checkpointId = new IncrementalCheckpointManager(store, 1, 0, 1.0).nextCheckpointId();
             long epoch = highestEpoch + 1;
             long position = Math.max(8, (highestPosition + 7) & ~7L);
