@@ -101,6 +101,14 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
     private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(30);
     /** How long a transaction stays open, at most about: well below Kafka's transaction.timeout.ms (60 s). */
     static final long COMMIT_INTERVAL_MILLIS = 1_000;
+    /**
+     * The takeover reads a known range to its end, so a broker should not hold its fetches back for
+     * new records (Kafka's default {@code fetch.max.wait.ms} is 500 ms). Otherwise, whenever the
+     * partitions of a broker that still have records are buffered here, the next fetch to that broker
+     * asks only for partitions already read to their end and waits the whole time. Measured (quick
+     * failover, 4 MiB tail): the tail in 0.21-0.26 s instead of 0.67-0.72 s.
+     */
+    static final int TAKEOVER_FETCH_MAX_WAIT_MILLIS = 10;
 
     private final KafkaReplicatorOptions options;
     private final Object lock = new Object();
@@ -320,6 +328,7 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
         var properties = new HashMap<>(options.clientProperties());
         properties.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "laminar-storage-" + options.shard() + "-restore");
         properties.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+        properties.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, TAKEOVER_FETCH_MAX_WAIT_MILLIS);
         properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
