@@ -797,9 +797,10 @@ public final class WriteAheadLog implements AutoCloseable {
     }
 
     /**
-     * Group commit: wait for more records while they keep arriving, within maxWait and
-     * maxBatchRecords. Only when the last sync covered several records: a lone writer gains nothing
-     * from waiting. Yields rather than spins, so that on a small machine the writers get the CPU.
+     * Group commit: wait for more records while they keep arriving, within maxWait, about one
+     * fdatasync ({@link #typicalSyncNanos}) and maxBatchRecords. Only when the last sync covered
+     * several records: a lone writer gains nothing from waiting. Yields rather than spins, so that
+     * on a small machine the writers get the CPU.
      */
     private void linger() throws IOException {
         if (!(options.syncPolicy() instanceof SyncPolicy.GroupCommit g) || g.maxWait().isZero()
@@ -827,10 +828,10 @@ public final class WriteAheadLog implements AutoCloseable {
 
     /**
      * Group commit for a backend whose writes wait for the disk (O_DIRECT): wait, before writing
-     * anything, while records keep arriving, within maxWait and half the write buffer. Writing each
-     * arrival as {@link #linger} does would cost a disk round trip per record, and measured with 8
-     * writers it halved the records per fdatasync. Only when the last sync covered several records.
-     * Under flushLock.
+     * anything, while records keep arriving, within maxWait, about one fdatasync
+     * ({@link #typicalSyncNanos}) and half the write buffer. Writing each arrival as {@link #linger}
+     * does would cost a disk round trip per record, and measured with 8 writers it halved the records
+     * per fdatasync. Only when the last sync covered several records. Under flushLock.
      */
     private void lingerBeforeWriting() {
         if (!(options.syncPolicy() instanceof SyncPolicy.GroupCommit g) || g.maxWait().isZero()
