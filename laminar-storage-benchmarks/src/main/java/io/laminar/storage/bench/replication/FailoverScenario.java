@@ -6,6 +6,7 @@ import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.checkpoint.RecoveryListener;
 import io.laminar.storage.checkpoint.RecoveryManager;
 import io.laminar.storage.checkpoint.RecoveryReport;
+import io.laminar.storage.checkpoint.Rescaler;
 import io.laminar.storage.percore.PerCoreWalManager;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.replication.kafka.KafkaChangeReplicator;
@@ -13,8 +14,10 @@ import io.laminar.storage.replication.kafka.KafkaCluster;
 import io.laminar.storage.replication.kafka.KafkaReplicatorOptions;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.store.FileSystemCheckpointStore;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -249,7 +252,7 @@ public final class FailoverScenario implements Scenario {
                     java.nio.file.Files.createDirectories(target);
                 } else {
                     java.nio.file.Files.copy(path, target);
-                    try (var channel = java.nio.channels.FileChannel.open(target, java.nio.file.StandardOpenOption.WRITE)) {
+                    try (var channel = FileChannel.open(target, StandardOpenOption.WRITE)) {
                         channel.force(true);
                     }
                 }
@@ -269,7 +272,7 @@ public final class FailoverScenario implements Scenario {
     private Result rescaledTakeover(Path walDir, Path checkpoints, String shard, long stateBytes, long tailRecords,
                                     long tailBytes, double[] measured) throws Exception {
         var replicatorC = replicator(shard);
-        try (var wal = io.laminar.storage.checkpoint.Rescaler.openReplicated(walDir,
+        try (var wal = Rescaler.openReplicated(walDir,
                      PerCoreWalOptions.builder().cores(RESCALED_CORES).build());
              var store = FileSystemCheckpointStore.open(checkpoints);
              var runtime = LaminarRuntime.builder(wal, store).replicator(replicatorC).build()) {
