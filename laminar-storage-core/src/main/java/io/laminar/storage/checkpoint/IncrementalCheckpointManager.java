@@ -229,7 +229,7 @@ final class IncrementalCheckpointManager {
                 }
             }
         };
-        writeEach(cores, Math.min(store.concurrentFileWrites(), cores), one);
+        inParallel(cores, Math.min(store.concurrentFileWrites(), cores), "laminar-checkpoint-write-", one);
         var chains = new ArrayList<List<StateFileRef>>();
         var next = new ArrayList<Chain>();
         long written = 0;
@@ -246,23 +246,29 @@ final class IncrementalCheckpointManager {
                 List.copyOf(next));
     }
 
-    /** Runs {@code task} for cores 0 to {@code cores - 1}, {@code parallel} at a time; see {@link #writeState}. */
-    private static void writeEach(int cores, int parallel, Regrouping.Task task) throws IOException {
+    /**
+     * Runs {@code task} for 0 to {@code count - 1}, {@code parallel} at a time on a pool of
+     * {@code threadPrefix} threads for this call (on the calling thread if {@code parallel} is 1).
+     * After a failure no further task begins; the call waits for every task under way, then throws
+     * the first failure with the others suppressed on it. See {@link #writeState}.
+     */
+    private static void inParallel(int count, int parallel, String threadPrefix, Regrouping.Task task)
+            throws IOException {
         if (parallel <= 1) {
-            for (int core = 0; core < cores; core++) {
-                task.run(core);
+            for (int i = 0; i < count; i++) {
+                task.run(i);
             }
             return;
         }
-        var pool = Executors.newFixedThreadPool(parallel, Threads.numberedDaemonFactory("laminar-checkpoint-write-"));
+        var pool = Executors.newFixedThreadPool(parallel, Threads.numberedDaemonFactory(threadPrefix));
         var failed = new AtomicBoolean();
         try {
             var futures = new ArrayList<Future<?>>();
-            for (int core = 0; core < cores; core++) {
-                int index = core;
+            for (int i = 0; i < count; i++) {
+                int index = i;
                 futures.add(pool.submit(() -> {
                     if (failed.get()) {
-                        return null; // the checkpoint failed already: begin no further file
+                        return null; // failed already: begin no further task
                     }
                     try {
                         task.run(index);
@@ -539,7 +545,10 @@ final class IncrementalCheckpointManager {
      * files of epochs up to {@code e} (their names say which): never a file of a newer owner, even if
      * this owner is fenced and its delete lands late. Then lets the store remove what interrupted
      * writes left that is not a file ({@link CheckpointStore#cleanUpIncompleteWrites()}).
-     * Returns how many files were deleted.
+     * Returns how many files were deleted. The files are deleted
+     * {@link CheckpointStore#concurrentFileWrites()} at a time (on {@code laminar-checkpoint-delete-}
+     * threads for this call if that is more than 1); if one fails, the call throws once the deletes
+     * under way have ended, and the files not yet begun stay for the next cleanup.
      */
     int deleteOrphans() throws IOException {
         var fences = OwnerFences.of(store);
@@ -558,7 +567,7 @@ final class IncrementalCheckpointManager {
                 unreadable = true;
             }
         }
-        int deleted = 0;
+        var orphans = new ArrayList<String>();
         for (var file : store.listFiles()) {
             if (referenced.contains(file)) {
                 continue;
@@ -574,13 +583,15 @@ final class IncrementalCheckpointManager {
             if (mine >= 0 && fileEpoch > mine) {
                 continue; // a newer owner's: never this owner's to delete
             }
-            store.deleteFile(file);
-            deleted++;
+            orphans.add(file);
         }
-        if (deleted > 0) {
-            log.debug("deleted {} state files no checkpoint references", deleted);
+        // Each delete waits for a round trip to an object store: several at once, as files are written.
+        inParallel(orphans.size(), Math.min(store.concurrentFileWrites(), orphans.size()),
+                "laminar-checkpoint-delete-", i -> store.deleteFile(orphans.get(i)));
+        if (!orphans.isEmpty()) {
+            log.debug("deleted {} state files no checkpoint references", orphans.size());
         }
         store.cleanUpIncompleteWrites();
-        return deleted;
+        return orphans.size();
     }
 }

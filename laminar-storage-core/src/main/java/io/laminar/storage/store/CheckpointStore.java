@@ -99,7 +99,8 @@ public interface CheckpointStore extends AutoCloseable {
      * call on its own thread. The default, 1, writes them one after the other: on a local disk
      * parallel writes and fsyncs gain little and would take CPU from the core threads. A store whose
      * writes wait on the network and on the server returns more, so that the end of one file's
-     * upload (its last parts, its completion) overlaps the next file's.
+     * upload (its last parts, its completion) overlaps the next file's. Orphan cleanup and retention
+     * delete files this many at a time too, each with its own {@link #deleteFile} call.
      */
     default int concurrentFileWrites() {
         return 1;
