@@ -67,6 +67,7 @@ public final class RestoreScenario implements Scenario {
                     BenchContext.awaitQuietDisk();
                     int which = (k + round) % 3;
                     long cpu = S3Server.processCpuNanos();
+                    long serverCpu = S3Server.serverCpuNanos();
                     Result row;
                     if (which == 0) {
                         row = laminar(dir.resolve("machine-" + round + "/wal"), store, manifest, bytes, entriesPerCore);
@@ -80,6 +81,7 @@ public final class RestoreScenario implements Scenario {
                     }
                     // Client, server and the state building share the process: its CPU time tells the work.
                     row.extra("cpuSeconds", Result.round((S3Server.processCpuNanos() - cpu) / 1e9, 2));
+                    row.extra("serverCpuSeconds", Result.round((S3Server.serverCpuNanos() - serverCpu) / 1e9, 2));
                 }
             }
         } finally {

@@ -1,5 +1,6 @@
 package io.laminar.storage.bench.s3;
 
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +36,8 @@ final class S3Server implements AutoCloseable {
     private static final String SECRET_KEY = "bench-secret";
     static final String TLS_PROPERTY = "laminar.bench.s3.tls";
     private static final String KEYSTORE_PASSWORD = "bench-keystore";
+    /** The prefix of the names S3Proxy gives its threads. */
+    private static final String SERVER_THREADS = "S3Proxy";
 
     private final S3Proxy proxy;
     final S3Client client;
@@ -108,8 +111,27 @@ final class S3Server implements AutoCloseable {
      * JVM cannot tell.
      */
     static long processCpuNanos() {
-        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        var os = ManagementFactory.getOperatingSystemMXBean();
         return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
+    }
+
+    /**
+     * The CPU time of the server's threads alive now (S3Proxy names them {@value #SERVER_THREADS}*;
+     * its Jetty pool keeps them between requests), or -1 where the JVM cannot tell: the difference
+     * over a round tells the server's share of {@link #processCpuNanos()}.
+     */
+    static long serverCpuNanos() {
+        var threads = ManagementFactory.getThreadMXBean();
+        if (!threads.isThreadCpuTimeSupported() || !threads.isThreadCpuTimeEnabled()) {
+            return -1;
+        }
+        long sum = 0;
+        for (var info : threads.getThreadInfo(threads.getAllThreadIds())) {
+            if (info != null && info.getThreadName().startsWith(SERVER_THREADS)) {
+                sum += Math.max(0, threads.getThreadCpuTime(info.getThreadId()));
+            }
+        }
+        return sum;
     }
 
     @Override

@@ -6,14 +6,22 @@ import io.laminar.storage.bench.Scenario;
 import io.laminar.storage.bench.checkpoint.CheckpointFixture;
 import io.laminar.storage.store.StateFileRef;
 import io.laminar.storage.store.s3.S3CheckpointStore;
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.zip.CRC32C;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
+import software.amazon.awssdk.services.s3.model.ChecksumType;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 
 /**
@@ -34,6 +42,8 @@ public final class UploadScenario implements Scenario {
     public static final String NAME = "upload";
     /** The store's default: parts in flight per upload. */
     private static final int UPLOAD_THREADS = 4;
+    private static final String RAW_MULTIPART = "raw-multipart";
+    private static final String RAW_MULTIPART_CRC32C = "raw-multipart-crc32c";
 
     @Override
     public String name() {
@@ -47,6 +57,7 @@ public final class UploadScenario implements Scenario {
         var laminar = new ArrayList<Result>();
         var raw = new ArrayList<Result>();
         var rawMultipart = new ArrayList<Result>();
+        var rawMultipartCrc32c = new ArrayList<Result>();
         try (var server = new S3Server(dir);
              var store = S3CheckpointStore.builder(server.client, S3Server.BUCKET).prefix("laminar").build();
              var fixture = new CheckpointFixture(dir.resolve("node"), s.stateBytes(), 0, store)) {
@@ -54,17 +65,24 @@ public final class UploadScenario implements Scenario {
             var cold = fixture.checkpoint();
             var sizes = cold.manifest().files().stream().mapToLong(StateFileRef::size).toArray();
             for (int round = 0; round < s.rounds(); round++) {
-                for (int k = 0; k < 3; k++) {
+                for (int k = 0; k < 4; k++) {
                     BenchContext.awaitQuietDisk();
                     long cpu = S3Server.processCpuNanos();
-                    Result row = switch ((k + round) % 3) {
+                    long serverCpu = S3Server.serverCpuNanos();
+                    Result row = switch ((k + round) % 4) {
                         case 0 -> laminar(fixture, store).extra("coldSeconds", Result.round(cold.seconds(), 3));
                         case 1 -> raw(server.client, round, sizes);
-                        default -> rawMultipart(server.client, round, sizes, store.partSize(), UPLOAD_THREADS);
+                        case 2 -> rawMultipart(server.client, round, sizes, store.partSize(), UPLOAD_THREADS, false);
+                        default -> rawMultipart(server.client, round, sizes, store.partSize(), UPLOAD_THREADS, true);
                     };
                     row.extra("cpuSeconds", Result.round((S3Server.processCpuNanos() - cpu) / 1e9, 2));
-                    (row.system().equals("laminar") ? laminar : row.system().equals("raw") ? raw : rawMultipart)
-                            .add(row);
+                    row.extra("serverCpuSeconds", Result.round((S3Server.serverCpuNanos() - serverCpu) / 1e9, 2));
+                    switch (row.system()) {
+                        case "laminar" -> laminar.add(row);
+                        case "raw" -> raw.add(row);
+                        case RAW_MULTIPART -> rawMultipart.add(row);
+                        default -> rawMultipartCrc32c.add(row);
+                    }
                 }
             }
         } finally {
@@ -73,11 +91,13 @@ public final class UploadScenario implements Scenario {
         var l = Result.median(laminar, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
         var r = Result.median(raw, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
         var m = Result.median(rawMultipart, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
+        var c = Result.median(rawMultipartCrc32c, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
         // The same bytes every way: the ratio of the times is the ratio of the throughputs.
         double seconds = ((Number) l.extra("seconds")).doubleValue();
         l.extra("vsRaw", Result.round(((Number) r.extra("seconds")).doubleValue() / seconds, 3));
         l.extra("vsRawMultipart", Result.round(((Number) m.extra("seconds")).doubleValue() / seconds, 3));
-        return List.of(l, r, m);
+        l.extra("vsRawMultipartCrc32c", Result.round(((Number) c.extra("seconds")).doubleValue() / seconds, 3));
+        return List.of(l, r, m, c);
     }
 
     private static Result laminar(CheckpointFixture fixture, S3CheckpointStore store) {
@@ -124,37 +144,66 @@ public final class UploadScenario implements Scenario {
     /**
      * The same bytes as plain multipart uploads with the store's part size, {@code threads} parts
      * in flight, the SDK's defaults for everything else: what the protocol costs without the store.
+     * With {@code checksummed}, the requests carry the store's checksums and condition, computed
+     * before the clock starts: a CRC32C per part, and at completion the full-object CRC32C, its
+     * size and {@code If-None-Match: *} (what the server does for those, e.g. S3Proxy reading every
+     * part again at the completion to check them, is then in this row too).
      */
-    private static Result rawMultipart(S3Client client, int round, long[] sizes, int partSize, int threads)
-            throws Exception {
+    private static Result rawMultipart(S3Client client, int round, long[] sizes, int partSize, int threads,
+                                       boolean checksummed) throws Exception {
         var block = new byte[1 << 20];
         CheckpointFixture.fill(new SplittableRandom(100 + round), block);
+        var system = checksummed ? RAW_MULTIPART_CRC32C : RAW_MULTIPART;
+        var fullCrcs = new String[sizes.length];
+        var partCrcs = new HashMap<Long, String>(); // by part length: every part starts at a block boundary
+        if (checksummed) {
+            for (int i = 0; i < sizes.length; i++) {
+                fullCrcs[i] = crc32c(repeating(block, sizes[i]));
+                for (long at = 0; at < sizes[i]; at += partSize) {
+                    long length = Math.min(partSize, sizes[i] - at);
+                    partCrcs.computeIfAbsent(length, n -> crc32c(repeating(block, n)));
+                }
+            }
+        }
         var keys = new ArrayList<String>();
         long bytes = 0;
         var pool = Executors.newFixedThreadPool(threads);
         try {
             long start = System.nanoTime();
             for (int i = 0; i < sizes.length; i++) {
-                var key = "raw-multipart/" + round + "/file-" + i;
-                var uploadId = client.createMultipartUpload(b -> b.bucket(S3Server.BUCKET).key(key)).uploadId();
+                var key = system + "/" + round + "/file-" + i;
+                var uploadId = client.createMultipartUpload(b -> {
+                    b.bucket(S3Server.BUCKET).key(key);
+                    if (checksummed) {
+                        b.checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumType(ChecksumType.FULL_OBJECT);
+                    }
+                }).uploadId();
                 var parts = new ArrayList<Future<CompletedPart>>();
                 for (long at = 0; at < sizes[i]; at += partSize) {
                     int number = parts.size() + 1;
                     long length = Math.min(partSize, sizes[i] - at);
+                    var crc = partCrcs.get(length);
                     parts.add(pool.submit(() -> {
                         var eTag = client.uploadPart(b -> b.bucket(S3Server.BUCKET).key(key).uploadId(uploadId)
-                                        .partNumber(number).contentLength(length),
+                                        .partNumber(number).contentLength(length).checksumCRC32C(crc),
                                 RequestBody.fromContentProvider(() -> repeating(block, length), length,
                                         "application/octet-stream")).eTag();
-                        return CompletedPart.builder().partNumber(number).eTag(eTag).build();
+                        return CompletedPart.builder().partNumber(number).eTag(eTag).checksumCRC32C(crc).build();
                     }));
                 }
                 var completed = new ArrayList<CompletedPart>();
                 for (var part : parts) {
                     completed.add(part.get());
                 }
-                client.completeMultipartUpload(b -> b.bucket(S3Server.BUCKET).key(key).uploadId(uploadId)
-                        .multipartUpload(u -> u.parts(completed)));
+                long size = sizes[i];
+                var fullCrc = fullCrcs[i];
+                client.completeMultipartUpload(b -> {
+                    b.bucket(S3Server.BUCKET).key(key).uploadId(uploadId).multipartUpload(u -> u.parts(completed));
+                    if (checksummed) {
+                        b.ifNoneMatch("*").checksumCRC32C(fullCrc).checksumType(ChecksumType.FULL_OBJECT)
+                                .mpuObjectSize(size);
+                    }
+                });
                 keys.add(key);
                 bytes += sizes[i];
             }
@@ -162,7 +211,7 @@ public final class UploadScenario implements Scenario {
             for (var key : keys) {
                 client.deleteObject(b -> b.bucket(S3Server.BUCKET).key(key));
             }
-            return new Result(NAME, "raw-multipart", CheckpointFixture.CORES, CheckpointFixture.VALUE_BYTES)
+            return new Result(NAME, system, CheckpointFixture.CORES, CheckpointFixture.VALUE_BYTES)
                     .bytesPerSecond(bytes, seconds)
                     .extra("seconds", Result.round(seconds, 3))
                     .extra("bytes", bytes)
@@ -171,6 +220,20 @@ public final class UploadScenario implements Scenario {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /** The base64 of the big-endian CRC32C of the stream's bytes, as S3's checksum headers carry it. */
+    private static String crc32c(InputStream in) {
+        var crc = new CRC32C();
+        var chunk = new byte[1 << 16];
+        try (in) {
+            for (int n; (n = in.read(chunk)) >= 0; ) {
+                crc.update(chunk, 0, n);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return Base64.getEncoder().encodeToString(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
     }
 
     /** {@code size} bytes: {@code block} over and over. */

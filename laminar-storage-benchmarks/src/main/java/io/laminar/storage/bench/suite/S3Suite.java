@@ -18,7 +18,7 @@ public final class S3Suite {
 
     private static final List<Scenario> SCENARIOS = List.of(new UploadScenario(), new RestoreScenario());
 
-    private static final String ROW = "%-10s %-14s %5s %9s %15s %10s  %s%n";
+    private static final String ROW = "%-10s %-20s %5s %9s %15s %10s  %s%n";
 
     private S3Suite() {
     }
@@ -34,7 +34,7 @@ public final class S3Suite {
 
     static void printTable(List<Result> results, PrintStream out) {
         out.printf(ROW, "scenario", "system", "cores", "seconds", "bytes", "MB/s", "notes");
-        out.println("-".repeat(110));
+        out.println("-".repeat(116));
         String previous = null;
         for (var r : results) {
             if (previous != null && !previous.equals(r.scenario())) {
@@ -52,8 +52,10 @@ public final class S3Suite {
         var notes = new ArrayList<String>();
         add(notes, r, "vsRaw", "%sx raw");
         add(notes, r, "vsRawMultipart", "%sx raw-multipart");
+        add(notes, r, "vsRawMultipartCrc32c", "%sx raw-multipart-crc32c");
         add(notes, r, "vsRawInserts", "%sx raw-inserts");
         add(notes, r, "cpuSeconds", "CPU %s s");
+        add(notes, r, "serverCpuSeconds", "of it server %s s");
         add(notes, r, "stateFilesSeconds", "state files %s s");
         add(notes, r, "partSize", "part size %s B");
         add(notes, r, "recoverMillis", "recover %s ms");
@@ -80,9 +82,10 @@ public final class S3Suite {
         var uploadTarget = "upload: checkpoint >= 80% of the server's raw PUT throughput for the same bytes";
         checks.add(upload.filter(r -> put.isPresent())
                 .map(r -> new Targets.Check(uploadTarget, String.format(
-                        "%sx raw: %.2f s vs %.2f s for %s (%,.0f vs %,.0f MB/s; %sx raw-multipart)", r.extra("vsRaw"),
+                        "%sx raw: %.2f s vs %.2f s for %s (%,.0f vs %,.0f MB/s; %sx raw-multipart, %sx"
+                                + " raw-multipart-crc32c)", r.extra("vsRaw"),
                         dbl(r, "seconds"), dbl(put.get(), "seconds"), size(dbl(r, "bytes")), r.mbPerSec(),
-                        put.get().mbPerSec(), r.extra("vsRawMultipart")),
+                        put.get().mbPerSec(), r.extra("vsRawMultipart"), r.extra("vsRawMultipartCrc32c")),
                         dbl(r, "vsRaw") >= 0.80))
                 .orElse(new Targets.Check(uploadTarget, "-", null)));
 
