@@ -34,8 +34,10 @@ import software.amazon.awssdk.services.s3.model.CompletedPart;
  * {@code PutObject} of the same client (the SDK's defaults), one after the other as the checkpoint
  * writes its files. And system {@code raw-multipart}: the same bytes as plain multipart uploads with the
  * store's part size and parts in flight, the SDK's defaults otherwise, to tell what the store costs
- * from what the protocol (and this server's way of completing an upload) costs. After one unmeasured
- * warm-up checkpoint, rounds rotate the three; the median is kept.
+ * from what the protocol (and this server's way of completing an upload) costs; and system
+ * {@code raw-multipart-crc32c}: those uploads with the store's checksums and condition, to tell what
+ * the server does for them. After one unmeasured warm-up checkpoint, rounds rotate the four; the
+ * median is kept.
  */
 public final class UploadScenario implements Scenario {
 
