@@ -42,6 +42,7 @@ import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.InvalidConfigurationException;
+import org.apache.kafka.common.errors.InvalidTxnStateException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TopicExistsException;
@@ -130,6 +131,8 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
     private long session; // this open's id in every record
     private boolean inTransaction; // sender thread
     private long transactionBegan; // sender thread, System.nanoTime()
+    /** The producer's transaction.timeout.ms: Kafka aborts a transaction open longer than this by itself. */
+    private final long transactionTimeoutMillis;
     private volatile RuntimeException failure;
     private volatile String problem;
     private volatile boolean closed;
@@ -137,6 +140,7 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
     /** A replicator for these options; {@link #open} connects. */
     public KafkaChangeReplicator(KafkaReplicatorOptions options) {
         this.options = options;
+        this.transactionTimeoutMillis = transactionTimeoutMillis(options.clientProperties());
     }
 
     /** The options. */
@@ -192,6 +196,16 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
         sender.start();
         log.info("replicating shard {} to topic {} ({} partitions) on {}; earlier owners are fenced", options.shard(),
                 options.topic(), options.partitions(), servers());
+    }
+
+    /** The transaction.timeout.ms the client properties set, or Kafka's default (60 s). */
+    private static long transactionTimeoutMillis(Map<String, ?> clientProperties) {
+        var value = clientProperties.get(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG);
+        try {
+            return value == null ? 60_000 : Long.parseLong(value.toString().trim());
+        } catch (NumberFormatException e) {
+            return 60_000; // the producer refuses the value itself, naming the property
+        }
     }
 
     private Map<String, Object> producerProperties() {
@@ -762,6 +776,18 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
                         + "this process's producer (transactional.id " + options.transactionalId() + ", " + t.getMessage()
                         + "). Nothing it does from now on counts and nothing more is acknowledged; stop it. The new "
                         + "owner holds every change acknowledged here", e));
+                return true;
+            }
+            if (t instanceof InvalidTxnStateException && inTransaction
+                    && System.nanoTime() - transactionBegan < TimeUnit.MILLISECONDS.toNanos(transactionTimeoutMillis)) {
+                // The coordinator ended the open transaction before its timeout: only a producer that
+                // initialised the same transactional.id does that (a new owner; or an operator's abort).
+                // Its commit then meets INVALID_TXN_STATE rather than a fenced epoch.
+                fail(new FencedException("shard " + options.shard() + " was taken over by another owner: Kafka aborted "
+                        + "this process's open transaction before its timeout (transactional.id "
+                        + options.transactionalId() + ", " + t.getMessage() + "), as it does when another producer "
+                        + "initialises that id. Nothing it does from now on counts and nothing more is acknowledged; "
+                        + "stop it. The new owner holds every change acknowledged here", e));
                 return true;
             }
             if (t instanceof AuthenticationException || t instanceof AuthorizationException

@@ -17,7 +17,10 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -125,6 +128,55 @@ class KafkaReplicationTest {
         // A third owner sees B's changes and none of A's after the fence.
         try (var c = Shards.start(dir.resolve("c"), store, options)) {
             assertThat(c.contents()).isEqualTo(Map.of("k", "from-a", "k2", "from-b"));
+        }
+    }
+
+    /**
+     * Another producer initialises the shard's transactional.id (as a new owner does) while the old
+     * owner's transaction is open, at moments swept across the old owner's periodic commit. Kafka
+     * aborts the open transaction, and the old owner's commit is refused: with a fenced epoch, or,
+     * when the commit races the initialisation, with INVALID_TXN_STATE (the commit of a transaction
+     * the coordinator has just aborted). Either way the old owner must know itself fenced, not merely
+     * failed.
+     */
+    @Test
+    void anOwnerWhoseOpenTransactionAnotherProducerAbortedIsFencedWhenItCommits() throws Exception {
+        boolean commitMetAnAbortedTransaction = false;
+        for (long offsetMillis = 850; offsetMillis <= 1150 && !commitMetAnAbortedTransaction; offsetMillis += 30) {
+            var options = Shards.options(cluster, newShard()).build();
+            try (var a = Shards.start(dir.resolve("a-" + offsetMillis), dir.resolve("checkpoints-" + offsetMillis),
+                    options)) {
+                long began = System.nanoTime(); // about when A's transaction begins: its commit is due a second later
+                a.put("k", "from-a").get(10, TimeUnit.SECONDS);
+                long wait = offsetMillis - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began);
+                if (wait > 0) {
+                    Thread.sleep(wait);
+                }
+                var properties = Map.<String, Object>of(
+                        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers(),
+                        ProducerConfig.TRANSACTIONAL_ID_CONFIG, options.transactionalId(),
+                        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
+                        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+                try (var newOwner = new KafkaProducer<byte[], byte[]>(properties)) {
+                    newOwner.initTransactions();
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+                    while (a.runtime().failure().isEmpty() && System.nanoTime() < deadline) {
+                        Thread.sleep(10);
+                    }
+                    if (a.runtime().failure().isEmpty()) {
+                        // A committed before the initialisation: its next send meets the fence.
+                        var late = a.put("k", "zombie");
+                        assertThatThrownBy(() -> late.get(30, TimeUnit.SECONDS)).isNotNull();
+                    }
+                    assertThat(a.runtime().failure()).as("A's failure, the new owner initialised %d ms after its put",
+                                    offsetMillis)
+                            .get().isInstanceOf(FencedException.class)
+                            .extracting(Throwable::getMessage).asString().contains("was taken over by another owner");
+                    // The race this test is for has been run into: the later moments need not be tried.
+                    commitMetAnAbortedTransaction = a.runtime().failure().get().getMessage()
+                            .contains("aborted this process's open transaction");
+                }
+            }
         }
     }
 
