@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -68,14 +69,18 @@ public final class UploadScenario implements Scenario {
             var sizes = cold.manifest().files().stream().mapToLong(StateFileRef::size).toArray();
             for (int round = 0; round < s.rounds(); round++) {
                 for (int k = 0; k < 4; k++) {
+                    int system = (k + round) % 4;
+                    // The checksummed row's bytes and CRC32Cs are made before its CPU time is counted.
+                    var multipartBlock = block(100 + round);
+                    var checksums = system == 3 ? Checksums.of(multipartBlock, sizes, store.partSize()) : null;
                     BenchContext.awaitQuietDisk();
                     long cpu = S3Server.processCpuNanos();
                     long serverCpu = S3Server.serverCpuNanos();
-                    Result row = switch ((k + round) % 4) {
+                    Result row = switch (system) {
                         case 0 -> laminar(fixture, store).extra("coldSeconds", Result.round(cold.seconds(), 3));
                         case 1 -> raw(server.client, round, sizes);
-                        case 2 -> rawMultipart(server.client, round, sizes, store.partSize(), UPLOAD_THREADS, false);
-                        default -> rawMultipart(server.client, round, sizes, store.partSize(), UPLOAD_THREADS, true);
+                        default -> rawMultipart(server.client, round, sizes, store.partSize(), UPLOAD_THREADS,
+                                multipartBlock, checksums);
                     };
                     row.extra("cpuSeconds", Result.round((S3Server.processCpuNanos() - cpu) / 1e9, 2));
                     row.extra("serverCpuSeconds", Result.round((S3Server.serverCpuNanos() - serverCpu) / 1e9, 2));
@@ -119,8 +124,7 @@ public final class UploadScenario implements Scenario {
 
     /** One plain PUT per file size, sequentially; the objects are deleted afterwards (not timed). */
     private static Result raw(S3Client client, int round, long[] sizes) {
-        var block = new byte[1 << 20];
-        CheckpointFixture.fill(new SplittableRandom(round), block);
+        var block = block(round);
         var keys = new ArrayList<String>();
         long bytes = 0;
         long start = System.nanoTime();
@@ -146,27 +150,15 @@ public final class UploadScenario implements Scenario {
     /**
      * The same bytes as plain multipart uploads with the store's part size, {@code threads} parts
      * in flight, the SDK's defaults for everything else: what the protocol costs without the store.
-     * With {@code checksummed}, the requests carry the store's checksums and condition, computed
-     * before the clock starts: a CRC32C per part, and at completion the full-object CRC32C, its
-     * size and {@code If-None-Match: *} (what the server does for those, e.g. S3Proxy reading every
-     * part again at the completion to check them, is then in this row too).
+     * With {@code checksums} (of {@code block} repeated), the requests carry the store's checksums
+     * and condition: a CRC32C per part, and at completion the full-object CRC32C, its size and
+     * {@code If-None-Match: *} (what the server does for those, e.g. S3Proxy reading every part
+     * again at the completion to check them, is then in this row too).
      */
     private static Result rawMultipart(S3Client client, int round, long[] sizes, int partSize, int threads,
-                                       boolean checksummed) throws Exception {
-        var block = new byte[1 << 20];
-        CheckpointFixture.fill(new SplittableRandom(100 + round), block);
+                                       byte[] block, Checksums checksums) throws Exception {
+        boolean checksummed = checksums != null;
         var system = checksummed ? RAW_MULTIPART_CRC32C : RAW_MULTIPART;
-        var fullCrcs = new String[sizes.length];
-        var partCrcs = new HashMap<Long, String>(); // by part length: every part starts at a block boundary
-        if (checksummed) {
-            for (int i = 0; i < sizes.length; i++) {
-                fullCrcs[i] = crc32c(repeating(block, sizes[i]));
-                for (long at = 0; at < sizes[i]; at += partSize) {
-                    long length = Math.min(partSize, sizes[i] - at);
-                    partCrcs.computeIfAbsent(length, n -> crc32c(repeating(block, n)));
-                }
-            }
-        }
         var keys = new ArrayList<String>();
         long bytes = 0;
         var pool = Executors.newFixedThreadPool(threads);
@@ -184,7 +176,7 @@ public final class UploadScenario implements Scenario {
                 for (long at = 0; at < sizes[i]; at += partSize) {
                     int number = parts.size() + 1;
                     long length = Math.min(partSize, sizes[i] - at);
-                    var crc = partCrcs.get(length);
+                    var crc = checksummed ? checksums.parts().get(length) : null;
                     parts.add(pool.submit(() -> {
                         var eTag = client.uploadPart(b -> b.bucket(S3Server.BUCKET).key(key).uploadId(uploadId)
                                         .partNumber(number).contentLength(length).checksumCRC32C(crc),
@@ -198,7 +190,7 @@ public final class UploadScenario implements Scenario {
                     completed.add(part.get());
                 }
                 long size = sizes[i];
-                var fullCrc = fullCrcs[i];
+                var fullCrc = checksummed ? checksums.full()[i] : null;
                 client.completeMultipartUpload(b -> {
                     b.bucket(S3Server.BUCKET).key(key).uploadId(uploadId).multipartUpload(u -> u.parts(completed));
                     if (checksummed) {
@@ -221,6 +213,35 @@ public final class UploadScenario implements Scenario {
                     .extra("partSize", partSize);
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /** 1 MiB of the fixture's random bytes for {@code seed}. */
+    private static byte[] block(long seed) {
+        var block = new byte[1 << 20];
+        CheckpointFixture.fill(new SplittableRandom(seed), block);
+        return block;
+    }
+
+    /**
+     * The CRC32Cs of files of {@code block} repeated: each file's whole, and each part's by its
+     * length (the part size is a multiple of the block's, so every part starts at a block boundary).
+     */
+    private record Checksums(String[] full, Map<Long, String> parts) {
+        static Checksums of(byte[] block, long[] sizes, int partSize) {
+            if (partSize % block.length != 0) {
+                throw new IllegalArgumentException("the part size " + partSize + " is not a multiple of "
+                        + block.length + " bytes: the parts' contents would differ");
+            }
+            var full = new String[sizes.length];
+            var parts = new HashMap<Long, String>();
+            for (int i = 0; i < sizes.length; i++) {
+                full[i] = crc32c(repeating(block, sizes[i]));
+                for (long at = 0; at < sizes[i]; at += partSize) {
+                    parts.computeIfAbsent(Math.min(partSize, sizes[i] - at), n -> crc32c(repeating(block, n)));
+                }
+            }
+            return new Checksums(full, parts);
         }
     }
 
