@@ -780,9 +780,9 @@ public final class KafkaChangeReplicator implements ChangeReplicator {
             }
             if (t instanceof InvalidTxnStateException && inTransaction
                     && System.nanoTime() - transactionBegan < TimeUnit.MILLISECONDS.toNanos(transactionTimeoutMillis)) {
-                // The coordinator ended the open transaction before its timeout: only a producer that
-                // initialised the same transactional.id does that (a new owner; or an operator's abort).
-                // Its commit then meets INVALID_TXN_STATE rather than a fenced epoch.
+                // The coordinator ended the open transaction before its timeout: it does that when
+                // another producer initialises the same transactional.id (a new owner), or when an
+                // operator aborts it. A commit racing that meets INVALID_TXN_STATE, not a fenced epoch.
                 fail(new FencedException("shard " + options.shard() + " was taken over by another owner: Kafka aborted "
                         + "this process's open transaction before its timeout (transactional.id "
                         + options.transactionalId() + ", " + t.getMessage() + "), as it does when another producer "
