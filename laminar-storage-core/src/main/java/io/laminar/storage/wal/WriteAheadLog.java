@@ -850,8 +850,8 @@ public final class WriteAheadLog implements AutoCloseable {
      *       one by one as the acknowledger wakes them, and lingering for them leaves the disk idle
      *       while they do. Syncing at once overlaps the next fdatasync with those wake-ups, and the
      *       batch gathers during it. Measured with 64 writers on 2 CPUs ({@code wal --scenario
-     *       durable-group}, file-channel, back to back): 170,426 durable records/s against 142,940
-     *       with lingering, with 8 writers 34,081 against 34,573.
+     *       durable-group}, file-channel, back to back): 165,048 durable records/s against 137,974
+     *       with lingering, and with 8 writers 33,396 against 34,577.
      * </ul>
      * Under flushLock.
      */
