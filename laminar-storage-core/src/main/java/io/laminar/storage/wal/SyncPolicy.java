@@ -17,8 +17,9 @@ import java.time.Duration;
  *       last sync behind one fdatasync. It starts a sync as soon as records are pending, lingering
  *       while more records keep arriving, but at most {@code maxWait} and about as long as an
  *       fdatasync takes, and never beyond {@code maxBatchRecords} records. It does not linger while
- *       waking the threads of one sync's appends takes half an fdatasync or more: the CPUs bound the
- *       log then, and the next batch gathers during the fdatasync instead.</li>
+ *       waking the threads of one sync's appends takes half of a batch's disk time or more (its
+ *       fdatasync, and with O_DIRECT its write too): the CPUs bound the log then, and the next batch
+ *       gathers during the fdatasync instead.</li>
  *   <li>{@link Interval}: the syncer syncs whatever was written every {@code period}.</li>
  *   <li>{@link None}: records reach the operating system promptly but are synced only on request,
  *       on segment rotation and on close. A machine crash can lose them.</li>
