@@ -778,9 +778,7 @@ public final class WriteAheadLog implements AutoCloseable {
                     long started = System.nanoTime();
                     writeCommitted();
                     if (ring.released() > before) {
-                        long nanos = System.nanoTime() - started;
-                        long typical = typicalBatchWriteNanos;
-                        typicalBatchWriteNanos = typical == 0 ? nanos : typical + (nanos - typical) / 8;
+                        typicalBatchWriteNanos = movingAverage(typicalBatchWriteNanos, System.nanoTime() - started);
                     }
                     requested = requestedEnd.get() > durablePosition;
                 } else {
@@ -1036,7 +1034,7 @@ public final class WriteAheadLog implements AutoCloseable {
         statistics.maxSyncNanos = Math.max(statistics.maxSyncNanos, nanos);
         options.listener().onSync((int) Math.min(Integer.MAX_VALUE, records), target.position() - previous, nanos);
         lastSyncRecords = records;
-        typicalSyncNanos = typicalSyncNanos == 0 ? nanos : typicalSyncNanos + (nanos - typicalSyncNanos) / 8;
+        typicalSyncNanos = movingAverage(typicalSyncNanos, nanos);
         syncedRecords = target.records();
         durablePosition = target.position();
         if (acknowledgerParked) {
@@ -1056,9 +1054,7 @@ public final class WriteAheadLog implements AutoCloseable {
             if (durable != acknowledged) {
                 long started = System.nanoTime();
                 if (completeWaiters() > 0) {
-                    long nanos = System.nanoTime() - started;
-                    long typical = typicalWakeNanos;
-                    typicalWakeNanos = typical == 0 ? nanos : typical + (nanos - typical) / 8;
+                    typicalWakeNanos = movingAverage(typicalWakeNanos, System.nanoTime() - started);
                 }
                 acknowledged = durable;
                 continue;
@@ -1069,6 +1065,11 @@ public final class WriteAheadLog implements AutoCloseable {
             }
             acknowledgerParked = false;
         }
+    }
+
+    /** The moving average the typical* timings keep: each new {@code sample} weighs 1/8, the first counts whole. */
+    private static long movingAverage(long average, long sample) {
+        return average == 0 ? sample : average + (sample - average) / 8;
     }
 
     /** Completes the waiting appends that are durable now; returns how many. */
