@@ -17,10 +17,16 @@ import org.HdrHistogram.Histogram;
  * puts back to back, each timed with {@code System.nanoTime()}, then the thread parks until the next
  * tick, leaving the CPUs to the drainer, the syncers and the checkpoint thread), each put
  * overwriting a random existing key with a 1 KiB value and preceded by {@code pollCheckpoint}, as a
- * core's loop would. Phases alternate: {@code ring0Baseline} with no checkpoint (system
- * {@code none}), then a FULL checkpoint of the whole state from trigger to completion (system
- * {@code laminar}; the cut's snapshot makes the first writes to each tree node copy it). Every
- * phase's puts go into one histogram per system; {@code ratio} is laminar's p99 over the baseline's.
+ * core's loop would.
+ *
+ * <p>First the run puts with no checkpoint ever taken, for as long as all its baseline phases
+ * together (system {@code none}: the same run without checkpoints, the target's reference). Then
+ * phases alternate: {@code ring0Baseline} between checkpoints (system {@code between}), then a FULL
+ * checkpoint of the whole state from trigger to completion (system {@code laminar}). From the first
+ * checkpoint on, the first write to each key after a cut copies its cell, its leaf and the path to
+ * it (the snapshot keeps the old ones), during a checkpoint and between checkpoints alike, which is
+ * why both are compared with {@code none}. Every phase's puts go into one histogram per system;
+ * {@code p99Ratio} is laminar's p99 over none's, {@code p99RatioBetween} over between's.
  */
 public final class Ring0DuringCheckpointScenario implements Scenario {
 
@@ -36,6 +42,8 @@ public final class Ring0DuringCheckpointScenario implements Scenario {
     private static final int WARMUP = 0;
     private static final int BASELINE = 1;
     private static final int CHECKPOINT = 2;
+    private static final int NEVER = 3;
+    private static final int PHASES = 4;
 
     private volatile int phase = WARMUP;
     private volatile boolean stop;
@@ -47,14 +55,14 @@ public final class Ring0DuringCheckpointScenario implements Scenario {
         phase = WARMUP;
         stop = false;
         int perTick = Math.max(1, (int) (s.ring0RatePerCore() * TICK_NANOS / 1_000_000_000L));
-        var histograms = new Histogram[CheckpointFixture.CORES][3];
-        var puts = new long[CheckpointFixture.CORES][3];
+        var histograms = new Histogram[CheckpointFixture.CORES][PHASES];
+        var puts = new long[CheckpointFixture.CORES][PHASES];
         var late = new long[CheckpointFixture.CORES];
         try (var fixture = new CheckpointFixture(dir, s.stateBytes(), 0)) {
             var loops = new ArrayList<CompletableFuture<Long>>();
             for (int core = 0; core < CheckpointFixture.CORES; core++) {
                 int c = core;
-                for (int p = 0; p < 3; p++) {
+                for (int p = 0; p < PHASES; p++) {
                     histograms[c][p] = ClosedLoop.newHistogram();
                 }
                 loops.add(fixture.run(core, (store, changelog) -> {
@@ -94,51 +102,66 @@ public final class Ring0DuringCheckpointScenario implements Scenario {
             var checkpointSeconds = new ArrayList<Double>();
             var baselineP99 = new ArrayList<Double>();
             var checkpointP99 = new ArrayList<Double>();
-            long[] bpWaits = new long[3];
-            double[] seconds = new double[3];
+            var measured = new Measured(fixture, histograms);
+            measured.phase(NEVER, () -> Thread.sleep(s.ring0Baseline().toMillis() * s.ring0Rounds()));
             for (int round = 0; round < s.ring0Rounds(); round++) {
-                var before = snapshot(histograms, BASELINE);
-                long w0 = fixture.backpressureWaits();
-                long t0 = System.nanoTime();
-                phase = BASELINE;
-                Thread.sleep(s.ring0Baseline().toMillis());
-                phase = WARMUP;
-                Thread.sleep(5); // a tick under way finishes recording
-                seconds[BASELINE] += (System.nanoTime() - t0) / 1e9;
-                long w1 = fixture.backpressureWaits();
-                bpWaits[BASELINE] += w1 - w0;
-                baselineP99.add(p99Since(histograms, BASELINE, before));
-
-                before = snapshot(histograms, CHECKPOINT);
-                long t1 = System.nanoTime();
-                phase = CHECKPOINT;
-                var timed = fixture.checkpoint();
-                phase = WARMUP;
-                Thread.sleep(5);
-                seconds[CHECKPOINT] += (System.nanoTime() - t1) / 1e9;
-                bpWaits[CHECKPOINT] += fixture.backpressureWaits() - w1;
-                checkpointSeconds.add(Result.round(timed.seconds(), 3));
-                checkpointP99.add(p99Since(histograms, CHECKPOINT, before));
-                Thread.sleep(500); // the copy-on-write after the cut settles before the next baseline
+                checkpointP99.add(measured.phase(CHECKPOINT,
+                        () -> checkpointSeconds.add(Result.round(fixture.checkpoint().seconds(), 3))));
+                Thread.sleep(500); // a gap, so that the checkpoint's last moments are in neither phase
+                baselineP99.add(measured.phase(BASELINE, () -> Thread.sleep(s.ring0Baseline().toMillis())));
             }
             stop = true;
             for (var loop : loops) {
                 loop.join();
             }
             var rows = new ArrayList<Result>();
-            rows.add(row("laminar", merged(histograms, CHECKPOINT), puts, CHECKPOINT, seconds[CHECKPOINT],
-                    bpWaits[CHECKPOINT], s, perTick).extra("checkpointSeconds", checkpointSeconds)
+            rows.add(row("laminar", merged(histograms, CHECKPOINT), puts, CHECKPOINT, measured.seconds[CHECKPOINT],
+                    measured.bpWaits[CHECKPOINT], s, perTick).extra("checkpointSeconds", checkpointSeconds)
                     .extra("runsP99Micros", checkpointP99));
-            rows.add(row("none", merged(histograms, BASELINE), puts, BASELINE, seconds[BASELINE], bpWaits[BASELINE], s,
-                    perTick).extra("runsP99Micros", baselineP99));
+            rows.add(row("between", merged(histograms, BASELINE), puts, BASELINE, measured.seconds[BASELINE],
+                    measured.bpWaits[BASELINE], s, perTick).extra("runsP99Micros", baselineP99));
+            rows.add(row("none", merged(histograms, NEVER), puts, NEVER, measured.seconds[NEVER],
+                    measured.bpWaits[NEVER], s, perTick));
             var ck = rows.get(0);
-            var base = rows.get(1);
-            ck.extra("p99Ratio", Result.round(ck.p99Micros() / base.p99Micros(), 3));
+            ck.extra("p99Ratio", Result.round(ck.p99Micros() / rows.get(2).p99Micros(), 3));
+            ck.extra("p99RatioBetween", Result.round(ck.p99Micros() / rows.get(1).p99Micros(), 3));
             ck.extra("maxLateMicros", Result.round(Math.max(late[0], late[1]) / 1e3, 1));
             return rows;
         } finally {
             stop = true;
             BenchContext.deleteTree(dir);
+        }
+    }
+
+    /** What a phase's body does while the core threads record into the phase's histograms. */
+    private interface PhaseBody {
+        void run() throws Exception;
+    }
+
+    /** Runs phases and sums each phase's seconds and backpressure waits. Coordinating thread only. */
+    private final class Measured {
+        private final CheckpointFixture fixture;
+        private final Histogram[][] histograms;
+        final double[] seconds = new double[PHASES];
+        final long[] bpWaits = new long[PHASES];
+
+        Measured(CheckpointFixture fixture, Histogram[][] histograms) {
+            this.fixture = fixture;
+            this.histograms = histograms;
+        }
+
+        /** Records the core threads' puts into {@code p} while {@code body} runs; returns this run's p99 in us. */
+        double phase(int p, PhaseBody body) throws Exception {
+            var before = snapshot(histograms, p);
+            long waits = fixture.backpressureWaits();
+            long start = System.nanoTime();
+            phase = p;
+            body.run();
+            phase = WARMUP;
+            Thread.sleep(5); // a tick under way finishes recording
+            seconds[p] += (System.nanoTime() - start) / 1e9;
+            bpWaits[p] += fixture.backpressureWaits() - waits;
+            return p99Since(histograms, p, before);
         }
     }
 
