@@ -452,7 +452,8 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
      * store into a new, empty data directory.
      *
      * <p>Each core's log is made to start at the checkpoint's position of that core (it is
-     * created anew there if it started before it; it held no record) and gets one durable record
+     * created anew there if it started before it, as it held no record, in a first segment only as
+     * large as an entry needs, as {@link #createAt} makes) and gets one durable record
      * there, the barrier of {@code checkpointEpoch}, exactly as the WAL the checkpoint was taken
      * with had at that position. So positions never go backwards: every later record, barrier and
      * checkpoint of this WAL lies beyond the adopted checkpoint's positions, and the global epoch
@@ -546,13 +547,16 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
         var log = states[core].wal;
         long start = log.startPosition();
         log.close();
-        var walOptions = options.walOptions(core, io.laminar.storage.wal.WalListener.NONE);
         WriteAheadLog fresh;
         if (start != position) {
             deleteSegments(core); // they hold no record
-            fresh = WriteAheadLog.create(directory, walOptions, position);
+            // A first segment just large enough for the barrier, as createAt makes: a full-size one
+            // (and its spare) would be written and synced a second time on a restore into an empty
+            // directory. The log goes on with full-size segments once it is opened again below.
+            fresh = WriteAheadLog.create(directory, options.withSmallestSegments().walOptions(core,
+                    io.laminar.storage.wal.WalListener.NONE), position);
         } else {
-            fresh = WriteAheadLog.open(directory, walOptions);
+            fresh = WriteAheadLog.open(directory, options.walOptions(core, io.laminar.storage.wal.WalListener.NONE));
         }
         try (fresh) {
             var barrier = java.nio.ByteBuffer.allocate(CoreRecordFormat.HEADER_LENGTH)

@@ -82,7 +82,8 @@ public record PerCoreWalOptions(int cores, int maxEntrySize, WalOptions wal, int
 
     /**
      * These options with the smallest segment size an entry allows ({@link #minSegmentSize}), for
-     * logs created to hold little more than a barrier ({@link PerCoreWalManager#createAt}): each
+     * logs created to hold little more than a barrier ({@link PerCoreWalManager#createAt}, and the
+     * logs {@link PerCoreWalManager#adoptCheckpoint} creates anew): each
      * segment records its own capacity, so a log opened later with these options' segment size goes
      * on with segments of that size. These options as they are if the smaller size does not fit them.
      */

@@ -4,15 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.laminar.storage.wal.SyncPolicy;
+import io.laminar.storage.wal.WalFileNames;
 import io.laminar.storage.wal.WalIoBackend;
 import io.laminar.storage.wal.WalListener;
 import io.laminar.storage.wal.WalOptions;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -346,6 +349,55 @@ class PerCoreWalTest {
             // Under one byte per record: a single allocation per record would be at least 16 bytes each
             // (320 KB). The JVM itself may allocate a little now and then (a buffer-full wait, a deopt).
             assertThat(allocated).isLessThan(20_000);
+        }
+    }
+
+    @Test
+    void anAdoptedCheckpointStartsEachLogWithASegmentSizedForItsBarrierAndTheLogGoesOnWithFullSizeOnes()
+            throws Exception {
+        long full = 1 << 20;
+        var options = PerCoreWalOptions.builder().cores(2).maxEntrySize(1024)
+                .wal(w -> w.segmentSize(full).writeBufferSize(16 * 1024)).build();
+        long[] at = {1_000_008, 2_000_000};
+        var expected = new ArrayList<String>();
+        try (var wal = PerCoreWalManager.open(dir, options)) {
+            wal.adoptCheckpoint(CorePositions.of(at), 7);
+            // Not a second full-size segment (and spare) written and synced: one just large enough.
+            for (int core = 0; core < 2; core++) {
+                assertThat(segmentSizes(core)).as("core %d's segments after the adoption", core)
+                        .containsExactly(WalOptions.MIN_SEGMENT_SIZE);
+            }
+            var core0 = new ArrayList<String>();
+            var core1 = new ArrayList<String>();
+            for (int i = 0; i < 3000; i++) { // about 1.5 MiB per core: past the small segment and a full one
+                var body = "r" + i + "-" + "x".repeat(1000);
+                wal.writer(i % 2).append(bytes(body));
+                (i % 2 == 0 ? core0 : core1).add(i % 2 + "/7/" + body);
+            }
+            checkpoint(wal); // epoch 8: everything before its barriers is durable
+            expected.add("0/7/barrier");
+            expected.addAll(core0);
+            expected.add("1/7/barrier");
+            expected.addAll(core1);
+            expected.addAll(List.of("0/8/barrier", "1/8/barrier"));
+        }
+        for (int core = 0; core < 2; core++) {
+            assertThat(segmentSizes(core)).as("core %d's segments", core)
+                    .containsExactly(WalOptions.MIN_SEGMENT_SIZE, full, full);
+        }
+        try (var wal = PerCoreWalManager.open(dir, options)) {
+            assertThat(wal.startPositions().toArray()).containsExactly(at);
+            assertThat(replayAll(wal, CorePositions.of(at), Long.MAX_VALUE)).containsExactlyElementsOf(expected);
+        }
+    }
+
+    /** The sizes of core {@code core}'s segment files, by base position. */
+    private List<Long> segmentSizes(int core) throws IOException {
+        var walName = CoreRecordFormat.walName(core);
+        try (var files = Files.list(dir)) {
+            return files.filter(f -> WalFileNames.segmentBase(walName, f.getFileName().toString()) >= 0)
+                    .sorted(Comparator.comparingLong(f -> WalFileNames.segmentBase(walName, f.getFileName().toString())))
+                    .map(f -> f.toFile().length()).toList();
         }
     }
 
