@@ -451,9 +451,9 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
      * taken with another WAL, typically on another machine: restoring a checkpoint from an object
      * store into a new, empty data directory.
      *
-     * <p>Each core's log is made to start at the checkpoint's position of that core (it is
-     * created anew there if it started before it, as it held no record, in a first segment only as
-     * large as an entry needs, as {@link #createAt} makes) and gets one durable record
+     * <p>Each core's log is made to start at the checkpoint's position of that core (if it started
+     * before it, it held no record and is created anew there, with a first segment only as large as
+     * one entry needs, as {@link #createAt} makes) and gets one durable record
      * there, the barrier of {@code checkpointEpoch}, exactly as the WAL the checkpoint was taken
      * with had at that position. So positions never go backwards: every later record, barrier and
      * checkpoint of this WAL lies beyond the adopted checkpoint's positions, and the global epoch
