@@ -33,9 +33,11 @@ import java.util.Objects;
  *   <li>Overwriting a key already written since the last snapshot: a hash of the key, a probe of
  *       the index and, for a value of the same length, a copy of the bytes into the existing array.
  *       The tree is not touched and nothing is allocated. With another length: one value array.</li>
- *   <li>The first write to a key after a snapshot: a new cell and value array, and a descent of the
- *       tree that copies the leaf and those of its ancestors not yet copied (a leaf is three objects:
- *       the node and two 32-slot arrays).</li>
+ *   <li>The first write to a key after a snapshot: a new cell and value array. If the writer has
+ *       already copied the key's leaf since the snapshot, the cell goes into that copy, found through
+ *       the tree's leaf registry; otherwise a descent of the tree copies the leaf and those of its
+ *       ancestors not yet copied (a leaf is three objects: the node and two 32-slot arrays). The
+ *       descent's cache misses are most of what a snapshot costs the core thread.</li>
  *   <li>A new key: the key and value copies and a cell, a descent, a new leaf (and parents) when a
  *       node splits, and now and then the index doubling.</li>
  *   <li>Whatever the sink allocates.</li>

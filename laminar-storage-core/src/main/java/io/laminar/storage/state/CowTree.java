@@ -28,15 +28,25 @@ import java.util.function.Consumer;
  * leaf; new keys and removals descend it as a plain B+-tree does. Reads of the live tree go through
  * the index; snapshots read the tree.
  *
+ * <p>That descent misses the CPU's cache at the lower levels, and it is most of what a snapshot
+ * costs the writer. So each leaf has an id, each cell the id of the leaf the writer last put it in
+ * ({@link Cell#leafId}), and the tree a registry of its current leaf of each id: a first write whose
+ * cell's leaf the writer already copied since the snapshot finds that copy through the registry and
+ * replaces the cell in it without descending. The registry holds no leaf that is no longer in the
+ * tree (a leaf merged away or emptied is taken out of it), and a hint is used only if the leaf it
+ * leads to is owned and holds the very cell, so a stale hint only costs the descent.
+ *
  * <p>Invariants: every leaf is at the same depth; no node is empty except an empty root leaf;
  * {@code Inner.keys[i]} ({@code i >= 1}) is a lower bound of child {@code i} and greater than every
  * key of child {@code i - 1} ({@code keys[0]} is unused); {@code Leaf.keys[i] == Leaf.cells[i].key};
  * a node or cell owned by the current token sits only under owned nodes (so no snapshot reaches it);
  * the index holds exactly the live tree's cells, except for the cells of {@link #putDeferred} not yet
- * placed (see there), which every method that reads the tree's nodes places first.
+ * placed (see there), which every method that reads the tree's nodes places first; a leaf in the
+ * registry is in the tree, at the index of its id.
  *
  * <p>Memory per key, besides the key and value arrays: the leaf's two slots (8 bytes, leaves about
- * 3/4 full), the cell (32 bytes) and the index's share of its table (8 to 16 bytes).
+ * 3/4 full), the cell (32 bytes), the index's share of its table (8 to 16 bytes) and the registry's
+ * share (4 to 8 bytes per leaf, under 1 byte per key).
  *
  * <p>Not thread-safe: one writer thread; snapshots are the way to read from other threads.
  */
@@ -70,6 +80,12 @@ final class CowTree {
         final int hash;
         final Object owner;
         byte[] value;
+        /**
+         * The {@link Leaf#id} of the leaf a writer last put this cell in, or -1: a hint for the
+         * writer alone (snapshots never read it). Two trees that share the cell may both write it;
+         * either's hint is checked before it is used, so a wrong one only costs a descent.
+         */
+        int leafId = -1;
 
         Cell(byte[] key, int hash, byte[] value, Object owner) {
             this.key = key;
@@ -80,6 +96,8 @@ final class CowTree {
     }
 
     static final class Leaf extends Node {
+        /** This leaf's index in its tree's registry, or -1; a copy takes over the id of what it copies. */
+        int id = -1;
         /** The cells' keys again, so that a search reads no cell. */
         final byte[][] keys = new byte[LEAF_CAPACITY][];
         final Cell[] cells = new Cell[LEAF_CAPACITY];
@@ -104,7 +122,13 @@ final class CowTree {
     }
 
     private Object owner = new Object();
-    private Node root = new Leaf(owner);
+    /** By id, the tree's current leaf of that id, or null (see the class comment); ids up to {@link #leafCount}. */
+    private Leaf[] leaves = NO_LEAVES;
+    private int leafCount;
+    /** Ids whose leaf left the tree, for new leaves to take, so that the registry grows only with the tree. */
+    private int[] freeIds = NO_IDS;
+    private int freeCount;
+    private Node root;
     private PointIndex index = new PointIndex(0);
     private long size;
     /** Counts structural and value changes, so that iterators over the live tree fail fast. */
@@ -120,8 +144,11 @@ final class CowTree {
     private Cell[] pendingOld = NO_CELLS;
     private int pendingCount;
     private static final Cell[] NO_CELLS = new Cell[0];
+    private static final Leaf[] NO_LEAVES = new Leaf[0];
+    private static final int[] NO_IDS = new int[0];
 
     CowTree() {
+        root = newLeaf();
     }
 
     /**
@@ -281,7 +308,9 @@ final class CowTree {
         } else if (cell != null) {
             // The first write since a snapshot: the snapshot keeps the old cell, the tree gets a new one.
             var fresh = new Cell(cell.key, hash, adopt ? value : value.clone(), owner);
-            place(fresh, cell);
+            if (!replaceInCopiedLeaf(cell, fresh)) {
+                place(fresh, cell);
+            }
             index.replace(cell, fresh);
         } else {
             addKey(key, hash, value, adopt);
@@ -379,6 +408,64 @@ final class CowTree {
         }
     }
 
+    /**
+     * Puts {@code fresh} in place of {@code old} in the leaf {@code old}'s hint leads to, if that leaf
+     * is one the writer owns (so the path to it is owned too) and holds {@code old}; returns whether
+     * it did. No descent: the registry, the leaf and its cells array are all it reads.
+     */
+    private boolean replaceInCopiedLeaf(Cell old, Cell fresh) {
+        int id = old.leafId;
+        if (id < 0 || id >= leafCount) {
+            return false;
+        }
+        var leaf = leaves[id];
+        if (leaf == null || leaf.owner != owner) {
+            return false;
+        }
+        var cells = leaf.cells;
+        for (int i = 0, n = leaf.size; i < n; i++) {
+            if (cells[i] == old) {
+                cells[i] = fresh;
+                fresh.leafId = id;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A new leaf owned by the writer, registered under a free id (a hint that still names the id
+     * leads to a leaf without the hinted cell: the descent then places it).
+     */
+    private Leaf newLeaf() {
+        var leaf = new Leaf(owner);
+        if (freeCount > 0) {
+            leaf.id = freeIds[--freeCount];
+        } else {
+            if (leafCount == leaves.length) {
+                leaves = Arrays.copyOf(leaves, Math.max(1024, leafCount * 2));
+            }
+            leaf.id = leafCount++;
+        }
+        leaves[leaf.id] = leaf;
+        return leaf;
+    }
+
+    private boolean registered(Leaf leaf) {
+        return leaf.id >= 0 && leaf.id < leafCount && leaves[leaf.id] == leaf;
+    }
+
+    /** Takes {@code node}, which has just left the tree, out of the registry if it is a leaf there. */
+    private void dropped(Node node) {
+        if (node instanceof Leaf leaf && registered(leaf)) {
+            leaves[leaf.id] = null;
+            if (freeCount == freeIds.length) {
+                freeIds = Arrays.copyOf(freeIds, Math.max(64, freeCount * 2));
+            }
+            freeIds[freeCount++] = leaf.id;
+        }
+    }
+
     /** Removes {@code key}; returns whether it was there. */
     boolean remove(byte[] key) {
         var cell = index.find(key, PointIndex.hash(key));
@@ -391,7 +478,7 @@ final class CowTree {
         root = r;
         removeFrom(r, cell, prefix(key));
         while (root instanceof Inner inner && inner.size <= 1) {
-            root = inner.size == 0 ? new Leaf(owner) : inner.children[0];
+            root = inner.size == 0 ? newLeaf() : inner.children[0];
         }
         size--;
         modCount++;
@@ -403,7 +490,11 @@ final class CowTree {
         pendingFresh = NO_CELLS; // their keys are gone with the rest
         pendingOld = NO_CELLS;
         pendingCount = 0;
-        root = new Leaf(owner);
+        leaves = NO_LEAVES; // every leaf has left the tree
+        leafCount = 0;
+        freeIds = NO_IDS;
+        freeCount = 0;
+        root = newLeaf();
         index = new PointIndex(0);
         size = 0;
         modCount++;
@@ -419,7 +510,14 @@ final class CowTree {
             return node;
         }
         if (node instanceof Leaf leaf) {
-            var copy = new Leaf(owner);
+            Leaf copy;
+            if (registered(leaf)) {
+                copy = new Leaf(owner); // takes the leaf's place in the registry: its cells' hints lead to it
+                copy.id = leaf.id;
+                leaves[leaf.id] = copy;
+            } else {
+                copy = newLeaf(); // a leaf of a snapshot this tree started from: no hint leads to it yet
+            }
             System.arraycopy(leaf.keys, 0, copy.keys, 0, leaf.size);
             System.arraycopy(leaf.cells, 0, copy.cells, 0, leaf.size); // the cells stay shared: not owned
             copy.size = leaf.size;
@@ -454,6 +552,7 @@ final class CowTree {
         if (old != null) {
             // A scan of one array for the cell itself: no key array is read.
             leaf.cells[slotOf(leaf, old)] = cell;
+            cell.leafId = leaf.id;
             return null;
         }
         int slot = search(leaf, cell.key);
@@ -466,7 +565,7 @@ final class CowTree {
             insertAt(leaf, at, cell);
             return null;
         }
-        var right = new Leaf(owner);
+        var right = newLeaf(); // the cells moved into it keep their hints, which then fail once
         int half = LEAF_CAPACITY / 2;
         int moved = LEAF_CAPACITY - half;
         System.arraycopy(leaf.keys, half, right.keys, 0, moved);
@@ -503,6 +602,7 @@ final class CowTree {
         leaf.keys[at] = cell.key;
         leaf.cells[at] = cell;
         leaf.size++;
+        cell.leafId = leaf.id;
     }
 
     /** Puts {@code child} (lower bound {@code key}) at {@code at}; splits a full node and returns its right half. */
@@ -561,6 +661,7 @@ final class CowTree {
         removeFrom(child, cell, prefix);
         if (child.size == 0) {
             removeChild(inner, index);
+            dropped(child);
         } else if (child.size < MIN_FILL && inner.size > 1) {
             int left = index > 0 ? index - 1 : index;
             var rightNode = inner.children[left + 1];
@@ -569,6 +670,7 @@ final class CowTree {
                 inner.children[left] = leftNode;
                 append(leftNode, inner.keys[left + 1], rightNode);
                 removeChild(inner, left + 1);
+                dropped(rightNode);
             }
         }
     }
@@ -637,11 +739,13 @@ final class CowTree {
             // Leaves are filled to 3/4 so that the first writes after a restore do not all split.
             if (leaf == null || leaf.size == LEAF_CAPACITY * 3 / 4) {
                 leaf = new Leaf(owner);
+                leaf.id = level.size(); // the registry is the list of leaves
                 level.add(leaf);
                 lowerBounds.add(key);
             }
             int hash = PointIndex.hash(key);
             var cell = new Cell(key, hash, value, owner);
+            cell.leafId = leaf.id;
             leaf.keys[leaf.size] = key;
             leaf.cells[leaf.size] = cell;
             leaf.size++;
@@ -691,11 +795,9 @@ final class CowTree {
             }
             var tree = new CowTree();
             tree.owner = owner;
-            if (!nodes.isEmpty()) {
-                tree.root = nodes.get(0);
-            } else {
-                tree.root = new Leaf(owner);
-            }
+            tree.leaves = level.toArray(NO_LEAVES);
+            tree.leafCount = level.size();
+            tree.root = nodes.isEmpty() ? tree.newLeaf() : nodes.get(0);
             tree.size = size;
             tree.index = PointIndex.of(loaded, hashes, (int) size);
             loaded = NO_CELLS;
@@ -767,7 +869,37 @@ final class CowTree {
         }
         checkOwnership(root, true);
         index.check(root, size);
+        checkRegistry();
         return count;
+    }
+
+    /** Every leaf in the registry is in the tree, under its own id, and every id listed as free is. */
+    private void checkRegistry() {
+        var inTree = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<Leaf, Boolean>());
+        forEachLeaf(root, inTree::add);
+        for (int id = 0; id < leafCount; id++) {
+            var leaf = leaves[id];
+            if (leaf != null && (leaf.id != id || !inTree.contains(leaf))) {
+                throw new IllegalStateException("the leaf registry holds, under id " + id + ", a leaf "
+                        + (leaf.id != id ? "with id " + leaf.id : "that is not in the tree"));
+            }
+        }
+        for (int i = 0; i < freeCount; i++) {
+            if (leaves[freeIds[i]] != null) {
+                throw new IllegalStateException("the leaf registry lists id " + freeIds[i] + " as free, but it is taken");
+            }
+        }
+    }
+
+    private static void forEachLeaf(Node node, Consumer<Leaf> action) {
+        if (node instanceof Leaf leaf) {
+            action.accept(leaf);
+        } else {
+            var inner = (Inner) node;
+            for (int i = 0; i < inner.size; i++) {
+                forEachLeaf(inner.children[i], action);
+            }
+        }
     }
 
     private void checkOwnership(Node node, boolean underOwned) {

@@ -180,6 +180,53 @@ class IndexedCowTreePropertyTest {
     }
 
     @Test
+    void firstWritesThroughTheLeafRegistryKeepEverySnapshotWhileLeavesSplitMergeAndLeave() {
+        // A bulk-loaded state, then rounds of: a snapshot, first writes to random keys (the second
+        // and later in a leaf go through the registry to the leaf's copy), deletes that empty and
+        // merge leaves (their ids are freed) and inserts that split them (taking freed ids), so that
+        // stale hints name leaves that left the tree or ids that another leaf took since.
+        var random = new Random(seed("leafRegistry"));
+        var loader = ChangelogAwareStateStore.bulkLoader();
+        var model = newModel();
+        for (int i = 0; i < 20_000; i++) {
+            var key = keyOf(i * 2);
+            var value = value(random);
+            loader.onPut(key.clone(), value.clone());
+            model.put(key, value);
+        }
+        var store = loader.build(ChangelogSink.NONE);
+        var taken = new ArrayList<Taken>();
+        for (int round = 0; round < 40; round++) {
+            taken.add(new Taken(store.snapshot(), copy(model)));
+            for (int i = 0; i < 3_000; i++) {
+                var key = keyOf(random.nextInt(44_000));
+                int op = random.nextInt(10);
+                if (op < 6 && model.containsKey(key) || op >= 8) {
+                    var value = value(random);
+                    store.put(key, value);
+                    model.put(key, value.clone());
+                } else {
+                    // Deletes in runs of neighbouring keys, so that whole leaves empty or merge.
+                    int first = random.nextInt(44_000);
+                    for (int k = first; k < first + random.nextInt(60); k++) {
+                        var gone = keyOf(k);
+                        assertThat(store.delete(gone)).isEqualTo(model.remove(gone) != null);
+                    }
+                }
+            }
+            assertThat(store.checkInvariants()).isEqualTo(model.size());
+            for (int probe = 0; probe < 200; probe++) {
+                var key = keyOf(random.nextInt(44_000));
+                assertThat(store.get(key)).isEqualTo(model.get(key));
+            }
+        }
+        assertThat(entries(store.snapshot())).isEqualTo(entries(model));
+        for (var t : taken) {
+            assertThat(entries(t.snapshot())).isEqualTo(entries(t.state()));
+        }
+    }
+
+    @Test
     void aReplayAfterASnapshotPlacesItsFirstWritesInKeyOrderAndKeepsTheSnapshot() {
         // Recovery's pattern: a bulk-loaded state, a snapshot of it, then a long replay whose first
         // write to each key waits to be placed. Keys share their first 8 bytes in runs (the radix
