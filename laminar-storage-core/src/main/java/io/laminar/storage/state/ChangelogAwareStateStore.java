@@ -89,23 +89,24 @@ public final class ChangelogAwareStateStore implements StateStore {
      * over the snapshot's cells (O(size), but no key or value is copied or hashed again).
      */
     public static ChangelogAwareStateStore fromSnapshot(StateSnapshot snapshot, ChangelogSink changelog) {
-        return new ChangelogAwareStateStore(new CowTree(snapshot.root(), snapshot.size(), snapshot.takeIndex()),
+        return new ChangelogAwareStateStore(new CowTree(snapshot.root(), snapshot.size(), snapshot.takeHandover()),
                 changelog);
     }
 
     /**
-     * Takes a last snapshot and retires the store: the snapshot carries the store's hash index, which
-     * the first {@link #fromSnapshot} of it takes over instead of building one (recovery hands its
+     * Takes a last snapshot and retires the store: the snapshot carries the store's hash index and
+     * leaf registry, which the first {@link #fromSnapshot} of it takes over instead of building an
+     * index and starting with no leaf registered (recovery hands its
      * stores to the runtime this way, so a restore indexes each key once, not twice). After this the
      * store must not be used (it has no index left: writes and point reads fail with a
      * {@link NullPointerException}); use the snapshot. The snapshot itself is an
      * ordinary one (thread-safe, immutable); until a {@code fromSnapshot} takes the index it also
-     * holds the index's table (8 to 16 bytes per key).
+     * holds the index's table (8 to 16 bytes per key) and the registry (under 1 byte per key).
      */
     public StateSnapshot retire() {
         long size = tree.size();
-        var index = tree.retire();
-        return new StateSnapshot(tree.root(), size, index);
+        var handover = tree.retire();
+        return new StateSnapshot(tree.root(), size, handover);
     }
 
     @Override

@@ -160,14 +160,26 @@ final class CowTree {
     }
 
     /**
-     * As {@link #CowTree(Node, long)}, taking over {@code index} if it is not null: the index of
-     * exactly the cells under {@code root}, whose tree will never write again (see
-     * {@link #retire()}).
+     * As {@link #CowTree(Node, long)}, taking over the index and the leaf registry of
+     * {@code handover} if it is not null: those of exactly the tree under {@code root}, whose tree
+     * will never write again (see {@link #retire()}).
      */
-    CowTree(Node root, long size, PointIndex index) {
+    CowTree(Node root, long size, Handover handover) {
         this.root = root;
         this.size = size;
-        this.index = index != null ? index : PointIndex.of(root, size);
+        if (handover != null) {
+            index = handover.index();
+            leaves = handover.leaves();
+            leafCount = handover.leafCount();
+            freeIds = handover.freeIds();
+            freeCount = handover.freeCount();
+        } else {
+            index = PointIndex.of(root, size); // and no registry: a leaf is registered once copied
+        }
+    }
+
+    /** What a retired tree hands to a tree started from its last snapshot: its index and its leaf registry. */
+    record Handover(PointIndex index, Leaf[] leaves, int leafCount, int[] freeIds, int freeCount) {
     }
 
     long size() {
@@ -180,14 +192,19 @@ final class CowTree {
     }
 
     /**
-     * Freezes the tree for good and gives up its index, which then matches the frozen root exactly:
-     * for a tree that will never be written again, so that a tree started from its last snapshot
-     * takes the index over instead of building it again (O(size)). Any later write fails.
+     * Freezes the tree for good and gives up its index and its leaf registry, which then match the
+     * frozen root exactly: for a tree that will never be written again, so that a tree started from
+     * its last snapshot takes them over instead of building the index again (O(size)) and starting
+     * with no leaf registered. Any later write fails.
      */
-    PointIndex retire() {
+    Handover retire() {
         freeze();
-        var handed = index;
+        var handed = new Handover(index, leaves, leafCount, freeIds, freeCount);
         index = null; // a write after this is a bug: it fails rather than change a handed-over index
+        leaves = NO_LEAVES;
+        leafCount = 0;
+        freeIds = NO_IDS;
+        freeCount = 0;
         return handed;
     }
 
@@ -886,7 +903,8 @@ final class CowTree {
         }
         for (int i = 0; i < freeCount; i++) {
             if (leaves[freeIds[i]] != null) {
-                throw new IllegalStateException("the leaf registry lists id " + freeIds[i] + " as free, but it is taken");
+                throw new IllegalStateException("the leaf registry lists id " + freeIds[i]
+                        + " as free, but it is taken");
             }
         }
     }

@@ -23,12 +23,12 @@ public final class StateSnapshot implements Iterable<StateEntry> {
 
     private static final HexFormat HEX = HexFormat.of();
 
-    private static final java.lang.invoke.VarHandle HANDED_OVER_INDEX;
+    private static final java.lang.invoke.VarHandle HANDED_OVER;
 
     static {
         try {
-            HANDED_OVER_INDEX = java.lang.invoke.MethodHandles.lookup()
-                    .findVarHandle(StateSnapshot.class, "handedOverIndex", PointIndex.class);
+            HANDED_OVER = java.lang.invoke.MethodHandles.lookup()
+                    .findVarHandle(StateSnapshot.class, "handedOver", CowTree.Handover.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -37,27 +37,27 @@ public final class StateSnapshot implements Iterable<StateEntry> {
     private final CowTree.Node root;
     private final long size;
     /**
-     * The hash index of exactly this snapshot's cells, from a store that was retired when it was
-     * taken ({@link ChangelogAwareStateStore#retire}), for the first
+     * The hash index and the leaf registry of exactly this snapshot's tree, from a store that was
+     * retired when it was taken ({@link ChangelogAwareStateStore#retire}), for the first
      * {@link ChangelogAwareStateStore#fromSnapshot} to take over instead of building one; null once
-     * taken, or if there is none. Only ever read and cleared through {@link #HANDED_OVER_INDEX}.
+     * taken, or if there is none. Only ever read and cleared through {@link #HANDED_OVER}.
      */
     @SuppressWarnings("unused")
-    private volatile PointIndex handedOverIndex;
+    private volatile CowTree.Handover handedOver;
 
     StateSnapshot(CowTree.Node root, long size) {
         this(root, size, null);
     }
 
-    StateSnapshot(CowTree.Node root, long size, PointIndex handedOverIndex) {
+    StateSnapshot(CowTree.Node root, long size, CowTree.Handover handedOver) {
         this.root = root;
         this.size = size;
-        this.handedOverIndex = handedOverIndex;
+        this.handedOver = handedOver;
     }
 
-    /** The handed-over index, for the one caller that gets it first; null for every other. */
-    PointIndex takeIndex() {
-        return (PointIndex) HANDED_OVER_INDEX.getAndSet(this, (PointIndex) null);
+    /** The handed-over index and registry, for the one caller that gets them first; null for every other. */
+    CowTree.Handover takeHandover() {
+        return (CowTree.Handover) HANDED_OVER.getAndSet(this, (CowTree.Handover) null);
     }
 
     CowTree.Node root() {

@@ -410,9 +410,10 @@ class ChangelogAwareStateStoreTest {
     }
 
     @Test
-    void aRetiredStoreHandsItsIndexToTheFirstStoreStartedFromItsSnapshotOnly() {
+    void aRetiredStoreHandsItsIndexAndLeafRegistryToTheFirstStoreStartedFromItsSnapshotOnly() {
         // Recovery's hand-over: the runtime's stores take over the recovered stores' indexes instead
-        // of indexing every key again. The second store from the same snapshot builds its own.
+        // of indexing every key again, and their leaf registries. The second store from the same
+        // snapshot builds its own index and starts with no leaf registered.
         var random = new Random(seed("retire"));
         var recovered = new ChangelogAwareStateStore(ChangelogSink.NONE);
         var model = newModel();
@@ -423,11 +424,11 @@ class ChangelogAwareStateStoreTest {
             model.put(key.clone(), value.clone());
         }
         var snapshot = recovered.retire();
-        assertThat(snapshot.takeIndex()).isNotNull(); // taken here: put it back through a new retire
+        assertThat(snapshot.takeHandover()).isNotNull(); // taken here: put it back through a new retire
         recovered = ChangelogAwareStateStore.fromSnapshot(snapshot, ChangelogSink.NONE);
         snapshot = recovered.retire();
         var first = ChangelogAwareStateStore.fromSnapshot(snapshot, ChangelogSink.NONE);
-        assertThat(snapshot.takeIndex()).isNull();
+        assertThat(snapshot.takeHandover()).isNull();
         var second = ChangelogAwareStateStore.fromSnapshot(snapshot, ChangelogSink.NONE);
         var expected = entries(snapshot);
         assertThat(expected).isEqualTo(entries(model));
