@@ -81,9 +81,10 @@ final class CowTree {
         final Object owner;
         byte[] value;
         /**
-         * The {@link Leaf#id} of the leaf a writer last put this cell in, or -1: a hint for the
-         * writer alone (snapshots never read it). Two trees that share the cell may both write it;
-         * either's hint is checked before it is used, so a wrong one only costs a descent.
+         * The {@link Leaf#id} of the leaf the cell was put in, or -1: a hint for writers (snapshots
+         * never read it), set while the cell's writer still owns it. It goes stale when a split or
+         * a merge moves the cell, when its leaf leaves the tree, or in another tree started from a
+         * snapshot; every hint is checked before it is used, so a stale one only costs a descent.
          */
         int leafId = -1;
 
