@@ -154,16 +154,10 @@ final class CowTree {
 
     /**
      * A tree that starts out sharing every node and cell of {@code root} (holding {@code size} keys);
-     * the first write to each copies it. Builds the point index: O(size), no key or value is copied.
-     */
-    CowTree(Node root, long size) {
-        this(root, size, null);
-    }
-
-    /**
-     * As {@link #CowTree(Node, long)}, taking over the index and the leaf registry of
-     * {@code handover} if it is not null: those of exactly the tree under {@code root}, whose tree
-     * will never write again (see {@link #retire()}).
+     * the first write to each copies it. It takes over the index and the leaf registry of
+     * {@code handover} if that is not null: those of exactly the tree under {@code root}, whose tree
+     * will never write again (see {@link #retire()}). Otherwise it builds the point index (O(size), no
+     * key or value is copied) and starts with no leaf registered.
      */
     CowTree(Node root, long size, Handover handover) {
         this.root = root;
@@ -175,7 +169,7 @@ final class CowTree {
             freeIds = handover.freeIds();
             freeCount = handover.freeCount();
         } else {
-            index = PointIndex.of(root, size); // and no registry: a leaf is registered once copied
+            index = PointIndex.of(root, size); // a leaf is registered once copied
         }
     }
 
