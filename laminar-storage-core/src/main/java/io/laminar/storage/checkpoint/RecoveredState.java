@@ -22,8 +22,9 @@ import java.util.Map;
  * @param checkpointStates per core, the state the checkpoint's files hold, before the WAL replay
  *                   (empty without a checkpoint): what {@link StateCheckpointCoordinator.Builder#resumeFrom}
  *                   continues the checkpoint chains from, so the next checkpoint writes only deltas.
- *                   They share every node the replay did not change with {@code coreStates}, but pin
- *                   the nodes it replaced: drop this object once the coordinator is built (the
+ *                   They share their cells and every node the replay did not reshape with
+ *                   {@code coreStates}, but pin the values the replay replaced: drop this object once
+ *                   the coordinator is built (the
  *                   coordinator keeps them only until its first checkpoint after the restart commits)
  */
 public record RecoveredState(List<StateSnapshot> coreStates, Map<String, ConnectorCheckpoint> sources,

@@ -355,8 +355,8 @@ public final class RecoveryManager {
         var snapshots = new ArrayList<StateSnapshot>();
         var perCoreList = new ArrayList<Long>();
         for (int core = 0; core < cores; core++) {
-            // The stores are done with: their indexes and leaf registries go along, for the
-            // runtime's fromSnapshot.
+            // The stores are done with: their indexes, epochs and undo logs go along, for the
+            // runtime's fromSnapshot to go on with.
             snapshots.add(stores.get(core).retire());
             perCoreList.add(perCore[core]);
         }

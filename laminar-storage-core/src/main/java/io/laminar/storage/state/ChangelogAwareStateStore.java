@@ -19,12 +19,12 @@ import java.util.Objects;
  * {@link ChangelogSink}).
  *
  * <h2>Snapshots and checkpoints</h2>
- * The map is a copy-on-write B+-tree whose nodes and per-key cells carry an owner token, with a
- * hash index beside it that leads from each key straight to its cell. {@link #snapshot()} captures
- * the root and starts a new token: two small allocations, no copying, microseconds at most. After
- * it, the core thread copies a node (and the path to it) and the key's cell the first time it
- * writes to them, and mutates them in place from then on; the snapshot keeps the old ones. At an
- * epoch boundary a checkpoint takes a snapshot on the core thread, hands it to a Ring 1 thread, and
+ * The map is a copy-on-write B+-tree of per-key cells that keep the versions snapshots still
+ * read, with a hash index beside it that leads from each key straight to its cell.
+ * {@link #snapshot()} captures the root and starts a new epoch: a few small allocations, no copying,
+ * microseconds at most. After it, the first write to a key records the value it replaces in an undo
+ * log that the snapshot holds, and the key's cell then takes the new value, where it is; a new key
+ * or a removal copies the nodes on its path (the snapshot keeps the old ones). At an epoch boundary a checkpoint takes a snapshot on the core thread, hands it to a Ring 1 thread, and
  * there writes either all of it or {@code snapshot.changesSince(previousSnapshot)}, a delta that
  * costs time in proportion to what changed.
  *
@@ -33,11 +33,10 @@ import java.util.Objects;
  *   <li>Overwriting a key already written since the last snapshot: a hash of the key, a probe of
  *       the index and, for a value of the same length, a copy of the bytes into the existing array.
  *       The tree is not touched and nothing is allocated. With another length: one value array.</li>
- *   <li>The first write to a key after a snapshot: a new cell and value array. If the writer has
- *       already copied the key's leaf since the snapshot, the cell goes into that copy, found through
- *       the tree's leaf registry; otherwise a descent of the tree copies the leaf and those of its
- *       ancestors not yet copied (a leaf is three objects: the node and two 32-slot arrays). The
- *       descent's cache misses are most of what a snapshot costs the core thread.</li>
+ *   <li>The first write to a key after a snapshot: as an overwrite, plus a new value array and an
+ *       undo record (16 bytes in a chunk of records, appended in order) for the value it replaces.
+ *       The tree is not touched: this is all that a snapshot, or a checkpoint writing one on another
+ *       thread, costs the core thread.</li>
  *   <li>A new key: the key and value copies and a cell, a descent, a new leaf (and parents) when a
  *       node splits, and now and then the index doubling.</li>
  *   <li>Whatever the sink allocates.</li>
@@ -46,10 +45,13 @@ import java.util.Objects;
  * <h2>Memory</h2>
  * Per key, besides the key and value arrays: two leaf slots (8 bytes, leaves about 3/4 full), the
  * cell (32 bytes) and the index's share of its table (8 to 16 bytes, the table at most half full).
+ * While a snapshot is held: the values replaced since it was taken, and 16 bytes of undo record per
+ * key written since (each key once per snapshot); both go with the last snapshot that may read them.
  *
  * <h2>Restore</h2>
  * {@link #restore} bulk-loads entries in key order (from a checkpoint); {@link #fromSnapshot} starts
- * from a snapshot without copying it (it only indexes its cells); {@link #replayer()} applies
+ * from a snapshot, going on with the retired store's own tree after {@link #retire} and building
+ * cells of its own otherwise; {@link #replayer()} applies
  * changelog entries (WAL replay) without publishing them again.
  */
 public final class ChangelogAwareStateStore implements StateStore {
@@ -80,33 +82,34 @@ public final class ChangelogAwareStateStore implements StateStore {
             var entry = entries.next();
             loader.add(entry.key().clone(), entry.value().clone());
         }
-        return new ChangelogAwareStateStore(loader.build(), changelog);
+        return new ChangelogAwareStateStore(loader.build(false), changelog);
     }
 
     /**
-     * A store that starts with the state of {@code snapshot}: it shares the snapshot's nodes and
-     * cells and copies each the first time it writes to it. It builds its hash index in one pass
-     * over the snapshot's cells (O(size), but no key or value is copied or hashed again).
+     * A store that starts with the state of {@code snapshot}. If the snapshot is the one a
+     * {@link #retire} returned, the first call goes on with the retired store's tree, index and
+     * undo logs: O(1), sharing every node until it changes its shape. Otherwise it builds cells,
+     * nodes and an index of its own (O(size), in key order; the key and value arrays are shared and
+     * never written into), because a cell is only ever written by the one store whose it is.
      */
     public static ChangelogAwareStateStore fromSnapshot(StateSnapshot snapshot, ChangelogSink changelog) {
-        return new ChangelogAwareStateStore(new CowTree(snapshot.root(), snapshot.size(), snapshot.takeHandover()),
-                changelog);
+        var handover = snapshot.takeHandover();
+        var tree = handover != null ? new CowTree(snapshot.root(), snapshot.size(), handover)
+                : CowTree.copyOf(snapshot.root(), snapshot.number(), snapshot.log());
+        return new ChangelogAwareStateStore(tree, changelog);
     }
 
     /**
-     * Takes a last snapshot and retires the store: the snapshot carries the store's hash index and
-     * leaf registry, which the first {@link #fromSnapshot} of it takes over instead of building an
-     * index and starting with no leaf registered (recovery hands its
-     * stores to the runtime this way, so a restore indexes each key once, not twice). After this the
-     * store must not be used (it has no index left: writes and point reads fail with a
-     * {@link NullPointerException}); use the snapshot. The snapshot itself is an
-     * ordinary one (thread-safe, immutable); until a {@code fromSnapshot} takes the index it also
-     * holds the index's table (8 to 16 bytes per key) and the registry (under 1 byte per key).
+     * Takes a last snapshot and retires the store: the snapshot carries the store's hash index,
+     * epoch and undo log, with which the first {@link #fromSnapshot} of it goes on as this store
+     * would have (recovery hands its stores to the runtime this way, so a restore indexes each key
+     * once, not twice). After this the store must not be used (it has no index left: writes and
+     * point reads fail with a {@link NullPointerException}); use the snapshot. The snapshot itself
+     * is an ordinary one (thread-safe, immutable); until a {@code fromSnapshot} takes the index it
+     * also holds the index's table (8 to 16 bytes per key).
      */
     public StateSnapshot retire() {
-        long size = tree.size();
-        var handover = tree.retire();
-        return new StateSnapshot(tree.root(), size, handover);
+        return tree.retire();
     }
 
     @Override
@@ -171,16 +174,13 @@ public final class ChangelogAwareStateStore implements StateStore {
      */
     @Override
     public StateSnapshot snapshot() {
-        long size = tree.size();
-        return new StateSnapshot(tree.freeze(), size);
+        return tree.snapshot();
     }
 
     /**
      * A sink that applies changelog entries to this store without publishing them again: feed it
      * the entries read back from the log, in order, after restoring the checkpoint they follow.
-     * Arrays are copied. Same thread rules as the store. The first write to each key since the last
-     * snapshot is placed into the tree later, in key order with the others (see the private
-     * {@code replayer(boolean)}); the store's methods see every change at once.
+     * Arrays are copied. Same thread rules as the store.
      */
     public ChangelogSink replayer() {
         return replayer(false);
@@ -195,18 +195,11 @@ public final class ChangelogAwareStateStore implements StateStore {
         return replayer(true);
     }
 
-    /**
-     * The first write to each key since the last snapshot is placed into the tree later, in key
-     * order, with the others (see {@code CowTree.putDeferred}): a replay after a snapshot (recovery
-     * takes one of the checkpoint's state before it replays the WAL) then copies each leaf once and
-     * finds the path to it in the CPU's cache, instead of a descent with a cache miss at every level
-     * per record. Transparent to readers: the store places them before anything reads the tree.
-     */
     private ChangelogSink replayer(boolean adopt) {
         return new ChangelogSink() {
             @Override
             public void onPut(byte[] key, byte[] value) {
-                tree.putDeferred(key, value, adopt);
+                tree.put(key, value, adopt);
             }
 
             @Override
@@ -255,7 +248,7 @@ public final class ChangelogAwareStateStore implements StateStore {
 
         /** The store holding everything put so far, publishing its future changes to {@code changelog}. */
         public ChangelogAwareStateStore build(ChangelogSink changelog) {
-            return new ChangelogAwareStateStore(loader.build(), changelog);
+            return new ChangelogAwareStateStore(loader.build(false), changelog);
         }
     }
 

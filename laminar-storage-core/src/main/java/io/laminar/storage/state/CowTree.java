@@ -2,6 +2,7 @@ package io.laminar.storage.state;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.WeakReference;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.ConcurrentModificationException;
@@ -11,44 +12,49 @@ import java.util.function.Consumer;
 
 /**
  * The map under both state stores: a copy-on-write B+-tree of byte keys (unsigned lexicographic
- * order) whose nodes and cells carry an owner token, with a {@link PointIndex} beside it.
+ * order) whose cells keep the versions that snapshots still read, with a {@link PointIndex} beside it.
  *
- * <p>A leaf holds, per key, the key array and a {@link Cell}: the key's current value. The writer
- * mutates in place every node and every cell whose {@code owner} is the tree's current token; any
- * other node or cell may be shared with a {@link StateSnapshot} and is copied (a node with the path
- * to it) the first time the writer changes it. {@link #freeze()} hands out the current root and
- * starts a new token, so from then on every existing node and cell is read-only for the writer:
- * that is the whole cost of a snapshot. Unchanged subtrees and cells stay the very same objects in
- * the tree and in its snapshots, which is what {@link StateSnapshot#changesSince} uses to skip them.
+ * <p>A leaf holds, per key, the key array and a {@link Cell}. The tree counts epochs: a snapshot
+ * ({@link #snapshot}) is numbered with the current epoch and starts the next one, and sees, of each
+ * cell in its tree, the version written in the latest epoch not after its number.
  *
- * <p>The point index maps every key of the live tree to its cell. A put of a present key whose cell
- * is owned never touches the tree: it finds the cell by hash and overwrites its value (in place when
- * the length is the same, so a steady-state overwrite allocates nothing). Only the first write to a
- * key after a snapshot (the cell is shared) descends the tree to put a new cell into a writable
- * leaf; new keys and removals descend it as a plain B+-tree does. Reads of the live tree go through
- * the index; snapshots read the tree.
+ * <p><b>Values are versioned in their cell.</b> A write to a key whose cell was last written in the
+ * current epoch overwrites it in place (no snapshot can see that version). The first write to a key
+ * in an epoch keeps the cell where it is: it appends the version it replaces to the epoch's
+ * {@link UndoLog}, then makes the cell's value the new one. So no write of a present key touches
+ * the tree, and a snapshot costs its writer no descent and no copy. A snapshot reads a cell written
+ * after it through the undo logs that follow it (see {@link #valueAt}).
  *
- * <p>That descent misses the CPU's cache at the lower levels, and it is most of what a snapshot
- * costs the writer. So each leaf has an id, each cell the id of the leaf the writer last put it in
- * ({@link Cell#leafId}), and the tree a registry of its current leaf of each id: a first write whose
- * cell's leaf the writer already copied since the snapshot finds that copy through the registry and
- * replaces the cell in it without descending. The registry holds no leaf that is no longer in the
- * tree (a leaf merged away or emptied is taken out of it), and a hint is used only if the leaf it
- * leads to is owned and holds the very cell, so a stale hint only costs the descent.
+ * <p><b>The shape is copied on write.</b> Nodes carry an owner token; {@link #snapshot} starts a new
+ * one, so from then on every existing node is read-only for the writer: a new key or a removal
+ * copies the nodes on its path (the snapshot keeps the old ones, with the same cells), and a node
+ * the writer owns is changed in place. Unchanged subtrees stay the very same objects in the tree and
+ * in its snapshots, which {@link StateSnapshot#changesSince} uses, with the undo logs, to skip them.
+ *
+ * <p><b>Undo logs</b> are held by the snapshots that may read them: each snapshot holds the log of
+ * the epoch after it, and each log the next one. The tree holds the current epoch's log only through
+ * a weak reference: once no snapshot of an epoch before it is left, the log is collected and the
+ * writer stops recording replaced versions until the next snapshot. So a replaced value lives as
+ * long as a snapshot that may read it, and no longer.
+ *
+ * <p>The point index maps every key of the live tree to its cell: reads of the live tree and all
+ * writes of present keys go through it; new keys and removals also descend the tree.
  *
  * <p>Invariants: every leaf is at the same depth; no node is empty except an empty root leaf;
  * {@code Inner.keys[i]} ({@code i >= 1}) is a lower bound of child {@code i} and greater than every
  * key of child {@code i - 1} ({@code keys[0]} is unused); {@code Leaf.keys[i] == Leaf.cells[i].key};
- * a node or cell owned by the current token sits only under owned nodes (so no snapshot reaches it);
- * the index holds exactly the live tree's cells, except for the cells of {@link #putDeferred} not yet
- * placed (see there), which every method that reads the tree's nodes places first; a leaf in the
- * registry is in the tree, at the index of its id.
+ * a node owned by the current token sits only under owned nodes (so no snapshot reaches it); no cell
+ * is of an epoch after the current one; the index holds exactly the live tree's cells. A cell is in
+ * one tree's lineage only (a store started from a snapshot without a hand-over gets cells of its
+ * own, {@link #copyOf}), so one writer ever writes it.
  *
  * <p>Memory per key, besides the key and value arrays: the leaf's two slots (8 bytes, leaves about
- * 3/4 full), the cell (32 bytes), the index's share of its table (8 to 16 bytes) and the registry's
- * share (4 to 8 bytes per leaf, under 1 byte per key).
+ * 3/4 full), the cell (32 bytes) and the index's share of its table (8 to 16 bytes). Per first write
+ * in an epoch, while a snapshot before it is held: the replaced value and 16 bytes of undo record.
  *
- * <p>Not thread-safe: one writer thread; snapshots are the way to read from other threads.
+ * <p>Thread-safety: one writer thread; snapshots may be read by any threads at the same time (see
+ * {@link #valueAt}). The writer publishes a cell's new version in this order: the undo record, the
+ * cell's {@link Cell#undoSlot}, its {@link Cell#epoch} (a release store), then its value.
  */
 final class CowTree {
 
@@ -58,6 +64,17 @@ final class CowTree {
     private static final int MIN_FILL = 8;
     private static final VarHandle BIG_ENDIAN_LONGS =
             MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle CELL_EPOCH;
+    /** How often a reader retries a cell that its writer keeps changing before it calls that a bug. */
+    private static final int MAX_READ_RETRIES = 1_000_000;
+
+    static {
+        try {
+            CELL_EPOCH = MethodHandles.lookup().findVarHandle(Cell.class, "epoch", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     abstract static sealed class Node permits Leaf, Inner {
         final Object owner;
@@ -69,36 +86,33 @@ final class CowTree {
     }
 
     /**
-     * One key's value. The writer replaces {@link #value} (or overwrites its bytes) only while it
-     * owns the cell; once a snapshot may see the cell it never changes again, so two snapshots that
-     * hold the same cell hold the same value.
+     * One key and its current value, with the way back to the versions it replaced. Written by the
+     * writer thread only; snapshots read it through {@link #valueAt}.
      */
     static final class Cell {
-        /** Never modified; shared by the leaf, the index and later cells of the same key. */
+        /** Never modified; shared by the leaf, the index and the undo records. */
         final byte[] key;
         /** {@link PointIndex#hash} of the key. */
         final int hash;
-        final Object owner;
+        /** The value written in {@link #epoch}: its bytes change in place only while that is the tree's current epoch. */
         byte[] value;
+        /** The epoch {@link #value} was written in. Changed with a release store, read by snapshots with an acquire. */
+        int epoch;
         /**
-         * The {@link Leaf#id} of the leaf the cell was put in, or -1: a hint for writers (snapshots
-         * never read it), set while the cell's writer still owns it. It goes stale when a split or
-         * a merge moves the cell, when its leaf leaves the tree, or in another tree started from a
-         * snapshot; every hint is checked before it is used, so a stale one only costs a descent.
+         * The slot, in the undo log of {@link #epoch}, of the record of the version this one replaced,
+         * or -1 if no snapshot could read that version when it was replaced.
          */
-        int leafId = -1;
+        int undoSlot = -1;
 
-        Cell(byte[] key, int hash, byte[] value, Object owner) {
+        Cell(byte[] key, int hash, byte[] value, int epoch) {
             this.key = key;
             this.hash = hash;
             this.value = value;
-            this.owner = owner;
+            this.epoch = epoch;
         }
     }
 
     static final class Leaf extends Node {
-        /** This leaf's index in its tree's registry, or -1; a copy takes over the id of what it copies. */
-        int id = -1;
         /** The cells' keys again, so that a search reads no cell. */
         final byte[][] keys = new byte[LEAF_CAPACITY][];
         final Cell[] cells = new Cell[LEAF_CAPACITY];
@@ -122,13 +136,83 @@ final class CowTree {
         }
     }
 
+    /**
+     * The versions that the first writes of one epoch replaced, for the snapshots taken before it:
+     * record {@code i} is the cell, the value it had, the epoch of that value and the slot of that
+     * value's own record in its epoch's log (or -1). Appended by the writer only; the records are
+     * never changed, so readers that reach a record through a cell's release store (or a snapshot
+     * taken after the epoch) read it without locks. Records live in chunks of
+     * {@value #CHUNK_RECORDS}, so that growing copies only the list of chunks.
+     */
+    static final class UndoLog {
+        private static final int CHUNK_BITS = 10;
+        static final int CHUNK_RECORDS = 1 << CHUNK_BITS;
+
+        final int epoch;
+        /** The next epoch's log: set by the writer at the snapshot that ends this epoch, before any write of the next. */
+        volatile UndoLog next;
+        private Chunk[] chunks = new Chunk[4];
+        /** Records appended; a reader of an ended epoch's log (reached through a later snapshot) may read it. */
+        private int count;
+
+        UndoLog(int epoch) {
+            this.epoch = epoch;
+        }
+
+        private static final class Chunk {
+            final Cell[] cells = new Cell[CHUNK_RECORDS];
+            final byte[][] values = new byte[CHUNK_RECORDS][];
+            final int[] epochs = new int[CHUNK_RECORDS];
+            final int[] slots = new int[CHUNK_RECORDS];
+        }
+
+        /** Records that {@code cell} had {@code value}, of {@code epoch}, whose own record is at {@code slot}; returns the new record's slot. */
+        int append(Cell cell, byte[] value, int epoch, int slot) {
+            int at = count;
+            int c = at >>> CHUNK_BITS;
+            if (c == chunks.length) {
+                chunks = Arrays.copyOf(chunks, c * 2);
+            }
+            var chunk = chunks[c];
+            if (chunk == null) {
+                chunk = new Chunk();
+                chunks[c] = chunk;
+            }
+            int i = at & (CHUNK_RECORDS - 1);
+            chunk.values[i] = value;
+            chunk.epochs[i] = epoch;
+            chunk.slots[i] = slot;
+            chunk.cells[i] = cell;
+            count = at + 1;
+            return at;
+        }
+
+        /** The chunk of record {@code slot}, or null if it has none (yet, for a reader racing the writer). */
+        private Chunk chunkOf(int slot) {
+            var all = chunks;
+            int c = slot >>> CHUNK_BITS;
+            return slot < 0 || c >= all.length ? null : all[c];
+        }
+
+        /** The cell of record {@code slot} (below {@link #count()}), for a reader of an ended epoch's log. */
+        Cell cellAt(int slot) {
+            return chunks[slot >>> CHUNK_BITS].cells[slot & (CHUNK_RECORDS - 1)];
+        }
+
+        /** The records appended; final once the epoch has ended. */
+        int count() {
+            return count;
+        }
+    }
+
+    private static final WeakReference<UndoLog> NO_LOG = new WeakReference<>(null);
+
+    /** The token of the nodes the writer may change in place. */
     private Object owner = new Object();
-    /** By id, the tree's current leaf of that id, or null (see the class comment); ids up to {@link #leafCount}. */
-    private Leaf[] leaves = NO_LEAVES;
-    private int leafCount;
-    /** Ids whose leaf left the tree, for new leaves to take, so that the registry grows only with the tree. */
-    private int[] freeIds = NO_IDS;
-    private int freeCount;
+    /** The current epoch: the number of the next snapshot. */
+    private int epoch;
+    /** The current epoch's undo log, while a snapshot that may read it is held (see the class comment). */
+    private WeakReference<UndoLog> log = NO_LOG;
     private Node root;
     private PointIndex index = new PointIndex(0);
     private long size;
@@ -136,45 +220,38 @@ final class CowTree {
     private int modCount;
     /** The lower bound of the node that the last {@link #insert} split off, read by its caller. */
     private byte[] splitKey;
-    /**
-     * First writes since a snapshot made by {@link #putDeferred}: the new cell of each is in the
-     * index (so reads and later overwrites see it) while its leaf still holds the old cell, at the
-     * same index of {@link #pendingOld}. {@link #placePending} puts them into the tree in key order.
-     */
-    private Cell[] pendingFresh = NO_CELLS;
-    private Cell[] pendingOld = NO_CELLS;
-    private int pendingCount;
-    private static final Cell[] NO_CELLS = new Cell[0];
-    private static final Leaf[] NO_LEAVES = new Leaf[0];
-    private static final int[] NO_IDS = new int[0];
 
     CowTree() {
-        root = newLeaf();
+        root = new Leaf(owner);
     }
 
     /**
-     * A tree that starts out sharing every node and cell of {@code root} (holding {@code size} keys);
-     * the first write to each copies it. It takes over the index and the leaf registry of
-     * {@code handover} if that is not null: those of exactly the tree under {@code root}, whose tree
-     * will never write again (see {@link #retire()}). Otherwise it builds the point index (O(size), no
-     * key or value is copied) and starts with no leaf registered.
+     * A tree that goes on from the retired tree whose {@code handover} this is: it shares every node
+     * of {@code root} (the retired tree's last snapshot, holding {@code size} keys) and copies each
+     * the first time it changes its shape, and it takes over the index, the epoch and the undo log,
+     * so that it writes the same cells as the retired tree would have.
      */
     CowTree(Node root, long size, Handover handover) {
         this.root = root;
         this.size = size;
-        if (handover != null) {
-            index = handover.index();
-            leaves = handover.leaves();
-            leafCount = handover.leafCount();
-            freeIds = handover.freeIds();
-            freeCount = handover.freeCount();
-        } else {
-            index = PointIndex.of(root, size); // a leaf is registered once copied
-        }
+        this.index = handover.index();
+        this.epoch = handover.epoch();
+        this.log = handover.log();
     }
 
-    /** What a retired tree hands to a tree started from its last snapshot: its index and its leaf registry. */
-    record Handover(PointIndex index, Leaf[] leaves, int leafCount, int[] freeIds, int freeCount) {
+    /** What a retired tree hands to the tree that goes on from its last snapshot. */
+    record Handover(PointIndex index, int epoch, WeakReference<UndoLog> log) {
+    }
+
+    /**
+     * A tree of its own holding the state of a snapshot ({@code root}, numbered {@code number}, with
+     * the undo logs from {@code log} on): new cells and nodes, sharing the key and value arrays,
+     * which the writer never writes into (their cells start an epoch behind). O(size).
+     */
+    static CowTree copyOf(Node root, int number, UndoLog log) {
+        var loader = new Loader();
+        forEachCell(root, cell -> loader.add(cell.key, valueAt(cell, number, log)));
+        return loader.build(true);
     }
 
     long size() {
@@ -182,32 +259,72 @@ final class CowTree {
     }
 
     Node root() {
-        placePending();
         return root;
     }
 
     /**
-     * Freezes the tree for good and gives up its index and its leaf registry, which then match the
-     * frozen root exactly: for a tree that will never be written again, so that a tree started from
-     * its last snapshot takes them over instead of building the index again (O(size)) and starting
-     * with no leaf registered. Any later write fails.
+     * The O(1) snapshot: hands out the current root and epoch and starts the next epoch, after which
+     * every current node is read-only for the writer and every cell's current version is kept for
+     * the snapshot.
      */
-    Handover retire() {
-        freeze();
-        var handed = new Handover(index, leaves, leafCount, freeIds, freeCount);
-        index = null; // a write after this is a bug: it fails rather than change a handed-over index
-        leaves = NO_LEAVES;
-        leafCount = 0;
-        freeIds = NO_IDS;
-        freeCount = 0;
-        return handed;
+    StateSnapshot snapshot() {
+        if (epoch == Integer.MAX_VALUE) {
+            restartEpochs();
+        }
+        int number = epoch;
+        var next = new UndoLog(number + 1);
+        var current = log.get();
+        if (current != null) {
+            current.next = next;
+        }
+        log = new WeakReference<>(next);
+        owner = new Object();
+        epoch = number + 1;
+        return new StateSnapshot(root, size, number, next);
     }
 
-    /** Makes every current node read-only for the writer and returns the root: the O(1) snapshot. */
-    Node freeze() {
-        placePending();
-        owner = new Object();
-        return root;
+    /**
+     * After two billion snapshots, goes on as a copy of itself (new cells and nodes, O(size), once)
+     * with epochs from one, so that no epoch number ever wraps around. The snapshots taken so far
+     * keep the old cells, which no writer writes again.
+     */
+    private void restartEpochs() {
+        var loader = new Loader();
+        forEachCell(root, cell -> loader.add(cell.key, cell.value));
+        var copy = loader.build(true);
+        root = copy.root;
+        index = copy.index;
+        owner = copy.owner;
+        epoch = copy.epoch;
+        log = NO_LOG;
+    }
+
+    /** For tests of {@link #restartEpochs}: makes {@code next} the current epoch; no cell may be of a later one. */
+    void skipToEpoch(int next) {
+        epoch = next;
+    }
+
+    /** The current epoch (for tests). */
+    int epoch() {
+        return epoch;
+    }
+
+    /** For tests: the undo records of the current epoch, or -1 once no snapshot that may read them is held. */
+    int undoRecords() {
+        var undo = log.get();
+        return undo == null ? -1 : undo.count();
+    }
+
+    /**
+     * Takes a last snapshot and gives up the index, the epoch and the undo log with it, for a tree
+     * that goes on from that snapshot ({@link #CowTree(Node, long, Handover)}) instead of building an
+     * index again (O(size)). Any later write fails.
+     */
+    StateSnapshot retire() {
+        var snapshot = snapshot();
+        snapshot.handOver(new Handover(index, epoch, log));
+        index = null; // a write after this is a bug: it fails rather than change a handed-over index
+        return snapshot;
     }
 
     // ---- reads ---------------------------------------------------------------------------------
@@ -231,15 +348,101 @@ final class CowTree {
         return p;
     }
 
-    /** The internal value array for {@code key} under {@code node}, or null; callers must not modify or keep it. */
-    static byte[] get(Node node, byte[] key) {
+    /** The cell of {@code key} under {@code node}, or null. */
+    static Cell find(Node node, byte[] key) {
         long prefix = prefix(key);
         while (node instanceof Inner inner) {
             node = inner.children[childIndex(inner, key, prefix)];
         }
         var leaf = (Leaf) node;
         int i = search(leaf, key);
-        return i >= 0 ? leaf.cells[i].value : null;
+        return i >= 0 ? leaf.cells[i] : null;
+    }
+
+    /** The smallest key under {@code node}, which is not empty. */
+    static byte[] firstKey(Node node) {
+        while (node instanceof Inner inner) {
+            node = inner.children[0];
+        }
+        return ((Leaf) node).keys[0];
+    }
+
+    /** The largest key under {@code node}, which is not empty. */
+    static byte[] lastKey(Node node) {
+        while (node instanceof Inner inner) {
+            node = inner.children[inner.size - 1];
+        }
+        return ((Leaf) node).keys[node.size - 1];
+    }
+
+    /**
+     * The value {@code cell} has in the snapshot numbered {@code number} whose first undo log is
+     * {@code log} (the log of the epoch after it): the cell's own value if the cell was last written
+     * in an epoch not after the snapshot, otherwise the value its undo records lead back to. Callable
+     * from any thread while the writer writes, and by the writer itself with {@code number}
+     * {@link Integer#MAX_VALUE} (its current values). The array returned never changes.
+     *
+     * <p>Reading the cell's value and epoch together is a seqlock: the writer changes the epoch before
+     * the value, so a value read between two reads of the same epoch is that epoch's. A value of an
+     * epoch not after the snapshot was written before the snapshot was taken, so the snapshot's
+     * publication made it visible.
+     */
+    static byte[] valueAt(Cell cell, int number, UndoLog log) {
+        for (int retry = 0; retry < MAX_READ_RETRIES; retry++) {
+            int epoch = (int) CELL_EPOCH.getAcquire(cell);
+            if (epoch <= number) {
+                var value = cell.value;
+                VarHandle.acquireFence();
+                if ((int) CELL_EPOCH.getOpaque(cell) == epoch) {
+                    return value;
+                }
+            } else {
+                int slot = cell.undoSlot;
+                VarHandle.acquireFence();
+                if ((int) CELL_EPOCH.getOpaque(cell) == epoch) {
+                    var value = undone(cell, epoch, slot, number, log);
+                    if (value != null) {
+                        return value;
+                    }
+                }
+            }
+            if (retry > 64) {
+                Thread.yield();
+            }
+        }
+        throw new IllegalStateException("the version of key " + StateSnapshot.hex(cell.key) + " for snapshot "
+                + number + " could not be read: its cell keeps changing or its undo record is missing (a bug: report it)");
+    }
+
+    /**
+     * The value of {@code cell} in snapshot {@code number}, from its undo record at {@code slot} in
+     * the log of {@code epoch} (after the snapshot) and the records before it; null if that first
+     * record is not the cell's (the slot was read while the writer moved on: read the cell again).
+     */
+    private static byte[] undone(Cell cell, int epoch, int slot, int number, UndoLog log) {
+        boolean first = true;
+        while (true) {
+            var l = log; // each record leads to an earlier epoch's log: walk again from the snapshot's
+            while (l != null && l.epoch < epoch) {
+                l = l.next;
+            }
+            var chunk = l == null || l.epoch != epoch ? null : l.chunkOf(slot);
+            int i = slot & (UndoLog.CHUNK_RECORDS - 1);
+            if (chunk == null || chunk.cells[i] != cell) {
+                if (first) {
+                    return null;
+                }
+                throw new IllegalStateException("the undo record of key " + StateSnapshot.hex(cell.key)
+                        + " for epoch " + epoch + " is not where its newer record says (a bug: report it)");
+            }
+            first = false;
+            int before = chunk.epochs[i];
+            if (before <= number) {
+                return chunk.values[i];
+            }
+            epoch = before;
+            slot = chunk.slots[i];
+        }
     }
 
     /** The live tree's internal value array for {@code key} (through the index), or null; do not modify or keep it. */
@@ -315,22 +518,17 @@ final class CowTree {
     void put(byte[] key, byte[] value, boolean adopt) {
         int hash = PointIndex.hash(key);
         var cell = index.find(key, hash);
-        if (cell != null && cell.owner == owner) {
-            overwrite(cell, value, adopt);
-        } else if (cell != null) {
-            // The first write since a snapshot: the snapshot keeps the old cell, the tree gets a new one.
-            var fresh = new Cell(cell.key, hash, adopt ? value : value.clone(), owner);
-            if (!replaceInCopiedLeaf(cell, fresh)) {
-                place(fresh, cell);
-            }
-            index.replace(cell, fresh);
-        } else {
+        if (cell == null) {
             addKey(key, hash, value, adopt);
+        } else if (cell.epoch == epoch) {
+            overwrite(cell, value, adopt);
+        } else {
+            newVersion(cell, adopt ? value : value.clone());
         }
         modCount++;
     }
 
-    /** Gives {@code cell}, which this writer owns (no snapshot can see it), {@code value}. */
+    /** Gives {@code cell}, written in the current epoch (no snapshot can see its value), {@code value}. */
     private static void overwrite(Cell cell, byte[] value, boolean adopt) {
         if (!adopt && cell.value.length == value.length) {
             // The steady-state overwrite: no allocation, no tree, and no snapshot can see this array.
@@ -340,75 +538,25 @@ final class CowTree {
         }
     }
 
+    /**
+     * The first write to {@code cell} in this epoch: records the version it replaces in the epoch's
+     * undo log (if a snapshot that may read it is held), then publishes {@code value} as the cell's
+     * version of this epoch, in the order {@link #valueAt} relies on. No descent, no copy of a node.
+     */
+    private void newVersion(Cell cell, byte[] value) {
+        var undo = log.get();
+        cell.undoSlot = undo == null ? -1 : undo.append(cell, cell.value, cell.epoch, cell.undoSlot);
+        CELL_EPOCH.setRelease(cell, epoch);
+        VarHandle.storeStoreFence(); // the epoch is visible before the value that belongs to it
+        cell.value = value;
+    }
+
     /** Adds {@code key}, which the tree does not hold, to the tree and the index. */
     private void addKey(byte[] key, int hash, byte[] value, boolean adopt) {
-        var fresh = new Cell(adopt ? key : key.clone(), hash, adopt ? value : value.clone(), owner);
-        place(fresh, null);
-        index.add(fresh);
-        size++;
-    }
-
-    /**
-     * As {@link #put}, for a replay of many changes after a snapshot: the first
-     * write to a key since the snapshot does not descend the tree at once. Its new cell goes into
-     * the index (reads and later writes find it) and onto a list; {@link #placePending} later puts
-     * the listed cells into the tree in key order, before anything reads the tree's nodes (a
-     * snapshot, an iteration, a removal, the invariant checks). In key order, consecutive cells take
-     * the same path down the tree, whose nodes are then in the CPU's cache, and each leaf is copied
-     * once; in arrival order (random keys) each descent missed the cache at every level. Costs 16
-     * bytes per listed key until they are placed, and 20 more while placing them.
-     */
-    void putDeferred(byte[] key, byte[] value, boolean adopt) {
-        int hash = PointIndex.hash(key);
-        int slot = index.findSlot(key, hash);
-        var cell = slot < 0 ? null : index.at(slot);
-        if (cell != null && cell.owner == owner) {
-            overwrite(cell, value, adopt);
-        } else if (cell != null) {
-            var fresh = new Cell(cell.key, hash, adopt ? value : value.clone(), owner);
-            index.replaceAt(slot, fresh);
-            if (pendingCount == pendingFresh.length) {
-                int capacity = Math.max(1024, pendingCount * 2);
-                pendingFresh = Arrays.copyOf(pendingFresh, capacity);
-                pendingOld = Arrays.copyOf(pendingOld, capacity);
-            }
-            pendingFresh[pendingCount] = fresh;
-            pendingOld[pendingCount] = cell;
-            pendingCount++;
-        } else {
-            // A new key changes the tree's shape; the listed cells' old cells stay in it, wherever a
-            // split moves them, so placing them later still finds them by key.
-            addKey(key, hash, value, adopt);
-        }
-        modCount++;
-    }
-
-    /** Whether cells of {@link #putDeferred} wait to be placed into the tree (for tests). */
-    boolean hasPending() {
-        return pendingCount > 0;
-    }
-
-    /** Puts every cell listed by {@link #putDeferred} into the tree, in key order, in place of its old cell. */
-    void placePending() {
-        int n = pendingCount;
-        if (n == 0) {
-            return;
-        }
-        var fresh = pendingFresh;
-        var old = pendingOld;
-        for (int i : KeyOrder.sort(fresh, n)) {
-            place(fresh[i], old[i]);
-        }
-        pendingFresh = NO_CELLS;
-        pendingOld = NO_CELLS;
-        pendingCount = 0;
-    }
-
-    /** Puts {@code cell} into the tree: in place of {@code old}, the cell of its key, or as a new key if null. */
-    private void place(Cell cell, Cell old) {
+        var fresh = new Cell(adopt ? key : key.clone(), hash, adopt ? value : value.clone(), epoch);
         var r = writable(root);
         root = r;
-        var right = insert(r, cell, prefix(cell.key), old);
+        var right = insert(r, fresh, prefix(key));
         if (right != null) {
             var top = new Inner(owner, height(r) + 1);
             top.children[0] = r;
@@ -418,64 +566,8 @@ final class CowTree {
             top.size = 2;
             root = top;
         }
-    }
-
-    /**
-     * Puts {@code fresh} in place of {@code old} in the leaf {@code old}'s hint leads to, if that leaf
-     * is one the writer owns (so the path to it is owned too) and holds {@code old}; returns whether
-     * it did. No descent: the registry, the leaf and its cells array are all it reads.
-     */
-    private boolean replaceInCopiedLeaf(Cell old, Cell fresh) {
-        int id = old.leafId;
-        if (id < 0 || id >= leafCount) {
-            return false;
-        }
-        var leaf = leaves[id];
-        if (leaf == null || leaf.owner != owner) {
-            return false;
-        }
-        var cells = leaf.cells;
-        for (int i = 0, n = leaf.size; i < n; i++) {
-            if (cells[i] == old) {
-                cells[i] = fresh;
-                fresh.leafId = id;
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /**
-     * A new leaf owned by the writer, registered under a free id (a hint that still names the id
-     * leads to a leaf without the hinted cell: the descent then places it).
-     */
-    private Leaf newLeaf() {
-        var leaf = new Leaf(owner);
-        if (freeCount > 0) {
-            leaf.id = freeIds[--freeCount];
-        } else {
-            if (leafCount == leaves.length) {
-                leaves = Arrays.copyOf(leaves, Math.max(1024, leafCount * 2));
-            }
-            leaf.id = leafCount++;
-        }
-        leaves[leaf.id] = leaf;
-        return leaf;
-    }
-
-    private boolean registered(Leaf leaf) {
-        return leaf.id >= 0 && leaf.id < leafCount && leaves[leaf.id] == leaf;
-    }
-
-    /** Takes {@code node}, which has just left the tree, out of the registry if it is a leaf there. */
-    private void dropped(Node node) {
-        if (node instanceof Leaf leaf && registered(leaf)) {
-            leaves[leaf.id] = null;
-            if (freeCount == freeIds.length) {
-                freeIds = Arrays.copyOf(freeIds, Math.max(64, freeCount * 2));
-            }
-            freeIds[freeCount++] = leaf.id;
-        }
+        index.add(fresh);
+        size++;
     }
 
     /** Removes {@code key}; returns whether it was there. */
@@ -484,29 +576,21 @@ final class CowTree {
         if (cell == null) {
             return false; // no path copying for a key that is not there
         }
-        placePending(); // the leaf must hold the cell the index holds
         index.remove(cell);
         var r = writable(root);
         root = r;
         removeFrom(r, cell, prefix(key));
         while (root instanceof Inner inner && inner.size <= 1) {
-            root = inner.size == 0 ? newLeaf() : inner.children[0];
+            root = inner.size == 0 ? new Leaf(owner) : inner.children[0];
         }
         size--;
         modCount++;
         return true;
     }
 
-    /** O(1) in the tree: snapshots keep the old nodes; the tree starts over with an empty root and index. */
+    /** O(1) in the tree: snapshots keep the old nodes and cells; the tree starts over with an empty root and index. */
     void clear() {
-        pendingFresh = NO_CELLS; // their keys are gone with the rest
-        pendingOld = NO_CELLS;
-        pendingCount = 0;
-        leaves = NO_LEAVES; // every leaf has left the tree
-        leafCount = 0;
-        freeIds = NO_IDS;
-        freeCount = 0;
-        root = newLeaf();
+        root = new Leaf(owner);
         index = new PointIndex(0);
         size = 0;
         modCount++;
@@ -516,22 +600,15 @@ final class CowTree {
         return node instanceof Inner inner ? inner.height : 0;
     }
 
-    /** {@code node} itself if the writer owns it, otherwise an owned copy (value arrays are shared). */
+    /** {@code node} itself if the writer owns it, otherwise an owned copy (the cells are shared). */
     private Node writable(Node node) {
         if (node.owner == owner) {
             return node;
         }
         if (node instanceof Leaf leaf) {
-            Leaf copy;
-            if (registered(leaf)) {
-                copy = new Leaf(owner); // takes the leaf's place in the registry: its cells' hints lead to it
-                copy.id = leaf.id;
-                leaves[leaf.id] = copy;
-            } else {
-                copy = newLeaf(); // a leaf of a snapshot this tree started from: no hint leads to it yet
-            }
+            var copy = new Leaf(owner);
             System.arraycopy(leaf.keys, 0, copy.keys, 0, leaf.size);
-            System.arraycopy(leaf.cells, 0, copy.cells, 0, leaf.size); // the cells stay shared: not owned
+            System.arraycopy(leaf.cells, 0, copy.cells, 0, leaf.size);
             copy.size = leaf.size;
             return copy;
         }
@@ -544,29 +621,23 @@ final class CowTree {
         return copy;
     }
 
-    /** Inserts into an owned node; returns the new right sibling if the node split ({@link #splitKey} set). */
-    private Node insert(Node node, Cell cell, long prefix, Cell old) {
+    /** Inserts {@code cell}, of a key the tree does not hold, into an owned node; returns the new right sibling if the node split ({@link #splitKey} set). */
+    private Node insert(Node node, Cell cell, long prefix) {
         if (node instanceof Leaf leaf) {
-            return insertIntoLeaf(leaf, cell, old);
+            return insertIntoLeaf(leaf, cell);
         }
         var inner = (Inner) node;
         int index = childIndex(inner, cell.key, prefix);
         var child = writable(inner.children[index]);
         inner.children[index] = child;
-        var right = insert(child, cell, prefix, old);
+        var right = insert(child, cell, prefix);
         if (right == null) {
             return null;
         }
         return insertChild(inner, index + 1, splitKey, right);
     }
 
-    private Node insertIntoLeaf(Leaf leaf, Cell cell, Cell old) {
-        if (old != null) {
-            // A scan of one array for the cell itself: no key array is read.
-            leaf.cells[slotOf(leaf, old)] = cell;
-            cell.leafId = leaf.id;
-            return null;
-        }
+    private Node insertIntoLeaf(Leaf leaf, Cell cell) {
         int slot = search(leaf, cell.key);
         if (slot >= 0) {
             throw new IllegalStateException("the tree holds key " + StateSnapshot.hex(cell.key)
@@ -577,7 +648,7 @@ final class CowTree {
             insertAt(leaf, at, cell);
             return null;
         }
-        var right = newLeaf(); // the cells moved into it keep their hints, which then fail once
+        var right = new Leaf(owner);
         int half = LEAF_CAPACITY / 2;
         int moved = LEAF_CAPACITY - half;
         System.arraycopy(leaf.keys, half, right.keys, 0, moved);
@@ -614,7 +685,6 @@ final class CowTree {
         leaf.keys[at] = cell.key;
         leaf.cells[at] = cell;
         leaf.size++;
-        cell.leafId = leaf.id;
     }
 
     /** Puts {@code child} (lower bound {@code key}) at {@code at}; splits a full node and returns its right half. */
@@ -673,7 +743,6 @@ final class CowTree {
         removeFrom(child, cell, prefix);
         if (child.size == 0) {
             removeChild(inner, index);
-            dropped(child);
         } else if (child.size < MIN_FILL && inner.size > 1) {
             int left = index > 0 ? index - 1 : index;
             var rightNode = inner.children[left + 1];
@@ -682,7 +751,6 @@ final class CowTree {
                 inner.children[left] = leftNode;
                 append(leftNode, inner.keys[left + 1], rightNode);
                 removeChild(inner, left + 1);
-                dropped(rightNode);
             }
         }
     }
@@ -697,7 +765,7 @@ final class CowTree {
         if (into instanceof Leaf left) {
             var right = (Leaf) from;
             System.arraycopy(right.keys, 0, left.keys, n, right.size);
-            // Cells keep their own owner: those of a right node shared with a snapshot stay read-only.
+            // The cells move as they are: nodes are copied on write, cells are versioned in place.
             System.arraycopy(right.cells, 0, left.cells, n, right.size);
         } else {
             var left = (Inner) into;
@@ -740,7 +808,7 @@ final class CowTree {
          * the end, while the cells were just made (and cached), instead of by walking the finished
          * tree, where every cell is a cache miss. 8 bytes per key until {@link #build}.
          */
-        private Cell[] loaded = NO_CELLS;
+        private Cell[] loaded = new Cell[0];
         private int[] hashes = new int[0];
 
         void add(byte[] key, byte[] value) {
@@ -748,16 +816,14 @@ final class CowTree {
                 throw new IllegalArgumentException("bulk load needs keys in strictly ascending unsigned order, but "
                         + StateSnapshot.hex(key) + " came after " + StateSnapshot.hex(last));
             }
-            // Leaves are filled to 3/4 so that the first writes after a restore do not all split.
+            // Leaves are filled to 3/4 so that the first new keys after a restore do not all split.
             if (leaf == null || leaf.size == LEAF_CAPACITY * 3 / 4) {
                 leaf = new Leaf(owner);
-                leaf.id = level.size(); // the registry is the list of leaves
                 level.add(leaf);
                 lowerBounds.add(key);
             }
             int hash = PointIndex.hash(key);
-            var cell = new Cell(key, hash, value, owner);
-            cell.leafId = leaf.id;
+            var cell = new Cell(key, hash, value, 0);
             leaf.keys[leaf.size] = key;
             leaf.cells[leaf.size] = cell;
             leaf.size++;
@@ -776,7 +842,12 @@ final class CowTree {
             size++;
         }
 
-        CowTree build() {
+        /**
+         * The tree. With {@code sharedValues} (value arrays that others read too) its cells start an
+         * epoch behind the tree, so that the first write to each gives it an array of its own;
+         * otherwise they are of the current epoch and overwritten in place.
+         */
+        CowTree build(boolean sharedValues) {
             var nodes = level;
             var bounds = lowerBounds;
             int height = 0;
@@ -807,13 +878,12 @@ final class CowTree {
             }
             var tree = new CowTree();
             tree.owner = owner;
-            tree.leaves = level.toArray(NO_LEAVES);
-            tree.leafCount = level.size();
-            tree.root = nodes.isEmpty() ? tree.newLeaf() : nodes.get(0);
+            tree.epoch = sharedValues ? 1 : 0;
+            tree.root = nodes.isEmpty() ? new Leaf(owner) : nodes.get(0);
             tree.size = size;
             tree.index = PointIndex.of(loaded, hashes, (int) size);
-            loaded = NO_CELLS;
-            hashes = new int[0];
+            loaded = null;
+            hashes = null;
             return tree;
         }
     }
@@ -870,49 +940,24 @@ final class CowTree {
 
     /**
      * Verifies the live tree: the invariants of {@link #checkInvariants(Node)}, its size, that nothing
-     * the writer owns sits under a node it does not own (a snapshot would see it change), and that
-     * the point index holds exactly the tree's cells. For tests: it walks everything.
+     * the writer owns sits under a node it does not own (a snapshot would see it change), that no
+     * cell is of a later epoch than the current one, and that the point index holds exactly the
+     * tree's cells. For tests: it walks everything.
      */
     long checkInvariants() {
-        placePending();
         long count = checkInvariants(root);
         if (count != size) {
             throw new IllegalStateException("the tree holds " + count + " keys but counts " + size);
         }
         checkOwnership(root, true);
+        forEachCell(root, cell -> {
+            if (cell.epoch > epoch) {
+                throw new IllegalStateException("the cell of " + StateSnapshot.hex(cell.key) + " is of epoch "
+                        + cell.epoch + ", after the current " + epoch);
+            }
+        });
         index.check(root, size);
-        checkRegistry();
         return count;
-    }
-
-    /** Every leaf in the registry is in the tree, under its own id, and every id listed as free is. */
-    private void checkRegistry() {
-        var inTree = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<Leaf, Boolean>());
-        forEachLeaf(root, inTree::add);
-        for (int id = 0; id < leafCount; id++) {
-            var leaf = leaves[id];
-            if (leaf != null && (leaf.id != id || !inTree.contains(leaf))) {
-                throw new IllegalStateException("the leaf registry holds, under id " + id + ", a leaf "
-                        + (leaf.id != id ? "with id " + leaf.id : "that is not in the tree"));
-            }
-        }
-        for (int i = 0; i < freeCount; i++) {
-            if (leaves[freeIds[i]] != null) {
-                throw new IllegalStateException("the leaf registry lists id " + freeIds[i]
-                        + " as free, but it is taken");
-            }
-        }
-    }
-
-    private static void forEachLeaf(Node node, Consumer<Leaf> action) {
-        if (node instanceof Leaf leaf) {
-            action.accept(leaf);
-        } else {
-            var inner = (Inner) node;
-            for (int i = 0; i < inner.size; i++) {
-                forEachLeaf(inner.children[i], action);
-            }
-        }
     }
 
     private void checkOwnership(Node node, boolean underOwned) {
@@ -920,15 +965,7 @@ final class CowTree {
         if (owned && !underOwned) {
             throw new IllegalStateException("an owned node under a node a snapshot may share");
         }
-        if (node instanceof Leaf leaf) {
-            for (int i = 0; i < leaf.size; i++) {
-                if (leaf.cells[i].owner == owner && !owned) {
-                    throw new IllegalStateException("the owned cell of " + StateSnapshot.hex(leaf.keys[i])
-                            + " in a leaf a snapshot may share");
-                }
-            }
-        } else {
-            var inner = (Inner) node;
+        if (node instanceof Inner inner) {
             for (int i = 0; i < inner.size; i++) {
                 checkOwnership(inner.children[i], owned);
             }
@@ -937,15 +974,16 @@ final class CowTree {
 
     // ---- iteration -----------------------------------------------------------------------------
 
-    static void forEach(Node node, EntryVisitor visitor) {
+    /** Visits the entries under {@code node} in key order, with their values in snapshot {@code number} (see {@link #valueAt}). */
+    static void forEach(Node node, int number, UndoLog log, EntryVisitor visitor) {
         if (node instanceof Leaf leaf) {
             for (int i = 0; i < leaf.size; i++) {
-                visitor.visit(leaf.keys[i], leaf.cells[i].value);
+                visitor.visit(leaf.keys[i], valueAt(leaf.cells[i], number, log));
             }
         } else {
             var inner = (Inner) node;
             for (int i = 0; i < inner.size; i++) {
-                forEach(inner.children[i], visitor);
+                forEach(inner.children[i], number, log, visitor);
             }
         }
     }
@@ -965,21 +1003,19 @@ final class CowTree {
 
     /** Visits the live tree in key order; the visitor must not change the tree. */
     void forEach(EntryVisitor visitor) {
-        placePending();
         int expected = modCount;
-        forEach(root, (k, v) -> {
+        forEachCell(root, cell -> {
             if (modCount != expected) {
                 throw new ConcurrentModificationException("the state store was changed during its iteration");
             }
-            visitor.visit(k, v);
+            visitor.visit(cell.key, cell.value);
         });
     }
 
     /** An iterator over the live tree in key order, failing fast if the tree changes. */
     Iterator<StateEntry> iterator() {
-        placePending();
         int expected = modCount;
-        var cursor = new Cursor(root);
+        var cursor = new Cursor(root, Integer.MAX_VALUE, null);
         return new Iterator<>() {
             @Override
             public boolean hasNext() {
@@ -1001,15 +1037,23 @@ final class CowTree {
         };
     }
 
-    /** Walks the leaves of a tree in key order, returning copies of the entries. */
+    /**
+     * Walks the leaves of a tree in key order, returning copies of the entries with their values in
+     * snapshot {@code number} (see {@link #valueAt}); it holds the snapshot's first undo log, which
+     * keeps the versions it reads.
+     */
     static final class Cursor implements Iterator<StateEntry> {
         private final Node[] path = new Node[64];
         private final int[] indexes = new int[64];
+        private final int number;
+        private final UndoLog log;
         private int depth;
         private Leaf leaf;
         private int slot;
 
-        Cursor(Node root) {
+        Cursor(Node root, int number, UndoLog log) {
+            this.number = number;
+            this.log = log;
             descend(root);
         }
 
@@ -1046,7 +1090,8 @@ final class CowTree {
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }
-            var entry = new StateEntry(leaf.keys[slot].clone(), leaf.cells[slot].value.clone());
+            var value = valueAt(leaf.cells[slot], number, log);
+            var entry = new StateEntry(leaf.keys[slot].clone(), value.clone());
             slot++;
             return entry;
         }

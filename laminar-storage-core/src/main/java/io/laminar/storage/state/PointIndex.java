@@ -52,29 +52,6 @@ final class PointIndex {
     }
 
     /**
-     * An index of every cell under {@code root} (which holds {@code size} keys): O(size), no key is
-     * read. One walk of the tree collects the cells and their hashes, then as
-     * {@link #of(CowTree.Cell[], int[], int)}.
-     */
-    static PointIndex of(CowTree.Node root, long size) {
-        checkSize(size);
-        var cells = new CowTree.Cell[(int) size];
-        var hashes = new int[(int) size];
-        int[] n = {0};
-        CowTree.forEachCell(root, cell -> {
-            if (n[0] == cells.length) {
-                throw new IllegalStateException("the tree counts " + size + " keys but holds more (a bug: report it)");
-            }
-            cells[n[0]] = cell;
-            hashes[n[0]++] = cell.hash;
-        });
-        if (n[0] != size) {
-            throw new IllegalStateException("the tree counts " + size + " keys but holds " + n[0] + " (a bug: report it)");
-        }
-        return of(cells, hashes, n[0]);
-    }
-
-    /**
      * An index of the first {@code size} of {@code cells}, of distinct keys, whose hashes are the
      * first {@code size} of {@code hashes} (the arrays are not changed): O(size), no cell or key is
      * read. The cells are first grouped by the region of the table their hash leads to (a counting
@@ -168,34 +145,6 @@ final class PointIndex {
         }
     }
 
-    /**
-     * The slot of the cell of {@code key}, or -1: with {@link #at} and {@link #replaceAt}, a replace
-     * that probes once (a replay replaces most cells it finds).
-     */
-    int findSlot(byte[] key, int hash) {
-        var t = table;
-        int mask = t.length - 1;
-        for (int i = hash & mask; ; i = (i + 1) & mask) {
-            var cell = t[i];
-            if (cell == null) {
-                return -1;
-            }
-            if (cell.hash == hash && Arrays.equals(cell.key, key)) {
-                return i;
-            }
-        }
-    }
-
-    /** The cell in {@code slot}, a slot {@link #findSlot} returned (no change to the index since). */
-    CowTree.Cell at(int slot) {
-        return table[slot];
-    }
-
-    /** Puts {@code fresh} into {@code slot} in place of the cell of the same key (as {@link #at}). */
-    void replaceAt(int slot, CowTree.Cell fresh) {
-        table[slot] = fresh;
-    }
-
     /** Adds {@code cell}, whose key the index must not hold yet. */
     void add(CowTree.Cell cell) {
         if (count >= MAX_KEYS) {
@@ -207,11 +156,6 @@ final class PointIndex {
         }
         insert(table, cell);
         count++;
-    }
-
-    /** Puts {@code fresh} where {@code old} (the cell of the same key) was. */
-    void replace(CowTree.Cell old, CowTree.Cell fresh) {
-        table[slotOf(old)] = fresh;
     }
 
     /** Removes {@code cell}, which the index must hold. */

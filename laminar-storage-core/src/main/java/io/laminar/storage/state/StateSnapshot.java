@@ -1,5 +1,6 @@
 package io.laminar.storage.state;
 
+import java.lang.ref.Reference;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -11,13 +12,14 @@ import java.util.List;
  * An immutable view of a state store at one moment, taken in O(1) by {@link StateStore#snapshot()}.
  *
  * <p>Thread-safe: any number of threads may read and iterate it while the store's thread keeps
- * writing, because the store never modifies a node it has handed to a snapshot (it copies the node
- * first). Its fields are final, so it may even be published without synchronization. It holds on to
- * the nodes it sees: drop it once the checkpoint that needed it is done.
+ * writing. The store never changes a node it has handed to a snapshot (it copies the node first),
+ * and it keeps, for as long as the snapshot is held, the value each key had when it was taken (the
+ * first write to a key after a snapshot records the value it replaces). Hand it to other threads
+ * the usual safe way (a queue, a future, a volatile field). It holds on to the nodes and the
+ * replaced values it may read: drop it once the checkpoint that needed it is done.
  *
  * <p>{@link #changesSince} computes what a checkpoint delta needs: the keys put or deleted since an
- * older snapshot, skipping every subtree the two share (which, between two snapshots of one store,
- * is every subtree not written in between).
+ * older snapshot, in time proportional to what changed between two snapshots of one store.
  */
 public final class StateSnapshot implements Iterable<StateEntry> {
 
@@ -36,32 +38,46 @@ public final class StateSnapshot implements Iterable<StateEntry> {
 
     private final CowTree.Node root;
     private final long size;
+    /** The store's epoch when it was taken: it sees each cell's version of the latest epoch not after it. */
+    private final int number;
+    /** The undo log of the epoch after it: the versions replaced since, which it reads and keeps alive. */
+    private final CowTree.UndoLog log;
     /**
-     * The hash index and the leaf registry of exactly this snapshot's tree, from a store that was
+     * The hash index, epoch and undo log of exactly this snapshot's tree, from a store that was
      * retired when it was taken ({@link ChangelogAwareStateStore#retire}), for the first
-     * {@link ChangelogAwareStateStore#fromSnapshot} to take over instead of building one; null once
-     * taken, or if there is none. Only ever read and cleared through {@link #HANDED_OVER}.
+     * {@link ChangelogAwareStateStore#fromSnapshot} to go on with; null once taken, or if there is
+     * none. Only ever read and cleared through {@link #HANDED_OVER}.
      */
     @SuppressWarnings("unused")
     private volatile CowTree.Handover handedOver;
 
-    StateSnapshot(CowTree.Node root, long size) {
-        this(root, size, null);
-    }
-
-    StateSnapshot(CowTree.Node root, long size, CowTree.Handover handedOver) {
+    StateSnapshot(CowTree.Node root, long size, int number, CowTree.UndoLog log) {
         this.root = root;
         this.size = size;
-        this.handedOver = handedOver;
+        this.number = number;
+        this.log = log;
     }
 
-    /** The handed-over index and registry, for the one caller that gets them first; null for every other. */
+    /** Attaches the hand-over of the store that took this snapshot as its last one, before it is published. */
+    void handOver(CowTree.Handover handover) {
+        handedOver = handover;
+    }
+
+    /** The handed-over state, for the one caller that gets it first; null for every other. */
     CowTree.Handover takeHandover() {
         return (CowTree.Handover) HANDED_OVER.getAndSet(this, (CowTree.Handover) null);
     }
 
     CowTree.Node root() {
         return root;
+    }
+
+    int number() {
+        return number;
+    }
+
+    CowTree.UndoLog log() {
+        return log;
     }
 
     /** How many keys the snapshot holds. */
@@ -76,24 +92,37 @@ public final class StateSnapshot implements Iterable<StateEntry> {
 
     /** A copy of the value of {@code key}, or {@code null}. */
     public byte[] get(byte[] key) {
-        var value = CowTree.get(root, key);
+        var value = value(key);
         return value == null ? null : value.clone();
     }
 
     /** Whether {@code key} has a value. */
     public boolean containsKey(byte[] key) {
-        return CowTree.get(root, key) != null;
+        return CowTree.find(root, key) != null;
+    }
+
+    private byte[] value(byte[] key) {
+        var cell = CowTree.find(root, key);
+        try {
+            return cell == null ? null : CowTree.valueAt(cell, number, log);
+        } finally {
+            Reference.reachabilityFence(this); // it holds the undo log the read may need
+        }
     }
 
     /** Visits every entry in key order without copying; see {@link EntryVisitor}. */
     public void forEach(EntryVisitor visitor) {
-        CowTree.forEach(root, visitor);
+        try {
+            CowTree.forEach(root, number, log, visitor);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /** The entries in key order, as copies. */
     @Override
     public Iterator<StateEntry> iterator() {
-        return new CowTree.Cursor(root);
+        return new CowTree.Cursor(root, number, log);
     }
 
     /**
@@ -102,58 +131,144 @@ public final class StateSnapshot implements Iterable<StateEntry> {
      * {@code onClear}. Applying them to {@code older}'s state gives this snapshot's state. The arrays
      * are the snapshot's own: the sink must not modify them (it may keep them: they never change).
      *
-     * <p>Cost: proportional to the entries in the subtrees that differ (plus their tree paths), not
-     * to the state size. Any two snapshots may be compared; sharing only makes it faster.
+     * <p>Cost, when {@code older} is an earlier snapshot of the same store: proportional to the keys
+     * written in between and to the nodes that new keys and removals copied, not to the state size.
+     * Any two snapshots may be compared; otherwise it compares every entry.
      *
      * @param older the state to compare with, or {@code null} for empty state (every entry is a put)
      */
     public void changesSince(StateSnapshot older, ChangelogSink changes) {
-        var a = new DiffCursor(older == null ? null : older.root);
-        var b = new DiffCursor(root);
-        while (true) {
-            var x = a.top();
-            var y = b.top();
-            if (x == null && y == null) {
-                return;
+        try {
+            new Diff(older, changes).run();
+        } finally {
+            Reference.reachabilityFence(this);
+            Reference.reachabilityFence(older);
+        }
+    }
+
+    /**
+     * The cells first written in the epochs after {@code older} up to this snapshot, sorted by key
+     * (a key may come more than once), read from the undo logs between the two; null if
+     * {@code older} is not an earlier snapshot of the same store (the logs do not lead from one to
+     * the other).
+     */
+    private CowTree.Cell[] writtenSince(StateSnapshot older) {
+        if (older.number >= number) {
+            return null;
+        }
+        int n = 0;
+        for (var l = older.log; l != log; l = l.next) {
+            if (l == null || l.epoch > number) {
+                return null;
             }
-            if (x == y && a.offset == 0 && b.offset == 0) {
-                a.pop(); // the same object on both sides: nothing in it changed
-                b.pop();
-                continue;
+            n += l.count();
+        }
+        var cells = new CowTree.Cell[n];
+        n = 0;
+        for (var l = older.log; l != log; l = l.next) {
+            for (int i = 0, count = l.count(); i < count; i++) {
+                cells[n++] = l.cellAt(i);
             }
-            int hx = x == null ? -1 : height(x);
-            int hy = y == null ? -1 : height(y);
-            // Expand the taller side until the two line up at a level where shared nodes can meet.
-            if (hx > 0 && hx >= hy) {
-                a.expand();
-                if (hy == hx) {
+        }
+        var order = KeyOrder.sort(cells, n);
+        var sorted = new CowTree.Cell[n];
+        for (int i = 0; i < n; i++) {
+            sorted[i] = cells[order[i]];
+        }
+        return sorted;
+    }
+
+    /** One run of {@link #changesSince}: a walk of both trees in key order. */
+    private final class Diff {
+        private final StateSnapshot older;
+        private final ChangelogSink changes;
+        /** See {@link #writtenSince}; null if subtrees the two share must be compared entry by entry. */
+        private final CowTree.Cell[] written;
+        private int nextWritten;
+
+        Diff(StateSnapshot older, ChangelogSink changes) {
+            this.older = older;
+            this.changes = changes;
+            this.written = older == null ? null : writtenSince(older);
+        }
+
+        void run() {
+            var a = new DiffCursor(older == null ? null : older.root);
+            var b = new DiffCursor(root);
+            while (true) {
+                var x = a.top();
+                var y = b.top();
+                if (x == null && y == null) {
+                    return;
+                }
+                if (x == y && a.offset == 0 && b.offset == 0 && written != null) {
+                    // The same subtree on both sides: no key came or went in it, and of the values
+                    // only those of the keys written in between may differ.
+                    changesIn(y);
+                    a.pop();
+                    b.pop();
+                    continue;
+                }
+                int hx = x == null ? -1 : height(x);
+                int hy = y == null ? -1 : height(y);
+                // Expand the taller side until the two line up at a level where shared nodes can meet.
+                if (hx > 0 && hx >= hy) {
+                    a.expand();
+                    if (hy == hx) {
+                        b.expand();
+                    }
+                    continue;
+                }
+                if (hy > 0) {
                     b.expand();
+                    continue;
                 }
-                continue;
-            }
-            if (hy > 0) {
-                b.expand();
-                continue;
-            }
-            var xl = (CowTree.Leaf) x;
-            var yl = (CowTree.Leaf) y;
-            int c = xl == null ? 1 : yl == null ? -1 : CowTree.compare(xl.keys[a.offset], yl.keys[b.offset]);
-            if (c < 0) {
-                changes.onDelete(xl.keys[a.offset]);
-                a.advance();
-            } else if (c > 0) {
-                changes.onPut(yl.keys[b.offset], yl.cells[b.offset].value);
-                b.advance();
-            } else {
-                // The same cell in both: unchanged (a cell a snapshot sees never changes again).
-                var before = xl.cells[a.offset];
-                var after = yl.cells[b.offset];
-                if (before != after && !Arrays.equals(before.value, after.value)) {
-                    changes.onPut(yl.keys[b.offset], after.value);
+                var xl = (CowTree.Leaf) x;
+                var yl = (CowTree.Leaf) y;
+                int c = xl == null ? 1 : yl == null ? -1 : CowTree.compare(xl.keys[a.offset], yl.keys[b.offset]);
+                if (c < 0) {
+                    changes.onDelete(xl.keys[a.offset]);
+                    a.advance();
+                } else if (c > 0) {
+                    changes.onPut(yl.keys[b.offset], valueNow(yl.cells[b.offset]));
+                    b.advance();
+                } else {
+                    compare(yl.keys[b.offset], xl.cells[a.offset], yl.cells[b.offset]);
+                    a.advance();
+                    b.advance();
                 }
-                a.advance();
-                b.advance();
             }
+        }
+
+        /** Reports the keys written in between that lie in {@code shared} and whose value changed. */
+        private void changesIn(CowTree.Node shared) {
+            var first = CowTree.firstKey(shared);
+            var last = CowTree.lastKey(shared);
+            while (nextWritten < written.length && CowTree.compare(written[nextWritten].key, first) < 0) {
+                nextWritten++; // in a part of the trees already compared entry by entry
+            }
+            while (nextWritten < written.length && CowTree.compare(written[nextWritten].key, last) <= 0) {
+                var key = written[nextWritten].key;
+                var cell = CowTree.find(shared, key);
+                if (cell != null) {
+                    compare(key, cell, cell);
+                }
+                while (nextWritten < written.length && CowTree.compare(written[nextWritten].key, key) == 0) {
+                    nextWritten++;
+                }
+            }
+        }
+
+        private void compare(byte[] key, CowTree.Cell before, CowTree.Cell after) {
+            var was = CowTree.valueAt(before, older.number, older.log);
+            var is = valueNow(after);
+            if (was != is && !Arrays.equals(was, is)) {
+                changes.onPut(key, is);
+            }
+        }
+
+        private byte[] valueNow(CowTree.Cell cell) {
+            return CowTree.valueAt(cell, number, log);
         }
     }
 

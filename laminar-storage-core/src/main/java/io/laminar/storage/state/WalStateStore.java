@@ -160,8 +160,7 @@ public final class WalStateStore implements StateStore, AutoCloseable {
 
     @Override
     public StateSnapshot snapshot() {
-        long size = tree.size();
-        return new StateSnapshot(tree.freeze(), size);
+        return tree.snapshot();
     }
 
     // ---- writes --------------------------------------------------------------------------------

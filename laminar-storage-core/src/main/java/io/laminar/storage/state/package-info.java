@@ -11,9 +11,10 @@
  *       the log, for users without the Ring 0 / Ring 1 split.</li>
  * </ul>
  *
- * <p>Inside, both keep their map in a {@code CowTree}: a copy-on-write B+-tree (key order, O(1)
- * snapshots, deltas that skip shared subtrees) with a {@code PointIndex} beside it, a hash index
- * that takes point reads and overwrites straight to the key's cell.
+ * <p>Inside, both keep their map in a {@code CowTree}: a B+-tree (key order, O(1) snapshots) whose
+ * nodes are copied on write and whose cells keep, in undo logs, the versions snapshots still read,
+ * with a {@code PointIndex} beside it, a hash index that takes point reads and writes straight to
+ * the key's cell.
  *
  * <p>Depends on the JDK, {@code io.laminar.storage} (exceptions) and {@code io.laminar.storage.wal}
  * only. It must not depend on the per-core WAL or the changelog drainer: they depend on

@@ -410,17 +410,17 @@ class ChangelogAwareStateStoreTest {
     }
 
     @Test
-    void aRetiredStoreHandsItsIndexAndLeafRegistryToTheFirstStoreStartedFromItsSnapshotOnly() {
-        // Recovery's hand-over: the runtime's stores take over the recovered stores' indexes instead
-        // of indexing every key again, and their leaf registries. The second store from the same
-        // snapshot builds its own index and starts with no leaf registered.
+    void aRetiredStoreHandsItsIndexAndCellsToTheFirstStoreStartedFromItsSnapshotOnly() {
+        // Recovery's hand-over: the runtime's stores go on with the recovered stores' trees, indexes
+        // and undo logs instead of indexing every key again. The second store from the same
+        // snapshot builds cells and an index of its own: the first one writes the shared cells.
         var random = new Random(seed("retire"));
         var recovered = new ChangelogAwareStateStore(ChangelogSink.NONE);
         var model = newModel();
         for (int i = 0; i < 20_000; i++) {
             var key = randomKey(random);
             var value = randomValue(random);
-            recovered.replayer().onPut(key, value); // some first writes still wait to be placed
+            recovered.replayer().onPut(key, value);
             model.put(key.clone(), value.clone());
         }
         var snapshot = recovered.retire();

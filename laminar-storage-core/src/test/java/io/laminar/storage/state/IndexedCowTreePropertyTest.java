@@ -180,11 +180,12 @@ class IndexedCowTreePropertyTest {
     }
 
     @Test
-    void firstWritesThroughTheLeafRegistryKeepEverySnapshotWhileLeavesSplitMergeAndLeave() {
-        // A bulk-loaded state, then rounds of: a snapshot, first writes to random keys (the second
-        // and later in a leaf go through the registry to the leaf's copy), deletes that empty and
-        // merge leaves (their ids are freed) and inserts that split them (taking freed ids), so that
-        // stale hints name leaves that left the tree or ids that another leaf took since.
+    void versionedFirstWritesKeepEverySnapshotWhileLeavesSplitMergeAndLeave() {
+        // A bulk-loaded state, then rounds of: a snapshot, first writes to random keys (each records
+        // the version it replaces in its cell's undo chain, leaving the shared leaf as it is),
+        // deletes that empty and merge leaves and inserts that split them (copying the paths, with
+        // the versioned cells moving into the copies), so that every snapshot reads cells whose
+        // versions span many epochs from leaves of every age.
         var random = new Random(seed("leafRegistry"));
         var loader = ChangelogAwareStateStore.bulkLoader();
         var model = newModel();
@@ -227,10 +228,10 @@ class IndexedCowTreePropertyTest {
     }
 
     @Test
-    void aReplayAfterASnapshotPlacesItsFirstWritesInKeyOrderAndKeepsTheSnapshot() {
-        // Recovery's pattern: a bulk-loaded state, a snapshot of it, then a long replay whose first
-        // write to each key waits to be placed. Keys share their first 8 bytes in runs (the radix
-        // sort's ties), some are shorter than 8 bytes, and new keys split leaves meanwhile.
+    void aReplayAfterASnapshotKeepsTheSnapshotAndItsDelta() {
+        // Recovery's pattern: a bulk-loaded state, a snapshot of it, then a long replay that writes
+        // most keys again. Keys share their first 8 bytes in runs (the radix sort's ties in the
+        // delta), some are shorter than 8 bytes, and new keys split leaves meanwhile.
         var random = new Random(seed("deferredReplay"));
         var loader = ChangelogAwareStateStore.bulkLoader();
         var model = newModel();
@@ -246,7 +247,7 @@ class IndexedCowTreePropertyTest {
         for (int op = 0; op < 60_000; op++) {
             var key = replayKey(random.nextInt(size));
             if (random.nextInt(50) == 0) {
-                assertThat(store.delete(key)).isEqualTo(model.remove(key) != null); // places what waits
+                assertThat(store.delete(key)).isEqualTo(model.remove(key) != null);
             } else {
                 var value = new byte[random.nextInt(3)];
                 random.nextBytes(value);
@@ -310,21 +311,21 @@ class IndexedCowTreePropertyTest {
         var random = new Random(seed("indexCollisions"));
         var index = new PointIndex(0);
         var live = new HashMap<Integer, CowTree.Cell>();
-        var owner = new Object();
         var hashes = new int[] {0, 1, 15, 14, 31, 63, -1, 7};
         for (int op = 0; op < 40_000; op++) {
             int id = random.nextInt(600);
             var present = live.get(id);
             if (present == null) {
-                var cell = new CowTree.Cell(keyOf(id), hashes[id % hashes.length], new byte[0], owner);
+                var cell = new CowTree.Cell(keyOf(id), hashes[id % hashes.length], new byte[0], 0);
                 index.add(cell);
                 live.put(id, cell);
             } else if (random.nextBoolean()) {
                 index.remove(present);
                 live.remove(id);
             } else {
-                var fresh = new CowTree.Cell(present.key, present.hash, new byte[1], owner);
-                index.replace(present, fresh);
+                var fresh = new CowTree.Cell(present.key, present.hash, new byte[1], 0);
+                index.remove(present);
+                index.add(fresh);
                 live.put(id, fresh);
             }
             if (op % 97 == 0) {

@@ -30,7 +30,7 @@ class KeyOrderTest {
                 for (int b = shared; b < length; b++) {
                     key[b] = (byte) (random.nextInt(4) == 0 ? 0 : random.nextInt(3)); // many zeros and ties
                 }
-                cells[i] = new CowTree.Cell(key, 0, new byte[0], null);
+                cells[i] = new CowTree.Cell(key, 0, new byte[0], 0);
             }
             var order = KeyOrder.sort(cells, n);
             var expected = new ArrayList<Integer>();
