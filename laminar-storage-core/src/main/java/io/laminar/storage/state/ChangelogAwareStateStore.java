@@ -24,8 +24,9 @@ import java.util.Objects;
  * {@link #snapshot()} captures the root and starts a new epoch: a few small allocations, no copying,
  * microseconds at most. After it, the first write to a key records the value it replaces in an undo
  * log that the snapshot holds, and the key's cell then takes the new value, where it is; a new key
- * or a removal copies the nodes on its path (the snapshot keeps the old ones). At an epoch boundary a checkpoint takes a snapshot on the core thread, hands it to a Ring 1 thread, and
- * there writes either all of it or {@code snapshot.changesSince(previousSnapshot)}, a delta that
+ * or a removal copies the nodes on its path (the snapshot keeps the old ones). At an epoch
+ * boundary a checkpoint takes a snapshot on the core thread, hands it to a Ring 1 thread, and there
+ * writes either all of it or {@code snapshot.changesSince(previousSnapshot)}, a delta that
  * costs time in proportion to what changed.
  *
  * <h2>Cost of a put</h2>
@@ -217,8 +218,10 @@ public final class ChangelogAwareStateStore implements StateStore {
     /**
      * A sink that bulk-loads a new store from puts in strictly ascending unsigned key order, as a
      * full snapshot is written: much faster than putting entries one by one. It adopts the arrays
-     * it is given (the caller must not touch them afterwards) and refuses deletes, clears and keys
-     * out of order with an {@link IllegalArgumentException}. Single-threaded; build once.
+     * it is given (the caller must not touch them afterwards), but never writes into a value array:
+     * the first put of each key gives it one of its own, so values shared with a snapshot (as a
+     * rescale's regrouping passes them) stay as they are. It refuses deletes, clears and keys out of
+     * order with an {@link IllegalArgumentException}. Single-threaded; build once.
      */
     public static BulkLoader bulkLoader() {
         return new BulkLoader();
@@ -248,7 +251,7 @@ public final class ChangelogAwareStateStore implements StateStore {
 
         /** The store holding everything put so far, publishing its future changes to {@code changelog}. */
         public ChangelogAwareStateStore build(ChangelogSink changelog) {
-            return new ChangelogAwareStateStore(loader.build(false), changelog);
+            return new ChangelogAwareStateStore(loader.build(true), changelog);
         }
     }
 

@@ -133,6 +133,28 @@ class CowTreeVersionsTest {
         assertThat(c.changesSince(a)).hasSize(667);
     }
 
+    @Test
+    void storesBuiltFromASnapshotsValueArraysNeverWriteIntoThem() {
+        var source = new ChangelogAwareStateStore(ChangelogSink.NONE);
+        for (int i = 0; i < 100; i++) {
+            source.put(key(i), value(i, 0));
+        }
+        var snapshot = source.snapshot();
+        var before = entries(snapshot);
+        var loader = ChangelogAwareStateStore.bulkLoader();
+        snapshot.forEach(loader::onPut); // the snapshot's own arrays, as a rescale's regrouping passes them
+        var regrouped = loader.build(ChangelogSink.NONE);
+        var copied = ChangelogAwareStateStore.fromSnapshot(snapshot, ChangelogSink.NONE);
+        for (int i = 0; i < 100; i++) {
+            regrouped.put(key(i), value(i, 1)); // the same length: in place, were the arrays the store's own
+            copied.put(key(i), value(i, 2));
+            regrouped.put(key(i), value(i, 3));
+        }
+        assertThat(entries(snapshot)).isEqualTo(before);
+        assertThat(regrouped.get(key(7))).isEqualTo(value(7, 3));
+        assertThat(copied.get(key(7))).isEqualTo(value(7, 2));
+    }
+
     private static Map<String, String> apply(Map<String, String> state, List<StateChange> changes) {
         var out = new TreeMap<>(state);
         for (var change : changes) {
