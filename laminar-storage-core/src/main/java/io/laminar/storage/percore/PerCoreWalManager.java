@@ -88,7 +88,9 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
 
     /**
      * Opens (creating it if needed) the per-core WAL in {@code directory} and recovers every core's
-     * log as {@link WriteAheadLog#open} does.
+     * log as {@link WriteAheadLog#open} does. A new core log starts with a first segment just large
+     * enough for one entry ({@link PerCoreWalOptions#withSmallestSegments}) and goes on with
+     * full-size ones, so that opening a new directory writes no full-size segment while it waits.
      *
      * @throws IllegalArgumentException if the directory holds the logs of a different number of cores
      * @throws StorageException         if a log cannot be opened or holds records it cannot have written
@@ -205,6 +207,15 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
 
     private void openCore(int core) {
         var state = new CoreState(core, completions, listeners);
+        var small = options.withSmallestSegments();
+        if (small != options && !hasSegments(core)) {
+            // A new log: its first segment only as large as one entry needs, as createAt makes, not
+            // a full-size one written with zeros and synced while the open waits (tens of ms per
+            // core; on an empty machine adoptCheckpoint then replaces it anyway). Opened again
+            // below with the configured options, the log goes on with full-size segments.
+            WriteAheadLog.create(directory, small.walOptions(core, io.laminar.storage.wal.WalListener.NONE), 0)
+                    .close();
+        }
         var log = WriteAheadLog.open(directory, options.walOptions(core, state));
         states[core] = state; // before anything can fail, so that a failed open closes this log too
         state.wal = log;
@@ -572,6 +583,18 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
                     + directory + ": " + e.getCause(), e.getCause());
         }
         openCore(core); // recovers the log as any open does: its tail is the barrier
+    }
+
+    /** Whether core {@code core}'s log has a segment file in the directory. */
+    private boolean hasSegments(int core) {
+        var walName = CoreRecordFormat.walName(core);
+        try (var files = Files.list(directory)) {
+            return files.anyMatch(path -> WalFileNames.segmentBase(walName, path.getFileName().toString()) >= 0);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            throw new StorageException("cannot list the per-core WAL directory " + directory + ": " + e, e);
+        }
     }
 
     private void deleteSegments(int core) {

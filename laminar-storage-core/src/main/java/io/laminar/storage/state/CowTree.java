@@ -145,7 +145,7 @@ final class CowTree {
      * {@value #CHUNK_RECORDS}, so that growing copies only the list of chunks.
      */
     static final class UndoLog {
-        private static final int CHUNK_BITS = 10;
+        private static final int CHUNK_BITS = 8;
         static final int CHUNK_RECORDS = 1 << CHUNK_BITS;
 
         final int epoch;

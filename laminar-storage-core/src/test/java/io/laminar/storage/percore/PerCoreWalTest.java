@@ -391,6 +391,41 @@ class PerCoreWalTest {
         }
     }
 
+    @Test
+    void aNewDirectoryStartsEachLogWithASmallFirstSegmentAndTheLogGoesOnWithFullSizeOnes() throws Exception {
+        long full = 1 << 20;
+        var options = PerCoreWalOptions.builder().cores(2).maxEntrySize(1024)
+                .wal(w -> w.segmentSize(full).writeBufferSize(16 * 1024)).build();
+        var expected = new ArrayList<String>();
+        try (var wal = PerCoreWalManager.open(dir, options)) {
+            // Not a full-size segment written with zeros and synced while the open waits.
+            for (int core = 0; core < 2; core++) {
+                assertThat(segmentSizes(core)).as("core %d's segments when new", core)
+                        .containsExactly(WalOptions.MIN_SEGMENT_SIZE);
+            }
+            var core0 = new ArrayList<String>();
+            var core1 = new ArrayList<String>();
+            for (int i = 0; i < 3000; i++) { // about 1.5 MiB per core: past the small segment and a full one
+                var body = "r" + i + "-" + "x".repeat(1000);
+                wal.writer(i % 2).append(bytes(body));
+                (i % 2 == 0 ? core0 : core1).add(i % 2 + "/0/" + body);
+            }
+            checkpoint(wal); // epoch 1: everything before its barriers is durable
+            expected.addAll(core0);
+            expected.addAll(core1);
+            expected.addAll(List.of("0/1/barrier", "1/1/barrier"));
+        }
+        for (int core = 0; core < 2; core++) {
+            assertThat(segmentSizes(core)).as("core %d's segments", core)
+                    .containsExactly(WalOptions.MIN_SEGMENT_SIZE, full, full);
+        }
+        try (var wal = PerCoreWalManager.open(dir, options)) {
+            assertThat(wal.startPositions().toArray()).containsExactly(0, 0);
+            assertThat(replayAll(wal, wal.startPositions(), Long.MAX_VALUE)).containsExactlyElementsOf(expected);
+            assertThat(wal.canAdopt(CorePositions.of(new long[] {8, 8}), 3)).isFalse(); // it has a history now
+        }
+    }
+
     /** The sizes of core {@code core}'s segment files, by base position. */
     private List<Long> segmentSizes(int core) throws IOException {
         var walName = CoreRecordFormat.walName(core);
