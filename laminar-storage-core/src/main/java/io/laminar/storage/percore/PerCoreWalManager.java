@@ -590,10 +590,8 @@ public final class PerCoreWalManager implements PerCoreWalView, AutoCloseable {
         var walName = CoreRecordFormat.walName(core);
         try (var files = Files.list(directory)) {
             return files.anyMatch(path -> WalFileNames.segmentBase(walName, path.getFileName().toString()) >= 0);
-        } catch (java.nio.file.NoSuchFileException e) {
-            return false;
         } catch (IOException e) {
-            throw new StorageException("cannot list the per-core WAL directory " + directory + ": " + e, e);
+            return false; // no directory, or not one: opening the log reports it, as for any open
         }
     }
 

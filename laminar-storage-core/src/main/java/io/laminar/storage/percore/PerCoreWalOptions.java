@@ -81,14 +81,18 @@ public record PerCoreWalOptions(int cores, int maxEntrySize, WalOptions wal, int
     }
 
     /**
-     * These options with the smallest segment size an entry allows ({@link #minSegmentSize}), for
-     * logs created to hold little more than a barrier ({@link PerCoreWalManager#createAt}, and the
-     * logs {@link PerCoreWalManager#adoptCheckpoint} creates anew): each
-     * segment records its own capacity, so a log opened later with these options' segment size goes
-     * on with segments of that size. These options as they are if the smaller size does not fit them.
+     * These options with the smallest segment size an entry allows ({@link #minSegmentSize}, rounded
+     * up to a multiple of {@link WalOptions#MIN_SEGMENT_SIZE}, so that the {@code direct} I/O backend
+     * can write it on any file system block size up to that), for logs created to hold little more
+     * than a barrier ({@link PerCoreWalManager#createAt}, the logs
+     * {@link PerCoreWalManager#adoptCheckpoint} creates anew, and a new directory's first segments):
+     * each segment records its own capacity, so a log opened later with these options' segment size
+     * goes on with segments of that size. These options as they are if the smaller size does not fit
+     * them.
      */
     public PerCoreWalOptions withSmallestSegments() {
-        long small = minSegmentSize(maxEntrySize);
+        long unit = WalOptions.MIN_SEGMENT_SIZE;
+        long small = (minSegmentSize(maxEntrySize) + unit - 1) / unit * unit;
         if (small >= wal.segmentSize()) {
             return this;
         }

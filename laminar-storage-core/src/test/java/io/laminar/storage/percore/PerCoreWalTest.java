@@ -363,28 +363,16 @@ class PerCoreWalTest {
         try (var wal = PerCoreWalManager.open(dir, options)) {
             wal.adoptCheckpoint(CorePositions.of(at), 7);
             // Not a second full-size segment (and spare) written and synced: one just large enough.
-            for (int core = 0; core < 2; core++) {
-                assertThat(segmentSizes(core)).as("core %d's segments after the adoption", core)
-                        .containsExactly(WalOptions.MIN_SEGMENT_SIZE);
-            }
-            var core0 = new ArrayList<String>();
-            var core1 = new ArrayList<String>();
-            for (int i = 0; i < 3000; i++) { // about 1.5 MiB per core: past the small segment and a full one
-                var body = "r" + i + "-" + "x".repeat(1000);
-                wal.writer(i % 2).append(bytes(body));
-                (i % 2 == 0 ? core0 : core1).add(i % 2 + "/7/" + body);
-            }
+            assertEachCoresSegments("after the adoption", WalOptions.MIN_SEGMENT_SIZE);
+            var written = writePastTwoSegments(wal, 7);
             checkpoint(wal); // epoch 8: everything before its barriers is durable
             expected.add("0/7/barrier");
-            expected.addAll(core0);
+            expected.addAll(written.get(0));
             expected.add("1/7/barrier");
-            expected.addAll(core1);
+            expected.addAll(written.get(1));
             expected.addAll(List.of("0/8/barrier", "1/8/barrier"));
         }
-        for (int core = 0; core < 2; core++) {
-            assertThat(segmentSizes(core)).as("core %d's segments", core)
-                    .containsExactly(WalOptions.MIN_SEGMENT_SIZE, full, full);
-        }
+        assertEachCoresSegments("at the end", WalOptions.MIN_SEGMENT_SIZE, full, full);
         try (var wal = PerCoreWalManager.open(dir, options)) {
             assertThat(wal.startPositions().toArray()).containsExactly(at);
             assertThat(replayAll(wal, CorePositions.of(at), Long.MAX_VALUE)).containsExactlyElementsOf(expected);
@@ -399,30 +387,39 @@ class PerCoreWalTest {
         var expected = new ArrayList<String>();
         try (var wal = PerCoreWalManager.open(dir, options)) {
             // Not a full-size segment written with zeros and synced while the open waits.
-            for (int core = 0; core < 2; core++) {
-                assertThat(segmentSizes(core)).as("core %d's segments when new", core)
-                        .containsExactly(WalOptions.MIN_SEGMENT_SIZE);
-            }
-            var core0 = new ArrayList<String>();
-            var core1 = new ArrayList<String>();
-            for (int i = 0; i < 3000; i++) { // about 1.5 MiB per core: past the small segment and a full one
-                var body = "r" + i + "-" + "x".repeat(1000);
-                wal.writer(i % 2).append(bytes(body));
-                (i % 2 == 0 ? core0 : core1).add(i % 2 + "/0/" + body);
-            }
+            assertEachCoresSegments("when new", WalOptions.MIN_SEGMENT_SIZE);
+            var written = writePastTwoSegments(wal, 0);
             checkpoint(wal); // epoch 1: everything before its barriers is durable
-            expected.addAll(core0);
-            expected.addAll(core1);
+            expected.addAll(written.get(0));
+            expected.addAll(written.get(1));
             expected.addAll(List.of("0/1/barrier", "1/1/barrier"));
         }
-        for (int core = 0; core < 2; core++) {
-            assertThat(segmentSizes(core)).as("core %d's segments", core)
-                    .containsExactly(WalOptions.MIN_SEGMENT_SIZE, full, full);
-        }
+        assertEachCoresSegments("at the end", WalOptions.MIN_SEGMENT_SIZE, full, full);
         try (var wal = PerCoreWalManager.open(dir, options)) {
             assertThat(wal.startPositions().toArray()).containsExactly(0, 0);
             assertThat(replayAll(wal, wal.startPositions(), Long.MAX_VALUE)).containsExactlyElementsOf(expected);
             assertThat(wal.canAdopt(CorePositions.of(new long[] {8, 8}), 3)).isFalse(); // it has a history now
+        }
+    }
+
+    /**
+     * Appends about 1.5 MiB of records to each of two cores, in epoch {@code epoch}: past a small
+     * first segment and a full one of 1 MiB. Returns each core's records as {@link #describe} gives them.
+     */
+    private static List<List<String>> writePastTwoSegments(PerCoreWalManager wal, long epoch) {
+        var written = List.<List<String>>of(new ArrayList<>(), new ArrayList<>());
+        for (int i = 0; i < 3000; i++) {
+            var body = "r" + i + "-" + "x".repeat(1000);
+            wal.writer(i % 2).append(bytes(body));
+            written.get(i % 2).add(i % 2 + "/" + epoch + "/" + body);
+        }
+        return written;
+    }
+
+    /** Both cores' segment files have exactly {@code sizes}, by base position. */
+    private void assertEachCoresSegments(String when, Long... sizes) throws IOException {
+        for (int core = 0; core < 2; core++) {
+            assertThat(segmentSizes(core)).as("core %d's segments %s", core, when).containsExactly(sizes);
         }
     }
 
@@ -445,6 +442,9 @@ class PerCoreWalTest {
         assertThatThrownBy(() -> options.wal(w -> w.segmentSize(min - 8)).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("segmentSize of at least " + min);
         assertThat(PerCoreWalOptions.minSegmentSize(1024)).isEqualTo(WalOptions.MIN_SEGMENT_SIZE);
+        // The segments made that small are whole multiples of 64 KiB, which the direct backend can write.
+        var defaults = PerCoreWalOptions.builder().cores(1).maxEntrySize(1 << 20).build(); // 64 MiB segments
+        assertThat(defaults.withSmallestSegments().wal().segmentSize()).isEqualTo(17 * 64 * 1024L);
     }
 
     @Test
