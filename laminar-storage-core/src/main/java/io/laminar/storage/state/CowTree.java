@@ -258,10 +258,6 @@ final class CowTree {
         return size;
     }
 
-    Node root() {
-        return root;
-    }
-
     /**
      * The O(1) snapshot: hands out the current root and epoch and starts the next epoch, after which
      * every current node is read-only for the writer and every cell's current version is kept for
