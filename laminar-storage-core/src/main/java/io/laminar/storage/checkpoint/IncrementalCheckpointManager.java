@@ -82,12 +82,6 @@ final class IncrementalCheckpointManager {
             long logicalBytes) {
     }
 
-    /** The logical size of a state: the sum of the lengths of its keys and values. O(entries). */
-    static long logicalBytes(StateSnapshot snapshot) {
-        long[] sum = {0};
-        snapshot.forEach((key, value) -> sum[0] += key.length + (long) value.length);
-        return sum[0];
-    }
 
     /** What {@link #writeState} wrote for one checkpoint, to put in its manifest and then {@link #commit}. */
     static final class WrittenState {
@@ -358,7 +352,7 @@ final class IncrementalCheckpointManager {
                 files.add(ref);
             }
             chains.put(core, new Chain(checkpointStates.get(core), List.copyOf(files), files.get(0).size(),
-                    deltaBytes, logicalBytes(checkpointStates.get(core))));
+                    deltaBytes, checkpointStates.get(core).logicalBytes()));
         }
         committed.clear();
         committed.putAll(chains);

@@ -18,8 +18,8 @@ import java.util.concurrent.Future;
  * Builds the states of a new set of cores out of the states of an old one, by key group: each new
  * core takes, from each of its {@link Piece}s, the keyed entries of one old state whose key group
  * (by the {@link StatePlacement}) lies in the piece's range; core-local entries are never taken.
- * The entries are merged in key order straight into a bulk-loaded store (the old states' key and
- * value arrays are shared, not copied: an old state must not be used once it is regrouped), the new
+ * The entries are merged in key order straight into a bulk-loaded store (the old states' key arrays
+ * are shared, the values copied, since each store overwrites its own value arrays in place), the new
  * cores in parallel (threads {@code laminar-regroup-N}, as many as processors, ended before
  * {@link #build} returns).
  *
@@ -148,7 +148,7 @@ final class Regrouping {
         return group;
     }
 
-    /** What receives the merged entries, in ascending key order. */
+    /** What receives the merged entries, in ascending key order: the sources' key arrays and value arrays of its own. */
     @FunctionalInterface
     interface EntrySink {
         void put(byte[] key, byte[] value);
@@ -157,7 +157,7 @@ final class Regrouping {
     /**
      * Passes the entries of {@code pieces} to {@code sink} in ascending unsigned key order (the
      * pieces' sources hold disjoint keys); counts per source the entries taken. A single piece is
-     * streamed; several are first gathered (references to the sources' arrays, no copies), then merged.
+     * streamed; several are first gathered (the keys by reference, the values copied), then merged.
      */
     static void merge(List<StateSnapshot> sources, List<Piece> pieces, StatePlacement placement, int keyGroups,
             long[] counts, EntrySink sink) {
@@ -166,7 +166,7 @@ final class Regrouping {
             sources.get(piece.source()).forEach((key, value) -> {
                 int group = groupOf(placement, key, keyGroups);
                 if (group != StatePlacement.CORE_LOCAL && piece.holds(group)) {
-                    sink.put(key, value);
+                    sink.put(key, value.clone()); // the snapshot reuses its value array for the next entry
                     counts[piece.source()]++;
                 }
             });
@@ -179,7 +179,7 @@ final class Regrouping {
                 int group = groupOf(placement, key, keyGroups);
                 if (group != StatePlacement.CORE_LOCAL && piece.holds(group)) {
                     run.keys.add(key);
-                    run.values.add(value);
+                    run.values.add(value.clone());
                 }
             });
             if (!run.keys.isEmpty()) {

@@ -83,15 +83,15 @@ public final class ChangelogAwareStateStore implements StateStore {
             var entry = entries.next();
             loader.add(entry.key().clone(), entry.value().clone());
         }
-        return new ChangelogAwareStateStore(loader.build(false), changelog);
+        return new ChangelogAwareStateStore(loader.build(), changelog);
     }
 
     /**
      * A store that starts with the state of {@code snapshot}. If the snapshot is the one a
      * {@link #retire} returned, the first call goes on with the retired store's tree, index and
      * undo logs: O(1), sharing every node until it changes its shape. Otherwise it builds cells,
-     * nodes and an index of its own (O(size), in key order; the key and value arrays are shared and
-     * never written into), because a cell is only ever written by the one store whose it is.
+     * nodes, an index and value arrays of its own (O(size), in key order; the key arrays are shared),
+     * because a cell and its value array are only ever written by the one store whose they are.
      */
     public static ChangelogAwareStateStore fromSnapshot(StateSnapshot snapshot, ChangelogSink changelog) {
         var handover = snapshot.takeHandover();
@@ -218,9 +218,8 @@ public final class ChangelogAwareStateStore implements StateStore {
     /**
      * A sink that bulk-loads a new store from puts in strictly ascending unsigned key order, as a
      * full snapshot is written: much faster than putting entries one by one. It adopts the arrays
-     * it is given (the caller must not touch them afterwards), but never writes into a value array:
-     * the first put of each key gives it one of its own, so values shared with a snapshot (as a
-     * rescale's regrouping passes them) stay as they are. It refuses deletes, clears and keys out of
+     * it is given, and the store later overwrites value arrays in place: give it arrays no one else
+     * holds (the caller must not touch them afterwards). It refuses deletes, clears and keys out of
      * order with an {@link IllegalArgumentException}. Single-threaded; build once.
      */
     public static BulkLoader bulkLoader() {
@@ -251,7 +250,7 @@ public final class ChangelogAwareStateStore implements StateStore {
 
         /** The store holding everything put so far, publishing its future changes to {@code changelog}. */
         public ChangelogAwareStateStore build(ChangelogSink changelog) {
-            return new ChangelogAwareStateStore(loader.build(true), changelog);
+            return new ChangelogAwareStateStore(loader.build(), changelog);
         }
     }
 

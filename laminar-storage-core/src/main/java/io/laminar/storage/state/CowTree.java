@@ -21,9 +21,12 @@ import java.util.function.Consumer;
  * <p><b>Values are versioned in their cell.</b> A write to a key whose cell was last written in the
  * current epoch overwrites it in place (no snapshot can see that version). The first write to a key
  * in an epoch keeps the cell where it is: it appends the version it replaces to the epoch's
- * {@link UndoLog}, then makes the cell's value the new one. So no write of a present key touches
- * the tree, and a snapshot costs its writer no descent and no copy. A snapshot reads a cell written
- * after it through the undo logs that follow it (see {@link #valueAt}).
+ * {@link UndoLog}, then makes the cell's value the new one, in place if it has the same length (the
+ * log keeps a copy of the old bytes in a slab it shares among many records). So no write of a
+ * present key touches the tree or allocates in the steady state, and a snapshot costs its writer no
+ * descent and no copy. A snapshot reads a cell written after it through the undo logs that follow
+ * it, and copies every value it hands out, since the cell's array may be overwritten later (see
+ * {@link #valueAt}).
  *
  * <p><b>The shape is copied on write.</b> Nodes carry an owner token; {@link #snapshot} starts a new
  * one, so from then on every existing node is read-only for the writer: a new key or a removal
@@ -44,17 +47,19 @@ import java.util.function.Consumer;
  * {@code Inner.keys[i]} ({@code i >= 1}) is a lower bound of child {@code i} and greater than every
  * key of child {@code i - 1} ({@code keys[0]} is unused); {@code Leaf.keys[i] == Leaf.cells[i].key};
  * a node owned by the current token sits only under owned nodes (so no snapshot reaches it); no cell
- * is of an epoch after the current one; the index holds exactly the live tree's cells. A cell is in
- * one tree's lineage only (a store started from a snapshot without a hand-over gets cells of its
- * own, {@link #copyOf}), so one writer ever writes it.
+ * is of an epoch after the current one; the index holds exactly the live tree's cells. A cell and
+ * its value array are in one tree's lineage only (a store started from a snapshot without a
+ * hand-over gets cells and values of its own, {@link #copyOf}), so one writer ever writes them.
  *
  * <p>Memory per key, besides the key and value arrays: the leaf's two slots (8 bytes, leaves about
  * 3/4 full), the cell (32 bytes) and the index's share of its table (8 to 16 bytes). Per first write
- * in an epoch, while a snapshot before it is held: the replaced value and 16 bytes of undo record.
+ * in an epoch, while a snapshot before it is held: the replaced value (in a slab, or its old array)
+ * and 24 bytes of undo record.
  *
  * <p>Thread-safety: one writer thread; snapshots may be read by any threads at the same time (see
  * {@link #valueAt}). The writer publishes a cell's new version in this order: the undo record, the
- * cell's {@link Cell#undoSlot}, its {@link Cell#epoch} (a release store), then its value.
+ * cell's {@link Cell#undoSlot}, its {@link Cell#epoch} (a release store), then its value's bytes or
+ * array.
  */
 final class CowTree {
 
@@ -94,7 +99,10 @@ final class CowTree {
         final byte[] key;
         /** {@link PointIndex#hash} of the key. */
         final int hash;
-        /** The value written in {@link #epoch}: its bytes change in place only while that is the tree's current epoch. */
+        /**
+         * The value written in {@link #epoch}. Its bytes change in place at the first write of a
+         * later epoch (after {@link #epoch} changed) and while that is the tree's current epoch.
+         */
         byte[] value;
         /** The epoch {@link #value} was written in. Changed with a release store, read by snapshots with an acquire. */
         int epoch;
@@ -138,15 +146,23 @@ final class CowTree {
 
     /**
      * The versions that the first writes of one epoch replaced, for the snapshots taken before it:
-     * record {@code i} is the cell, the value it had, the epoch of that value and the slot of that
-     * value's own record in its epoch's log (or -1). Appended by the writer only; the records are
-     * never changed, so readers that reach a record through a cell's release store (or a snapshot
-     * taken after the epoch) read it without locks. Records live in chunks of
-     * {@value #CHUNK_RECORDS}, so that growing copies only the list of chunks.
+     * record {@code i} is the cell, where the bytes of the value it had are (an array, an offset and
+     * a length), the epoch of that value and the slot of that value's own record in its epoch's log
+     * (or -1). Appended by the writer only; neither the records nor the bytes they point at are ever
+     * changed, so readers that reach a record through a cell's release store (or a snapshot taken
+     * after the epoch) read them without locks. Records live in chunks of {@value #CHUNK_RECORDS},
+     * so that growing copies only the list of chunks.
+     *
+     * <p>A value that a first write overwrites in place is copied into the log's current slab, a
+     * byte array shared by many records; slabs grow from {@value #MIN_SLAB_BYTES} to
+     * {@value #MAX_SLAB_BYTES} bytes, so that a busy epoch allocates a few large arrays (which G1
+     * allocates outside the young generation and never copies) instead of one array per write.
      */
     static final class UndoLog {
         private static final int CHUNK_BITS = 8;
         static final int CHUNK_RECORDS = 1 << CHUNK_BITS;
+        static final int MIN_SLAB_BYTES = 64 * 1024;
+        static final int MAX_SLAB_BYTES = 4 * 1024 * 1024;
 
         final int epoch;
         /** The next epoch's log: set by the writer at the snapshot that ends this epoch, before any write of the next. */
@@ -154,6 +170,9 @@ final class CowTree {
         private Chunk[] chunks = new Chunk[4];
         /** Records appended; a reader of an ended epoch's log (reached through a later snapshot) may read it. */
         private int count;
+        /** Where {@link #appendCopy} copies the next value, from {@link #slabUsed} on; null before the first. */
+        private byte[] slab;
+        private int slabUsed;
 
         UndoLog(int epoch) {
             this.epoch = epoch;
@@ -161,13 +180,40 @@ final class CowTree {
 
         private static final class Chunk {
             final Cell[] cells = new Cell[CHUNK_RECORDS];
-            final byte[][] values = new byte[CHUNK_RECORDS][];
+            final byte[][] arrays = new byte[CHUNK_RECORDS][];
+            final int[] offsets = new int[CHUNK_RECORDS];
+            final int[] lengths = new int[CHUNK_RECORDS];
             final int[] epochs = new int[CHUNK_RECORDS];
             final int[] slots = new int[CHUNK_RECORDS];
         }
 
-        /** Records that {@code cell} had {@code value}, of {@code epoch}, whose own record is at {@code slot}; returns the new record's slot. */
+        /**
+         * Records that {@code cell} had {@code value}, an array the cell gives up (no one writes
+         * into it again), of {@code epoch}, whose own record is at {@code slot}; returns the new
+         * record's slot.
+         */
         int append(Cell cell, byte[] value, int epoch, int slot) {
+            return append(cell, value, 0, value.length, epoch, slot);
+        }
+
+        /** As {@link #append}, for a {@code value} that the writer is about to overwrite: records a copy of its bytes. */
+        int appendCopy(Cell cell, byte[] value, int epoch, int slot) {
+            int length = value.length;
+            if (length > MAX_SLAB_BYTES) {
+                return append(cell, value.clone(), 0, length, epoch, slot);
+            }
+            if (slab == null || slab.length - slabUsed < length) {
+                int size = slab == null ? MIN_SLAB_BYTES : Math.min(MAX_SLAB_BYTES, slab.length * 2);
+                slab = new byte[Math.max(size, length)];
+                slabUsed = 0;
+            }
+            int offset = slabUsed;
+            System.arraycopy(value, 0, slab, offset, length);
+            slabUsed = offset + length;
+            return append(cell, slab, offset, length, epoch, slot);
+        }
+
+        private int append(Cell cell, byte[] array, int offset, int length, int epoch, int slot) {
             int at = count;
             int c = at >>> CHUNK_BITS;
             if (c == chunks.length) {
@@ -179,7 +225,9 @@ final class CowTree {
                 chunks[c] = chunk;
             }
             int i = at & (CHUNK_RECORDS - 1);
-            chunk.values[i] = value;
+            chunk.arrays[i] = array;
+            chunk.offsets[i] = offset;
+            chunk.lengths[i] = length;
             chunk.epochs[i] = epoch;
             chunk.slots[i] = slot;
             chunk.cells[i] = cell;
@@ -245,13 +293,13 @@ final class CowTree {
 
     /**
      * A tree of its own holding the state of a snapshot ({@code root}, numbered {@code number}, with
-     * the undo logs from {@code log} on): new cells and nodes, sharing the key and value arrays,
-     * which the writer never writes into (their cells start an epoch behind). O(size).
+     * the undo logs from {@code log} on): new cells and nodes and copies of the values, sharing the
+     * key arrays (which no one writes into). O(size).
      */
     static CowTree copyOf(Node root, int number, UndoLog log) {
         var loader = new Loader();
-        forEachCell(root, cell -> loader.add(cell.key, valueAt(cell, number, log)));
-        return loader.build(true);
+        forEachCell(root, cell -> loader.add(cell.key, valueAt(cell, number, log, null)));
+        return loader.build();
     }
 
     long size() {
@@ -280,14 +328,14 @@ final class CowTree {
     }
 
     /**
-     * After two billion snapshots, goes on as a copy of itself (new cells and nodes, O(size), once)
-     * with epochs from one, so that no epoch number ever wraps around. The snapshots taken so far
-     * keep the old cells, which no writer writes again.
+     * After two billion snapshots, goes on as a copy of itself (new cells, nodes and value arrays,
+     * O(size), once) with epochs from zero, so that no epoch number ever wraps around. The snapshots
+     * taken so far keep the old cells and arrays, which no writer writes again.
      */
     private void restartEpochs() {
         var loader = new Loader();
-        forEachCell(root, cell -> loader.add(cell.key, cell.value));
-        var copy = loader.build(true);
+        forEachCell(root, cell -> loader.add(cell.key, cell.value.clone()));
+        var copy = loader.build();
         root = copy.root;
         index = copy.index;
         owner = copy.owner;
@@ -376,27 +424,34 @@ final class CowTree {
      * {@code log} (the log of the epoch after it): the cell's own value if the cell was last written
      * in an epoch not after the snapshot, otherwise the value its undo records lead back to. Callable
      * from any thread while the writer writes, and by the writer itself with {@code number}
-     * {@link Integer#MAX_VALUE} (its current values). The array returned never changes.
+     * {@link Integer#MAX_VALUE} (its current values).
      *
-     * <p>Reading the cell's value and epoch together is a seqlock: the writer changes the epoch before
-     * the value, so a value read between two reads of the same epoch is that epoch's. A value of an
-     * epoch not after the snapshot was written before the snapshot was taken, so the snapshot's
-     * publication made it visible.
+     * <p>It returns a copy: {@code reuse} if that has the value's length, otherwise a new array
+     * (which the caller may keep). A snapshot never hands out a cell's own array, because the
+     * writer overwrites it in place at its first write after the snapshot.
+     *
+     * <p>Copying the cell's value between two reads of its epoch is a seqlock: the writer changes
+     * the epoch before it touches the value, so bytes copied between two reads of the same epoch are
+     * that epoch's, and a copy torn by a write is thrown away. A value of an epoch not after the
+     * snapshot was written before the snapshot was taken, so the snapshot's publication made it
+     * visible.
      */
-    static byte[] valueAt(Cell cell, int number, UndoLog log) {
+    static byte[] valueAt(Cell cell, int number, UndoLog log, byte[] reuse) {
         for (int retry = 0; retry < MAX_READ_RETRIES; retry++) {
             int epoch = (int) CELL_EPOCH.getAcquire(cell);
             if (epoch <= number) {
                 var value = cell.value;
+                var copy = copy(value, 0, value.length, reuse); // torn if the writer is at it: checked next
                 VarHandle.acquireFence();
                 if ((int) CELL_EPOCH.getOpaque(cell) == epoch) {
-                    return value;
+                    return copy;
                 }
+                reuse = copy;
             } else {
                 int slot = cell.undoSlot;
                 VarHandle.acquireFence();
                 if ((int) CELL_EPOCH.getOpaque(cell) == epoch) {
-                    var value = undone(cell, epoch, slot, number, log);
+                    var value = undone(cell, epoch, slot, number, log, reuse);
                     if (value != null) {
                         return value;
                     }
@@ -412,10 +467,11 @@ final class CowTree {
 
     /**
      * The value of {@code cell} in snapshot {@code number}, from its undo record at {@code slot} in
-     * the log of {@code epoch} (after the snapshot) and the records before it; null if that first
-     * record is not the cell's (the slot was read while the writer moved on: read the cell again).
+     * the log of {@code epoch} (after the snapshot) and the records before it, copied as
+     * {@link #valueAt} does; null if that first record is not the cell's (the slot was read while
+     * the writer moved on: read the cell again).
      */
-    private static byte[] undone(Cell cell, int epoch, int slot, int number, UndoLog log) {
+    private static byte[] undone(Cell cell, int epoch, int slot, int number, UndoLog log, byte[] reuse) {
         boolean first = true;
         while (true) {
             var l = log; // each record leads to an earlier epoch's log: walk again from the snapshot's
@@ -434,11 +490,31 @@ final class CowTree {
             first = false;
             int before = chunk.epochs[i];
             if (before <= number) {
-                return chunk.values[i];
+                return copy(chunk.arrays[i], chunk.offsets[i], chunk.lengths[i], reuse);
             }
             epoch = before;
             slot = chunk.slots[i];
         }
+    }
+
+    /** The length of the value {@code cell} has in snapshot {@code number} (see {@link #valueAt}), mostly without copying it. */
+    static int lengthAt(Cell cell, int number, UndoLog log) {
+        int epoch = (int) CELL_EPOCH.getAcquire(cell);
+        if (epoch <= number) {
+            int length = cell.value.length;
+            VarHandle.acquireFence();
+            if ((int) CELL_EPOCH.getOpaque(cell) == epoch) {
+                return length;
+            }
+        }
+        return valueAt(cell, number, log, null).length; // written since the snapshot, or being written
+    }
+
+    /** {@code length} bytes of {@code from} at {@code offset}: in {@code reuse} if that has the length, otherwise in a new array. */
+    private static byte[] copy(byte[] from, int offset, int length, byte[] reuse) {
+        var to = reuse != null && reuse.length == length ? reuse : new byte[length];
+        System.arraycopy(from, offset, to, 0, length);
+        return to;
     }
 
     /** The live tree's internal value array for {@code key} (through the index), or null; do not modify or keep it. */
@@ -519,15 +595,18 @@ final class CowTree {
         } else if (cell.epoch == epoch) {
             overwrite(cell, value, adopt);
         } else {
-            newVersion(cell, adopt ? value : value.clone());
+            newVersion(cell, value, adopt);
         }
         modCount++;
     }
 
-    /** Gives {@code cell}, written in the current epoch (no snapshot can see its value), {@code value}. */
+    /**
+     * Gives {@code cell}, written in the current epoch, {@code value}. No snapshot can see this
+     * version, and a reader that copies the cell's array sees the epoch change that came before it.
+     */
     private static void overwrite(Cell cell, byte[] value, boolean adopt) {
         if (!adopt && cell.value.length == value.length) {
-            // The steady-state overwrite: no allocation, no tree, and no snapshot can see this array.
+            // The steady-state overwrite: no allocation and no tree.
             System.arraycopy(value, 0, cell.value, 0, value.length);
         } else {
             cell.value = adopt ? value : value.clone();
@@ -537,14 +616,27 @@ final class CowTree {
     /**
      * The first write to {@code cell} in this epoch: records the version it replaces in the epoch's
      * undo log (if a snapshot that may read it is held), then publishes {@code value} as the cell's
-     * version of this epoch, in the order {@link #valueAt} relies on. No descent, no copy of a node.
+     * version of this epoch, in the order {@link #valueAt} relies on. A value of the same length
+     * overwrites the cell's array in place, after its old bytes were copied into the undo log, so
+     * that the steady state allocates nothing per write; any other takes the array's place. No
+     * descent, no copy of a node.
      */
-    private void newVersion(Cell cell, byte[] value) {
+    private void newVersion(Cell cell, byte[] value, boolean adopt) {
+        boolean inPlace = !adopt && value.length == cell.value.length;
         var undo = log.get();
-        cell.undoSlot = undo == null ? -1 : undo.append(cell, cell.value, cell.epoch, cell.undoSlot);
+        int slot = -1;
+        if (undo != null) {
+            slot = inPlace ? undo.appendCopy(cell, cell.value, cell.epoch, cell.undoSlot)
+                    : undo.append(cell, cell.value, cell.epoch, cell.undoSlot);
+        }
+        cell.undoSlot = slot;
         CELL_EPOCH.setRelease(cell, epoch);
-        VarHandle.storeStoreFence(); // the epoch is visible before the value that belongs to it
-        cell.value = value;
+        VarHandle.storeStoreFence(); // the epoch is visible before any byte or array of the new version
+        if (inPlace) {
+            System.arraycopy(value, 0, cell.value, 0, value.length);
+        } else {
+            cell.value = adopt ? value : value.clone();
+        }
     }
 
     /** Adds {@code key}, which the tree does not hold, to the tree and the index. */
@@ -790,7 +882,8 @@ final class CowTree {
 
     /**
      * Builds a tree, and its point index, from entries in strictly ascending key order, adopting the
-     * arrays. Single-threaded; {@link #build} once.
+     * arrays: the tree overwrites the value arrays in place later, so no one else may hold them.
+     * Single-threaded; {@link #build} once.
      */
     static final class Loader {
         private final Object owner = new Object();
@@ -838,12 +931,8 @@ final class CowTree {
             size++;
         }
 
-        /**
-         * The tree. With {@code sharedValues} (value arrays that others read too) its cells start an
-         * epoch behind the tree, so that the first write to each gives it an array of its own;
-         * otherwise they are of the current epoch and overwritten in place.
-         */
-        CowTree build(boolean sharedValues) {
+        /** The tree, whose cells are of its current epoch. */
+        CowTree build() {
             var nodes = level;
             var bounds = lowerBounds;
             int height = 0;
@@ -874,7 +963,6 @@ final class CowTree {
             }
             var tree = new CowTree();
             tree.owner = owner;
-            tree.epoch = sharedValues ? 1 : 0;
             tree.root = nodes.isEmpty() ? new Leaf(owner) : nodes.get(0);
             tree.size = size;
             tree.index = PointIndex.of(loaded, hashes, (int) size);
@@ -970,18 +1058,18 @@ final class CowTree {
 
     // ---- iteration -----------------------------------------------------------------------------
 
-    /** Visits the entries under {@code node} in key order, with their values in snapshot {@code number} (see {@link #valueAt}). */
+    /**
+     * Visits the entries under {@code node} in key order, with their values in snapshot
+     * {@code number} (see {@link #valueAt}) copied into one array per length that the next entry
+     * reuses: a walk of the whole state allocates nothing per entry when the values are of one size.
+     */
     static void forEach(Node node, int number, UndoLog log, EntryVisitor visitor) {
-        if (node instanceof Leaf leaf) {
-            for (int i = 0; i < leaf.size; i++) {
-                visitor.visit(leaf.keys[i], valueAt(leaf.cells[i], number, log));
-            }
-        } else {
-            var inner = (Inner) node;
-            for (int i = 0; i < inner.size; i++) {
-                forEach(inner.children[i], number, log, visitor);
-            }
-        }
+        var buffer = new byte[][] {null};
+        forEachCell(node, cell -> {
+            var value = valueAt(cell, number, log, buffer[0]);
+            buffer[0] = value;
+            visitor.visit(cell.key, value);
+        });
     }
 
     static void forEachCell(Node node, Consumer<Cell> action) {
@@ -1086,8 +1174,8 @@ final class CowTree {
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }
-            var value = valueAt(leaf.cells[slot], number, log);
-            var entry = new StateEntry(leaf.keys[slot].clone(), value.clone());
+            var value = valueAt(leaf.cells[slot], number, log, null);
+            var entry = new StateEntry(leaf.keys[slot].clone(), value);
             slot++;
             return entry;
         }

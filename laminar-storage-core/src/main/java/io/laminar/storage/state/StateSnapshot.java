@@ -14,7 +14,9 @@ import java.util.List;
  * <p>Thread-safe: any number of threads may read and iterate it while the store's thread keeps
  * writing. The store never changes a node it has handed to a snapshot (it copies the node first),
  * and it keeps, for as long as the snapshot is held, the value each key had when it was taken (the
- * first write to a key after a snapshot records the value it replaces). Hand it to other threads
+ * first write to a key after a snapshot copies the value it replaces into an undo log). Values
+ * leave a snapshot as copies, checked against concurrent writes: the store overwrites its value
+ * arrays in place. Hand it to other threads
  * the usual safe way (a queue, a future, a volatile field). It holds on to the nodes and the
  * replaced values it may read: drop it once the checkpoint that needed it is done.
  *
@@ -92,8 +94,23 @@ public final class StateSnapshot implements Iterable<StateEntry> {
 
     /** A copy of the value of {@code key}, or {@code null}. */
     public byte[] get(byte[] key) {
-        var value = value(key);
-        return value == null ? null : value.clone();
+        var cell = CowTree.find(root, key);
+        try {
+            return cell == null ? null : CowTree.valueAt(cell, number, log, null);
+        } finally {
+            Reference.reachabilityFence(this); // it holds the undo log the read may need
+        }
+    }
+
+    /** The sum of the lengths of its keys and values, the state's logical size: O(entries), copying no value. */
+    public long logicalBytes() {
+        long[] sum = {0};
+        try {
+            CowTree.forEachCell(root, cell -> sum[0] += cell.key.length + (long) CowTree.lengthAt(cell, number, log));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+        return sum[0];
     }
 
     /** Whether {@code key} has a value. */
@@ -101,16 +118,10 @@ public final class StateSnapshot implements Iterable<StateEntry> {
         return CowTree.find(root, key) != null;
     }
 
-    private byte[] value(byte[] key) {
-        var cell = CowTree.find(root, key);
-        try {
-            return cell == null ? null : CowTree.valueAt(cell, number, log);
-        } finally {
-            Reference.reachabilityFence(this); // it holds the undo log the read may need
-        }
-    }
-
-    /** Visits every entry in key order without copying; see {@link EntryVisitor}. */
+    /**
+     * Visits every entry in key order. The key arrays are the snapshot's own; each value is a copy
+     * in an array that the next entry of the same length reuses. See {@link EntryVisitor}.
+     */
     public void forEach(EntryVisitor visitor) {
         try {
             CowTree.forEach(root, number, log, visitor);
@@ -128,8 +139,9 @@ public final class StateSnapshot implements Iterable<StateEntry> {
     /**
      * Reports to {@code changes}, in key order, every key whose value in this snapshot differs from
      * its value in {@code older}: {@code onPut} with the new value, or {@code onDelete}; never
-     * {@code onClear}. Applying them to {@code older}'s state gives this snapshot's state. The arrays
-     * are the snapshot's own: the sink must not modify them (it may keep them: they never change).
+     * {@code onClear}. Applying them to {@code older}'s state gives this snapshot's state. The key
+     * arrays are the snapshot's own (never modify them; they never change, so the sink may keep
+     * them), and each value is a new copy that the sink may keep.
      *
      * <p>Cost, when {@code older} is an earlier snapshot of the same store: proportional to the keys
      * written in between and to the nodes that new keys and removals copied, not to the state size.
@@ -185,6 +197,9 @@ public final class StateSnapshot implements Iterable<StateEntry> {
         /** See {@link #writtenSince}; null if subtrees the two share must be compared entry by entry. */
         private final CowTree.Cell[] written;
         private int nextWritten;
+        /** The values {@link #compare} reads, reused while their lengths do not change. */
+        private byte[] was;
+        private byte[] is;
 
         Diff(StateSnapshot older, ChangelogSink changes) {
             this.older = older;
@@ -260,15 +275,15 @@ public final class StateSnapshot implements Iterable<StateEntry> {
         }
 
         private void compare(byte[] key, CowTree.Cell before, CowTree.Cell after) {
-            var was = CowTree.valueAt(before, older.number, older.log);
-            var is = valueNow(after);
-            if (was != is && !Arrays.equals(was, is)) {
-                changes.onPut(key, is);
+            was = CowTree.valueAt(before, older.number, older.log, was);
+            is = CowTree.valueAt(after, number, log, is);
+            if (!Arrays.equals(was, is)) {
+                changes.onPut(key, is.clone());
             }
         }
 
         private byte[] valueNow(CowTree.Cell cell) {
-            return CowTree.valueAt(cell, number, log);
+            return CowTree.valueAt(cell, number, log, null);
         }
     }
 
@@ -278,7 +293,7 @@ public final class StateSnapshot implements Iterable<StateEntry> {
         changesSince(older, new ChangelogSink() {
             @Override
             public void onPut(byte[] key, byte[] value) {
-                out.add(new StateChange(key.clone(), value.clone()));
+                out.add(new StateChange(key.clone(), value));
             }
 
             @Override

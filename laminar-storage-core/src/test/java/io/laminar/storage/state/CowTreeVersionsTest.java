@@ -134,25 +134,100 @@ class CowTreeVersionsTest {
     }
 
     @Test
-    void storesBuiltFromASnapshotsValueArraysNeverWriteIntoThem() {
+    void valuesLeaveASnapshotAsCopiesThatTheStoresWritesInPlaceLeaveAlone() {
         var source = new ChangelogAwareStateStore(ChangelogSink.NONE);
         for (int i = 0; i < 100; i++) {
             source.put(key(i), value(i, 0));
         }
         var snapshot = source.snapshot();
         var before = entries(snapshot);
+        var kept = new ArrayList<byte[]>(); // every value array the snapshot handed out to keep
+        kept.add(snapshot.get(key(7)));
+        snapshot.iterator().forEachRemaining(e -> kept.add(e.value()));
+        snapshot.changesSince(null).forEach(c -> kept.add(c.value()));
+        snapshot.changesSince(null, new ChangelogSink() {
+            @Override
+            public void onPut(byte[] key, byte[] value) {
+                kept.add(value);
+            }
+
+            @Override
+            public void onDelete(byte[] key) {
+            }
+
+            @Override
+            public void onClear() {
+            }
+        });
         var loader = ChangelogAwareStateStore.bulkLoader();
-        snapshot.forEach(loader::onPut); // the snapshot's own arrays, as a rescale's regrouping passes them
+        snapshot.forEach((k, v) -> loader.onPut(k, v.clone())); // as a rescale's regrouping does
         var regrouped = loader.build(ChangelogSink.NONE);
         var copied = ChangelogAwareStateStore.fromSnapshot(snapshot, ChangelogSink.NONE);
-        for (int i = 0; i < 100; i++) {
-            regrouped.put(key(i), value(i, 1)); // the same length: in place, were the arrays the store's own
-            copied.put(key(i), value(i, 2));
-            regrouped.put(key(i), value(i, 3));
+        var visited = new ArrayList<byte[]>();
+        snapshot.forEach((k, v) -> visited.add(v));
+        assertThat(visited).as("one reused array for values of one length").allSatisfy(v -> assertThat(v)
+                .isSameAs(visited.get(0)));
+
+        for (int round = 1; round <= 3; round++) { // the same length: each store overwrites its arrays in place
+            for (int i = 0; i < 100; i++) {
+                source.put(key(i), value(i, round));
+                regrouped.put(key(i), value(i, round + 10));
+                copied.put(key(i), value(i, round + 20));
+            }
         }
         assertThat(entries(snapshot)).isEqualTo(before);
-        assertThat(regrouped.get(key(7))).isEqualTo(value(7, 3));
-        assertThat(copied.get(key(7))).isEqualTo(value(7, 2));
+        assertThat(kept).hasSize(301).allSatisfy(v -> assertThat(v[1]).as("the round a kept value was written in")
+                .isEqualTo((byte) 0));
+        assertThat(source.get(key(7))).isEqualTo(value(7, 3));
+        assertThat(regrouped.get(key(7))).isEqualTo(value(7, 13));
+        assertThat(copied.get(key(7))).isEqualTo(value(7, 23));
+    }
+
+    @Test
+    void replacedValuesOfEverySizeAreKeptInSlabsOrWholeAndReadBackExactly() {
+        var tree = new CowTree();
+        var random = new java.util.SplittableRandom(42);
+        int keys = 3_000;
+        var lengths = new int[keys];
+        for (int i = 0; i < keys; i++) {
+            // Mostly small values, a few larger than a slab's first size, one larger than any slab.
+            lengths[i] = i == 17 ? CowTree.UndoLog.MAX_SLAB_BYTES + 3
+                    : i % 500 == 1 ? CowTree.UndoLog.MIN_SLAB_BYTES + 1 : 1 + random.nextInt(3_000);
+            tree.put(key(i), filled(lengths[i], i, 0), false);
+        }
+        var snapshots = new ArrayList<StateSnapshot>();
+        var states = new ArrayList<Map<String, String>>();
+        for (int round = 1; round <= 4; round++) {
+            snapshots.add(tree.snapshot());
+            states.add(entries(tree));
+            for (int i = 0; i < keys; i++) {
+                // Same lengths (copied into the undo log, then in place), every third key a new length.
+                if (i % 3 == 0) {
+                    lengths[i] = Math.max(1, lengths[i] + (random.nextBoolean() ? 1 : -1));
+                }
+                tree.put(key(i), filled(lengths[i], i, round), false);
+            }
+        }
+        for (int s = 0; s < snapshots.size(); s++) {
+            assertThat(entries(snapshots.get(s))).as("snapshot %d", s).isEqualTo(states.get(s));
+            assertThat(snapshots.get(s).get(key(17))).isEqualTo(filled(CowTree.UndoLog.MAX_SLAB_BYTES + 3, 17, s));
+            long[] sum = {0};
+            snapshots.get(s).forEach((k, v) -> sum[0] += k.length + v.length);
+            assertThat(snapshots.get(s).logicalBytes()).as("snapshot %d", s).isEqualTo(sum[0]);
+        }
+        for (int s = 1; s < snapshots.size(); s++) {
+            assertThat(apply(states.get(s - 1), snapshots.get(s).changesSince(snapshots.get(s - 1))))
+                    .isEqualTo(states.get(s));
+        }
+    }
+
+    /** {@code length} bytes that differ by key and round at every position. */
+    private static byte[] filled(int length, int key, int round) {
+        var out = new byte[length];
+        for (int i = 0; i < length; i++) {
+            out[i] = (byte) (i * 31 + key * 7 + round * 13);
+        }
+        return out;
     }
 
     private static Map<String, String> apply(Map<String, String> state, List<StateChange> changes) {

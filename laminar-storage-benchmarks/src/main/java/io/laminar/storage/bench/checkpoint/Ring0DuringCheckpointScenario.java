@@ -24,10 +24,10 @@ import org.HdrHistogram.Histogram;
  * each round takes a FULL checkpoint of the whole state, measured from trigger to completion
  * (system {@code laminar}), and goes on for {@code ring0Baseline} after it (system
  * {@code between}). From the first checkpoint on, the first write to each key after a cut copies
- * its cell, its leaf and the path to it (the snapshot keeps the old ones), during a checkpoint and
+ * the value it replaces into the undo log that the cut's snapshot reads, during a checkpoint and
  * between checkpoints alike, which is why both are compared with {@code none}. Every phase's puts
- * go into one histogram per system;
- * {@code p99Ratio} is laminar's p99 over none's, {@code p99RatioBetween} over between's.
+ * go into one histogram per system; {@code p99Ratio} is laminar's p99 over none's,
+ * {@code p99RatioBetween} over between's.
  */
 public final class Ring0DuringCheckpointScenario implements Scenario {
 
