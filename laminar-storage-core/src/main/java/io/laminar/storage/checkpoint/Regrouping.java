@@ -18,8 +18,10 @@ import java.util.concurrent.Future;
  * Builds the states of a new set of cores out of the states of an old one, by key group: each new
  * core takes, from each of its {@link Piece}s, the keyed entries of one old state whose key group
  * (by the {@link StatePlacement}) lies in the piece's range; core-local entries are never taken.
- * The entries are merged in key order straight into a bulk-loaded store (the old states' key arrays
- * are shared, the values copied, since each store overwrites its own value arrays in place), the new
+ * The entries are merged in key order straight into a bulk-loaded store (the old states' key and
+ * value arrays are shared, not copied: the old states are frozen, {@link StateSnapshot#freeze}, and
+ * the new stores never write into a shared value array; an old state that cannot be frozen has its
+ * values copied), the new
  * cores in parallel (threads {@code laminar-regroup-N}, as many as processors, ended before
  * {@link #build} returns).
  *
@@ -70,11 +72,21 @@ final class Regrouping {
         var taken = new long[targets.size()][];
         var results = new ChangelogAwareStateStore[targets.size()];
         var bytes = new long[targets.size()];
+        // A source no store goes on from hands out its own value arrays, which the new stores share
+        // (and never write into); another one's values are copied.
+        var shared = new boolean[sources.size()];
+        boolean anyShared = false;
+        for (int s = 0; s < sources.size(); s++) {
+            shared[s] = sources.get(s).freeze();
+            anyShared |= shared[s];
+        }
+        boolean sharing = anyShared;
         runParallel(targets.size(), target -> {
             var counts = new long[sources.size() + 1];
-            var loader = ChangelogAwareStateStore.bulkLoader();
+            var loader = sharing ? ChangelogAwareStateStore.bulkLoaderSharingValues()
+                    : ChangelogAwareStateStore.bulkLoader();
             long[] logical = {0};
-            merge(sources, targets.get(target), placement, keyGroups, counts, (key, value) -> {
+            merge(sources, shared, targets.get(target), placement, keyGroups, counts, (key, value) -> {
                 loader.onPut(key, value);
                 logical[0] += key.length + (long) value.length;
             });
@@ -148,7 +160,10 @@ final class Regrouping {
         return group;
     }
 
-    /** What receives the merged entries, in ascending key order: the sources' key arrays and value arrays of its own. */
+    /**
+     * What receives the merged entries, in ascending key order: the sources' key arrays, and value
+     * arrays that are either a frozen source's own or copies.
+     */
     @FunctionalInterface
     interface EntrySink {
         void put(byte[] key, byte[] value);
@@ -156,17 +171,19 @@ final class Regrouping {
 
     /**
      * Passes the entries of {@code pieces} to {@code sink} in ascending unsigned key order (the
-     * pieces' sources hold disjoint keys); counts per source the entries taken. A single piece is
-     * streamed; several are first gathered (the keys by reference, the values copied), then merged.
+     * pieces' sources hold disjoint keys); counts per source the entries taken. The values of a
+     * source marked in {@code frozen} ({@link StateSnapshot#freeze}) are passed as they are, the
+     * others copied (a snapshot reuses its value array for the next entry). A single piece is
+     * streamed; several are first gathered (the keys by reference), then merged.
      */
-    static void merge(List<StateSnapshot> sources, List<Piece> pieces, StatePlacement placement, int keyGroups,
-            long[] counts, EntrySink sink) {
+    static void merge(List<StateSnapshot> sources, boolean[] frozen, List<Piece> pieces, StatePlacement placement,
+            int keyGroups, long[] counts, EntrySink sink) {
         if (pieces.size() == 1) {
             var piece = pieces.get(0);
             sources.get(piece.source()).forEach((key, value) -> {
                 int group = groupOf(placement, key, keyGroups);
                 if (group != StatePlacement.CORE_LOCAL && piece.holds(group)) {
-                    sink.put(key, value.clone()); // the snapshot reuses its value array for the next entry
+                    sink.put(key, frozen[piece.source()] ? value : value.clone());
                     counts[piece.source()]++;
                 }
             });
@@ -179,7 +196,7 @@ final class Regrouping {
                 int group = groupOf(placement, key, keyGroups);
                 if (group != StatePlacement.CORE_LOCAL && piece.holds(group)) {
                     run.keys.add(key);
-                    run.values.add(value.clone());
+                    run.values.add(frozen[piece.source()] ? value : value.clone());
                 }
             });
             if (!run.keys.isEmpty()) {

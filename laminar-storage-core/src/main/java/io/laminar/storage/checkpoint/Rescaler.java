@@ -60,8 +60,8 @@ import org.slf4j.LoggerFactory;
  * the old WAL's records after it, replayed epoch by epoch. The keyed entries of the old cores are
  * then regrouped ({@link Regrouping}, one thread per new core up to the processors) straight into
  * bulk-loaded stores of the new cores, each taking, in key order, the entries of the key groups it
- * now owns ({@link StatePlacement#keyGroupOf}); the old entries' key arrays are shared and their
- * values copied, and the old stores are dropped after the rescale. Core-local entries are merged by
+ * now owns ({@link StatePlacement#keyGroupOf}); the old entries' arrays are shared, not copied (the
+ * old states are frozen first), and the old stores are dropped after the rescale. Core-local entries are merged by
  * {@link StatePlacement#mergeCoreLocal}. Every entry of an old layout that has key groups must lie
  * in a key group its old core owned, or the rescale is refused (the application routes keys
  * differently from its placement). State files are per core and in key order, so the whole old

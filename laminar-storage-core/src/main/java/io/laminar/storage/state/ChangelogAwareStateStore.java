@@ -83,7 +83,7 @@ public final class ChangelogAwareStateStore implements StateStore {
             var entry = entries.next();
             loader.add(entry.key().clone(), entry.value().clone());
         }
-        return new ChangelogAwareStateStore(loader.build(), changelog);
+        return new ChangelogAwareStateStore(loader.build(false), changelog);
     }
 
     /**
@@ -223,14 +223,25 @@ public final class ChangelogAwareStateStore implements StateStore {
      * order with an {@link IllegalArgumentException}. Single-threaded; build once.
      */
     public static BulkLoader bulkLoader() {
-        return new BulkLoader();
+        return new BulkLoader(false);
+    }
+
+    /**
+     * As {@link #bulkLoader()}, for value arrays that a frozen snapshot handed out
+     * ({@link StateSnapshot#freeze}) and still reads: the store never writes into them (the first
+     * put of each key gives it an array of its own), so they are shared instead of copied.
+     */
+    public static BulkLoader bulkLoaderSharingValues() {
+        return new BulkLoader(true);
     }
 
     /** See {@link #bulkLoader()}. */
     public static final class BulkLoader implements ChangelogSink {
         private final CowTree.Loader loader = new CowTree.Loader();
+        private final boolean sharedValues;
 
-        private BulkLoader() {
+        private BulkLoader(boolean sharedValues) {
+            this.sharedValues = sharedValues;
         }
 
         @Override
@@ -250,7 +261,7 @@ public final class ChangelogAwareStateStore implements StateStore {
 
         /** The store holding everything put so far, publishing its future changes to {@code changelog}. */
         public ChangelogAwareStateStore build(ChangelogSink changelog) {
-            return new ChangelogAwareStateStore(loader.build(), changelog);
+            return new ChangelogAwareStateStore(loader.build(sharedValues), changelog);
         }
     }
 

@@ -72,6 +72,11 @@ final class CowTree {
     private static final VarHandle CELL_EPOCH;
     /** How often a reader retries a cell that its writer keeps changing before it calls that a bug. */
     private static final int MAX_READ_RETRIES = 1_000_000;
+    /**
+     * {@link Cell#undoSlot} of a bulk-loaded cell whose value array is shared with a frozen snapshot
+     * ({@link Loader#build}): its first write gives it an array of its own instead of writing into it.
+     */
+    private static final int BORROWED = -2;
 
     static {
         try {
@@ -108,7 +113,7 @@ final class CowTree {
         int epoch;
         /**
          * The slot, in the undo log of {@link #epoch}, of the record of the version this one replaced,
-         * or -1 if no snapshot could read that version when it was replaced.
+         * or -1 if no snapshot could read that version when it was replaced, or {@link #BORROWED}.
          */
         int undoSlot = -1;
 
@@ -299,7 +304,7 @@ final class CowTree {
     static CowTree copyOf(Node root, int number, UndoLog log) {
         var loader = new Loader();
         forEachCell(root, cell -> loader.add(cell.key, valueAt(cell, number, log, null)));
-        return loader.build();
+        return loader.build(false);
     }
 
     long size() {
@@ -335,7 +340,7 @@ final class CowTree {
     private void restartEpochs() {
         var loader = new Loader();
         forEachCell(root, cell -> loader.add(cell.key, cell.value.clone()));
-        var copy = loader.build();
+        var copy = loader.build(false);
         root = copy.root;
         index = copy.index;
         owner = copy.owner;
@@ -622,7 +627,7 @@ final class CowTree {
      * descent, no copy of a node.
      */
     private void newVersion(Cell cell, byte[] value, boolean adopt) {
-        boolean inPlace = !adopt && value.length == cell.value.length;
+        boolean inPlace = !adopt && cell.undoSlot != BORROWED && value.length == cell.value.length;
         var undo = log.get();
         int slot = -1;
         if (undo != null) {
@@ -882,8 +887,7 @@ final class CowTree {
 
     /**
      * Builds a tree, and its point index, from entries in strictly ascending key order, adopting the
-     * arrays: the tree overwrites the value arrays in place later, so no one else may hold them.
-     * Single-threaded; {@link #build} once.
+     * arrays. Single-threaded; {@link #build} once.
      */
     static final class Loader {
         private final Object owner = new Object();
@@ -931,8 +935,13 @@ final class CowTree {
             size++;
         }
 
-        /** The tree, whose cells are of its current epoch. */
-        CowTree build() {
+        /**
+         * The tree. Without {@code sharedValues} it owns the value arrays and overwrites them in
+         * place later, so no one else may hold them. With it, the arrays are a frozen snapshot's
+         * ({@link StateSnapshot#freeze}), which others still read: the cells start an epoch behind
+         * the tree and {@link #BORROWED}, so the first write to each gives it an array of its own.
+         */
+        CowTree build(boolean sharedValues) {
             var nodes = level;
             var bounds = lowerBounds;
             int height = 0;
@@ -963,6 +972,12 @@ final class CowTree {
             }
             var tree = new CowTree();
             tree.owner = owner;
+            if (sharedValues) {
+                for (int i = 0; i < size; i++) {
+                    loaded[i].undoSlot = BORROWED;
+                }
+                tree.epoch = 1;
+            }
             tree.root = nodes.isEmpty() ? new Leaf(owner) : nodes.get(0);
             tree.size = size;
             tree.index = PointIndex.of(loaded, hashes, (int) size);
@@ -1062,10 +1077,15 @@ final class CowTree {
      * Visits the entries under {@code node} in key order, with their values in snapshot
      * {@code number} (see {@link #valueAt}) copied into one array per length that the next entry
      * reuses: a walk of the whole state allocates nothing per entry when the values are of one size.
+     * With {@code frozen} (no writer can write the cells again) it passes the cells' own arrays.
      */
-    static void forEach(Node node, int number, UndoLog log, EntryVisitor visitor) {
+    static void forEach(Node node, int number, UndoLog log, boolean frozen, EntryVisitor visitor) {
         var buffer = new byte[][] {null};
         forEachCell(node, cell -> {
+            if (frozen && cell.epoch <= number) {
+                visitor.visit(cell.key, cell.value);
+                return;
+            }
             var value = valueAt(cell, number, log, buffer[0]);
             buffer[0] = value;
             visitor.visit(cell.key, value);

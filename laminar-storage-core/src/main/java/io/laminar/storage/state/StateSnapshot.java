@@ -16,9 +16,9 @@ import java.util.List;
  * and it keeps, for as long as the snapshot is held, the value each key had when it was taken (the
  * first write to a key after a snapshot copies the value it replaces into an undo log). Values
  * leave a snapshot as copies, checked against concurrent writes: the store overwrites its value
- * arrays in place. Hand it to other threads
- * the usual safe way (a queue, a future, a volatile field). It holds on to the nodes and the
- * replaced values it may read: drop it once the checkpoint that needed it is done.
+ * arrays in place. Hand it to other threads the usual safe way (a queue, a future, a volatile
+ * field). It holds on to the nodes and the replaced values it may read: drop it once the
+ * checkpoint that needed it is done.
  *
  * <p>{@link #changesSince} computes what a checkpoint delta needs: the keys put or deleted since an
  * older snapshot, in time proportional to what changed between two snapshots of one store.
@@ -52,6 +52,8 @@ public final class StateSnapshot implements Iterable<StateEntry> {
      */
     @SuppressWarnings("unused")
     private volatile CowTree.Handover handedOver;
+    /** Set by {@link #freeze}: no store goes on from this snapshot, so its cells and their arrays never change. */
+    private volatile boolean frozen;
 
     StateSnapshot(CowTree.Node root, long size, int number, CowTree.UndoLog log) {
         this.root = root;
@@ -119,12 +121,30 @@ public final class StateSnapshot implements Iterable<StateEntry> {
     }
 
     /**
+     * Makes sure that no store ever goes on from this snapshot, so that its values never change
+     * again, and returns whether that holds. It does for the snapshot that
+     * {@link ChangelogAwareStateStore#retire} returned, as long as no
+     * {@link ChangelogAwareStateStore#fromSnapshot} took its hand-over first (this takes it: a later
+     * {@code fromSnapshot} builds a store of its own). Once frozen, {@link #forEach} hands out the
+     * store's own value arrays instead of copies, and they never change: a caller may keep them
+     * (never modify them), as a rescale's regrouping does with
+     * {@link ChangelogAwareStateStore#bulkLoaderSharingValues}.
+     */
+    public synchronized boolean freeze() {
+        if (!frozen && takeHandover() != null) {
+            frozen = true;
+        }
+        return frozen;
+    }
+
+    /**
      * Visits every entry in key order. The key arrays are the snapshot's own; each value is a copy
-     * in an array that the next entry of the same length reuses. See {@link EntryVisitor}.
+     * in an array that the next entry of the same length reuses, or, once {@link #freeze frozen},
+     * the store's own array. See {@link EntryVisitor}.
      */
     public void forEach(EntryVisitor visitor) {
         try {
-            CowTree.forEach(root, number, log, visitor);
+            CowTree.forEach(root, number, log, frozen, visitor);
         } finally {
             Reference.reachabilityFence(this);
         }

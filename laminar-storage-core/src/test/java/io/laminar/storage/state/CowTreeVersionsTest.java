@@ -184,6 +184,58 @@ class CowTreeVersionsTest {
     }
 
     @Test
+    void aFrozenSnapshotSharesItsValueArraysAndAStoreLoadedFromThemNeverWritesIntoThem() {
+        var source = new ChangelogAwareStateStore(ChangelogSink.NONE);
+        for (int i = 0; i < 100; i++) {
+            source.put(key(i), value(i, 0));
+        }
+        var live = source.snapshot();
+        assertThat(live.freeze()).as("a store still goes on from it").isFalse();
+        var retired = source.retire();
+        var before = entries(retired);
+        var visitedBefore = new ArrayList<byte[]>();
+        retired.forEach((k, v) -> visitedBefore.add(v));
+        assertThat(visitedBefore).as("copies in one reused array").allSatisfy(v -> assertThat(v)
+                .isSameAs(visitedBefore.get(0)));
+
+        assertThat(retired.freeze()).isTrue();
+        assertThat(retired.freeze()).as("frozen stays frozen").isTrue();
+        var loader = ChangelogAwareStateStore.bulkLoaderSharingValues();
+        var shared = new ArrayList<byte[]>();
+        retired.forEach((k, v) -> {
+            shared.add(v);
+            loader.onPut(k, v); // the snapshot's own arrays, as a rescale's regrouping passes them
+        });
+        var again = new ArrayList<byte[]>();
+        retired.forEach((k, v) -> again.add(v));
+        for (int i = 0; i < shared.size(); i++) {
+            assertThat(again.get(i)).as("the store's own array, not a copy").isSameAs(shared.get(i));
+        }
+        var regrouped = loader.build(ChangelogSink.NONE);
+        var forked = ChangelogAwareStateStore.fromSnapshot(retired, ChangelogSink.NONE); // no hand-over left: a copy
+        var regroupedSnapshot = regrouped.snapshot();
+        for (int round = 1; round <= 3; round++) { // the same length: in place, were the arrays the store's own
+            for (int i = 0; i < 100; i++) {
+                regrouped.put(key(i), value(i, round));
+                forked.put(key(i), value(i, round + 10));
+            }
+        }
+        assertThat(entries(retired)).isEqualTo(before);
+        assertThat(entries(regroupedSnapshot)).isEqualTo(before);
+        assertThat(shared).allSatisfy(v -> assertThat(v[1]).isEqualTo((byte) 0));
+        assertThat(regrouped.get(key(7))).isEqualTo(value(7, 3));
+        assertThat(forked.get(key(7))).isEqualTo(value(7, 13));
+
+        var handedOver = new ChangelogAwareStateStore(ChangelogSink.NONE);
+        handedOver.put(key(1), value(1, 0));
+        var last = handedOver.retire();
+        var continued = ChangelogAwareStateStore.fromSnapshot(last, ChangelogSink.NONE); // takes the hand-over
+        assertThat(last.freeze()).as("a store went on from it").isFalse();
+        continued.put(key(1), value(1, 1));
+        assertThat(last.get(key(1))).isEqualTo(value(1, 0));
+    }
+
+    @Test
     void replacedValuesOfEverySizeAreKeptInSlabsOrWholeAndReadBackExactly() {
         var tree = new CowTree();
         var random = new java.util.SplittableRandom(42);
