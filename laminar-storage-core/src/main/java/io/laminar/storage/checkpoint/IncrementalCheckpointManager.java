@@ -82,7 +82,6 @@ final class IncrementalCheckpointManager {
             long logicalBytes) {
     }
 
-
     /** What {@link #writeState} wrote for one checkpoint, to put in its manifest and then {@link #commit}. */
     static final class WrittenState {
         private final List<List<StateFileRef>> chains;

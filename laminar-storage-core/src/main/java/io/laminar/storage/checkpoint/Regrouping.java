@@ -21,9 +21,8 @@ import java.util.concurrent.Future;
  * The entries are merged in key order straight into a bulk-loaded store (the old states' key and
  * value arrays are shared, not copied: the old states are frozen, {@link StateSnapshot#freeze}, and
  * the new stores never write into a shared value array; an old state that cannot be frozen has its
- * values copied), the new
- * cores in parallel (threads {@code laminar-regroup-N}, as many as processors, ended before
- * {@link #build} returns).
+ * values copied), the new cores in parallel (threads {@code laminar-regroup-N}, as many as
+ * processors, ended before {@link #build} returns).
  *
  * <p>Every keyed entry of an old state must fall in exactly one piece that reads that state (the
  * pieces of a state cover the key groups its core owned): otherwise the placement does not match

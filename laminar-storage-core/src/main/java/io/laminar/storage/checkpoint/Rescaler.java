@@ -61,11 +61,11 @@ import org.slf4j.LoggerFactory;
  * then regrouped ({@link Regrouping}, one thread per new core up to the processors) straight into
  * bulk-loaded stores of the new cores, each taking, in key order, the entries of the key groups it
  * now owns ({@link StatePlacement#keyGroupOf}); the old entries' arrays are shared, not copied (the
- * old states are frozen first), and the old stores are dropped after the rescale. Core-local entries are merged by
- * {@link StatePlacement#mergeCoreLocal}. Every entry of an old layout that has key groups must lie
- * in a key group its old core owned, or the rescale is refused (the application routes keys
- * differently from its placement). State files are per core and in key order, so the whole old
- * state is read, once, whatever the new number of cores.
+ * old states are frozen first), and the old stores are dropped after the rescale. Core-local
+ * entries are merged by {@link StatePlacement#mergeCoreLocal}. Every entry of an old layout that
+ * has key groups must lie in a key group its old core owned, or the rescale is refused (the
+ * application routes keys differently from its placement). State files are per core and in key
+ * order, so the whole old state is read, once, whatever the new number of cores.
  *
  * <h2>What is written: references, and only what the WAL changed</h2>
  * When the old state was restored from a plain checkpoint of key-grouped state, the rescale's

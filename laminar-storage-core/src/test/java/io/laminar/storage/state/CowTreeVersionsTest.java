@@ -6,13 +6,15 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /**
  * The versions a {@link CowTree} keeps for its snapshots: how long the undo logs live, the restart
- * of the epoch numbers before they could wrap around, and deltas between snapshots that share no
- * undo log.
+ * of the epoch numbers before they could wrap around, deltas between snapshots that share no undo
+ * log, replaced values kept in slabs or whole, values handed out as copies, and frozen snapshots
+ * whose arrays a bulk-loaded store shares.
  */
 class CowTreeVersionsTest {
 
@@ -238,7 +240,7 @@ class CowTreeVersionsTest {
     @Test
     void replacedValuesOfEverySizeAreKeptInSlabsOrWholeAndReadBackExactly() {
         var tree = new CowTree();
-        var random = new java.util.SplittableRandom(42);
+        var random = new SplittableRandom(42);
         int keys = 3_000;
         var lengths = new int[keys];
         for (int i = 0; i < keys; i++) {

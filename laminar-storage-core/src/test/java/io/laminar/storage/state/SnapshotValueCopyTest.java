@@ -3,6 +3,7 @@ package io.laminar.storage.state;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -24,7 +25,7 @@ class SnapshotValueCopyTest {
 
     private static byte[] version(int round) {
         var value = new byte[VALUE_BYTES];
-        java.util.Arrays.fill(value, (byte) round);
+        Arrays.fill(value, (byte) round);
         return value;
     }
 
