@@ -47,9 +47,10 @@ import java.util.function.Consumer;
  * {@code Inner.keys[i]} ({@code i >= 1}) is a lower bound of child {@code i} and greater than every
  * key of child {@code i - 1} ({@code keys[0]} is unused); {@code Leaf.keys[i] == Leaf.cells[i].key};
  * a node owned by the current token sits only under owned nodes (so no snapshot reaches it); no cell
- * is of an epoch after the current one; the index holds exactly the live tree's cells. A cell and
- * its value array are in one tree's lineage only (a store started from a snapshot without a
- * hand-over gets cells and values of its own, {@link #copyOf}), so one writer ever writes them.
+ * is of an epoch after the current one, and no {@link #BORROWED} cell of the current one; the index
+ * holds exactly the live tree's cells. A cell and its value array are in one tree's lineage only (a
+ * store started from a snapshot without a hand-over gets cells and values of its own,
+ * {@link #copyOf}), so one writer ever writes them.
  *
  * <p>Memory per key, besides the key and value arrays: the leaf's two slots (8 bytes, leaves about
  * 3/4 full), the cell (32 bytes) and the index's share of its table (8 to 16 bytes). Per first write
@@ -1053,6 +1054,11 @@ final class CowTree {
             if (cell.epoch > epoch) {
                 throw new IllegalStateException("the cell of " + StateSnapshot.hex(cell.key) + " is of epoch "
                         + cell.epoch + ", after the current " + epoch);
+            }
+            if (cell.undoSlot == BORROWED && cell.epoch == epoch) {
+                // Such a cell would be overwritten in place, in an array a frozen snapshot still reads.
+                throw new IllegalStateException("the cell of " + StateSnapshot.hex(cell.key)
+                        + " shares its value array but is of the current epoch " + epoch);
             }
         });
         index.check(root, size);

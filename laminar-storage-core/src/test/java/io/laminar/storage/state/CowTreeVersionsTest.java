@@ -215,6 +215,7 @@ class CowTreeVersionsTest {
         }
         var regrouped = loader.build(ChangelogSink.NONE);
         var forked = ChangelogAwareStateStore.fromSnapshot(retired, ChangelogSink.NONE); // no hand-over left: a copy
+        assertThat(regrouped.checkInvariants()).isEqualTo(100);
         var regroupedSnapshot = regrouped.snapshot();
         for (int round = 1; round <= 3; round++) { // the same length: in place, were the arrays the store's own
             for (int i = 0; i < 100; i++) {
@@ -224,6 +225,7 @@ class CowTreeVersionsTest {
         }
         assertThat(entries(retired)).isEqualTo(before);
         assertThat(entries(regroupedSnapshot)).isEqualTo(before);
+        assertThat(regrouped.checkInvariants()).isEqualTo(100);
         assertThat(shared).allSatisfy(v -> assertThat(v[1]).isEqualTo((byte) 0));
         assertThat(regrouped.get(key(7))).isEqualTo(value(7, 3));
         assertThat(forked.get(key(7))).isEqualTo(value(7, 13));
