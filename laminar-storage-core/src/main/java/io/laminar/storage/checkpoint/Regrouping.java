@@ -4,6 +4,7 @@ import io.laminar.storage.concurrent.Threads;
 import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.state.StateSnapshot;
+import io.laminar.storage.state.ValueRangeVisitor;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.ArrayList;
@@ -71,13 +72,11 @@ final class Regrouping {
         var taken = new long[targets.size()][];
         var results = new ChangelogAwareStateStore[targets.size()];
         var bytes = new long[targets.size()];
-        // A source no store goes on from hands out its own value arrays, which the new stores share
+        // A source no store goes on from hands out its own value ranges, which the new stores share
         // (and never write into); another one's values are copied.
-        var shared = new boolean[sources.size()];
         boolean anyShared = false;
-        for (int s = 0; s < sources.size(); s++) {
-            shared[s] = sources.get(s).freeze();
-            anyShared |= shared[s];
+        for (var source : sources) {
+            anyShared |= source.freeze();
         }
         boolean sharing = anyShared;
         runParallel(targets.size(), target -> {
@@ -85,9 +84,9 @@ final class Regrouping {
             var loader = sharing ? ChangelogAwareStateStore.bulkLoaderSharingValues()
                     : ChangelogAwareStateStore.bulkLoader();
             long[] logical = {0};
-            merge(sources, shared, targets.get(target), placement, keyGroups, counts, (key, value) -> {
-                loader.onPut(key, value);
-                logical[0] += key.length + (long) value.length;
+            merge(sources, targets.get(target), placement, keyGroups, counts, (key, array, offset, length) -> {
+                loader.onPut(key, array, offset, length);
+                logical[0] += key.length + (long) length;
             });
             results[target] = loader.build(ChangelogSink.NONE);
             bytes[target] = logical[0];
@@ -160,29 +159,20 @@ final class Regrouping {
     }
 
     /**
-     * What receives the merged entries, in ascending key order: the sources' key arrays, and value
-     * arrays that are either a frozen source's own or copies.
-     */
-    @FunctionalInterface
-    interface EntrySink {
-        void put(byte[] key, byte[] value);
-    }
-
-    /**
      * Passes the entries of {@code pieces} to {@code sink} in ascending unsigned key order (the
-     * pieces' sources hold disjoint keys); counts per source the entries taken. The values of a
-     * source marked in {@code frozen} ({@link StateSnapshot#freeze}) are passed as they are, the
-     * others copied (a snapshot reuses its value array for the next entry). A single piece is
-     * streamed; several are first gathered (the keys by reference), then merged.
+     * pieces' sources hold disjoint keys), as {@link StateSnapshot#forEachShared} hands them out: the
+     * sources' key arrays, and a frozen source's own value ranges or copies. Counts per source the
+     * entries taken. A single piece is streamed; several are first gathered (by reference), then
+     * merged.
      */
-    static void merge(List<StateSnapshot> sources, boolean[] frozen, List<Piece> pieces, StatePlacement placement,
-            int keyGroups, long[] counts, EntrySink sink) {
+    static void merge(List<StateSnapshot> sources, List<Piece> pieces, StatePlacement placement,
+            int keyGroups, long[] counts, ValueRangeVisitor sink) {
         if (pieces.size() == 1) {
             var piece = pieces.get(0);
-            sources.get(piece.source()).forEach((key, value) -> {
+            sources.get(piece.source()).forEachShared((key, array, offset, length) -> {
                 int group = groupOf(placement, key, keyGroups);
                 if (group != StatePlacement.CORE_LOCAL && piece.holds(group)) {
-                    sink.put(key, frozen[piece.source()] ? value : value.clone());
+                    sink.visit(key, array, offset, length);
                     counts[piece.source()]++;
                 }
             });
@@ -191,11 +181,10 @@ final class Regrouping {
         var runs = new ArrayList<Run>();
         for (var piece : pieces) {
             var run = new Run(piece.source());
-            sources.get(piece.source()).forEach((key, value) -> {
+            sources.get(piece.source()).forEachShared((key, array, offset, length) -> {
                 int group = groupOf(placement, key, keyGroups);
                 if (group != StatePlacement.CORE_LOCAL && piece.holds(group)) {
-                    run.keys.add(key);
-                    run.values.add(frozen[piece.source()] ? value : value.clone());
+                    run.add(key, array, offset, length);
                 }
             });
             if (!run.keys.isEmpty()) {
@@ -210,7 +199,8 @@ final class Regrouping {
                 }
             }
             var run = runs.get(min);
-            sink.put(run.key(), run.values.get(run.next));
+            int next = run.next;
+            sink.visit(run.key(), run.arrays.get(next), run.offsets[next], run.lengths[next]);
             counts[run.source]++;
             if (++run.next == run.keys.size()) {
                 runs.remove(min);
@@ -222,11 +212,25 @@ final class Regrouping {
     private static final class Run {
         final int source;
         final List<byte[]> keys = new ArrayList<>();
-        final List<byte[]> values = new ArrayList<>();
+        final List<byte[]> arrays = new ArrayList<>();
+        int[] offsets = new int[16];
+        int[] lengths = new int[16];
         int next;
 
         Run(int source) {
             this.source = source;
+        }
+
+        void add(byte[] key, byte[] array, int offset, int length) {
+            int at = keys.size();
+            if (at == offsets.length) {
+                offsets = Arrays.copyOf(offsets, at * 2);
+                lengths = Arrays.copyOf(lengths, at * 2);
+            }
+            keys.add(key);
+            arrays.add(array);
+            offsets[at] = offset;
+            lengths[at] = length;
         }
 
         byte[] key() {

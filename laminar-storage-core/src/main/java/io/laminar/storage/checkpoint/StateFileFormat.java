@@ -1,5 +1,6 @@
 package io.laminar.storage.checkpoint;
 
+import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
 import io.laminar.storage.store.CheckpointStore;
 import io.laminar.storage.store.StateFileRef;
@@ -187,6 +188,13 @@ public final class StateFileFormat {
         private static final int UNSIZED_STEP = 1 << 20;
         private static final int KEY = 0;
         private static final int VALUE = 1;
+        /**
+         * A slab's size: 8 MiB with the array's header, so that it fills whole G1 regions (of 1 to 8
+         * MiB: allocated outside the young generation, never copied) or half of one (16 MiB: one copy).
+         */
+        private static final int SLAB_BYTES = (8 << 20) - 16;
+        /** Larger values get arrays of their own. */
+        private static final int MAX_SLAB_VALUE = 64 * 1024;
 
         private final InputStream in;
         private final String file;
@@ -195,6 +203,9 @@ public final class StateFileFormat {
         private int pos;
         private int limit;
         private long position; // bytes consumed from the file
+        /** Where {@link #readIntoSlab} reads the next value, from {@link #slabUsed} on. */
+        private byte[] slab;
+        private int slabUsed;
 
         Reader(InputStream in, String file, long size) {
             this.in = in;
@@ -245,7 +256,9 @@ public final class StateFileFormat {
                     throw damaged("unknown entry op " + op + " at entry " + entries);
                 }
                 var key = readBytes(KEY, entries);
-                if (op == PUT) {
+                if (op == PUT && size >= 0 && target instanceof ChangelogAwareStateStore.BulkLoader loader) {
+                    readIntoSlab(loader, key, entries);
+                } else if (op == PUT) {
                     target.onPut(key, readBytes(VALUE, entries));
                 } else {
                     target.onDelete(key);
@@ -258,7 +271,52 @@ public final class StateFileFormat {
             return (field == KEY ? "key" : "value") + " of entry " + entry;
         }
 
+        /**
+         * Reads the value of {@code entry} into the current slab (or an array of its own if it is
+         * large) and hands it to {@code loader}, which adopts that range of the slab.
+         */
+        private void readIntoSlab(ChangelogAwareStateStore.BulkLoader loader, byte[] key, long entry)
+                throws IOException {
+            int length = readLength(VALUE, entry);
+            if (length > MAX_SLAB_VALUE) {
+                var value = new byte[length];
+                readFully(value, 0, length, "", VALUE, entry);
+                loader.onPut(key, value);
+                return;
+            }
+            if (slab == null || slab.length - slabUsed < length) {
+                // Never larger than the rest of the file: a small file gets a small slab.
+                slab = new byte[(int) Math.max(length, Math.min(SLAB_BYTES, size - position))];
+                slabUsed = 0;
+            }
+            readFully(slab, slabUsed, length, "", VALUE, entry);
+            loader.onPut(key, slab, slabUsed, length);
+            slabUsed += length;
+        }
+
         private byte[] readBytes(int field, long entry) throws IOException {
+            int length = readLength(field, entry);
+            if (size >= 0 || length <= UNSIZED_STEP) {
+                var bytes = new byte[length];
+                readFully(bytes, 0, length, "", field, entry);
+                return bytes;
+            }
+            // Unknown size: grow as bytes arrive, so a damaged length never allocates more than came.
+            var bytes = new byte[UNSIZED_STEP];
+            int filled = 0;
+            while (filled < length) {
+                if (filled == bytes.length) {
+                    bytes = java.util.Arrays.copyOf(bytes, (int) Math.min(length, 2L * bytes.length));
+                }
+                int n = Math.min(bytes.length - filled, length - filled);
+                readFully(bytes, filled, n, "", field, entry);
+                filled += n;
+            }
+            return bytes;
+        }
+
+        /** The length of the {@code field} of {@code entry}, checked against what remains of the file. */
+        private int readLength(int field, long entry) throws IOException {
             int length;
             if (limit - pos >= 4) { // the common case, without a call per byte
                 length = (buffer[pos] & 0xFF) | (buffer[pos + 1] & 0xFF) << 8 | (buffer[pos + 2] & 0xFF) << 16
@@ -279,23 +337,7 @@ public final class StateFileFormat {
                 throw damaged("the length " + length + " of the " + what(field, entry) + " runs past the end of the "
                         + size + "-byte file");
             }
-            if (size >= 0 || length <= UNSIZED_STEP) {
-                var bytes = new byte[length];
-                readFully(bytes, 0, length, "", field, entry);
-                return bytes;
-            }
-            // Unknown size: grow as bytes arrive, so a damaged length never allocates more than came.
-            var bytes = new byte[UNSIZED_STEP];
-            int filled = 0;
-            while (filled < length) {
-                if (filled == bytes.length) {
-                    bytes = java.util.Arrays.copyOf(bytes, (int) Math.min(length, 2L * bytes.length));
-                }
-                int n = Math.min(bytes.length - filled, length - filled);
-                readFully(bytes, filled, n, "", field, entry);
-                filled += n;
-            }
-            return bytes;
+            return length;
         }
 
         private long readLong() throws IOException {

@@ -125,7 +125,7 @@ public final class ChangelogAwareStateStore implements StateStore {
 
     @Override
     public boolean containsKey(byte[] key) {
-        return tree.get(key) != null;
+        return tree.containsKey(key);
     }
 
     /** Publishes the put, then maps {@code key} to a copy of {@code value}. */
@@ -140,7 +140,7 @@ public final class ChangelogAwareStateStore implements StateStore {
     /** If {@code key} is present, publishes the deletion and removes it. */
     @Override
     public boolean delete(byte[] key) {
-        if (tree.get(key) == null) {
+        if (!tree.containsKey(key)) {
             return false;
         }
         changelog.onDelete(key);
@@ -247,6 +247,17 @@ public final class ChangelogAwareStateStore implements StateStore {
         @Override
         public void onPut(byte[] key, byte[] value) {
             loader.add(key, value);
+        }
+
+        /**
+         * As {@link #onPut(byte[], byte[])}, for a value that is {@code length} bytes of {@code array}
+         * from {@code offset}: the store adopts that range of the array, as it adopts whole arrays,
+         * so that a restore can read many values into one large array (see
+         * {@code StateFileFormat}). Different keys may share one array, never one range.
+         */
+        public void onPut(byte[] key, byte[] array, int offset, int length) {
+            java.util.Objects.checkFromIndexSize(offset, length, array.length);
+            loader.add(key, array, offset, length);
         }
 
         @Override

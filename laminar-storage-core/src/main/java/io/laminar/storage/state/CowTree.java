@@ -59,8 +59,8 @@ import java.util.function.Consumer;
  *
  * <p>Thread-safety: one writer thread; snapshots may be read by any threads at the same time (see
  * {@link #valueAt}). The writer publishes a cell's new version in this order: the undo record, the
- * cell's {@link Cell#undoSlot}, its {@link Cell#epoch} (a release store), then its value's bytes or
- * array.
+ * cell's {@link Cell#undoSlot}, its {@link Cell#epoch} (a release store), then its value's bytes, or
+ * its array, offset and length.
  */
 final class CowTree {
 
@@ -110,6 +110,10 @@ final class CowTree {
          * later epoch (after {@link #epoch} changed) and while that is the tree's current epoch.
          */
         byte[] value;
+        /** Where the value starts in {@link #value}: 0, or its place in a restore's slab. */
+        int offset;
+        /** The value's length: all of {@link #value}, or its part in a restore's slab. */
+        int length;
         /** The epoch {@link #value} was written in. Changed with a release store, read by snapshots with an acquire. */
         int epoch;
         /**
@@ -119,10 +123,23 @@ final class CowTree {
         int undoSlot = -1;
 
         Cell(byte[] key, int hash, byte[] value, int epoch) {
+            this(key, hash, value, 0, value.length, epoch);
+        }
+
+        Cell(byte[] key, int hash, byte[] value, int offset, int length, int epoch) {
             this.key = key;
             this.hash = hash;
             this.value = value;
+            this.offset = offset;
+            this.length = length;
             this.epoch = epoch;
+        }
+
+        /** Gives the cell {@code value}, all of it (the writer's, in the order of {@link CowTree}). */
+        void set(byte[] value) {
+            this.value = value;
+            this.offset = 0;
+            this.length = value.length;
         }
     }
 
@@ -193,20 +210,10 @@ final class CowTree {
             final int[] slots = new int[CHUNK_RECORDS];
         }
 
-        /**
-         * Records that {@code cell} had {@code value}, an array the cell gives up (no one writes
-         * into it again), of {@code epoch}, whose own record is at {@code slot}; returns the new
-         * record's slot.
-         */
-        int append(Cell cell, byte[] value, int epoch, int slot) {
-            return append(cell, value, 0, value.length, epoch, slot);
-        }
-
-        /** As {@link #append}, for a {@code value} that the writer is about to overwrite: records a copy of its bytes. */
-        int appendCopy(Cell cell, byte[] value, int epoch, int slot) {
-            int length = value.length;
+        /** As {@link #append}, for a range of {@code value} that the writer is about to overwrite: records a copy of its bytes. */
+        int appendCopy(Cell cell, byte[] value, int from, int length, int epoch, int slot) {
             if (length > MAX_SLAB_BYTES) {
-                return append(cell, value.clone(), 0, length, epoch, slot);
+                return append(cell, Arrays.copyOfRange(value, from, from + length), 0, length, epoch, slot);
             }
             if (slab == null || slab.length - slabUsed < length) {
                 int size = slab == null ? MIN_SLAB_BYTES : Math.min(MAX_SLAB_BYTES, slab.length * 2);
@@ -214,12 +221,17 @@ final class CowTree {
                 slabUsed = 0;
             }
             int offset = slabUsed;
-            System.arraycopy(value, 0, slab, offset, length);
+            System.arraycopy(value, from, slab, offset, length);
             slabUsed = offset + length;
             return append(cell, slab, offset, length, epoch, slot);
         }
 
-        private int append(Cell cell, byte[] array, int offset, int length, int epoch, int slot) {
+        /**
+         * Records that {@code cell} had the {@code length} bytes of {@code array} from
+         * {@code offset}, a range the cell gives up (no one writes into it again), of
+         * {@code epoch}, whose own record is at {@code slot}; returns the new record's slot.
+         */
+        int append(Cell cell, byte[] array, int offset, int length, int epoch, int slot) {
             int at = count;
             int c = at >>> CHUNK_BITS;
             if (c == chunks.length) {
@@ -340,7 +352,7 @@ final class CowTree {
      */
     private void restartEpochs() {
         var loader = new Loader();
-        forEachCell(root, cell -> loader.add(cell.key, cell.value.clone()));
+        forEachCell(root, cell -> loader.add(cell.key, ownCopy(cell)));
         var copy = loader.build(false);
         root = copy.root;
         index = copy.index;
@@ -447,12 +459,15 @@ final class CowTree {
             int epoch = (int) CELL_EPOCH.getAcquire(cell);
             if (epoch <= number) {
                 var value = cell.value;
-                var copy = copy(value, 0, value.length, reuse); // torn if the writer is at it: checked next
+                int offset = cell.offset;
+                int length = cell.length;
+                // The three fields are torn if the writer is at them (checked next): never copied out of bounds.
+                var copy = length <= value.length - offset ? copy(value, offset, length, reuse) : null;
                 VarHandle.acquireFence();
-                if ((int) CELL_EPOCH.getOpaque(cell) == epoch) {
+                if (copy != null && (int) CELL_EPOCH.getOpaque(cell) == epoch) {
                     return copy;
                 }
-                reuse = copy;
+                reuse = copy == null ? reuse : copy;
             } else {
                 int slot = cell.undoSlot;
                 VarHandle.acquireFence();
@@ -507,7 +522,7 @@ final class CowTree {
     static int lengthAt(Cell cell, int number, UndoLog log) {
         int epoch = (int) CELL_EPOCH.getAcquire(cell);
         if (epoch <= number) {
-            int length = cell.value.length;
+            int length = cell.length;
             VarHandle.acquireFence();
             if ((int) CELL_EPOCH.getOpaque(cell) == epoch) {
                 return length;
@@ -523,16 +538,20 @@ final class CowTree {
         return to;
     }
 
-    /** The live tree's internal value array for {@code key} (through the index), or null; do not modify or keep it. */
-    byte[] get(byte[] key) {
-        var cell = index.find(key, PointIndex.hash(key));
-        return cell == null ? null : cell.value;
+    /** Whether the live tree holds {@code key} (through the index). */
+    boolean containsKey(byte[] key) {
+        return index.find(key, PointIndex.hash(key)) != null;
     }
 
     /** A copy of the value of {@code key}, or null: what a store's {@code get} returns. */
     byte[] getCopy(byte[] key) {
-        var value = get(key);
-        return value == null ? null : value.clone();
+        var cell = index.find(key, PointIndex.hash(key));
+        return cell == null ? null : ownCopy(cell);
+    }
+
+    /** A new array holding the live value of {@code cell}. */
+    private static byte[] ownCopy(Cell cell) {
+        return Arrays.copyOfRange(cell.value, cell.offset, cell.offset + cell.length);
     }
 
     /**
@@ -540,14 +559,14 @@ final class CowTree {
      * there is none: a store's allocation-free {@code get}.
      */
     int copyValue(byte[] key, byte[] into) {
-        var value = get(key);
-        if (value == null) {
+        var cell = index.find(key, PointIndex.hash(key));
+        if (cell == null) {
             return -1;
         }
-        if (value.length <= into.length) {
-            System.arraycopy(value, 0, into, 0, value.length);
+        if (cell.length <= into.length) {
+            System.arraycopy(cell.value, cell.offset, into, 0, cell.length);
         }
-        return value.length;
+        return cell.length;
     }
 
     /** Slot of {@code key} in the leaf, or {@code -(insertion point) - 1}. */
@@ -609,13 +628,15 @@ final class CowTree {
     /**
      * Gives {@code cell}, written in the current epoch, {@code value}. No snapshot can see this
      * version, and a reader that copies the cell's array sees the epoch change that came before it.
+     * A value of the same length is copied in place even when it could be adopted: the cell's
+     * range may be part of a restore's slab, which would stay allocated for the other values in it.
      */
     private static void overwrite(Cell cell, byte[] value, boolean adopt) {
-        if (!adopt && cell.value.length == value.length) {
+        if (cell.length == value.length) {
             // The steady-state overwrite: no allocation and no tree.
-            System.arraycopy(value, 0, cell.value, 0, value.length);
+            System.arraycopy(value, 0, cell.value, cell.offset, value.length);
         } else {
-            cell.value = adopt ? value : value.clone();
+            cell.set(adopt ? value : value.clone());
         }
     }
 
@@ -628,20 +649,20 @@ final class CowTree {
      * descent, no copy of a node.
      */
     private void newVersion(Cell cell, byte[] value, boolean adopt) {
-        boolean inPlace = !adopt && cell.undoSlot != BORROWED && value.length == cell.value.length;
+        boolean inPlace = cell.undoSlot != BORROWED && value.length == cell.length; // even if adoptable: see overwrite
         var undo = log.get();
         int slot = -1;
         if (undo != null) {
-            slot = inPlace ? undo.appendCopy(cell, cell.value, cell.epoch, cell.undoSlot)
-                    : undo.append(cell, cell.value, cell.epoch, cell.undoSlot);
+            slot = inPlace ? undo.appendCopy(cell, cell.value, cell.offset, cell.length, cell.epoch, cell.undoSlot)
+                    : undo.append(cell, cell.value, cell.offset, cell.length, cell.epoch, cell.undoSlot);
         }
         cell.undoSlot = slot;
         CELL_EPOCH.setRelease(cell, epoch);
         VarHandle.storeStoreFence(); // the epoch is visible before any byte or array of the new version
         if (inPlace) {
-            System.arraycopy(value, 0, cell.value, 0, value.length);
+            System.arraycopy(value, 0, cell.value, cell.offset, value.length);
         } else {
-            cell.value = adopt ? value : value.clone();
+            cell.set(adopt ? value : value.clone());
         }
     }
 
@@ -906,6 +927,11 @@ final class CowTree {
         private int[] hashes = new int[0];
 
         void add(byte[] key, byte[] value) {
+            add(key, value, 0, value.length);
+        }
+
+        /** As {@link #add(byte[], byte[])}, for a value that is {@code length} bytes of {@code array} at {@code offset}. */
+        void add(byte[] key, byte[] array, int offset, int length) {
             if (last != null && compare(last, key) >= 0) {
                 throw new IllegalArgumentException("bulk load needs keys in strictly ascending unsigned order, but "
                         + StateSnapshot.hex(key) + " came after " + StateSnapshot.hex(last));
@@ -917,7 +943,7 @@ final class CowTree {
                 lowerBounds.add(key);
             }
             int hash = PointIndex.hash(key);
-            var cell = new Cell(key, hash, value, 0);
+            var cell = new Cell(key, hash, array, offset, length, 0);
             leaf.keys[leaf.size] = key;
             leaf.cells[leaf.size] = cell;
             leaf.size++;
@@ -1083,18 +1109,28 @@ final class CowTree {
      * Visits the entries under {@code node} in key order, with their values in snapshot
      * {@code number} (see {@link #valueAt}) copied into one array per length that the next entry
      * reuses: a walk of the whole state allocates nothing per entry when the values are of one size.
-     * With {@code frozen} (no writer can write the cells again) it passes the cells' own arrays.
      */
-    static void forEach(Node node, int number, UndoLog log, boolean frozen, EntryVisitor visitor) {
+    static void forEach(Node node, int number, UndoLog log, EntryVisitor visitor) {
         var buffer = new byte[][] {null};
         forEachCell(node, cell -> {
-            if (frozen && cell.epoch <= number) {
-                visitor.visit(cell.key, cell.value);
-                return;
-            }
             var value = valueAt(cell, number, log, buffer[0]);
             buffer[0] = value;
             visitor.visit(cell.key, value);
+        });
+    }
+
+    /**
+     * As {@link #forEach}, with values the visitor may keep: with {@code frozen} (no writer can
+     * write the cells again) the cells' own ranges, otherwise new copies.
+     */
+    static void forEachShared(Node node, int number, UndoLog log, boolean frozen, ValueRangeVisitor visitor) {
+        forEachCell(node, cell -> {
+            if (frozen && cell.epoch <= number) {
+                visitor.visit(cell.key, cell.value, cell.offset, cell.length);
+            } else {
+                var value = valueAt(cell, number, log, null);
+                visitor.visit(cell.key, value, 0, value.length);
+            }
         });
     }
 
@@ -1114,11 +1150,17 @@ final class CowTree {
     /** Visits the live tree in key order; the visitor must not change the tree. */
     void forEach(EntryVisitor visitor) {
         int expected = modCount;
+        var buffer = new byte[][] {null};
         forEachCell(root, cell -> {
             if (modCount != expected) {
                 throw new ConcurrentModificationException("the state store was changed during its iteration");
             }
-            visitor.visit(cell.key, cell.value);
+            if (cell.offset == 0 && cell.length == cell.value.length) {
+                visitor.visit(cell.key, cell.value);
+            } else {
+                buffer[0] = copy(cell.value, cell.offset, cell.length, buffer[0]);
+                visitor.visit(cell.key, buffer[0]);
+            }
         });
     }
 

@@ -125,8 +125,8 @@ public final class StateSnapshot implements Iterable<StateEntry> {
      * again, and returns whether that holds. It does for the snapshot that
      * {@link ChangelogAwareStateStore#retire} returned, as long as no
      * {@link ChangelogAwareStateStore#fromSnapshot} took its hand-over first (this takes it: a later
-     * {@code fromSnapshot} builds a store of its own). Once frozen, {@link #forEach} hands out the
-     * store's own value arrays instead of copies, and they never change: a caller may keep them
+     * {@code fromSnapshot} builds a store of its own). Once frozen, {@link #forEachShared} hands out
+     * the ranges of the store's own value arrays instead of copies, and they never change: a caller may keep them
      * (never modify them), as a rescale's regrouping does with
      * {@link ChangelogAwareStateStore#bulkLoaderSharingValues}.
      */
@@ -139,12 +139,25 @@ public final class StateSnapshot implements Iterable<StateEntry> {
 
     /**
      * Visits every entry in key order. The key arrays are the snapshot's own; each value is a copy
-     * in an array that the next entry of the same length reuses, or, once {@link #freeze frozen},
-     * the store's own array. See {@link EntryVisitor}.
+     * in an array that the next entry of the same length reuses. See {@link EntryVisitor}.
      */
     public void forEach(EntryVisitor visitor) {
         try {
-            CowTree.forEach(root, number, log, frozen, visitor);
+            CowTree.forEach(root, number, log, visitor);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Visits every entry in key order with a value the visitor may keep (see
+     * {@link ValueRangeVisitor}): once {@link #freeze frozen}, the range of the store's own array
+     * that holds it, shared rather than copied; otherwise a new copy of its own. The key arrays are
+     * the snapshot's own.
+     */
+    public void forEachShared(ValueRangeVisitor visitor) {
+        try {
+            CowTree.forEachShared(root, number, log, frozen, visitor);
         } finally {
             Reference.reachabilityFence(this);
         }

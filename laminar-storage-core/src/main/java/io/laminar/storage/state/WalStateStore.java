@@ -140,7 +140,7 @@ public final class WalStateStore implements StateStore, AutoCloseable {
 
     @Override
     public boolean containsKey(byte[] key) {
-        return tree.get(key) != null;
+        return tree.containsKey(key);
     }
 
     @Override
@@ -187,7 +187,7 @@ public final class WalStateStore implements StateStore, AutoCloseable {
     /** If {@code key} is present, logs the deletion, then applies it. */
     @Override
     public boolean delete(byte[] key) {
-        if (tree.get(key) == null) {
+        if (!tree.containsKey(key)) {
             return false;
         }
         wal.append(encodeDelete(key));
@@ -199,7 +199,7 @@ public final class WalStateStore implements StateStore, AutoCloseable {
      * key is absent nothing is logged and the future completes once everything before is durable.
      */
     public CompletableFuture<Long> deleteDurable(byte[] key) {
-        if (tree.get(key) == null) {
+        if (!tree.containsKey(key)) {
             return wal.sync();
         }
         var durable = wal.appendDurable(encodeDelete(key));

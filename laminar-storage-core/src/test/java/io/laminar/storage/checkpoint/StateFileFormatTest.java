@@ -3,6 +3,7 @@ package io.laminar.storage.checkpoint;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.laminar.storage.state.ChangelogAwareStateStore;
 import io.laminar.storage.state.ChangelogSink;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -13,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class StateFileFormatTest {
@@ -149,5 +151,61 @@ class StateFileFormatTest {
     void bytesAfterTheTrailerAreRefused() throws IOException {
         var file = Arrays.copyOf(valid(), valid().length + 1);
         assertRefused(file, -1).hasMessageContaining("bytes after the trailer");
+    }
+
+    /**
+     * A bulk load (a restore's full file) reads the values into large shared arrays, each value a
+     * range of its own: values from 0 bytes to larger than any shared array takes, over more than
+     * one array, read back exactly; a write in place stays in its range; and the same damage is
+     * refused as on the path that gives each value an array of its own.
+     */
+    @Test
+    void aBulkLoadReadsValuesIntoRangesOfSharedArraysExactlyAndRefusesTheSameDamage() throws IOException {
+        var random = new SplittableRandom(7);
+        int entries = 12_000;
+        var keys = new byte[entries][];
+        var values = new byte[entries][];
+        var out = new ByteArrayOutputStream();
+        var writer = new StateFileFormat.Writer(out, new StateFileFormat.Header(StateFileFormat.FULL, 0, 3, 7));
+        for (int i = 0; i < entries; i++) {
+            keys[i] = ByteBuffer.allocate(4).putInt(i).array();
+            int length = i == 5 ? 0 : i % 1000 == 1 ? 70_000 : random.nextInt(1, 1500);
+            values[i] = new byte[length];
+            random.nextBytes(values[i]);
+            writer.onPut(keys[i], values[i]);
+        }
+        writer.finish();
+        var file = out.toByteArray();
+        assertThat(file.length).as("more than one shared array's worth").isGreaterThan(9 << 20);
+
+        var loader = ChangelogAwareStateStore.bulkLoader();
+        StateFileFormat.read(new ByteArrayInputStream(file), NAME, file.length, 0, loader);
+        var store = loader.build(ChangelogSink.NONE);
+        assertThat(store.size()).isEqualTo(entries);
+        for (int i = 0; i < entries; i++) {
+            if (i % 2 == 0) {
+                var rewritten = values[i].clone();
+                Arrays.fill(rewritten, (byte) i);
+                store.put(keys[i], rewritten); // the same length: in place
+                values[i] = rewritten;
+            }
+        }
+        for (int i = 0; i < entries; i++) {
+            assertThat(store.get(keys[i])).as("value of entry %d", i).isEqualTo(values[i]);
+        }
+
+        for (int length = 0; length < file.length; length += 1 + file.length / 97) {
+            int cut = length;
+            assertThatThrownBy(() -> StateFileFormat.read(new ByteArrayInputStream(Arrays.copyOf(file, cut)), NAME, cut,
+                    0, ChangelogAwareStateStore.bulkLoader()))
+                    .as("cut to %d bytes", cut).isInstanceOf(IOException.class)
+                    .hasMessageMatching("state file " + NAME + " is damaged: .*(cut short|runs past the end).*");
+        }
+        var oversized = file.clone();
+        putIntAt(oversized, 41, Integer.MAX_VALUE); // the value length of the first entry
+        assertThatThrownBy(() -> StateFileFormat.read(new ByteArrayInputStream(oversized), NAME, oversized.length, 0,
+                ChangelogAwareStateStore.bulkLoader())).isInstanceOf(IOException.class)
+                .hasMessageContaining("the length 2147483647 of the value of entry 0 runs past the end of the "
+                        + oversized.length + "-byte file");
     }
 }
