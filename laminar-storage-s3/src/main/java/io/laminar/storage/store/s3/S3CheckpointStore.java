@@ -38,6 +38,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -142,10 +143,22 @@ import software.amazon.awssdk.services.s3.model.UploadPartRequest;
  * the stored object carries the CRC32C of its whole content, as a single PUT's does. Each byte is
  * checksummed once: a part by the upload thread that sends it, and the full-object CRC32C is the
  * parts' combined ({@code Crc32c.combine}), not a second pass over the bytes on the writing thread.
- * Downloads are plain (or ranged, to resume) GETs; the bytes read are checksummed and, at the end,
- * compared with the object's full-object CRC32C when the server reports one, and with its size
- * always; a mismatch fails the read with {@link CheckpointCorruptException}. On top of that the
- * manifest records every file's CRC32C, which recovery checks before it uses a byte.
+ * Downloads are GETs; the bytes read are checksummed and, at the end, compared with the object's
+ * full-object CRC32C when the server reports one, and with its size always; a mismatch fails the
+ * read with {@link CheckpointCorruptException}. On top of that the manifest records every file's
+ * CRC32C, which recovery checks before it uses a byte.
+ *
+ * <h2>Downloads</h2>
+ * One S3 connection carries far less than a machine's link (AWS advises ranged GETs in parallel),
+ * so {@link #openFile} reads a state file of at least twice {@code downloadRangeSize} in ranges of
+ * that size: the first through the file's GET, the next {@code rangesAhead} as ranged GETs pinned to
+ * its ETag ({@code If-Match}) on the store's download threads, which fill buffers of their own while
+ * the reader takes the bytes in order. The checks above are the same (the bytes are checksummed in
+ * order, and the first GET reports the full-object CRC32C). A reader holds at most
+ * {@code rangesAhead + 1} buffers of {@code downloadRangeSize}; recovery reads
+ * {@code RecoveryOptions.fetchThreads} files at once (default 4: with the defaults here, 4 x 5 x
+ * 8 MiB = 160 MiB at most). A broken transfer, of the first GET or of a range, resumes where it
+ * stopped.
  *
  * <h2>Retries and errors</h2>
  * A request that fails with throttling (503 SlowDown, 429), a 5xx, a conflicting concurrent
@@ -157,7 +170,9 @@ import software.amazon.awssdk.services.s3.model.UploadPartRequest;
  * store never sees a secret and never puts credentials, request signatures or headers in a message.
  *
  * <h2>Thread-safety</h2>
- * Thread-safe. The store owns a small pool of upload threads, stopped by {@link #close()}; the
+ * Thread-safe. The store owns a small pool of upload threads ({@code laminar-s3-upload-N}) and the
+ * download threads of ranged reads ({@code laminar-s3-download-N}, one per ranged GET under way,
+ * ended after 30 s idle), stopped by {@link #close()} (which fails the reads under way); the
  * client belongs to the caller and is closed only if {@link Builder#closeClient(boolean)} says so.
  */
 public final class S3CheckpointStore implements CheckpointStore {
@@ -173,6 +188,10 @@ public final class S3CheckpointStore implements CheckpointStore {
     public static final long MIN_PART_SIZE = 5L << 20;
     public static final long MAX_PART_SIZE = 5L << 30;
     public static final long DEFAULT_PART_SIZE = 16L << 20;
+    /** The default size of the ranges a large state file is read in (AWS advises 8 or 16 MiB). */
+    public static final long DEFAULT_DOWNLOAD_RANGE_SIZE = 8L << 20;
+    /** The default number of ranged GETs a reader of a state file runs ahead of what it returned. */
+    public static final int DEFAULT_RANGES_AHEAD = 4;
     /** How much of the first part buffer is allocated at once: small files stay small. */
     private static final int FIRST_BUFFER = 64 * 1024;
     private static final int COPY_BUFFER = 64 * 1024;
@@ -184,12 +203,16 @@ public final class S3CheckpointStore implements CheckpointStore {
     private final String prefix;
     private final int partSize;
     private final int uploadThreads;
+    private final int downloadRangeSize;
+    private final int rangesAhead;
     private final int maxAttempts;
     private final Duration retryBaseDelay;
     private final Duration retryMaxDelay;
     private final Duration incompleteUploadMaxAge;
     private final boolean closeClient;
     private final ExecutorService uploads;
+    /** Runs the ranged GETs of {@link S3ObjectStream}s: a thread per GET under way. */
+    private final ExecutorService downloads;
     /**
      * Permits for parts in flight, {@code uploadThreads} of them, shared by every upload under way:
      * with several files written at once the part buffers stay bounded by the store, not per file.
@@ -213,6 +236,8 @@ public final class S3CheckpointStore implements CheckpointStore {
         this.prefix = b.prefix;
         this.partSize = (int) b.partSize;
         this.uploadThreads = b.uploadThreads;
+        this.downloadRangeSize = (int) b.downloadRangeSize;
+        this.rangesAhead = b.rangesAhead;
         this.maxAttempts = b.maxAttempts;
         this.retryBaseDelay = b.retryBaseDelay;
         this.retryMaxDelay = b.retryMaxDelay;
@@ -222,6 +247,9 @@ public final class S3CheckpointStore implements CheckpointStore {
                 new LinkedBlockingQueue<>(), Threads.numberedDaemonFactory("laminar-s3-upload-"));
         pool.allowCoreThreadTimeOut(true);
         this.uploads = pool;
+        // Unbounded, but never more threads than ranged GETs under way: rangesAhead per open reader.
+        this.downloads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                Threads.numberedDaemonFactory("laminar-s3-download-"));
         this.partsInFlight = new Semaphore(uploadThreads);
         this.buffers = new ArrayBlockingQueue<>(uploadThreads + CONCURRENT_FILES);
     }
@@ -282,7 +310,7 @@ public final class S3CheckpointStore implements CheckpointStore {
     @Override
     public InputStream openFile(String path) throws IOException {
         var key = stateKey(path);
-        return S3ObjectStream.open(this, key, () -> "state file '" + path + "'");
+        return S3ObjectStream.open(this, key, () -> "state file '" + path + "'", downloadRangeSize, rangesAhead);
     }
 
     @Override
@@ -601,6 +629,7 @@ public final class S3CheckpointStore implements CheckpointStore {
         }
         closed = true;
         buffers.clear();
+        downloads.shutdownNow(); // reads under way fail: the store is closed
         uploads.shutdown();
         try {
             if (!uploads.awaitTermination(60, TimeUnit.SECONDS)) {
@@ -757,6 +786,10 @@ public final class S3CheckpointStore implements CheckpointStore {
 
     int maxAttempts() {
         return maxAttempts;
+    }
+
+    ExecutorService downloads() {
+        return downloads;
     }
 
     S3Client client() {
@@ -1088,6 +1121,8 @@ public final class S3CheckpointStore implements CheckpointStore {
         private String prefix = "";
         private long partSize = DEFAULT_PART_SIZE;
         private int uploadThreads = 4;
+        private long downloadRangeSize = DEFAULT_DOWNLOAD_RANGE_SIZE;
+        private int rangesAhead = DEFAULT_RANGES_AHEAD;
         private int maxAttempts = 5;
         private Duration retryBaseDelay = Duration.ofMillis(100);
         private Duration retryMaxDelay = Duration.ofSeconds(5);
@@ -1145,6 +1180,32 @@ public final class S3CheckpointStore implements CheckpointStore {
                 throw new IllegalArgumentException("uploadThreads must be between 1 and 64, but was " + threads);
             }
             this.uploadThreads = threads;
+            return this;
+        }
+
+        /**
+         * The size of the ranges a state file of at least twice this size is read in, between 64 KiB
+         * and 1 GiB (default 8 MiB); see the class comment.
+         */
+        public Builder downloadRangeSize(long bytes) {
+            if (bytes < 64 * 1024 || bytes > 1L << 30) {
+                throw new IllegalArgumentException("downloadRangeSize must be between 65536 (64 KiB) and 1073741824"
+                        + " (1 GiB) bytes, but was " + bytes);
+            }
+            this.downloadRangeSize = bytes;
+            return this;
+        }
+
+        /**
+         * How many ranged GETs a reader of a large state file runs ahead of the bytes it returned,
+         * 0 to 64 (default 4); 0 reads every file with one GET.
+         */
+        public Builder rangesAhead(int ranges) {
+            if (ranges < 0 || ranges > 64) {
+                throw new IllegalArgumentException("rangesAhead must be between 0 (one GET per file) and 64, but was "
+                        + ranges);
+            }
+            this.rangesAhead = ranges;
             return this;
         }
 

@@ -71,7 +71,9 @@ public final class FaultProxy implements AutoCloseable {
         /** Pass it on, but flip one bit of the response body's byte {@value #CUT_AFTER}. */
         CORRUPT_RESPONSE,
         /** Pass it on and let the server do it, but reset the connection instead of answering. */
-        LOSE_RESPONSE
+        LOSE_RESPONSE,
+        /** Pass it on without its {@code Range} header, as a server that ignores ranges. */
+        IGNORE_RANGE
     }
 
     public static final int CUT_AFTER = 1000;
@@ -166,7 +168,8 @@ public final class FaultProxy implements AutoCloseable {
                 return;
             }
             var toServer = server.getOutputStream();
-            toServer.write(withConnectionClose(head).getBytes(StandardCharsets.ISO_8859_1));
+            var sent = action == Action.IGNORE_RANGE ? head.replaceAll("(?im)^range:[^\r\n]*\r\n", "") : head;
+            toServer.write(withConnectionClose(sent).getBytes(StandardCharsets.ISO_8859_1));
             toServer.flush();
             var upload = threads.submit(() -> {
                 try {

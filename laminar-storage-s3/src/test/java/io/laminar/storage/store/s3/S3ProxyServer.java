@@ -34,16 +34,32 @@ public final class S3ProxyServer implements AutoCloseable {
     public static final String REGION = "us-east-1";
 
     private final BlobStore blobStore;
+    private final AuthenticationType authentication;
     private S3Proxy proxy;
     private int port;
 
     private S3ProxyServer(BlobStore blobStore) {
+        this(blobStore, AuthenticationType.AWS_V2_OR_V4);
+    }
+
+    private S3ProxyServer(BlobStore blobStore, AuthenticationType authentication) {
         this.blobStore = blobStore;
+        this.authentication = authentication;
     }
 
     /** A server over an in-memory blob store. */
     public static S3ProxyServer inMemory() throws Exception {
         var server = new S3ProxyServer(new TransientNio2BlobStore());
+        server.start();
+        return server;
+    }
+
+    /**
+     * A server over an in-memory blob store that takes unsigned requests (for a client with
+     * anonymous credentials), so that a proxy may change a request's headers.
+     */
+    public static S3ProxyServer inMemoryWithoutAuthentication() throws Exception {
+        var server = new S3ProxyServer(new TransientNio2BlobStore(), AuthenticationType.NONE);
         server.start();
         return server;
     }
@@ -63,7 +79,7 @@ public final class S3ProxyServer implements AutoCloseable {
         var starting = S3Proxy.builder()
                 .blobStore(blobStore)
                 .endpoint(URI.create("http://127.0.0.1:" + port))
-                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
+                .awsAuthentication(authentication, ACCESS_KEY, SECRET_KEY)
                 .ignoreUnknownHeaders(true) // or the SDK's multipart requests are refused
                 .stopTimeout(0)
                 .build();
