@@ -32,28 +32,70 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * order, no index, no WAL). Rounds rotate the three, each laminar round into a new directory; the
  * median is kept. Recovery reads each state file once (parsed as its CRC32C is checked, into a
  * state used only once every file verified), so it transfers the same bytes that {@code raw} does.
+ * System {@code laminar-one-get} is {@code laminar} with a store that reads each state file with one
+ * GET ({@code rangesAhead(0)}) rather than in parallel ranges (the store's default).
+ *
+ * <p>{@code restore-limited}: the same, through a {@link ThrottledLink} that lets each connection
+ * carry {@value #LIMITED_MB_PER_SECOND} MB/s from the server, as one connection to S3 does (AWS
+ * quotes about 100 MB/s per request): what the ranged reads are for. Systems {@code laminar},
+ * {@code laminar-one-get} and {@code raw}.
  */
 public final class RestoreScenario implements Scenario {
 
     public static final String NAME = "restore";
+    public static final String LIMITED_NAME = "restore-limited";
+    public static final int LIMITED_MB_PER_SECOND = 100;
+    /** Overrides the {@code laminar} system's store's {@code downloadRangeSize} (bytes). */
+    static final String RANGE_SIZE_PROPERTY = "laminar.bench.s3.downloadRangeSize";
+    /** Overrides the {@code laminar} system's store's {@code rangesAhead}. */
+    static final String RANGES_AHEAD_PROPERTY = "laminar.bench.s3.rangesAhead";
+
+    private final String name;
+    /** Per connection, from the server; 0: no limit. */
+    private final long connectionBytesPerSecond;
+
+    private RestoreScenario(String name, long connectionBytesPerSecond) {
+        this.name = name;
+        this.connectionBytesPerSecond = connectionBytesPerSecond;
+    }
+
+    /** {@code restore}: straight to the server. */
+    public static RestoreScenario direct() {
+        return new RestoreScenario(NAME, 0);
+    }
+
+    /** {@code restore-limited}: each connection limited to {@value #LIMITED_MB_PER_SECOND} MB/s. */
+    public static RestoreScenario limitedConnections() {
+        return new RestoreScenario(LIMITED_NAME, LIMITED_MB_PER_SECOND * 1_000_000L);
+    }
 
     @Override
     public String name() {
-        return NAME;
+        return name;
     }
 
     @Override
     public List<Result> run(BenchContext context) throws Exception {
         var s = S3Settings.forRun(context.settings().quick());
-        var dir = context.newDirectory(NAME);
-        var laminar = new ArrayList<Result>();
-        var raw = new ArrayList<Result>();
-        var rawInserts = new ArrayList<Result>();
+        var dir = context.newDirectory(name);
+        var systems = connectionBytesPerSecond > 0 ? List.of("laminar", "laminar-one-get", "raw")
+                : List.of("laminar", "laminar-one-get", "raw", "raw-inserts");
+        var rows = new HashMap<String, List<Result>>();
         try (var server = new S3Server(dir);
-             var store = S3CheckpointStore.builder(server.client, S3Server.BUCKET).prefix("laminar").build()) {
+             var link = connectionBytesPerSecond > 0 ? new ThrottledLink(server.endpoint(), connectionBytesPerSecond)
+                     : null;
+             var client = link != null ? S3Server.clientOf(link.endpoint()) : S3Server.clientOf(server.endpoint());
+             var store = S3CheckpointStore.builder(client, S3Server.BUCKET).prefix("laminar")
+                     .downloadRangeSize(Long.getLong(RANGE_SIZE_PROPERTY, S3CheckpointStore.DEFAULT_DOWNLOAD_RANGE_SIZE))
+                     .rangesAhead(Integer.getInteger(RANGES_AHEAD_PROPERTY, S3CheckpointStore.DEFAULT_RANGES_AHEAD))
+                     .build();
+             var oneGetStore = S3CheckpointStore.builder(client, S3Server.BUCKET).prefix("laminar").rangesAhead(0)
+                     .build()) {
             CheckpointManifest manifest;
             long entriesPerCore;
-            try (var fixture = new CheckpointFixture(dir.resolve("machine-a"), s.stateBytes(), 0, store)) {
+            // Uploaded straight to the server: the link limits only what the scenario measures.
+            try (var uploading = S3CheckpointStore.builder(server.client, S3Server.BUCKET).prefix("laminar").build();
+                 var fixture = new CheckpointFixture(dir.resolve("machine-a"), s.stateBytes(), 0, uploading)) {
                 manifest = fixture.checkpoint().manifest();
                 entriesPerCore = fixture.entriesPerCore;
             }
@@ -61,24 +103,22 @@ public final class RestoreScenario implements Scenario {
                     .contents().stream().map(S3Object::key).toList();
             long bytes = manifest.files().stream().mapToLong(StateFileRef::size).sum();
             for (int round = 0; round < s.rounds(); round++) {
-                for (int k = 0; k < 3; k++) {
+                for (int k = 0; k < systems.size(); k++) {
                     // A new machine would not hold the old state: let it go before measuring.
                     System.gc();
                     BenchContext.awaitQuietDisk();
-                    int which = (k + round) % 3;
+                    var system = systems.get((k + round) % systems.size());
                     long cpu = S3Server.processCpuNanos();
                     long serverCpu = S3Server.serverCpuNanos();
-                    Result row;
-                    if (which == 0) {
-                        row = laminar(dir.resolve("machine-" + round + "/wal"), store, manifest, bytes, entriesPerCore);
-                        laminar.add(row);
-                    } else if (which == 1) {
-                        row = raw(server.client, keys, bytes);
-                        raw.add(row);
-                    } else {
-                        row = rawInserts(server.client, keys, bytes, entriesPerCore * CheckpointFixture.CORES);
-                        rawInserts.add(row);
-                    }
+                    var row = switch (system) {
+                        case "laminar" -> laminar(system, dir.resolve("machine-" + round + "/wal"), store, manifest,
+                                bytes, entriesPerCore);
+                        case "laminar-one-get" -> laminar(system, dir.resolve("machine-" + round + "-one-get/wal"),
+                                oneGetStore, manifest, bytes, entriesPerCore);
+                        case "raw" -> raw(client, keys, bytes);
+                        default -> rawInserts(client, keys, bytes, entriesPerCore * CheckpointFixture.CORES);
+                    };
+                    rows.computeIfAbsent(system, x -> new ArrayList<>()).add(row);
                     // Client, server and the state building share the process: its CPU time tells the work.
                     row.extra("cpuSeconds", Result.round((S3Server.processCpuNanos() - cpu) / 1e9, 2));
                     row.extra("serverCpuSeconds", Result.round((S3Server.serverCpuNanos() - serverCpu) / 1e9, 2));
@@ -87,20 +127,34 @@ public final class RestoreScenario implements Scenario {
         } finally {
             BenchContext.deleteTree(dir);
         }
-        var l = Result.median(laminar, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
-        var r = Result.median(raw, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
-        var ri = Result.median(rawInserts, x -> ((Number) x.extra("seconds")).doubleValue(), "runsSeconds");
-        double ratio = ((Number) r.extra("seconds")).doubleValue() / ((Number) l.extra("seconds")).doubleValue();
-        l.extra("vsRaw", Result.round(ratio, 3));
-        l.extra("vsRawInserts", Result.round(((Number) ri.extra("seconds")).doubleValue()
-                / ((Number) l.extra("seconds")).doubleValue(), 3));
-        ri.extra("vsRaw", Result.round(((Number) r.extra("seconds")).doubleValue()
-                / ((Number) ri.extra("seconds")).doubleValue(), 3));
-        return List.of(l, r, ri);
+        var medians = new ArrayList<Result>();
+        for (var system : systems) {
+            medians.add(Result.median(rows.get(system), x -> seconds(x), "runsSeconds"));
+        }
+        var raw = medians.get(2);
+        for (var row : medians) {
+            if (row != raw) {
+                row.extra("vsRaw", Result.round(seconds(raw) / seconds(row), 3));
+            }
+            if (connectionBytesPerSecond > 0) {
+                row.extra("connectionMBps", LIMITED_MB_PER_SECOND);
+            }
+        }
+        medians.get(0).extra("vsOneGet", Result.round(seconds(medians.get(1)) / seconds(medians.get(0)), 3));
+        if (medians.size() > 3) {
+            for (var row : medians.subList(0, 2)) {
+                row.extra("vsRawInserts", Result.round(seconds(medians.get(3)) / seconds(row), 3));
+            }
+        }
+        return List.copyOf(medians);
     }
 
-    private static Result laminar(Path walDir, S3CheckpointStore store, CheckpointManifest manifest, long bytes,
-                                  long entriesPerCore) throws Exception {
+    private static double seconds(Result row) {
+        return ((Number) row.extra("seconds")).doubleValue();
+    }
+
+    private Result laminar(String system, Path walDir, S3CheckpointStore store, CheckpointManifest manifest,
+                           long bytes, long entriesPerCore) throws Exception {
         long start = System.nanoTime();
         io.laminar.storage.checkpoint.RecoveredState recovered;
         try (var wal = PerCoreWalManager.open(walDir, PerCoreWalOptions.builder().cores(CheckpointFixture.CORES).build())) {
@@ -114,7 +168,7 @@ public final class RestoreScenario implements Scenario {
             entries += state.size();
             complete &= state.size() == entriesPerCore;
         }
-        return new Result(NAME, "laminar", CheckpointFixture.CORES, CheckpointFixture.VALUE_BYTES)
+        return new Result(name, system, CheckpointFixture.CORES, CheckpointFixture.VALUE_BYTES)
                 .bytesPerSecond(bytes, seconds)
                 .extra("seconds", Result.round(seconds, 3))
                 .extra("bytes", bytes)
@@ -125,7 +179,7 @@ public final class RestoreScenario implements Scenario {
                 .extra("checkpointsSkipped", report.skipped().size());
     }
 
-    private static Result raw(S3Client client, List<String> keys, long bytes) throws Exception {
+    private Result raw(S3Client client, List<String> keys, long bytes) throws Exception {
         var buffer = new byte[1 << 20];
         long read = 0;
         long start = System.nanoTime();
@@ -140,7 +194,7 @@ public final class RestoreScenario implements Scenario {
         if (read != bytes) {
             throw new IllegalStateException("raw GETs read " + read + " bytes, the checkpoint's files have " + bytes);
         }
-        return new Result(NAME, "raw", CheckpointFixture.CORES, CheckpointFixture.VALUE_BYTES)
+        return new Result(name, "raw", CheckpointFixture.CORES, CheckpointFixture.VALUE_BYTES)
                 .bytesPerSecond(read, seconds)
                 .extra("seconds", Result.round(seconds, 3))
                 .extra("bytes", read)
@@ -152,7 +206,7 @@ public final class RestoreScenario implements Scenario {
      * the bytes as they arrive: each a new 16-byte key and a new value array of the suite's value
      * size copied out of the bytes read.
      */
-    private static Result rawInserts(S3Client client, List<String> keys, long bytes, long entries) throws Exception {
+    private Result rawInserts(S3Client client, List<String> keys, long bytes, long entries) throws Exception {
         var buffer = new byte[1 << 20];
         int valueBytes = CheckpointFixture.VALUE_BYTES;
         long read = 0;
@@ -180,7 +234,7 @@ public final class RestoreScenario implements Scenario {
             throw new IllegalStateException("raw GETs with inserts read " + read + " bytes into " + map.size()
                     + " entries, the checkpoint's files have " + bytes + " bytes and " + entries + " entries");
         }
-        return new Result(NAME, "raw-inserts", CheckpointFixture.CORES, CheckpointFixture.VALUE_BYTES)
+        return new Result(name, "raw-inserts", CheckpointFixture.CORES, CheckpointFixture.VALUE_BYTES)
                 .bytesPerSecond(read, seconds)
                 .extra("seconds", Result.round(seconds, 3))
                 .extra("bytes", read)

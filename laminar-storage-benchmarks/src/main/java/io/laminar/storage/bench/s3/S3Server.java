@@ -40,11 +40,12 @@ final class S3Server implements AutoCloseable {
     private static final String SERVER_THREADS = "S3Proxy";
 
     private final S3Proxy proxy;
+    private final boolean tls;
     final S3Client client;
 
     S3Server(Path directory) throws Exception {
         var blobs = Files.createDirectories(directory.resolve("blobs"));
-        boolean tls = Boolean.getBoolean(TLS_PROPERTY);
+        tls = Boolean.getBoolean(TLS_PROPERTY);
         var builder = S3Proxy.builder();
         if (tls) {
             builder.secureEndpoint(URI.create("https://127.0.0.1:0")).sslContext(selfSignedTls(directory));
@@ -61,20 +62,30 @@ final class S3Server implements AutoCloseable {
         for (int i = 0; i < 500 && !"STARTED".equals(proxy.getState()); i++) {
             Thread.sleep(10);
         }
-        client = S3Client.builder()
-                .endpointOverride(tls ? URI.create("https://127.0.0.1:" + proxy.getSecurePort())
-                        : URI.create("http://127.0.0.1:" + proxy.getPort()))
+        client = clientOf(endpoint());
+        client.createBucket(b -> b.bucket(BUCKET));
+        if (tls) {
+            System.out.println("  S3 endpoint over TLS (-D" + TLS_PROPERTY + "=true): https://127.0.0.1:"
+                    + proxy.getSecurePort());
+        }
+    }
+
+    /** The server's endpoint: HTTPS with {@value #TLS_PROPERTY}, plain HTTP otherwise. */
+    URI endpoint() {
+        return tls ? URI.create("https://127.0.0.1:" + proxy.getSecurePort())
+                : URI.create("http://127.0.0.1:" + proxy.getPort());
+    }
+
+    /** A client of the server at {@code endpoint} (its own, or a relay in front of it), with the SDK's defaults. */
+    static S3Client clientOf(URI endpoint) {
+        return S3Client.builder()
+                .endpointOverride(endpoint)
                 .region(Region.US_EAST_1)
                 .forcePathStyle(true)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
                 .overrideConfiguration(ClientOverrideConfiguration.builder()
                         .apiCallAttemptTimeout(Duration.ofMinutes(5)).build())
                 .build();
-        client.createBucket(b -> b.bucket(BUCKET));
-        if (tls) {
-            System.out.println("  S3 endpoint over TLS (-D" + TLS_PROPERTY + "=true): https://127.0.0.1:"
-                    + proxy.getSecurePort());
-        }
     }
 
     /**

@@ -16,9 +16,10 @@ import java.util.Optional;
  */
 public final class S3Suite {
 
-    private static final List<Scenario> SCENARIOS = List.of(new UploadScenario(), new RestoreScenario());
+    private static final List<Scenario> SCENARIOS = List.of(new UploadScenario(), RestoreScenario.direct(),
+            RestoreScenario.limitedConnections());
 
-    private static final String ROW = "%-10s %-20s %5s %9s %15s %10s  %s%n";
+    private static final String ROW = "%-15s %-20s %5s %9s %15s %10s  %s%n";
 
     private S3Suite() {
     }
@@ -34,7 +35,7 @@ public final class S3Suite {
 
     static void printTable(List<Result> results, PrintStream out) {
         out.printf(ROW, "scenario", "system", "cores", "seconds", "bytes", "MB/s", "notes");
-        out.println("-".repeat(116));
+        out.println("-".repeat(121));
         String previous = null;
         for (var r : results) {
             if (previous != null && !previous.equals(r.scenario())) {
@@ -54,6 +55,8 @@ public final class S3Suite {
         add(notes, r, "vsRawMultipart", "%sx raw-multipart");
         add(notes, r, "vsRawMultipartCrc32c", "%sx raw-multipart-crc32c");
         add(notes, r, "vsRawInserts", "%sx raw-inserts");
+        add(notes, r, "vsOneGet", "%sx laminar-one-get");
+        add(notes, r, "connectionMBps", "%s MB/s per connection");
         add(notes, r, "cpuSeconds", "CPU %s s");
         add(notes, r, "serverCpuSeconds", "of it server %s s");
         add(notes, r, "stateFilesSeconds", "state files %s s");
@@ -99,6 +102,17 @@ public final class S3Suite {
                         get.map(g -> g.extra("seconds")).orElse("-"),
                         getInserts.map(g -> g.extra("seconds")).orElse("-"), r.extra("complete"))))
                 .orElse(new Targets.Check(restoreTarget, "-", null)));
+
+        var limited = find(results, RestoreScenario.LIMITED_NAME, "laminar");
+        var limitedOneGet = find(results, RestoreScenario.LIMITED_NAME, "laminar-one-get");
+        var limitedGet = find(results, RestoreScenario.LIMITED_NAME, "raw");
+        var limitedTarget = "restore-limited: the same over connections of " + RestoreScenario.LIMITED_MB_PER_SECOND
+                + " MB/s each, as S3's (report)";
+        checks.add(limited.map(r -> Targets.Check.info(limitedTarget, String.format(
+                        "%.2f s in ranges (%sx one GET per file: %s s; %sx raw GETs: %s s)", dbl(r, "seconds"),
+                        r.extra("vsOneGet"), limitedOneGet.map(g -> g.extra("seconds")).orElse("-"), r.extra("vsRaw"),
+                        limitedGet.map(g -> g.extra("seconds")).orElse("-"))))
+                .orElse(new Targets.Check(limitedTarget, "-", null)));
         return checks;
     }
 

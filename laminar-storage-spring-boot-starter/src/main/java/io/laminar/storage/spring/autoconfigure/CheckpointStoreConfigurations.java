@@ -78,6 +78,8 @@ final class CheckpointStoreConfigurations {
             var builder = S3CheckpointStore.builder(client, s3.getBucket()).prefix(s3.getPrefix())
                     .partSize(s3.getPartSize().toBytes())
                     .uploadThreads(s3.getUploadThreads())
+                    .downloadRangeSize(s3.getDownloadRangeSize().toBytes())
+                    .rangesAhead(s3.getRangesAhead())
                     .maxAttempts(s3.getMaxAttempts())
                     .retryBackoff(s3.getRetryBaseDelay(), s3.getRetryMaxDelay())
                     .incompleteUploadMaxAge(s3.getIncompleteUploadMaxAge());

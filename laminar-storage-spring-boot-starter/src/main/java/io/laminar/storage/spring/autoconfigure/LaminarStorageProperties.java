@@ -682,6 +682,20 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
         /** How many parts go up at once, across the store's uploads: the size of its upload pool (1 to 64). */
         private int uploadThreads = 4;
 
+        /**
+         * Size of the ranges a state file of at least twice this size is read in during a restore,
+         * several ranged GETs at once, as one S3 connection carries far less than a machine's link
+         * (64KB to 1GB).
+         */
+        private DataSize downloadRangeSize = DataSize.ofMegabytes(8);
+
+        /**
+         * How many ranged GETs a reader of a large state file runs ahead of the bytes it returned
+         * (0 to 64; 0 reads each file with one GET). Each reader holds up to this + 1 buffers of
+         * 'download-range-size'; a restore reads 'laminar.storage.recovery.fetch-threads' files at once.
+         */
+        private int rangesAhead = 4;
+
         /** How often a request is tried in all before its transient failure (throttling, 5xx) is reported (1 to 100). */
         private int maxAttempts = 5;
 
@@ -711,6 +725,22 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
 
         public void setUploadThreads(int uploadThreads) {
             this.uploadThreads = uploadThreads;
+        }
+
+        public DataSize getDownloadRangeSize() {
+            return this.downloadRangeSize;
+        }
+
+        public void setDownloadRangeSize(DataSize downloadRangeSize) {
+            this.downloadRangeSize = downloadRangeSize;
+        }
+
+        public int getRangesAhead() {
+            return this.rangesAhead;
+        }
+
+        public void setRangesAhead(int rangesAhead) {
+            this.rangesAhead = rangesAhead;
         }
 
         public int getMaxAttempts() {
@@ -757,6 +787,15 @@ public class LaminarStorageProperties implements Validator, EnvironmentAware {
             }
             if (this.uploadThreads < 1 || this.uploadThreads > 64) {
                 checks.reject("checkpoint.s3", "upload-threads", "must be between 1 and 64", this.uploadThreads);
+            }
+            if (this.downloadRangeSize == null || this.downloadRangeSize.toBytes() < 64 * 1024
+                    || this.downloadRangeSize.toBytes() > 1L << 30) {
+                checks.reject("checkpoint.s3", "download-range-size", "must be between 64KB and 1GB",
+                        this.downloadRangeSize);
+            }
+            if (this.rangesAhead < 0 || this.rangesAhead > 64) {
+                checks.reject("checkpoint.s3", "ranges-ahead", "must be between 0 (one GET per file) and 64",
+                        this.rangesAhead);
             }
             if (this.maxAttempts < 1 || this.maxAttempts > 100) {
                 checks.reject("checkpoint.s3", "max-attempts", "must be between 1 and 100", this.maxAttempts);

@@ -79,6 +79,8 @@ class InvalidPropertiesTests {
             wal.max-entry-size=2MB            | wal.segment-size          | laminar.storage.wal.segment-size must be a multiple of 8 bytes between 2097264B and 1GB (a segment holds at least one record of the largest size: 2MB ('wal.max-entry-size') and 112 bytes of headers), but was 2097152B
             checkpoint.s3.part-size=1MB       | checkpoint.s3.part-size   | laminar.storage.checkpoint.s3.part-size must be between 5MB (the S3 minimum) and 2147483639B, but was 1048576B
             checkpoint.s3.upload-threads=0    | checkpoint.s3.upload-threads | laminar.storage.checkpoint.s3.upload-threads must be between 1 and 64, but was 0
+            checkpoint.s3.download-range-size=1KB | checkpoint.s3.download-range-size | laminar.storage.checkpoint.s3.download-range-size must be between 64KB and 1GB, but was 1024B
+            checkpoint.s3.ranges-ahead=-1     | checkpoint.s3.ranges-ahead | laminar.storage.checkpoint.s3.ranges-ahead must be between 0 (one GET per file) and 64, but was -1
             checkpoint.s3.max-attempts=101    | checkpoint.s3.max-attempts | laminar.storage.checkpoint.s3.max-attempts must be between 1 and 100, but was 101
             checkpoint.s3.retry-base-delay=-1s | checkpoint.s3.retry-base-delay | laminar.storage.checkpoint.s3.retry-base-delay must not be negative, but was PT-1S
             checkpoint.s3.retry-max-delay=10ms | checkpoint.s3.retry-max-delay | laminar.storage.checkpoint.s3.retry-max-delay must be at least laminar.storage.checkpoint.s3.retry-base-delay (PT0.1S), but was PT0.01S

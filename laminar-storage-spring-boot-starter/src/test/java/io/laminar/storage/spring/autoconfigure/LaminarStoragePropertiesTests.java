@@ -115,6 +115,7 @@ class LaminarStoragePropertiesTests {
                 "laminar.storage.checkpoint.filesystem.dir",
                 "laminar.storage.checkpoint.s3.bucket", "laminar.storage.checkpoint.s3.prefix",
                 "laminar.storage.checkpoint.s3.part-size", "laminar.storage.checkpoint.s3.upload-threads",
+                "laminar.storage.checkpoint.s3.download-range-size", "laminar.storage.checkpoint.s3.ranges-ahead",
                 "laminar.storage.checkpoint.s3.max-attempts", "laminar.storage.checkpoint.s3.retry-base-delay",
                 "laminar.storage.checkpoint.s3.retry-max-delay",
                 "laminar.storage.checkpoint.s3.incomplete-upload-max-age",

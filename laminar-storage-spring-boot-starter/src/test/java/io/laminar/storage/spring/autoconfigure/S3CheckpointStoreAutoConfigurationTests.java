@@ -117,6 +117,8 @@ class S3CheckpointStoreAutoConfigurationTests {
     void s3TuningPropertiesShouldReachTheStore() {
         runner().withPropertyValues("laminar.storage.checkpoint.s3.part-size=8MB",
                         "laminar.storage.checkpoint.s3.upload-threads=7", "laminar.storage.checkpoint.s3.max-attempts=9",
+                        "laminar.storage.checkpoint.s3.download-range-size=16MB",
+                        "laminar.storage.checkpoint.s3.ranges-ahead=0",
                         "laminar.storage.checkpoint.s3.retry-base-delay=20ms",
                         "laminar.storage.checkpoint.s3.retry-max-delay=2s",
                         "laminar.storage.checkpoint.s3.incomplete-upload-max-age=30m")
@@ -124,6 +126,8 @@ class S3CheckpointStoreAutoConfigurationTests {
                     var store = context.getBean(S3CheckpointStore.class);
                     assertThat(store.partSize()).isEqualTo(8 << 20);
                     assertThat(store).hasFieldOrPropertyWithValue("uploadThreads", 7)
+                            .hasFieldOrPropertyWithValue("downloadRangeSize", 16 << 20)
+                            .hasFieldOrPropertyWithValue("rangesAhead", 0)
                             .hasFieldOrPropertyWithValue("maxAttempts", 9)
                             .hasFieldOrPropertyWithValue("retryBaseDelay", Duration.ofMillis(20))
                             .hasFieldOrPropertyWithValue("retryMaxDelay", Duration.ofSeconds(2))
