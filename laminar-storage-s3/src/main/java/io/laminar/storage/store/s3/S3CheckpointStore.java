@@ -792,6 +792,10 @@ public final class S3CheckpointStore implements CheckpointStore {
         return downloads;
     }
 
+    boolean isClosed() {
+        return closed;
+    }
+
     S3Client client() {
         return client;
     }

@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -210,18 +211,22 @@ final class S3ObjectStream extends InputStream implements Crc32cReporting {
     // ---- ranged reads -------------------------------------------------------------------------
 
     /** Starts the first {@code rangesAhead} ranged GETs after the first GET's bytes. */
-    private void startRanges() {
+    private void startRanges() throws IOException {
         for (int i = 0; i < rangesAhead && nextRangeStart < size; i++) {
             startRange(new byte[rangeSize]);
         }
     }
 
     /** Starts the ranged GET of the next range into {@code into}, on the store's download threads. */
-    private void startRange(byte[] into) {
+    private void startRange(byte[] into) throws IOException {
         var fetch = new RangeFetch(nextRangeStart, (int) Math.min(rangeSize, size - nextRangeStart), into);
+        try {
+            fetch.result = store.downloads().submit(fetch::fetch);
+        } catch (RejectedExecutionException e) {
+            throw new IOException("cannot read " + what.get() + " (" + store.uri(key) + "): the store is closed", e);
+        }
         nextRangeStart += fetch.length;
         ahead.add(fetch);
-        fetch.result = store.downloads().submit(fetch::fetch);
     }
 
     /** Returns bytes of the ranges, waiting for the next one when the current one is used up. */
@@ -255,6 +260,10 @@ final class S3ObjectStream extends InputStream implements Crc32cReporting {
             throw new InterruptedIOException("interrupted while reading " + what.get() + " (" + store.uri(key) + ")");
         } catch (ExecutionException e) {
             var cause = e.getCause();
+            if (store.isClosed()) { // its download threads were interrupted: that is the failure to report
+                throw new IOException("cannot read " + what.get() + " (" + store.uri(key) + "): the store was closed"
+                        + " while it was read", cause);
+            }
             if (cause instanceof IOException io) {
                 throw io;
             }

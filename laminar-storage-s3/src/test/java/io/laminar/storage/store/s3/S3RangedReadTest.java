@@ -285,6 +285,17 @@ class S3RangedReadTest {
     }
 
     @Test
+    void aStoreClosedUnderAReaderFailsTheReadSayingSoRatherThanReturningPartOfTheFile() throws Exception {
+        var bytes = randomBytes(64 * RANGE, 10);
+        store.writeFile("orphaned", new ByteArrayInputStream(bytes));
+        try (var in = store.openFile("orphaned")) {
+            assertThat(in.readNBytes(RANGE + 10)).isEqualTo(java.util.Arrays.copyOf(bytes, RANGE + 10));
+            store.close();
+            assertThatThrownBy(() -> readInSteps(in, 8192)).hasMessageContaining("closed");
+        }
+    }
+
+    @Test
     void theBuilderRefusesRangeSettingsOutsideTheirBoundsNamingThem() {
         var builder = S3CheckpointStore.builder(client, BUCKET);
         assertThatThrownBy(() -> builder.downloadRangeSize(65535)).isInstanceOf(IllegalArgumentException.class)
