@@ -307,6 +307,9 @@ final class S3ObjectStream extends InputStream implements Crc32cReporting {
         byte[] fetch() throws IOException {
             int filled = 0;
             for (int breaks = 0; ; ) {
+                if (cancelled) {
+                    throw new InterruptedIOException("reading " + store.uri(key) + " was cancelled");
+                }
                 long from = start + filled;
                 long to = start + length - 1;
                 var request = GetObjectRequest.builder().bucket(store.bucket()).key(key)
@@ -363,7 +366,9 @@ final class S3ObjectStream extends InputStream implements Crc32cReporting {
         void cancel() {
             cancelled = true;
             if (result != null) {
-                result.cancel(true);
+                // Not interrupted: the SDK answers an interrupt inside a request by reading the rest of
+                // the response to close it. The fetch sees the flag once the request returns.
+                result.cancel(false);
             }
             var body = response;
             if (body != null) {

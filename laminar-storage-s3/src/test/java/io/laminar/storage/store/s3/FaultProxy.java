@@ -73,10 +73,13 @@ public final class FaultProxy implements AutoCloseable {
         /** Pass it on and let the server do it, but reset the connection instead of answering. */
         LOSE_RESPONSE,
         /** Pass it on without its {@code Range} header, as a server that ignores ranges. */
-        IGNORE_RANGE
+        IGNORE_RANGE,
+        /** Pass it on, but send the response body 8 KiB at a time, {@value #SLOW_PAUSE_MILLIS} ms apart. */
+        SLOW_RESPONSE
     }
 
     public static final int CUT_AFTER = 1000;
+    public static final int SLOW_PAUSE_MILLIS = 500;
 
     private final URI upstream;
     private final ServerSocket socket;
@@ -217,6 +220,15 @@ public final class FaultProxy implements AutoCloseable {
             }
             to.write(buffer, 0, n);
             body += n;
+            if (action == Action.SLOW_RESPONSE) {
+                to.flush();
+                try {
+                    Thread.sleep(SLOW_PAUSE_MILLIS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
         }
     }
 

@@ -285,6 +285,30 @@ class S3RangedReadTest {
     }
 
     @Test
+    void closingAReaderAbortsItsRangedGetsUnderWayRatherThanWaitingForThem() throws Exception {
+        var bytes = randomBytes(16 * RANGE, 11);
+        store.writeFile("slow", new ByteArrayInputStream(bytes));
+        // Each range arrives 8 KiB every half second: 4 s for one of 64 KiB.
+        proxy.rule(r -> r.method().equals("GET") && r.header("range").isPresent() ? FaultProxy.Action.SLOW_RESPONSE
+                : FaultProxy.Action.PASS);
+        var pool = (ThreadPoolExecutor) store.downloads();
+        try (var in = store.openFile("slow")) {
+            assertThat(in.readNBytes(RANGE)).isEqualTo(java.util.Arrays.copyOf(bytes, RANGE)); // the first GET's
+            long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+            while (pool.getActiveCount() < AHEAD && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(pool.getActiveCount()).as("ranged GETs under way").isEqualTo(AHEAD);
+        }
+        long closed = System.nanoTime();
+        while (pool.getActiveCount() > 0 && System.nanoTime() - closed < Duration.ofSeconds(3).toNanos()) {
+            Thread.sleep(5);
+        }
+        assertThat(pool.getActiveCount()).isZero();
+        assertThat(Duration.ofNanos(System.nanoTime() - closed)).isLessThan(Duration.ofSeconds(2));
+    }
+
+    @Test
     void aStoreClosedUnderAReaderFailsTheReadSayingSoRatherThanReturningPartOfTheFile() throws Exception {
         var bytes = randomBytes(64 * RANGE, 10);
         store.writeFile("orphaned", new ByteArrayInputStream(bytes));
