@@ -29,7 +29,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * from those GETs, the same GETs with as many inserts into a pre-sized {@link HashMap} as the
  * checkpoint has entries (each a new key array and a new value array copied out of the bytes that
  * arrived, as the {@code checkpoint} suite's {@code raw} restore does: no format, no checksum, no
- * order, no index, no WAL). Rounds rotate the three, each laminar round into a new directory; the
+ * order, no index, no WAL). Rounds rotate the systems, each laminar round into a new directory; the
  * median is kept. Recovery reads each state file once (parsed as its CRC32C is checked, into a
  * state used only once every file verified), so it transfers the same bytes that {@code raw} does.
  * System {@code laminar-one-get} is {@code laminar} with a store that reads each state file with one
@@ -129,7 +129,7 @@ public final class RestoreScenario implements Scenario {
         }
         var medians = new ArrayList<Result>();
         for (var system : systems) {
-            medians.add(Result.median(rows.get(system), x -> seconds(x), "runsSeconds"));
+            medians.add(Result.median(rows.get(system), RestoreScenario::seconds, "runsSeconds"));
         }
         var raw = medians.get(2);
         for (var row : medians) {

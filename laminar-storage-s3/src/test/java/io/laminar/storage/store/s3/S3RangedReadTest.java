@@ -3,21 +3,24 @@ package io.laminar.storage.store.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.laminar.storage.checkpoint.Rescaler;
+import io.laminar.storage.checkpoint.StatePlacement;
 import io.laminar.storage.percore.PerCoreWalOptions;
 import io.laminar.storage.runtime.LaminarRuntime;
 import io.laminar.storage.store.CheckpointCorruptException;
 import io.laminar.storage.store.Crc32cReporting;
 import io.laminar.storage.store.VerifyingInputStream;
-import io.laminar.storage.checkpoint.Rescaler;
-import io.laminar.storage.checkpoint.StatePlacement;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 import java.util.Random;
 import java.util.TreeMap;
@@ -32,7 +35,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
 import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -223,7 +228,7 @@ class S3RangedReadTest {
         var bytes = randomBytes(16 * RANGE, 6);
         store.writeFile("swapped", new ByteArrayInputStream(bytes));
         try (var in = store.openFile("swapped")) {
-            assertThat(in.readNBytes(100)).isEqualTo(java.util.Arrays.copyOf(bytes, 100)); // ranges under way
+            assertThat(in.readNBytes(100)).isEqualTo(Arrays.copyOf(bytes, 100)); // ranges under way
             var other = bytes.clone();
             other[other.length - 1] ^= 1;
             client.putObject(b -> b.bucket(BUCKET).key(store.stateKey("swapped")), RequestBody.fromBytes(other));
@@ -238,8 +243,8 @@ class S3RangedReadTest {
         try (var open = unauthenticatedServerWithBucket();
              var stripping = new FaultProxy(open.endpoint());
              var anonymous = S3Client.builder().endpointOverride(stripping.endpoint())
-                     .region(software.amazon.awssdk.regions.Region.of(S3ProxyServer.REGION)).forcePathStyle(true)
-                     .credentialsProvider(software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider.create())
+                     .region(Region.of(S3ProxyServer.REGION)).forcePathStyle(true)
+                     .credentialsProvider(AnonymousCredentialsProvider.create())
                      .build();
              var s3 = S3CheckpointStore.builder(anonymous, BUCKET).downloadRangeSize(RANGE).rangesAhead(AHEAD).build()) {
             var bytes = randomBytes(4 * RANGE, 7);
@@ -270,7 +275,7 @@ class S3RangedReadTest {
         store.writeFile("abandoned", new ByteArrayInputStream(bytes));
         proxy.clearRequests();
         try (var in = store.openFile("abandoned")) {
-            assertThat(in.readNBytes(RANGE + 10)).isEqualTo(java.util.Arrays.copyOf(bytes, RANGE + 10));
+            assertThat(in.readNBytes(RANGE + 10)).isEqualTo(Arrays.copyOf(bytes, RANGE + 10));
         }
         var pool = (ThreadPoolExecutor) store.downloads();
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -293,7 +298,7 @@ class S3RangedReadTest {
                 : FaultProxy.Action.PASS);
         var pool = (ThreadPoolExecutor) store.downloads();
         try (var in = store.openFile("slow")) {
-            assertThat(in.readNBytes(RANGE)).isEqualTo(java.util.Arrays.copyOf(bytes, RANGE)); // the first GET's
+            assertThat(in.readNBytes(RANGE)).isEqualTo(Arrays.copyOf(bytes, RANGE)); // the first GET's
             long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
             while (pool.getActiveCount() < AHEAD && System.nanoTime() < deadline) {
                 Thread.sleep(5);
@@ -313,7 +318,7 @@ class S3RangedReadTest {
         var bytes = randomBytes(64 * RANGE, 10);
         store.writeFile("orphaned", new ByteArrayInputStream(bytes));
         try (var in = store.openFile("orphaned")) {
-            assertThat(in.readNBytes(RANGE + 10)).isEqualTo(java.util.Arrays.copyOf(bytes, RANGE + 10));
+            assertThat(in.readNBytes(RANGE + 10)).isEqualTo(Arrays.copyOf(bytes, RANGE + 10));
             store.close();
             assertThatThrownBy(() -> readInSteps(in, 8192)).hasMessageContaining("closed");
         }
@@ -345,7 +350,7 @@ class S3RangedReadTest {
                     var key = "key-" + i;
                     var value = new byte[200 + random.nextInt(800)];
                     random.nextBytes(value);
-                    var text = java.util.Base64.getEncoder().encodeToString(value);
+                    var text = Base64.getEncoder().encodeToString(value);
                     model.put(key, text);
                     var keyBytes = key.getBytes(StandardCharsets.UTF_8);
                     futures.add(runtime.submitDurable(runtime.coreOf(keyBytes), c -> {
@@ -363,7 +368,7 @@ class S3RangedReadTest {
             try {
                 return store.fileSize(p).orElseThrow();
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                throw new UncheckedIOException(e);
             }
         }).max().orElseThrow();
         assertThat(largest).as("a state file spans many ranges").isGreaterThan(10L * RANGE);
