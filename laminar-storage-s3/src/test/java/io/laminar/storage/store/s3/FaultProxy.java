@@ -21,7 +21,8 @@ import java.util.function.Function;
 
 /**
  * Test support: an HTTP proxy on 127.0.0.1 in front of an S3 server that can answer a request with
- * an error instead of passing it on, drop it, or damage or cut the response. Each request gets a
+ * an error instead of passing it on, drop it, pass it on without its {@code Range} header, or
+ * damage, cut or slow down the response. Each request gets a
  * connection of its own ({@code Connection: close} both ways), so that a rule decides per request;
  * every request head is recorded for assertions. A rule sees each request and says what to do.
  *
