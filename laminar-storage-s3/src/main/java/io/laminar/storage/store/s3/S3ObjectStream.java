@@ -8,7 +8,6 @@ import java.io.InterruptedIOException;
 import java.util.ArrayDeque;
 import java.util.Base64;
 import java.util.Locale;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
@@ -271,9 +270,6 @@ final class S3ObjectStream extends InputStream implements Crc32cReporting {
                 throw re;
             }
             throw new IOException("cannot read " + what.get() + " (" + store.uri(key) + "): " + cause, cause);
-        } catch (CancellationException e) {
-            throw new IOException("reading " + what.get() + " (" + store.uri(key) + ") was cancelled: the store is"
-                    + " closed", e);
         }
         var used = range;
         range = bytes;
